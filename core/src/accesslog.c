@@ -1,0 +1,194 @@
+/*
+ * accesslog.c - a ring buffer drained by one writer thread.
+ *
+ * The writer wakes every flush interval (or when a batch is full), copies
+ * up to `batch` entries out under the lock, and inserts them with one
+ * multi-row INSERT outside the lock.  While the database is down entries
+ * stay queued (up to capacity) and are written when it returns.
+ */
+#include "accesslog.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define NCOLS 10
+
+struct wp_accesslog {
+    wp_db *db;
+    pthread_mutex_t mu;
+    pthread_cond_t wake, idle;
+    pthread_t thread;
+    wp_access_entry *ring;
+    size_t cap, head, count;
+    int batch, flush_ms;
+    int stopping, writing;
+    unsigned long long dropped, flush_gen, done_gen;
+};
+
+static void insert_batch(wp_accesslog *al, wp_access_entry *e, int n)
+{
+    wp_err err;
+    wp_err_clear(&err);
+    PGconn *db = wp_db_acquire(al->db, &err);
+    if (!db) {
+        wp_log_warn("access log: %d entries not written: %s", n, err.msg);
+        return;
+    }
+    size_t sqlcap = 256 + (size_t)n * 96;
+    char *sql = malloc(sqlcap);
+    const char **params = malloc(sizeof(char *) * (size_t)n * NCOLS);
+    char (*nums)[3][24] = malloc(sizeof *nums * (size_t)n);
+    if (!sql || !params || !nums) {
+        free(sql);
+        free(params);
+        free(nums);
+        wp_db_release(al->db, db);
+        wp_log_warn("access log: out of memory, %d entries dropped", n);
+        return;
+    }
+    size_t len = (size_t)snprintf(sql, sqlcap,
+                                  "INSERT INTO access_logs (ts, ip, method, path, status, latency_us, account_id,"
+                                  " key_prefix, request_id, kind) VALUES ");
+    for (int i = 0; i < n; i++) {
+        int b = i * NCOLS;
+        len += (size_t)snprintf(sql + len, sqlcap - len,
+                                "%s(to_timestamp($%d::double precision / 1000000),$%d,$%d,$%d,$%d::int,$%d::int,$%d,$%d,$%d,$%d)",
+                                i ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10);
+        snprintf(nums[i][0], 24, "%lld", (long long)e[i].ts_us);
+        snprintf(nums[i][1], 24, "%d", e[i].status);
+        snprintf(nums[i][2], 24, "%d", e[i].latency_us);
+        params[b + 0] = nums[i][0];
+        params[b + 1] = e[i].ip;
+        params[b + 2] = e[i].method;
+        params[b + 3] = e[i].path;
+        params[b + 4] = nums[i][1];
+        params[b + 5] = nums[i][2];
+        params[b + 6] = e[i].account_id[0] ? e[i].account_id : NULL;
+        params[b + 7] = e[i].key_prefix[0] ? e[i].key_prefix : NULL;
+        params[b + 8] = e[i].request_id;
+        params[b + 9] = e[i].kind;
+    }
+    if (wp_db_query(db, sql, n * NCOLS, params, NULL, &err) != WP_OK)
+        wp_log_warn("access log: %d entries not written: %s", n, err.msg);
+    wp_db_release(al->db, db);
+    free(sql);
+    free(params);
+    free(nums);
+}
+
+static void *writer(void *arg)
+{
+    wp_accesslog *al = arg;
+    wp_access_entry *chunk = malloc(sizeof *chunk * (size_t)al->batch);
+    pthread_mutex_lock(&al->mu);
+    for (;;) {
+        if (al->count == 0 && al->flush_gen == al->done_gen) {
+            if (al->stopping) break;
+            struct timespec dl;
+            clock_gettime(CLOCK_REALTIME, &dl);
+            dl.tv_nsec += (long)al->flush_ms * 1000000L;
+            dl.tv_sec += dl.tv_nsec / 1000000000L;
+            dl.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&al->wake, &al->mu, &dl);
+            continue;
+        }
+        unsigned long long gen = al->flush_gen;
+        while (al->count > 0 && chunk) {
+            int n = 0;
+            while (al->count > 0 && n < al->batch) {
+                chunk[n++] = al->ring[al->head];
+                al->head = (al->head + 1) % al->cap;
+                al->count--;
+            }
+            al->writing = 1;
+            pthread_mutex_unlock(&al->mu);
+            insert_batch(al, chunk, n);
+            pthread_mutex_lock(&al->mu);
+            al->writing = 0;
+        }
+        al->done_gen = gen;
+        pthread_cond_broadcast(&al->idle);
+        if (!chunk) al->count = 0;
+    }
+    pthread_mutex_unlock(&al->mu);
+    free(chunk);
+    return NULL;
+}
+
+wp_status wp_accesslog_start(wp_db *db, int queue_capacity, int batch, int flush_ms, wp_accesslog **out, wp_err *err)
+{
+    wp_accesslog *al = calloc(1, sizeof *al);
+    if (!al) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    al->db = db;
+    al->cap = (size_t)queue_capacity;
+    al->batch = batch > 1000 ? 1000 : batch; /* keeps one INSERT under PostgreSQL's 65535 parameters */
+    al->flush_ms = flush_ms;
+    al->ring = calloc(al->cap, sizeof *al->ring);
+    if (!al->ring) {
+        free(al);
+        return wp_err_set(err, WP_ENOMEM, "out of memory for the access log queue (%d entries)", queue_capacity);
+    }
+    pthread_mutex_init(&al->mu, NULL);
+    pthread_cond_init(&al->wake, NULL);
+    pthread_cond_init(&al->idle, NULL);
+    int rc = pthread_create(&al->thread, NULL, writer, al);
+    if (rc != 0) {
+        free(al->ring);
+        free(al);
+        return wp_err_set(err, WP_EIO, "cannot start the access log writer: %s", strerror(rc));
+    }
+    *out = al;
+    return WP_OK;
+}
+
+void wp_accesslog_push(wp_accesslog *al, const wp_access_entry *e)
+{
+    pthread_mutex_lock(&al->mu);
+    if (al->count == al->cap) {
+        al->dropped++;
+    } else {
+        al->ring[(al->head + al->count) % al->cap] = *e;
+        al->count++;
+        if (al->count >= (size_t)al->batch) pthread_cond_signal(&al->wake);
+    }
+    pthread_mutex_unlock(&al->mu);
+}
+
+void wp_accesslog_flush(wp_accesslog *al)
+{
+    pthread_mutex_lock(&al->mu);
+    unsigned long long gen = ++al->flush_gen;
+    pthread_cond_signal(&al->wake);
+    while (al->done_gen < gen) pthread_cond_wait(&al->idle, &al->mu);
+    pthread_mutex_unlock(&al->mu);
+}
+
+void wp_accesslog_stop(wp_accesslog *al)
+{
+    if (!al) return;
+    wp_accesslog_flush(al);
+    pthread_mutex_lock(&al->mu);
+    al->stopping = 1;
+    pthread_cond_signal(&al->wake);
+    pthread_mutex_unlock(&al->mu);
+    pthread_join(al->thread, NULL);
+    pthread_mutex_destroy(&al->mu);
+    pthread_cond_destroy(&al->wake);
+    pthread_cond_destroy(&al->idle);
+    free(al->ring);
+    free(al);
+}
+
+uint64_t wp_accesslog_dropped(wp_accesslog *al)
+{
+    pthread_mutex_lock(&al->mu);
+    uint64_t d = al->dropped;
+    pthread_mutex_unlock(&al->mu);
+    return d;
+}

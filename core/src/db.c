@@ -1,0 +1,218 @@
+/*
+ * db.c - a mutex + condition-variable pool of PGconn slots.
+ *
+ * Slots are handed out LIFO so a lightly loaded gateway keeps reusing the
+ * same warm connections.  Health is checked on acquire (PQstatus) and after
+ * every failed statement, which is what lets the pool ride out a database
+ * restart: a dead connection is reset once, then the error reaches the caller.
+ */
+#include "db.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+struct wp_db {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    PGconn **free_conns;   /* stack of idle connections (may hold NULL: not yet opened) */
+    int nfree;
+    int size;
+    int in_use;
+    int acquire_timeout_ms;
+    char *conninfo_url;
+    char options[128];
+    char appname[64];
+};
+
+static void first_line(char *dst, size_t n, const char *msg)
+{
+    snprintf(dst, n, "%s", msg ? msg : "");
+    char *nl = strchr(dst, '\n');
+    if (nl) *nl = '\0';
+}
+
+static PGconn *open_conn(wp_db *db, wp_err *err)
+{
+    const char *keys[] = {"dbname", "connect_timeout", "options", "application_name", NULL};
+    const char *vals[] = {db->conninfo_url, "3", db->options, db->appname, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        char line[300];
+        first_line(line, sizeof line, c ? PQerrorMessage(c) : "out of memory");
+        wp_err_set(err, WP_EUNAVAIL, "database unavailable: %s", line);
+        if (c) PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+wp_status wp_db_open(const wp_db_options *opt, wp_db **out, wp_err *err)
+{
+    *out = NULL;
+    if (!opt->url || !*opt->url)
+        return wp_err_set(err, WP_ECONFIG, "database.url is not set (WALLETPASS_DATABASE_URL)");
+    wp_db *db = calloc(1, sizeof *db);
+    if (!db) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    db->size = opt->pool_size > 0 ? opt->pool_size : 8;
+    db->free_conns = calloc((size_t)db->size, sizeof *db->free_conns);
+    db->conninfo_url = strdup(opt->url);
+    if (!db->free_conns || !db->conninfo_url) {
+        free(db->free_conns);
+        free(db->conninfo_url);
+        free(db);
+        return wp_err_set(err, WP_ENOMEM, "out of memory");
+    }
+    db->nfree = db->size; /* all slots idle, none opened yet */
+    db->acquire_timeout_ms = opt->acquire_timeout_ms > 0 ? opt->acquire_timeout_ms : 5000;
+    snprintf(db->options, sizeof db->options, "-c statement_timeout=%d -c TimeZone=UTC",
+             opt->statement_timeout_ms);
+    snprintf(db->appname, sizeof db->appname, "%s", opt->application_name ? opt->application_name : "walletpass");
+    pthread_mutex_init(&db->mu, NULL);
+    pthread_cond_init(&db->cv, NULL);
+    *out = db;
+    return WP_OK;
+}
+
+void wp_db_close(wp_db *db)
+{
+    if (!db) return;
+    for (int i = 0; i < db->nfree; i++)
+        if (db->free_conns[i]) PQfinish(db->free_conns[i]);
+    pthread_mutex_destroy(&db->mu);
+    pthread_cond_destroy(&db->cv);
+    free(db->free_conns);
+    free(db->conninfo_url);
+    free(db);
+}
+
+PGconn *wp_db_connect_raw(wp_db *db, wp_err *err) { return open_conn(db, err); }
+
+PGconn *wp_db_acquire(wp_db *db, wp_err *err)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += db->acquire_timeout_ms / 1000;
+    deadline.tv_nsec += (long)(db->acquire_timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&db->mu);
+    while (db->nfree == 0) {
+        if (pthread_cond_timedwait(&db->cv, &db->mu, &deadline) == ETIMEDOUT && db->nfree == 0) {
+            pthread_mutex_unlock(&db->mu);
+            wp_err_set(err, WP_EUNAVAIL, "database pool exhausted: no connection free within %d ms",
+                       db->acquire_timeout_ms);
+            return NULL;
+        }
+    }
+    PGconn *c = db->free_conns[--db->nfree];
+    db->in_use++;
+    pthread_mutex_unlock(&db->mu);
+
+    if (c && PQstatus(c) != CONNECTION_OK) {
+        PQfinish(c);
+        c = NULL;
+    }
+    if (!c) c = open_conn(db, err);
+    if (!c) {
+        pthread_mutex_lock(&db->mu);
+        db->free_conns[db->nfree++] = NULL;
+        db->in_use--;
+        pthread_cond_signal(&db->cv);
+        pthread_mutex_unlock(&db->mu);
+    }
+    return c;
+}
+
+void wp_db_release(wp_db *db, PGconn *conn)
+{
+    if (conn) {
+        PGTransactionStatusType ts = PQtransactionStatus(conn);
+        if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) wp_db_rollback(conn);
+        if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+            PQfinish(conn);
+            conn = NULL;
+        }
+    }
+    pthread_mutex_lock(&db->mu);
+    db->free_conns[db->nfree++] = conn;
+    db->in_use--;
+    pthread_cond_signal(&db->cv);
+    pthread_mutex_unlock(&db->mu);
+}
+
+wp_status wp_db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                      PGresult **res, wp_err *err)
+{
+    if (res) *res = NULL;
+    for (int attempt = 0;; attempt++) {
+        bool idle = PQtransactionStatus(conn) == PQTRANS_IDLE;
+        PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            if (res) *res = r;
+            else PQclear(r);
+            return WP_OK;
+        }
+        if (PQstatus(conn) != CONNECTION_OK) {
+            if (r) PQclear(r);
+            /* A connection that died while idle (database restarted) is
+             * safe to reopen and retry once: nothing of ours was lost. */
+            if (attempt == 0 && idle) {
+                PQreset(conn);
+                if (PQstatus(conn) == CONNECTION_OK) continue;
+            }
+            char line[300];
+            first_line(line, sizeof line, PQerrorMessage(conn));
+            return wp_err_set(err, WP_EUNAVAIL, "database unavailable: %s", line);
+        }
+        const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        char line[300];
+        first_line(line, sizeof line, r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
+        wp_status code = WP_EDB;
+        if (state && strcmp(state, "23505") == 0) code = WP_ECONFLICT;
+        else if (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+                           strcmp(state, "57P03") == 0))
+            code = WP_EUNAVAIL;
+        wp_err_set(err, code, "database: %s", line);
+        if (r) PQclear(r);
+        return code;
+    }
+}
+
+wp_status wp_db_begin(PGconn *conn, wp_err *err) { return wp_db_query(conn, "BEGIN", 0, NULL, NULL, err); }
+wp_status wp_db_commit(PGconn *conn, wp_err *err) { return wp_db_query(conn, "COMMIT", 0, NULL, NULL, err); }
+
+void wp_db_rollback(PGconn *conn)
+{
+    PGresult *r = PQexec(conn, "ROLLBACK");
+    if (r) PQclear(r);
+}
+
+void wp_db_stats(wp_db *db, int *size, int *in_use, int *open)
+{
+    pthread_mutex_lock(&db->mu);
+    *size = db->size;
+    *in_use = db->in_use;
+    int idle_open = 0;
+    for (int i = 0; i < db->nfree; i++)
+        if (db->free_conns[i]) idle_open++;
+    *open = idle_open + db->in_use;
+    pthread_mutex_unlock(&db->mu);
+}
+
+wp_status wp_db_ping(wp_db *db, wp_err *err)
+{
+    PGconn *c = wp_db_acquire(db, err);
+    if (!c) return err ? err->status : WP_EUNAVAIL;
+    wp_status st = wp_db_query(c, "SELECT 1", 0, NULL, NULL, err);
+    wp_db_release(db, c);
+    return st;
+}

@@ -1,0 +1,129 @@
+/*
+ * http.h - one HTTP request as the core and its handlers see it.
+ *
+ * A wp_req lives on the worker thread's stack for the duration of one
+ * request.  Everything it hands out (params, headers, the body, the
+ * database connection, arena memory) is borrowed and valid until the
+ * handler returns.  A handler sends exactly one response with one of the
+ * wp_resp_* functions; the server answers 500 for a handler that sent none.
+ */
+#ifndef WP_HTTP_H
+#define WP_HTTP_H
+
+#include <civetweb.h>
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+#define WP_MAX_PARAMS 8
+
+typedef enum {
+    WP_AUTH_PUBLIC = 0,     /* anyone */
+    WP_AUTH_API_KEY = 1,    /* Authorization: Bearer sk_live_... */
+    WP_AUTH_PASS_TOKEN = 2, /* Authorization: ApplePass <token>; checked by the handler */
+    WP_AUTH_PORTAL = 3      /* dashboard session cookie */
+} wp_auth_kind;
+
+struct wp_server;
+struct wp_route;
+
+typedef struct wp_req {
+    struct mg_connection *conn;
+    const struct mg_request_info *ri;
+    struct wp_server *srv;
+    const struct wp_route *route;
+    char request_id[32];
+    char path[2048];            /* decoded path, params point into param_buf */
+    char param_buf[2048];
+    const char *param_names[WP_MAX_PARAMS];
+    const char *param_values[WP_MAX_PARAMS];
+    int nparams;
+    /* authentication result */
+    char account_id[48];
+    char api_key_id[48];
+    char key_prefix[24];
+    /* body, read on demand */
+    char *body;
+    size_t body_len;
+    bool body_read;
+    /* response */
+    int status;
+    bool responded;
+    bool close_after;
+    size_t bytes_out;
+    char extra_headers[1536];
+    size_t extra_len;
+    /* database connection for this request, acquired on demand */
+    PGconn *db;
+    /* arena: pointers freed when the request ends */
+    void **arena;
+    size_t arena_len, arena_cap;
+    double t_start;             /* monotonic seconds */
+    char error_code[48];        /* code of the error response sent, for the access log */
+} wp_req;
+
+/* Named path parameter (":id") or NULL. */
+const char *wp_req_param(const wp_req *req, const char *name);
+/* Request header (case-insensitive) or NULL. */
+const char *wp_req_header(const wp_req *req, const char *name);
+const char *wp_req_method(const wp_req *req);
+const char *wp_req_remote_ip(const wp_req *req);
+
+/*
+ * Query string access.  wp_req_query_check() refuses parameters not in the
+ * NULL-terminated `allowed` list and repeated parameters (400 naming the
+ * parameter).  wp_req_query() copies the decoded value into buf; returns
+ * 1 when present, 0 when absent, -1 when it would not fit (and fills err).
+ */
+wp_status wp_req_query_check(const wp_req *req, const char *const *allowed, wp_err *err);
+int wp_req_query(const wp_req *req, const char *name, char *buf, size_t len, wp_err *err);
+
+/*
+ * Reads the body as strict JSON (Content-Type application/json, size,
+ * depth, UTF-8 and duplicate-key limits).  On success *out is a new object
+ * the caller owns.  Failures: WP_EINVAL (answer 400), WP_ETOOLARGE (413),
+ * WP_EMEDIATYPE (415); wp_resp_from_err() maps them.
+ */
+wp_status wp_req_json(wp_req *req, json_object **out, wp_err *err);
+
+/*
+ * List paging per API.md: ?limit= (1..100, default 20) and ?starting_after=<id>.
+ * after receives "" when absent.  400 (WP_EINVAL naming the parameter) otherwise.
+ */
+wp_status wp_req_page(const wp_req *req, int *limit, char *after, size_t after_len, wp_err *err);
+
+/* Raw body bytes (any content type), bounded by the body limit. */
+wp_status wp_req_body(wp_req *req, const char **data, size_t *len, wp_err *err);
+
+/* The request's database connection (acquired once, released at request end). */
+PGconn *wp_req_db(wp_req *req, wp_err *err);
+
+/* Arena memory, freed when the request ends.  NULL on out of memory. */
+void *wp_req_alloc(wp_req *req, size_t n);
+char *wp_req_strdup(wp_req *req, const char *s);
+
+/* Adds a response header for the response still to be sent. */
+void wp_resp_header(wp_req *req, const char *name, const char *value);
+
+/* Sends `body` (borrowed) as JSON. */
+void wp_resp_json(wp_req *req, int status, json_object *body);
+/* Sends raw bytes with the given content type. */
+void wp_resp_raw(wp_req *req, int status, const char *content_type, const void *body, size_t len);
+/* Sends the API.md error shape.  param may be NULL. */
+void wp_resp_error(wp_req *req, int status, const char *type, const char *code, const char *param,
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Maps a wp_err to the error response for its status (400, 404, 409, 413, 415, 503, 500). */
+void wp_resp_from_err(wp_req *req, const wp_err *err);
+
+/* Marks the connection to be closed after the response. */
+void wp_resp_close(wp_req *req);
+
+const char *wp_http_reason(int status);
+
+/* The HTTP status wp_resp_from_err answers for a status code. */
+int wp_http_status_for(wp_status s);
+
+#endif

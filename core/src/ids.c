@@ -1,0 +1,84 @@
+/* ids.c - see ids.h. */
+#include "ids.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz";
+
+wp_status wp_id_new(const char *prefix, char out[WP_ID_MAX])
+{
+    unsigned char raw[16];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    for (int i = 5; i >= 0; i--) {
+        raw[i] = (unsigned char)(ms & 0xff);
+        ms >>= 8;
+    }
+    if (RAND_bytes(raw + 6, 10) != 1) return WP_ECRYPTO;
+    size_t plen = strlen(prefix);
+    if (plen > 16) return WP_EINVAL;
+    memcpy(out, prefix, plen);
+    out[plen] = '_';
+    char *d = out + plen + 1;
+    /* 128 bits -> 26 base32 digits (the first carries 3 bits), as ULID does. */
+    int bit = -2; /* 130 bits of output cover 128 of input: two leading zero bits */
+    for (int i = 0; i < 26; i++, bit += 5) {
+        unsigned v = 0;
+        for (int b = 0; b < 5; b++) {
+            int pos = bit + b;
+            v <<= 1;
+            if (pos >= 0 && pos < 128) v |= (raw[pos / 8] >> (7 - pos % 8)) & 1u;
+        }
+        d[i] = b32[v];
+    }
+    d[26] = '\0';
+    return WP_OK;
+}
+
+int wp_id_valid(const char *s, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    if (!s || strncmp(s, prefix, plen) != 0 || s[plen] != '_') return 0;
+    s += plen + 1;
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!strchr(b32, s[n])) return 0;
+    return n == 26;
+}
+
+wp_status wp_random_token(size_t nbytes, char *out, size_t outlen)
+{
+    unsigned char raw[128];
+    if (nbytes > sizeof raw || outlen < (nbytes * 4 + 2) / 3 + 1) return WP_EINVAL;
+    if (RAND_bytes(raw, (int)nbytes) != 1) return WP_ECRYPTO;
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < nbytes; i++) {
+        acc = (acc << 8) | raw[i];
+        bits += 8;
+        while (bits >= 6) {
+            out[o++] = a[(acc >> (bits - 6)) & 63];
+            bits -= 6;
+        }
+    }
+    if (bits > 0) out[o++] = a[(acc << (6 - bits)) & 63];
+    out[o] = '\0';
+    return WP_OK;
+}
+
+void wp_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[32];
+    SHA256(data, len, md);
+    for (int i = 0; i < 32; i++) sprintf(out + 2 * i, "%02x", md[i]);
+    out[64] = '\0';
+}

@@ -1,0 +1,196 @@
+/*
+ * main.c - the walletpass command line.
+ *
+ *   walletpass serve                      migrate, then serve until SIGINT/SIGTERM
+ *   walletpass migrate                    apply pending migrations and exit
+ *   walletpass account create --name N --email E [--plan P]   prints the account id
+ *   walletpass key create --account ID [--name N]             prints the new API key
+ *   walletpass version
+ *
+ * Output meant for scripts (ids, keys) goes alone to stdout; everything
+ * else goes to stderr.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apikey.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "migrate.h"
+#include "server.h"
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: walletpass <command>\n"
+            "  serve                                   apply migrations, then serve\n"
+            "  migrate                                 apply pending migrations\n"
+            "  account create --name NAME --email EMAIL [--plan PLAN]\n"
+            "                                          create an account; prints its id\n"
+            "  key create --account ID [--name NAME]   create an API key; prints the key\n"
+            "  version                                 print the version\n"
+            "configuration: WALLETPASS_CONFIG (file) and WALLETPASS_* variables; see config/walletpass.example.json\n");
+    return 2;
+}
+
+/* Finds --flag VALUE in argv; NULL when absent. */
+static const char *flag(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0) return argv[i + 1];
+    return NULL;
+}
+
+static int fail(const wp_err *err)
+{
+    fprintf(stderr, "walletpass: %s\n", err->msg[0] ? err->msg : wp_status_str(err->status));
+    return 1;
+}
+
+static PGconn *connect_db(const wp_config *cfg, wp_db **pool, wp_err *err)
+{
+    wp_db_options o = {.url = cfg->database_url, .pool_size = 1, .acquire_timeout_ms = cfg->db_acquire_timeout_ms,
+                       .statement_timeout_ms = 0, .application_name = "walletpass-cli"};
+    if (wp_db_open(&o, pool, err) != WP_OK) return NULL;
+    PGconn *c = wp_db_acquire(*pool, err);
+    if (!c) {
+        wp_db_close(*pool);
+        *pool = NULL;
+    }
+    return c;
+}
+
+static int run_migrate(const wp_config *cfg, wp_err *err)
+{
+    wp_db *pool;
+    PGconn *c = connect_db(cfg, &pool, err);
+    if (!c) return 0;
+    int n = 0;
+    wp_status st = wp_migrate_dir(c, "core", cfg->migrations_dir, 1, &n, err);
+    wp_db_release(pool, c);
+    wp_db_close(pool);
+    if (st == WP_OK) wp_log_info("migrations: %d applied, schema up to date", n);
+    return st == WP_OK;
+}
+
+static int cmd_serve(wp_config *cfg)
+{
+    wp_err err;
+    wp_err_clear(&err);
+    if (!run_migrate(cfg, &err)) return fail(&err);
+    /* Signals are taken synchronously by this thread; workers never see them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    wp_server srv;
+    if (wp_server_init(&srv, cfg, &err) != WP_OK || wp_server_start(&srv, &err) != WP_OK) {
+        wp_server_free(&srv);
+        return fail(&err);
+    }
+    int sig = 0;
+    sigwait(&set, &sig);
+    wp_log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    wp_server_stop(&srv);
+    wp_server_free(&srv);
+    return 0;
+}
+
+static int cmd_account_create(const wp_config *cfg, int argc, char **argv)
+{
+    const char *name = flag(argc, argv, "--name"), *email = flag(argc, argv, "--email");
+    const char *plan = flag(argc, argv, "--plan");
+    if (!name || !email || !*name || !*email) {
+        fprintf(stderr, "walletpass account create: --name and --email are required\n");
+        return 2;
+    }
+    if (!strchr(email, '@')) {
+        fprintf(stderr, "walletpass account create: --email \"%s\" is not an email address\n", email);
+        return 2;
+    }
+    if (!plan) plan = cfg->default_plan;
+    if (!json_object_object_get_ex(cfg->plans, plan, NULL)) {
+        fprintf(stderr, "walletpass account create: --plan \"%s\" is not a plan in the configuration\n", plan);
+        return 2;
+    }
+    wp_err err;
+    wp_err_clear(&err);
+    if (!run_migrate(cfg, &err)) return fail(&err);
+    wp_db *pool;
+    PGconn *c = connect_db(cfg, &pool, &err);
+    if (!c) return fail(&err);
+    char id[WP_ID_MAX];
+    int trial = strcmp(plan, "trial") == 0 ? cfg->trial_days : 0;
+    wp_status st = wp_account_create(c, name, email, plan, trial, id, &err);
+    wp_db_release(pool, c);
+    wp_db_close(pool);
+    if (st != WP_OK) return fail(&err);
+    printf("%s\n", id);
+    return 0;
+}
+
+static int cmd_key_create(const wp_config *cfg, int argc, char **argv)
+{
+    const char *account = flag(argc, argv, "--account"), *name = flag(argc, argv, "--name");
+    if (!account || !*account) {
+        fprintf(stderr, "walletpass key create: --account ID is required\n");
+        return 2;
+    }
+    wp_err err;
+    wp_err_clear(&err);
+    wp_db *pool;
+    PGconn *c = connect_db(cfg, &pool, &err);
+    if (!c) return fail(&err);
+    const char *params[] = {account};
+    PGresult *r;
+    wp_status st = wp_db_query(c, "SELECT 1 FROM accounts WHERE id = $1", 1, params, &r, &err);
+    if (st == WP_OK) {
+        int found = PQntuples(r) == 1;
+        PQclear(r);
+        if (!found) st = wp_err_set(&err, WP_ENOTFOUND, "key create: no account %s", account);
+    }
+    wp_apikey_new k;
+    if (st == WP_OK) st = wp_apikey_create(c, account, name, &k, &err);
+    wp_db_release(pool, c);
+    wp_db_close(pool);
+    if (st != WP_OK) return fail(&err);
+    printf("%s\n", k.key);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) return usage();
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("walletpass %s\n", WP_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
+        usage();
+        return 0;
+    }
+    wp_config cfg;
+    wp_err err;
+    wp_err_clear(&err);
+    if (wp_config_load(NULL, &cfg, &err) != WP_OK) {
+        fprintf(stderr, "walletpass: configuration error: %s\n", err.msg);
+        return 1;
+    }
+    wp_log_set_level((wp_log_level)cfg.log_level);
+    int rc;
+    if (strcmp(cmd, "serve") == 0) rc = cmd_serve(&cfg);
+    else if (strcmp(cmd, "migrate") == 0) rc = run_migrate(&cfg, &err) ? 0 : fail(&err);
+    else if (strcmp(cmd, "account") == 0 && argc > 2 && strcmp(argv[2], "create") == 0)
+        rc = cmd_account_create(&cfg, argc, argv);
+    else if (strcmp(cmd, "key") == 0 && argc > 2 && strcmp(argv[2], "create") == 0)
+        rc = cmd_key_create(&cfg, argc, argv);
+    else rc = usage();
+    wp_config_free(&cfg);
+    return rc;
+}

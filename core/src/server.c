@@ -1,0 +1,313 @@
+/*
+ * server.c - CivetWeb set-up and the request pipeline.
+ *
+ * Every request goes through on_begin_request(): framing checks (request
+ * smuggling), routing, authentication, rate limiting, the handler, then
+ * metrics and the access log.  Order of checks follows API.md: 401, 429,
+ * then the handler's own 400/415, 404, 402, 409.
+ */
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "apikey.h"
+#include "ids.h"
+#include "log.h"
+
+static const char *const long_prefixes[] = {"images", NULL};
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * CivetWeb 1.15 accepts requests that are ambiguous about where they end
+ * (Content-Length together with Transfer-Encoding, two different
+ * Content-Lengths) and HTTP/1.1 requests without Host.  Behind a proxy
+ * the first two are request smuggling, so they are refused before any
+ * handler runs, and the connection is closed.
+ */
+static const char *framing_problem(const struct mg_request_info *ri)
+{
+    int n_cl = 0, n_te = 0, n_host = 0;
+    const char *cl = NULL;
+    for (int i = 0; i < ri->num_headers; i++) {
+        const char *name = ri->http_headers[i].name;
+        const char *value = ri->http_headers[i].value ? ri->http_headers[i].value : "";
+        if (strcasecmp(name, "Content-Length") == 0) {
+            if (n_cl++ && strcmp(cl, value) != 0) return "conflicting Content-Length headers";
+            cl = value;
+            if (!*value) return "empty Content-Length";
+            for (const char *p = value; *p; p++)
+                if (*p < '0' || *p > '9') return "Content-Length is not a number";
+        } else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+            n_te++;
+        } else if (strcasecmp(name, "Host") == 0) {
+            n_host++;
+        }
+    }
+    if (n_cl > 1) return "repeated Content-Length header";
+    if (n_cl && n_te) return "both Content-Length and Transfer-Encoding";
+    if (n_te > 1) return "repeated Transfer-Encoding header";
+    if (ri->http_version && strcmp(ri->http_version, "1.1") == 0 && n_host != 1)
+        return n_host ? "repeated Host header" : "HTTP/1.1 request without Host";
+    return NULL;
+}
+
+static void new_request_id(char out[32])
+{
+    char tok[24];
+    if (wp_random_token(15, tok, sizeof tok) != WP_OK) snprintf(tok, sizeof tok, "unavailable");
+    snprintf(out, 32, "req_%s", tok);
+}
+
+static void set_rate_headers(wp_req *req, const wp_rate_decision *d)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%ld", d->limit);
+    wp_resp_header(req, "X-RateLimit-Limit", v);
+    snprintf(v, sizeof v, "%ld", d->remaining);
+    wp_resp_header(req, "X-RateLimit-Remaining", v);
+    snprintf(v, sizeof v, "%ld", d->reset_seconds);
+    wp_resp_header(req, "X-RateLimit-Reset", v);
+}
+
+/* Returns 1 when the request may proceed; otherwise a response was sent. */
+static int authenticate(wp_req *req)
+{
+    if (req->route->auth != WP_AUTH_API_KEY) return 1;
+    const char *h = wp_req_header(req, "Authorization");
+    if (!h || !*h) {
+        wp_resp_header(req, "WWW-Authenticate", "Bearer");
+        wp_resp_error(req, 401, "authentication_error", "api_key_missing", NULL,
+                      "no API key: send Authorization: Bearer sk_live_...");
+        return 0;
+    }
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
+        wp_resp_header(req, "WWW-Authenticate", "Bearer");
+        wp_resp_error(req, 401, "authentication_error", "api_key_invalid", NULL,
+                      "malformed Authorization header: expected \"Bearer sk_live_...\"");
+        return 0;
+    }
+    const char *token = h + 7;
+    while (*token == ' ') token++;
+    wp_err err;
+    wp_err_clear(&err);
+    PGconn *db = wp_req_db(req, &err);
+    if (!db) {
+        wp_resp_from_err(req, &err);
+        return 0;
+    }
+    wp_apikey_auth auth;
+    wp_status st = wp_apikey_verify(db, token, &auth, &err);
+    if (st == WP_EAUTH) {
+        wp_resp_header(req, "WWW-Authenticate", "Bearer");
+        wp_resp_error(req, 401, "authentication_error", "api_key_invalid", NULL, "%s", err.msg);
+        return 0;
+    }
+    if (st != WP_OK) {
+        wp_resp_from_err(req, &err);
+        return 0;
+    }
+    snprintf(req->account_id, sizeof req->account_id, "%s", auth.account_id);
+    snprintf(req->api_key_id, sizeof req->api_key_id, "%s", auth.key_id);
+    snprintf(req->key_prefix, sizeof req->key_prefix, "%s", auth.prefix);
+
+    wp_rate_decision d = wp_ratelimit_take(req->srv->ratelimit, req->api_key_id, mono_now());
+    if (d.limit > 0) set_rate_headers(req, &d);
+    if (!d.allowed) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%ld", d.retry_after);
+        wp_resp_header(req, "Retry-After", ra);
+        wp_resp_error(req, 429, "rate_limit_error", "rate_limited", NULL,
+                      "too many requests for this API key; retry in %ld s", d.retry_after);
+        return 0;
+    }
+    return 1;
+}
+
+static void log_access(wp_req *req, double elapsed)
+{
+    if (strncmp(req->path, "/api/", 5) != 0) return;
+    wp_access_entry e;
+    memset(&e, 0, sizeof e);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    e.ts_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    snprintf(e.ip, sizeof e.ip, "%s", req->ri->remote_addr);
+    snprintf(e.method, sizeof e.method, "%s", req->ri->request_method);
+    /* Long paths are cut in the log on purpose: the log stores a bounded row. */
+    snprintf(e.path, sizeof e.path, "%.*s", (int)sizeof e.path - 1, req->path);
+    e.status = req->status;
+    e.latency_us = (int)(elapsed * 1e6);
+    snprintf(e.account_id, sizeof e.account_id, "%s", req->account_id);
+    snprintf(e.key_prefix, sizeof e.key_prefix, "%s", req->key_prefix);
+    snprintf(e.request_id, sizeof e.request_id, "%s", req->request_id);
+    snprintf(e.kind, sizeof e.kind, "api");
+    wp_accesslog_push(req->srv->accesslog, &e);
+}
+
+static int on_begin_request(struct mg_connection *conn)
+{
+    wp_server *srv = mg_get_user_data(mg_get_context(conn));
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    wp_req *req = calloc(1, sizeof *req);
+    if (!req) {
+        mg_send_http_error(conn, 503, "out of memory");
+        return 1;
+    }
+    req->conn = conn;
+    req->ri = ri;
+    req->srv = srv;
+    req->t_start = mono_now();
+    new_request_id(req->request_id);
+    snprintf(req->path, sizeof req->path, "%s", ri->local_uri ? ri->local_uri : "/");
+
+    const char *route_name = "unmatched";
+    const char *bad = framing_problem(ri);
+    if (bad) {
+        req->close_after = true;
+        wp_resp_error(req, 400, "invalid_request_error", "malformed_request", NULL, "malformed request: %s", bad);
+        goto done;
+    }
+
+    char allow[64];
+    wp_route_result rr = wp_router_match(srv->router, ri->request_method, req->path, req, allow, sizeof allow);
+    if (rr == WP_ROUTE_NO_PATH) {
+        /* Not an API path: let CivetWeb serve the dashboard's static files. */
+        if (srv->cfg->document_root && strncmp(req->path, "/api/", 5) != 0 && strcmp(ri->request_method, "GET") == 0) {
+            free(req);
+            return 0;
+        }
+        wp_resp_error(req, 404, "invalid_request_error", "route_not_found", NULL, "no route for %s %s",
+                      ri->request_method, req->path);
+        goto done;
+    }
+    if (rr == WP_ROUTE_NO_METHOD) {
+        wp_resp_header(req, "Allow", allow);
+        wp_resp_error(req, 405, "invalid_request_error", "method_not_allowed", NULL,
+                      "%s is not allowed on %s; allowed: %s", ri->request_method, req->path, allow);
+        goto done;
+    }
+    route_name = req->route->pattern;
+    if (authenticate(req)) {
+        req->route->fn(req, req->route->ud);
+        if (!req->responded) {
+            wp_log_error("%s %s: handler sent no response", ri->request_method, req->route->pattern);
+            wp_resp_error(req, 500, "api_error", "internal_error", NULL, "the handler sent no response");
+        }
+    }
+
+done:;
+    double elapsed = mono_now() - req->t_start;
+    if (req->db) wp_db_release(srv->db, req->db);
+    wp_metrics_request(srv->metrics, ri->request_method, route_name, req->status, elapsed);
+    log_access(req, elapsed);
+    for (size_t i = 0; i < req->arena_len; i++) free(req->arena[i]);
+    free(req->arena);
+    free(req->body);
+    int status = req->status;
+    free(req);
+    return status > 0 ? status : 1;
+}
+
+static int on_log_message(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    wp_log_warn("civetweb: %s", message);
+    return 1;
+}
+
+wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
+{
+    memset(srv, 0, sizeof *srv);
+    srv->cfg = cfg;
+    srv->json_limits.max_depth = cfg->max_json_depth;
+    srv->json_limits.max_string = cfg->max_string_bytes;
+    /* base64 grows data by 4/3; the image limit is on the decoded bytes */
+    srv->json_limits.max_long_string = cfg->max_image_bytes * 4 / 3 + 4;
+    srv->json_limits.long_prefixes = long_prefixes;
+    wp_db_options dbo = {.url = cfg->database_url, .pool_size = cfg->db_pool_size,
+                         .acquire_timeout_ms = cfg->db_acquire_timeout_ms,
+                         .statement_timeout_ms = cfg->db_statement_timeout_ms, .application_name = "walletpass"};
+    wp_status st;
+    if ((st = wp_db_open(&dbo, &srv->db, err)) != WP_OK) return st;
+    if ((st = wp_router_new(&srv->router)) != WP_OK) return wp_err_set(err, st, "out of memory");
+    if ((st = wp_metrics_new(&srv->metrics)) != WP_OK) return wp_err_set(err, st, "out of memory");
+    if ((st = wp_ratelimit_new(cfg->rate_limit_per_second, cfg->rate_limit_burst, &srv->ratelimit)) != WP_OK)
+        return wp_err_set(err, st, "out of memory");
+    if ((st = wp_accesslog_start(srv->db, cfg->access_log_queue, cfg->access_log_batch, cfg->access_log_flush_ms,
+                                 &srv->accesslog, err)) != WP_OK)
+        return st;
+    if ((st = wp_health_routes(srv, err)) != WP_OK) return st;
+    if ((st = wp_accounts_routes(srv, err)) != WP_OK) return st;
+    if ((st = wp_logs_routes(srv, err)) != WP_OK) return st;
+    return WP_OK;
+}
+
+wp_status wp_server_start(wp_server *srv, wp_err *err)
+{
+    wp_router_seal(srv->router);
+    const wp_config *cfg = srv->cfg;
+    char ports[300], threads[16], ka_ms[16], req_ms[16], backlog[16];
+    snprintf(ports, sizeof ports, "%s:%d", cfg->listen_address, cfg->port);
+    snprintf(threads, sizeof threads, "%d", cfg->num_threads);
+    snprintf(ka_ms, sizeof ka_ms, "%d", cfg->keep_alive_timeout_ms);
+    snprintf(req_ms, sizeof req_ms, "%d", cfg->request_timeout_ms);
+    snprintf(backlog, sizeof backlog, "%d", cfg->listen_backlog);
+    const char *opts[32];
+    int i = 0;
+    opts[i++] = "listening_ports"; opts[i++] = ports;
+    opts[i++] = "num_threads"; opts[i++] = threads;
+    opts[i++] = "enable_keep_alive"; opts[i++] = cfg->keep_alive ? "yes" : "no";
+    opts[i++] = "keep_alive_timeout_ms"; opts[i++] = ka_ms;
+    opts[i++] = "request_timeout_ms"; opts[i++] = req_ms;
+    opts[i++] = "listen_backlog"; opts[i++] = backlog;
+    opts[i++] = "tcp_nodelay"; opts[i++] = "1";
+    opts[i++] = "decode_url"; opts[i++] = "yes";
+    if (cfg->document_root) {
+        opts[i++] = "document_root"; opts[i++] = cfg->document_root;
+        opts[i++] = "enable_directory_listing"; opts[i++] = "no";
+    }
+    opts[i] = NULL;
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.begin_request = on_begin_request;
+    cb.log_message = on_log_message;
+    struct mg_init_data init = {.callbacks = &cb, .user_data = srv, .configuration_options = opts};
+    struct mg_error_data ed;
+    char ebuf[256] = "";
+    memset(&ed, 0, sizeof ed);
+    ed.text = ebuf;
+    ed.text_buffer_size = sizeof ebuf;
+    srv->mg = mg_start2(&init, &ed);
+    if (!srv->mg)
+        return wp_err_set(err, WP_EIO, "cannot listen on %s: %s", ports, ebuf[0] ? ebuf : "civetweb failed to start");
+    wp_log_info("listening on http://%s (public URL %s, %d worker threads, keep-alive %s)", ports, cfg->public_url,
+                cfg->num_threads, cfg->keep_alive ? "on" : "off");
+    return WP_OK;
+}
+
+void wp_server_stop(wp_server *srv)
+{
+    if (srv->mg) mg_stop(srv->mg);
+    srv->mg = NULL;
+    if (srv->accesslog) wp_accesslog_flush(srv->accesslog);
+}
+
+void wp_server_free(wp_server *srv)
+{
+    if (srv->accesslog) wp_accesslog_stop(srv->accesslog);
+    wp_ratelimit_free(srv->ratelimit);
+    wp_metrics_free(srv->metrics);
+    wp_router_free(srv->router);
+    wp_db_close(srv->db);
+    memset(srv, 0, sizeof *srv);
+}

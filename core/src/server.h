@@ -1,0 +1,44 @@
+/*
+ * server.h - the running gateway: configuration, pool, router and the
+ * services every request touches.  One wp_server per process; it owns
+ * everything it points to except the configuration, which main() owns.
+ */
+#ifndef WP_SERVER_H
+#define WP_SERVER_H
+
+#include <civetweb.h>
+
+#include "accesslog.h"
+#include "config.h"
+#include "db.h"
+#include "json_strict.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "router.h"
+
+typedef struct wp_server {
+    wp_config *cfg;             /* borrowed */
+    wp_db *db;
+    wp_router *router;
+    wp_metrics *metrics;
+    wp_ratelimit *ratelimit;
+    wp_accesslog *accesslog;
+    struct mg_context *mg;
+    wp_json_limits json_limits;
+} wp_server;
+
+/* Opens the pool, creates the services and registers the core routes.
+ * Does not listen yet, so plugins can add routes in between. */
+wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err);
+/* Seals the router and starts listening. */
+wp_status wp_server_start(wp_server *srv, wp_err *err);
+/* Stops listening, waits for requests in flight, flushes the access log. */
+void wp_server_stop(wp_server *srv);
+void wp_server_free(wp_server *srv);
+
+/* Route registration for the core's own modules (accounts, logs, health ...). */
+wp_status wp_health_routes(wp_server *srv, wp_err *err);
+wp_status wp_accounts_routes(wp_server *srv, wp_err *err);
+wp_status wp_logs_routes(wp_server *srv, wp_err *err);
+
+#endif

@@ -1,0 +1,182 @@
+// Test harness: real walletpass processes against a real PostgreSQL.
+//
+// scripts/test starts one private cluster and exports WP_TEST_PG_ADMIN_URL;
+// every gateway started here gets a fresh database in it, so suites can run
+// in parallel without seeing each other's rows.  A gateway's stderr is kept
+// and checked at stop: a sanitizer report or a non-zero exit fails the test.
+import { spawn, execFileSync } from 'node:child_process';
+import net from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import assert from 'node:assert/strict';
+
+export const BIN = process.env.WP_BIN;
+export const SOURCE_DIR = process.env.WP_SOURCE_DIR;
+
+export function adminUrl() {
+  const u = process.env.WP_TEST_PG_ADMIN_URL;
+  if (!u) throw new Error('WP_TEST_PG_ADMIN_URL is not set: run the suites through scripts/test');
+  return u;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs SQL with psql; returns trimmed stdout (rows separated by newlines, columns by '|'). */
+export function psql(url, sql) {
+  return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-tAq', '-c', sql], { encoding: 'utf8' }).trim();
+}
+
+export function createDatabase() {
+  const name = 'wp_test_' + crypto.randomBytes(6).toString('hex');
+  psql(adminUrl(), `CREATE DATABASE ${name}`);
+  const u = new URL(adminUrl());
+  u.pathname = '/' + name;
+  return u.toString();
+}
+
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Runs the walletpass CLI synchronously; returns stdout trimmed. */
+export function cli(args, env) {
+  return execFileSync(BIN, args, { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+export async function waitFor(fn, { timeout = 15000, interval = 50, what = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(interval);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ': ' + last.message : ''}`);
+}
+
+/**
+ * Starts a gateway.  options.config is merged into the generated config file;
+ * options.env adds environment variables; options.dbUrl reuses a database.
+ */
+export async function startGateway(options = {}) {
+  const dbUrl = options.dbUrl || createDatabase();
+  const port = options.port || (await freePort());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-gw-'));
+  const config = {
+    server: { port, num_threads: 16, listen_address: '127.0.0.1' },
+    public_url: `http://127.0.0.1:${port}`,
+    log_level: 'info',
+    ...(options.config || {}),
+  };
+  if (options.config && options.config.server) config.server = { port, num_threads: 16, listen_address: '127.0.0.1', ...options.config.server };
+  const cfgPath = path.join(dir, 'walletpass.json');
+  fs.writeFileSync(cfgPath, JSON.stringify(config, null, 2));
+  const env = {
+    ...process.env,
+    WALLETPASS_CONFIG: cfgPath,
+    WALLETPASS_DATABASE_URL: dbUrl,
+    WALLETPASS_MASTER_KEY: crypto.randomBytes(32).toString('base64'),
+    ...(options.env || {}),
+  };
+  const proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => (stderr += d));
+  proc.stdout.on('data', (d) => (stderr += d));
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const url = `http://127.0.0.1:${port}`;
+  let dead = null;
+  exited.then((e) => (dead = e));
+  await waitFor(async () => {
+    if (dead) throw new Error(`gateway exited early (${JSON.stringify(dead)}):\n${stderr}`);
+    const r = await fetch(url + '/healthz');
+    return r.ok;
+  }, { what: 'gateway /healthz', timeout: 30000 }).catch((e) => {
+    proc.kill('SIGKILL');
+    throw new Error(e.message + '\n--- gateway stderr ---\n' + stderr);
+  });
+
+  const gw = {
+    url, port, dbUrl, env, proc, cfgPath,
+    stderr: () => stderr,
+    sql: (q) => psql(dbUrl, q),
+    cli: (args) => cli(args, env),
+    /** Creates an account and a key; returns { account, key }. */
+    account(name = 'Test ' + crypto.randomBytes(3).toString('hex')) {
+      const email = `${crypto.randomBytes(6).toString('hex')}@example.com`;
+      const account = cli(['account', 'create', '--name', name, '--email', email, '--plan', options.plan || 'unlimited'], env);
+      const key = cli(['key', 'create', '--account', account], env);
+      return { account, key };
+    },
+    /** fetch with JSON conveniences: returns { status, headers, body (parsed when JSON), text }. */
+    async request(method, p, { key, body, headers = {}, raw } = {}) {
+      const h = { ...headers };
+      if (key) h.authorization = `Bearer ${key}`;
+      let payload = raw;
+      if (body !== undefined && raw === undefined) {
+        payload = JSON.stringify(body);
+        if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
+      }
+      const r = await fetch(url + p, { method, headers: h, body: payload });
+      const text = await r.text();
+      let json;
+      try { json = JSON.parse(text); } catch { json = undefined; }
+      return { status: r.status, headers: r.headers, body: json, text };
+    },
+    /** Stops with SIGTERM and checks a clean exit with no sanitizer report. */
+    async stop({ signal = 'SIGTERM', expectClean = true } = {}) {
+      if (!dead) proc.kill(signal);
+      const e = await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (expectClean && signal === 'SIGTERM') {
+        assert.ok(!/AddressSanitizer|LeakSanitizer|runtime error:/.test(stderr), 'sanitizer report:\n' + stderr);
+        assert.equal(e.code, 0, `gateway exit ${JSON.stringify(e)}\n${stderr}`);
+      }
+      return e;
+    },
+  };
+  return gw;
+}
+
+/** Sends raw bytes on a new TCP connection; resolves with everything received until close (or timeout). */
+export function rawRequest(port, data, { timeout = 3000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = '';
+    let closed = false;
+    s.setEncoding('latin1');
+    s.on('data', (d) => (buf += d));
+    s.on('error', reject);
+    s.on('close', () => { closed = true; resolve({ text: buf, closed: true }); });
+    s.write(data);
+    setTimeout(() => { if (!closed) { s.destroy(); resolve({ text: buf, closed: false }); } }, timeout);
+  });
+}
+
+/** Checks the API.md error shape and returns the error object. */
+export function assertError(res, status, { param, code, type } = {}) {
+  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
+  assert.ok(res.body && res.body.error, `error body expected: ${res.text}`);
+  const e = res.body.error;
+  for (const k of ['type', 'code', 'message', 'request_id']) assert.equal(typeof e[k], 'string', `error.${k}: ${res.text}`);
+  assert.ok('param' in e, 'error.param present');
+  assert.equal(e.request_id, res.headers.get('request-id'));
+  if (param !== undefined) assert.equal(e.param, param, `param: ${res.text}`);
+  if (code !== undefined) assert.equal(e.code, code, `code: ${res.text}`);
+  if (type !== undefined) assert.equal(e.type, type, `type: ${res.text}`);
+  return e;
+}
