@@ -1,0 +1,35 @@
+/*
+ * pass_schema.h - validation of the unified pass body (API.md "The pass").
+ *
+ * Platform-free: these are the rules of our own contract.  Platform plugins
+ * add theirs through the pass.validate filter.  Every error names the field
+ * in API.md notation ("primary_fields[2].key").
+ */
+#ifndef WP_PASS_SCHEMA_H
+#define WP_PASS_SCHEMA_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "err.h"
+
+typedef enum {
+    WP_PASS_CREATE,     /* a complete pass (template already merged): required fields apply */
+    WP_PASS_UPDATE,     /* a partial update: null unsets an optional field, read-only fields refused */
+    WP_PASS_TEMPLATE    /* a template body: nothing required, no serial_number */
+} wp_pass_mode;
+
+typedef struct wp_pass_limits {
+    size_t max_string;      /* any text field */
+    size_t max_image;       /* decoded bytes of a base64 image */
+    size_t max_metadata;    /* serialized bytes of metadata */
+} wp_pass_limits;
+
+/* Checks `body` (borrowed) for `mode`.  WP_OK, or WP_EINVAL with err->param set. */
+wp_status wp_pass_validate(json_object *body, wp_pass_mode mode, const wp_pass_limits *lim, wp_err *err);
+
+/* The Apple and Google names of a unified pass_type, or NULL when unknown. */
+const char *wp_pass_apple_style(const char *pass_type);
+const char *wp_pass_google_type(const char *pass_type);
+
+#endif
