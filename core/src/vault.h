@@ -1,0 +1,51 @@
+/*
+ * vault.h - credential encryption at rest: AES-256-GCM under a master key.
+ *
+ * A sealed value is text: "wpv1:<key version>:<base64(nonce ‖ ciphertext ‖ tag)>".
+ * The key version lets the master key rotate: new values are sealed with
+ * the current key, old ones still open with the previous keys listed in
+ * the configuration.  The associated data binds a ciphertext to its owner
+ * and purpose ("acct_…/apple.p12"), so a sealed value copied to another
+ * account's row does not open there.
+ *
+ * Key material lives only in wp_vault (mlock is not attempted); it is
+ * wiped on wp_vault_free.  Plaintexts handed out are the caller's to
+ * wipe and free with wp_vault_free_plain.
+ */
+#ifndef WP_VAULT_H
+#define WP_VAULT_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "err.h"
+
+typedef struct wp_vault wp_vault;
+
+/*
+ * master_b64: the current key (base64 of 32 bytes), version key_version.
+ * previous: optional object {"<version>": "<base64 key>", ...} (borrowed).
+ * WP_ECONFIG when a key is missing or not 32 bytes, naming which.
+ */
+wp_status wp_vault_new(const char *master_b64, int key_version, json_object *previous, wp_vault **out, wp_err *err);
+void wp_vault_free(wp_vault *v);
+
+/* Seals len bytes; *out is a new NUL-terminated string the caller frees (free()). */
+wp_status wp_vault_seal(wp_vault *v, const char *aad, const void *plain, size_t len, char **out, wp_err *err);
+
+/* Opens a sealed string; *plain (NUL-terminated for convenience, *len bytes)
+ * is freed by the caller with wp_vault_free_plain.  WP_ECRYPTO when the value
+ * was tampered with, belongs to other associated data, or its key is unknown. */
+wp_status wp_vault_open(wp_vault *v, const char *aad, const char *sealed, unsigned char **plain, size_t *len,
+                        wp_err *err);
+void wp_vault_free_plain(unsigned char *plain, size_t len);
+
+/* The key version new values are sealed with. */
+int wp_vault_key_version(const wp_vault *v);
+
+/* Decodes standard base64 (with padding); *out freed by the caller.  Used for keys and P12 uploads. */
+wp_status wp_base64_decode(const char *in, unsigned char **out, size_t *len);
+/* Encodes; *out freed by the caller. */
+wp_status wp_base64_encode(const unsigned char *in, size_t len, char **out);
+
+#endif
