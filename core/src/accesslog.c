@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "utf8.h"
 
 #define NCOLS 10
 
@@ -31,16 +32,17 @@ struct wp_accesslog {
     unsigned long long dropped, flush_gen, done_gen;
 };
 
-static void insert_batch(wp_accesslog *al, wp_access_entry *e, int n)
+/* Inserts n entries.  WP_EUNAVAIL (database down) is left to the caller,
+ * which keeps the entries; any other failure is logged and they are lost. */
+static wp_status insert_batch(wp_accesslog *al, wp_access_entry *e, int n)
 {
     wp_err err;
     wp_err_clear(&err);
     PGconn *db = wp_db_acquire(al->db, &err);
-    if (!db) {
-        wp_log_warn("access log: %d entries not written: %s", n, err.msg);
-        return;
-    }
-    size_t sqlcap = 256 + (size_t)n * 96;
+    if (!db) return err.status;
+    /* One row's placeholders take about 75 characters plus ten numbers of up to
+     * five digits (batch <= 1000, so $10000 at most): 160 per row is enough. */
+    size_t sqlcap = 256 + (size_t)n * 160;
     char *sql = malloc(sqlcap);
     const char **params = malloc(sizeof(char *) * (size_t)n * NCOLS);
     char (*nums)[3][24] = malloc(sizeof *nums * (size_t)n);
@@ -50,7 +52,7 @@ static void insert_batch(wp_accesslog *al, wp_access_entry *e, int n)
         free(nums);
         wp_db_release(al->db, db);
         wp_log_warn("access log: out of memory, %d entries dropped", n);
-        return;
+        return WP_ENOMEM;
     }
     size_t len = (size_t)snprintf(sql, sqlcap,
                                   "INSERT INTO access_logs (ts, ip, method, path, status, latency_us, account_id,"
@@ -74,28 +76,46 @@ static void insert_batch(wp_accesslog *al, wp_access_entry *e, int n)
         params[b + 8] = e[i].request_id;
         params[b + 9] = e[i].kind;
     }
-    if (wp_db_query(db, sql, n * NCOLS, params, NULL, &err) != WP_OK)
-        wp_log_warn("access log: %d entries not written: %s", n, err.msg);
+    wp_status st = wp_db_query(db, sql, n * NCOLS, params, NULL, &err);
+    if (st != WP_OK && st != WP_EUNAVAIL) wp_log_warn("access log: %d entries not written: %s", n, err.msg);
     wp_db_release(al->db, db);
     free(sql);
     free(params);
     free(nums);
+    return st;
+}
+
+/* Puts n entries back at the front of the queue (caller holds mu); 0 when full. */
+static int requeue(wp_accesslog *al, const wp_access_entry *e, int n)
+{
+    if (al->count + (size_t)n > al->cap) return 0;
+    al->head = (al->head + al->cap - (size_t)n) % al->cap;
+    for (int i = 0; i < n; i++) al->ring[(al->head + (size_t)i) % al->cap] = e[i];
+    al->count += (size_t)n;
+    return 1;
 }
 
 static void *writer(void *arg)
 {
     wp_accesslog *al = arg;
     wp_access_entry *chunk = malloc(sizeof *chunk * (size_t)al->batch);
+    /* While the database is down the writer retries once a second at most
+     * rather than once per flush interval. */
+    int down = 0, backoff = 0;
+    long retry_ms = al->flush_ms > 1000 ? al->flush_ms : 1000;
     pthread_mutex_lock(&al->mu);
     for (;;) {
-        if (al->count == 0 && al->flush_gen == al->done_gen) {
+        if ((al->count == 0 || backoff) && al->flush_gen == al->done_gen) {
             if (al->stopping) break;
             struct timespec dl;
             clock_gettime(CLOCK_REALTIME, &dl);
-            dl.tv_nsec += (long)al->flush_ms * 1000000L;
+            long ms = backoff ? retry_ms : al->flush_ms;
+            dl.tv_sec += ms / 1000;
+            dl.tv_nsec += (ms % 1000) * 1000000L;
             dl.tv_sec += dl.tv_nsec / 1000000000L;
             dl.tv_nsec %= 1000000000L;
             pthread_cond_timedwait(&al->wake, &al->mu, &dl);
+            backoff = 0;
             continue;
         }
         unsigned long long gen = al->flush_gen;
@@ -108,9 +128,25 @@ static void *writer(void *arg)
             }
             al->writing = 1;
             pthread_mutex_unlock(&al->mu);
-            insert_batch(al, chunk, n);
+            wp_status st = insert_batch(al, chunk, n);
             pthread_mutex_lock(&al->mu);
             al->writing = 0;
+            if (st == WP_EUNAVAIL) {
+                /* Kept for later, unless someone waits for a flush (shutdown):
+                 * then they are given up so that the flush ends. */
+                int waited_on = al->stopping || al->flush_gen != al->done_gen;
+                if (!waited_on && requeue(al, chunk, n)) {
+                    if (!down) wp_log_warn("access log: database unavailable; keeping entries queued");
+                    down = 1;
+                    backoff = 1;
+                    break;
+                }
+                al->dropped += (unsigned long long)n;
+                wp_log_warn("access log: database unavailable, %d entries dropped", n);
+            } else if (st == WP_OK && down) {
+                down = 0;
+                wp_log_info("access log: database back, queued entries written");
+            }
         }
         al->done_gen = gen;
         pthread_cond_broadcast(&al->idle);
@@ -153,7 +189,11 @@ void wp_accesslog_push(wp_accesslog *al, const wp_access_entry *e)
     if (al->count == al->cap) {
         al->dropped++;
     } else {
-        al->ring[(al->head + al->count) % al->cap] = *e;
+        wp_access_entry *slot = &al->ring[(al->head + al->count) % al->cap];
+        *slot = *e;
+        /* One value PostgreSQL refuses as text would lose the whole batch. */
+        wp_utf8_scrub(slot->path);
+        wp_utf8_scrub(slot->method);
         al->count++;
         if (al->count >= (size_t)al->batch) pthread_cond_signal(&al->wake);
     }

@@ -136,7 +136,7 @@ static void create_key(wp_req *req, void *ud)
     json_object *body = NULL;
     const char *name = NULL;
     /* The body is optional: an empty POST creates an unnamed key. */
-    if (req->ri->content_length != 0 || wp_req_header(req, "Content-Type")) {
+    if (req->ri->content_length > 0 || wp_req_header(req, "Content-Type")) {
         if (wp_req_json(req, &body, &err) != WP_OK) {
             wp_resp_from_err(req, &err);
             return;

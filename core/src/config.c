@@ -140,9 +140,13 @@ static void assign(json_object *root, const char *dotted, json_object *val)
     char *tok = strtok_r(buf, ".", &save);
     for (char *next = strtok_r(NULL, ".", &save); next; tok = next, next = strtok_r(NULL, ".", &save)) {
         json_object *child;
-        if (!json_object_object_get_ex(cur, tok, &child) || !json_object_is_type(child, json_type_object)) {
+        if (!json_object_object_get_ex(cur, tok, &child)) {
             child = json_object_new_object();
             json_object_object_add(cur, tok, child);
+        } else if (!json_object_is_type(child, json_type_object)) {
+            /* left as it is, so that validation reports the file's mistake */
+            json_object_put(val);
+            return;
         }
         cur = child;
     }
@@ -208,9 +212,11 @@ static wp_status set_value(wp_config *cfg, const key_spec *ks, json_object *v, w
             return wp_err_param(err, WP_ECONFIG, ks->path, "%s: must be a non-empty string", ks->path);
         const char *s = json_object_get_string(v);
         if (ks->type == K_URL) {
-            if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
-                return wp_err_param(err, WP_ECONFIG, ks->path, "%s: must be an http:// or https:// URL, got \"%s\"",
-                                    ks->path, s);
+            /* links are built by appending to it: it needs a host and no spaces */
+            const char *host = strncmp(s, "http://", 7) == 0 ? s + 7 : strncmp(s, "https://", 8) == 0 ? s + 8 : NULL;
+            if (!host || *host == '\0' || *host == '/' || strpbrk(s, " \t\r\n"))
+                return wp_err_param(err, WP_ECONFIG, ks->path,
+                                    "%s: must be an http:// or https:// URL with a host, got \"%s\"", ks->path, s);
         }
         char *copy = strdup(s);
         if (!copy) return wp_err_set(err, WP_ENOMEM, "out of memory");
@@ -252,15 +258,21 @@ static wp_status check_plans(wp_config *cfg, wp_err *err)
             return wp_err_param(err, WP_ECONFIG, key, "%s: must be an object", key);
         json_object_object_foreach(plan, pk, pv) {
             (void)pv;
-            if (strcmp(pk, "operations_per_month") != 0 && strcmp(pk, "$comment") != 0)
-                return wp_err_param(err, WP_ECONFIG, key, "%s.%s: unknown configuration key", key, pk);
+            if (strcmp(pk, "operations_per_month") != 0 && strcmp(pk, "$comment") != 0) {
+                char full[400];
+                snprintf(full, sizeof full, "%s.%s", key, pk);
+                return wp_err_param(err, WP_ECONFIG, full, "%s: unknown configuration key", full);
+            }
         }
         if (!json_object_object_get_ex(plan, "operations_per_month", &ops) ||
-            !json_object_is_type(ops, json_type_int) || json_object_get_int64(ops) < -1)
-            return wp_err_param(err, WP_ECONFIG, key,
-                                "%s.operations_per_month: must be an integer >= 0, or -1 for unlimited", key);
+            !json_object_is_type(ops, json_type_int) || json_object_get_int64(ops) < -1) {
+            char full[400];
+            snprintf(full, sizeof full, "%s.operations_per_month", key);
+            return wp_err_param(err, WP_ECONFIG, full, "%s: must be an integer >= 0, or -1 for unlimited", full);
+        }
     }
-    if (!json_object_object_get_ex(cfg->plans, cfg->default_plan, NULL))
+    /* "$comment" is a key of the object but not a plan */
+    if (strcmp(cfg->default_plan, "$comment") == 0 || !json_object_object_get_ex(cfg->plans, cfg->default_plan, NULL))
         return wp_err_param(err, WP_ECONFIG, "metering.default_plan",
                             "metering.default_plan: \"%s\" is not a plan listed under \"plans\"", cfg->default_plan);
     return WP_OK;
@@ -336,7 +348,16 @@ wp_status wp_config_load(const char *path, wp_config *cfg, wp_err *err)
         doc = json_object_new_object();
     }
     wp_status st = apply_env(doc, err);
-    if (st == WP_OK) st = wp_config_from_json(doc, cfg, err);
+    if (st == WP_OK) {
+        st = wp_config_from_json(doc, cfg, err);
+        /* a value that came from the environment: say where to look */
+        const key_spec *ks = st == WP_ECONFIG && err ? find_key(err->param) : NULL;
+        const char *ev = ks && ks->env ? getenv(ks->env) : NULL;
+        if (ev && *ev) {
+            size_t n = strlen(err->msg);
+            snprintf(err->msg + n, sizeof err->msg - n, " (set by %s)", ks->env);
+        }
+    }
     json_object_put(doc);
     return st;
 }

@@ -28,6 +28,7 @@ const char *wp_status_str(wp_status s)
     case WP_FAIL: return "permanent failure";
     case WP_EMEDIATYPE: return "unsupported media type";
     case WP_ETOOLARGE: return "too large";
+    case WP_EDENIED: return "refused by policy";
     }
     return "unknown status";
 }

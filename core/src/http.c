@@ -19,6 +19,7 @@
 #include "json_strict.h"
 #include "log.h"
 #include "server.h"
+#include "utf8.h"
 
 const char *wp_req_param(const wp_req *req, const char *name)
 {
@@ -62,6 +63,9 @@ wp_status wp_req_query_check(const wp_req *req, const char *const *allowed, wp_e
         if (mg_url_decode(k, (int)kl, name, sizeof name, 1) < 0) {
             return wp_err_param(err, WP_EINVAL, "query", "query parameter name is too long or malformed");
         }
+        /* checked before the name is echoed into a JSON error */
+        if (!wp_utf8_valid(name, strlen(name)))
+            return wp_err_param(err, WP_EINVAL, "query", "a query parameter name is not valid UTF-8");
         int ok = 0;
         for (const char *const *a = allowed; a && *a; a++)
             if (strcmp(*a, name) == 0) ok = 1;
@@ -90,6 +94,11 @@ int wp_req_query(const wp_req *req, const char *name, char *buf, size_t len, wp_
         int n = mg_url_decode(v, (int)vl, buf, (int)len, 1);
         if (n < 0 || strlen(buf) != (size_t)n) {
             wp_err_param(err, WP_EINVAL, name, "query parameter \"%s\" is malformed", name);
+            return -1;
+        }
+        /* the value goes on to SQL parameters and JSON, which both need UTF-8 */
+        if (!wp_utf8_valid(buf, (size_t)n)) {
+            wp_err_param(err, WP_EINVAL, name, "query parameter \"%s\" is not valid UTF-8", name);
             return -1;
         }
         return 1;
@@ -121,8 +130,10 @@ wp_status wp_req_body(wp_req *req, const char **data, size_t *len, wp_err *err)
     if (!req->body_read) {
         req->body_read = true;
         long long cl = req->ri->content_length;
-        if (cl > (long long)max)
+        if (cl > (long long)max) {
+            req->close_after = true; /* the body is left unread: close once CivetWeb has drained it */
             return wp_err_param(err, WP_ETOOLARGE, "body", "request body is larger than %zu bytes", max);
+        }
         size_t cap = cl > 0 ? (size_t)cl + 1 : 4096;
         char *buf = malloc(cap);
         if (!buf) return wp_err_set(err, WP_ENOMEM, "out of memory");
@@ -261,6 +272,37 @@ static int client_keeps_alive(const wp_req *req)
 
 void wp_resp_close(wp_req *req) { req->close_after = true; }
 
+/*
+ * Makes CivetWeb close the connection after this response.  Responses are
+ * written with mg_write, so CivetWeb never sees our "Connection: close";
+ * its keep-alive decision (should_keep_alive in 1.15) reads the *request's*
+ * Connection header, and its own must_close flag is only reachable through
+ * mg_send_http_error, which would send a text/plain body instead of the
+ * API.md error shape.  So the request CivetWeb is about to discard is
+ * rewritten to say "Connection: close" (tested in framing.test.mjs).
+ * CivetWeb still reads and discards an unread body before it closes, so a
+ * client still uploading receives this response instead of a reset.
+ */
+static void force_close(wp_req *req)
+{
+    struct mg_request_info *ri = (struct mg_request_info *)req->ri;
+    int found = 0;
+    for (int i = 0; i < ri->num_headers; i++) {
+        if (strcasecmp(ri->http_headers[i].name, "Connection") == 0) {
+            ri->http_headers[i].value = "close";
+            found = 1;
+        }
+    }
+    if (found) return;
+    if (ri->num_headers < MG_MAX_HEADERS) {
+        ri->http_headers[ri->num_headers].name = "Connection";
+        ri->http_headers[ri->num_headers].value = "close";
+        ri->num_headers++;
+    } else {
+        ri->http_version = "1.0"; /* no Connection header: HTTP/1.0 means close */
+    }
+}
+
 void wp_resp_raw(wp_req *req, int status, const char *content_type, const void *body, size_t len)
 {
     if (req->responded) {
@@ -269,12 +311,21 @@ void wp_resp_raw(wp_req *req, int status, const char *content_type, const void *
     }
     req->responded = true;
     req->status = status;
+    if (req->idem_active && !req->capture) {
+        req->capture = malloc(len ? len : 1);
+        if (req->capture) {
+            memcpy(req->capture, body, len);
+            req->capture_len = len;
+            snprintf(req->capture_ctype, sizeof req->capture_ctype, "%s", content_type ? content_type : "");
+        }
+    }
     char date[64];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     int keep = client_keeps_alive(req);
+    if (!keep) force_close(req);
     int no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
     char head[4096];
     int hn = snprintf(head, sizeof head,

@@ -20,12 +20,8 @@
 
 #define WP_MAX_PARAMS 8
 
-typedef enum {
-    WP_AUTH_PUBLIC = 0,     /* anyone */
-    WP_AUTH_API_KEY = 1,    /* Authorization: Bearer sk_live_... */
-    WP_AUTH_PASS_TOKEN = 2, /* Authorization: ApplePass <token>; checked by the handler */
-    WP_AUTH_PORTAL = 3      /* dashboard session cookie */
-} wp_auth_kind;
+/* wp_auth_kind (WP_AUTH_PUBLIC, _API_KEY, _PASS_TOKEN, _PORTAL) is part of the
+ * plugin ABI: walletpass/plugin.h, included by err.h. */
 
 struct wp_server;
 struct wp_route;
@@ -63,6 +59,12 @@ typedef struct wp_req {
     size_t arena_len, arena_cap;
     double t_start;             /* monotonic seconds */
     char error_code[48];        /* code of the error response sent, for the access log */
+    /* Idempotency-Key handling (idempotency.c): the response is captured to be stored */
+    bool idem_active;
+    char idem_key[256];
+    char *capture;
+    size_t capture_len;
+    char capture_ctype[96];
 } wp_req;
 
 /* Named path parameter (":id") or NULL. */

@@ -47,6 +47,8 @@ int wp_id_valid(const char *s, const char *prefix)
     size_t plen = strlen(prefix);
     if (!s || strncmp(s, prefix, plen) != 0 || s[plen] != '_') return 0;
     s += plen + 1;
+    /* 26 digits carry 130 bits of which the first two are zero: '0'..'7' only */
+    if (*s < '0' || *s > '7') return 0;
     size_t n = 0;
     for (; s[n]; n++)
         if (!strchr(b32, s[n])) return 0;

@@ -6,6 +6,8 @@
  */
 #include "json_strict.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +206,24 @@ static wp_status scan_number(scanner *sc)
         if (p >= sc->end || *p < '0' || *p > '9') return fail(sc, "bad number: digit expected in exponent");
         while (p < sc->end && *p >= '0' && *p <= '9') p++;
     }
+    /* json-c turns 1e400 into inf and clamps integers past 64 bits silently;
+     * a value that cannot be represented is refused instead. */
+    size_t n = (size_t)(p - sc->p);
+    char small[64], *tok = n < sizeof small ? small : malloc(n + 1);
+    if (!tok) return wp_err_set(sc->err, WP_ENOMEM, "out of memory parsing JSON");
+    memcpy(tok, sc->p, n);
+    tok[n] = '\0';
+    bool integer = !memchr(tok, '.', n) && !memchr(tok, 'e', n) && !memchr(tok, 'E', n);
+    errno = 0;
+    bool range_ok;
+    if (integer) {
+        (void)strtoll(tok, NULL, 10);
+        range_ok = errno != ERANGE;
+    } else {
+        range_ok = isfinite(strtod(tok, NULL));
+    }
+    if (tok != small) free(tok);
+    if (!range_ok) return fail(sc, integer ? "integer out of the 64-bit range" : "number out of range");
     sc->p = p;
     return WP_OK;
 }

@@ -2,8 +2,9 @@
  * json_strict.h - RFC 8259 JSON with limits, for every body the gateway reads.
  *
  * json-c's tokener is lenient (comments, NaN, trailing commas, duplicate
- * keys resolved silently), so the text is first checked here: grammar,
- * UTF-8, nesting depth, string lengths, duplicate keys, trailing data.
+ * keys resolved silently), so the text is first checked here: grammar, number range
+ * (no inf, no silent 64-bit clamping), UTF-8, nesting depth, string
+ * lengths, duplicate keys, trailing data.
  * Only text that passes is handed to json-c.
  */
 #ifndef WP_JSON_STRICT_H

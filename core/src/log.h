@@ -7,7 +7,8 @@
 #ifndef WP_LOG_H
 #define WP_LOG_H
 
-typedef enum { WP_LOG_DEBUG = 0, WP_LOG_INFO = 1, WP_LOG_WARN = 2, WP_LOG_ERROR = 3 } wp_log_level;
+/* wp_log_level (WP_LOG_DEBUG .. WP_LOG_ERROR) is part of the plugin ABI. */
+#include <walletpass/plugin.h>
 
 void wp_log_set_level(wp_log_level level);
 /* Parses "debug" | "info" | "warn" | "error"; returns -1 for anything else. */

@@ -5,12 +5,14 @@
  *   walletpass migrate                    apply pending migrations and exit
  *   walletpass account create --name N --email E [--plan P]   prints the account id
  *   walletpass key create --account ID [--name N]             prints the new API key
+ *   walletpass plugins [--hooks]          load the configured plugins, list them (and the filter order)
  *   walletpass version
  *
  * Output meant for scripts (ids, keys) goes alone to stdout; everything
  * else goes to stderr.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,9 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "hooks.h"
 #include "migrate.h"
+#include "plugins.h"
 #include "server.h"
 
 static int usage(void)
@@ -31,6 +35,7 @@ static int usage(void)
             "  account create --name NAME --email EMAIL [--plan PLAN]\n"
             "                                          create an account; prints its id\n"
             "  key create --account ID [--name NAME]   create an API key; prints the key\n"
+            "  plugins [--hooks]                       list the configured plugins (and the filter order)\n"
             "  version                                 print the version\n"
             "configuration: WALLETPASS_CONFIG (file) and WALLETPASS_* variables; see config/walletpass.example.json\n");
     return 2;
@@ -76,6 +81,8 @@ static int run_migrate(const wp_config *cfg, wp_err *err)
     return st == WP_OK;
 }
 
+static wp_status load_plugins(wp_server *srv, wp_plugins **out, wp_err *err);
+
 static int cmd_serve(wp_config *cfg)
 {
     wp_err err;
@@ -89,7 +96,14 @@ static int cmd_serve(wp_config *cfg)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     wp_server srv;
-    if (wp_server_init(&srv, cfg, &err) != WP_OK || wp_server_start(&srv, &err) != WP_OK) {
+    wp_plugins *plugins = NULL;
+    /* Plugins load between init and start: their routes must be in before the router is sealed,
+     * their job handlers before the workers start. */
+    bool inited = false;
+    if (wp_server_init(&srv, cfg, &err) != WP_OK || !(inited = true) || load_plugins(&srv, &plugins, &err) != WP_OK ||
+        wp_server_start(&srv, &err) != WP_OK) {
+        if (inited) wp_server_stop(&srv); /* no plugin code may still run when it shuts down */
+        wp_plugins_unload(plugins);
         wp_server_free(&srv);
         return fail(&err);
     }
@@ -97,8 +111,47 @@ static int cmd_serve(wp_config *cfg)
     sigwait(&set, &sig);
     wp_log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     wp_server_stop(&srv);
+    wp_plugins_unload(plugins); /* after requests and jobs stopped, before the pool closes */
     wp_server_free(&srv);
     return 0;
+}
+
+static bool allow_private_targets(const wp_config *cfg)
+{
+    json_object *o, *v;
+    return cfg->root && json_object_object_get_ex(cfg->root, "outbound", &o) &&
+           json_object_object_get_ex(o, "allow_private_targets", &v) && json_object_get_boolean(v);
+}
+
+static wp_status load_plugins(wp_server *srv, wp_plugins **out, wp_err *err)
+{
+    wp_plugins_env env = {.router = srv->router, .db = srv->db, .metrics = srv->metrics, .jobs = srv->jobs,
+                          .events = srv->events, .allow_private_targets = allow_private_targets(srv->cfg)};
+    return wp_plugins_load(srv->cfg, &env, out, err);
+}
+
+/* `walletpass plugins [--hooks]`: loads and initialises the plugins without a database, lists, unloads. */
+static int cmd_plugins(const wp_config *cfg, int argc, char **argv)
+{
+    wp_err err;
+    wp_err_clear(&err);
+    wp_router *router = NULL;
+    if (wp_router_new(&router) != WP_OK) return 1;
+    wp_plugins_env env = {.router = router, .allow_private_targets = allow_private_targets(cfg)};
+    wp_plugins *ps = NULL;
+    wp_status st = wp_plugins_load(cfg, &env, &ps, &err);
+    if (st == WP_OK) {
+        printf("plugin directory: %s\n", wp_plugins_dir(cfg));
+        wp_plugins_print(ps, stdout);
+        if (argc > 2 && strcmp(argv[2], "--hooks") == 0) {
+            printf("filters, in run order (hook, priority, plugin):\n");
+            wp_hooks_dump(stdout);
+        }
+    }
+    wp_plugins_unload(ps);
+    wp_hooks_reset();
+    wp_router_free(router);
+    return st == WP_OK ? 0 : fail(&err);
 }
 
 static int cmd_account_create(const wp_config *cfg, int argc, char **argv)
@@ -185,6 +238,7 @@ int main(int argc, char **argv)
     wp_log_set_level((wp_log_level)cfg.log_level);
     int rc;
     if (strcmp(cmd, "serve") == 0) rc = cmd_serve(&cfg);
+    else if (strcmp(cmd, "plugins") == 0) rc = cmd_plugins(&cfg, argc, argv);
     else if (strcmp(cmd, "migrate") == 0) rc = run_migrate(&cfg, &err) ? 0 : fail(&err);
     else if (strcmp(cmd, "account") == 0 && argc > 2 && strcmp(argv[2], "create") == 0)
         rc = cmd_account_create(&cfg, argc, argv);

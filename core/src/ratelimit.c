@@ -19,7 +19,7 @@ typedef struct bucket {
     struct bucket *next;
     double tokens;
     double last;
-    char key[48];
+    char key[]; /* whole key: a truncated copy would never compare equal */
 } bucket;
 
 typedef struct {
@@ -90,20 +90,24 @@ wp_rate_decision wp_ratelimit_take(wp_ratelimit *rl, const char *key, double now
     while (b && strcmp(b->key, key) != 0) b = b->next;
     if (!b) {
         if (st->count > 256) evict_full(rl, st, now);
-        b = calloc(1, sizeof *b);
+        size_t klen = strlen(key);
+        b = calloc(1, sizeof *b + klen + 1);
         if (!b) { /* out of memory: fail open rather than refuse every request */
             pthread_mutex_unlock(&st->mu);
             return d;
         }
-        strncpy(b->key, key, sizeof b->key - 1);
+        memcpy(b->key, key, klen + 1);
         b->tokens = rl->burst;
         b->last = now;
         b->next = st->head;
         st->head = b;
         st->count++;
     }
-    b->tokens = fmin(rl->burst, b->tokens + (now - b->last) * rl->rate);
-    b->last = now;
+    /* a clock step backwards refills nothing (and drains nothing) */
+    if (now > b->last) {
+        b->tokens = fmin(rl->burst, b->tokens + (now - b->last) * rl->rate);
+        b->last = now;
+    }
     d.limit = (long)rl->burst;
     if (b->tokens >= 1.0) {
         b->tokens -= 1.0;

@@ -65,6 +65,35 @@ static int split(const char *path, char ***segs_out)
     return i;
 }
 
+/* Named params, at most WP_MAX_PARAMS, each name once; no trailing slash but "/". */
+static wp_status check_segments(const char *method, const char *pattern, char **segs, int nsegs, wp_err *err)
+{
+    int np = 0;
+    for (int i = 0; i < nsegs; i++) {
+        if (segs[i][0] == '\0' && nsegs > 1)
+            return wp_err_set(err, WP_EINVAL, "route %s %s: empty path segment (or trailing '/')", method, pattern);
+        if (segs[i][0] != ':') continue;
+        if (segs[i][1] == '\0')
+            return wp_err_set(err, WP_EINVAL, "route %s %s: a ':' segment needs a name", method, pattern);
+        if (++np > WP_MAX_PARAMS)
+            return wp_err_set(err, WP_EINVAL, "route %s %s: more than %d parameters", method, pattern, WP_MAX_PARAMS);
+        for (int j = 0; j < i; j++)
+            if (strcmp(segs[j], segs[i]) == 0)
+                return wp_err_set(err, WP_EINVAL, "route %s %s: parameter %s appears twice", method, pattern, segs[i]);
+    }
+    return WP_OK;
+}
+
+static int same_shape(const wp_route *rt, char **segs, int nsegs)
+{
+    if (rt->nsegs != nsegs) return 0;
+    for (int i = 0; i < nsegs; i++) {
+        int pa = rt->segs[i][0] == ':', pb = segs[i][0] == ':';
+        if (pa != pb || (!pa && strcmp(rt->segs[i], segs[i]) != 0)) return 0;
+    }
+    return 1;
+}
+
 wp_status wp_router_add(wp_router *r, const char *method, const char *pattern, wp_auth_kind auth,
                         wp_handler_fn fn, void *ud, const char *owner, wp_err *err)
 {
@@ -76,16 +105,28 @@ wp_status wp_router_add(wp_router *r, const char *method, const char *pattern, w
     for (const char *p = pattern; *p; p++)
         if (p[0] == '/' && p[1] == '/')
             return wp_err_set(err, WP_EINVAL, "route %s %s: empty path segment", method, pattern);
-    for (size_t i = 0; i < r->n; i++)
-        if (strcmp(r->routes[i].method, method) == 0 && strcmp(r->routes[i].pattern, pattern) == 0)
-            return wp_err_set(err, WP_ECONFLICT, "route %s %s is already registered by %s", method, pattern,
-                              r->routes[i].owner);
-    if (r->n == r->cap) {
+    char **segs = NULL;
+    int nsegs = split(pattern, &segs);
+    if (nsegs < 0) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    wp_status st = check_segments(method, pattern, segs, nsegs, err);
+    /* Routes differing only in param names match the same paths: a conflict too. */
+    for (size_t i = 0; st == WP_OK && i < r->n; i++)
+        if (strcmp(r->routes[i].method, method) == 0 && same_shape(&r->routes[i], segs, nsegs))
+            st = wp_err_set(err, WP_ECONFLICT, "route %s %s is already registered by %s (as %s)", method, pattern,
+                            r->routes[i].owner, r->routes[i].pattern);
+    if (st == WP_OK && r->n == r->cap) {
         size_t nc = r->cap ? r->cap * 2 : 32;
         wp_route *nr = realloc(r->routes, nc * sizeof *nr);
-        if (!nr) return wp_err_set(err, WP_ENOMEM, "out of memory");
-        r->routes = nr;
-        r->cap = nc;
+        if (!nr) st = wp_err_set(err, WP_ENOMEM, "out of memory");
+        else {
+            r->routes = nr;
+            r->cap = nc;
+        }
+    }
+    if (st != WP_OK) {
+        for (int i = 0; i < nsegs; i++) free(segs[i]);
+        free(segs);
+        return st;
     }
     wp_route *rt = &r->routes[r->n];
     memset(rt, 0, sizeof *rt);
@@ -95,17 +136,11 @@ wp_status wp_router_add(wp_router *r, const char *method, const char *pattern, w
     rt->auth = auth;
     rt->fn = fn;
     rt->ud = ud;
-    rt->nsegs = split(pattern, &rt->segs);
-    if (!rt->pattern || !rt->owner || rt->nsegs < 0) {
-        if (rt->nsegs < 0) rt->nsegs = 0;
+    rt->nsegs = nsegs;
+    rt->segs = segs;
+    if (!rt->pattern || !rt->owner) {
         route_free(rt);
         return wp_err_set(err, WP_ENOMEM, "out of memory");
-    }
-    for (int i = 0; i < rt->nsegs; i++) {
-        if (rt->segs[i][0] == ':' && rt->segs[i][1] == '\0') {
-            route_free(rt);
-            return wp_err_set(err, WP_EINVAL, "route %s %s: a ':' segment needs a name", method, pattern);
-        }
     }
     r->n++;
     return WP_OK;
@@ -120,7 +155,9 @@ static int specificity_cmp(const void *a, const void *b)
         int px = x->segs[i][0] == ':', py = y->segs[i][0] == ':';
         if (px != py) return px - py;
     }
-    return 0;
+    /* A total order (shorter first on a common prefix): without it qsort may
+     * leave /a/:id before /a/new when a route like /a sorts between them. */
+    return (x->nsegs > y->nsegs) - (x->nsegs < y->nsegs);
 }
 
 void wp_router_seal(wp_router *r)

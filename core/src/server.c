@@ -15,8 +15,11 @@
 #include <time.h>
 
 #include "apikey.h"
+#include "events.h"
+#include "idempotency.h"
 #include "ids.h"
 #include "log.h"
+#include "utf8.h"
 
 static const char *const long_prefixes[] = {"images", NULL};
 
@@ -177,6 +180,12 @@ static int on_begin_request(struct mg_connection *conn)
         wp_resp_error(req, 400, "invalid_request_error", "malformed_request", NULL, "malformed request: %s", bad);
         goto done;
     }
+    /* A decoded path that is not UTF-8 would reach SQL (ids) and JSON errors. */
+    if (!wp_utf8_valid(req->path, strlen(req->path))) {
+        wp_resp_error(req, 400, "invalid_request_error", "malformed_request", "path",
+                      "the path is not valid UTF-8 once percent-decoded");
+        goto done;
+    }
 
     char allow[64];
     wp_route_result rr = wp_router_match(srv->router, ri->request_method, req->path, req, allow, sizeof allow);
@@ -197,12 +206,13 @@ static int on_begin_request(struct mg_connection *conn)
         goto done;
     }
     route_name = req->route->pattern;
-    if (authenticate(req)) {
+    if (authenticate(req) && wp_idem_before(req)) {
         req->route->fn(req, req->route->ud);
         if (!req->responded) {
             wp_log_error("%s %s: handler sent no response", ri->request_method, req->route->pattern);
             wp_resp_error(req, 500, "api_error", "internal_error", NULL, "the handler sent no response");
         }
+        wp_idem_after(req);
     }
 
 done:;
@@ -213,6 +223,7 @@ done:;
     for (size_t i = 0; i < req->arena_len; i++) free(req->arena[i]);
     free(req->arena);
     free(req->body);
+    free(req->capture);
     int status = req->status;
     free(req);
     return status > 0 ? status : 1;
@@ -249,12 +260,20 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if ((st = wp_health_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_accounts_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_logs_routes(srv, err)) != WP_OK) return st;
+    /* Job queue and event bus exist before plugins load, so plugins can register handlers. */
+    wp_jobs_config jc;
+    if ((st = wp_jobs_config_read(cfg->root, &jc, err)) != WP_OK) return st;
+    if ((st = wp_jobs_new_cfg(srv->db, NULL, &jc, &srv->jobs, err)) != WP_OK) return st;
+    if ((st = wp_events_new(srv->jobs, &srv->events, err)) != WP_OK) return st;
+    if ((st = wp_events_routes(srv, err)) != WP_OK) return st;
     return WP_OK;
 }
 
 wp_status wp_server_start(wp_server *srv, wp_err *err)
 {
     wp_router_seal(srv->router);
+    wp_status jst = wp_jobs_start(srv->jobs, err);
+    if (jst != WP_OK) return jst;
     const wp_config *cfg = srv->cfg;
     char ports[300], threads[16], ka_ms[16], req_ms[16], backlog[16];
     snprintf(ports, sizeof ports, "%s:%d", cfg->listen_address, cfg->port);
@@ -299,12 +318,15 @@ void wp_server_stop(wp_server *srv)
 {
     if (srv->mg) mg_stop(srv->mg);
     srv->mg = NULL;
+    wp_jobs_stop(srv->jobs);
     if (srv->accesslog) wp_accesslog_flush(srv->accesslog);
 }
 
 void wp_server_free(wp_server *srv)
 {
     if (srv->accesslog) wp_accesslog_stop(srv->accesslog);
+    wp_events_free(srv->events);
+    wp_jobs_free(srv->jobs);
     wp_ratelimit_free(srv->ratelimit);
     wp_metrics_free(srv->metrics);
     wp_router_free(srv->router);

@@ -11,6 +11,8 @@
 #include "accesslog.h"
 #include "config.h"
 #include "db.h"
+#include "events.h"
+#include "jobs.h"
 #include "json_strict.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -23,6 +25,8 @@ typedef struct wp_server {
     wp_metrics *metrics;
     wp_ratelimit *ratelimit;
     wp_accesslog *accesslog;
+    wp_jobs *jobs;              /* the job queue (jobs.h) */
+    wp_events *events;          /* the event bus on top of it (events.h) */
     struct mg_context *mg;
     wp_json_limits json_limits;
 } wp_server;

@@ -82,7 +82,9 @@ wp_pg_start() {
     fi
     mkdir -p "$sock"; touch "$log"
     [ "$(id -u)" -eq 0 ] && chown postgres: "$dir" "$sock" "$log"
-    if ! wp_pg_as "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    if wp_pg_as "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        port=$(sed -n 4p "$data/postmaster.pid")   # already running: keep its port
+    else
         wp_pg_as "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
             -o "-p $port -k $sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null \
             || { tail -n 20 "$log" >&2; wp_die "PostgreSQL did not start (log: $log)"; }

@@ -1,9 +1,84 @@
 /*
  * walletpass/plugin.h - the WalletPass gateway plugin ABI.
  *
- * This header is the whole contract between the gateway and a plugin.
- * It is self-contained: it needs only the C standard library headers and
- * json-c, which is part of the ABI.
+ * This header is the whole contract between the gateway (the "host") and a
+ * plugin.  It is self-contained: it needs only the C standard library and
+ * json-c, which is part of the ABI (plugins must link json-c dynamically:
+ * the loader refuses a plugin that carries its own copy).
+ *
+ * ---------------------------------------------------------------------------
+ * Writing a plugin (the whole of it; docs/plugins.md is the long version)
+ *
+ *     #include <walletpass/plugin.h>
+ *
+ *     static const wp_host *host;
+ *
+ *     static wp_status hello_init(const wp_host *h, wp_plugin *self, const json_object *config)
+ *     {
+ *         host = h;
+ *         return host->route_add(self, "GET", "/api/v1/hello/:name", WP_AUTH_API_KEY, say_hello, NULL);
+ *     }
+ *     static void hello_shutdown(wp_plugin *self) { (void)self; }
+ *
+ *     WP_PLUGIN_DEFINE("hello", "1.0.0", "Says hello", hello_init, hello_shutdown)
+ *
+ * Build with -fvisibility=hidden: the only symbol a plugin exports is the
+ * definition function WP_PLUGIN_DEFINE makes (WP_PLUGIN_SYMBOL).
+ *
+ * ---------------------------------------------------------------------------
+ * Lifecycle
+ *
+ *   1. The loader dlopen()s the file (RTLD_NOW | RTLD_LOCAL), calls the
+ *      definition function and checks, in this order, reporting only the
+ *      first mismatch: magic, struct size, abi_major (must equal the host's),
+ *      abi_minor (must be <= the host's), the name (unique, and equal to the
+ *      name in the configuration), json-c (same version, same copy).
+ *   2. The plugin's migrations are applied (see docs/plugins.md).
+ *   3. init(host, self, config) runs once, on the main thread.  Only during
+ *      init may a plugin register routes, filters, event subscribers and job
+ *      handlers; afterwards those functions return WP_ELATE.  A non-WP_OK
+ *      return stops start-up (unless the configuration marks the plugin
+ *      optional); call host->set_error() first to say why.
+ *   4. The gateway serves.  Callbacks run as stated below.
+ *   5. At exit, shutdown(self) runs once on the main thread, in reverse load
+ *      order, after every request, filter, event and job has finished.
+ *      Plugins are never unloaded while the process runs.
+ *
+ * ---------------------------------------------------------------------------
+ * Threads
+ *
+ *   init, shutdown ............ main thread, once, nothing else runs.
+ *   route handlers ............ HTTP worker threads, concurrently (one per
+ *                               request; many at once).
+ *   filters ................... the thread that runs the hook (an HTTP worker
+ *                               or a job worker), concurrently.
+ *   event and job handlers .... job worker threads, concurrently; one job (one
+ *                               delivery) is run by one worker at a time.
+ *   Every host function may be called from any of these threads, except the
+ *   registration functions (init only).  So: a plugin keeps no unguarded
+ *   mutable global state; what init sets up is read-only afterwards.
+ *
+ * ---------------------------------------------------------------------------
+ * Memory ownership: every function below says which of these applies.
+ *
+ *   borrowed     valid until the callback returns (or as stated); do not free.
+ *   transferred  the receiver owns it: json objects are released with
+ *                json_object_put(), host memory is never freed by the plugin
+ *                (it lives in the request arena).
+ *   copied       the host copied what it needs; the caller keeps its own.
+ *
+ * ---------------------------------------------------------------------------
+ * ABI ledger (append-only; the number in a plugin's definition is the ABI it
+ * was built against; see "Versioning" in docs/plugins.md)
+ *
+ *   1.0 (walletpass 0.1.0)  wp_plugin_def; wp_host slots log .. req_alloc
+ *   1.1 (walletpass 0.1.0)  wp_host: url_check, vault_read
+ *                           wp_status: WP_EDENIED (19)
+ *
+ * Rules: a function is only ever appended to wp_host (a removed one keeps its
+ * slot as NULL); a struct only ever grows at its end and carries its size
+ * first; enum values are never renumbered.  _Static_assert below pins every
+ * offset, so an accidental layout change does not compile.
  */
 #ifndef WALLETPASS_PLUGIN_H
 #define WALLETPASS_PLUGIN_H
@@ -11,15 +86,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* ABI version of this header. */
+#define WP_ABI_MAJOR 1
+#define WP_ABI_MINOR 1
+
+/*
+ * To run on older hosts, a plugin may define WP_TARGET_ABI_MINOR (before
+ * including this header) to an older minor: the host table then shows only
+ * what that minor had, and the definition records that minor, so hosts
+ * since that minor load the plugin.  Default: this header's minor.
+ */
+#ifndef WP_TARGET_ABI_MINOR
+#define WP_TARGET_ABI_MINOR WP_ABI_MINOR
+#endif
+#if WP_TARGET_ABI_MINOR > WP_ABI_MINOR
+#error "WP_TARGET_ABI_MINOR is newer than this walletpass/plugin.h"
+#endif
+
+/* "WPPL" read as a big-endian 32-bit number. */
+#define WP_PLUGIN_MAGIC 0x5750504Cu
+/* The one symbol a plugin exports. */
+#define WP_PLUGIN_SYMBOL "wp_plugin_definition"
+
 /*
  * Status codes, in the manner of CURLcode: append-only, never renumbered,
- * a retired value keeps its number as WP_OBSOLETEnn.  wp_status_str()
- * (host->status_str for plugins) gives the static meaning; the detail of
- * one failure travels in a message next to it.
+ * a retired value keeps its number as WP_OBSOLETEnn.  host->status_str()
+ * gives the static meaning; the detail of one failure travels in a message
+ * next to it (host->last_error()).
  */
 typedef enum wp_status {
     WP_OK = 0,          /* 0  success */
@@ -40,8 +139,398 @@ typedef enum wp_status {
     WP_RETRY = 15,      /* 15 transient failure: try again on the schedule */
     WP_FAIL = 16,       /* 16 permanent failure: do not retry */
     WP_EMEDIATYPE = 17, /* 17 unsupported content type */
-    WP_ETOOLARGE = 18   /* 18 input larger than allowed */
+    WP_ETOOLARGE = 18,  /* 18 input larger than allowed */
+    WP_EDENIED = 19     /* 19 refused by policy (e.g. an outbound URL to a private address); ABI 1.1 */
 } wp_status;
+
+/* Log levels for host->log. */
+typedef enum wp_log_level { WP_LOG_DEBUG = 0, WP_LOG_INFO = 1, WP_LOG_WARN = 2, WP_LOG_ERROR = 3 } wp_log_level;
+
+/* Which authentication the host applies before a route handler runs. */
+typedef enum wp_auth_kind {
+    WP_AUTH_PUBLIC = 0,     /* anyone */
+    WP_AUTH_API_KEY = 1,    /* Authorization: Bearer sk_live_...; req_account_id() is the key's account */
+    WP_AUTH_PASS_TOKEN = 2, /* Authorization: ApplePass <token>; the handler checks the token */
+    WP_AUTH_PORTAL = 3      /* dashboard session cookie */
+} wp_auth_kind;
+
+/*
+ * Filter priorities: lower runs first.  Spaced so that WP_PRIO_EARLY - 2
+ * works.  WP_PRIO_REALLY_FIRST/LAST are reserved for the core.
+ */
+#define WP_PRIO_REALLY_FIRST (-10)
+#define WP_PRIO_FIRST 0
+#define WP_PRIO_EARLY 25
+#define WP_PRIO_DEFAULT 50
+#define WP_PRIO_LATE 75
+#define WP_PRIO_LAST 100
+#define WP_PRIO_REALLY_LAST 110
+
+/* What a filter did with the document. */
+typedef enum wp_filter_result {
+    WP_FILTER_CONTINUE = 0, /* not mine / untouched: run the next filter */
+    WP_FILTER_MODIFIED = 1, /* changed the document: run the next filter */
+    WP_FILTER_STOP = 2,     /* handled: skip the remaining filters */
+    WP_FILTER_REJECT = 3    /* refuse: the error set with host->error_set becomes the HTTP response */
+} wp_filter_result;
+
+/* Opaque handles.  Their layouts are the host's business. */
+typedef struct wp_plugin wp_plugin; /* the host's record of one loaded plugin */
+typedef struct wp_req wp_req;       /* one HTTP request, valid while its handler/filter runs */
+typedef struct wp_err wp_err;       /* an error slot handed to filters */
+typedef struct wp_host wp_host;
+
+/*
+ * Retry schedule for job handlers and event subscribers (copied by the
+ * host).  A handler that returns WP_RETRY runs again after backoff_s[attempt-1]
+ * seconds (the last value repeats) until max_attempts; then the job is
+ * marked failed with its last error.  NULL or zero fields mean the host's
+ * default (8 attempts; 10 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h).
+ */
+typedef struct wp_retry_policy_v1 {
+    uint32_t size;              /* sizeof(wp_retry_policy_v1): set by WP_RETRY_POLICY_INIT */
+    uint32_t max_attempts;      /* including the first; 0: default */
+    const uint32_t *backoff_s;  /* seconds before attempt 2, 3, ...; NULL: default */
+    uint32_t nbackoff;
+} wp_retry_policy_v1;
+#define wp_retry_policy wp_retry_policy_v1
+#define WP_RETRY_POLICY_INIT {sizeof(wp_retry_policy_v1), 0, NULL, 0}
+
+/*
+ * A durable event as a subscriber sees it.  Delivery is at-least-once:
+ * deduplicate on `id`.  Everything is borrowed for the handler's duration.
+ */
+typedef struct wp_plugin_event_v1 {
+    uint32_t size;              /* sizeof the host's struct; read fields within it only */
+    uint32_t attempt;           /* 1 on first delivery; 0 when the host does not say */
+    const char *id;             /* "evt_..." */
+    const char *type;           /* "pass.created", ... */
+    const char *account_id;     /* the account the event belongs to */
+    const json_object *data;    /* the event's data object (its "schema" member versions it) */
+    const char *created_at;     /* RFC 3339, or NULL when the host does not say */
+} wp_plugin_event_v1;
+#define wp_plugin_event wp_plugin_event_v1
+
+/* A job as its handler sees it.  Everything is borrowed for the handler's duration. */
+typedef struct wp_plugin_job_v1 {
+    uint32_t size;
+    uint32_t attempt;           /* 1 on the first run */
+    const char *id;
+    const char *kind;
+    const json_object *payload;
+} wp_plugin_job_v1;
+#define wp_plugin_job wp_plugin_job_v1
+
+/*
+ * Callbacks.  `ud` is the pointer given at registration, handed back as is.
+ *
+ * Route handler: HTTP worker thread, concurrently.  Must send exactly one
+ * response with host->resp_*; the host answers 500 for a handler that sent
+ * none.  `req` is borrowed for the call.
+ */
+typedef void (*wp_plugin_route_fn)(wp_req *req, void *ud);
+
+/*
+ * Filter: the thread running the hook, concurrently.  `doc` is borrowed and
+ * may be modified in place (return WP_FILTER_MODIFIED).  `req` is NULL when
+ * the hook runs outside a request (a job).  To reject, call
+ * host->error_set(err, ...) and return WP_FILTER_REJECT.
+ */
+typedef wp_filter_result (*wp_plugin_filter_fn)(void *ud, wp_req *req, json_object *doc, wp_err *err);
+
+/*
+ * Event subscriber and job handler: job worker threads, concurrently (one
+ * delivery at a time per job).  Return WP_OK (done), WP_RETRY (transient:
+ * retried on the schedule) or WP_FAIL (permanent).  Say why with
+ * host->log(); the host records the attempt and a last error.
+ */
+typedef wp_status (*wp_plugin_event_fn)(void *ud, const wp_plugin_event *ev);
+typedef wp_status (*wp_plugin_job_fn)(void *ud, const wp_plugin_job *job);
+
+/*
+ * The host table, handed to init.  It stays valid (and unchanged) until
+ * after shutdown returns, so a plugin may keep the pointer.  Every function
+ * that returns wp_status leaves a message for host->last_error().
+ */
+struct wp_host {
+    uint32_t size;              /* sizeof the host's table: use WP_HOST_HAS() for newer slots */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+
+    /* ---- ABI 1.0 ---------------------------------------------------- */
+
+    /* Writes one line to the gateway log, prefixed with the plugin's name.
+     * Never log secrets.  fmt and arguments: borrowed. */
+    void (*log)(wp_plugin *self, wp_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 3, 4)))
+#endif
+        ;
+
+    /* The fixed meaning of a status ("not found").  Static string, never NULL. */
+    const char *(*status_str)(wp_status s);
+
+    /* The message of the last failing host call on this thread (thread-local,
+     * valid until the next host call on this thread).  "" when none. */
+    const char *(*last_error)(void);
+
+    /* During init: records why init fails (copied); the loader reports it
+     * as `plugin "name" (path): init failed: <message>`. */
+    void (*set_error)(wp_plugin *self, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 2, 3)))
+#endif
+        ;
+
+    /* Fills an error slot (for a filter's WP_FILTER_REJECT).  status picks the
+     * HTTP status (WP_EINVAL 400, WP_EAUTH 401, WP_ENOTFOUND 404,
+     * WP_ECONFLICT 409, WP_ETOOLARGE 413, WP_ELIMIT 429, WP_EUNAVAIL 503,
+     * anything else 500); code is a machine-readable error code
+     * ("invalid_location"), param the request field at fault (may be NULL).
+     * All copied. */
+    void (*error_set)(wp_err *err, wp_status status, const char *code, const char *param, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 5, 6)))
+#endif
+        ;
+
+    /* A fresh error slot for req_json and hook_run: with req, in the request
+     * arena (valid until the request ends); with req NULL, thread-local
+     * (valid until the next err_new(NULL) on this thread).  Never freed by
+     * the plugin.  NULL only when out of memory. */
+    wp_err *(*err_new)(wp_req *req);
+
+    /* The message in an error slot ("" when empty); borrowed from the slot. */
+    const char *(*err_message)(const wp_err *err);
+
+    /* Registration (init only; WP_ELATE afterwards).  Strings are copied. */
+
+    /* Adds an HTTP route.  pattern: literal segments and ":name" segments
+     * ("/api/v1/hello/:name").  WP_ECONFLICT when taken, WP_EINVAL when malformed.
+     * Database work the handler does with req runs in one transaction,
+     * committed when the handler responds with a status < 400. */
+    wp_status (*route_add)(wp_plugin *self, const char *method, const char *pattern, wp_auth_kind auth,
+                           wp_plugin_route_fn fn, void *ud);
+
+    /* Adds a filter on the hook `hook` (dotted name, docs/plugins.md lists
+     * them).  Filters of a hook run by priority, then by plugin name. */
+    wp_status (*filter_add)(wp_plugin *self, const char *hook, int priority, wp_plugin_filter_fn fn, void *ud);
+
+    /* Subscribes to durable events of `type`.  retry: NULL for the default; copied. */
+    wp_status (*subscribe)(wp_plugin *self, const char *type, wp_plugin_event_fn fn, void *ud,
+                           const wp_retry_policy *retry);
+
+    /* Handles jobs of `kind` (namespaced by the plugin: "hello.send").  retry: copied. */
+    wp_status (*job_register)(wp_plugin *self, const char *kind, wp_plugin_job_fn fn, void *ud,
+                              const wp_retry_policy *retry);
+
+    /* Running (any thread, after init returned). */
+
+    /* Publishes an event.  With req, the event row is written in the
+     * request's transaction (it exists if and only if the request's changes
+     * commit); with req NULL, in a transaction of its own.  data: borrowed
+     * (serialised).  id_out (may be NULL) receives the event id (>= 48 bytes). */
+    wp_status (*publish)(wp_plugin *self, wp_req *req, const char *account_id, const char *type,
+                         const json_object *data, char *id_out, size_t id_len);
+
+    /* Enqueues a job of `kind` to run at run_at_ms (Unix milliseconds; 0: now).
+     * With req, inside the request's transaction.  payload: borrowed. */
+    wp_status (*job_enqueue)(wp_plugin *self, wp_req *req, const char *kind, const json_object *payload,
+                             int64_t run_at_ms, char *id_out, size_t id_len);
+
+    /* Runs one parameterised statement ($1, $2 ...; params are text, NULL
+     * for SQL NULL; borrowed) on the plugin's own tables.  With req: on the
+     * request's connection, in its transaction.  Without: on a pooled
+     * connection, autocommit.  *rows (may be NULL) receives a json array of
+     * row objects (column name -> value: integers and booleans as JSON
+     * numbers/booleans, json/jsonb parsed, NULL as null, everything else as
+     * strings): transferred, the caller json_object_put()s it. */
+    wp_status (*db_query)(wp_plugin *self, wp_req *req, const char *sql, int nparams,
+                          const char *const *params, json_object **rows);
+
+    /* Adds delta to the counter walletpass_<plugin>_<name> in /metrics
+     * ([a-zA-Z0-9_] name; help copied). */
+    wp_status (*metrics_add)(wp_plugin *self, const char *name, const char *help, double delta);
+
+    /* Runs the filters of `hook` over doc (borrowed, modified in place); req
+     * may be NULL.  Returns the combined result; on WP_FILTER_REJECT err is
+     * filled (pass it to resp_err).  A hook may not run itself recursively. */
+    wp_filter_result (*hook_run)(const char *hook, json_object *doc, wp_req *req, wp_err *err);
+
+    /* Request accessors.  Returned strings are borrowed until the handler
+     * returns.  NULL when absent. */
+    const char *(*req_method)(wp_req *req);
+    const char *(*req_param)(wp_req *req, const char *name);   /* ":name" from the pattern */
+    const char *(*req_header)(wp_req *req, const char *name);  /* case-insensitive */
+    /* Copies the decoded query parameter into buf: 1 present, 0 absent, -1 too long. */
+    int (*req_query)(wp_req *req, const char *name, char *buf, size_t len);
+    /* Raw body (borrowed). */
+    wp_status (*req_body)(wp_req *req, const char **data, size_t *len);
+    /* Body parsed as strict JSON (content type, size and depth limits);
+     * *out transferred.  Failures are ready for resp_err. */
+    wp_status (*req_json)(wp_req *req, json_object **out, wp_err *err);
+    /* The authenticated account ("" on public routes). */
+    const char *(*req_account_id)(wp_req *req);
+    /* The request id ("req_..."), for logs. */
+    const char *(*req_id)(wp_req *req);
+    /* Arena memory freed when the request ends (never free it).  NULL when out of memory. */
+    void *(*req_alloc)(wp_req *req, size_t n);
+
+    /* Responses: exactly one per request. */
+    /* Adds a header to the response (copied). */
+    void (*resp_header)(wp_req *req, const char *name, const char *value);
+    /* Sends body (borrowed, serialised) as application/json. */
+    void (*resp_json)(wp_req *req, int status, const json_object *body);
+    /* Sends bytes (borrowed). */
+    void (*resp_raw)(wp_req *req, int status, const char *content_type, const void *body, size_t len);
+    /* Sends the API error shape {"error": {type, code, message, param, request_id}}. */
+    void (*resp_error)(wp_req *req, int status, const char *code, const char *param, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 5, 6)))
+#endif
+        ;
+    /* Sends the response an error slot describes (a REJECT, a req_json failure). */
+    void (*resp_err)(wp_req *req, const wp_err *err);
+
+#if WP_TARGET_ABI_MINOR >= 1
+    /* ---- ABI 1.1 ---------------------------------------------------- */
+
+    /* Checks an outbound URL against the SSRF rules: http/https only; the
+     * host name is resolved and every address must be public (loopback,
+     * private, link-local, CGNAT, multicast, reserved and cloud-metadata
+     * addresses are refused with WP_EDENIED unless the gateway is configured
+     * with outbound.allow_private_targets).  pin (may be NULL) receives
+     * "host:port:address" for CURLOPT_RESOLVE, so the connection goes to
+     * the address that was checked (DNS rebinding). */
+    wp_status (*url_check)(wp_plugin *self, const char *url, char *pin, size_t pin_len);
+
+    /* Reads an account's decrypted credential `name` ("apple", "google",
+     * "webhook_secret"); *out transferred.  Never log it.  WP_ENOTFOUND when
+     * absent (and until the vault exists). */
+    wp_status (*vault_read)(wp_plugin *self, const char *account_id, const char *name, json_object **out);
+#endif
+};
+
+/* True when the host's table has the slot `fn` and it is not NULL. */
+#define WP_HOST_HAS(host, fn) \
+    (offsetof(wp_host, fn) + sizeof((host)->fn) <= (host)->size && (host)->fn != NULL)
+
+/* The definition a plugin exports (made by WP_PLUGIN_DEFINE). */
+typedef struct wp_plugin_def {
+    uint32_t magic;             /* WP_PLUGIN_MAGIC */
+    uint32_t size;              /* sizeof(wp_plugin_def) as the plugin was built */
+    uint16_t abi_major;         /* WP_ABI_MAJOR */
+    uint16_t abi_minor;         /* WP_TARGET_ABI_MINOR */
+    uint32_t json_c_version;    /* JSON_C_VERSION_NUM the plugin was compiled with */
+    const char *name;           /* [a-z0-9_-], unique; must match the configuration */
+    const char *version;        /* the plugin's own version, free-form ("1.2.0") */
+    const char *description;
+    /* Registers what the plugin offers.  config: the plugin's "config"
+     * object from the gateway configuration (an empty object when absent);
+     * borrowed for the whole life of the plugin (the host keeps it). */
+    wp_status (*init)(const wp_host *host, wp_plugin *self, const json_object *config);
+    void (*shutdown)(wp_plugin *self);
+    /* &json_object_put as the plugin was linked: the loader compares it with
+     * its own to refuse a plugin carrying a private copy of json-c. */
+    int (*json_put)(struct json_object *obj);
+    const char *license;        /* optional (SPDX id) */
+    const char *homepage;       /* optional */
+} wp_plugin_def;
+
+#if defined(__GNUC__)
+#define WP_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define WP_PLUGIN_EXPORT
+#endif
+#ifdef __cplusplus
+#define WP_PLUGIN_EXTERN_C extern "C"
+#else
+#define WP_PLUGIN_EXTERN_C
+#endif
+
+/*
+ * Defines the plugin's one exported function.  Use exactly once, at file
+ * scope, in one source file of the plugin.  New definition fields are
+ * appended with zero defaults, so this macro's arguments never change.
+ */
+#define WP_PLUGIN_DEFINE(name_, version_, description_, init_, shutdown_) \
+    WP_PLUGIN_DEFINE_EXT(name_, version_, description_, init_, shutdown_, NULL, NULL)
+
+/* Same, with the optional license (SPDX id) and homepage. */
+#define WP_PLUGIN_DEFINE_EXT(name_, version_, description_, init_, shutdown_, license_, homepage_)             \
+    WP_PLUGIN_EXTERN_C WP_PLUGIN_EXPORT const wp_plugin_def *wp_plugin_definition(void);                     \
+    WP_PLUGIN_EXTERN_C WP_PLUGIN_EXPORT const wp_plugin_def *wp_plugin_definition(void)                      \
+    {                                                                                                         \
+        static const wp_plugin_def wp_definition_ = {WP_PLUGIN_MAGIC, (uint32_t)sizeof(wp_plugin_def),        \
+                                                     WP_ABI_MAJOR, WP_TARGET_ABI_MINOR, JSON_C_VERSION_NUM,   \
+                                                     (name_), (version_), (description_), (init_),            \
+                                                     (shutdown_), json_object_put, (license_), (homepage_)};  \
+        return &wp_definition_;                                                                               \
+    }
+
+/* The type of the exported function, for the loader. */
+typedef const wp_plugin_def *(*wp_plugin_definition_fn)(void);
+
+/* ---- layout pins: a failing assert means an ABI break ------------------ */
+#ifdef __cplusplus
+#define WP_STATIC_ASSERT static_assert
+#else
+#define WP_STATIC_ASSERT _Static_assert
+#endif
+#define WP_HOST_SLOT_(n) (8 + (n) * sizeof(void (*)(void)))
+WP_STATIC_ASSERT(offsetof(wp_host, size) == 0, "ABI: wp_host.size moved");
+WP_STATIC_ASSERT(offsetof(wp_host, abi_major) == 4, "ABI: wp_host.abi_major moved");
+WP_STATIC_ASSERT(offsetof(wp_host, abi_minor) == 6, "ABI: wp_host.abi_minor moved");
+WP_STATIC_ASSERT(offsetof(wp_host, log) == WP_HOST_SLOT_(0), "ABI: wp_host.log moved");
+WP_STATIC_ASSERT(offsetof(wp_host, status_str) == WP_HOST_SLOT_(1), "ABI: wp_host.status_str moved");
+WP_STATIC_ASSERT(offsetof(wp_host, last_error) == WP_HOST_SLOT_(2), "ABI: wp_host.last_error moved");
+WP_STATIC_ASSERT(offsetof(wp_host, set_error) == WP_HOST_SLOT_(3), "ABI: wp_host.set_error moved");
+WP_STATIC_ASSERT(offsetof(wp_host, error_set) == WP_HOST_SLOT_(4), "ABI: wp_host.error_set moved");
+WP_STATIC_ASSERT(offsetof(wp_host, err_new) == WP_HOST_SLOT_(5), "ABI: wp_host.err_new moved");
+WP_STATIC_ASSERT(offsetof(wp_host, err_message) == WP_HOST_SLOT_(6), "ABI: wp_host.err_message moved");
+WP_STATIC_ASSERT(offsetof(wp_host, route_add) == WP_HOST_SLOT_(7), "ABI: wp_host.route_add moved");
+WP_STATIC_ASSERT(offsetof(wp_host, filter_add) == WP_HOST_SLOT_(8), "ABI: wp_host.filter_add moved");
+WP_STATIC_ASSERT(offsetof(wp_host, subscribe) == WP_HOST_SLOT_(9), "ABI: wp_host.subscribe moved");
+WP_STATIC_ASSERT(offsetof(wp_host, job_register) == WP_HOST_SLOT_(10), "ABI: wp_host.job_register moved");
+WP_STATIC_ASSERT(offsetof(wp_host, publish) == WP_HOST_SLOT_(11), "ABI: wp_host.publish moved");
+WP_STATIC_ASSERT(offsetof(wp_host, job_enqueue) == WP_HOST_SLOT_(12), "ABI: wp_host.job_enqueue moved");
+WP_STATIC_ASSERT(offsetof(wp_host, db_query) == WP_HOST_SLOT_(13), "ABI: wp_host.db_query moved");
+WP_STATIC_ASSERT(offsetof(wp_host, metrics_add) == WP_HOST_SLOT_(14), "ABI: wp_host.metrics_add moved");
+WP_STATIC_ASSERT(offsetof(wp_host, hook_run) == WP_HOST_SLOT_(15), "ABI: wp_host.hook_run moved");
+WP_STATIC_ASSERT(offsetof(wp_host, req_method) == WP_HOST_SLOT_(16), "ABI: wp_host.req_method moved");
+WP_STATIC_ASSERT(offsetof(wp_host, req_param) == WP_HOST_SLOT_(17), "ABI: wp_host.req_param moved");
+WP_STATIC_ASSERT(offsetof(wp_host, req_header) == WP_HOST_SLOT_(18), "ABI: wp_host.req_header moved");
+WP_STATIC_ASSERT(offsetof(wp_host, req_query) == WP_HOST_SLOT_(19), "ABI: wp_host.req_query moved");
+WP_STATIC_ASSERT(offsetof(wp_host, req_body) == WP_HOST_SLOT_(20), "ABI: wp_host.req_body moved");
+WP_STATIC_ASSERT(offsetof(wp_host, req_json) == WP_HOST_SLOT_(21), "ABI: wp_host.req_json moved");
+WP_STATIC_ASSERT(offsetof(wp_host, req_account_id) == WP_HOST_SLOT_(22), "ABI: wp_host.req_account_id moved");
+WP_STATIC_ASSERT(offsetof(wp_host, req_id) == WP_HOST_SLOT_(23), "ABI: wp_host.req_id moved");
+WP_STATIC_ASSERT(offsetof(wp_host, req_alloc) == WP_HOST_SLOT_(24), "ABI: wp_host.req_alloc moved");
+WP_STATIC_ASSERT(offsetof(wp_host, resp_header) == WP_HOST_SLOT_(25), "ABI: wp_host.resp_header moved");
+WP_STATIC_ASSERT(offsetof(wp_host, resp_json) == WP_HOST_SLOT_(26), "ABI: wp_host.resp_json moved");
+WP_STATIC_ASSERT(offsetof(wp_host, resp_raw) == WP_HOST_SLOT_(27), "ABI: wp_host.resp_raw moved");
+WP_STATIC_ASSERT(offsetof(wp_host, resp_error) == WP_HOST_SLOT_(28), "ABI: wp_host.resp_error moved");
+WP_STATIC_ASSERT(offsetof(wp_host, resp_err) == WP_HOST_SLOT_(29), "ABI: wp_host.resp_err moved");
+#if WP_TARGET_ABI_MINOR >= 1
+WP_STATIC_ASSERT(offsetof(wp_host, url_check) == WP_HOST_SLOT_(30), "ABI: wp_host.url_check moved");
+WP_STATIC_ASSERT(offsetof(wp_host, vault_read) == WP_HOST_SLOT_(31), "ABI: wp_host.vault_read moved");
+WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(32), "ABI: wp_host 1.1 size changed");
+#else
+WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(30), "ABI: wp_host 1.0 size changed");
+#endif
+WP_STATIC_ASSERT(offsetof(wp_plugin_def, magic) == 0, "ABI: wp_plugin_def.magic moved");
+WP_STATIC_ASSERT(offsetof(wp_plugin_def, size) == 4, "ABI: wp_plugin_def.size moved");
+WP_STATIC_ASSERT(offsetof(wp_plugin_def, abi_major) == 8, "ABI: wp_plugin_def.abi_major moved");
+WP_STATIC_ASSERT(offsetof(wp_plugin_def, abi_minor) == 10, "ABI: wp_plugin_def.abi_minor moved");
+WP_STATIC_ASSERT(offsetof(wp_plugin_def, json_c_version) == 12, "ABI: wp_plugin_def.json_c_version moved");
+WP_STATIC_ASSERT(offsetof(wp_plugin_def, name) == 16, "ABI: wp_plugin_def.name moved");
+WP_STATIC_ASSERT(offsetof(wp_plugin_def, version) == 16 + sizeof(void *), "ABI: wp_plugin_def.version moved");
+WP_STATIC_ASSERT(offsetof(wp_plugin_def, homepage) == 16 + 7 * sizeof(void *), "ABI: wp_plugin_def.homepage moved");
+WP_STATIC_ASSERT(offsetof(wp_retry_policy_v1, backoff_s) == 8, "ABI: wp_retry_policy_v1 changed");
+WP_STATIC_ASSERT(offsetof(wp_plugin_event_v1, id) == 8, "ABI: wp_plugin_event_v1.id moved");
+WP_STATIC_ASSERT(offsetof(wp_plugin_event_v1, created_at) == 8 + 4 * sizeof(void *), "ABI: wp_plugin_event_v1 changed");
+WP_STATIC_ASSERT(offsetof(wp_plugin_job_v1, payload) == 8 + 2 * sizeof(void *), "ABI: wp_plugin_job_v1 changed");
+#undef WP_STATIC_ASSERT
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,866 @@
+/* plugins.c - see plugins.h.  The host table handed to plugins is at the end. */
+#include "plugins.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <json-c/json_c_version.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hooks.h"
+#include "http.h"
+#include "log.h"
+#include "migrate.h"
+#include "ssrf.h"
+
+#ifndef WP_DEFAULT_PLUGIN_DIR
+#define WP_DEFAULT_PLUGIN_DIR "/usr/local/lib/walletpass/plugins"
+#endif
+
+enum { REG_ROUTE, REG_FILTER, REG_SUB, REG_JOB };
+
+/* One registration made during init: host-owned, tagged with its plugin. */
+typedef struct reg {
+    int what;
+    struct wp_plugin *p;
+    char *a, *b;            /* route: method, pattern; filter: hook; sub: type; job: kind */
+    int num;                /* route: auth; filter: priority */
+    void (*fn)(void);       /* the plugin's callback, cast back by kind */
+    void *ud;
+    int *delays;            /* retry schedule (sub, job) */
+    int ndelays;
+} reg;
+
+struct wp_plugin {
+    char name[65];
+    char *path;
+    void *dl;
+    const wp_plugin_def *def;
+    json_object *config;    /* owned reference */
+    wp_plugins *set;
+    bool registering;
+    bool ready;             /* init returned WP_OK: shutdown is due */
+    char init_error[400];
+    reg **regs;
+    size_t nregs, capregs;
+    size_t count[4];
+};
+
+struct wp_plugins {
+    wp_plugins_env env;
+    struct wp_plugin **p;
+    size_t n;
+};
+
+static const wp_host host_table;
+
+/* ---- thread-local diagnostics ---------------------------------------- */
+
+static _Thread_local char last_error_buf[512];
+static _Thread_local char last_log_buf[400]; /* last warning/error a plugin logged: a job's last_error */
+static _Thread_local wp_err tls_err;
+
+static wp_status host_fail(wp_status st, const wp_err *e)
+{
+    snprintf(last_error_buf, sizeof last_error_buf, "%s", e && e->msg[0] ? e->msg : wp_status_str(st));
+    return st;
+}
+
+static wp_status host_failf(wp_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static wp_status host_failf(wp_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error_buf, sizeof last_error_buf, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+static wp_status host_ok(void)
+{
+    last_error_buf[0] = '\0';
+    return WP_OK;
+}
+
+/* ---- configuration --------------------------------------------------- */
+
+static int valid_plugin_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64) return 0;
+    for (const char *c = s; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-')) return 0;
+    return 1;
+}
+
+wp_status wp_plugins_check_config(json_object *plugins, wp_err *err)
+{
+    if (!plugins) return WP_OK;
+    if (!json_object_is_type(plugins, json_type_array))
+        return wp_err_param(err, WP_ECONFIG, "plugins", "plugins: must be an array of {name, path?, optional?, config?}");
+    size_t n = json_object_array_length(plugins);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(plugins, i);
+        char at[64];
+        snprintf(at, sizeof at, "plugins[%zu]", i);
+        if (!json_object_is_type(e, json_type_object))
+            return wp_err_param(err, WP_ECONFIG, at, "%s: must be an object {name, path?, optional?, config?}", at);
+        json_object_object_foreach(e, k, v) {
+            char key[128];
+            snprintf(key, sizeof key, "%s.%s", at, k);
+            if (strcmp(k, "name") == 0) {
+                if (!json_object_is_type(v, json_type_string) || !valid_plugin_name(json_object_get_string(v)))
+                    return wp_err_param(err, WP_ECONFIG, key, "%s: must be 1..64 characters of [a-z0-9_-]", key);
+            } else if (strcmp(k, "path") == 0) {
+                if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0 ||
+                    json_object_get_string_len(v) >= PATH_MAX)
+                    return wp_err_param(err, WP_ECONFIG, key, "%s: must be a non-empty file name or path", key);
+            } else if (strcmp(k, "optional") == 0) {
+                if (!json_object_is_type(v, json_type_boolean))
+                    return wp_err_param(err, WP_ECONFIG, key, "%s: must be true or false", key);
+            } else if (strcmp(k, "config") == 0) {
+                if (!json_object_is_type(v, json_type_object))
+                    return wp_err_param(err, WP_ECONFIG, key, "%s: must be an object", key);
+            } else if (strcmp(k, "$comment") != 0) {
+                return wp_err_param(err, WP_ECONFIG, key,
+                                    "%s: unknown key (a plugin entry has name, path, optional, config)", key);
+            }
+        }
+        json_object *name;
+        if (!json_object_object_get_ex(e, "name", &name)) {
+            snprintf(at + strlen(at), sizeof at - strlen(at), ".name");
+            return wp_err_param(err, WP_ECONFIG, at, "%s: is required", at);
+        }
+        for (size_t j = 0; j < i; j++) {
+            json_object *other = json_object_object_get(json_object_array_get_idx(plugins, j), "name");
+            if (strcmp(json_object_get_string(other), json_object_get_string(name)) == 0) {
+                snprintf(at + strlen(at), sizeof at - strlen(at), ".name");
+                return wp_err_param(err, WP_ECONFIG, at, "%s: plugin \"%s\" is already listed as plugins[%zu]", at,
+                                    json_object_get_string(name), j);
+            }
+        }
+    }
+    return WP_OK;
+}
+
+const char *wp_plugins_dir(const wp_config *cfg)
+{
+    return cfg->plugin_dir && *cfg->plugin_dir ? cfg->plugin_dir : WP_DEFAULT_PLUGIN_DIR;
+}
+
+/* ---- loading ---------------------------------------------------------- */
+
+/* Resolves the plugin file and checks where it is and what it is. */
+static wp_status resolve_file(const char *dir, const char *name, const char *path, char out[PATH_MAX], wp_err *err)
+{
+    char want[PATH_MAX * 2], rdir[PATH_MAX];
+    if (!realpath(dir, rdir))
+        return wp_err_set(err, WP_ECONFIG, "plugin \"%s\": plugin_dir %s: %s", name, dir, strerror(errno));
+    if (path && path[0] == '/') snprintf(want, sizeof want, "%s", path);
+    else if (path) snprintf(want, sizeof want, "%s/%s", rdir, path);
+    else snprintf(want, sizeof want, "%s/%s.so", rdir, name);
+    if (!realpath(want, out))
+        return wp_err_set(err, WP_ECONFIG, "plugin \"%s\" (%s): %s", name, want, strerror(errno));
+    size_t dl = strlen(rdir);
+    if (strncmp(out, rdir, dl) != 0 || out[dl] != '/')
+        return wp_err_set(err, WP_ECONFIG, "plugin \"%s\" (%s): refused: the file is outside plugin_dir %s", name,
+                          out, rdir);
+    struct stat st;
+    if (stat(out, &st) != 0) return wp_err_set(err, WP_ECONFIG, "plugin \"%s\" (%s): %s", name, out, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return wp_err_set(err, WP_ECONFIG, "plugin \"%s\" (%s): refused: not a regular file", name, out);
+    if (st.st_mode & S_IWOTH)
+        return wp_err_set(err, WP_ECONFIG, "plugin \"%s\" (%s): refused: the file is world-writable (chmod o-w)", name,
+                          out);
+    return WP_OK;
+}
+
+/* The checks, in PostgreSQL's order; only the first mismatch is reported. */
+static wp_status check_def(struct wp_plugin *p, const wp_plugin_def *d, wp_err *err)
+{
+    if (!d) return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s): wp_plugin_definition() returned NULL", p->name, p->path);
+    if (d->magic != WP_PLUGIN_MAGIC)
+        return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s): bad magic 0x%08x (expected 0x%08x \"WPPL\"): not a "
+                          "walletpass plugin, or a damaged file", p->name, p->path, d->magic, WP_PLUGIN_MAGIC);
+    size_t min = offsetof(wp_plugin_def, json_put) + sizeof d->json_put;
+    if (d->size < min)
+        return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s): its definition is %u bytes, walletpass needs at least %zu "
+                          "(rebuild it against walletpass/plugin.h)", p->name, p->path, d->size, min);
+    if (d->abi_major != WP_ABI_MAJOR || d->abi_minor > WP_ABI_MINOR)
+        return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s) wants ABI %u.%u, walletpass provides ABI %d.%d%s", p->name,
+                          p->path, d->abi_major, d->abi_minor, WP_ABI_MAJOR, WP_ABI_MINOR,
+                          d->abi_major != WP_ABI_MAJOR ? " (rebuild the plugin against this walletpass)"
+                                                       : " (upgrade walletpass or use an older plugin)");
+    if (!d->name || strcmp(d->name, p->name) != 0)
+        return wp_err_set(err, WP_ECONFIG, "plugin \"%s\" (%s) calls itself \"%s\": the configured name must be the "
+                          "plugin's own", p->name, p->path, d->name ? d->name : "(null)");
+    for (size_t i = 0; i < p->set->n; i++)
+        if (p->set->p[i] != p && strcmp(p->set->p[i]->name, p->name) == 0)
+            return wp_err_set(err, WP_ECONFLICT, "plugin \"%s\" (%s) is already loaded", p->name, p->path);
+    unsigned host_jc = (unsigned)json_c_version_num();
+    if ((d->json_c_version >> 8) != (host_jc >> 8))
+        return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s) was built with json-c %u.%u, walletpass runs json-c %u.%u",
+                          p->name, p->path, d->json_c_version >> 16, (d->json_c_version >> 8) & 0xff, host_jc >> 16,
+                          (host_jc >> 8) & 0xff);
+    if (d->json_put != json_object_put)
+        return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s) carries its own copy of json-c: link it with json-c "
+                          "dynamically (pkg-config json-c)", p->name, p->path);
+    if (!d->init)
+        return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s): the definition has no init function", p->name, p->path);
+    return WP_OK;
+}
+
+static void reg_free(reg *r)
+{
+    if (!r) return;
+    free(r->a);
+    free(r->b);
+    free(r->delays);
+    free(r);
+}
+
+static void plugin_free(struct wp_plugin *p)
+{
+    if (!p) return;
+    for (size_t i = 0; i < p->nregs; i++) reg_free(p->regs[i]);
+    free(p->regs);
+    json_object_put(p->config);
+    /* Loaded code stays mapped: no unload (docs/plugins.md, "Lifecycle").
+     * A plugin that never initialised has nothing registered and is closed. */
+    if (p->dl && !p->ready) dlclose(p->dl);
+    free(p->path);
+    free(p);
+}
+
+/* Forward declarations of the trampolines that commit() installs. */
+static void route_entry(wp_req *req, void *ud);
+static wp_status job_entry(const char *kind, json_object *payload, const char *job_id, int attempt, void *ud,
+                           wp_err *err);
+static wp_status event_entry(const char *type, const char *event_id, const char *account_id, json_object *data,
+                             void *ud, wp_err *err);
+
+/* Hands init's registrations to the router, hook bus, event bus and queue. */
+static wp_status commit(struct wp_plugin *p, wp_err *err)
+{
+    const wp_plugins_env *env = &p->set->env;
+    for (size_t i = 0; i < p->nregs; i++) {
+        reg *r = p->regs[i];
+        wp_status st = WP_OK;
+        wp_err e;
+        wp_err_clear(&e);
+        switch (r->what) {
+        case REG_ROUTE:
+            st = wp_router_add(env->router, r->a, r->b, (wp_auth_kind)r->num, route_entry, r, p->name, &e);
+            break;
+        case REG_FILTER:
+            st = wp_hooks_add(r->a, r->num, p->name, (wp_plugin_filter_fn)r->fn, r->ud, &e);
+            break;
+        case REG_SUB:
+            if (env->events)
+                st = wp_events_subscribe(env->events, r->a, p->name, event_entry, r, r->delays, r->ndelays, &e);
+            break;
+        case REG_JOB:
+            if (env->jobs) st = wp_jobs_register(env->jobs, r->a, job_entry, r, r->delays, r->ndelays, &e);
+            break;
+        }
+        if (st != WP_OK)
+            return wp_err_set(err, st, "plugin \"%s\" (%s): %s", p->name, p->path, e.msg);
+    }
+    return WP_OK;
+}
+
+static wp_status run_migrations(struct wp_plugin *p, wp_err *err)
+{
+    if (!p->set->env.db) return WP_OK;
+    char dir[PATH_MAX + 200];
+    const char *slash = strrchr(p->path, '/');
+    snprintf(dir, sizeof dir, "%.*s/%s/migrations", (int)(slash - p->path), p->path, p->name);
+    wp_err e;
+    wp_err_clear(&e);
+    PGconn *c = wp_db_acquire(p->set->env.db, &e);
+    if (!c) return wp_err_set(err, e.status, "plugin \"%s\" (%s): migrations: %s", p->name, p->path, e.msg);
+    int n = 0;
+    wp_status st = wp_migrate_dir(c, p->name, dir, 0, &n, &e);
+    wp_db_release(p->set->env.db, c);
+    if (st != WP_OK) return wp_err_set(err, st, "plugin \"%s\" (%s): migrations in %s: %s", p->name, p->path, dir, e.msg);
+    if (n) wp_log_info("plugin %s: %d migration(s) applied from %s", p->name, n, dir);
+    return WP_OK;
+}
+
+static wp_status load_one(wp_plugins *set, const char *dir, json_object *entry, struct wp_plugin *p, wp_err *err)
+{
+    json_object *v;
+    snprintf(p->name, sizeof p->name, "%s", json_object_get_string(json_object_object_get(entry, "name")));
+    p->set = set;
+    const char *path = json_object_object_get_ex(entry, "path", &v) ? json_object_get_string(v) : NULL;
+    p->config = json_object_object_get_ex(entry, "config", &v) ? json_object_get(v) : json_object_new_object();
+    if (!p->config) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    char real[PATH_MAX];
+    wp_status st = resolve_file(dir, p->name, path, real, err);
+    if (st != WP_OK) return st;
+    if (!(p->path = strdup(real))) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    dlerror();
+    p->dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
+    if (!p->dl) return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s): cannot load: %s", p->name, p->path, dlerror());
+    void *sym = dlsym(p->dl, WP_PLUGIN_SYMBOL);
+    if (!sym)
+        return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s): no %s symbol: not a walletpass plugin (define it with "
+                          "WP_PLUGIN_DEFINE)", p->name, p->path, WP_PLUGIN_SYMBOL);
+    wp_plugin_definition_fn fn;
+    memcpy(&fn, &sym, sizeof fn); /* object-to-function pointer, as dlsym requires */
+    p->def = fn();
+    if ((st = check_def(p, p->def, err)) != WP_OK) return st;
+    if ((st = run_migrations(p, err)) != WP_OK) return st;
+    p->registering = true;
+    p->init_error[0] = '\0';
+    st = p->def->init(&host_table, p, p->config);
+    p->registering = false;
+    if (st != WP_OK)
+        return wp_err_set(err, st, "plugin \"%s\" (%s): init failed: %s", p->name, p->path,
+                          p->init_error[0] ? p->init_error : wp_status_str(st));
+    p->ready = true;
+    if ((st = commit(p, err)) != WP_OK) return st;
+    wp_log_info("plugin %s %s loaded from %s (ABI %u.%u): %zu route(s), %zu filter(s), %zu subscription(s), %zu job "
+                "kind(s)", p->name, p->def->version ? p->def->version : "?", p->path, p->def->abi_major,
+                p->def->abi_minor, p->count[REG_ROUTE], p->count[REG_FILTER], p->count[REG_SUB], p->count[REG_JOB]);
+    return WP_OK;
+}
+
+wp_status wp_plugins_load(const wp_config *cfg, const wp_plugins_env *env, wp_plugins **out, wp_err *err)
+{
+    *out = NULL;
+    wp_status st = wp_plugins_check_config(cfg->plugins, err);
+    if (st != WP_OK) return st;
+    wp_plugins *set = calloc(1, sizeof *set);
+    size_t n = cfg->plugins ? json_object_array_length(cfg->plugins) : 0;
+    if (!set || (n && !(set->p = calloc(n, sizeof *set->p)))) {
+        free(set);
+        return wp_err_set(err, WP_ENOMEM, "out of memory");
+    }
+    set->env = *env;
+    const char *dir = wp_plugins_dir(cfg);
+    for (size_t i = 0; i < n; i++) {
+        json_object *entry = json_object_array_get_idx(cfg->plugins, i);
+        json_object *v;
+        bool optional = json_object_object_get_ex(entry, "optional", &v) && json_object_get_boolean(v);
+        struct wp_plugin *p = calloc(1, sizeof *p);
+        if (!p) {
+            st = wp_err_set(err, WP_ENOMEM, "out of memory");
+            wp_plugins_unload(set);
+            return st;
+        }
+        set->p[set->n++] = p;
+        wp_err e;
+        wp_err_clear(&e);
+        st = load_one(set, dir, entry, p, &e);
+        if (st == WP_OK) continue;
+        /* A plugin whose init succeeded but whose registrations failed (a route another
+         * plugin owns) is shut down again; some of its registrations may be live, so this
+         * is fatal even for an optional plugin: it is a configuration conflict. */
+        bool committed_part = p->ready;
+        if (p->ready && p->def->shutdown) p->def->shutdown(p);
+        p->ready = false;
+        set->n--;
+        plugin_free(p);
+        if (!optional || committed_part) {
+            *err = e;
+            wp_plugins_unload(set);
+            return st;
+        }
+        wp_log_warn("%s; it is optional, starting without it", e.msg);
+    }
+    wp_hooks_seal();
+    *out = set;
+    return WP_OK;
+}
+
+void wp_plugins_unload(wp_plugins *set)
+{
+    if (!set) return;
+    for (size_t i = set->n; i-- > 0;) {
+        struct wp_plugin *p = set->p[i];
+        if (p->ready && p->def->shutdown) p->def->shutdown(p);
+    }
+    for (size_t i = set->n; i-- > 0;) plugin_free(set->p[i]);
+    free(set->p);
+    free(set);
+}
+
+size_t wp_plugins_count(const wp_plugins *set) { return set ? set->n : 0; }
+
+void wp_plugins_print(const wp_plugins *set, FILE *out)
+{
+    fprintf(out, "walletpass %s, plugin ABI %d.%d\n", WP_VERSION, WP_ABI_MAJOR, WP_ABI_MINOR);
+    if (!set || set->n == 0) {
+        fprintf(out, "no plugins loaded\n");
+        return;
+    }
+    for (size_t i = 0; i < set->n; i++) {
+        const struct wp_plugin *p = set->p[i];
+        fprintf(out, "%-16s %-10s ABI %u.%u  %s\n", p->name, p->def->version ? p->def->version : "?",
+                p->def->abi_major, p->def->abi_minor, p->path);
+        fprintf(out, "    %s\n", p->def->description ? p->def->description : "");
+        fprintf(out, "    %zu route(s), %zu filter(s), %zu subscription(s), %zu job kind(s)\n", p->count[REG_ROUTE],
+                p->count[REG_FILTER], p->count[REG_SUB], p->count[REG_JOB]);
+        for (size_t j = 0; j < p->nregs; j++) {
+            const reg *r = p->regs[j];
+            if (r->what == REG_ROUTE) fprintf(out, "    route  %s %s\n", r->a, r->b);
+            else if (r->what == REG_SUB) fprintf(out, "    event  %s\n", r->a);
+            else if (r->what == REG_JOB) fprintf(out, "    job    %s\n", r->a);
+        }
+    }
+}
+
+/* ---- registration (init only) ------------------------------------------ */
+
+static wp_status add_reg(wp_plugin *p, int what, const char *a, const char *b, int num, void (*fn)(void), void *ud,
+                         const wp_retry_policy *retry)
+{
+    if (!p || !p->registering)
+        return host_failf(WP_ELATE, "plugin %s: routes, filters, subscriptions and job handlers can only be "
+                          "registered during init", p ? p->name : "?");
+    if (!a || !*a || !fn) return host_failf(WP_EINVAL, "plugin %s: registration needs a name and a function", p->name);
+    reg *r = calloc(1, sizeof *r);
+    if (!r) return host_failf(WP_ENOMEM, "out of memory");
+    r->what = what;
+    r->p = p;
+    r->num = num;
+    r->fn = fn;
+    r->ud = ud;
+    r->a = strdup(a);
+    r->b = b ? strdup(b) : NULL;
+    if (what == REG_SUB || what == REG_JOB) {
+        /* The policy is read only within its own size (older plugins pass shorter structs). */
+        uint32_t attempts = 8, nb = 0;
+        const uint32_t *bs = NULL;
+        if (retry && retry->size >= offsetof(wp_retry_policy_v1, max_attempts) + sizeof(uint32_t) && retry->max_attempts)
+            attempts = retry->max_attempts;
+        if (retry && retry->size >= sizeof(wp_retry_policy_v1) && retry->backoff_s && retry->nbackoff) {
+            bs = retry->backoff_s;
+            nb = retry->nbackoff;
+        }
+        static const uint32_t def[] = {10, 30, 120, 600, 1800, 3600, 7200};
+        if (!bs) {
+            bs = def;
+            nb = sizeof def / sizeof def[0];
+        }
+        if (attempts > 1000) attempts = 1000;
+        r->ndelays = (int)attempts - 1;
+        if (r->ndelays > 0 && !(r->delays = calloc((size_t)r->ndelays, sizeof *r->delays))) r->a = NULL;
+        for (int i = 0; i < r->ndelays; i++) r->delays[i] = (int)bs[(uint32_t)i < nb ? (uint32_t)i : nb - 1];
+    }
+    if (!r->a || (b && !r->b)) {
+        reg_free(r);
+        return host_failf(WP_ENOMEM, "out of memory");
+    }
+    if (p->nregs == p->capregs) {
+        size_t nc = p->capregs ? p->capregs * 2 : 8;
+        reg **nr = realloc(p->regs, nc * sizeof *nr);
+        if (!nr) {
+            reg_free(r);
+            return host_failf(WP_ENOMEM, "out of memory");
+        }
+        p->regs = nr;
+        p->capregs = nc;
+    }
+    p->regs[p->nregs++] = r;
+    p->count[what]++;
+    return host_ok();
+}
+
+static wp_status h_route_add(wp_plugin *p, const char *method, const char *pattern, wp_auth_kind auth,
+                             wp_plugin_route_fn fn, void *ud)
+{
+    if (!method || !pattern || pattern[0] != '/')
+        return host_failf(WP_EINVAL, "route %s %s: method and a pattern starting with '/' are required",
+                          method ? method : "(null)", pattern ? pattern : "(null)");
+    if ((int)auth < WP_AUTH_PUBLIC || (int)auth > WP_AUTH_PORTAL)
+        return host_failf(WP_EINVAL, "route %s %s: unknown auth kind %d", method, pattern, (int)auth);
+    for (size_t i = 0; p && i < p->nregs; i++)
+        if (p->regs[i]->what == REG_ROUTE && strcmp(p->regs[i]->a, method) == 0 && strcmp(p->regs[i]->b, pattern) == 0)
+            return host_failf(WP_ECONFLICT, "route %s %s is already registered by %s", method, pattern, p->name);
+    return add_reg(p, REG_ROUTE, method, pattern, (int)auth, (void (*)(void))fn, ud, NULL);
+}
+
+static wp_status h_filter_add(wp_plugin *p, const char *hook, int priority, wp_plugin_filter_fn fn, void *ud)
+{
+    if (priority < WP_PRIO_FIRST || priority > WP_PRIO_LAST)
+        return host_failf(WP_EINVAL, "filter on %s: priority %d is outside %d..%d (the rest is the core's)",
+                          hook ? hook : "(null)", priority, WP_PRIO_FIRST, WP_PRIO_LAST);
+    return add_reg(p, REG_FILTER, hook, NULL, priority, (void (*)(void))fn, ud, NULL);
+}
+
+static wp_status h_subscribe(wp_plugin *p, const char *type, wp_plugin_event_fn fn, void *ud,
+                             const wp_retry_policy *retry)
+{
+    return add_reg(p, REG_SUB, type, NULL, 0, (void (*)(void))fn, ud, retry);
+}
+
+/* Job kinds are namespaced by plugin ("hello.cleanup"), so plugins cannot take each other's. */
+static int own_kind(const wp_plugin *p, const char *kind)
+{
+    size_t n = strlen(p->name);
+    return kind && strncmp(kind, p->name, n) == 0 && kind[n] == '.' && kind[n + 1];
+}
+
+static wp_status h_job_register(wp_plugin *p, const char *kind, wp_plugin_job_fn fn, void *ud,
+                                const wp_retry_policy *retry)
+{
+    if (p && !own_kind(p, kind))
+        return host_failf(WP_EINVAL, "job kind \"%s\" must start with \"%s.\"", kind ? kind : "(null)", p->name);
+    return add_reg(p, REG_JOB, kind, NULL, 0, (void (*)(void))fn, ud, retry);
+}
+
+/* ---- request transactions ------------------------------------------- */
+
+/* The plugin route running on this thread, and whether the host opened its transaction. */
+typedef struct {
+    wp_req *req;
+    bool tx;
+} route_ctx;
+static _Thread_local route_ctx *cur_route;
+
+/* The connection for a host call made with req; opens the plugin route's transaction on first use. */
+static PGconn *req_conn(wp_req *req, wp_err *e)
+{
+    PGconn *c = wp_req_db(req, e);
+    if (!c) return NULL;
+    if (cur_route && cur_route->req == req && !cur_route->tx && PQtransactionStatus(c) == PQTRANS_IDLE) {
+        if (wp_db_begin(c, e) != WP_OK) return NULL;
+        cur_route->tx = true;
+    }
+    return c;
+}
+
+/* Before a response goes out: commit a successful route's work, roll back a failed one's.
+ * Returns 0 when the commit failed (then the error response was sent instead). */
+static int finish_tx(wp_req *req, int status)
+{
+    if (!cur_route || cur_route->req != req || !cur_route->tx) return 1;
+    cur_route->tx = false;
+    if (status >= 400) {
+        wp_db_rollback(req->db);
+        return 1;
+    }
+    wp_err e;
+    wp_err_clear(&e);
+    if (wp_db_commit(req->db, &e) != WP_OK) {
+        wp_resp_from_err(req, &e);
+        return 0;
+    }
+    return 1;
+}
+
+static void route_entry(wp_req *req, void *ud)
+{
+    reg *r = ud;
+    route_ctx ctx = {req, false};
+    route_ctx *saved = cur_route;
+    cur_route = &ctx;
+    ((wp_plugin_route_fn)r->fn)(req, r->ud);
+    if (ctx.tx) wp_db_rollback(req->db); /* no response was sent: nothing is kept */
+    cur_route = saved;
+}
+
+/* ---- job and event trampolines --------------------------------------- */
+
+static wp_status job_entry(const char *kind, json_object *payload, const char *job_id, int attempt, void *ud,
+                           wp_err *err)
+{
+    reg *r = ud;
+    wp_plugin_job job = {sizeof(wp_plugin_job), (uint32_t)attempt, job_id, kind, payload};
+    last_log_buf[0] = '\0';
+    wp_status st = ((wp_plugin_job_fn)r->fn)(r->ud, &job);
+    if (st != WP_OK)
+        wp_err_set(err, st, "%s", last_log_buf[0] ? last_log_buf : wp_status_str(st));
+    return st;
+}
+
+static wp_status event_entry(const char *type, const char *event_id, const char *account_id, json_object *data,
+                             void *ud, wp_err *err)
+{
+    reg *r = ud;
+    wp_plugin_event ev = {sizeof(wp_plugin_event), 0, event_id, type, account_id, data, NULL};
+    last_log_buf[0] = '\0';
+    wp_status st = ((wp_plugin_event_fn)r->fn)(r->ud, &ev);
+    if (st != WP_OK)
+        wp_err_set(err, st, "%s", last_log_buf[0] ? last_log_buf : wp_status_str(st));
+    return st;
+}
+
+/* ---- the rest of the host table ---------------------------------------- */
+
+static void h_log(wp_plugin *p, wp_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void h_log(wp_plugin *p, wp_log_level level, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if ((int)level < WP_LOG_DEBUG || (int)level > WP_LOG_ERROR) level = WP_LOG_ERROR;
+    if (level >= WP_LOG_WARN) snprintf(last_log_buf, sizeof last_log_buf, "%.*s", (int)sizeof last_log_buf - 1, msg);
+    wp_log(level, "plugin %s: %s", p ? p->name : "?", msg);
+}
+
+static const char *h_last_error(void) { return last_error_buf; }
+
+static void h_set_error(wp_plugin *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void h_set_error(wp_plugin *p, const char *fmt, ...)
+{
+    if (!p) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->init_error, sizeof p->init_error, fmt, ap);
+    va_end(ap);
+}
+
+static void h_error_set(wp_err *err, wp_status status, const char *code, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void h_error_set(wp_err *err, wp_status status, const char *code, const char *param, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    wp_hooks_error_set(err, status, code, param, msg);
+}
+
+static wp_err *h_err_new(wp_req *req)
+{
+    wp_err *e = req ? wp_req_alloc(req, sizeof *e) : &tls_err;
+    if (e) wp_err_clear(e);
+    return e;
+}
+
+static const char *h_err_message(const wp_err *err) { return err ? err->msg : ""; }
+
+static wp_status h_publish(wp_plugin *p, wp_req *req, const char *account_id, const char *type, const json_object *data,
+                           char *id_out, size_t id_len)
+{
+    wp_events *ev = p ? p->set->env.events : NULL;
+    if (!ev) return host_failf(WP_EUNAVAIL, "events are not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    PGconn *c = NULL;
+    if (req && !(c = req_conn(req, &e))) return host_fail(e.status, &e);
+    char id[48] = "";
+    wp_status st = wp_events_publish(ev, c, account_id, type, (json_object *)data, id, &e);
+    if (st != WP_OK) return host_fail(st, &e);
+    if (id_out && id_len) snprintf(id_out, id_len, "%s", id);
+    return host_ok();
+}
+
+static wp_status h_job_enqueue(wp_plugin *p, wp_req *req, const char *kind, const json_object *payload,
+                               int64_t run_at_ms, char *id_out, size_t id_len)
+{
+    wp_jobs *q = p ? p->set->env.jobs : NULL;
+    if (!q) return host_failf(WP_EUNAVAIL, "the job queue is not available in this process");
+    if (!own_kind(p, kind))
+        return host_failf(WP_EINVAL, "job kind \"%s\" must start with \"%s.\"", kind ? kind : "(null)", p->name);
+    wp_err e;
+    wp_err_clear(&e);
+    PGconn *c = NULL;
+    if (req && !(c = req_conn(req, &e))) return host_fail(e.status, &e);
+    const char *acct = req && req->account_id[0] ? req->account_id : NULL;
+    char id[48] = "";
+    wp_status st = wp_jobs_enqueue(q, c, acct, kind, (json_object *)payload, run_at_ms, id, &e);
+    if (st != WP_OK) return host_fail(st, &e);
+    if (id_out && id_len) snprintf(id_out, id_len, "%s", id);
+    return host_ok();
+}
+
+static json_object *cell(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col)) return NULL;
+    const char *v = PQgetvalue(res, row, col);
+    switch (PQftype(res, col)) {
+    case 16: return json_object_new_boolean(v[0] == 't');                  /* bool */
+    case 20: case 21: case 23: case 26: return json_object_new_int64(strtoll(v, NULL, 10)); /* int8/2/4, oid */
+    case 700: case 701: return json_object_new_double(strtod(v, NULL));   /* float4/8 */
+    case 114: case 3802: {                                                 /* json, jsonb */
+        json_object *j = json_tokener_parse(v);
+        return j ? j : json_object_new_string(v);
+    }
+    default: return json_object_new_string(v);
+    }
+}
+
+static wp_status h_db_query(wp_plugin *p, wp_req *req, const char *sql, int nparams, const char *const *params,
+                            json_object **rows)
+{
+    if (rows) *rows = NULL;
+    if (!p || !sql || nparams < 0 || (nparams > 0 && !params))
+        return host_failf(WP_EINVAL, "db_query: sql, and params for nparams > 0, are required");
+    wp_db *db = p->set->env.db;
+    wp_err e;
+    wp_err_clear(&e);
+    PGconn *c;
+    if (req) c = req_conn(req, &e);
+    else if (!db) return host_failf(WP_EUNAVAIL, "the database is not available in this process");
+    else c = wp_db_acquire(db, &e);
+    if (!c) return host_fail(e.status, &e);
+    PGresult *res = NULL;
+    wp_status st = wp_db_query(c, sql, nparams, params, &res, &e);
+    if (!req) wp_db_release(db, c);
+    if (st != WP_OK) {
+        wp_log_debug("plugin %s: query failed: %s", p->name, e.msg);
+        return host_fail(st, &e);
+    }
+    if (rows) {
+        json_object *arr = json_object_new_array();
+        int nr = PQntuples(res), nf = PQnfields(res);
+        for (int i = 0; arr && i < nr; i++) {
+            json_object *o = json_object_new_object();
+            if (!o) break;
+            for (int j = 0; j < nf; j++) json_object_object_add(o, PQfname(res, j), cell(res, i, j));
+            json_object_array_add(arr, o);
+        }
+        *rows = arr;
+    }
+    PQclear(res);
+    return host_ok();
+}
+
+static wp_status h_metrics_add(wp_plugin *p, const char *name, const char *help, double delta)
+{
+    if (!p || !name || !*name) return host_failf(WP_EINVAL, "metrics_add: a name is required");
+    if (!p->set->env.metrics) return host_ok();
+    char full[160];
+    snprintf(full, sizeof full, "walletpass_%s_%s", p->name, name);
+    for (char *c = full; *c; c++)
+        if (*c == '-') *c = '_';
+    wp_err e;
+    wp_err_clear(&e);
+    wp_status st = wp_metrics_counter_add(p->set->env.metrics, full, help ? help : "", delta);
+    if (st != WP_OK) return host_failf(st, "metrics_add: \"%s\" is not a valid metric name", full);
+    return host_ok();
+}
+
+static wp_filter_result h_hook_run(const char *hook, json_object *doc, wp_req *req, wp_err *err)
+{
+    return wp_hooks_run(hook, doc, req, err);
+}
+
+static const char *h_req_method(wp_req *req) { return wp_req_method(req); }
+static const char *h_req_param(wp_req *req, const char *name) { return wp_req_param(req, name); }
+static const char *h_req_header(wp_req *req, const char *name) { return wp_req_header(req, name); }
+
+static int h_req_query(wp_req *req, const char *name, char *buf, size_t len)
+{
+    wp_err e;
+    wp_err_clear(&e);
+    int r = wp_req_query(req, name, buf, len, &e);
+    if (r < 0) host_fail(e.status, &e);
+    return r;
+}
+
+static wp_status h_req_body(wp_req *req, const char **data, size_t *len)
+{
+    wp_err e;
+    wp_err_clear(&e);
+    wp_status st = wp_req_body(req, data, len, &e);
+    return st == WP_OK ? host_ok() : host_fail(st, &e);
+}
+
+static wp_status h_req_json(wp_req *req, json_object **out, wp_err *err)
+{
+    wp_err local;
+    wp_err_clear(&local);
+    wp_status st = wp_req_json(req, out, err ? err : &local);
+    return st == WP_OK ? host_ok() : host_fail(st, err ? err : &local);
+}
+
+static const char *h_req_account_id(wp_req *req) { return req->account_id; }
+static const char *h_req_id(wp_req *req) { return req->request_id; }
+static void *h_req_alloc(wp_req *req, size_t n) { return wp_req_alloc(req, n); }
+static void h_resp_header(wp_req *req, const char *name, const char *value) { wp_resp_header(req, name, value); }
+
+static void h_resp_json(wp_req *req, int status, const json_object *body)
+{
+    if (finish_tx(req, status)) wp_resp_json(req, status, (json_object *)body);
+}
+
+static void h_resp_raw(wp_req *req, int status, const char *content_type, const void *body, size_t len)
+{
+    if (finish_tx(req, status)) wp_resp_raw(req, status, content_type, body, len);
+}
+
+static void h_resp_error(wp_req *req, int status, const char *code, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void h_resp_error(wp_req *req, int status, const char *code, const char *param, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (status < 400 || status > 599) status = 500;
+    finish_tx(req, status);
+    const char *type = status == 401 ? "authentication_error" : status == 429 ? "rate_limit_error"
+                     : status >= 500 ? "api_error" : "invalid_request_error";
+    wp_resp_error(req, status, type, code && *code ? code : "plugin_error", param, "%s", msg);
+}
+
+static void h_resp_err(wp_req *req, const wp_err *err)
+{
+    finish_tx(req, 400);
+    wp_hooks_respond(req, err);
+}
+
+static wp_status h_url_check(wp_plugin *p, const char *url, char *pin, size_t pin_len)
+{
+    wp_err e;
+    wp_err_clear(&e);
+    wp_status st = wp_ssrf_check_url(url, p && p->set->env.allow_private_targets, pin, pin_len, &e);
+    return st == WP_OK ? host_ok() : host_fail(st, &e);
+}
+
+static wp_status h_vault_read(wp_plugin *p, const char *account_id, const char *name, json_object **out)
+{
+    if (out) *out = NULL;
+    return host_failf(WP_ENOTFOUND, "vault: no credential \"%s\" for account %s (the credential vault is not part "
+                      "of this build yet)", name ? name : "(null)", account_id ? account_id : "(null)");
+}
+
+static const wp_host host_table = {
+    .size = sizeof(wp_host),
+    .abi_major = WP_ABI_MAJOR,
+    .abi_minor = WP_ABI_MINOR,
+    .log = h_log,
+    .status_str = wp_status_str,
+    .last_error = h_last_error,
+    .set_error = h_set_error,
+    .error_set = h_error_set,
+    .err_new = h_err_new,
+    .err_message = h_err_message,
+    .route_add = h_route_add,
+    .filter_add = h_filter_add,
+    .subscribe = h_subscribe,
+    .job_register = h_job_register,
+    .publish = h_publish,
+    .job_enqueue = h_job_enqueue,
+    .db_query = h_db_query,
+    .metrics_add = h_metrics_add,
+    .hook_run = h_hook_run,
+    .req_method = h_req_method,
+    .req_param = h_req_param,
+    .req_header = h_req_header,
+    .req_query = h_req_query,
+    .req_body = h_req_body,
+    .req_json = h_req_json,
+    .req_account_id = h_req_account_id,
+    .req_id = h_req_id,
+    .req_alloc = h_req_alloc,
+    .resp_header = h_resp_header,
+    .resp_json = h_resp_json,
+    .resp_raw = h_resp_raw,
+    .resp_error = h_resp_error,
+    .resp_err = h_resp_err,
+    .url_check = h_url_check,
+    .vault_read = h_vault_read,
+};

@@ -1,0 +1,25 @@
+/*
+ * utf8.h - UTF-8 checks for text that reaches JSON responses and the
+ * database: decoded paths, query parameters, access-log fields.
+ *
+ * PostgreSQL refuses a text value that is not valid UTF-8 and json-c
+ * writes such bytes through unchanged, so percent-decoded input is checked
+ * (or scrubbed) before either sees it.  Nothing here allocates.
+ */
+#ifndef WP_UTF8_H
+#define WP_UTF8_H
+
+#include <stddef.h>
+
+/* Length (1..4) of the valid UTF-8 sequence at s (n bytes available), or 0
+ * when invalid: overlong forms, surrogates and code points past U+10FFFF. */
+int wp_utf8_seq_len(const unsigned char *s, size_t n);
+
+/* 1 when the n bytes at s are valid UTF-8 (NUL bytes included as such). */
+int wp_utf8_valid(const char *s, size_t n);
+
+/* Replaces every byte that is not part of a valid sequence in the
+ * NUL-terminated string s by '?', in place (the length never changes). */
+void wp_utf8_scrub(char *s);
+
+#endif

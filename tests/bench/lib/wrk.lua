@@ -1,0 +1,21 @@
+-- wrk script shared by the benchmarks.
+--
+-- Adds "Authorization: Bearer $WP_BENCH_KEY" when that variable is set, so
+-- the authenticated run and its static baseline go through the same script,
+-- and prints one machine-readable line that tests/bench/lib/bench.sh parses
+-- (latencies in microseconds).
+local key = os.getenv("WP_BENCH_KEY")
+if key and key ~= "" then
+   wrk.headers["Authorization"] = "Bearer " .. key
+end
+
+function done(summary, latency, requests)
+   local e = summary.errors
+   io.write(string.format(
+      "WPBENCH requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d" ..
+      " errors_status=%d errors_connect=%d errors_read=%d errors_write=%d errors_timeout=%d\n",
+      summary.requests, summary.duration,
+      math.floor(latency:percentile(50)), math.floor(latency:percentile(90)),
+      math.floor(latency:percentile(99)), math.floor(latency.max),
+      e.status, e.connect, e.read, e.write, e.timeout))
+end

@@ -1,0 +1,130 @@
+// The database stopped and restarted under a running gateway: requests
+// during the outage answer 503 quickly with the error shape, /readyz is 503
+// while /healthz stays 200, and service resumes by itself afterwards.
+//
+// The gateway gets its OWN PostgreSQL cluster (scripts/lib/common.sh
+// wp_pg_start / wp_pg_stop), so stopping it disturbs no other suite.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startGateway, assertError, freePort, psql, waitFor, SOURCE_DIR } from './lib/harness.mjs';
+
+const COMMON = path.join(SOURCE_DIR, 'scripts/lib/common.sh');
+let dir, port, adminUrl, gw, a;
+const outageIds = []; // request ids answered 503 during the outage
+
+function pg(fn) {
+  return execFileSync('bash', ['-c', `source "$1"; ${fn} "$2" "$3"`, 'pg', COMMON, dir, String(port)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+const pgStart = () => pg('wp_pg_start');
+const pgStop = () => pg('wp_pg_stop');
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-pg-restart-'));
+  fs.chmodSync(dir, 0o755); // the postgres user must reach it
+  port = await freePort();
+  adminUrl = pgStart();
+  assert.match(adminUrl, /^postgresql:\/\//);
+  psql(adminUrl, 'CREATE DATABASE wp_restart');
+  const u = new URL(adminUrl);
+  u.pathname = '/wp_restart';
+  gw = await startGateway({ dbUrl: u.toString(), config: { access_log: { flush_interval_ms: 50 } } });
+  a = gw.account();
+});
+
+after(async () => {
+  try {
+    if (gw) await gw.stop();
+  } finally {
+    if (dir) {
+      try { pgStop(); } catch { /* already stopped */ }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+async function timed(fn) {
+  const t = Date.now();
+  const r = await fn();
+  return { r, ms: Date.now() - t };
+}
+
+test('requests work while the database is up', async () => {
+  assert.equal((await gw.request('GET', '/api/v1/account', { key: a.key })).status, 200);
+  assert.equal((await gw.request('GET', '/readyz')).status, 200);
+  // warm several pool connections so the restart finds idle, now-dead ones
+  const rs = await Promise.all(Array.from({ length: 6 }, () => gw.request('GET', '/api/v1/api_keys', { key: a.key })));
+  for (const r of rs) assert.equal(r.status, 200);
+});
+
+test('database stopped: 503 with the error shape, quickly; /readyz 503, /healthz 200', async () => {
+  pgStop();
+  for (let i = 0; i < 3; i++) {
+    const { r, ms } = await timed(() => gw.request('GET', '/api/v1/account', { key: a.key }));
+    const e = assertError(r, 503, { type: 'api_error', code: 'service_unavailable' });
+    outageIds.push(r.headers.get('request-id'));
+    assert.match(e.message, /database/);
+    assert.ok(r.headers.get('retry-after'), 'Retry-After on 503');
+    assert.ok(ms < 4000, `answered in ${ms} ms`);
+  }
+  // writes too, and many at once (more than the pool has slots): none hangs
+  const { r: all, ms } = await timed(() => Promise.all(Array.from({ length: 20 }, (_, i) =>
+    i % 2 ? gw.request('GET', '/api/v1/account', { key: a.key })
+      : gw.request('POST', '/api/v1/api_keys', { key: a.key, body: { name: 'outage' } }))));
+  for (const r of all) assertError(r, 503);
+  assert.ok(ms < 8000, `20 concurrent requests took ${ms} ms`);
+
+  const ready = await gw.request('GET', '/readyz');
+  assertError(ready, 503, { code: 'service_unavailable' });
+  const health = await gw.request('GET', '/healthz');
+  assert.equal(health.status, 200);
+  const m = await gw.request('GET', '/metrics');
+  assert.equal(m.status, 200);
+  // validation that needs no database still answers 400... after auth, which needs it: 503 first
+  assertError(await gw.request('GET', '/api/v1/account?bogus=1', { key: a.key }), 503);
+  // and no key at all is still 401 (no database needed to say so)
+  assertError(await gw.request('GET', '/api/v1/account'), 401);
+});
+
+test('database started again: service resumes without restarting the gateway', async () => {
+  pgStart();
+  const { ms } = await timed(() => waitFor(async () => (await gw.request('GET', '/api/v1/account', { key: a.key })).status === 200,
+    { timeout: 30000, interval: 200, what: 'GET /api/v1/account 200 after the restart' }));
+  assert.ok(ms < 30000);
+  assert.equal((await gw.request('GET', '/readyz')).status, 200);
+  // every pooled connection works again, reads and writes
+  const rs = await Promise.all(Array.from({ length: 10 }, () => gw.request('GET', '/api/v1/api_keys', { key: a.key })));
+  for (const r of rs) assert.equal(r.status, 200, r.text);
+  const c = await gw.request('POST', '/api/v1/api_keys', { key: a.key, body: { name: 'after' } });
+  assert.equal(c.status, 201, c.text);
+  // nothing from the outage was half-written
+  assert.equal(gw.sql("SELECT count(*) FROM api_keys WHERE name = 'outage'"), '0');
+  assert.equal(gw.proc.exitCode, null, 'the gateway process kept running');
+});
+
+test('a quick restart between two requests is invisible: dead idle connections are reopened', async () => {
+  // warm the pool, then restart while every connection is idle
+  await Promise.all(Array.from({ length: 6 }, () => gw.request('GET', '/api/v1/account', { key: a.key })));
+  pgStop();
+  pgStart();
+  for (let i = 0; i < 8; i++) {
+    const r = await gw.request('GET', '/api/v1/account', { key: a.key });
+    assert.equal(r.status, 200, `request ${i} after the restart: ${r.text}`);
+  }
+  const rs = await Promise.all(Array.from({ length: 8 }, () => gw.request('GET', '/api/v1/api_keys', { key: a.key })));
+  for (const r of rs) assert.equal(r.status, 200, r.text);
+});
+
+test('the access log catches up after the outage: requests answered 503 are recorded too', async () => {
+  const r = await gw.request('GET', '/api/v1/account', { key: a.key });
+  const rid = r.headers.get('request-id');
+  await waitFor(() => gw.sql(`SELECT count(*) FROM access_logs WHERE request_id = '${rid}'`) === '1', { what: 'log row after recovery' });
+  assert.equal(outageIds.length, 3);
+  const list = outageIds.map((i) => `'${i}'`).join(',');
+  await waitFor(() => gw.sql(`SELECT count(*) FROM access_logs WHERE request_id IN (${list}) AND status = 503`) === '3',
+    { what: 'the outage requests in the access log' });
+});
