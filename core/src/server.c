@@ -236,6 +236,34 @@ static int on_log_message(const struct mg_connection *conn, const char *message)
     return 1;
 }
 
+/* The "vault" section: key_version (of master_key) and previous_keys {"<version>": "<base64>"}. */
+wp_status wp_server_vault_open(const wp_config *cfg, wp_vault **out, wp_err *err)
+{
+    json_object *sec = NULL, *ver = NULL, *prev = NULL;
+    int version = 1;
+    if (cfg->root && json_object_object_get_ex(cfg->root, "vault", &sec)) {
+        json_object_object_foreach(sec, k, v) {
+            if (strcmp(k, "key_version") == 0) {
+                ver = v;
+            } else if (strcmp(k, "previous_keys") == 0) {
+                if (!json_object_is_type(v, json_type_object))
+                    return wp_err_param(err, WP_ECONFIG, "vault.previous_keys", "vault.previous_keys: must be an object");
+                prev = v;
+            } else if (strcmp(k, "$comment") != 0) {
+                return wp_err_param(err, WP_ECONFIG, "vault", "vault.%s: unknown configuration key", k);
+            }
+        }
+        if (ver) {
+            if (!json_object_is_type(ver, json_type_int) || json_object_get_int64(ver) < 1 ||
+                json_object_get_int64(ver) > 1000000)
+                return wp_err_param(err, WP_ECONFIG, "vault.key_version",
+                                    "vault.key_version: must be an integer from 1 to 1000000");
+            version = (int)json_object_get_int64(ver);
+        }
+    }
+    return wp_vault_new(cfg->master_key, version, prev, out, err);
+}
+
 wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
 {
     memset(srv, 0, sizeof *srv);
@@ -249,6 +277,7 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
                          .acquire_timeout_ms = cfg->db_acquire_timeout_ms,
                          .statement_timeout_ms = cfg->db_statement_timeout_ms, .application_name = "walletpass"};
     wp_status st;
+    if ((st = wp_server_vault_open(cfg, &srv->vault, err)) != WP_OK) return st;
     if ((st = wp_db_open(&dbo, &srv->db, err)) != WP_OK) return st;
     if ((st = wp_router_new(&srv->router)) != WP_OK) return wp_err_set(err, st, "out of memory");
     if ((st = wp_metrics_new(&srv->metrics)) != WP_OK) return wp_err_set(err, st, "out of memory");
@@ -331,5 +360,6 @@ void wp_server_free(wp_server *srv)
     wp_metrics_free(srv->metrics);
     wp_router_free(srv->router);
     wp_db_close(srv->db);
+    wp_vault_free(srv->vault);
     memset(srv, 0, sizeof *srv);
 }

@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "router.h"
+#include "vault.h"
 
 typedef struct wp_server {
     wp_config *cfg;             /* borrowed */
@@ -27,9 +28,13 @@ typedef struct wp_server {
     wp_accesslog *accesslog;
     wp_jobs *jobs;              /* the job queue (jobs.h) */
     wp_events *events;          /* the event bus on top of it (events.h) */
+    wp_vault *vault;            /* credential and token encryption (master key) */
     struct mg_context *mg;
     wp_json_limits json_limits;
 } wp_server;
+
+/* Creates the vault from master_key and the "vault" configuration section. */
+wp_status wp_server_vault_open(const wp_config *cfg, wp_vault **out, wp_err *err);
 
 /* Opens the pool, creates the services and registers the core routes.
  * Does not listen yet, so plugins can add routes in between. */

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import { startGateway, assertError, createDatabase, waitFor, BIN, SOURCE_DIR } from './lib/harness.mjs';
 
 const BUILD_DIR = process.env.WP_BUILD_DIR || path.resolve(path.dirname(BIN), '..');
@@ -42,7 +43,10 @@ function preparePluginDir() {
 function runWith(config, args, { timeout = 30000 } = {}) {
   const cfgPath = path.join(work, `cfg-${Math.random().toString(16).slice(2)}.json`);
   fs.writeFileSync(cfgPath, JSON.stringify({ plugin_dir: pluginDir, log_level: 'info', ...config }));
-  const env = { ...process.env, WALLETPASS_CONFIG: cfgPath, WALLETPASS_DATABASE_URL: createDatabase() };
+  const env = {
+    ...process.env, WALLETPASS_CONFIG: cfgPath, WALLETPASS_DATABASE_URL: createDatabase(),
+    WALLETPASS_MASTER_KEY: crypto.randomBytes(32).toString('base64'),
+  };
   try {
     const stdout = execFileSync(BIN, args, { env, timeout, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return { code: 0, stdout, stderr: '' };

@@ -1,0 +1,28 @@
+/*
+ * metering.h - operations per account per calendar month (API.md "metered").
+ *
+ * Creating a pass, a real update and a notification each count one; a
+ * batch counts its items.  wp_meter_consume() is called inside the
+ * transaction of the operation it counts, so an operation that rolls back
+ * is not counted, and the counter row's lock makes concurrent operations
+ * of one account respect the limit exactly.
+ */
+#ifndef WP_METERING_H
+#define WP_METERING_H
+
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "err.h"
+
+/*
+ * Counts n operations for the account in the current UTC month.
+ * WP_ELIMIT (answer 402 plan_limit_reached) when the plan's monthly limit
+ * would be passed or the account's trial has ended; nothing is counted then.
+ */
+wp_status wp_meter_consume(PGconn *conn, const wp_config *cfg, const char *account_id, int n, wp_err *err);
+
+/* The plan's monthly limit, or -1 for unlimited / unknown plan. */
+long long wp_meter_plan_limit(const wp_config *cfg, const char *plan);
+
+#endif
