@@ -70,7 +70,8 @@ wp_status wp_db_open(const wp_db_options *opt, wp_db **out, wp_err *err)
     }
     db->nfree = db->size; /* all slots idle, none opened yet */
     db->acquire_timeout_ms = opt->acquire_timeout_ms > 0 ? opt->acquire_timeout_ms : 5000;
-    snprintf(db->options, sizeof db->options, "-c statement_timeout=%d -c TimeZone=UTC",
+    /* client_min_messages: NOTICEs ("already exists, skipping") are not for operators. */
+    snprintf(db->options, sizeof db->options, "-c statement_timeout=%d -c TimeZone=UTC -c client_min_messages=warning",
              opt->statement_timeout_ms);
     snprintf(db->appname, sizeof db->appname, "%s", opt->application_name ? opt->application_name : "walletpass");
     pthread_mutex_init(&db->mu, NULL);

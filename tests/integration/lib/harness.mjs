@@ -62,6 +62,7 @@ export async function waitFor(fn, { timeout = 15000, interval = 50, what = 'cond
       const v = await fn();
       if (v) return v;
     } catch (e) {
+      if (e.fatal) throw e;
       last = e;
     }
     await sleep(interval);
@@ -102,7 +103,7 @@ export async function startGateway(options = {}) {
   let dead = null;
   exited.then((e) => (dead = e));
   await waitFor(async () => {
-    if (dead) throw new Error(`gateway exited early (${JSON.stringify(dead)}):\n${stderr}`);
+    if (dead) throw Object.assign(new Error(`gateway exited early (${JSON.stringify(dead)}):\n${stderr}`), { fatal: true });
     const r = await fetch(url + '/healthz');
     return r.ok;
   }, { what: 'gateway /healthz', timeout: 30000 }).catch((e) => {
