@@ -105,6 +105,13 @@ int wp_idem_before(wp_req *req)
     }
     if (strcmp(PQgetvalue(r, 0, 0), hash) != 0) {
         PQclear(r);
+        /* Malformed input is reported as such first (API.md: 400/415 before 409). */
+        json_object *doc = NULL;
+        if (len > 0 && wp_req_json(req, &doc, &err) != WP_OK) {
+            wp_resp_from_err(req, &err);
+            return 0;
+        }
+        json_object_put(doc);
         wp_resp_error(req, 409, "idempotency_error", "idempotency_key_reused", "Idempotency-Key",
                       "this Idempotency-Key was used with a different request body in the last 24 hours");
         return 0;

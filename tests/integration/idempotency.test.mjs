@@ -53,3 +53,11 @@ test('a refused request (4xx) is remembered too: the retry gets the same answer'
   assert.equal(r2.headers.get('idempotent-replayed'), 'true');
   assert.deepEqual(r2.body.error.param, 'colour');
 });
+
+test('with a reused key, malformed JSON and a wrong Content-Type still answer 400 and 415', async () => {
+  const headers = { 'idempotency-key': 'k-order' };
+  assert.equal((await gw.request('POST', '/api/v1/api_keys', { key: a.key, body: { name: 'first' }, headers })).status, 201);
+  assertError(await gw.request('POST', '/api/v1/api_keys', { key: a.key, raw: '{"name": ', headers: { ...headers, 'content-type': 'application/json' } }), 400, { code: 'invalid_json' });
+  assertError(await gw.request('POST', '/api/v1/api_keys', { key: a.key, raw: 'name=x', headers: { ...headers, 'content-type': 'text/plain' } }), 415);
+  assertError(await gw.request('POST', '/api/v1/api_keys', { key: a.key, body: { name: 'second' }, headers }), 409, { code: 'idempotency_key_reused' });
+});
