@@ -6,6 +6,7 @@
  *   walletpass account create --name N --email E [--plan P]   prints the account id
  *   walletpass key create --account ID [--name N]             prints the new API key
  *   walletpass plugins [--hooks]          load the configured plugins, list them (and the filter order)
+ *   walletpass routes                     every route serve would register: METHOD PATTERN AUTH OWNER
  *   walletpass version
  *
  * Output meant for scripts (ids, keys) goes alone to stdout; everything
@@ -36,6 +37,7 @@ static int usage(void)
             "                                          create an account; prints its id\n"
             "  key create --account ID [--name NAME]   create an API key; prints the key\n"
             "  plugins [--hooks]                       list the configured plugins (and the filter order)\n"
+            "  routes                                  list the routes of the core and the configured plugins\n"
             "  version                                 print the version\n"
             "configuration: WALLETPASS_CONFIG (file) and WALLETPASS_* variables; see config/walletpass.example.json\n");
     return 2;
@@ -126,7 +128,8 @@ static bool allow_private_targets(const wp_config *cfg)
 static wp_status load_plugins(wp_server *srv, wp_plugins **out, wp_err *err)
 {
     wp_plugins_env env = {.router = srv->router, .db = srv->db, .metrics = srv->metrics, .jobs = srv->jobs,
-                          .events = srv->events, .allow_private_targets = allow_private_targets(srv->cfg)};
+                          .events = srv->events, .allow_private_targets = allow_private_targets(srv->cfg),
+                          .srv = srv};
     return wp_plugins_load(srv->cfg, &env, out, err);
 }
 
@@ -151,6 +154,47 @@ static int cmd_plugins(const wp_config *cfg, int argc, char **argv)
     wp_plugins_unload(ps);
     wp_hooks_reset();
     wp_router_free(router);
+    return st == WP_OK ? 0 : fail(&err);
+}
+
+static const char *auth_name(wp_auth_kind a)
+{
+    switch (a) {
+    case WP_AUTH_PUBLIC: return "public";
+    case WP_AUTH_API_KEY: return "api_key";
+    case WP_AUTH_PASS_TOKEN: return "pass_token";
+    case WP_AUTH_PORTAL: return "portal";
+    }
+    return "unknown";
+}
+
+/*
+ * `walletpass routes`: the routes `serve` would register, core and configured plugins, one line each:
+ * METHOD PATTERN AUTH OWNER, in registration order.  It builds the server as serve does (so it needs
+ * the same configuration: database URL, master key) but never listens or connects: the plugins load
+ * without a database, as for `walletpass plugins`.
+ */
+static int cmd_routes(wp_config *cfg)
+{
+    wp_err err;
+    wp_err_clear(&err);
+    wp_server srv; /* wp_server_init zeroes it first, so freeing after a failed init is safe */
+    wp_plugins *ps = NULL;
+    wp_status st = wp_server_init(&srv, cfg, &err);
+    if (st == WP_OK) {
+        wp_plugins_env env = {.router = srv.router, .allow_private_targets = allow_private_targets(cfg)};
+        st = wp_plugins_load(cfg, &env, &ps, &err);
+    }
+    if (st == WP_OK) {
+        size_t n = wp_router_count(srv.router);
+        for (size_t i = 0; i < n; i++) {
+            const wp_route *r = wp_router_at(srv.router, i);
+            printf("%s %s %s %s\n", r->method, r->pattern, auth_name(r->auth), r->owner ? r->owner : "core");
+        }
+    }
+    wp_plugins_unload(ps);
+    wp_hooks_reset();
+    wp_server_free(&srv);
     return st == WP_OK ? 0 : fail(&err);
 }
 
@@ -239,6 +283,7 @@ int main(int argc, char **argv)
     int rc;
     if (strcmp(cmd, "serve") == 0) rc = cmd_serve(&cfg);
     else if (strcmp(cmd, "plugins") == 0) rc = cmd_plugins(&cfg, argc, argv);
+    else if (strcmp(cmd, "routes") == 0) rc = cmd_routes(&cfg);
     else if (strcmp(cmd, "migrate") == 0) rc = run_migrate(&cfg, &err) ? 0 : fail(&err);
     else if (strcmp(cmd, "account") == 0 && argc > 2 && strcmp(argv[2], "create") == 0)
         rc = cmd_account_create(&cfg, argc, argv);

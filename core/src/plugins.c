@@ -11,10 +11,16 @@
 #include <sys/stat.h>
 
 #include "hooks.h"
+#include "credentials.h"
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
+#include "server.h"
 #include "ssrf.h"
+
+#include <openssl/crypto.h>
+
+#include "passes.h"
 
 #ifndef WP_DEFAULT_PLUGIN_DIR
 #define WP_DEFAULT_PLUGIN_DIR "/usr/local/lib/walletpass/plugins"
@@ -51,6 +57,7 @@ struct wp_plugin {
 
 struct wp_plugins {
     wp_plugins_env env;
+    char *public_url;       /* cfg->public_url without a trailing slash */
     struct wp_plugin **p;
     size_t n;
 };
@@ -341,6 +348,14 @@ wp_status wp_plugins_load(const wp_config *cfg, const wp_plugins_env *env, wp_pl
         return wp_err_set(err, WP_ENOMEM, "out of memory");
     }
     set->env = *env;
+    const char *pu = cfg->public_url ? cfg->public_url : "";
+    size_t pul = strlen(pu);
+    while (pul > 0 && pu[pul - 1] == '/') pul--;
+    if (!(set->public_url = strndup(pu, pul))) {
+        free(set->p);
+        free(set);
+        return wp_err_set(err, WP_ENOMEM, "out of memory");
+    }
     const char *dir = wp_plugins_dir(cfg);
     for (size_t i = 0; i < n; i++) {
         json_object *entry = json_object_array_get_idx(cfg->plugins, i);
@@ -386,6 +401,7 @@ void wp_plugins_unload(wp_plugins *set)
     }
     for (size_t i = set->n; i-- > 0;) plugin_free(set->p[i]);
     free(set->p);
+    free(set->public_url);
     free(set);
 }
 
@@ -823,8 +839,106 @@ static wp_status h_url_check(wp_plugin *p, const char *url, char *pin, size_t pi
 static wp_status h_vault_read(wp_plugin *p, const char *account_id, const char *name, json_object **out)
 {
     if (out) *out = NULL;
-    return host_failf(WP_ENOTFOUND, "vault: no credential \"%s\" for account %s (the credential vault is not part "
-                      "of this build yet)", name ? name : "(null)", account_id ? account_id : "(null)");
+    if (!p || !account_id || !name || !out)
+        return host_failf(WP_EINVAL, "vault_read: account_id, name and out are required");
+    wp_server *srv = p->set->env.srv;
+    if (!srv || !srv->vault || !srv->db)
+        return host_failf(WP_EUNAVAIL, "vault_read: the credential vault is not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    wp_status st = wp_credentials_read_pool(srv->vault, srv->db, account_id, name, out, &e);
+    return st == WP_OK ? host_ok() : host_fail(st, &e);
+}
+
+/* ---- ABI 1.2 ------------------------------------------------------------ */
+
+static const char *h_public_url(wp_plugin *p) { return p && p->set->public_url ? p->set->public_url : ""; }
+
+/* wp_pass_load's document, reshaped as the ABI promises: the API resource
+ * with "body" (the effective unified body) and the secret token beside it. */
+static wp_status h_pass_get(wp_plugin *p, const char *account_id, const char *pass_id, json_object **out)
+{
+    if (out) *out = NULL;
+    if (!p || !account_id || !pass_id || !out) return host_failf(WP_EINVAL, "pass_get: account_id, pass_id and out are required");
+    wp_server *srv = p->set->env.srv;
+    if (!srv || !srv->db) return host_failf(WP_EUNAVAIL, "pass_get: passes are not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    json_object *doc = NULL;
+    wp_status st = wp_pass_load(srv, NULL, account_id, pass_id, &doc, &e);
+    if (st != WP_OK) return host_fail(st, &e);
+    json_object *res = NULL, *v;
+    if (json_object_object_get_ex(doc, "pass", &v) && json_object_is_type(v, json_type_object))
+        res = json_object_get(v);
+    else
+        res = json_object_new_object();
+    if (!res) {
+        json_object_put(doc);
+        return host_failf(WP_ENOMEM, "out of memory");
+    }
+    if (json_object_object_get_ex(doc, "body", &v)) json_object_object_add(res, "body", json_object_get(v));
+    if (json_object_object_get_ex(doc, "authentication_token", &v))
+        json_object_object_add(res, "authentication_token", json_object_get(v));
+    if (!json_object_object_get_ex(res, "account_id", NULL))
+        json_object_object_add(res, "account_id", json_object_new_string(account_id));
+    json_object_put(doc);
+    *out = res;
+    return host_ok();
+}
+
+static wp_status h_pass_link_token(wp_plugin *p, const char *account_id, const char *pass_id, char *out, size_t len)
+{
+    if (out && len) out[0] = '\0';
+    if (!p || !account_id || !pass_id || !out || len == 0)
+        return host_failf(WP_EINVAL, "pass_link_token: account_id, pass_id and out are required");
+    if (len < WP_PASS_LINK_TOKEN_LEN + 1)
+        return host_failf(WP_EINVAL, "pass_link_token: out must hold at least %d bytes", WP_PASS_LINK_TOKEN_LEN + 1);
+    wp_server *srv = p->set->env.srv;
+    if (!srv) return host_failf(WP_EUNAVAIL, "pass_link_token: passes are not available in this process");
+    char tok[WP_PASS_LINK_TOKEN_LEN + 1];
+    wp_status st = wp_pass_link_token(srv, account_id, pass_id, tok);
+    if (st != WP_OK) return host_failf(st, "pass_link_token: %s", wp_status_str(st));
+    snprintf(out, len, "%s", tok);
+    OPENSSL_cleanse(tok, sizeof tok);
+    return host_ok();
+}
+
+/* The capability names no account: the owner is looked up by pass id (ids are
+ * random, but the key is (account_id, id), so every owner is tried) and the
+ * MAC checked in constant time by the passes module. */
+static wp_status h_pass_link_verify(wp_plugin *p, const char *pass_id, const char *token, char *account_out,
+                                    size_t account_len)
+{
+    if (account_out && account_len) account_out[0] = '\0';
+    if (!p || !pass_id || !token || !*token || strlen(token) > 256 || strlen(pass_id) > 64)
+        return host_failf(WP_ENOTFOUND, "no such pass or capability");
+    wp_server *srv = p->set->env.srv;
+    if (!srv || !srv->db) return host_failf(WP_EUNAVAIL, "pass_link_verify: passes are not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    PGconn *c = wp_db_acquire(srv->db, &e);
+    if (!c) return host_fail(e.status, &e);
+    PGresult *res = NULL;
+    const char *params[1] = {pass_id};
+    wp_status st = wp_db_query(c, "SELECT account_id FROM passes WHERE id = $1 LIMIT 4", 1, params, &res, &e);
+    wp_db_release(srv->db, c);
+    if (st != WP_OK) return host_fail(st, &e);
+    int found = 0;
+    for (int i = 0; i < PQntuples(res) && !found; i++) {
+        if (wp_pass_link_verify(srv, PQgetvalue(res, i, 0), pass_id, token) != WP_OK) continue;
+        found = 1;
+        if (account_out && account_len) snprintf(account_out, account_len, "%s", PQgetvalue(res, i, 0));
+    }
+    PQclear(res);
+    return found ? host_ok() : host_failf(WP_ENOTFOUND, "no such pass or capability");
+}
+
+static wp_status h_req_api_key(wp_req *req)
+{
+    const char *h = req ? wp_req_header(req, "Authorization") : NULL;
+    if (!h || !*h) return host_failf(WP_ENOTFOUND, "no Authorization header");
+    if (wp_server_auth_bearer(req)) return host_ok();
+    return host_failf(WP_EAUTH, "the API key was refused (the response was sent)");
 }
 
 static const wp_host host_table = {
@@ -863,4 +977,9 @@ static const wp_host host_table = {
     .resp_err = h_resp_err,
     .url_check = h_url_check,
     .vault_read = h_vault_read,
+    .public_url = h_public_url,
+    .pass_get = h_pass_get,
+    .pass_link_token = h_pass_link_token,
+    .pass_link_verify = h_pass_link_verify,
+    .req_api_key = h_req_api_key,
 };

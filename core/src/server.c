@@ -18,10 +18,14 @@
 #include "events.h"
 #include "idempotency.h"
 #include "ids.h"
+#include "credentials.h"
 #include "log.h"
+#include "passes.h"
+#include "templates.h"
 #include "utf8.h"
 
-static const char *const long_prefixes[] = {"images", NULL};
+/* Strings under these may be long: base64 images; credential uploads (P12, PEMs). */
+static const char *const long_prefixes[] = {"images", "p12_base64", "wwdr_pem", "service_account_json", NULL};
 
 static double mono_now(void)
 {
@@ -86,6 +90,11 @@ static void set_rate_headers(wp_req *req, const wp_rate_decision *d)
 static int authenticate(wp_req *req)
 {
     if (req->route->auth != WP_AUTH_API_KEY) return 1;
+    return wp_server_auth_bearer(req);
+}
+
+int wp_server_auth_bearer(wp_req *req)
+{
     const char *h = wp_req_header(req, "Authorization");
     if (!h || !*h) {
         wp_resp_header(req, "WWW-Authenticate", "Bearer");
@@ -295,6 +304,9 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if ((st = wp_jobs_new_cfg(srv->db, NULL, &jc, &srv->jobs, err)) != WP_OK) return st;
     if ((st = wp_events_new(srv->jobs, &srv->events, err)) != WP_OK) return st;
     if ((st = wp_events_routes(srv, err)) != WP_OK) return st;
+    if ((st = wp_passes_routes(srv, err)) != WP_OK) return st;
+    if ((st = wp_credentials_routes(srv, err)) != WP_OK) return st;
+    if ((st = wp_templates_routes(srv, err)) != WP_OK) return st;
     return WP_OK;
 }
 

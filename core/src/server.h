@@ -45,6 +45,12 @@ wp_status wp_server_start(wp_server *srv, wp_err *err);
 void wp_server_stop(wp_server *srv);
 void wp_server_free(wp_server *srv);
 
+/* The API-key check of WP_AUTH_API_KEY routes (Bearer key, then its rate
+ * limit), also for public routes that accept a key (host->req_api_key).
+ * Returns 1 and fills req->account_id, or 0 when the 401/429/503 was sent. */
+struct wp_req;
+int wp_server_auth_bearer(struct wp_req *req);
+
 /* Route registration for the core's own modules (accounts, logs, health ...). */
 wp_status wp_health_routes(wp_server *srv, wp_err *err);
 wp_status wp_accounts_routes(wp_server *srv, wp_err *err);

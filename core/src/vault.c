@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,4 +204,45 @@ void wp_vault_free_plain(unsigned char *plain, size_t len)
     if (!plain) return;
     OPENSSL_cleanse(plain, len);
     free(plain);
+}
+
+/* base64url of HMAC(derive(key, purpose), data), cut to WP_VAULT_MAC_LEN characters. */
+static wp_status mac_with(const unsigned char key[32], const char *purpose, const char *data,
+                          char out[WP_VAULT_MAC_LEN + 1])
+{
+    char label[160];
+    int ln = snprintf(label, sizeof label, "walletpass-mac/%s", purpose);
+    if (ln < 0 || (size_t)ln >= sizeof label) return WP_EINVAL;
+    unsigned char sub[32], mac[32];
+    unsigned int sl = 0, ml = 0;
+    if (!HMAC(EVP_sha256(), key, 32, (const unsigned char *)label, (size_t)ln, sub, &sl) ||
+        !HMAC(EVP_sha256(), sub, sl, (const unsigned char *)data, strlen(data), mac, &ml)) {
+        OPENSSL_cleanse(sub, sizeof sub);
+        return WP_ECRYPTO;
+    }
+    OPENSSL_cleanse(sub, sizeof sub);
+    char b64[48];
+    EVP_EncodeBlock((unsigned char *)b64, mac, 32); /* 44 characters with one '=' */
+    for (int i = 0; i < WP_VAULT_MAC_LEN; i++) out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+    out[WP_VAULT_MAC_LEN] = '\0';
+    return WP_OK;
+}
+
+wp_status wp_vault_mac(const wp_vault *v, const char *purpose, const char *data, char *out, size_t outlen)
+{
+    if (!out || outlen <= WP_VAULT_MAC_LEN || !purpose || !data) return WP_EINVAL;
+    return mac_with(v->keys[v->current].key, purpose, data, out);
+}
+
+wp_status wp_vault_mac_verify(const wp_vault *v, const char *purpose, const char *data, const char *mac)
+{
+    if (!mac || !purpose || !data || strlen(mac) != WP_VAULT_MAC_LEN) return WP_ECRYPTO;
+    int ok = 0;
+    /* every version is tried, so the time taken does not say which one matched */
+    for (int i = 0; i < v->nkeys; i++) {
+        char want[WP_VAULT_MAC_LEN + 1];
+        if (mac_with(v->keys[i].key, purpose, data, want) != WP_OK) continue;
+        ok |= CRYPTO_memcmp(want, mac, WP_VAULT_MAC_LEN) == 0;
+    }
+    return ok ? WP_OK : WP_ECRYPTO;
 }

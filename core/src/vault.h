@@ -43,6 +43,21 @@ void wp_vault_free_plain(unsigned char *plain, size_t len);
 /* The key version new values are sealed with. */
 int wp_vault_key_version(const wp_vault *v);
 
+/*
+ * Capabilities (pkpass links): a MAC over `data` under a key derived from
+ * the master key for `purpose` (HMAC-SHA256(master, "walletpass-mac/" purpose),
+ * so a MAC for one purpose is useless for another).  *out receives the
+ * base64url of HMAC-SHA256(derived key, data) cut to WP_VAULT_MAC_LEN
+ * characters (192 bits), NUL-terminated; outlen must be > WP_VAULT_MAC_LEN.
+ * Made with the current key version; wp_vault_mac_verify accepts a MAC made
+ * with any configured version (so rotating the master key does not break
+ * links already sent), comparing in constant time: WP_OK when it matches,
+ * WP_ECRYPTO when not.
+ */
+#define WP_VAULT_MAC_LEN 32
+wp_status wp_vault_mac(const wp_vault *v, const char *purpose, const char *data, char *out, size_t outlen);
+wp_status wp_vault_mac_verify(const wp_vault *v, const char *purpose, const char *data, const char *mac);
+
 /* Decodes standard base64 (with padding); *out freed by the caller.  Used for keys and P12 uploads. */
 wp_status wp_base64_decode(const char *in, unsigned char **out, size_t *len);
 /* Encodes; *out freed by the caller. */

@@ -74,6 +74,8 @@
  *   1.0 (walletpass 0.1.0)  wp_plugin_def; wp_host slots log .. req_alloc
  *   1.1 (walletpass 0.1.0)  wp_host: url_check, vault_read
  *                           wp_status: WP_EDENIED (19)
+ *   1.2 (walletpass 0.1.0)  wp_host: public_url, pass_get, pass_link_token,
+ *                           pass_link_verify, req_api_key
  *
  * Rules: a function is only ever appended to wp_host (a removed one keeps its
  * slot as NULL); a struct only ever grows at its end and carries its size
@@ -94,7 +96,7 @@ extern "C" {
 
 /* ABI version of this header. */
 #define WP_ABI_MAJOR 1
-#define WP_ABI_MINOR 1
+#define WP_ABI_MINOR 2
 
 /*
  * To run on older hosts, a plugin may define WP_TARGET_ABI_MINOR (before
@@ -404,10 +406,59 @@ struct wp_host {
      * the address that was checked (DNS rebinding). */
     wp_status (*url_check)(wp_plugin *self, const char *url, char *pin, size_t pin_len);
 
-    /* Reads an account's decrypted credential `name` ("apple", "google",
-     * "webhook_secret"); *out transferred.  Never log it.  WP_ENOTFOUND when
-     * absent (and until the vault exists). */
+    /* Reads an account's decrypted credential `name`; *out transferred (a
+     * new object: drop it with json_object_put as soon as it is used, and
+     * never log it or put it in a response).  Shapes:
+     *   "apple"  {"pass_type_identifier", "team_identifier",
+     *             "certificate_pem" (the Pass Type ID certificate),
+     *             "private_key_pem" (its key, unencrypted PKCS#8 PEM),
+     *             "wwdr_pem" (the issuing WWDR intermediate, or null)}
+     *   "google" {"issuer_id" (digits, as a string), "client_email",
+     *             "private_key_pem" (RSA, PKCS#8 PEM), "private_key_id",
+     *             "token_uri"}
+     * WP_ENOTFOUND when the account has none (PUT /api/v1/credentials/<name>)
+     * and for any other name; WP_ECRYPTO when the stored value does not open
+     * (sealed under a master key no longer configured); WP_EUNAVAIL when the
+     * database is unreachable or the process has no vault (`walletpass plugins`). */
     wp_status (*vault_read)(wp_plugin *self, const char *account_id, const char *name, json_object **out);
+#endif
+
+#if WP_TARGET_ABI_MINOR >= 2
+    /* ---- ABI 1.2: what platform plugins need to render passes -------- */
+
+    /* The gateway's public base URL (configuration "public_url"), without a
+     * trailing slash: "https://wallet.example.com".  Borrowed, valid for the
+     * life of the process. */
+    const char *(*public_url)(wp_plugin *self);
+
+    /* Reads one pass of account_id: the API resource (id, serial_number,
+     * pass_type, status, template_id, created_at, updated_at, version, body:
+     * the effective unified body) plus the secret "authentication_token"
+     * (the Apple web-service token; never log it, never put it in an API
+     * response).  *out transferred.  WP_ENOTFOUND when the pass does not
+     * exist or belongs to another account. */
+    wp_status (*pass_get)(wp_plugin *self, const char *account_id, const char *pass_id, json_object **out);
+
+    /* The capability that lets a link reach one pass without an API key
+     * (pkpass_url "?t=..."): a MAC bound to the account and the pass, URL-safe
+     * characters only.  out: at least 128 bytes. */
+    wp_status (*pass_link_token)(wp_plugin *self, const char *account_id, const char *pass_id, char *out,
+                                 size_t len);
+
+    /* Checks a capability for pass_id in constant time.  WP_OK: it is the
+     * pass's, and account_out (may be NULL; >= 48 bytes) receives the owning
+     * account.  WP_ENOTFOUND for a wrong, foreign or malformed capability and
+     * for an unknown pass (answer 404 either way). */
+    wp_status (*pass_link_verify)(wp_plugin *self, const char *pass_id, const char *token, char *account_out,
+                                  size_t account_len);
+
+    /* On a WP_AUTH_PUBLIC route that also accepts an API key: authenticates
+     * "Authorization: Bearer sk_live_..." exactly as WP_AUTH_API_KEY routes
+     * are (key check, then the key's rate limit).  WP_OK: req_account_id()
+     * is now the key's account.  WP_ENOTFOUND: the request carries no
+     * Authorization header; nothing was sent.  Anything else: the 401, 429
+     * or 503 response has already been sent; return from the handler. */
+    wp_status (*req_api_key)(wp_req *req);
 #endif
 };
 
@@ -514,6 +565,15 @@ WP_STATIC_ASSERT(offsetof(wp_host, resp_err) == WP_HOST_SLOT_(29), "ABI: wp_host
 #if WP_TARGET_ABI_MINOR >= 1
 WP_STATIC_ASSERT(offsetof(wp_host, url_check) == WP_HOST_SLOT_(30), "ABI: wp_host.url_check moved");
 WP_STATIC_ASSERT(offsetof(wp_host, vault_read) == WP_HOST_SLOT_(31), "ABI: wp_host.vault_read moved");
+#endif
+#if WP_TARGET_ABI_MINOR >= 2
+WP_STATIC_ASSERT(offsetof(wp_host, public_url) == WP_HOST_SLOT_(32), "ABI: wp_host.public_url moved");
+WP_STATIC_ASSERT(offsetof(wp_host, pass_get) == WP_HOST_SLOT_(33), "ABI: wp_host.pass_get moved");
+WP_STATIC_ASSERT(offsetof(wp_host, pass_link_token) == WP_HOST_SLOT_(34), "ABI: wp_host.pass_link_token moved");
+WP_STATIC_ASSERT(offsetof(wp_host, pass_link_verify) == WP_HOST_SLOT_(35), "ABI: wp_host.pass_link_verify moved");
+WP_STATIC_ASSERT(offsetof(wp_host, req_api_key) == WP_HOST_SLOT_(36), "ABI: wp_host.req_api_key moved");
+WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(37), "ABI: wp_host 1.2 size changed");
+#elif WP_TARGET_ABI_MINOR == 1
 WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(32), "ABI: wp_host 1.1 size changed");
 #else
 WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(30), "ABI: wp_host 1.0 size changed");

@@ -1,12 +1,23 @@
 -- wrk script shared by the benchmarks.
 --
 -- Adds "Authorization: Bearer $WP_BENCH_KEY" when that variable is set, so
--- the authenticated run and its static baseline go through the same script,
--- and prints one machine-readable line that tests/bench/lib/bench.sh parses
+-- the authenticated run and its static baseline go through the same script;
+-- when WP_BENCH_BODY_FILE names a file, every request is a POST of that file
+-- as application/json (the same bytes each time: the benchmark's body must
+-- be one that can be created again and again, e.g. without a serial number).
+-- Prints one machine-readable line that tests/bench/lib/bench.sh parses
 -- (latencies in microseconds).
 local key = os.getenv("WP_BENCH_KEY")
 if key and key ~= "" then
    wrk.headers["Authorization"] = "Bearer " .. key
+end
+local body_file = os.getenv("WP_BENCH_BODY_FILE")
+if body_file and body_file ~= "" then
+   local f = assert(io.open(body_file, "rb"))
+   wrk.method = "POST"
+   wrk.body = f:read("*a")
+   f:close()
+   wrk.headers["Content-Type"] = "application/json"
 end
 
 function done(summary, latency, requests)

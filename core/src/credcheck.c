@@ -1,0 +1,610 @@
+/* credcheck.c - see credcheck.h.  OpenSSL parses and checks everything. */
+#include "credcheck.h"
+
+#include <ctype.h>
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/provider.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vault.h"
+
+#define PASS_TYPE_EXT_OID "1.2.840.113635.100.6.1.16"
+
+/* ---------------------------------------------------------------- helpers */
+
+static wp_status missing(wp_err *err, const char *param, const char *what)
+{
+    wp_err_param(err, WP_EINVAL, param, "%s is required: %s", param, what);
+    return wp_err_code(err, "parameter_missing");
+}
+
+static wp_status invalid(wp_err *err, const char *param, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static wp_status invalid(wp_err *err, const char *param, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    wp_err_param(err, WP_EINVAL, param, "%s", msg);
+    return wp_err_code(err, "parameter_invalid");
+}
+
+/* Refuses keys of body not in allowed (NULL-terminated). */
+static wp_status only_fields(json_object *body, const char *const *allowed, wp_err *err)
+{
+    if (!json_object_is_type(body, json_type_object))
+        return invalid(err, "body", "the body must be a JSON object");
+    json_object_object_foreach(body, k, v) {
+        (void)v;
+        bool ok = false;
+        for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, k) == 0;
+        if (!ok) {
+            wp_err_param(err, WP_EINVAL, k, "unknown field \"%s\"", k);
+            return wp_err_code(err, "parameter_unknown");
+        }
+    }
+    return WP_OK;
+}
+
+/* A string field: *out borrowed from obj, NULL when absent (or null) and optional. */
+static wp_status str_field(json_object *obj, const char *key, const char *param, bool required, size_t max,
+                           const char *what, const char **out, wp_err *err)
+{
+    json_object *v = NULL;
+    *out = NULL;
+    if (!json_object_object_get_ex(obj, key, &v) || !v) return required ? missing(err, param, what) : WP_OK;
+    if (!json_object_is_type(v, json_type_string)) return invalid(err, param, "%s must be a string: %s", param, what);
+    const char *s = json_object_get_string(v);
+    if (required && !*s) return missing(err, param, what);
+    if (strlen(s) > max) return invalid(err, param, "%s is longer than %zu characters", param, max);
+    *out = s;
+    return WP_OK;
+}
+
+/* A BIO's contents as a new string (NULL on out of memory). */
+static char *bio_str(BIO *b)
+{
+    char *p;
+    long n = BIO_get_mem_data(b, &p);
+    char *s = malloc((size_t)n + 1);
+    if (!s) return NULL;
+    memcpy(s, p, (size_t)n);
+    s[n] = '\0';
+    return s;
+}
+
+/* PEM passphrase callback: never prompt (a server has no terminal to ask on). */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return -1;
+}
+
+static json_object *new_str_wiped(char *s)
+{
+    json_object *o = s ? json_object_new_string(s) : NULL;
+    if (s) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
+    return o;
+}
+
+static void wipe(json_object *obj)
+{
+    if (json_object_is_type(obj, json_type_string)) {
+        /* json-c keeps the bytes in the object: overwrite them before it frees them */
+        OPENSSL_cleanse((char *)json_object_get_string(obj), (size_t)json_object_get_string_len(obj));
+    } else if (json_object_is_type(obj, json_type_object)) {
+        json_object_object_foreach(obj, k, v) {
+            (void)k;
+            if (v) wipe(v);
+        }
+    } else if (json_object_is_type(obj, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(obj); i++) {
+            json_object *v = json_object_array_get_idx(obj, i);
+            if (v) wipe(v);
+        }
+    }
+}
+
+void wp_credcheck_wipe_put(json_object *obj)
+{
+    if (!obj) return;
+    wipe(obj);
+    json_object_put(obj);
+}
+
+/* ------------------------------------------------------------ certificates */
+
+static char *name_text(const X509_NAME *n)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    if (!b) return NULL;
+    X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253);
+    char *s = bio_str(b);
+    BIO_free(b);
+    return s;
+}
+
+/* The first entry nid of a name as UTF-8 (new string), or NULL. */
+static char *name_entry(const X509_NAME *n, int nid)
+{
+    int i = X509_NAME_get_index_by_NID(n, nid, -1);
+    if (i < 0) return NULL;
+    unsigned char *u = NULL;
+    int len = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i)));
+    if (len < 0) return NULL;
+    char *s = strndup((const char *)u, (size_t)len);
+    OPENSSL_free(u);
+    return s;
+}
+
+static void time_text(const ASN1_TIME *t, char *buf, size_t len)
+{
+    struct tm tm;
+    if (!t || !ASN1_TIME_to_tm(t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, len, "(unreadable)");
+}
+
+static char *serial_hex(const X509 *c)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(c), NULL);
+    char *h = bn ? BN_bn2hex(bn) : NULL;
+    BN_free(bn);
+    char *s = h ? strdup(h) : NULL;
+    OPENSSL_free(h);
+    return s;
+}
+
+/* Checks notBefore <= now <= notAfter; the message carries both dates. */
+static wp_status check_dates(const X509 *c, time_t now, const char *param, const char *what, wp_err *err)
+{
+    char nb[40], na[40];
+    time_text(X509_get0_notBefore(c), nb, sizeof nb);
+    time_text(X509_get0_notAfter(c), na, sizeof na);
+    if (X509_cmp_time(X509_get0_notBefore(c), &now) > 0)
+        return invalid(err, param, "%s is not valid yet: valid from %s to %s", what, nb, na);
+    if (X509_cmp_time(X509_get0_notAfter(c), &now) < 0)
+        return invalid(err, param, "%s expired on %s (valid from %s to %s); create a new one in the Apple Developer "
+                       "portal and upload it", what, na, nb, na);
+    return WP_OK;
+}
+
+/* The Pass Type ID extension's string value (new string), or NULL when absent; *present tells which. */
+static char *pass_type_ext(X509 *c, bool *present)
+{
+    *present = false;
+    ASN1_OBJECT *obj = OBJ_txt2obj(PASS_TYPE_EXT_OID, 1);
+    if (!obj) return NULL;
+    int idx = X509_get_ext_by_OBJ(c, obj, -1);
+    ASN1_OBJECT_free(obj);
+    if (idx < 0) return NULL;
+    *present = true;
+    ASN1_OCTET_STRING *d = X509_EXTENSION_get_data(X509_get_ext(c, idx));
+    const unsigned char *p = ASN1_STRING_get0_data(d);
+    long n = ASN1_STRING_length(d);
+    const unsigned char *q = p;
+    ASN1_TYPE *t = d2i_ASN1_TYPE(NULL, &q, n);
+    char *s = NULL;
+    if (t && (t->type == V_ASN1_UTF8STRING || t->type == V_ASN1_IA5STRING || t->type == V_ASN1_PRINTABLESTRING ||
+              t->type == V_ASN1_OCTET_STRING))
+        s = strndup((const char *)ASN1_STRING_get0_data(t->value.asn1_string),
+                    (size_t)ASN1_STRING_length(t->value.asn1_string));
+    else if (n > 2) /* not DER: the value after a 2-byte header, as some tools read it */
+        s = strndup((const char *)p + 2, (size_t)(n - 2));
+    ASN1_TYPE_free(t);
+    return s;
+}
+
+/* True when issuer issued c: names (and key ids) match and the signature verifies. */
+static bool issued_by(X509 *issuer, X509 *c)
+{
+    if (X509_check_issued(issuer, c) != X509_V_OK) return false;
+    EVP_PKEY *k = X509_get0_pubkey(issuer);
+    return k && X509_verify(c, k) == 1;
+}
+
+/* OpenSSL 3 moved RC2 and friends (macOS Keychain's P12 encryption) to the
+ * legacy provider: P12s are opened in a library context that has it. */
+static OSSL_LIB_CTX *legacy_ctx;
+static pthread_once_t legacy_once = PTHREAD_ONCE_INIT;
+
+static void legacy_init(void)
+{
+    OSSL_LIB_CTX *c = OSSL_LIB_CTX_new();
+    if (!c) return;
+    if (!OSSL_PROVIDER_load(c, "default") || !OSSL_PROVIDER_load(c, "legacy")) {
+        OSSL_LIB_CTX_free(c);
+        ERR_clear_error();
+        return;
+    }
+    legacy_ctx = c;
+}
+
+/* The P12 opened: cert, key and the extra certificates. */
+typedef struct {
+    X509 *cert;
+    EVP_PKEY *key;
+    STACK_OF(X509) *ca;
+} p12_parts;
+
+static wp_status open_p12(const char *b64, const char *password, p12_parts *out, wp_err *err)
+{
+    /* base64 tools wrap lines: drop whitespace before decoding */
+    size_t n = strlen(b64);
+    char *clean = malloc(n + 1);
+    if (!clean) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isspace((unsigned char)b64[i])) clean[m++] = b64[i];
+    clean[m] = '\0';
+    unsigned char *der = NULL;
+    size_t der_len = 0;
+    wp_status st = m ? wp_base64_decode(clean, &der, &der_len) : WP_EINVAL;
+    OPENSSL_cleanse(clean, m);
+    free(clean);
+    if (st == WP_ENOMEM) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    if (st != WP_OK || der_len == 0)
+        return invalid(err, "p12_base64", "p12_base64 is not valid base64; encode the .p12 file with: base64 -w0 "
+                       "Certificates.p12");
+
+    const unsigned char *p = der;
+    PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)der_len);
+    if (!p12) {
+        st = invalid(err, "p12_base64", "p12_base64 does not hold a PKCS#12 (.p12) file; export the Pass Type ID "
+                     "certificate together with its private key from Keychain Access as .p12");
+        goto done;
+    }
+    /* An empty password may mean "" or none at all, depending on the exporter. */
+    const char *pw = password;
+    if (PKCS12_mac_present(p12)) {
+        if (!PKCS12_verify_mac(p12, pw, -1)) {
+            if (!*password && PKCS12_verify_mac(p12, NULL, 0)) pw = NULL;
+            else {
+                st = invalid(err, "p12_password", "p12_password is not the password of this P12 file (its integrity "
+                             "check failed); use the password chosen when exporting it");
+                goto done;
+            }
+        }
+    }
+    if (!PKCS12_parse(p12, pw, &out->key, &out->cert, &out->ca)) {
+        st = invalid(err, "p12_base64", "the P12 file could not be decrypted with this password, or uses an "
+                     "encryption this server cannot read; re-export it (openssl pkcs12 -export) and upload it again");
+        goto done;
+    }
+    if (!out->key) {
+        st = invalid(err, "p12_base64", "the P12 file holds no private key; export the certificate together with "
+                     "its private key (in Keychain Access, select both)");
+        goto done;
+    }
+    if (!out->cert) {
+        st = invalid(err, "p12_base64", "the P12 file holds no certificate matching its private key; export the "
+                     "Pass Type ID certificate together with its own private key");
+        goto done;
+    }
+    if (X509_check_private_key(out->cert, out->key) != 1) {
+        st = invalid(err, "p12_base64", "the private key in the P12 file does not belong to its certificate");
+        goto done;
+    }
+    st = WP_OK;
+done:
+    PKCS12_free(p12);
+    OPENSSL_cleanse(der, der_len);
+    free(der);
+    return st;
+}
+
+static bool pass_type_id_ok(const char *s)
+{
+    if (strncmp(s, "pass.", 5) != 0 || !s[5]) return false;
+    for (const char *c = s; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != '_') return false;
+    return true;
+}
+
+static bool team_id_ok(const char *s)
+{
+    if (strlen(s) != 10) return false;
+    for (const char *c = s; *c; c++)
+        if (!isdigit((unsigned char)*c) && !isupper((unsigned char)*c)) return false;
+    return true;
+}
+
+static char *pem_cert(X509 *c)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *s = b && PEM_write_bio_X509(b, c) ? bio_str(b) : NULL;
+    BIO_free(b);
+    return s;
+}
+
+static char *pem_key(EVP_PKEY *k)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *s = b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) ? bio_str(b) : NULL;
+    BIO_free(b); /* a mem BIO clears its buffer when freed */
+    return s;
+}
+
+/* The checks after the fields are read; runs inside the legacy-capable library context. */
+static wp_status apple_check(const char *p12_b64, const char *password, const char *ptid, const char *team,
+                             const char *wwdr_pem, time_t now, json_object **secret, json_object **meta, wp_err *err)
+{
+    p12_parts pp = {0};
+    X509 *wwdr = NULL;
+    char *uid = NULL, *ou = NULL, *cn = NULL, *ext = NULL, *subject = NULL, *issuer = NULL, *serial = NULL;
+    char *cert_pem = NULL, *key_pem = NULL, *wwdr_out = NULL;
+    wp_status st = open_p12(p12_b64, password, &pp, err);
+    if (st != WP_OK) goto done;
+
+    st = check_dates(pp.cert, now, "p12_base64", "the certificate in the P12 file", err);
+    if (st != WP_OK) goto done;
+
+    const X509_NAME *subj = X509_get_subject_name(pp.cert);
+    uid = name_entry(subj, NID_userId);
+    ou = name_entry(subj, NID_organizationalUnitName);
+    cn = name_entry(subj, NID_commonName);
+    subject = name_text(subj);
+    issuer = name_text(X509_get_issuer_name(pp.cert));
+    if (!uid || strncmp(uid, "pass.", 5) != 0) {
+        st = invalid(err, "p12_base64", "the certificate in the P12 file is not a Pass Type ID certificate: its subject "
+                     "(%s) has %s; create one under Certificates, Identifiers & Profiles > Pass Type IDs",
+                     subject ? subject : "?", uid ? "a UID that does not start with \"pass.\"" : "no UID");
+        goto done;
+    }
+    if (!ou || !*ou) {
+        st = invalid(err, "p12_base64", "the certificate in the P12 file is not a Pass Type ID certificate: its subject "
+                     "(%s) has no OU (team identifier)", subject ? subject : "?");
+        goto done;
+    }
+    if (cn) {
+        char a[600], b[600];
+        snprintf(a, sizeof a, "Pass Type ID: %s", uid);
+        snprintf(b, sizeof b, "Pass Type ID with NFC: %s", uid);
+        if (strcmp(cn, a) != 0 && strcmp(cn, b) != 0) {
+            st = invalid(err, "p12_base64", "the certificate in the P12 file is not a Pass Type ID certificate: its "
+                         "CN is \"%s\", expected \"Pass Type ID: %s\"", cn, uid);
+            goto done;
+        }
+    }
+    bool has_ext;
+    ext = pass_type_ext(pp.cert, &has_ext);
+    if (has_ext && (!ext || strcmp(ext, uid) != 0)) {
+        st = invalid(err, "p12_base64", "the certificate's Pass Type ID extension (" PASS_TYPE_EXT_OID ") does not "
+                     "name its UID %s", uid);
+        goto done;
+    }
+    if (strcmp(ptid, uid) != 0) {
+        st = invalid(err, "pass_type_identifier", "pass_type_identifier \"%s\" does not match the certificate, which "
+                     "is for \"%s\"", ptid, uid);
+        goto done;
+    }
+    if (strcmp(team, ou) != 0) {
+        st = invalid(err, "team_identifier", "team_identifier \"%s\" does not match the certificate's team (OU) \"%s\"",
+                     team, ou);
+        goto done;
+    }
+
+    if (wwdr_pem) {
+        BIO *b = BIO_new_mem_buf(wwdr_pem, -1);
+        wwdr = b ? PEM_read_bio_X509(b, NULL, no_password, NULL) : NULL;
+        BIO_free(b);
+        if (!wwdr) {
+            st = invalid(err, "wwdr_pem", "wwdr_pem is not a PEM certificate (-----BEGIN CERTIFICATE-----); download "
+                         "the Apple WWDR intermediate (G4 for certificates issued since 2022) and send it as PEM");
+            goto done;
+        }
+        if (!issued_by(wwdr, pp.cert)) {
+            char *ws = name_text(X509_get_subject_name(wwdr));
+            st = invalid(err, "wwdr_pem", "wwdr_pem (%s) did not issue the pass certificate, whose issuer is %s; send "
+                         "the intermediate that issued it (WWDR G4 for certificates issued since 2022)",
+                         ws ? ws : "?", issuer ? issuer : "?");
+            free(ws);
+            goto done;
+        }
+        st = check_dates(wwdr, now, "wwdr_pem", "the wwdr_pem certificate", err);
+        if (st != WP_OK) goto done;
+    } else {
+        /* The P12 may carry its issuer: use it when it did issue the certificate. */
+        for (int i = 0; pp.ca && i < sk_X509_num(pp.ca); i++) {
+            X509 *c = sk_X509_value(pp.ca, i);
+            if (issued_by(c, pp.cert)) {
+                wwdr = X509_dup(c);
+                break;
+            }
+        }
+    }
+
+    serial = serial_hex(pp.cert);
+    cert_pem = pem_cert(pp.cert);
+    key_pem = pem_key(pp.key);
+    if (wwdr) wwdr_out = pem_cert(wwdr);
+    if (!serial || !cert_pem || !key_pem || (wwdr && !wwdr_out)) {
+        st = wp_err_set(err, WP_ENOMEM, "out of memory");
+        goto done;
+    }
+    char nb[40], na[40];
+    time_text(X509_get0_notBefore(pp.cert), nb, sizeof nb);
+    time_text(X509_get0_notAfter(pp.cert), na, sizeof na);
+
+    json_object *s = json_object_new_object();
+    json_object_object_add(s, "pass_type_identifier", json_object_new_string(uid));
+    json_object_object_add(s, "team_identifier", json_object_new_string(ou));
+    json_object_object_add(s, "certificate_pem", json_object_new_string(cert_pem));
+    json_object_object_add(s, "private_key_pem", new_str_wiped(key_pem));
+    key_pem = NULL;
+    json_object_object_add(s, "wwdr_pem", wwdr_out ? json_object_new_string(wwdr_out) : NULL);
+    json_object *m = json_object_new_object();
+    json_object_object_add(m, "subject", json_object_new_string(subject ? subject : ""));
+    json_object_object_add(m, "issuer", json_object_new_string(issuer ? issuer : ""));
+    json_object_object_add(m, "pass_type_identifier", json_object_new_string(uid));
+    json_object_object_add(m, "team_identifier", json_object_new_string(ou));
+    json_object_object_add(m, "serial", json_object_new_string(serial));
+    json_object_object_add(m, "not_before", json_object_new_string(nb));
+    json_object_object_add(m, "not_after", json_object_new_string(na));
+    json_object_object_add(m, "expires_at", json_object_new_string(na));
+    json_object_object_add(m, "has_wwdr", json_object_new_boolean(wwdr != NULL));
+    *secret = s;
+    *meta = m;
+    st = WP_OK;
+done:
+    X509_free(pp.cert);
+    EVP_PKEY_free(pp.key);
+    sk_X509_pop_free(pp.ca, X509_free);
+    X509_free(wwdr);
+    free(uid), free(ou), free(cn), free(ext), free(subject), free(issuer), free(serial);
+    free(cert_pem), free(wwdr_out);
+    if (key_pem) {
+        OPENSSL_cleanse(key_pem, strlen(key_pem));
+        free(key_pem);
+    }
+    return st;
+}
+
+wp_status wp_credcheck_apple(json_object *body, time_t now, json_object **secret, json_object **meta, wp_err *err)
+{
+    static const char *const fields[] = {"p12_base64", "p12_password", "pass_type_identifier", "team_identifier",
+                                         "wwdr_pem", NULL};
+    *secret = *meta = NULL;
+    const char *p12, *pw, *ptid, *team, *wwdr;
+    wp_status st;
+    if ((st = only_fields(body, fields, err)) != WP_OK) return st;
+    if ((st = str_field(body, "p12_base64", "p12_base64", true, 1u << 22, "the .p12 file, base64-encoded", &p12, err)))
+        return st;
+    /* the password may be empty, so presence is checked apart from emptiness */
+    json_object *pwv;
+    if (!json_object_object_get_ex(body, "p12_password", &pwv) || !pwv)
+        return missing(err, "p12_password", "the password the .p12 file was exported with (\"\" for none)");
+    if ((st = str_field(body, "p12_password", "p12_password", false, 1024, "the .p12 password", &pw, err))) return st;
+    if ((st = str_field(body, "pass_type_identifier", "pass_type_identifier", true, 255,
+                        "the Pass Type ID, e.g. \"pass.com.example.loyalty\"", &ptid, err)))
+        return st;
+    if (!pass_type_id_ok(ptid))
+        return invalid(err, "pass_type_identifier", "pass_type_identifier must look like \"pass.com.example.loyalty\" "
+                       "(\"pass.\" then letters, digits, '.', '-')");
+    if ((st = str_field(body, "team_identifier", "team_identifier", true, 64,
+                        "the 10-character Apple team ID, e.g. \"ABCDE12345\"", &team, err)))
+        return st;
+    if (!team_id_ok(team))
+        return invalid(err, "team_identifier", "team_identifier must be the 10-character Apple team ID (A-Z, 0-9), "
+                       "e.g. \"ABCDE12345\"");
+    if ((st = str_field(body, "wwdr_pem", "wwdr_pem", false, 1u << 16, "the WWDR certificate as PEM", &wwdr, err)))
+        return st;
+    if (wwdr && !*wwdr) wwdr = NULL;
+
+    pthread_once(&legacy_once, legacy_init);
+    /* The thread's default context only: other threads are not affected. */
+    OSSL_LIB_CTX *prev = legacy_ctx ? OSSL_LIB_CTX_set0_default(legacy_ctx) : NULL;
+    st = apple_check(p12, pw, ptid, team, wwdr, now, secret, meta, err);
+    if (legacy_ctx) OSSL_LIB_CTX_set0_default(prev);
+    ERR_clear_error();
+    return st;
+}
+
+/* ------------------------------------------------------------------ google */
+
+wp_status wp_credcheck_google(json_object *body, json_object **secret, json_object **meta, wp_err *err)
+{
+    static const char *const fields[] = {"issuer_id", "service_account_json", NULL};
+    *secret = *meta = NULL;
+    wp_status st;
+    if ((st = only_fields(body, fields, err)) != WP_OK) return st;
+
+    json_object *iv;
+    if (!json_object_object_get_ex(body, "issuer_id", &iv) || !iv)
+        return missing(err, "issuer_id", "the issuer ID from the Google Pay & Wallet Console, as a string of digits");
+    if (!json_object_is_type(iv, json_type_string))
+        return invalid(err, "issuer_id", "issuer_id must be a string of digits (\"3388000000012345678\"): a JSON "
+                       "number would lose digits");
+    const char *issuer = json_object_get_string(iv);
+    size_t il = strlen(issuer);
+    bool digits = il > 0 && il <= 30;
+    for (size_t i = 0; digits && i < il; i++) digits = isdigit((unsigned char)issuer[i]);
+    if (!digits)
+        return invalid(err, "issuer_id", "issuer_id must be 1 to 30 digits, the issuer ID shown in the Google Pay & "
+                       "Wallet Console");
+
+    json_object *sa;
+    if (!json_object_object_get_ex(body, "service_account_json", &sa) || !sa)
+        return missing(err, "service_account_json", "the service account's JSON key file, as an object");
+    if (!json_object_is_type(sa, json_type_object))
+        return invalid(err, "service_account_json", "service_account_json must be the key file's JSON object itself "
+                       "(not a string or a path)");
+    const char *type, *email, *pkey, *kid, *token_uri;
+    if ((st = str_field(sa, "type", "service_account_json.type", true, 64, "\"service_account\"", &type, err)))
+        return st;
+    if (strcmp(type, "service_account") != 0)
+        return invalid(err, "service_account_json.type", "service_account_json.type must be \"service_account\": "
+                       "create a JSON key for a service account in the Google Cloud console");
+    if ((st = str_field(sa, "client_email", "service_account_json.client_email", true, 320,
+                        "the service account's email", &email, err)))
+        return st;
+    const char *at = strchr(email, '@');
+    if (!at || at == email || !at[1] || strchr(email, ' '))
+        return invalid(err, "service_account_json.client_email", "service_account_json.client_email must be the "
+                       "service account's email address (name@project.iam.gserviceaccount.com)");
+    if ((st = str_field(sa, "private_key_id", "service_account_json.private_key_id", true, 200,
+                        "the key's id from the key file", &kid, err)))
+        return st;
+    for (const char *c = kid; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
+            return invalid(err, "service_account_json.private_key_id", "service_account_json.private_key_id must be "
+                           "the key id from the key file (letters and digits)");
+    if ((st = str_field(sa, "token_uri", "service_account_json.token_uri", false, 2048, "an https URL", &token_uri,
+                        err)))
+        return st;
+    if (token_uri && strncmp(token_uri, "https://", 8) != 0 && strncmp(token_uri, "http://", 7) != 0)
+        return invalid(err, "service_account_json.token_uri", "service_account_json.token_uri must be an https URL "
+                       "(https://oauth2.googleapis.com/token)");
+    if (!token_uri) token_uri = "https://oauth2.googleapis.com/token";
+    if ((st = str_field(sa, "private_key", "service_account_json.private_key", true, 1u << 16,
+                        "the PEM private key from the key file", &pkey, err)))
+        return st;
+
+    BIO *b = BIO_new_mem_buf(pkey, -1);
+    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, no_password, NULL) : NULL;
+    BIO_free(b);
+    ERR_clear_error();
+    if (!k)
+        return invalid(err, "service_account_json.private_key", "service_account_json.private_key is not a PEM "
+                       "private key (-----BEGIN PRIVATE KEY-----); copy the key file's private_key unchanged");
+    if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) {
+        EVP_PKEY_free(k);
+        return invalid(err, "service_account_json.private_key", "service_account_json.private_key must be an RSA key "
+                       "(Google Wallet JWTs are signed with RS256)");
+    }
+    char *pem = pem_key(k);
+    EVP_PKEY_free(k);
+    if (!pem) return wp_err_set(err, WP_ENOMEM, "out of memory");
+
+    json_object *s = json_object_new_object();
+    json_object_object_add(s, "issuer_id", json_object_new_string(issuer));
+    json_object_object_add(s, "client_email", json_object_new_string(email));
+    json_object_object_add(s, "private_key_pem", new_str_wiped(pem));
+    json_object_object_add(s, "private_key_id", json_object_new_string(kid));
+    json_object_object_add(s, "token_uri", json_object_new_string(token_uri));
+    json_object *m = json_object_new_object();
+    json_object_object_add(m, "issuer_id", json_object_new_string(issuer));
+    json_object_object_add(m, "client_email", json_object_new_string(email));
+    json_object_object_add(m, "private_key_id", json_object_new_string(kid));
+    *secret = s;
+    *meta = m;
+    return WP_OK;
+}

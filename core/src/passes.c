@@ -1,0 +1,936 @@
+/*
+ * passes.c - /api/v1/passes: create, list, read, update, void, notify
+ * (API.md "The pass"; docs/api.md "Passes").  See passes.h.
+ *
+ * Every write is one transaction on the request's connection: the row, the
+ * metering count (metering.h), the event (the transactional outbox,
+ * events.h) and whatever the `pass.validate` / `pass.links` filters write
+ * through `req` commit together or not at all.  Checks run in API.md's
+ * order: 400 (body, then the merged pass, then pass.validate), 404, 402,
+ * then the 409s of the pass's state.
+ */
+#include "passes.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "events.h"
+#include "hooks.h"
+#include "http.h"
+#include "ids.h"
+#include "log.h"
+#include "metering.h"
+#include "pass_schema.h"
+#include "server.h"
+#include "timefmt.h"
+#include "vault.h"
+
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define PASS_COLS                                                                                        \
+    "account_id, id, serial_number, pass_type, status, template_id, body::text, overrides::text, version, " \
+    TS("created_at") ", " TS("updated_at") ", auth_token"
+enum { C_ACCT, C_ID, C_SERIAL, C_TYPE, C_STATUS, C_TPL, C_BODY, C_OVR, C_VERSION, C_CREATED, C_UPDATED, C_TOKEN };
+
+#define NOTIFY_PER_DAY 3     /* Google Wallet's limit of notifying messages per object and day */
+#define NOTIFY_MAX_CHARS 4096
+#define SERIAL_TRIES 8
+
+static const char *const no_query[] = {NULL};
+
+/* ---- rows and resources ---------------------------------------------- */
+
+static json_object *str_or_null(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : json_object_new_string(PQgetvalue(r, row, col));
+}
+
+/* The stored JSON of a column (written by us, so json-c's tokener is enough). */
+static json_object *col_json(PGresult *r, int row, int col)
+{
+    json_object *o = json_tokener_parse(PQgetvalue(r, row, col));
+    return o ? o : json_object_new_object();
+}
+
+/* The API resource of row i; *body_out (may be NULL) receives the body (transferred). */
+static json_object *resource_from_row(PGresult *r, int i, json_object **body_out)
+{
+    json_object *body = col_json(r, i, C_BODY);
+    const char *type = PQgetvalue(r, i, C_TYPE);
+    const char *apple = wp_pass_apple_style(type), *google = wp_pass_google_type(type);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(PQgetvalue(r, i, C_ID)));
+    json_object_object_add(o, "object", json_object_new_string("pass"));
+    json_object_object_add(o, "serial_number", json_object_new_string(PQgetvalue(r, i, C_SERIAL)));
+    json_object_object_add(o, "pass_type", json_object_new_string(type));
+    json_object_object_add(o, "apple_pass_type_id", apple ? json_object_new_string(apple) : NULL);
+    json_object_object_add(o, "google_pass_type", google ? json_object_new_string(google) : NULL);
+    json_object_object_add(o, "pkpass_url", NULL);
+    json_object_object_add(o, "google_save_url", NULL);
+    json_object_object_add(o, "status", json_object_new_string(PQgetvalue(r, i, C_STATUS)));
+    json_object_object_add(o, "version", json_object_new_int(atoi(PQgetvalue(r, i, C_VERSION))));
+    json_object_object_add(o, "template_id", str_or_null(r, i, C_TPL));
+    json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(r, i, C_CREATED)));
+    json_object_object_add(o, "updated_at", json_object_new_string(PQgetvalue(r, i, C_UPDATED)));
+    /* The pass's own fields sit next to these; the schema keeps their names apart. */
+    json_object_object_foreach(body, k, v) {
+        if (json_object_object_get_ex(o, k, NULL)) continue;
+        json_object_object_add(o, k, json_object_get(v));
+    }
+    if (body_out) *body_out = body;
+    else json_object_put(body);
+    return o;
+}
+
+static void auth_token_aad(char *out, size_t len, const char *account_id, const char *pass_id)
+{
+    snprintf(out, len, "%s/pass/%s/auth_token", account_id, pass_id);
+}
+
+/* The renderer's document of row i (passes.h, wp_pass_load). */
+static wp_status loaded_from_row(wp_server *srv, PGresult *r, int i, json_object **out, wp_err *err)
+{
+    char aad[200];
+    auth_token_aad(aad, sizeof aad, PQgetvalue(r, i, C_ACCT), PQgetvalue(r, i, C_ID));
+    unsigned char *plain = NULL;
+    size_t plen = 0;
+    wp_status st = wp_vault_open(srv->vault, aad, PQgetvalue(r, i, C_TOKEN), &plain, &plen, err);
+    if (st != WP_OK) return st;
+    json_object *body = NULL;
+    json_object *res = resource_from_row(r, i, &body);
+    json_object *ovr = col_json(r, i, C_OVR), *keys = json_object_new_array();
+    json_object_object_foreach(ovr, k, v) {
+        (void)v;
+        json_object_array_add(keys, json_object_new_string(k));
+    }
+    json_object_put(ovr);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "account_id", json_object_new_string(PQgetvalue(r, i, C_ACCT)));
+    json_object_object_add(o, "pass", res);
+    json_object_object_add(o, "body", body);
+    json_object_object_add(o, "overrides", keys);
+    json_object_object_add(o, "authentication_token", json_object_new_string_len((const char *)plain, (int)plen));
+    wp_vault_free_plain(plain, plen);
+    *out = o;
+    return WP_OK;
+}
+
+/*
+ * Runs `pass.links` over {"schema": 1, "pass": <copy of res>, "pkpass_url": null,
+ * "google_save_url": null} and copies the two links back into res.
+ */
+static wp_status add_links(wp_req *req, json_object *res, wp_err *err)
+{
+    json_object *copy = NULL;
+    if (json_object_deep_copy(res, &copy, NULL) != 0) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    json_object *doc = json_object_new_object();
+    json_object_object_add(doc, "schema", json_object_new_int(1));
+    json_object_object_add(doc, "pass", copy);
+    json_object_object_add(doc, "pkpass_url", NULL);
+    json_object_object_add(doc, "google_save_url", NULL);
+    wp_filter_result fr = wp_hooks_run("pass.links", doc, req, err);
+    if (fr == WP_FILTER_REJECT) {
+        json_object_put(doc);
+        return err && err->status != WP_OK ? err->status : WP_EINTERNAL;
+    }
+    static const char *const keys[] = {"pkpass_url", "google_save_url"};
+    for (int i = 0; i < 2; i++) {
+        json_object *v = NULL;
+        json_object_object_get_ex(doc, keys[i], &v);
+        if (v && !json_object_is_type(v, json_type_string)) {
+            wp_log_warn("pass.links: %s is not a string; answered null", keys[i]);
+            v = NULL;
+        }
+        json_object_object_add(res, keys[i], v ? json_object_new_string(json_object_get_string(v)) : NULL);
+    }
+    json_object_put(doc);
+    return WP_OK;
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* Sends err, ending the request's transaction first; plan limits are 402. */
+static void fail(wp_req *req, const wp_err *err)
+{
+    if (req->db && PQtransactionStatus(req->db) != PQTRANS_IDLE) wp_db_rollback(req->db);
+    if (err->status == WP_ELIMIT && err->code && strcmp(err->code, "plan_limit_reached") == 0) {
+        wp_resp_error(req, 402, "invalid_request_error", "plan_limit_reached", NULL, "%s", err->msg);
+        return;
+    }
+    if (err->code && wp_http_status_for(err->status) < 500) {
+        wp_hooks_respond(req, err); /* keeps a filter's or the schema's code */
+        return;
+    }
+    wp_resp_from_err(req, err);
+}
+
+static void fail_with(wp_req *req, int status, const char *code, const char *param, const char *msg)
+{
+    if (req->db && PQtransactionStatus(req->db) != PQTRANS_IDLE) wp_db_rollback(req->db);
+    wp_resp_error(req, status, status == 429 ? "rate_limit_error" : "invalid_request_error", code, param, "%s", msg);
+}
+
+/* ---- helpers for the handlers --------------------------------------- */
+
+static wp_pass_limits limits_of(const wp_server *srv)
+{
+    wp_pass_limits l = {.max_string = srv->cfg->max_string_bytes, .max_image = srv->cfg->max_image_bytes,
+                        .max_metadata = srv->cfg->max_metadata_bytes};
+    return l;
+}
+
+/* Query check, JSON object body, connection.  NULL when a response was sent. */
+static PGconn *prologue(wp_req *req, json_object **body)
+{
+    wp_err err;
+    wp_err_clear(&err);
+    if (wp_req_query_check(req, no_query, &err) != WP_OK) {
+        wp_resp_from_err(req, &err);
+        return NULL;
+    }
+    if (body) {
+        if (wp_req_json(req, body, &err) != WP_OK) {
+            wp_resp_from_err(req, &err);
+            return NULL;
+        }
+        if (!json_object_is_type(*body, json_type_object)) {
+            json_object_put(*body);
+            *body = NULL;
+            wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", "body",
+                          "the body must be a JSON object");
+            return NULL;
+        }
+    }
+    PGconn *db = wp_req_db(req, &err);
+    if (!db) {
+        if (body) {
+            json_object_put(*body);
+            *body = NULL;
+        }
+        wp_resp_from_err(req, &err);
+    }
+    return db;
+}
+
+/*
+ * Runs `pass.validate` over {"schema": 1, "mode": "create"|"update", "account_id",
+ * "pass_id" (null on create), "serial_number" (null until generated),
+ * "template_id", "body"}.  A filter may change "body"; the changed body must
+ * still pass the schema, and replaces *body.
+ */
+static wp_status run_validate(wp_req *req, const char *mode, const char *pass_id, const char *serial,
+                              const char *template_id, json_object **body, wp_err *err)
+{
+    json_object *copy = NULL;
+    if (json_object_deep_copy(*body, &copy, NULL) != 0) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    json_object *doc = json_object_new_object();
+    json_object_object_add(doc, "schema", json_object_new_int(1));
+    json_object_object_add(doc, "mode", json_object_new_string(mode));
+    json_object_object_add(doc, "account_id", json_object_new_string(req->account_id));
+    json_object_object_add(doc, "pass_id", pass_id ? json_object_new_string(pass_id) : NULL);
+    json_object_object_add(doc, "serial_number", serial ? json_object_new_string(serial) : NULL);
+    json_object_object_add(doc, "template_id", template_id ? json_object_new_string(template_id) : NULL);
+    json_object_object_add(doc, "body", copy);
+    wp_filter_result fr = wp_hooks_run("pass.validate", doc, req, err);
+    wp_status st = WP_OK;
+    if (fr == WP_FILTER_REJECT) {
+        st = err->status != WP_OK ? err->status : WP_EINTERNAL;
+    } else if (fr == WP_FILTER_MODIFIED) {
+        json_object *nb = NULL;
+        json_object_object_get_ex(doc, "body", &nb);
+        wp_pass_limits lim = limits_of(req->srv);
+        if (!nb) {
+            st = wp_err_set(err, WP_EINTERNAL, "a pass.validate filter removed the body");
+        } else if ((st = wp_pass_validate(nb, WP_PASS_CREATE, &lim, err)) == WP_OK) {
+            json_object_put(*body);
+            *body = json_object_get(nb);
+        }
+    }
+    json_object_put(doc);
+    return st;
+}
+
+/* "SN-" and 8 uppercase letters and digits, uniformly drawn (rejection sampling). */
+static wp_status new_serial(char out[12])
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    memcpy(out, "SN-", 3);
+    int n = 0;
+    while (n < 8) {
+        unsigned char b[16];
+        if (RAND_bytes(b, sizeof b) != 1) return WP_ECRYPTO;
+        for (size_t i = 0; i < sizeof b && n < 8; i++)
+            if (b[i] < 252) out[3 + n++] = alphabet[b[i] % 36]; /* 252 = 7 * 36 */
+    }
+    out[11] = '\0';
+    return WP_OK;
+}
+
+/* Loads the caller's pass :id, locked for update when `lock`.  0 rows: *r NULL, WP_ENOTFOUND. */
+static wp_status select_pass(PGconn *db, const char *account_id, const char *id, int lock, PGresult **r, wp_err *err)
+{
+    const char *params[] = {account_id, id};
+    wp_status st = wp_db_query(db,
+                               lock ? "SELECT " PASS_COLS " FROM passes WHERE account_id = $1 AND id = $2 FOR UPDATE"
+                                    : "SELECT " PASS_COLS " FROM passes WHERE account_id = $1 AND id = $2",
+                               2, params, r, err);
+    if (st != WP_OK) return st;
+    if (PQntuples(*r) != 1) {
+        PQclear(*r);
+        *r = NULL;
+        return wp_err_param(err, WP_ENOTFOUND, "id", "no pass %s", id);
+    }
+    return WP_OK;
+}
+
+/* Publishes {"schema": 1, "pass": res, ...extra} as `type` in the request's transaction. */
+static wp_status publish(wp_req *req, const char *type, json_object *res, const char *extra_key, json_object *extra,
+                         wp_err *err)
+{
+    json_object *data = json_object_new_object();
+    json_object_object_add(data, "schema", json_object_new_int(1));
+    json_object_object_add(data, "pass", json_object_get(res));
+    if (extra_key) json_object_object_add(data, extra_key, json_object_get(extra));
+    wp_status st = wp_events_publish(req->srv->events, req->db, req->account_id, type, data, NULL, err);
+    json_object_put(data);
+    return st;
+}
+
+/* Commits and answers res (the transaction is rolled back on any failure). */
+static void commit_and_send(wp_req *req, int status, json_object *res)
+{
+    wp_err err;
+    wp_err_clear(&err);
+    if (wp_db_commit(req->db, &err) != WP_OK) {
+        fail(req, &err);
+        return;
+    }
+    wp_resp_json(req, status, res);
+}
+
+/* ---- POST /api/v1/passes -------------------------------------------- */
+
+/* Loads the caller's live template :tid body into *out.  WP_ENOTFOUND names template_id. */
+static wp_status load_template(PGconn *db, const char *account_id, const char *tid, json_object **out, wp_err *err)
+{
+    const char *params[] = {account_id, tid};
+    PGresult *r;
+    wp_status st = wp_db_query(db,
+                               "SELECT body::text FROM templates WHERE account_id = $1 AND id = $2 AND deleted_at IS NULL",
+                               2, params, &r, err);
+    if (st != WP_OK) return st;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return wp_err_param(err, WP_ENOTFOUND, "template_id", "no template %s", tid);
+    }
+    *out = col_json(r, 0, 0);
+    PQclear(r);
+    if (!json_object_is_type(*out, json_type_object)) {
+        json_object_put(*out);
+        *out = NULL;
+        return wp_err_set(err, WP_EINTERNAL, "template %s has a body that is not an object", tid);
+    }
+    return WP_OK;
+}
+
+/*
+ * The effective pass of a create request: the template's body (when
+ * template_id names one) with the request's keys over it, nulls removing.
+ * Checks the request alone first, so a bad field is a 400 before an
+ * unknown template is a 404.  *merged and *overrides are transferred.
+ */
+static wp_status merge_create(wp_req *req, PGconn *db, json_object *in, json_object **merged, json_object **overrides,
+                              wp_err *err)
+{
+    wp_pass_limits lim = limits_of(req->srv);
+    json_object *tidv = NULL, *base = NULL;
+    json_object_object_get_ex(in, "template_id", &tidv);
+    int templated = tidv && !json_object_is_type(tidv, json_type_null);
+    if (templated) {
+        /* each field of the request on its own (update rules: nothing is required yet) */
+        json_object *alone = json_object_new_object();
+        json_object_object_foreach(in, k, v) {
+            if (strcmp(k, "serial_number") != 0) json_object_object_add(alone, k, json_object_get(v));
+        }
+        wp_status st = wp_pass_validate(alone, WP_PASS_UPDATE, &lim, err);
+        json_object_put(alone);
+        if (st != WP_OK) return st;
+        /* serial_number's own rules, on a stand-in pass (update rules make it read-only) */
+        json_object *sv = NULL;
+        if (json_object_object_get_ex(in, "serial_number", &sv) && !json_object_is_type(sv, json_type_null)) {
+            json_object *only = json_object_new_object();
+            json_object_object_add(only, "serial_number", json_object_get(sv));
+            json_object_object_add(only, "pass_type", json_object_new_string("generic"));
+            json_object_object_add(only, "organization_name", json_object_new_string("x"));
+            st = wp_pass_validate(only, WP_PASS_CREATE, &lim, err);
+            json_object_put(only);
+            if (st != WP_OK) return st;
+        }
+        if ((st = load_template(db, req->account_id, json_object_get_string(tidv), &base, err)) != WP_OK) return st;
+    } else {
+        base = json_object_new_object();
+    }
+    json_object *ovr = json_object_new_object();
+    json_object_object_foreach(in, k, v) {
+        if (strcmp(k, "serial_number") != 0 && strcmp(k, "template_id") != 0)
+            json_object_object_add(ovr, k, json_object_new_boolean(1));
+        if (json_object_is_type(v, json_type_null)) json_object_object_del(base, k);
+        else json_object_object_add(base, k, json_object_get(v));
+    }
+    wp_status st = wp_pass_validate(base, WP_PASS_CREATE, &lim, err);
+    if (st != WP_OK) {
+        json_object_put(base);
+        json_object_put(ovr);
+        return st;
+    }
+    *merged = base;
+    *overrides = ovr;
+    return WP_OK;
+}
+
+static void create_pass(wp_req *req, void *ud)
+{
+    wp_server *srv = ud;
+    json_object *in = NULL, *body = NULL, *ovr = NULL, *res = NULL;
+    PGresult *r = NULL;
+    char *sealed = NULL;
+    PGconn *db = prologue(req, &in);
+    if (!db) return;
+    wp_err err;
+    wp_err_clear(&err);
+    wp_status st;
+    if ((st = wp_db_begin(db, &err)) != WP_OK || (st = merge_create(req, db, in, &body, &ovr, &err)) != WP_OK)
+        goto failed;
+
+    /* serial_number and template_id are columns; the body keeps the rest */
+    char given_serial[80] = "", tid[80] = "";
+    json_object *v;
+    if (json_object_object_get_ex(body, "serial_number", &v))
+        snprintf(given_serial, sizeof given_serial, "%s", json_object_get_string(v));
+    if (json_object_object_get_ex(body, "template_id", &v)) snprintf(tid, sizeof tid, "%s", json_object_get_string(v));
+    json_object_object_del(body, "serial_number");
+    json_object_object_del(body, "template_id");
+
+    if ((st = run_validate(req, "create", NULL, given_serial[0] ? given_serial : NULL, tid[0] ? tid : NULL, &body,
+                           &err)) != WP_OK ||
+        (st = wp_meter_consume(db, srv->cfg, req->account_id, 1, &err)) != WP_OK)
+        goto failed;
+
+    char id[WP_ID_MAX], token[64];
+    if (wp_id_new("pass", id) != WP_OK || wp_random_token(32, token, sizeof token) != WP_OK) {
+        st = wp_err_set(&err, WP_ECRYPTO, "no randomness for the pass id and token");
+        goto failed;
+    }
+    char aad[200];
+    auth_token_aad(aad, sizeof aad, req->account_id, id);
+    st = wp_vault_seal(srv->vault, aad, token, strlen(token), &sealed, &err);
+    memset(token, 0, sizeof token);
+    if (st != WP_OK) goto failed;
+
+    json_object *pt = NULL;
+    json_object_object_get_ex(body, "pass_type", &pt);
+    const char *body_s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+    const char *ovr_s = json_object_to_json_string_ext(ovr, JSON_C_TO_STRING_PLAIN);
+    for (int attempt = 0;; attempt++) {
+        char serial[16];
+        if (!given_serial[0] && new_serial(serial) != WP_OK) {
+            st = wp_err_set(&err, WP_ECRYPTO, "no randomness for the serial number");
+            goto failed;
+        }
+        const char *params[] = {req->account_id, id, given_serial[0] ? given_serial : serial,
+                                json_object_get_string(pt), tid[0] ? tid : NULL, body_s, ovr_s, sealed};
+        /* ON CONFLICT keeps the transaction usable when the serial number is taken */
+        if ((st = wp_db_query(db,
+                              "INSERT INTO passes (account_id, id, serial_number, pass_type, template_id, body,"
+                              " overrides, auth_token) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)"
+                              " ON CONFLICT (account_id, serial_number) DO NOTHING RETURNING " PASS_COLS,
+                              8, params, &r, &err)) != WP_OK)
+            goto failed;
+        if (PQntuples(r) == 1) break;
+        PQclear(r);
+        r = NULL;
+        if (given_serial[0]) {
+            wp_err_param(&err, WP_ECONFLICT, "serial_number", "a pass with serial_number %s already exists",
+                         given_serial);
+            st = wp_err_code(&err, "serial_number_taken");
+            goto failed;
+        }
+        if (attempt + 1 == SERIAL_TRIES) {
+            st = wp_err_set(&err, WP_EINTERNAL, "no free serial number after %d tries", SERIAL_TRIES);
+            goto failed;
+        }
+    }
+    res = resource_from_row(r, 0, NULL);
+    if ((st = add_links(req, res, &err)) != WP_OK || (st = publish(req, "pass.created", res, NULL, NULL, &err)) != WP_OK)
+        goto failed;
+    commit_and_send(req, 201, res);
+    goto done;
+failed:
+    fail(req, &err);
+done:
+    if (r) PQclear(r);
+    free(sealed);
+    json_object_put(res);
+    json_object_put(in);
+    json_object_put(body);
+    json_object_put(ovr);
+}
+
+/* ---- GET /api/v1/passes/:id and GET /api/v1/passes -------------------- */
+
+static void get_pass(wp_req *req, void *ud)
+{
+    (void)ud;
+    PGconn *db = prologue(req, NULL);
+    if (!db) return;
+    wp_err err;
+    wp_err_clear(&err);
+    PGresult *r;
+    if (select_pass(db, req->account_id, wp_req_param(req, "id"), 0, &r, &err) != WP_OK) {
+        fail(req, &err);
+        return;
+    }
+    json_object *res = resource_from_row(r, 0, NULL);
+    PQclear(r);
+    if (add_links(req, res, &err) != WP_OK) fail(req, &err);
+    else wp_resp_json(req, 200, res);
+    json_object_put(res);
+}
+
+/* created_after / created_before: ISO 8601; a date alone is midnight UTC (the session zone). */
+static wp_status time_param(wp_req *req, const char *name, char *buf, size_t len, wp_err *err)
+{
+    int got = wp_req_query(req, name, buf, len, err);
+    if (got < 0) return WP_EINVAL;
+    if (got && !wp_iso8601_valid(buf))
+        return wp_err_param(err, WP_EINVAL, name, "%s must be an ISO 8601 time (2025-06-01 or 2025-06-01T12:00:00Z)",
+                            name);
+    if (!got) buf[0] = '\0';
+    return WP_OK;
+}
+
+static void list_passes(wp_req *req, void *ud)
+{
+    (void)ud;
+    static const char *const allowed[] = {"limit", "starting_after", "status", "pass_type", "template_id",
+                                          "created_after", "created_before", NULL};
+    wp_err err;
+    wp_err_clear(&err);
+    int limit;
+    char after[WP_ID_MAX + 8], status[16] = "", type[16] = "", tid[WP_ID_MAX + 8] = "", from[64], to[64];
+    if (wp_req_query_check(req, allowed, &err) != WP_OK || wp_req_page(req, &limit, after, sizeof after, &err) != WP_OK ||
+        wp_req_query(req, "status", status, sizeof status, &err) < 0 ||
+        wp_req_query(req, "pass_type", type, sizeof type, &err) < 0 ||
+        wp_req_query(req, "template_id", tid, sizeof tid, &err) < 0 ||
+        time_param(req, "created_after", from, sizeof from, &err) != WP_OK ||
+        time_param(req, "created_before", to, sizeof to, &err) != WP_OK) {
+        wp_resp_from_err(req, &err);
+        return;
+    }
+    if (status[0] && strcmp(status, "active") != 0 && strcmp(status, "voided") != 0) {
+        wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", "status",
+                      "status must be active or voided");
+        return;
+    }
+    if (type[0] && !wp_pass_apple_style(type)) {
+        wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", "pass_type",
+                      "pass_type must be one of: generic, loyalty, coupon, event");
+        return;
+    }
+    PGconn *db = wp_req_db(req, &err);
+    if (!db) {
+        wp_resp_from_err(req, &err);
+        return;
+    }
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit + 1);
+    const char *params[] = {req->account_id, after[0] ? after : NULL, status[0] ? status : NULL,
+                            type[0] ? type : NULL,   tid[0] ? tid : NULL,     from[0] ? from : NULL,
+                            to[0] ? to : NULL,       lim};
+    PGresult *r;
+    if (wp_db_query(db,
+                    "SELECT " PASS_COLS " FROM passes WHERE account_id = $1"
+                    " AND ($2::text IS NULL OR id < $2)"
+                    " AND ($3::text IS NULL OR status = $3)"
+                    " AND ($4::text IS NULL OR pass_type = $4)"
+                    " AND ($5::text IS NULL OR template_id = $5)"
+                    " AND ($6::timestamptz IS NULL OR created_at > $6::timestamptz)"
+                    " AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)"
+                    " ORDER BY id DESC LIMIT $8::int",
+                    8, params, &r, &err) != WP_OK) {
+        wp_resp_from_err(req, &err);
+        return;
+    }
+    json_object *data = json_object_new_array();
+    int n = PQntuples(r);
+    for (int i = 0; i < n && i < limit; i++) {
+        json_object *res = resource_from_row(r, i, NULL);
+        json_object_array_add(data, res);
+        if (add_links(req, res, &err) != WP_OK) {
+            PQclear(r);
+            json_object_put(data);
+            fail(req, &err);
+            return;
+        }
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "object", json_object_new_string("list"));
+    json_object_object_add(o, "data", data);
+    json_object_object_add(o, "has_more", json_object_new_boolean(n > limit));
+    PQclear(r);
+    wp_resp_json(req, 200, o);
+    json_object_put(o);
+}
+
+/* ---- PUT /api/v1/passes/:id ------------------------------------------ */
+
+static void update_pass(wp_req *req, void *ud)
+{
+    wp_server *srv = ud;
+    json_object *patch = NULL, *body = NULL, *changed = NULL, *res = NULL;
+    PGresult *r = NULL, *u = NULL;
+    PGconn *db = prologue(req, &patch);
+    if (!db) return;
+    const char *id = wp_req_param(req, "id");
+    wp_err err;
+    wp_err_clear(&err);
+    wp_status st;
+    wp_pass_limits lim = limits_of(srv);
+    if ((st = wp_pass_validate(patch, WP_PASS_UPDATE, &lim, &err)) != WP_OK) goto failed;
+    if (json_object_object_get_ex(patch, "template_id", NULL)) {
+        /* the template a pass came from is history: copy fields instead */
+        st = wp_err_param(&err, WP_EINVAL, "template_id", "template_id is read-only: it names the template the pass was "
+                                                          "created from");
+        goto failed;
+    }
+    if ((st = wp_db_begin(db, &err)) != WP_OK || (st = select_pass(db, req->account_id, id, 1, &r, &err)) != WP_OK)
+        goto failed;
+    /* The stored keys the patch leaves alone come first, the patch's after them, so an
+     * error the merged pass has (a duplicate field key) names the field being sent. */
+    json_object *stored = col_json(r, 0, C_BODY);
+    body = json_object_new_object();
+    changed = json_object_new_array();
+    json_object_object_foreach(stored, sk, sv) {
+        if (!json_object_object_get_ex(patch, sk, NULL)) json_object_object_add(body, sk, json_object_get(sv));
+    }
+    json_object_object_foreach(patch, k, v) {
+        json_object *old = NULL;
+        int had = json_object_object_get_ex(stored, k, &old);
+        if (!json_object_is_type(v, json_type_null)) json_object_object_add(body, k, json_object_get(v));
+        if (had ? json_object_is_type(v, json_type_null) || !json_object_equal(old, v) : !json_object_is_type(v, json_type_null))
+            json_object_array_add(changed, json_object_new_string(k));
+    }
+    json_object_put(stored);
+    if ((st = wp_pass_validate(body, WP_PASS_CREATE, &lim, &err)) != WP_OK) goto failed;
+    int voided = strcmp(PQgetvalue(r, 0, C_STATUS), "voided") == 0;
+    if (json_object_array_length(changed) == 0) {
+        if (voided) goto voided;
+        /* unchanged content: no version, no operation, no event */
+        res = resource_from_row(r, 0, NULL);
+        if ((st = add_links(req, res, &err)) != WP_OK) goto failed;
+        commit_and_send(req, 200, res);
+        goto done;
+    }
+    if ((st = run_validate(req, "update", id, PQgetvalue(r, 0, C_SERIAL), PQgetisnull(r, 0, C_TPL) ? NULL
+                                                                                                  : PQgetvalue(r, 0, C_TPL),
+                           &body, &err)) != WP_OK ||
+        (st = wp_meter_consume(db, srv->cfg, req->account_id, 1, &err)) != WP_OK)
+        goto failed;
+    if (voided) goto voided;
+    json_object *ovr = json_object_new_object();
+    for (size_t i = 0; i < json_object_array_length(changed); i++)
+        json_object_object_add(ovr, json_object_get_string(json_object_array_get_idx(changed, i)),
+                               json_object_new_boolean(1));
+    json_object *pt = NULL;
+    json_object_object_get_ex(body, "pass_type", &pt);
+    const char *params[] = {req->account_id, id, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+                            json_object_get_string(pt), json_object_to_json_string_ext(ovr, JSON_C_TO_STRING_PLAIN)};
+    st = wp_db_query(db,
+                     "UPDATE passes SET body = $3::jsonb, pass_type = $4, overrides = overrides || $5::jsonb,"
+                     " version = version + 1, updated_at = greatest(now(), updated_at + interval '1 millisecond')"
+                     " WHERE account_id = $1 AND id = $2 RETURNING " PASS_COLS,
+                     5, params, &u, &err);
+    json_object_put(ovr);
+    if (st != WP_OK) goto failed;
+    res = resource_from_row(u, 0, NULL);
+    if ((st = add_links(req, res, &err)) != WP_OK ||
+        (st = publish(req, "pass.updated", res, "changed", changed, &err)) != WP_OK)
+        goto failed;
+    commit_and_send(req, 200, res);
+    goto done;
+voided:
+    fail_with(req, 409, "pass_voided", "status", "the pass is voided; a voided pass cannot be changed");
+    goto done;
+failed:
+    fail(req, &err);
+done:
+    if (r) PQclear(r);
+    if (u) PQclear(u);
+    json_object_put(res);
+    json_object_put(patch);
+    json_object_put(body);
+    json_object_put(changed);
+}
+
+/* ---- DELETE /api/v1/passes/:id ---------------------------------------- */
+
+static void void_pass(wp_req *req, void *ud)
+{
+    (void)ud;
+    PGconn *db = prologue(req, NULL);
+    if (!db) return;
+    const char *id = wp_req_param(req, "id");
+    wp_err err;
+    wp_err_clear(&err);
+    PGresult *r = NULL;
+    json_object *res = NULL;
+    wp_status st;
+    if ((st = wp_db_begin(db, &err)) != WP_OK || (st = select_pass(db, req->account_id, id, 1, &r, &err)) != WP_OK)
+        goto failed;
+    if (strcmp(PQgetvalue(r, 0, C_STATUS), "voided") != 0) {
+        PQclear(r);
+        r = NULL;
+        const char *params[] = {req->account_id, id};
+        if ((st = wp_db_query(db,
+                              "UPDATE passes SET status = 'voided', version = version + 1,"
+                              " updated_at = greatest(now(), updated_at + interval '1 millisecond')"
+                              " WHERE account_id = $1 AND id = $2 RETURNING " PASS_COLS,
+                              2, params, &r, &err)) != WP_OK)
+            goto failed;
+        res = resource_from_row(r, 0, NULL);
+        if ((st = add_links(req, res, &err)) != WP_OK || (st = publish(req, "pass.voided", res, NULL, NULL, &err)) != WP_OK)
+            goto failed;
+    } else {
+        /* voiding again changes nothing */
+        res = resource_from_row(r, 0, NULL);
+        if ((st = add_links(req, res, &err)) != WP_OK) goto failed;
+    }
+    commit_and_send(req, 200, res);
+    goto done;
+failed:
+    fail(req, &err);
+done:
+    if (r) PQclear(r);
+    json_object_put(res);
+}
+
+/* ---- POST /api/v1/passes/:id/notify ----------------------------------- */
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80) n++;
+    return n;
+}
+
+static void notify_pass(wp_req *req, void *ud)
+{
+    wp_server *srv = ud;
+    json_object *in = NULL, *res = NULL, *out = NULL;
+    PGresult *r = NULL, *c = NULL;
+    PGconn *db = prologue(req, &in);
+    if (!db) return;
+    const char *id = wp_req_param(req, "id");
+    wp_err err;
+    wp_err_clear(&err);
+    wp_status st;
+    const char *message = NULL;
+    json_object_object_foreach(in, k, v) {
+        if (strcmp(k, "message") != 0) {
+            fail_with(req, 400, "parameter_unknown", k, "unknown field: a notification takes only \"message\"");
+            goto done;
+        }
+        if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0 ||
+            utf8_chars(json_object_get_string(v)) > NOTIFY_MAX_CHARS) {
+            fail_with(req, 400, "parameter_invalid", "message", "message must be a string of 1 to 4096 characters");
+            goto done;
+        }
+        message = json_object_get_string(v);
+    }
+    if (!message) {
+        fail_with(req, 400, "parameter_missing", "message", "message is required");
+        goto done;
+    }
+    if ((st = wp_db_begin(db, &err)) != WP_OK || (st = select_pass(db, req->account_id, id, 1, &r, &err)) != WP_OK ||
+        (st = wp_meter_consume(db, srv->cfg, req->account_id, 1, &err)) != WP_OK)
+        goto failed;
+    if (strcmp(PQgetvalue(r, 0, C_STATUS), "voided") == 0) {
+        fail_with(req, 409, "pass_voided", "status", "the pass is voided; its holders cannot be notified");
+        goto done;
+    }
+    /* the pass row is locked, so concurrent notifications of one pass count exactly */
+    const char *p2[] = {req->account_id, id};
+    if ((st = wp_db_query(db,
+                          "SELECT count(*), extract(epoch FROM date_trunc('day', now()) + interval '1 day' - now())::int"
+                          " FROM pass_notifications WHERE account_id = $1 AND pass_id = $2"
+                          " AND created_at >= date_trunc('day', now())",
+                          2, p2, &c, &err)) != WP_OK)
+        goto failed;
+    if (atoi(PQgetvalue(c, 0, 0)) >= NOTIFY_PER_DAY) {
+        int wait = atoi(PQgetvalue(c, 0, 1));
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", wait > 0 ? wait : 1);
+        wp_resp_header(req, "Retry-After", ra);
+        fail_with(req, 429, "notification_limit_reached", "id",
+                  "this pass has had 3 notifications today (UTC), the most Google Wallet allows; try again tomorrow");
+        goto done;
+    }
+    PQclear(c);
+    c = NULL;
+    char nid[WP_ID_MAX];
+    if (wp_id_new("ntf", nid) != WP_OK) {
+        st = wp_err_set(&err, WP_ECRYPTO, "no randomness for the notification id");
+        goto failed;
+    }
+    const char *p3[] = {req->account_id, nid, id, message};
+    if ((st = wp_db_query(db,
+                          "INSERT INTO pass_notifications (account_id, id, pass_id, message) VALUES ($1, $2, $3, $4)"
+                          " RETURNING " TS("created_at"),
+                          4, p3, &c, &err)) != WP_OK)
+        goto failed;
+    res = resource_from_row(r, 0, NULL);
+    if ((st = add_links(req, res, &err)) != WP_OK) goto failed;
+    json_object *data = json_object_new_object();
+    json_object_object_add(data, "schema", json_object_new_int(1));
+    json_object_object_add(data, "pass", json_object_get(res));
+    json_object_object_add(data, "message", json_object_new_string(message));
+    json_object_object_add(data, "notification_id", json_object_new_string(nid));
+    st = wp_events_publish(srv->events, db, req->account_id, "pass.notify", data, NULL, &err);
+    json_object_put(data);
+    if (st != WP_OK) goto failed;
+    out = json_object_new_object();
+    json_object_object_add(out, "id", json_object_new_string(nid));
+    json_object_object_add(out, "object", json_object_new_string("pass_notification"));
+    json_object_object_add(out, "pass_id", json_object_new_string(id));
+    json_object_object_add(out, "message", json_object_new_string(message));
+    json_object_object_add(out, "status", json_object_new_string("queued"));
+    json_object_object_add(out, "created_at", json_object_new_string(PQgetvalue(c, 0, 0)));
+    commit_and_send(req, 202, out);
+    goto done;
+failed:
+    fail(req, &err);
+done:
+    if (r) PQclear(r);
+    if (c) PQclear(c);
+    json_object_put(in);
+    json_object_put(res);
+    json_object_put(out);
+}
+
+/* ---- helpers for plugins ---------------------------------------------- */
+
+static PGconn *conn_for(wp_server *srv, PGconn *conn, int *pooled, wp_err *err)
+{
+    *pooled = 0;
+    if (conn) return conn;
+    *pooled = 1;
+    return wp_db_acquire(srv->db, err);
+}
+
+wp_status wp_pass_load(wp_server *srv, PGconn *conn, const char *account_id, const char *pass_id, json_object **out,
+                       wp_err *err)
+{
+    *out = NULL;
+    int pooled;
+    PGconn *db = conn_for(srv, conn, &pooled, err);
+    if (!db) return err ? err->status : WP_EUNAVAIL;
+    PGresult *r;
+    wp_status st = select_pass(db, account_id, pass_id, 0, &r, err);
+    if (st == WP_OK) {
+        st = loaded_from_row(srv, r, 0, out, err);
+        PQclear(r);
+    }
+    if (pooled) wp_db_release(srv->db, db);
+    return st;
+}
+
+wp_status wp_pass_find_by_serial(wp_server *srv, PGconn *conn, const char *serial_number, json_object **out,
+                                 wp_err *err)
+{
+    *out = NULL;
+    int pooled;
+    PGconn *db = conn_for(srv, conn, &pooled, err);
+    if (!db) return err ? err->status : WP_EUNAVAIL;
+    const char *params[] = {serial_number};
+    PGresult *r;
+    wp_status st = wp_db_query(db,
+                               "SELECT " PASS_COLS " FROM passes WHERE serial_number = $1 ORDER BY created_at, id LIMIT 16",
+                               1, params, &r, err);
+    if (st == WP_OK) {
+        json_object *arr = json_object_new_array();
+        for (int i = 0; st == WP_OK && i < PQntuples(r); i++) {
+            json_object *one = NULL;
+            if ((st = loaded_from_row(srv, r, i, &one, err)) == WP_OK) json_object_array_add(arr, one);
+        }
+        PQclear(r);
+        if (st == WP_OK) *out = arr;
+        else json_object_put(arr);
+    }
+    if (pooled) wp_db_release(srv->db, db);
+    return st;
+}
+
+static void link_data(char *out, size_t len, const char *account_id, const char *pass_id)
+{
+    snprintf(out, len, "%s/%s", account_id, pass_id);
+}
+
+wp_status wp_pass_link_token(wp_server *srv, const char *account_id, const char *pass_id,
+                             char out[WP_PASS_LINK_TOKEN_LEN + 1])
+{
+    char data[200];
+    link_data(data, sizeof data, account_id, pass_id);
+    return wp_vault_mac(srv->vault, "pkpass-link", data, out, WP_PASS_LINK_TOKEN_LEN + 1);
+}
+
+wp_status wp_pass_link_verify(wp_server *srv, const char *account_id, const char *pass_id, const char *token)
+{
+    char data[200];
+    link_data(data, sizeof data, account_id, pass_id);
+    return wp_vault_mac_verify(srv->vault, "pkpass-link", data, token) == WP_OK ? WP_OK : WP_ENOTFOUND;
+}
+
+wp_status wp_pass_load_by_link(wp_server *srv, PGconn *conn, const char *pass_id, const char *token,
+                               json_object **out, wp_err *err)
+{
+    *out = NULL;
+    int pooled;
+    PGconn *db = conn_for(srv, conn, &pooled, err);
+    if (!db) return err ? err->status : WP_EUNAVAIL;
+    const char *params[] = {pass_id};
+    PGresult *r;
+    wp_status st = wp_db_query(db, "SELECT " PASS_COLS " FROM passes WHERE id = $1", 1, params, &r, err);
+    if (st == WP_OK) {
+        st = wp_err_param(err, WP_ENOTFOUND, "id", "no pass %s, or the link is not valid", pass_id);
+        /* ids are unique in practice; the token decides which account's pass it names */
+        for (int i = 0; i < PQntuples(r); i++) {
+            if (wp_pass_link_verify(srv, PQgetvalue(r, i, C_ACCT), pass_id, token) != WP_OK) continue;
+            if (err) wp_err_clear(err);
+            st = loaded_from_row(srv, r, i, out, err);
+            break;
+        }
+        PQclear(r);
+    }
+    if (pooled) wp_db_release(srv->db, db);
+    return st;
+}
+
+/* ---- routes ------------------------------------------------------------ */
+
+wp_status wp_passes_routes(wp_server *srv, wp_err *err)
+{
+    wp_router *rt = srv->router;
+    wp_status st;
+    if ((st = wp_router_add(rt, "POST", "/api/v1/passes", WP_AUTH_API_KEY, create_pass, srv, "core", err)) ||
+        (st = wp_router_add(rt, "GET", "/api/v1/passes", WP_AUTH_API_KEY, list_passes, srv, "core", err)) ||
+        (st = wp_router_add(rt, "GET", "/api/v1/passes/:id", WP_AUTH_API_KEY, get_pass, srv, "core", err)) ||
+        (st = wp_router_add(rt, "PUT", "/api/v1/passes/:id", WP_AUTH_API_KEY, update_pass, srv, "core", err)) ||
+        (st = wp_router_add(rt, "DELETE", "/api/v1/passes/:id", WP_AUTH_API_KEY, void_pass, srv, "core", err)) ||
+        (st = wp_router_add(rt, "POST", "/api/v1/passes/:id/notify", WP_AUTH_API_KEY, notify_pass, srv, "core", err)))
+        return st;
+    return WP_OK;
+}

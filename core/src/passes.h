@@ -1,0 +1,80 @@
+/*
+ * passes.h - the pass resource: /api/v1/passes and the helpers the platform
+ * plugins (through the host table) use to read passes.
+ *
+ * A pass row (migrations/0004) keeps the effective body (template merged
+ * with the pass's own keys, without serial_number and template_id, which
+ * are columns), `overrides` ({"<key>": true} for every body key the pass
+ * set itself, so template propagation leaves them alone), a version that
+ * moves on every real change, and the Apple web-service token sealed by the
+ * vault (associated data "<account_id>/pass/<pass_id>/auth_token").
+ *
+ * The API resource (docs/api.md "Passes") is the body's keys flattened
+ * next to id, object, serial_number, pass_type, apple_pass_type_id,
+ * google_pass_type, pkpass_url, google_save_url, status, version,
+ * template_id, created_at, updated_at.  The links come from the
+ * `pass.links` filter (null without a platform plugin).
+ *
+ * Ownership: every json_object handed out through an out-parameter is
+ * transferred (json_object_put it).  conn may be NULL in the helpers below:
+ * then a pooled connection is used for the call.
+ */
+#ifndef WP_PASSES_H
+#define WP_PASSES_H
+
+#include <json-c/json.h>
+#include <libpq-fe.h>
+
+#include "err.h"
+
+struct wp_server;
+
+/* Registers the /api/v1/passes routes (called from wp_server_init). */
+wp_status wp_passes_routes(struct wp_server *srv, wp_err *err);
+
+/*
+ * Loads one pass of the account for a renderer:
+ *   {"account_id": "acct_…", "pass": <the API resource, links null>,
+ *    "body": <the effective body>, "overrides": ["key", ...],
+ *    "authentication_token": "<the Apple web-service token, decrypted>"}
+ * authentication_token is SECRET: it authenticates devices to the Apple web
+ * service; never log it or return it through the API.
+ * WP_ENOTFOUND when the account has no such pass; WP_ECRYPTO when the
+ * token does not open (master key missing from the configuration).
+ */
+wp_status wp_pass_load(struct wp_server *srv, PGconn *conn, const char *account_id, const char *pass_id,
+                       json_object **out, wp_err *err);
+
+/*
+ * The passes with this serial number across all accounts (Apple's web
+ * service names a pass by pass type identifier + serial number only; the
+ * caller keeps the one whose account's pass type identifier matches).
+ * *out: an array (possibly empty) of documents shaped as wp_pass_load's,
+ * at most 16, oldest first.
+ */
+wp_status wp_pass_find_by_serial(struct wp_server *srv, PGconn *conn, const char *serial_number,
+                                 json_object **out, wp_err *err);
+
+/*
+ * The capability in pkpass links: the vault MAC (purpose "pkpass-link") of
+ * "<account_id>/<pass_id>".  It does not depend on the pass version, so a
+ * link sent by email keeps working after updates and after the master key
+ * rotates (as long as the old key is in vault.previous_keys).
+ * out receives WP_PASS_LINK_TOKEN_LEN characters and a NUL.
+ * The link is <public_url>/api/v1/passes/<pass_id>/pkpass?t=<token>.
+ */
+#define WP_PASS_LINK_TOKEN_LEN 32
+wp_status wp_pass_link_token(struct wp_server *srv, const char *account_id, const char *pass_id,
+                             char out[WP_PASS_LINK_TOKEN_LEN + 1]);
+/* WP_OK when token is the link token of that pass (constant time), else WP_ENOTFOUND. */
+wp_status wp_pass_link_verify(struct wp_server *srv, const char *account_id, const char *pass_id, const char *token);
+
+/*
+ * For a public link route that knows only the pass id and the token:
+ * loads the pass (wp_pass_load's shape) when the token is its link token.
+ * Unknown id and wrong token are the same WP_ENOTFOUND (answer 404).
+ */
+wp_status wp_pass_load_by_link(struct wp_server *srv, PGconn *conn, const char *pass_id, const char *token,
+                               json_object **out, wp_err *err);
+
+#endif

@@ -1,0 +1,684 @@
+/*
+ * apple_signer.c - the apple-signer plugin: signed .pkpass bundles.
+ *
+ *   GET|HEAD /api/v1/passes/:id/pkpass   (public route; either ?t=<capability>
+ *            or Authorization: Bearer <API key> of the pass's account)
+ *   filter pass.links      adds pkpass_url when the account has Apple credentials
+ *   filter pass.validate   base64 images must be real PNGs within the size limit
+ *   hook   pass.render.apple  run over {schema, account_id, pass, pass_json}
+ *
+ * Configuration ("config" of the plugin entry; unknown keys are refused):
+ *   web_service_path   "/apple"   appended to public_url for webServiceURL
+ *                                 (the apns plugin serves <path>/v1/...); "" = none
+ *   cache_mb           64         signed bundles kept in memory
+ *   max_accounts       256        parsed credentials kept in memory
+ *   max_image_bytes    1048576    largest image accepted (base64 or fetched)
+ *   image_timeout_ms   5000       whole transfer of an image URL
+ *   image_ca_file      (system)   CA bundle for image URLs (tests: a private CA)
+ *   image_cache_entries 256, image_cache_mb 32   fetched images kept per URL
+ *
+ * Threads: route and filters run concurrently; the configuration is written
+ * in init only, the caches lock (apple_cache.h).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <walletpass/plugin.h>
+
+#include "apple_bundle.h"
+#include "apple_cache.h"
+#include "apple_fetch.h"
+#include "apple_render.h"
+#include "default_icons.h"
+
+static const wp_host *host;
+static wp_plugin *self;
+static char ws_path[256] = "/apple";
+static size_t cache_bytes = 64u << 20;
+static size_t max_accounts = 256;
+static size_t max_image = 1u << 20;
+static long image_timeout_ms = 5000;
+static char image_ca_file[1024] = "";
+static size_t image_cache_entries = 256;
+static size_t image_cache_mb = 32;
+
+#define PKPASS_TYPE "application/vnd.apple.pkpass"
+
+static json_object *jget(const json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    if (!o || !json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null)) return NULL;
+    return v;
+}
+
+static const char *jstr(const json_object *o, const char *k)
+{
+    json_object *v = jget(o, k);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* ---- time ------------------------------------------------------------------- */
+
+/* "2025-06-01T12:00:00.123Z" / "+02:00" -> Unix seconds (fraction dropped); -1 when unusable. */
+static long long iso_to_unix(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int y, mo, d, h, mi, sec = 0, n = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5) return -1;
+    const char *p = s + n;
+    if (*p == ':') {
+        if (sscanf(p + 1, "%2d", &sec) != 1) return -1;
+        p += 3;
+        if (*p == '.')
+            for (p++; *p >= '0' && *p <= '9'; p++) {}
+    }
+    tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d, tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
+    long long t = (long long)timegm(&tm);
+    if (*p == '+' || *p == '-') {
+        int zh = 0, zm = 0;
+        if (sscanf(p + 1, "%2d:%2d", &zh, &zm) < 1) return -1;
+        long long off = zh * 3600LL + zm * 60LL;
+        t += *p == '+' ? -off : off;
+    } else if (*p != 'Z' && *p != 'z') {
+        return -1;
+    }
+    return t;
+}
+
+static void http_date(long long t, char *out, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* RFC 9110 HTTP-date (IMF-fixdate only: what every client sends today); -1 when not one. */
+static long long http_date_parse(const char *s)
+{
+    static const char *const mons[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    char wd[4], mon[4];
+    int d, y, h, mi, sec;
+    if (!s || sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d GMT", wd, &d, mon, &y, &h, &mi, &sec) != 7) return -1;
+    (void)wd;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_mon = -1;
+    for (int i = 0; i < 12; i++)
+        if (strcmp(mon, mons[i]) == 0) tm.tm_mon = i;
+    if (tm.tm_mon < 0) return -1;
+    tm.tm_year = y - 1900, tm.tm_mday = d, tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
+    return (long long)timegm(&tm);
+}
+
+/* If-None-Match: "*" or a list of entity tags (weak ones compare weakly, RFC 9110 §13.1.2). */
+static int etag_matches(const char *inm, const char *etag)
+{
+    if (!inm) return 0;
+    size_t el = strlen(etag);
+    for (const char *p = inm; *p;) {
+        while (*p == ' ' || *p == ',' || *p == '\t') p++;
+        if (*p == '*') return 1;
+        if (strncmp(p, "W/", 2) == 0) p += 2;
+        if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' || p[el] == ' ')) return 1;
+        while (*p && *p != ',') p++;
+    }
+    return 0;
+}
+
+/* ---- credentials -------------------------------------------------------------- */
+
+/* Releases vault_read's object (transferred: ours alone) after overwriting
+ * its strings, so the private key does not linger in freed heap memory. */
+static void creds_put(json_object *c)
+{
+    if (!c) return;
+    if (json_object_is_type(c, json_type_object)) {
+        json_object_object_foreach(c, k, v) {
+            (void)k;
+            if (json_object_is_type(v, json_type_string))
+                OPENSSL_cleanse((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
+        }
+    }
+    json_object_put(c);
+}
+
+/* SHA-256 over every credential field: a change of any makes a new identity. */
+static void cred_hash(const json_object *c, char out[65])
+{
+    static const char *const keys[] = {"pass_type_identifier", "team_identifier", "certificate_pem",
+                                       "private_key_pem", "wwdr_pem", NULL};
+    unsigned char md[32] = {0};
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
+        for (const char *const *k = keys; *k; k++) {
+            const char *v = jstr(c, *k);
+            EVP_DigestUpdate(ctx, v ? v : "", v ? strlen(v) + 1 : 1); /* the NUL separates the fields */
+        }
+        EVP_DigestFinal_ex(ctx, md, NULL);
+    }
+    EVP_MD_CTX_free(ctx);
+    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* ---- images ----------------------------------------------------------------------- */
+
+typedef struct {
+    apple_file f[16];
+    unsigned char *owned[16];
+    char names[16][32];
+    size_t n;
+} file_set;
+
+static void files_free(file_set *fs)
+{
+    for (size_t i = 0; i < fs->n; i++) free(fs->owned[i]);
+    fs->n = 0;
+}
+
+/* Which images each style shows (reference §2); others would be ignored by Wallet. */
+static int style_uses(const char *style, const char *img, int has_strip)
+{
+    if (strcmp(img, "logo") == 0) return 1;
+    if (strcmp(img, "strip") == 0) return strcmp(style, "generic") != 0;
+    if (strcmp(img, "thumbnail") == 0)
+        return strcmp(style, "generic") == 0 || (strcmp(style, "eventTicket") == 0 && !has_strip);
+    if (strcmp(img, "background") == 0) return strcmp(style, "eventTicket") == 0 && !has_strip;
+    return 0;
+}
+
+static wp_status add_image(file_set *fs, const char *name, const char *value, char *param, size_t plen, char *msg,
+                           size_t msglen)
+{
+    snprintf(param, plen, "images.%s", name);
+    unsigned char *png;
+    size_t len;
+    wp_status st;
+    if (strncmp(value, "https://", 8) == 0 || strncmp(value, "http://", 7) == 0) {
+        char pin[600] = "";
+        if ((st = host->url_check(self, value, pin, sizeof pin)) != WP_OK) {
+            snprintf(msg, msglen, "the image URL is refused: %s", host->last_error());
+            return WP_EINVAL;
+        }
+        apple_fetch_opts fo = {max_image, image_timeout_ms, image_ca_file[0] ? image_ca_file : NULL};
+        st = apple_fetch_get(value, pin, &fo, &png, &len, msg, msglen);
+    } else {
+        st = apple_image_decode(value, max_image, &png, &len, msg, msglen);
+    }
+    if (st != WP_OK) return st;
+    if (fs->n >= 16) {
+        free(png);
+        return WP_OK;
+    }
+    snprintf(fs->names[fs->n], sizeof fs->names[0], "%s.png", name);
+    fs->owned[fs->n] = png;
+    fs->f[fs->n] = (apple_file){fs->names[fs->n], png, len};
+    fs->n++;
+    return WP_OK;
+}
+
+static wp_status collect_images(json_object *body, const char *style, file_set *fs, char *param, size_t plen,
+                                char *msg, size_t msglen)
+{
+    json_object *imgs = jget(body, "images");
+    const char *icon = jstr(imgs, "icon");
+    wp_status st;
+    if (icon && (st = add_image(fs, "icon", icon, param, plen, msg, msglen)) != WP_OK) return st;
+    int have_icon = fs->n > 0;
+    if (!have_icon) {
+        /* icon.png is mandatory: without it the pass does not open (§2). */
+        static const char *const n[3] = {"icon.png", "icon@2x.png", "icon@3x.png"};
+        const unsigned char *d[3] = {apple_icon_1x, apple_icon_2x, apple_icon_3x};
+        size_t l[3] = {sizeof apple_icon_1x, sizeof apple_icon_2x, sizeof apple_icon_3x};
+        for (int i = 0; i < 3; i++) {
+            fs->owned[fs->n] = NULL;
+            fs->f[fs->n++] = (apple_file){n[i], d[i], l[i]};
+        }
+    }
+    int has_strip = jstr(imgs, "strip") != NULL && strcmp(style, "generic") != 0;
+    static const char *const others[] = {"logo", "strip", "thumbnail", "background", NULL};
+    for (const char *const *k = others; *k; k++) {
+        const char *v = jstr(imgs, *k);
+        if (v && style_uses(style, *k, has_strip) && (st = add_image(fs, *k, v, param, plen, msg, msglen)) != WP_OK)
+            return st;
+    }
+    return WP_OK;
+}
+
+/* ---- building one bundle ------------------------------------------------------------ */
+
+typedef struct {
+    wp_req *req;
+    const char *account_id;
+    json_object *pass;          /* pass_get's resource (with the token) */
+    json_object *creds;         /* vault_read's object */
+    apple_cred *cred;
+} build_ctx;
+
+static wp_status build_bundle(void *ud, unsigned char **data, size_t *len, int *http_status, char *code,
+                              size_t codelen, char *msg, size_t msglen)
+{
+    build_ctx *bc = ud;
+    char wsurl[2048] = "";
+    if (ws_path[0] && host->public_url(self)[0]) snprintf(wsurl, sizeof wsurl, "%s%s", host->public_url(self), ws_path);
+    apple_ids ids = {jstr(bc->creds, "pass_type_identifier"), jstr(bc->creds, "team_identifier"), wsurl};
+    json_object *pj = NULL;
+    wp_status st = apple_render(bc->pass, &ids, &pj, msg, msglen);
+    if (st != WP_OK) {
+        *http_status = 409;
+        snprintf(code, codelen, "pass_not_renderable");
+        return st;
+    }
+    json_object *body = jget(bc->pass, "body");
+    if (!body) body = bc->pass;
+    const char *style = apple_style(jstr(bc->pass, "pass_type") ? jstr(bc->pass, "pass_type") : jstr(body, "pass_type"));
+
+    /* pass.render.apple: the pass (without its secret token) and pass.json, for filters to extend. */
+    json_object *doc = json_object_new_object();
+    json_object *pub = NULL;
+    if (!doc || json_object_deep_copy(bc->pass, &pub, NULL) != 0) {
+        json_object_put(doc);
+        json_object_put(pj);
+        snprintf(msg, msglen, "out of memory");
+        *http_status = 503;
+        return WP_ENOMEM;
+    }
+    json_object_object_del(pub, "authentication_token");
+    json_object_object_add(doc, "schema", json_object_new_int(1));
+    json_object_object_add(doc, "account_id", json_object_new_string(bc->account_id));
+    json_object_object_add(doc, "pass", pub);
+    json_object_object_add(doc, "pass_json", pj);
+    wp_err *err = host->err_new(NULL);
+    wp_filter_result fr = host->hook_run("pass.render.apple", doc, bc->req, err);
+    if (fr == WP_FILTER_REJECT) {
+        snprintf(msg, msglen, "%s", host->err_message(err));
+        snprintf(code, codelen, "pass_render_rejected");
+        *http_status = 400;
+        json_object_put(doc);
+        return WP_EINVAL;
+    }
+    pj = jget(doc, "pass_json");
+    if (!pj || !json_object_is_type(pj, json_type_object)) {
+        snprintf(msg, msglen, "a pass.render.apple filter removed pass_json");
+        *http_status = 500;
+        json_object_put(doc);
+        return WP_EINTERNAL;
+    }
+    /* At most 10 locations and 10 beacons are honoured (§1.8). */
+    static const char *const capped[] = {"locations", "beacons", NULL};
+    for (const char *const *k = capped; *k; k++) {
+        json_object *a = jget(pj, *k);
+        if (a && json_object_is_type(a, json_type_array) && json_object_array_length(a) > 10)
+            json_object_array_del_idx(a, 10, json_object_array_length(a) - 10);
+    }
+    size_t pjl = 0;
+    const char *pjs = json_object_to_json_string_length(pj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &pjl);
+
+    file_set fs = {.n = 0};
+    char param[64];
+    st = collect_images(body, style, &fs, param, sizeof param, msg, msglen);
+    if (st != WP_OK) {
+        char m2[400];
+        snprintf(m2, sizeof m2, "%s: %s", param, msg);
+        snprintf(msg, msglen, "%s", m2);
+        /* An image host that does not answer is not the caller's mistake: 502,
+         * and nothing is cached, so the next download tries again. */
+        snprintf(code, codelen, st == WP_EIO ? "image_unavailable" : "image_invalid");
+        *http_status = st == WP_EIO ? 502 : st == WP_ENOMEM ? 503 : 400;
+        files_free(&fs);
+        json_object_put(doc);
+        return st;
+    }
+    st = apple_bundle_build(pjs, pjl, fs.f, fs.n, &bc->cred->id, data, len, msg, msglen);
+    files_free(&fs);
+    json_object_put(doc);
+    if (st != WP_OK) {
+        *http_status = 500;
+        snprintf(code, codelen, "pkpass_build_failed");
+        return st;
+    }
+    host->metrics_add(self, "pkpass_builds_total", "pkpass bundles signed", 1);
+    return WP_OK;
+}
+
+/* ---- verified capabilities ------------------------------------------------------------ */
+
+/* A capability is a MAC of (account, pass): once verified it stays valid (the
+ * passes module keeps old MAC keys when the master key rotates), so the
+ * answer is remembered and a download of a known link costs no extra query.
+ * Direct-mapped by a SHA-256 of (pass id, token); a collision just evicts. */
+#define CAPS 1024
+typedef struct {
+    unsigned char h[32];
+    char account[64];
+    int used;
+} cap_slot;
+static cap_slot caps[CAPS];
+static pthread_mutex_t caps_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void cap_hash(const char *pass_id, const char *token, unsigned char h[32])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    memset(h, 0, 32);
+    if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
+        EVP_DigestUpdate(c, pass_id, strlen(pass_id) + 1);
+        EVP_DigestUpdate(c, token, strlen(token));
+        EVP_DigestFinal_ex(c, h, NULL);
+    }
+    EVP_MD_CTX_free(c);
+}
+
+static wp_status cap_verify(const char *pass_id, const char *token, char *account, size_t len)
+{
+    unsigned char h[32];
+    cap_hash(pass_id, token, h);
+    size_t i = ((size_t)h[0] << 8 | h[1]) % CAPS;
+    pthread_mutex_lock(&caps_mu);
+    int hit = caps[i].used && CRYPTO_memcmp(caps[i].h, h, 32) == 0;
+    if (hit) snprintf(account, len, "%s", caps[i].account);
+    pthread_mutex_unlock(&caps_mu);
+    if (hit) return WP_OK;
+    wp_status st = host->pass_link_verify(self, pass_id, token, account, len);
+    if (st == WP_OK) {
+        pthread_mutex_lock(&caps_mu);
+        memcpy(caps[i].h, h, 32);
+        snprintf(caps[i].account, sizeof caps[i].account, "%s", account);
+        caps[i].used = 1;
+        pthread_mutex_unlock(&caps_mu);
+    }
+    return st;
+}
+
+/* ---- GET /api/v1/passes/:id/pkpass ---------------------------------------------------- */
+
+static void pkpass(wp_req *req, void *ud)
+{
+    (void)ud;
+    const char *pass_id = host->req_param(req, "id");
+    char t[300], account[64] = "";
+    int hq = host->req_query(req, "t", t, sizeof t);
+    if (hq != 0) {
+        /* The capability link: a wrong, foreign or oversized one is just "not found". */
+        if (hq < 0 || cap_verify(pass_id, t, account, sizeof account) != WP_OK) {
+            host->resp_error(req, 404, "resource_missing", "id", "no such pass: %s", pass_id);
+            return;
+        }
+    } else {
+        wp_status st = host->req_api_key(req);
+        if (st == WP_ENOTFOUND) {
+            host->resp_header(req, "WWW-Authenticate", "Bearer");
+            host->resp_error(req, 401, "api_key_missing", NULL,
+                             "no API key: send Authorization: Bearer sk_live_..., or use the pass's pkpass_url");
+            return;
+        }
+        if (st != WP_OK) return; /* the 401/429 was sent */
+        snprintf(account, sizeof account, "%s", host->req_account_id(req));
+    }
+
+    json_object *pass = NULL, *creds = NULL;
+    wp_status st = host->pass_get(self, account, pass_id, &pass);
+    if (st == WP_ENOTFOUND) {
+        host->resp_error(req, 404, "resource_missing", "id", "no such pass: %s", pass_id);
+        return;
+    }
+    if (st != WP_OK) {
+        host->resp_error(req, 503, "pass_unavailable", NULL, "the pass could not be read: %s", host->last_error());
+        return;
+    }
+    st = host->vault_read(self, account, "apple", &creds);
+    if (st == WP_ENOTFOUND) {
+        json_object_put(pass);
+        host->resp_error(req, 409, "apple_credentials_missing", NULL,
+                         "this account has no Apple Wallet credentials: upload them with PUT /api/v1/credentials/apple");
+        return;
+    }
+    if (st != WP_OK) {
+        json_object_put(pass);
+        host->resp_error(req, 503, "credentials_unavailable", NULL, "the Apple credentials could not be read: %s",
+                         host->last_error());
+        return;
+    }
+    char hash[65], msg[400] = "";
+    cred_hash(creds, hash);
+    apple_cred *cred = NULL;
+    st = apple_cred_acquire(account, hash, jstr(creds, "certificate_pem"), jstr(creds, "private_key_pem"),
+                            jstr(creds, "wwdr_pem"), &cred, msg, sizeof msg);
+    if (st != WP_OK) {
+        json_object_put(pass);
+        creds_put(creds);
+        host->resp_error(req, 409, "apple_credentials_invalid", NULL,
+                         "the Apple credentials cannot sign: %s; upload them again with PUT /api/v1/credentials/apple",
+                         msg);
+        return;
+    }
+
+    /* Validators: the ETag names the pass version and the credentials; Last-Modified the pass's change. */
+    json_object *ver = jget(pass, "version");
+    long long version = ver ? json_object_get_int64(ver) : 0;
+    long long updated = iso_to_unix(jstr(pass, "updated_at"));
+    char etag[64], lm[64] = "";
+    snprintf(etag, sizeof etag, "\"%lld-%.16s\"", version, hash);
+    if (updated >= 0) http_date(updated, lm, sizeof lm);
+    host->resp_header(req, "ETag", etag);
+    if (lm[0]) host->resp_header(req, "Last-Modified", lm);
+    host->resp_header(req, "Cache-Control", "private, no-cache");
+    const char *inm = host->req_header(req, "If-None-Match");
+    const char *ims = host->req_header(req, "If-Modified-Since");
+    long long imst = ims ? http_date_parse(ims) : -1;
+    /* If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 §13.2.2). */
+    int not_modified = inm ? etag_matches(inm, etag) : (imst >= 0 && updated >= 0 && updated <= imst);
+    if (not_modified) {
+        apple_cred_release(cred);
+        json_object_put(pass);
+        creds_put(creds);
+        host->resp_raw(req, 304, NULL, NULL, 0);
+        return;
+    }
+
+    char key[400];
+    snprintf(key, sizeof key, "%s|%s|%lld|%s", account, pass_id, version, hash);
+    build_ctx bc = {req, account, pass, creds, cred};
+    apple_bundle_ref *ref = NULL;
+    const unsigned char *data = NULL;
+    size_t len = 0;
+    int hs = 500;
+    char code[48] = "";
+    st = apple_bundle_get(key, pass_id, build_bundle, &bc, &ref, &data, &len, &hs, code, sizeof code, msg, sizeof msg);
+    if (st == WP_OK) {
+        char cd[160];
+        const char *serial = jstr(pass, "serial_number");
+        snprintf(cd, sizeof cd, "attachment; filename=\"%.100s.pkpass\"", serial ? serial : "pass");
+        host->resp_header(req, "Content-Disposition", cd);
+        host->resp_raw(req, 200, PKPASS_TYPE, data, len);
+        apple_bundle_release(ref);
+    } else {
+        if (hs >= 500) host->log(self, WP_LOG_ERROR, "pass %s: %s", pass_id, msg);
+        char param[64] = "";
+        if (strncmp(code, "image_", 6) == 0) sscanf(msg, "%63[^:]", param);
+        host->resp_error(req, hs, code[0] ? code : "pkpass_build_failed", param[0] ? param : NULL, "%s", msg);
+    }
+    apple_cred_release(cred);
+    json_object_put(pass);
+    creds_put(creds);
+}
+
+/* ---- filters ---------------------------------------------------------------------------- */
+
+/* pass.links: {"pass": resource, "pkpass_url": null, ...}; a link only when it will work. */
+static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp_err *err)
+{
+    (void)ud;
+    (void)err;
+    json_object *pass = jget(doc, "pass");
+    const char *id = jstr(pass, "id");
+    const char *account = req ? host->req_account_id(req) : NULL;
+    if (!account || !*account) account = jstr(pass, "account_id");
+    if (!account || !*account) account = jstr(doc, "account_id");
+    if (!id || !account || !*account) return WP_FILTER_CONTINUE;
+    /* A list answers up to 100 passes of one account in one request: read the
+     * vault once per request (the request id is unique; the memo is per thread). */
+    static _Thread_local char memo_req[64], memo_account[64];
+    static _Thread_local int memo_has;
+    const char *rid = req ? host->req_id(req) : NULL;
+    int has;
+    if (rid && strcmp(rid, memo_req) == 0 && strcmp(account, memo_account) == 0) {
+        has = memo_has;
+    } else {
+        json_object *creds = NULL;
+        has = host->vault_read(self, account, "apple", &creds) == WP_OK;
+        creds_put(creds);
+        if (rid) {
+            snprintf(memo_req, sizeof memo_req, "%s", rid);
+            snprintf(memo_account, sizeof memo_account, "%s", account);
+            memo_has = has;
+        }
+    }
+    if (!has) return WP_FILTER_CONTINUE;
+    char tok[256];
+    if (host->pass_link_token(self, account, id, tok, sizeof tok) != WP_OK) {
+        host->log(self, WP_LOG_WARN, "pass %s: no link capability: %s", id, host->last_error());
+        return WP_FILTER_CONTINUE;
+    }
+    char url[2048];
+    snprintf(url, sizeof url, "%s/api/v1/passes/%s/pkpass?t=%s", host->public_url(self), id, tok);
+    OPENSSL_cleanse(tok, sizeof tok);
+    json_object_object_add(doc, "pkpass_url", json_object_new_string(url));
+    return WP_FILTER_MODIFIED;
+}
+
+/* pass.validate: a base64 image must decode to a PNG within the limit, so a
+ * broken image is a 400 when the pass is written, not when it is downloaded. */
+static wp_filter_result validate_filter(void *ud, wp_req *req, json_object *doc, wp_err *err)
+{
+    (void)ud;
+    (void)req;
+    json_object *imgs = jget(doc, "images");
+    if (!imgs) imgs = jget(jget(doc, "body"), "images");
+    if (!imgs) imgs = jget(jget(doc, "pass"), "images");
+    if (!imgs || !json_object_is_type(imgs, json_type_object)) return WP_FILTER_CONTINUE;
+    json_object_object_foreach(imgs, name, v) {
+        if (!json_object_is_type(v, json_type_string)) continue;
+        const char *s = json_object_get_string(v);
+        if (strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0) {
+            /* Fetched at the first download; refused now when it could never be. */
+            if (host->url_check(self, s, NULL, 0) == WP_EDENIED) {
+                char param[64];
+                snprintf(param, sizeof param, "images.%s", name);
+                host->error_set(err, WP_EINVAL, "image_invalid", param, "%s: the image URL is refused: %s", param,
+                                host->last_error());
+                return WP_FILTER_REJECT;
+            }
+            continue;
+        }
+        unsigned char *png = NULL;
+        size_t len = 0;
+        char msg[300], param[64];
+        wp_status st = apple_image_decode(s, max_image, &png, &len, msg, sizeof msg);
+        free(png);
+        if (st != WP_OK) {
+            snprintf(param, sizeof param, "images.%s", name);
+            host->error_set(err, st == WP_ETOOLARGE ? WP_EINVAL : st == WP_ENOMEM ? WP_EUNAVAIL : WP_EINVAL,
+                            "image_invalid", param, "%s: %s", param, msg);
+            return WP_FILTER_REJECT;
+        }
+    }
+    return WP_FILTER_CONTINUE;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------- */
+
+static wp_status read_size(const json_object *config, const char *k, size_t lo, size_t hi, size_t *out)
+{
+    json_object *v = jget(config, k);
+    if (!v) return WP_OK;
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < (int64_t)lo ||
+        json_object_get_int64(v) > (int64_t)hi) {
+        host->set_error(self, "config.%s: must be an integer from %zu to %zu", k, lo, hi);
+        return WP_ECONFIG;
+    }
+    *out = (size_t)json_object_get_int64(v);
+    return WP_OK;
+}
+
+static wp_status apple_init(const wp_host *h, wp_plugin *me, const json_object *config)
+{
+    host = h;
+    self = me;
+    if (h->abi_minor < 2 || !WP_HOST_HAS(h, req_api_key)) {
+        h->set_error(me, "apple-signer needs plugin ABI 1.2 (pass_get, pass_link_*, req_api_key)");
+        return WP_EABI;
+    }
+    json_object_object_foreach((json_object *)config, k, v) {
+        if (strcmp(k, "web_service_path") == 0) {
+            const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+            size_t n = s ? strlen(s) : 0;
+            if (!s || n >= sizeof ws_path || (n > 0 && (s[0] != '/' || s[n - 1] == '/' || strpbrk(s, "?#")))) {
+                h->set_error(me, "config.web_service_path: must be \"\" or a path like \"/apple\" (no trailing "
+                             "slash, query or fragment)");
+                return WP_ECONFIG;
+            }
+            snprintf(ws_path, sizeof ws_path, "%s", s);
+        } else if (strcmp(k, "image_ca_file") == 0) {
+            const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+            if (!s || strlen(s) >= sizeof image_ca_file) {
+                h->set_error(me, "config.image_ca_file: must be the path of a PEM CA bundle");
+                return WP_ECONFIG;
+            }
+            snprintf(image_ca_file, sizeof image_ca_file, "%s", s);
+        } else if (strcmp(k, "cache_mb") != 0 && strcmp(k, "max_accounts") != 0 && strcmp(k, "max_image_bytes") != 0 &&
+                   strcmp(k, "image_timeout_ms") != 0 && strcmp(k, "image_cache_entries") != 0 &&
+                   strcmp(k, "image_cache_mb") != 0) {
+            h->set_error(me, "config.%s: unknown key (known: web_service_path, cache_mb, max_accounts, "
+                         "max_image_bytes, image_timeout_ms, image_ca_file, image_cache_entries, image_cache_mb)", k);
+            return WP_ECONFIG;
+        }
+    }
+    size_t mb = 64;
+    wp_status st;
+    if ((st = read_size(config, "cache_mb", 0, 65536, &mb)) != WP_OK) return st;
+    if ((st = read_size(config, "max_accounts", 1, 100000, &max_accounts)) != WP_OK) return st;
+    if ((st = read_size(config, "max_image_bytes", 1024, 16u << 20, &max_image)) != WP_OK) return st;
+    size_t tmo = (size_t)image_timeout_ms;
+    if ((st = read_size(config, "image_timeout_ms", 100, 60000, &tmo)) != WP_OK) return st;
+    if ((st = read_size(config, "image_cache_entries", 0, 100000, &image_cache_entries)) != WP_OK) return st;
+    if ((st = read_size(config, "image_cache_mb", 0, 4096, &image_cache_mb)) != WP_OK) return st;
+    image_timeout_ms = (long)tmo;
+    cache_bytes = mb << 20;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        h->set_error(me, "libcurl could not be initialised");
+        return WP_EINTERNAL;
+    }
+    apple_cache_init(cache_bytes, max_accounts);
+    apple_fetch_init(image_cache_entries, image_cache_mb << 20);
+    if ((st = h->route_add(me, "GET", "/api/v1/passes/:id/pkpass", WP_AUTH_PUBLIC, pkpass, NULL)) != WP_OK ||
+        (st = h->route_add(me, "HEAD", "/api/v1/passes/:id/pkpass", WP_AUTH_PUBLIC, pkpass, NULL)) != WP_OK ||
+        (st = h->filter_add(me, "pass.links", WP_PRIO_DEFAULT, links_filter, NULL)) != WP_OK ||
+        (st = h->filter_add(me, "pass.validate", WP_PRIO_DEFAULT, validate_filter, NULL)) != WP_OK) {
+        h->set_error(me, "%s", h->last_error());
+        apple_cache_shutdown();
+        apple_fetch_shutdown();
+        curl_global_cleanup();
+        return st;
+    }
+    return WP_OK;
+}
+
+static void apple_shutdown(wp_plugin *me)
+{
+    (void)me;
+    apple_cache_shutdown();
+    apple_fetch_shutdown();
+    curl_global_cleanup();
+}
+
+WP_PLUGIN_DEFINE("apple-signer", "0.1.0", "Signed Apple Wallet passes (.pkpass) for every pass type", apple_init,
+                 apple_shutdown)

@@ -1,0 +1,1009 @@
+/*
+ * google_plugin.c - the google-jwt plugin: Google Wallet save links and live
+ * object updates (issue 6).
+ *
+ *   filter  pass.links (WP_PRIO_DEFAULT): adds google_save_url when the
+ *           account has a Google credential (vault "google"), else leaves null.
+ *           The link is cached per (account, pass, version, key).  A JWT
+ *           longer than 1,800 characters is replaced by a skinny one after
+ *           the class and object are inserted over the REST API.
+ *   hook    pass.render.google: {schema 1, pass, type, class, object} runs
+ *           before every JWT and REST write; filters may change class/object.
+ *   events  pass.updated -> PATCH the object (and the class when its
+ *           rendering changed); pass.voided -> PATCH state
+ *           INACTIVE; pass.notify -> addMessage (TEXT_AND_NOTIFY, TEXT past 3
+ *           per pass per 24 h); pass.created/updated with a future
+ *           expiration_date -> PATCH state EXPIRED at that time.  Each enqueues a google-jwt.sync job, which
+ *           retries 429/5xx on its backoff schedule.
+ *   route   GET /google/images/default-logo.png (public): the logo Google
+ *           fetches when a pass has none (programLogo is required).
+ *
+ * Config (all optional): api_base_url, token_url, origins [..], public_url,
+ * language, rate_limit_per_second (per issuer, default 20), timeout_seconds
+ * (10), max_jwt_length (1800), cache_slots (4096), credentials_ttl_seconds (5).
+ *
+ * Threads: everything set in init is read-only afterwards; the REST client,
+ * the link cache and the key cache guard their own state.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <walletpass/plugin.h>
+
+#include "default_logo.h"
+#include "google_cache.h"
+#include "google_jwt.h"
+#include "google_render.h"
+#include "google_rest.h"
+
+#define JOB_KIND "google-jwt.sync"
+#define LOGO_PATH "/google/images/default-logo.png"
+#define NOTIFY_CAP 3
+
+static const wp_host *host;
+static wp_plugin *self;
+static grest *rest;
+static gcache *links;
+static json_object *origins;         /* owned; read-only after init */
+static char public_url[512] = "http://localhost:8080";
+static char language[32] = "en-US";
+static char default_logo_url[600];
+static int max_jwt = GJ_MAX_JWT;
+
+/* ---- parsed private keys, by SHA-256 of the PEM (parsing costs more than signing) ---- */
+
+#define KEYS 32
+static struct {
+    unsigned char id[32];
+    EVP_PKEY *key;
+} keys[KEYS];
+static unsigned key_next;
+static pthread_mutex_t keys_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A new reference to the parsed key (EVP_PKEY_free it). */
+static wp_status key_get(const char *pem, EVP_PKEY **out, char *errbuf, size_t errlen)
+{
+    unsigned char id[32];
+    SHA256((const unsigned char *)pem, strlen(pem), id);
+    pthread_mutex_lock(&keys_mu);
+    for (int i = 0; i < KEYS; i++)
+        if (keys[i].key && memcmp(keys[i].id, id, 32) == 0) {
+            EVP_PKEY_up_ref(keys[i].key);
+            *out = keys[i].key;
+            pthread_mutex_unlock(&keys_mu);
+            return WP_OK;
+        }
+    pthread_mutex_unlock(&keys_mu);
+    wp_status st = gj_key_load(pem, out, errbuf, errlen);
+    if (st != WP_OK) return st;
+    pthread_mutex_lock(&keys_mu);
+    unsigned i = key_next++ % KEYS;
+    if (keys[i].key) EVP_PKEY_free(keys[i].key);
+    memcpy(keys[i].id, id, 32);
+    EVP_PKEY_up_ref(*out);
+    keys[i].key = *out;
+    pthread_mutex_unlock(&keys_mu);
+    return WP_OK;
+}
+
+/* ---- credentials ------------------------------------------------------------- */
+
+typedef struct creds {
+    json_object *doc; /* owned: the vault's answer */
+    grest_creds c;
+} creds;
+
+static const char *jstr(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                                                            : NULL;
+}
+
+/*
+ * The request path asks for the credential of every pass it answers (a list
+ * of 100 passes: 100 reads).  A short-lived per-process cache of the vault's
+ * answer (the serialised credential, or "none") keeps that to about one read
+ * per account per credentials_ttl_seconds; a replaced or deleted credential
+ * is seen after at most that long.  Jobs always read the vault.
+ */
+#define CRED_SLOTS 256
+static struct {
+    char account[80];
+    char *json;      /* NULL: the account had none */
+    time_t at;
+} cred_cache[CRED_SLOTS];
+static pthread_mutex_t cred_mu = PTHREAD_MUTEX_INITIALIZER;
+static int cred_ttl = 5;
+
+static unsigned cred_slot(const char *account)
+{
+    unsigned h = 2166136261u;
+    for (const char *c = account; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+    return h % CRED_SLOTS;
+}
+
+static void cred_clear(unsigned i)
+{
+    if (cred_cache[i].json) {
+        OPENSSL_cleanse(cred_cache[i].json, strlen(cred_cache[i].json));
+        free(cred_cache[i].json);
+    }
+    cred_cache[i].json = NULL;
+    cred_cache[i].account[0] = '\0';
+}
+
+/* 1 and *doc (transferred, NULL for "none") on a fresh hit; 0 on a miss. */
+static int cred_lookup(const char *account, json_object **doc)
+{
+    *doc = NULL;
+    if (cred_ttl <= 0 || strlen(account) >= sizeof cred_cache[0].account) return 0;
+    unsigned i = cred_slot(account);
+    char *copy = NULL;
+    int hit = 0;
+    pthread_mutex_lock(&cred_mu);
+    if (strcmp(cred_cache[i].account, account) == 0 && time(NULL) - cred_cache[i].at < cred_ttl) {
+        hit = 1;
+        if (cred_cache[i].json) copy = strdup(cred_cache[i].json);
+        if (cred_cache[i].json && !copy) hit = 0;
+    }
+    pthread_mutex_unlock(&cred_mu);
+    if (copy) {
+        *doc = json_tokener_parse(copy);
+        OPENSSL_cleanse(copy, strlen(copy));
+        free(copy);
+        if (!*doc) hit = 0;
+    }
+    return hit;
+}
+
+static void cred_store(const char *account, const json_object *doc)
+{
+    if (cred_ttl <= 0 || strlen(account) >= sizeof cred_cache[0].account) return;
+    char *json = doc ? strdup(json_object_to_json_string_ext((json_object *)doc, JSON_C_TO_STRING_PLAIN)) : NULL;
+    if (doc && !json) return;
+    unsigned i = cred_slot(account);
+    pthread_mutex_lock(&cred_mu);
+    cred_clear(i);
+    snprintf(cred_cache[i].account, sizeof cred_cache[i].account, "%s", account);
+    cred_cache[i].json = json;
+    cred_cache[i].at = time(NULL);
+    pthread_mutex_unlock(&cred_mu);
+}
+
+/* WP_ENOTFOUND when the account has no Google credential (the link stays null).
+ * cached: may answer from the request-path cache. */
+static wp_status creds_read_ex(const char *account_id, creds *out, int cached)
+{
+    memset(out, 0, sizeof *out);
+    if (!account_id || !*account_id || !WP_HOST_HAS(host, vault_read)) return WP_ENOTFOUND;
+    if (cached && cred_lookup(account_id, &out->doc)) {
+        if (!out->doc) return WP_ENOTFOUND;
+    } else {
+        wp_status st = host->vault_read(self, account_id, "google", &out->doc);
+        if (st == WP_ENOTFOUND) cred_store(account_id, NULL);
+        if (st != WP_OK) return st;
+        cred_store(account_id, out->doc);
+    }
+    out->c.issuer_id = jstr(out->doc, "issuer_id");
+    out->c.client_email = jstr(out->doc, "client_email");
+    out->c.private_key_pem = jstr(out->doc, "private_key_pem");
+    if (!out->c.private_key_pem) out->c.private_key_pem = jstr(out->doc, "private_key");
+    out->c.private_key_id = jstr(out->doc, "private_key_id");
+    out->c.token_uri = jstr(out->doc, "token_uri");
+    if (!out->c.issuer_id || !out->c.client_email || !out->c.private_key_pem) {
+        host->log(self, WP_LOG_WARN, "account %s: the Google credential lacks issuer_id, client_email or private key",
+                  account_id);
+        json_object_put(out->doc);
+        out->doc = NULL;
+        return WP_ECONFIG;
+    }
+    return WP_OK;
+}
+
+static wp_status creds_read(const char *account_id, creds *out) { return creds_read_ex(account_id, out, 0); }
+
+/* Drops the credential, overwriting the key material first. */
+static void creds_free(creds *c)
+{
+    if (!c->doc) return;
+    json_object *pk = NULL;
+    if (json_object_object_get_ex(c->doc, "private_key_pem", &pk) && json_object_is_type(pk, json_type_string))
+        OPENSSL_cleanse((void *)json_object_get_string(pk), (size_t)json_object_get_string_len(pk));
+    json_object_put(c->doc);
+    c->doc = NULL;
+}
+
+/* ---- rendering -------------------------------------------------------------- */
+
+/*
+ * Images.  An https URL in the pass is used as is.  A base64 PNG is served by
+ * this plugin at <public_url>/google/images/passes/<pass id>/<capability>/<hash>/<name>.png
+ * (ABI 1.2: pass_link_token): public, since Google fetches it without
+ * credentials, yet not guessable from the pass id; <hash> names the content,
+ * so a changed image gets a new URL and an old one can be cached for a day.
+ */
+#define IMG_PREFIX "/google/images/passes/"
+
+typedef struct img_ctx {
+    const char *account, *pass_id;
+    char token[160];
+    int token_state; /* 0 not fetched, 1 ok, -1 unavailable */
+    char urls[6][900];
+    int n;
+} img_ctx;
+
+static void content_hash(const char *b64, char out[17])
+{
+    unsigned char d[32];
+    SHA256((const unsigned char *)b64, strlen(b64), d);
+    for (int i = 0; i < 8; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static const char *image_for(void *ud, const char *name, const char *value)
+{
+    img_ctx *c = ud;
+    if (strncmp(value, "https://", 8) == 0) return value;
+    if (!c || !c->account || !c->pass_id || c->n >= 6) return NULL;
+    if (c->token_state == 0) {
+        c->token_state = WP_HOST_HAS(host, pass_link_token) &&
+                                 host->pass_link_token(self, c->account, c->pass_id, c->token, sizeof c->token) == WP_OK
+                             ? 1 : -1;
+    }
+    if (c->token_state != 1) return NULL;
+    char h[17];
+    content_hash(value, h);
+    char *u = c->urls[c->n++];
+    snprintf(u, sizeof c->urls[0], "%s%s%s/%s/%s/%s.png", public_url, IMG_PREFIX, c->pass_id, c->token, h, name);
+    return u;
+}
+
+/*
+ * Renders class and object and runs pass.render.google over them.
+ * *doc transferred: {schema, pass, type, class, object}.
+ */
+static wp_status render(const json_object *pass, const creds *cr, const char *account_id, int notify, wp_req *req,
+                        json_object **doc, char *errbuf, size_t errlen)
+{
+    *doc = NULL;
+    img_ctx ic = {.account = account_id, .pass_id = gr_pass_str(pass, "id")};
+    gr_render_opts o = {.issuer_id = cr->c.issuer_id, .account_id = account_id, .language = language,
+                        .default_logo_url = default_logo_url, .image = image_for, .image_ud = &ic,
+                        .now = time(NULL), .notify = notify};
+    json_object *cls = NULL, *obj = NULL;
+    wp_status st = gr_render(pass, &o, &cls, &obj, errbuf, errlen);
+    if (st != WP_OK) return st;
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "schema", json_object_new_int(1));
+    json_object_object_add(d, "pass", json_object_get((json_object *)pass));
+    json_object_object_add(d, "type", json_object_new_string(gr_google_type(gr_pass_str(pass, "pass_type"))));
+    json_object_object_add(d, "class", cls);
+    json_object_object_add(d, "object", obj);
+    wp_err *err = host->err_new(req);
+    if (err && host->hook_run("pass.render.google", d, req, err) == WP_FILTER_REJECT) {
+        snprintf(errbuf, errlen, "pass.render.google refused the pass: %s", host->err_message(err));
+        json_object_put(d);
+        return WP_EINVAL;
+    }
+    *doc = d;
+    return WP_OK;
+}
+
+static json_object *doc_get(json_object *doc, const char *k)
+{
+    json_object *v = NULL;
+    json_object_object_get_ex(doc, k, &v);
+    return v;
+}
+
+/* ---- save links ---------------------------------------------------------------- */
+
+static wp_status sign_payload(const creds *cr, json_object *payload, char **jwt, char *errbuf, size_t errlen)
+{
+    EVP_PKEY *key = NULL;
+    wp_status st = key_get(cr->c.private_key_pem, &key, errbuf, errlen);
+    if (st != WP_OK) return st;
+    json_object *claims = gj_save_claims(cr->c.client_email, time(NULL), origins, payload);
+    st = gj_save_jwt(key, claims, jwt, errbuf, errlen);
+    json_object_put(claims);
+    EVP_PKEY_free(key);
+    return st;
+}
+
+static int ok_status(long s) { return s >= 200 && s < 300; }
+
+/* Inserts (or updates) class and object over REST, for a skinny JWT or a first update. */
+static wp_status upsert_both(const creds *cr, json_object *rdoc, char *errbuf, size_t errlen)
+{
+    const char *type = json_object_get_string(doc_get(rdoc, "type"));
+    char res[64];
+    long status = 0;
+    snprintf(res, sizeof res, "%sClass", type);
+    wp_status st = grest_upsert(rest, &cr->c, res, doc_get(rdoc, "class"), &status, errbuf, errlen);
+    if (st != WP_OK) return st;
+    if (!ok_status(status)) return grest_retryable(status) ? WP_RETRY : WP_FAIL;
+    snprintf(res, sizeof res, "%sObject", type);
+    st = grest_upsert(rest, &cr->c, res, doc_get(rdoc, "object"), &status, errbuf, errlen);
+    if (st != WP_OK) return st;
+    if (!ok_status(status)) return grest_retryable(status) ? WP_RETRY : WP_FAIL;
+    return WP_OK;
+}
+
+/* Whether this plugin inserted the object at Google already (google_jwt_objects). */
+static int object_known(wp_req *req, const char *account, const char *object_id)
+{
+    const char *params[] = {account, object_id};
+    json_object *rows = NULL;
+    if (host->db_query(self, req, "SELECT 1 AS x FROM google_jwt_objects WHERE account_id = $1 AND object_id = $2", 2,
+                       params, &rows) != WP_OK)
+        return 0; /* unknown: insert again (409 -> patch is harmless) */
+    int n = (int)json_object_array_length(rows);
+    json_object_put(rows);
+    return n > 0;
+}
+
+/* With req, in the request's transaction (no second pooled connection while it holds one). */
+static void object_record(wp_req *req, const char *account, const char *object_id)
+{
+    const char *params[] = {account, object_id};
+    if (host->db_query(self, req, "INSERT INTO google_jwt_objects (account_id, object_id) VALUES ($1, $2) "
+                       "ON CONFLICT DO NOTHING", 2, params, NULL) != WP_OK)
+        host->log(self, WP_LOG_WARN, "recording object %s: %s", object_id, host->last_error());
+}
+
+/* Hex SHA-256 of a resource's compact JSON. */
+static void json_hash(const json_object *o, char out[65])
+{
+    size_t n = 0;
+    const char *js = json_object_to_json_string_length((json_object *)o, JSON_C_TO_STRING_PLAIN, &n);
+    unsigned char d[32];
+    SHA256((const unsigned char *)js, n, d);
+    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* 1 when the class was last sent with exactly this content. */
+static int class_current(wp_req *req, const char *account, const json_object *cls)
+{
+    char h[65];
+    json_hash(cls, h);
+    const char *params[] = {account, json_object_get_string(doc_get((json_object *)cls, "id")), h};
+    json_object *rows = NULL;
+    if (host->db_query(self, req, "SELECT 1 AS x FROM google_jwt_classes WHERE account_id = $1 AND class_id = $2 "
+                       "AND content_hash = $3", 3, params, &rows) != WP_OK)
+        return 0;
+    int n = (int)json_object_array_length(rows);
+    json_object_put(rows);
+    return n > 0;
+}
+
+static void class_record(wp_req *req, const char *account, const json_object *cls)
+{
+    char h[65];
+    json_hash(cls, h);
+    const char *params[] = {account, json_object_get_string(doc_get((json_object *)cls, "id")), h};
+    if (host->db_query(self, req, "INSERT INTO google_jwt_classes (account_id, class_id, content_hash) VALUES ($1, $2, $3) "
+                       "ON CONFLICT (account_id, class_id) DO UPDATE SET content_hash = $3, updated_at = now()",
+                       3, params, NULL) != WP_OK)
+        host->log(self, WP_LOG_WARN, "recording a class: %s", host->last_error());
+}
+
+/*
+ * The save link of a pass, *url malloc'd.  REST only when the fat JWT is too
+ * long and the object is not at Google yet: a skinny link names ids, which do
+ * not change between versions, and the update job patches the content.
+ */
+static wp_status save_link(const json_object *pass, const creds *cr, const char *account_id, wp_req *req, char **url,
+                           char *errbuf, size_t errlen)
+{
+    *url = NULL;
+    json_object *rdoc = NULL;
+    wp_status st = render(pass, cr, account_id, 0, req, &rdoc, errbuf, errlen);
+    if (st != WP_OK) return st;
+    const char *type = json_object_get_string(doc_get(rdoc, "type"));
+    char ck[64], ok[64];
+    snprintf(ck, sizeof ck, "%sClasses", type);
+    snprintf(ok, sizeof ok, "%sObjects", type);
+    json_object *payload = json_object_new_object();
+    json_object *ca = json_object_new_array(), *oa = json_object_new_array();
+    json_object_array_add(ca, json_object_get(doc_get(rdoc, "class")));
+    json_object_array_add(oa, json_object_get(doc_get(rdoc, "object")));
+    json_object_object_add(payload, ck, ca);
+    json_object_object_add(payload, ok, oa);
+    char *jwt = NULL;
+    st = sign_payload(cr, payload, &jwt, errbuf, errlen);
+    json_object_put(payload);
+    if (st == WP_OK && (int)strlen(jwt) > max_jwt) {
+        /* Too long for some browsers: create both at Google, link by id. */
+        free(jwt);
+        jwt = NULL;
+        json_object *object = doc_get(rdoc, "object");
+        const char *oid = json_object_get_string(doc_get(object, "id"));
+        if (!object_known(req, account_id, oid)) {
+            st = upsert_both(cr, rdoc, errbuf, errlen);
+            if (st == WP_OK) {
+                object_record(req, account_id, oid);
+                class_record(req, account_id, doc_get(rdoc, "class"));
+            }
+        }
+        if (st == WP_OK) {
+            json_object *ref = json_object_new_object();
+            json_object_object_add(ref, "id", json_object_get(doc_get(object, "id")));
+            json_object_object_add(ref, "classId", json_object_get(doc_get(object, "classId")));
+            payload = json_object_new_object();
+            oa = json_object_new_array();
+            json_object_array_add(oa, ref);
+            json_object_object_add(payload, ok, oa);
+            st = sign_payload(cr, payload, &jwt, errbuf, errlen);
+            json_object_put(payload);
+            host->metrics_add(self, "skinny_links_total", "Save links that link to objects inserted over REST", 1);
+        }
+    }
+    json_object_put(rdoc);
+    if (st != WP_OK) return st;
+    size_t n = strlen(GJ_SAVE_PREFIX) + strlen(jwt) + 1;
+    *url = malloc(n);
+    if (*url) snprintf(*url, n, "%s%s", GJ_SAVE_PREFIX, jwt);
+    free(jwt);
+    return *url ? WP_OK : WP_ENOMEM;
+}
+
+/* Cache key: a new pass version, another key or issuer each make a new link. */
+static int link_key(char *out, size_t len, const char *account_id, const json_object *pass, const creds *cr)
+{
+    json_object *ver = gr_pass_field(pass, "version");
+    const char *id = gr_pass_str(pass, "id");
+    if (!ver || !id) return -1;
+    int n = snprintf(out, len, "%s|%s|%s|%s|%s|%s", account_id, id, json_object_get_string(ver), cr->c.issuer_id,
+                     cr->c.client_email, cr->c.private_key_id ? cr->c.private_key_id : "");
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp_err *err)
+{
+    (void)ud;
+    (void)err;
+    json_object *pass = doc_get(doc, "pass");
+    if (!pass || !json_object_is_type(pass, json_type_object)) return WP_FILTER_CONTINUE;
+    /* The tenant: the request's account, else an "account_id" the caller put in the document. */
+    const char *account = req ? host->req_account_id(req) : NULL;
+    if (!account || !*account) account = jstr(doc, "account_id");
+    creds cr;
+    if (creds_read_ex(account, &cr, 1) != WP_OK) return WP_FILTER_CONTINUE;
+    char key[1024];
+    int cacheable = link_key(key, sizeof key, account, pass, &cr) == 0;
+    char *url = cacheable ? gc_get(links, key) : NULL;
+    if (!url) {
+        char msg[512] = "";
+        wp_status st = save_link(pass, &cr, account, req, &url, msg, sizeof msg);
+        if (st != WP_OK) {
+            /* A missing link beats a broken one (API.md): log, leave null. */
+            host->log(self, WP_LOG_WARN, "pass %s: no Google save link: %s", gr_pass_str(pass, "id"), msg);
+            creds_free(&cr);
+            return WP_FILTER_CONTINUE;
+        }
+        if (cacheable) gc_put(links, key, url);
+        host->metrics_add(self, "save_links_signed_total", "Google save links signed", 1);
+    }
+    creds_free(&cr);
+    json_object_object_add(doc, "google_save_url", json_object_new_string(url));
+    free(url);
+    return WP_FILTER_MODIFIED;
+}
+
+/* ---- live updates: events -> jobs -> REST ---------------------------------------- */
+
+static wp_status enqueue(const wp_plugin_event *ev, const char *op)
+{
+    json_object *pass = doc_get((json_object *)ev->data, "pass");
+    if (!pass || !gr_pass_str(pass, "id")) {
+        host->log(self, WP_LOG_WARN, "event %s (%s) carries no pass: ignored", ev->id, ev->type);
+        return WP_OK;
+    }
+    creds cr;
+    wp_status st = creds_read(ev->account_id, &cr);
+    if (st == WP_ENOTFOUND || st == WP_ECONFIG) return WP_OK; /* no Google for this account */
+    if (st != WP_OK) {
+        host->log(self, WP_LOG_WARN, "reading the Google credential: %s", host->last_error());
+        return WP_RETRY;
+    }
+    creds_free(&cr);
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "op", json_object_new_string(op));
+    json_object_object_add(p, "account_id", json_object_new_string(ev->account_id));
+    json_object_object_add(p, "event_id", json_object_new_string(ev->id));
+    json_object_object_add(p, "pass", json_object_get(pass));
+    json_object *extra;
+    if (json_object_object_get_ex((json_object *)ev->data, "changed", &extra))
+        json_object_object_add(p, "changed", json_object_get(extra));
+    if (json_object_object_get_ex((json_object *)ev->data, "message", &extra))
+        json_object_object_add(p, "message", json_object_get(extra));
+    st = host->job_enqueue(self, NULL, JOB_KIND, p, 0, NULL, 0);
+    json_object_put(p);
+    if (st != WP_OK) {
+        host->log(self, WP_LOG_WARN, "enqueueing %s: %s", JOB_KIND, host->last_error());
+        return WP_RETRY;
+    }
+    return WP_OK;
+}
+
+/* Unix ms of the pass's expiration_date when it is in the future, else 0. */
+static int64_t expiry_ms(const json_object *pass)
+{
+    long long t = gr_parse_time(gr_pass_str(pass, "expiration_date"));
+    return t > (long long)time(NULL) ? (int64_t)t * 1000 : 0;
+}
+
+/* Schedules the switch to EXPIRED for the pass's expiration_date (a later date schedules a later job;
+ * the job checks the pass as it is then). */
+static wp_status enqueue_expiry(const wp_plugin_event *ev)
+{
+    json_object *pass = doc_get((json_object *)ev->data, "pass");
+    int64_t at = pass ? expiry_ms(pass) : 0;
+    if (!at) return WP_OK;
+    creds cr;
+    wp_status st = creds_read(ev->account_id, &cr);
+    if (st == WP_ENOTFOUND || st == WP_ECONFIG) return WP_OK;
+    if (st != WP_OK) return WP_RETRY;
+    creds_free(&cr);
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "op", json_object_new_string("expire"));
+    json_object_object_add(p, "account_id", json_object_new_string(ev->account_id));
+    json_object_object_add(p, "event_id", json_object_new_string(ev->id));
+    json_object_object_add(p, "pass", json_object_get(pass));
+    st = host->job_enqueue(self, NULL, JOB_KIND, p, at + 1000, NULL, 0);
+    json_object_put(p);
+    if (st != WP_OK) {
+        host->log(self, WP_LOG_WARN, "enqueueing the expiry of a pass: %s", host->last_error());
+        return WP_RETRY;
+    }
+    return WP_OK;
+}
+
+static wp_status on_created(void *ud, const wp_plugin_event *ev) { (void)ud; return enqueue_expiry(ev); }
+
+static wp_status on_updated(void *ud, const wp_plugin_event *ev)
+{
+    (void)ud;
+    wp_status st = enqueue(ev, "update");
+    return st == WP_OK ? enqueue_expiry(ev) : st;
+}
+static wp_status on_voided(void *ud, const wp_plugin_event *ev) { (void)ud; return enqueue(ev, "void"); }
+static wp_status on_notify(void *ud, const wp_plugin_event *ev) { (void)ud; return enqueue(ev, "notify"); }
+
+/* Notifications sent for the pass in the last 24 h (messages and notifying updates together). */
+static int notifications_today(const char *account, const char *pass_id)
+{
+    const char *params[] = {account, pass_id};
+    json_object *rows = NULL;
+    if (host->db_query(self, NULL, "SELECT count(*) AS n FROM google_jwt_notifications WHERE account_id = $1 AND "
+                       "pass_id = $2 AND sent_at > now() - interval '24 hours'", 2, params, &rows) != WP_OK) {
+        host->log(self, WP_LOG_WARN, "counting notifications: %s", host->last_error());
+        return NOTIFY_CAP; /* unknown: stay silent rather than exceed Google's cap */
+    }
+    int n = (int)json_object_get_int(doc_get(json_object_array_get_idx(rows, 0), "n"));
+    json_object_put(rows);
+    return n;
+}
+
+static void notification_record(const char *account, const char *pass_id, const char *event_id, const char *kind)
+{
+    const char *params[] = {account, pass_id, event_id, kind};
+    if (host->db_query(self, NULL, "INSERT INTO google_jwt_notifications (account_id, pass_id, event_id, kind) "
+                       "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, params, NULL) != WP_OK)
+        host->log(self, WP_LOG_WARN, "recording a notification: %s", host->last_error());
+}
+
+/* Whether a changed field carries a change message (Apple's way of asking for a notification). */
+static int wants_notification(const json_object *pass, json_object *changed)
+{
+    if (!changed || !json_object_is_type(changed, json_type_array)) return 0;
+    static const char *const groups[] = {"header_fields", "primary_fields", "secondary_fields", "auxiliary_fields",
+                                         "back_fields", NULL};
+    for (size_t i = 0; i < json_object_array_length(changed); i++) {
+        const char *ch = json_object_get_string(json_object_array_get_idx(changed, i));
+        if (!ch) continue;
+        for (const char *const *g = groups; *g; g++) {
+            json_object *arr = gr_pass_field(pass, *g);
+            if (!arr || !json_object_is_type(arr, json_type_array)) continue;
+            for (size_t j = 0; j < json_object_array_length(arr); j++) {
+                json_object *f = json_object_array_get_idx(arr, j);
+                const char *key = jstr(f, "key");
+                /* "changed" names body keys ("primary_fields") or field keys ("points"). */
+                if (jstr(f, "change_message") && (strcmp(ch, *g) == 0 || (key && strcmp(ch, key) == 0))) return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* A REST outcome as a job result. */
+static wp_status outcome(wp_status st, long status, const char *what, const char *msg)
+{
+    if (st == WP_OK && ok_status(status)) return WP_OK;
+    host->log(self, WP_LOG_WARN, "%s: %s", what, *msg ? msg : "failed");
+    if (st != WP_OK) return st == WP_EAUTH || st == WP_ECRYPTO || st == WP_EINVAL ? WP_FAIL : WP_RETRY;
+    return grest_retryable(status) ? WP_RETRY : WP_FAIL;
+}
+
+static wp_status job_sync(void *ud, const wp_plugin_job *job)
+{
+    (void)ud;
+    json_object *p = (json_object *)job->payload;
+    const char *op = jstr(p, "op"), *account = jstr(p, "account_id"), *event_id = jstr(p, "event_id");
+    json_object *pass = doc_get(p, "pass");
+    if (!op || !account || !pass || !gr_pass_str(pass, "id")) {
+        host->log(self, WP_LOG_ERROR, "job %s: malformed payload", job->id);
+        return WP_FAIL;
+    }
+    const char *pass_id = gr_pass_str(pass, "id");
+    /* Jobs may run late or out of order: render the pass as it is now (ABI 1.2),
+     * unless the event's copy is newer than what the read returns. */
+    json_object *current = NULL;
+    if (strcmp(op, "notify") != 0 && WP_HOST_HAS(host, pass_get) &&
+        host->pass_get(self, account, pass_id, &current) == WP_OK && current) {
+        json_object *cv = gr_pass_field(current, "version"), *ev = gr_pass_field(pass, "version");
+        json_object_object_del(current, "authentication_token"); /* never needed here */
+        /* pass_get adds the tenant as "account_id", which is also the loyalty member
+         * field of the unified body: keep only the body's. */
+        json_object *b = NULL;
+        if (!(json_object_object_get_ex(current, "body", &b) && json_object_object_get_ex(b, "account_id", NULL)))
+            json_object_object_del(current, "account_id");
+        if (cv && ev && json_object_get_int64(cv) >= json_object_get_int64(ev)) pass = current;
+    }
+    creds cr;
+    wp_status st = creds_read(account, &cr);
+    if (st != WP_OK) {
+        json_object_put(current);
+        return st == WP_ENOTFOUND || st == WP_ECONFIG ? WP_OK /* credential removed meanwhile */ : WP_RETRY;
+    }
+    char msg[600] = "", path[700], what[160];
+    long status = 0;
+    int notify = 0;
+    if (strcmp(op, "update") == 0 && wants_notification(pass, doc_get(p, "changed")) &&
+        gr_type_has_notify(gr_google_type(gr_pass_str(pass, "pass_type"))))
+        notify = notifications_today(account, pass_id) < NOTIFY_CAP;
+    json_object *rdoc = NULL;
+    st = render(pass, &cr, account, notify, NULL, &rdoc, msg, sizeof msg);
+    if (st != WP_OK) {
+        host->log(self, WP_LOG_ERROR, "pass %s: %s", pass_id, msg);
+        creds_free(&cr);
+        json_object_put(current);
+        return WP_FAIL;
+    }
+    const char *type = json_object_get_string(doc_get(rdoc, "type"));
+    json_object *object = doc_get(rdoc, "object");
+    snprintf(path, sizeof path, "/%sObject/%s", type, json_object_get_string(doc_get(object, "id")));
+    snprintf(what, sizeof what, "%s of pass %s", op, pass_id);
+
+    if (strcmp(op, "expire") == 0) {
+        /* Only when the pass, as it is now, has expired: its date may have moved since. */
+        if (strcmp(gr_state(pass, time(NULL)), "EXPIRED") == 0) {
+            json_object *state_only = json_object_new_object();
+            json_object_object_add(state_only, "state", json_object_new_string("EXPIRED"));
+            st = grest_call(rest, &cr.c, "PATCH", path, state_only, &status, NULL, msg, sizeof msg);
+            json_object_put(state_only);
+            if (st == WP_OK && status == 404) status = 200; /* not at Google: new links render EXPIRED */
+            st = outcome(st, status, what, msg);
+        } else {
+            st = WP_OK;
+        }
+    } else if (strcmp(op, "update") == 0 || strcmp(op, "void") == 0) {
+        json_object *patch = object;
+        json_object *state_only = NULL;
+        if (strcmp(op, "void") == 0) {
+            state_only = json_object_new_object();
+            json_object_object_add(state_only, "state", json_object_new_string("INACTIVE"));
+            patch = state_only;
+        }
+        st = grest_call(rest, &cr.c, "PATCH", path, patch, &status, NULL, msg, sizeof msg);
+        if (st == WP_OK && status == 404 && state_only) {
+            status = 200; /* void of an object Google never had: its links already render INACTIVE */
+        } else if (st == WP_OK && status == 404) {
+            /* Never saved (fat JWT) or never inserted: create it now. */
+            st = upsert_both(&cr, rdoc, msg, sizeof msg);
+            if (st == WP_OK) {
+                object_record(NULL, account, json_object_get_string(doc_get(object, "id")));
+                class_record(NULL, account, doc_get(rdoc, "class"));
+            }
+            status = st == WP_OK ? 200 : 0;
+            if (st == WP_RETRY) { st = WP_OK; status = 503; }
+            else if (st == WP_FAIL) { st = WP_OK; status = 400; }
+        }
+        json_object_put(state_only);
+        st = outcome(st, status, what, msg);
+        if (st == WP_OK && notify) notification_record(account, pass_id, event_id ? event_id : job->id, "update");
+        /* Class-level fields (a loyalty programName or colour, an event's venue) live on the
+         * class: patch it when what this pass renders for it differs from what was sent. */
+        json_object *cls = doc_get(rdoc, "class");
+        if (st == WP_OK && strcmp(op, "update") == 0 && !class_current(NULL, account, cls)) {
+            char cpath[700];
+            snprintf(cpath, sizeof cpath, "/%sClass/%s", type, json_object_get_string(doc_get(cls, "id")));
+            st = grest_call(rest, &cr.c, "PATCH", cpath, cls, &status, NULL, msg, sizeof msg);
+            if (st == WP_OK && status == 404) status = 200; /* Google has no such class: nothing to update */
+            else if (st == WP_OK && ok_status(status)) class_record(NULL, account, cls);
+            st = outcome(st, status, "patching the class", msg);
+        }
+    } else if (strcmp(op, "notify") == 0) {
+        json_object *m = doc_get(p, "message");
+        const char *header = NULL, *body = NULL;
+        if (m && json_object_is_type(m, json_type_object)) {
+            header = jstr(m, "header");
+            body = jstr(m, "body");
+            if (!body) body = jstr(m, "message");
+        } else if (m) {
+            body = json_object_get_string(m);
+        }
+        if (!header) header = gr_pass_str(pass, "organization_name");
+        int loud = notifications_today(account, pass_id) < NOTIFY_CAP;
+        json_object *msgobj = json_object_new_object();
+        json_object_object_add(msgobj, "header", json_object_new_string(header ? header : "Update"));
+        json_object_object_add(msgobj, "body", json_object_new_string(body ? body : ""));
+        char mid[160];
+        snprintf(mid, sizeof mid, "%s", event_id ? event_id : job->id);
+        for (char *c = mid; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+                  *c == '-'))
+                *c = '_';
+        json_object_object_add(msgobj, "id", json_object_new_string(mid));
+        json_object_object_add(msgobj, "messageType", json_object_new_string(loud ? "TEXT_AND_NOTIFY" : "TEXT"));
+        json_object *req = json_object_new_object();
+        json_object_object_add(req, "message", msgobj);
+        char mpath[760];
+        snprintf(mpath, sizeof mpath, "%s/addMessage", path);
+        st = grest_call(rest, &cr.c, "POST", mpath, req, &status, NULL, msg, sizeof msg);
+        if (st == WP_OK && status == 404) { /* not at Google yet: create, then add the message */
+            wp_status u = upsert_both(&cr, rdoc, msg, sizeof msg);
+            if (u == WP_OK) {
+                object_record(NULL, account, json_object_get_string(doc_get(object, "id")));
+                class_record(NULL, account, doc_get(rdoc, "class"));
+            }
+            if (u == WP_OK) st = grest_call(rest, &cr.c, "POST", mpath, req, &status, NULL, msg, sizeof msg);
+            else { st = WP_OK; status = u == WP_RETRY ? 503 : 400; }
+        }
+        if (st == WP_OK && loud && (status == 429 || (status >= 400 && strstr(msg, "uota")))) {
+            /* Google's own count says the cap is reached: send it silently. */
+            json_object_object_add(msgobj, "messageType", json_object_new_string("TEXT"));
+            loud = 0;
+            st = grest_call(rest, &cr.c, "POST", mpath, req, &status, NULL, msg, sizeof msg);
+        }
+        json_object_put(req);
+        st = outcome(st, status, what, msg);
+        if (st == WP_OK && loud) notification_record(account, pass_id, event_id ? event_id : job->id, "message");
+    } else {
+        host->log(self, WP_LOG_ERROR, "job %s: unknown op \"%s\"", job->id, op);
+        st = WP_FAIL;
+    }
+    if (st == WP_OK) host->metrics_add(self, "object_syncs_total", "Google Wallet objects updated", 1);
+    json_object_put(rdoc);
+    creds_free(&cr);
+    json_object_put(current);
+    return st;
+}
+
+/* ---- route -------------------------------------------------------------------- */
+
+static int b64val(int ch)
+{
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+    if (ch == '+') return 62;
+    if (ch == '/') return 63;
+    return -1;
+}
+
+/* GET /google/images/passes/:pass_id/:token/:hash/:file: a pass's own base64 image. */
+static void serve_pass_image(wp_req *req, void *ud)
+{
+    (void)ud;
+    const char *pass_id = host->req_param(req, "pass_id"), *token = host->req_param(req, "token");
+    const char *hash = host->req_param(req, "hash"), *file = host->req_param(req, "file");
+    static const char *const names[] = {"logo", "icon", "hero", "strip", "thumbnail", "background", NULL};
+    char name[16] = "";
+    size_t fl = file ? strlen(file) : 0;
+    if (fl > 4 && fl - 4 < sizeof name && strcmp(file + fl - 4, ".png") == 0) memcpy(name, file, fl - 4);
+    int known = 0;
+    for (const char *const *n = names; *n; n++) known |= strcmp(*n, name) == 0;
+    char account[64];
+    json_object *pass = NULL, *imgs, *v = NULL;
+    if (!known || !WP_HOST_HAS(host, pass_link_verify) ||
+        host->pass_link_verify(self, pass_id, token, account, sizeof account) != WP_OK ||
+        host->pass_get(self, account, pass_id, &pass) != WP_OK) {
+        host->resp_error(req, 404, "resource_missing", NULL, "no such image");
+        json_object_put(pass);
+        return;
+    }
+    imgs = gr_pass_field(pass, "images");
+    const char *b64 = imgs && json_object_object_get_ex(imgs, name, &v) && json_object_is_type(v, json_type_string)
+                          ? json_object_get_string(v) : NULL;
+    if (b64 && strncmp(b64, "data:", 5) == 0 && strchr(b64, ',')) b64 = strchr(b64, ',') + 1;
+    if (!b64 || strncmp(b64, "https://", 8) == 0) {
+        host->resp_error(req, 404, "resource_missing", NULL, "the pass has no %s image stored here", name);
+        json_object_put(pass);
+        return;
+    }
+    size_t n = strlen(b64), o = 0;
+    unsigned char *png = malloc(n / 4 * 3 + 3);
+    unsigned acc = 0;
+    int bits = 0;
+    for (size_t i = 0; png && i < n && b64[i] != '='; i++) {
+        int d = b64val((unsigned char)b64[i]);
+        if (d < 0) continue;
+        acc = (acc << 6) | (unsigned)d;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            png[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    char h[17];
+    content_hash(b64, h);
+    json_object_put(pass);
+    if (!png) {
+        host->resp_error(req, 503, "service_unavailable", NULL, "out of memory");
+        return;
+    }
+    /* The URL names the content: cache it long when it still matches, else briefly. */
+    host->resp_header(req, "Cache-Control", hash && strcmp(hash, h) == 0 ? "public, max-age=86400" : "public, max-age=60");
+    host->resp_raw(req, 200, "image/png", png, o);
+    free(png);
+}
+
+static void serve_logo(wp_req *req, void *ud)
+{
+    (void)ud;
+    /* Google fetches images itself and wants no redirect: serve the bytes, cacheable. */
+    host->resp_header(req, "Cache-Control", "public, max-age=86400");
+    host->resp_raw(req, 200, "image/png", google_default_logo, sizeof google_default_logo);
+}
+
+/* ---- init / shutdown ---------------------------------------------------------- */
+
+static wp_status cfg_str(const json_object *cfg, const char *k, char *out, size_t len, int url)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(cfg, k, &v)) return WP_OK;
+    if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0 ||
+        (size_t)json_object_get_string_len(v) >= len) {
+        host->set_error(self, "config.%s: a non-empty string of at most %zu characters is required", k, len - 1);
+        return WP_ECONFIG;
+    }
+    const char *s = json_object_get_string(v);
+    if (url && strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0) {
+        host->set_error(self, "config.%s: an http(s) URL is required", k);
+        return WP_ECONFIG;
+    }
+    snprintf(out, len, "%s", s);
+    return WP_OK;
+}
+
+static wp_status cfg_int(const json_object *cfg, const char *k, int lo, int hi, int *out)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(cfg, k, &v)) return WP_OK;
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < lo || json_object_get_int64(v) > hi) {
+        host->set_error(self, "config.%s: an integer from %d to %d is required", k, lo, hi);
+        return WP_ECONFIG;
+    }
+    *out = (int)json_object_get_int64(v);
+    return WP_OK;
+}
+
+static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *cfg)
+{
+    host = h;
+    self = p;
+    if (!WP_HOST_HAS(host, vault_read)) {
+        host->set_error(self, "this gateway has no vault_read (ABI 1.1 is required)");
+        return WP_EABI;
+    }
+    static const char *const known[] = {"api_base_url", "token_url", "origins", "public_url", "language",
+                                        "rate_limit_per_second", "timeout_seconds", "max_jwt_length", "cache_slots",
+                                        "credentials_ttl_seconds", NULL};
+    json_object_object_foreach((json_object *)cfg, k, v) {
+        (void)v;
+        int ok = 0;
+        for (const char *const *kn = known; *kn; kn++) ok |= strcmp(*kn, k) == 0;
+        if (!ok) {
+            host->set_error(self, "config.%s: unknown key", k);
+            return WP_ECONFIG;
+        }
+    }
+    char api[512] = "", tok[512] = "";
+    int rate = 20, timeout = 10, slots = 4096;
+    /* The gateway's public_url (ABI 1.2), else the environment; config.public_url overrides both. */
+    const char *env_public = getenv("WALLETPASS_PUBLIC_URL");
+    if (WP_HOST_HAS(host, public_url) && host->public_url(self) && *host->public_url(self))
+        snprintf(public_url, sizeof public_url, "%s", host->public_url(self));
+    else if (env_public && *env_public)
+        snprintf(public_url, sizeof public_url, "%s", env_public);
+    if (cfg_str(cfg, "api_base_url", api, sizeof api, 1) || cfg_str(cfg, "token_url", tok, sizeof tok, 1) ||
+        cfg_str(cfg, "public_url", public_url, sizeof public_url, 1) ||
+        cfg_str(cfg, "language", language, sizeof language, 0) ||
+        cfg_int(cfg, "rate_limit_per_second", 1, 1000, &rate) || cfg_int(cfg, "timeout_seconds", 1, 120, &timeout) ||
+        cfg_int(cfg, "max_jwt_length", 200, 100000, &max_jwt) || cfg_int(cfg, "cache_slots", 1, 1 << 20, &slots) ||
+        cfg_int(cfg, "credentials_ttl_seconds", 0, 300, &cred_ttl))
+        return WP_ECONFIG;
+    json_object *o = NULL;
+    if (json_object_object_get_ex(cfg, "origins", &o)) {
+        if (!json_object_is_type(o, json_type_array)) {
+            host->set_error(self, "config.origins: an array of origins (\"https://example.com\") is required");
+            return WP_ECONFIG;
+        }
+        for (size_t i = 0; i < json_object_array_length(o); i++) {
+            json_object *e = json_object_array_get_idx(o, i);
+            if (!json_object_is_type(e, json_type_string) ||
+                (strncmp(json_object_get_string(e), "https://", 8) != 0 &&
+                 strncmp(json_object_get_string(e), "http://", 7) != 0)) {
+                host->set_error(self, "config.origins[%zu]: an origin such as \"https://example.com\" is required", i);
+                return WP_ECONFIG;
+            }
+        }
+    }
+    size_t pl = strlen(public_url);
+    while (pl > 0 && public_url[pl - 1] == '/') public_url[--pl] = '\0';
+    snprintf(default_logo_url, sizeof default_logo_url, "%s%s", public_url, LOGO_PATH);
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        host->set_error(self, "libcurl did not initialise");
+        return WP_EINTERNAL;
+    }
+    char msg[256] = "";
+    grest_cfg rc = {.api_base = *api ? api : NULL, .token_url = *tok ? tok : NULL, .timeout_s = timeout,
+                    .rate_per_s = rate};
+    if (grest_new(&rc, &rest, msg, sizeof msg) != WP_OK || !(links = gc_new((size_t)slots))) {
+        host->set_error(self, "out of memory");
+        grest_free(rest);
+        rest = NULL;
+        curl_global_cleanup();
+        return WP_ENOMEM;
+    }
+    origins = o ? json_object_get(o) : json_object_new_array();
+
+    static const uint32_t backoff[] = {1, 5, 30, 120, 600, 1800};
+    wp_retry_policy retry = WP_RETRY_POLICY_INIT;
+    retry.max_attempts = 7;
+    retry.backoff_s = backoff;
+    retry.nbackoff = sizeof backoff / sizeof backoff[0];
+    wp_status st;
+    if ((st = host->filter_add(self, "pass.links", WP_PRIO_DEFAULT, links_filter, NULL)) != WP_OK ||
+        (st = host->subscribe(self, "pass.created", on_created, NULL, NULL)) != WP_OK ||
+        (st = host->subscribe(self, "pass.updated", on_updated, NULL, NULL)) != WP_OK ||
+        (st = host->subscribe(self, "pass.voided", on_voided, NULL, NULL)) != WP_OK ||
+        (st = host->subscribe(self, "pass.notify", on_notify, NULL, NULL)) != WP_OK ||
+        (st = host->job_register(self, JOB_KIND, job_sync, NULL, &retry)) != WP_OK ||
+        (st = host->route_add(self, "GET", LOGO_PATH, WP_AUTH_PUBLIC, serve_logo, NULL)) != WP_OK ||
+        (WP_HOST_HAS(host, pass_get) && WP_HOST_HAS(host, pass_link_verify) &&
+         (st = host->route_add(self, "GET", IMG_PREFIX ":pass_id/:token/:hash/:file", WP_AUTH_PUBLIC, serve_pass_image,
+                               NULL)) != WP_OK)) {
+        host->set_error(self, "registering: %s", host->last_error());
+        return st;
+    }
+    return WP_OK;
+}
+
+static void google_shutdown(wp_plugin *p)
+{
+    (void)p;
+    grest_free(rest);
+    rest = NULL;
+    gc_free(links);
+    links = NULL;
+    json_object_put(origins);
+    origins = NULL;
+    for (int i = 0; i < KEYS; i++) {
+        EVP_PKEY_free(keys[i].key);
+        keys[i].key = NULL;
+    }
+    for (unsigned i = 0; i < CRED_SLOTS; i++) cred_clear(i);
+    curl_global_cleanup();
+}
+
+WP_PLUGIN_DEFINE_EXT("google-jwt", "0.1.0", "Google Wallet save links (RS256 JWT) and live object updates",
+                     google_init, google_shutdown, "MIT", NULL)

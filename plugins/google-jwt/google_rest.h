@@ -1,0 +1,71 @@
+/*
+ * google_rest.h - the Google Wallet REST client (libcurl): OAuth2 service-account
+ * tokens, per-issuer rate limiting, class/object insert/get/patch, addMessage.
+ *
+ * One client per plugin, shared by every thread: its token cache and rate
+ * limiter are guarded by its own mutex.  A token is fetched by one caller at
+ * a time per service account; the others wait for that result (single
+ * flight), and it is refreshed 5 minutes before it expires.
+ *
+ * Base URLs come from the plugin configuration (operator-controlled, not user
+ * input), so tests point them at a local stand-in.
+ *
+ * Ownership: configuration strings are copied by grest_new; credentials are
+ * borrowed for the call; response JSON (*resp) is transferred (may be NULL).
+ */
+#ifndef GOOGLE_REST_H
+#define GOOGLE_REST_H
+
+#include <stddef.h>
+
+#include <walletpass/plugin.h>
+
+#define GREST_SCOPE "https://www.googleapis.com/auth/wallet_object.issuer"
+#define GREST_DEFAULT_API "https://walletobjects.googleapis.com/walletobjects/v1"
+#define GREST_DEFAULT_TOKEN "https://oauth2.googleapis.com/token"
+
+typedef struct grest grest;
+
+typedef struct grest_cfg {
+    const char *api_base;   /* NULL: GREST_DEFAULT_API */
+    const char *token_url;  /* NULL: the credential's token_uri, else GREST_DEFAULT_TOKEN */
+    long timeout_s;         /* per request; 0: 10 */
+    int rate_per_s;         /* most requests per second per issuer; 0: 20 */
+} grest_cfg;
+
+typedef struct grest_creds {
+    const char *issuer_id;
+    const char *client_email;
+    const char *private_key_pem;
+    const char *private_key_id; /* may be NULL */
+    const char *token_uri;      /* may be NULL */
+} grest_creds;
+
+wp_status grest_new(const grest_cfg *cfg, grest **out, char *errbuf, size_t errlen);
+void grest_free(grest *c);
+
+/* Tokens fetched from the token endpoint since grest_new (for metrics and tests). */
+long grest_token_fetches(grest *c);
+
+/*
+ * One API call: method ("GET", "POST", "PATCH"), path relative to the API
+ * base ("/loyaltyObject/123.pass_x"), body (borrowed, may be NULL).  WP_OK
+ * when an HTTP answer came back, whatever its status (*status; *resp its JSON
+ * body or NULL); WP_EUNAVAIL on a transport failure or timeout, WP_EAUTH when
+ * no token could be had.  A 401 drops the cached token and retries once.
+ */
+wp_status grest_call(grest *c, const grest_creds *cr, const char *method, const char *path, const json_object *body,
+                     long *status, json_object **resp, char *errbuf, size_t errlen);
+
+/*
+ * Creates or updates `res` (its "id" names it) of `resource` ("loyaltyClass",
+ * "genericObject", ...): insert; on 409 get, then patch (reference §7.3).
+ * *status is the final HTTP status.  Transport failures as grest_call.
+ */
+wp_status grest_upsert(grest *c, const grest_creds *cr, const char *resource, const json_object *res, long *status,
+                       char *errbuf, size_t errlen);
+
+/* Whether an HTTP status is worth retrying later (429 and 5xx). */
+int grest_retryable(long status);
+
+#endif
