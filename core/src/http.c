@@ -349,6 +349,19 @@ void wp_resp_raw(wp_req *req, int status, const char *content_type, const void *
     req->bytes_out = (size_t)hn + (head_only ? 0 : len);
 }
 
+void wp_resp_list(wp_req *req, PGresult *r, int limit, json_object *(*row)(PGresult *r, int i))
+{
+    json_object *data = json_object_new_array();
+    int n = PQntuples(r);
+    for (int i = 0; i < n && i < limit; i++) json_object_array_add(data, row(r, i));
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "object", json_object_new_string("list"));
+    json_object_object_add(o, "data", data);
+    json_object_object_add(o, "has_more", json_object_new_boolean(n > limit));
+    wp_resp_json(req, 200, o);
+    json_object_put(o);
+}
+
 void wp_resp_json(wp_req *req, int status, json_object *body)
 {
     size_t len;

@@ -327,16 +327,8 @@ static void list_tpl(wp_req *req, void *ud)
         wp_resp_from_err(req, &err);
         return;
     }
-    json_object *data = json_object_new_array();
-    int n = PQntuples(r);
-    for (int i = 0; i < n && i < limit; i++) json_object_array_add(data, tpl_json(r, i));
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "object", json_object_new_string("list"));
-    json_object_object_add(o, "data", data);
-    json_object_object_add(o, "has_more", json_object_new_boolean(n > limit));
+    wp_resp_list(req, r, limit, tpl_json);
     PQclear(r);
-    wp_resp_json(req, 200, o);
-    json_object_put(o);
 }
 
 /*
