@@ -22,6 +22,16 @@
  */
 wp_status wp_meter_consume(PGconn *conn, const wp_config *cfg, const char *account_id, int n, wp_err *err);
 
+/*
+ * The same decision without counting or locking: WP_ELIMIT when n more
+ * operations would pass the limit now.  Lets an operation answer 402 in
+ * API.md's order (before its own 409s) and take the counter's row lock
+ * with wp_meter_consume() only at its very end, just before COMMIT, so
+ * concurrent operations of one account queue on that lock as briefly as
+ * possible.
+ */
+wp_status wp_meter_check(PGconn *conn, const wp_config *cfg, const char *account_id, int n, wp_err *err);
+
 /* The plan's monthly limit, or -1 for unlimited / unknown plan. */
 long long wp_meter_plan_limit(const wp_config *cfg, const char *plan);
 

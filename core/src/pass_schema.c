@@ -15,7 +15,7 @@
 
 enum { T_GENERIC = 1, T_LOYALTY = 2, T_COUPON = 4, T_EVENT = 8, T_ALL = 15 };
 
-typedef enum { K_TEXT, K_COLOR, K_DATE, K_ENUM, K_FIELDS, K_IMAGES, K_ARRAY_OBJ, K_METADATA, K_TEXT_OR_NUM, K_ID } kind;
+typedef enum { K_TEXT, K_COLOR, K_DATE, K_ENUM, K_FIELDS, K_IMAGES, K_ARRAY_OBJ, K_METADATA, K_TEXT_OR_NUM, K_ID, K_NUMBER } kind;
 
 typedef struct {
     const char *name;
@@ -46,6 +46,7 @@ static const field_spec fields[] = {
     {"images", K_IMAGES, T_ALL, NULL, 0, 0},
     {"locations", K_ARRAY_OBJ, T_ALL, NULL, 0, 10},
     {"beacons", K_ARRAY_OBJ, T_ALL, NULL, 0, 10},
+    {"max_distance", K_NUMBER, T_ALL, NULL, 0, 0}, /* metres from a location; range: geofence plugin */
     {"relevant_date", K_DATE, T_ALL, NULL, 0, 0},
     {"expiration_date", K_DATE, T_ALL, NULL, 0, 0},
     {"template_id", K_TEXT, T_ALL, NULL, 0, 0},
@@ -283,6 +284,9 @@ static wp_status check_one(const field_spec *fs, json_object *v, const wp_pass_l
         if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) return WP_OK;
         if (check_text(v, name, lim->max_string, 0, err)) return bad(err, name, "%s must be a string or a number%s", name, "");
         return WP_OK;
+    case K_NUMBER:
+        if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) return WP_OK;
+        return bad(err, name, "%s must be a number%s", name, "");
     case K_FIELDS: return check_fields(v, name, fs->max, lim->max_string, ks, err);
     case K_IMAGES: {
         if (!json_object_is_type(v, json_type_object)) return bad(err, name, "%s must be an object (icon, logo, ...)%s", name, "");

@@ -11,6 +11,7 @@
  */
 #include "passes.h"
 
+#include <math.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,15 +120,18 @@ static wp_status loaded_from_row(wp_server *srv, PGresult *r, int i, json_object
 }
 
 /*
- * Runs `pass.links` over {"schema": 1, "pass": <copy of res>, "pkpass_url": null,
- * "google_save_url": null} and copies the two links back into res.
+ * Runs `pass.links` over {"schema": 1, "account_id", "pass": <copy of res>,
+ * "pkpass_url": null, "google_save_url": null} and copies the two links back
+ * into res.  req may be NULL (a batch job).
  */
-static wp_status add_links(wp_req *req, json_object *res, wp_err *err)
+static wp_status links_for(const char *account_id, wp_req *req, json_object *res, wp_err *err)
 {
     json_object *copy = NULL;
     if (json_object_deep_copy(res, &copy, NULL) != 0) return wp_err_set(err, WP_ENOMEM, "out of memory");
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "schema", json_object_new_int(1));
+    /* the tenant, for filters run without a request (batch jobs: req is NULL) */
+    json_object_object_add(doc, "account_id", json_object_new_string(account_id));
     json_object_object_add(doc, "pass", copy);
     json_object_object_add(doc, "pkpass_url", NULL);
     json_object_object_add(doc, "google_save_url", NULL);
@@ -148,6 +152,11 @@ static wp_status add_links(wp_req *req, json_object *res, wp_err *err)
     }
     json_object_put(doc);
     return WP_OK;
+}
+
+static wp_status add_links(wp_req *req, json_object *res, wp_err *err)
+{
+    return links_for(req->account_id, req, res, err);
 }
 
 /* ---- errors ------------------------------------------------------------ */
@@ -221,15 +230,16 @@ static PGconn *prologue(wp_req *req, json_object **body)
  * "template_id", "body"}.  A filter may change "body"; the changed body must
  * still pass the schema, and replaces *body.
  */
-static wp_status run_validate(wp_req *req, const char *mode, const char *pass_id, const char *serial,
-                              const char *template_id, json_object **body, wp_err *err)
+static wp_status run_validate(wp_server *srv, const char *account_id, wp_req *req, const char *mode,
+                              const char *pass_id, const char *serial, const char *template_id, json_object **body,
+                              wp_err *err)
 {
     json_object *copy = NULL;
     if (json_object_deep_copy(*body, &copy, NULL) != 0) return wp_err_set(err, WP_ENOMEM, "out of memory");
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "schema", json_object_new_int(1));
     json_object_object_add(doc, "mode", json_object_new_string(mode));
-    json_object_object_add(doc, "account_id", json_object_new_string(req->account_id));
+    json_object_object_add(doc, "account_id", json_object_new_string(account_id));
     json_object_object_add(doc, "pass_id", pass_id ? json_object_new_string(pass_id) : NULL);
     json_object_object_add(doc, "serial_number", serial ? json_object_new_string(serial) : NULL);
     json_object_object_add(doc, "template_id", template_id ? json_object_new_string(template_id) : NULL);
@@ -241,7 +251,7 @@ static wp_status run_validate(wp_req *req, const char *mode, const char *pass_id
     } else if (fr == WP_FILTER_MODIFIED) {
         json_object *nb = NULL;
         json_object_object_get_ex(doc, "body", &nb);
-        wp_pass_limits lim = limits_of(req->srv);
+        wp_pass_limits lim = limits_of(srv);
         if (!nb) {
             st = wp_err_set(err, WP_EINTERNAL, "a pass.validate filter removed the body");
         } else if ((st = wp_pass_validate(nb, WP_PASS_CREATE, &lim, err)) == WP_OK) {
@@ -287,16 +297,22 @@ static wp_status select_pass(PGconn *db, const char *account_id, const char *id,
 }
 
 /* Publishes {"schema": 1, "pass": res, ...extra} as `type` in the request's transaction. */
-static wp_status publish(wp_req *req, const char *type, json_object *res, const char *extra_key, json_object *extra,
-                         wp_err *err)
+static wp_status publish_on(wp_server *srv, PGconn *conn, const char *account_id, const char *type,
+                            json_object *res, const char *extra_key, json_object *extra, wp_err *err)
 {
     json_object *data = json_object_new_object();
     json_object_object_add(data, "schema", json_object_new_int(1));
     json_object_object_add(data, "pass", json_object_get(res));
     if (extra_key) json_object_object_add(data, extra_key, json_object_get(extra));
-    wp_status st = wp_events_publish(req->srv->events, req->db, req->account_id, type, data, NULL, err);
+    wp_status st = wp_events_publish(srv->events, conn, account_id, type, data, NULL, err);
     json_object_put(data);
     return st;
+}
+
+static wp_status publish(wp_req *req, const char *type, json_object *res, const char *extra_key, json_object *extra,
+                         wp_err *err)
+{
+    return publish_on(req->srv, req->db, req->account_id, type, res, extra_key, extra, err);
 }
 
 /* Commits and answers res (the transaction is rolled back on any failure). */
@@ -342,10 +358,10 @@ static wp_status load_template(PGconn *db, const char *account_id, const char *t
  * Checks the request alone first, so a bad field is a 400 before an
  * unknown template is a 404.  *merged and *overrides are transferred.
  */
-static wp_status merge_create(wp_req *req, PGconn *db, json_object *in, json_object **merged, json_object **overrides,
-                              wp_err *err)
+static wp_status merge_create(wp_server *srv, const char *account_id, PGconn *db, json_object *in,
+                              json_object **merged, json_object **overrides, wp_err *err)
 {
-    wp_pass_limits lim = limits_of(req->srv);
+    wp_pass_limits lim = limits_of(srv);
     json_object *tidv = NULL, *base = NULL;
     json_object_object_get_ex(in, "template_id", &tidv);
     int templated = tidv && !json_object_is_type(tidv, json_type_null);
@@ -369,7 +385,7 @@ static wp_status merge_create(wp_req *req, PGconn *db, json_object *in, json_obj
             json_object_put(only);
             if (st != WP_OK) return st;
         }
-        if ((st = load_template(db, req->account_id, json_object_get_string(tidv), &base, err)) != WP_OK) return st;
+        if ((st = load_template(db, account_id, json_object_get_string(tidv), &base, err)) != WP_OK) return st;
     } else {
         base = json_object_new_object();
     }
@@ -391,19 +407,22 @@ static wp_status merge_create(wp_req *req, PGconn *db, json_object *in, json_obj
     return WP_OK;
 }
 
-static void create_pass(wp_req *req, void *ud)
+wp_status wp_pass_create(wp_server *srv, PGconn *db, const char *account_id, json_object *in_body,
+                         const char *template_id, wp_req *req, json_object **out, wp_err *err)
 {
-    wp_server *srv = ud;
     json_object *in = NULL, *body = NULL, *ovr = NULL, *res = NULL;
     PGresult *r = NULL;
     char *sealed = NULL;
-    PGconn *db = prologue(req, &in);
-    if (!db) return;
-    wp_err err;
-    wp_err_clear(&err);
     wp_status st;
-    if ((st = wp_db_begin(db, &err)) != WP_OK || (st = merge_create(req, db, in, &body, &ovr, &err)) != WP_OK)
-        goto failed;
+    *out = NULL;
+    if (!json_object_is_type(in_body, json_type_object))
+        return wp_err_param(err, WP_EINVAL, "body", "the pass must be a JSON object");
+    /* a shallow copy: the default template is added without touching the caller's body */
+    in = json_object_new_object();
+    json_object_object_foreach(in_body, ik, iv) json_object_object_add(in, ik, json_object_get(iv));
+    if (template_id && !json_object_object_get_ex(in, "template_id", NULL))
+        json_object_object_add(in, "template_id", json_object_new_string(template_id));
+    if ((st = merge_create(srv, account_id, db, in, &body, &ovr, err)) != WP_OK) goto done;
 
     /* serial_number and template_id are columns; the body keeps the rest */
     char given_serial[80] = "", tid[80] = "";
@@ -414,21 +433,21 @@ static void create_pass(wp_req *req, void *ud)
     json_object_object_del(body, "serial_number");
     json_object_object_del(body, "template_id");
 
-    if ((st = run_validate(req, "create", NULL, given_serial[0] ? given_serial : NULL, tid[0] ? tid : NULL, &body,
-                           &err)) != WP_OK ||
-        (st = wp_meter_consume(db, srv->cfg, req->account_id, 1, &err)) != WP_OK)
-        goto failed;
+    if ((st = run_validate(srv, account_id, req, "create", NULL, given_serial[0] ? given_serial : NULL,
+                           tid[0] ? tid : NULL, &body, err)) != WP_OK ||
+        (st = wp_meter_check(db, srv->cfg, account_id, 1, err)) != WP_OK)
+        goto done;
 
     char id[WP_ID_MAX], token[64];
     if (wp_id_new("pass", id) != WP_OK || wp_random_token(32, token, sizeof token) != WP_OK) {
-        st = wp_err_set(&err, WP_ECRYPTO, "no randomness for the pass id and token");
-        goto failed;
+        st = wp_err_set(err, WP_ECRYPTO, "no randomness for the pass id and token");
+        goto done;
     }
     char aad[200];
-    auth_token_aad(aad, sizeof aad, req->account_id, id);
-    st = wp_vault_seal(srv->vault, aad, token, strlen(token), &sealed, &err);
+    auth_token_aad(aad, sizeof aad, account_id, id);
+    st = wp_vault_seal(srv->vault, aad, token, strlen(token), &sealed, err);
     memset(token, 0, sizeof token);
-    if (st != WP_OK) goto failed;
+    if (st != WP_OK) goto done;
 
     json_object *pt = NULL;
     json_object_object_get_ex(body, "pass_type", &pt);
@@ -437,39 +456,40 @@ static void create_pass(wp_req *req, void *ud)
     for (int attempt = 0;; attempt++) {
         char serial[16];
         if (!given_serial[0] && new_serial(serial) != WP_OK) {
-            st = wp_err_set(&err, WP_ECRYPTO, "no randomness for the serial number");
-            goto failed;
+            st = wp_err_set(err, WP_ECRYPTO, "no randomness for the serial number");
+            goto done;
         }
-        const char *params[] = {req->account_id, id, given_serial[0] ? given_serial : serial,
+        const char *params[] = {account_id, id, given_serial[0] ? given_serial : serial,
                                 json_object_get_string(pt), tid[0] ? tid : NULL, body_s, ovr_s, sealed};
         /* ON CONFLICT keeps the transaction usable when the serial number is taken */
         if ((st = wp_db_query(db,
                               "INSERT INTO passes (account_id, id, serial_number, pass_type, template_id, body,"
                               " overrides, auth_token) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)"
                               " ON CONFLICT (account_id, serial_number) DO NOTHING RETURNING " PASS_COLS,
-                              8, params, &r, &err)) != WP_OK)
-            goto failed;
+                              8, params, &r, err)) != WP_OK)
+            goto done;
         if (PQntuples(r) == 1) break;
         PQclear(r);
         r = NULL;
         if (given_serial[0]) {
-            wp_err_param(&err, WP_ECONFLICT, "serial_number", "a pass with serial_number %s already exists",
+            wp_err_param(err, WP_ECONFLICT, "serial_number", "a pass with serial_number %s already exists",
                          given_serial);
-            st = wp_err_code(&err, "serial_number_taken");
-            goto failed;
+            st = wp_err_code(err, "serial_number_taken");
+            goto done;
         }
         if (attempt + 1 == SERIAL_TRIES) {
-            st = wp_err_set(&err, WP_EINTERNAL, "no free serial number after %d tries", SERIAL_TRIES);
-            goto failed;
+            st = wp_err_set(err, WP_EINTERNAL, "no free serial number after %d tries", SERIAL_TRIES);
+            goto done;
         }
     }
     res = resource_from_row(r, 0, NULL);
-    if ((st = add_links(req, res, &err)) != WP_OK || (st = publish(req, "pass.created", res, NULL, NULL, &err)) != WP_OK)
-        goto failed;
-    commit_and_send(req, 201, res);
-    goto done;
-failed:
-    fail(req, &err);
+    if ((st = links_for(account_id, req, res, err)) != WP_OK ||
+        (st = publish_on(srv, db, account_id, "pass.created", res, NULL, NULL, err)) != WP_OK ||
+        /* last: the counter row stays locked until the caller commits */
+        (st = wp_meter_consume(db, srv->cfg, account_id, 1, err)) != WP_OK)
+        goto done;
+    *out = res;
+    res = NULL;
 done:
     if (r) PQclear(r);
     free(sealed);
@@ -477,6 +497,23 @@ done:
     json_object_put(in);
     json_object_put(body);
     json_object_put(ovr);
+    return st;
+}
+
+static void create_pass(wp_req *req, void *ud)
+{
+    wp_server *srv = ud;
+    json_object *in = NULL, *res = NULL;
+    PGconn *db = prologue(req, &in);
+    if (!db) return;
+    wp_err err;
+    wp_err_clear(&err);
+    if (wp_db_begin(db, &err) != WP_OK || wp_pass_create(srv, db, req->account_id, in, NULL, req, &res, &err) != WP_OK)
+        fail(req, &err);
+    else
+        commit_and_send(req, 201, res);
+    json_object_put(res);
+    json_object_put(in);
 }
 
 /* ---- GET /api/v1/passes/:id and GET /api/v1/passes -------------------- */
@@ -512,11 +549,93 @@ static wp_status time_param(wp_req *req, const char *name, char *buf, size_t len
     return WP_OK;
 }
 
+/* ---- ?near=lat,lng&radius_m= ------------------------------------------
+ *
+ * Locations are core pass fields, so the core indexes them: passes_locations
+ * (migration 0006) holds (account_id, pass_id, idx, lat, lng) for every
+ * locations[i] of every pass, kept by a trigger on passes.body in the same
+ * transaction as every write (create, update, template propagation, batch).
+ * A query takes the bounding box of the circle on the (account_id, lat, lng)
+ * index, then the exact great-circle (haversine) distance on what is left.
+ */
+#define EARTH_RADIUS_M 6371008.8 /* mean radius (IUGG); tests use the same */
+#define NEAR_MAX_RADIUS_M 1000000.0
+#define DEG(x) ((x) * 180.0 / M_PI)
+#define RAD(x) ((x) * M_PI / 180.0)
+
+typedef struct {
+    double lat, lng, radius;
+    double lat_lo, lat_hi, lng_lo1, lng_hi1, lng_lo2, lng_hi2; /* the box: one or two longitude ranges */
+} near_q;
+
+/* A decimal number: digits, sign, point, exponent only (strtod alone takes "nan", "inf", hex). */
+static int parse_decimal(const char *s, size_t n, double *out)
+{
+    char buf[64];
+    if (n == 0 || n >= sizeof buf) return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789+-.eE", buf[i])) return 0;
+    char *end;
+    double v = strtod(buf, &end);
+    if (*end || !isfinite(v)) return 0;
+    *out = v;
+    return 1;
+}
+
+/* Parses near/radius_m.  *on: 0 when neither is given.  400 naming the parameter. */
+static wp_status near_param(wp_req *req, near_q *q, int *on, wp_err *err)
+{
+    char nb[80], rb[40];
+    *on = 0;
+    int gn = wp_req_query(req, "near", nb, sizeof nb, err), gr = wp_req_query(req, "radius_m", rb, sizeof rb, err);
+    if (gn < 0) return wp_err_param(err, WP_EINVAL, "near", "near must be \"latitude,longitude\" (48.8584,2.2945)");
+    if (gr < 0) return wp_err_param(err, WP_EINVAL, "radius_m", "radius_m must be a number of metres from 1 to 1000000");
+    if (!gn && !gr) return WP_OK;
+    if (!gn) return wp_err_param(err, WP_EINVAL, "near", "radius_m needs near=latitude,longitude");
+    const char *comma = strchr(nb, ',');
+    if (!comma || !parse_decimal(nb, (size_t)(comma - nb), &q->lat) ||
+        !parse_decimal(comma + 1, strlen(comma + 1), &q->lng))
+        return wp_err_param(err, WP_EINVAL, "near", "near must be \"latitude,longitude\" in decimal degrees (48.8584,2.2945)");
+    if (q->lat < -90 || q->lat > 90 || q->lng < -180 || q->lng > 180)
+        return wp_err_param(err, WP_EINVAL, "near", "near: latitude must be from -90 to 90 and longitude from -180 to 180");
+    if (!gr) return wp_err_param(err, WP_EINVAL, "radius_m", "near needs radius_m (metres, 1 to 1000000)");
+    if (!parse_decimal(rb, strlen(rb), &q->radius) || q->radius < 1 || q->radius > NEAR_MAX_RADIUS_M)
+        return wp_err_param(err, WP_EINVAL, "radius_m", "radius_m must be a number of metres from 1 to 1000000");
+    /* The box: latitude ± the angular radius; longitude ± asin(sin r / cos lat), all of it
+     * when the circle reaches a pole, split in two when it crosses the antimeridian. */
+    const double eps = 1e-7, r = q->radius / EARTH_RADIUS_M;
+    q->lat_lo = q->lat - DEG(r) - eps;
+    q->lat_hi = q->lat + DEG(r) + eps;
+    q->lng_lo1 = q->lng_lo2 = -180;
+    q->lng_hi1 = q->lng_hi2 = 180;
+    if (q->lat_lo > -90 && q->lat_hi < 90) {
+        double dl = DEG(asin(sin(r) / cos(RAD(q->lat)))) + eps;
+        double lo = q->lng - dl, hi = q->lng + dl;
+        q->lng_lo1 = q->lng_lo2 = lo;
+        q->lng_hi1 = q->lng_hi2 = hi;
+        if (lo < -180) {
+            q->lng_lo1 = -180;
+            q->lng_lo2 = lo + 360;
+            q->lng_hi2 = 180;
+        } else if (hi > 180) {
+            q->lng_hi1 = 180;
+            q->lng_lo2 = -180;
+            q->lng_hi2 = hi - 360;
+        }
+    }
+    *on = 1;
+    return WP_OK;
+}
+
 static void list_passes(wp_req *req, void *ud)
 {
     (void)ud;
     static const char *const allowed[] = {"limit", "starting_after", "status", "pass_type", "template_id",
-                                          "created_after", "created_before", NULL};
+                                          "created_after", "created_before", "near", "radius_m", NULL};
+    near_q nq;
+    int near_on = 0;
     wp_err err;
     wp_err_clear(&err);
     int limit;
@@ -526,7 +645,8 @@ static void list_passes(wp_req *req, void *ud)
         wp_req_query(req, "pass_type", type, sizeof type, &err) < 0 ||
         wp_req_query(req, "template_id", tid, sizeof tid, &err) < 0 ||
         time_param(req, "created_after", from, sizeof from, &err) != WP_OK ||
-        time_param(req, "created_before", to, sizeof to, &err) != WP_OK) {
+        time_param(req, "created_before", to, sizeof to, &err) != WP_OK ||
+        near_param(req, &nq, &near_on, &err) != WP_OK) {
         wp_resp_from_err(req, &err);
         return;
     }
@@ -547,20 +667,40 @@ static void list_passes(wp_req *req, void *ud)
     }
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit + 1);
+    char nv[9][40];
+    double nd[9] = {nq.lat, nq.lng, nq.radius, nq.lat_lo, nq.lat_hi, nq.lng_lo1, nq.lng_hi1, nq.lng_lo2, nq.lng_hi2};
+    for (int i = 0; near_on && i < 9; i++) snprintf(nv[i], sizeof nv[i], "%.17g", nd[i]);
     const char *params[] = {req->account_id, after[0] ? after : NULL, status[0] ? status : NULL,
                             type[0] ? type : NULL,   tid[0] ? tid : NULL,     from[0] ? from : NULL,
-                            to[0] ? to : NULL,       lim};
+                            to[0] ? to : NULL,       lim,
+                            nv[0], nv[1], nv[2], nv[3], nv[4], nv[5], nv[6], nv[7], nv[8]};
+#define LIST_FILTERS                                                                                      \
+    " AND ($2::text IS NULL OR id < $2)"                                                                  \
+    " AND ($3::text IS NULL OR status = $3)"                                                              \
+    " AND ($4::text IS NULL OR pass_type = $4)"                                                           \
+    " AND ($5::text IS NULL OR template_id = $5)"                                                         \
+    " AND ($6::timestamptz IS NULL OR created_at > $6::timestamptz)"                                      \
+    " AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)"
     PGresult *r;
-    if (wp_db_query(db,
-                    "SELECT " PASS_COLS " FROM passes WHERE account_id = $1"
-                    " AND ($2::text IS NULL OR id < $2)"
-                    " AND ($3::text IS NULL OR status = $3)"
-                    " AND ($4::text IS NULL OR pass_type = $4)"
-                    " AND ($5::text IS NULL OR template_id = $5)"
-                    " AND ($6::timestamptz IS NULL OR created_at > $6::timestamptz)"
-                    " AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)"
-                    " ORDER BY id DESC LIMIT $8::int",
-                    8, params, &r, &err) != WP_OK) {
+    wp_status qst;
+    if (near_on)
+        /* driven by the location index: the box first, then the exact distance */
+        qst = wp_db_query(db,
+                          "SELECT " PASS_COLS " FROM passes WHERE account_id = $1 AND id IN ("
+                          "SELECT l.pass_id FROM passes_locations l WHERE l.account_id = $1"
+                          " AND l.lat BETWEEN $12::float8 AND $13::float8"
+                          " AND (l.lng BETWEEN $14::float8 AND $15::float8 OR l.lng BETWEEN $16::float8 AND $17::float8)"
+                          " AND 2 * 6371008.8 * asin(least(1.0, sqrt(power(sin(radians(l.lat - $9::float8) / 2), 2)"
+                          " + cos(radians($9::float8)) * cos(radians(l.lat))"
+                          " * power(sin(radians(l.lng - $10::float8) / 2), 2)))) <= $11::float8)" LIST_FILTERS
+                          " ORDER BY id DESC LIMIT $8::int",
+                          17, params, &r, &err);
+    else
+        qst = wp_db_query(db, "SELECT " PASS_COLS " FROM passes WHERE account_id = $1" LIST_FILTERS
+                              " ORDER BY id DESC LIMIT $8::int",
+                          8, params, &r, &err);
+#undef LIST_FILTERS
+    if (qst != WP_OK) {
         wp_resp_from_err(req, &err);
         return;
     }
@@ -634,7 +774,7 @@ static void update_pass(wp_req *req, void *ud)
         commit_and_send(req, 200, res);
         goto done;
     }
-    if ((st = run_validate(req, "update", id, PQgetvalue(r, 0, C_SERIAL), PQgetisnull(r, 0, C_TPL) ? NULL
+    if ((st = run_validate(srv, req->account_id, req, "update", id, PQgetvalue(r, 0, C_SERIAL), PQgetisnull(r, 0, C_TPL) ? NULL
                                                                                                   : PQgetvalue(r, 0, C_TPL),
                            &body, &err)) != WP_OK ||
         (st = wp_meter_consume(db, srv->cfg, req->account_id, 1, &err)) != WP_OK)

@@ -33,6 +33,25 @@ struct wp_server;
 wp_status wp_passes_routes(struct wp_server *srv, wp_err *err);
 
 /*
+ * Creates one pass of the account from a POST /api/v1/passes body (`in`,
+ * borrowed), inside the caller's open transaction on conn: the template
+ * merge, the schema, `pass.validate`, metering (one operation), the row,
+ * `pass.links` and the `pass.created` event.  Nothing is committed here:
+ * the caller commits, or rolls back on failure (the transaction may be
+ * aborted then).  template_id (may be NULL) is the template used when `in`
+ * has no "template_id" key (a batch's).  req is the HTTP request when there
+ * is one (filters see it), else NULL (a batch job).
+ * *out: the API resource (transferred).  Errors name the field in
+ * err->param and carry the API code (err->code) where it is not the
+ * status's default: WP_EINVAL 400, WP_ENOTFOUND 404 (template_id),
+ * WP_ELIMIT with code "plan_limit_reached" 402, WP_ECONFLICT 409
+ * (serial_number_taken); 5xx statuses are transient (database, vault).
+ */
+struct wp_req;
+wp_status wp_pass_create(struct wp_server *srv, PGconn *conn, const char *account_id, json_object *in,
+                         const char *template_id, struct wp_req *req, json_object **out, wp_err *err);
+
+/*
  * Loads one pass of the account for a renderer:
  *   {"account_id": "acct_…", "pass": <the API resource, links null>,
  *    "body": <the effective body>, "overrides": ["key", ...],

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "passes.h"
+#include "vault.h"
 
 #ifndef WP_DEFAULT_PLUGIN_DIR
 #define WP_DEFAULT_PLUGIN_DIR "/usr/local/lib/walletpass/plugins"
@@ -941,6 +942,109 @@ static wp_status h_req_api_key(wp_req *req)
     return host_failf(WP_EAUTH, "the API key was refused (the response was sent)");
 }
 
+/* ---- ABI 1.3 ------------------------------------------------------------ */
+
+/* purpose: 1..128 of [A-Za-z0-9._/-]; the associated data names account, plugin and purpose. */
+static wp_status vault_aad(wp_plugin *p, const char *fn, const char *account_id, const char *purpose, char *aad,
+                           size_t len)
+{
+    size_t n = purpose ? strlen(purpose) : 0;
+    if (!account_id || !*account_id || n == 0 || n > 128 || strspn(purpose, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                      "abcdefghijklmnopqrstuvwxyz0123456789._/-") != n)
+        return host_failf(WP_EINVAL, "%s: account_id and a purpose of 1..128 characters [A-Za-z0-9._/-] are required",
+                          fn);
+    snprintf(aad, len, "%s/%s/%s", account_id, p->name, purpose);
+    return WP_OK;
+}
+
+static wp_status h_vault_seal(wp_plugin *p, const char *account_id, const char *purpose, const void *plain,
+                              size_t len, char *out, size_t out_len)
+{
+    if (out && out_len) out[0] = '\0';
+    if (!p || (!plain && len) || !out || out_len == 0)
+        return host_failf(WP_EINVAL, "vault_seal: plain and out are required");
+    char aad[320];
+    wp_status st = vault_aad(p, "vault_seal", account_id, purpose, aad, sizeof aad);
+    if (st != WP_OK) return st;
+    wp_server *srv = p->set->env.srv;
+    if (!srv || !srv->vault) return host_failf(WP_EUNAVAIL, "vault_seal: the vault is not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    char *sealed = NULL;
+    if ((st = wp_vault_seal(srv->vault, aad, plain ? plain : "", len, &sealed, &e)) != WP_OK) return host_fail(st, &e);
+    size_t n = strlen(sealed);
+    if (n + 1 > out_len) {
+        free(sealed);
+        return host_failf(WP_ETOOLARGE, "vault_seal: out holds %zu bytes, the sealed value needs %zu", out_len, n + 1);
+    }
+    memcpy(out, sealed, n + 1);
+    free(sealed);
+    return host_ok();
+}
+
+static wp_status h_vault_open(wp_plugin *p, const char *account_id, const char *purpose, const char *sealed,
+                              void *out, size_t out_cap, size_t *out_len)
+{
+    if (out_len) *out_len = 0;
+    if (!p || !sealed || (!out && out_cap) || !out_len)
+        return host_failf(WP_EINVAL, "vault_open: sealed, out and out_len are required");
+    char aad[320];
+    wp_status st = vault_aad(p, "vault_open", account_id, purpose, aad, sizeof aad);
+    if (st != WP_OK) return st;
+    wp_server *srv = p->set->env.srv;
+    if (!srv || !srv->vault) return host_failf(WP_EUNAVAIL, "vault_open: the vault is not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    unsigned char *plain = NULL;
+    size_t n = 0;
+    if ((st = wp_vault_open(srv->vault, aad, sealed, &plain, &n, &e)) != WP_OK) return host_fail(st, &e);
+    if (n > out_cap) {
+        wp_vault_free_plain(plain, n);
+        return host_failf(WP_ETOOLARGE, "vault_open: out holds %zu bytes, the value has %zu", out_cap, n);
+    }
+    if (n) memcpy(out, plain, n);
+    *out_len = n;
+    wp_vault_free_plain(plain, n);
+    return host_ok();
+}
+
+/* The owner is the account whose Apple credentials name this pass type
+ * identifier (credentials.meta, written by the credentials module). */
+static wp_status h_pass_find(wp_plugin *p, const char *pass_type_identifier, const char *serial_number,
+                             json_object **out)
+{
+    if (out) *out = NULL;
+    if (!p || !pass_type_identifier || !serial_number || !out)
+        return host_failf(WP_EINVAL, "pass_find: pass_type_identifier, serial_number and out are required");
+    if (!*pass_type_identifier || !*serial_number || strlen(pass_type_identifier) > 255 || strlen(serial_number) > 255)
+        return host_failf(WP_ENOTFOUND, "no such pass");
+    wp_server *srv = p->set->env.srv;
+    if (!srv || !srv->db) return host_failf(WP_EUNAVAIL, "pass_find: passes are not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    PGconn *c = wp_db_acquire(srv->db, &e);
+    if (!c) return host_fail(e.status, &e);
+    PGresult *res = NULL;
+    const char *params[2] = {serial_number, pass_type_identifier};
+    wp_status st = wp_db_query(c,
+                               "SELECT p.account_id, p.id FROM passes p JOIN credentials c"
+                               " ON c.account_id = p.account_id AND c.platform = 'apple'"
+                               " WHERE p.serial_number = $1 AND c.meta->>'pass_type_identifier' = $2"
+                               " ORDER BY p.created_at, p.id LIMIT 1",
+                               2, params, &res, &e);
+    wp_db_release(srv->db, c);
+    if (st != WP_OK) return host_fail(st, &e);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return host_failf(WP_ENOTFOUND, "no such pass");
+    }
+    char account[128], id[128];
+    snprintf(account, sizeof account, "%s", PQgetvalue(res, 0, 0));
+    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return h_pass_get(p, account, id, out);
+}
+
 static const wp_host host_table = {
     .size = sizeof(wp_host),
     .abi_major = WP_ABI_MAJOR,
@@ -982,4 +1086,7 @@ static const wp_host host_table = {
     .pass_link_token = h_pass_link_token,
     .pass_link_verify = h_pass_link_verify,
     .req_api_key = h_req_api_key,
+    .vault_seal = h_vault_seal,
+    .vault_open = h_vault_open,
+    .pass_find = h_pass_find,
 };

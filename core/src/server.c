@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "apikey.h"
+#include "batches.h"
 #include "events.h"
 #include "idempotency.h"
 #include "ids.h"
@@ -305,6 +306,7 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if ((st = wp_events_new(srv->jobs, &srv->events, err)) != WP_OK) return st;
     if ((st = wp_events_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_passes_routes(srv, err)) != WP_OK) return st;
+    if ((st = wp_batches_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_credentials_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_templates_routes(srv, err)) != WP_OK) return st;
     return WP_OK;

@@ -6,6 +6,7 @@
  *   filter pass.links      adds pkpass_url when the account has Apple credentials
  *   filter pass.validate   base64 images must be real PNGs within the size limit
  *   hook   pass.render.apple  run over {schema, account_id, pass, pass_json}
+ *   filter apple.pkpass.build  the signed bundle for another plugin (apns)
  *
  * Configuration ("config" of the plugin entry; unknown keys are refused):
  *   web_service_path   "/apple"   appended to public_url for webServiceURL
@@ -262,7 +263,38 @@ typedef struct {
     json_object *pass;          /* pass_get's resource (with the token) */
     json_object *creds;         /* vault_read's object */
     apple_cred *cred;
+    json_object *extra_back;    /* apple.pkpass.build's back_fields (may be NULL) */
 } build_ctx;
+
+/* Appends the caller's back fields (apple.pkpass.build) to pass.json; a
+ * field whose key the pass already has is left out (the pass's own wins). */
+static void add_extra_back(json_object *pj, json_object *extra)
+{
+    if (!extra || !json_object_is_type(extra, json_type_array) || json_object_array_length(extra) == 0) return;
+    json_object *style = NULL;
+    static const char *const styles[] = {"boardingPass", "coupon", "eventTicket", "generic", "storeCard", NULL};
+    for (const char *const *k = styles; *k && !style; k++) style = jget(pj, *k);
+    if (!style) return;
+    json_object *back = jget(style, "backFields");
+    if (!back) {
+        back = json_object_new_array();
+        json_object_object_add(style, "backFields", back);
+    }
+    for (size_t i = 0; i < json_object_array_length(extra); i++) {
+        json_object *f = json_object_array_get_idx(extra, i);
+        const char *key = jstr(f, "key");
+        if (!key) continue;
+        int taken = 0;
+        static const char *const groups[] = {"headerFields", "primaryFields", "secondaryFields", "auxiliaryFields",
+                                             "backFields", NULL};
+        for (const char *const *g = groups; *g && !taken; g++) {
+            json_object *a = jget(style, *g);
+            for (size_t j = 0; a && j < json_object_array_length(a) && !taken; j++)
+                taken = jstr(json_object_array_get_idx(a, j), "key") && strcmp(jstr(json_object_array_get_idx(a, j), "key"), key) == 0;
+        }
+        if (!taken) json_object_array_add(back, json_object_get(f));
+    }
+}
 
 static wp_status build_bundle(void *ud, unsigned char **data, size_t *len, int *http_status, char *code,
                               size_t codelen, char *msg, size_t msglen)
@@ -278,6 +310,7 @@ static wp_status build_bundle(void *ud, unsigned char **data, size_t *len, int *
         snprintf(code, codelen, "pass_not_renderable");
         return st;
     }
+    add_extra_back(pj, bc->extra_back);
     json_object *body = jget(bc->pass, "body");
     if (!body) body = bc->pass;
     const char *style = apple_style(jstr(bc->pass, "pass_type") ? jstr(bc->pass, "pass_type") : jstr(body, "pass_type"));
@@ -486,7 +519,7 @@ static void pkpass(wp_req *req, void *ud)
 
     char key[400];
     snprintf(key, sizeof key, "%s|%s|%lld|%s", account, pass_id, version, hash);
-    build_ctx bc = {req, account, pass, creds, cred};
+    build_ctx bc = {req, account, pass, creds, cred, NULL};
     apple_bundle_ref *ref = NULL;
     const unsigned char *data = NULL;
     size_t len = 0;
@@ -594,6 +627,85 @@ static wp_filter_result validate_filter(void *ud, wp_req *req, json_object *doc,
     return WP_FILTER_CONTINUE;
 }
 
+/* ---- hook apple.pkpass.build ------------------------------------------------------------- */
+
+/*
+ * Other plugins (apns: Apple's web service) get the signed bundle of a pass
+ * through this hook instead of an HTTP call:
+ *   in:  {schema: 1, account_id, pass_id, variant: "<string>"|null,
+ *         back_fields: [pass.json field dictionaries]|null}
+ *   out: pkpass_base64 (the bundle), etag, content_type
+ * back_fields are appended to the pass's backFields (a key the pass already
+ * has is left out); variant names that addition in the cache key.  Failures
+ * REJECT with the status the pkpass route would answer.
+ */
+static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp_err *err)
+{
+    (void)ud;
+    const char *account = jstr(doc, "account_id"), *pass_id = jstr(doc, "pass_id");
+    const char *variant = jstr(doc, "variant");
+    if (!account || !pass_id) return WP_FILTER_CONTINUE;
+    json_object *pass = NULL, *creds = NULL;
+    wp_status st = host->pass_get(self, account, pass_id, &pass);
+    if (st != WP_OK) {
+        host->error_set(err, st == WP_ENOTFOUND ? WP_ENOTFOUND : WP_EUNAVAIL,
+                        st == WP_ENOTFOUND ? "resource_missing" : "pass_unavailable", "pass_id", "%s", host->last_error());
+        return WP_FILTER_REJECT;
+    }
+    st = host->vault_read(self, account, "apple", &creds);
+    if (st != WP_OK) {
+        json_object_put(pass);
+        host->error_set(err, st == WP_ENOTFOUND ? WP_ECONFLICT : WP_EUNAVAIL,
+                        st == WP_ENOTFOUND ? "apple_credentials_missing" : "credentials_unavailable", NULL,
+                        "the Apple credentials could not be read: %s", host->last_error());
+        return WP_FILTER_REJECT;
+    }
+    char hash[65], msg[400] = "";
+    cred_hash(creds, hash);
+    apple_cred *cred = NULL;
+    if (apple_cred_acquire(account, hash, jstr(creds, "certificate_pem"), jstr(creds, "private_key_pem"),
+                           jstr(creds, "wwdr_pem"), &cred, msg, sizeof msg) != WP_OK) {
+        json_object_put(pass);
+        creds_put(creds);
+        host->error_set(err, WP_ECONFLICT, "apple_credentials_invalid", NULL, "the Apple credentials cannot sign: %s", msg);
+        return WP_FILTER_REJECT;
+    }
+    json_object *ver = jget(pass, "version");
+    long long version = ver ? json_object_get_int64(ver) : 0;
+    char key[600], etag[200], code[48] = "";
+    snprintf(key, sizeof key, "%s|%s|%lld|%s|%.150s", account, pass_id, version, hash, variant ? variant : "");
+    snprintf(etag, sizeof etag, "\"%lld-%.16s%s%.100s\"", version, hash, variant ? "-" : "", variant ? variant : "");
+    build_ctx bc = {req, account, pass, creds, cred, jget(doc, "back_fields")};
+    apple_bundle_ref *ref = NULL;
+    const unsigned char *data = NULL;
+    size_t len = 0;
+    int hs = 500;
+    wp_filter_result fr = WP_FILTER_MODIFIED;
+    st = apple_bundle_get(key, pass_id, build_bundle, &bc, &ref, &data, &len, &hs, code, sizeof code, msg, sizeof msg);
+    if (st == WP_OK) {
+        char *b64 = malloc(4 * ((len + 2) / 3) + 1);
+        if (b64) {
+            int n = EVP_EncodeBlock((unsigned char *)b64, data, (int)len);
+            json_object_object_add(doc, "pkpass_base64", json_object_new_string_len(b64, n));
+            json_object_object_add(doc, "etag", json_object_new_string(etag));
+            json_object_object_add(doc, "content_type", json_object_new_string(PKPASS_TYPE));
+            free(b64);
+        } else {
+            host->error_set(err, WP_EUNAVAIL, "out_of_memory", NULL, "out of memory");
+            fr = WP_FILTER_REJECT;
+        }
+        apple_bundle_release(ref);
+    } else {
+        host->error_set(err, hs == 400 ? WP_EINVAL : hs == 409 ? WP_ECONFLICT : hs >= 502 ? WP_EUNAVAIL : WP_EINTERNAL,
+                        code[0] ? code : "pkpass_build_failed", NULL, "%s", msg);
+        fr = WP_FILTER_REJECT;
+    }
+    apple_cred_release(cred);
+    json_object_put(pass);
+    creds_put(creds);
+    return fr;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------------- */
 
 static wp_status read_size(const json_object *config, const char *k, size_t lo, size_t hi, size_t *out)
@@ -662,7 +774,8 @@ static wp_status apple_init(const wp_host *h, wp_plugin *me, const json_object *
     if ((st = h->route_add(me, "GET", "/api/v1/passes/:id/pkpass", WP_AUTH_PUBLIC, pkpass, NULL)) != WP_OK ||
         (st = h->route_add(me, "HEAD", "/api/v1/passes/:id/pkpass", WP_AUTH_PUBLIC, pkpass, NULL)) != WP_OK ||
         (st = h->filter_add(me, "pass.links", WP_PRIO_DEFAULT, links_filter, NULL)) != WP_OK ||
-        (st = h->filter_add(me, "pass.validate", WP_PRIO_DEFAULT, validate_filter, NULL)) != WP_OK) {
+        (st = h->filter_add(me, "pass.validate", WP_PRIO_DEFAULT, validate_filter, NULL)) != WP_OK ||
+        (st = h->filter_add(me, "apple.pkpass.build", WP_PRIO_DEFAULT, build_filter, NULL)) != WP_OK) {
         h->set_error(me, "%s", h->last_error());
         apple_cache_shutdown();
         apple_fetch_shutdown();

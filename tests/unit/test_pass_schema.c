@@ -41,6 +41,7 @@ static void test_valid_bodies(void **state)
         "{\"pass_type\":\"generic\",\"organization_name\":\"O\",\"back_fields\":[{\"key\":\"a\",\"value\":3,"
         "\"change_message\":\"Now %@\"}],\"images\":{\"icon\":\"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\",\"logo\":\"https://cdn.example.com/l.png\"}}",
         "{\"pass_type\":\"loyalty\",\"organization_name\":\"O\",\"points\":12,\"metadata\":{\"crm\":\"x\"}}",
+        "{\"pass_type\":\"generic\",\"organization_name\":\"O\",\"locations\":[{\"latitude\":1,\"longitude\":2}],\"max_distance\":120.5}",
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         wp_status st = run(ok[i], WP_PASS_CREATE, &err);
@@ -93,6 +94,7 @@ static void test_bad_bodies_name_their_field(void **state)
         {"{" BASE ",\"images\":{\"logo\":\"http://example.com/l.png\"}}", WP_PASS_CREATE, "images.logo"},
         {"{" BASE ",\"locations\":[{},{},{},{},{},{},{},{},{},{},{}]}", WP_PASS_CREATE, "locations"},
         {"{" BASE ",\"locations\":[1]}", WP_PASS_CREATE, "locations[0]"},
+        {"{" BASE ",\"max_distance\":\"100\"}", WP_PASS_CREATE, "max_distance"},
         {"{" BASE ",\"metadata\":[1]}", WP_PASS_CREATE, "metadata"},
         {"{" BASE ",\"metadata\":{\"k\":\"0123456789012345678901234567890123456789012345678901234567890123456789\"}}", WP_PASS_CREATE, "metadata"},
         {"{" BASE ",\"event_name\":\"x\"}", WP_PASS_CREATE, "event_name"},

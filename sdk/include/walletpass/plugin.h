@@ -76,6 +76,7 @@
  *                           wp_status: WP_EDENIED (19)
  *   1.2 (walletpass 0.1.0)  wp_host: public_url, pass_get, pass_link_token,
  *                           pass_link_verify, req_api_key
+ *   1.3 (walletpass 0.1.0)  wp_host: vault_seal, vault_open, pass_find
  *
  * Rules: a function is only ever appended to wp_host (a removed one keeps its
  * slot as NULL); a struct only ever grows at its end and carries its size
@@ -96,7 +97,7 @@ extern "C" {
 
 /* ABI version of this header. */
 #define WP_ABI_MAJOR 1
-#define WP_ABI_MINOR 2
+#define WP_ABI_MINOR 3
 
 /*
  * To run on older hosts, a plugin may define WP_TARGET_ABI_MINOR (before
@@ -460,6 +461,39 @@ struct wp_host {
      * or 503 response has already been sent; return from the handler. */
     wp_status (*req_api_key)(wp_req *req);
 #endif
+
+#if WP_TARGET_ABI_MINOR >= 3
+    /* ---- ABI 1.3: plugin secrets; Apple's web service ------------------ */
+
+    /* Seals len bytes of plain (borrowed) with the gateway vault (AES-256-GCM,
+     * current master key).  The associated data is built by the host as
+     * "<account_id>/<plugin name>/<purpose>", so a sealed value opens only for
+     * the same account, the same plugin and the same purpose.  out receives
+     * the NUL-terminated sealed text ("wpv1:<ver>:<base64>"), copied;
+     * WP_ETOOLARGE when out_len is too small (len * 4 / 3 + 64 is always
+     * enough).  WP_EUNAVAIL when the process has no vault.  purpose:
+     * 1..128 characters of [A-Za-z0-9._/-] ("webhook_secret/wh_123"). */
+    wp_status (*vault_seal)(wp_plugin *self, const char *account_id, const char *purpose, const void *plain,
+                            size_t len, char *out, size_t out_len);
+
+    /* Opens what vault_seal made for the same account_id and purpose.  The
+     * plaintext is copied into out (out_cap bytes; WP_ETOOLARGE when too
+     * small), *out_len receives its length; the caller wipes it after use.
+     * WP_ECRYPTO when the value was tampered with, belongs to another
+     * account/plugin/purpose, or its master key is no longer configured;
+     * WP_EUNAVAIL when the process has no vault. */
+    wp_status (*vault_open)(wp_plugin *self, const char *account_id, const char *purpose, const char *sealed,
+                            void *out, size_t out_cap, size_t *out_len);
+
+    /* Apple's web service names a pass by (pass type identifier, serial
+     * number) only: finds the pass with this serial number in the account
+     * whose Apple credentials carry this pass type identifier.  *out
+     * (transferred) is shaped as pass_get's, with "account_id" (the owner)
+     * and the secret "authentication_token".  WP_ENOTFOUND when no account
+     * with that pass type identifier has such a pass. */
+    wp_status (*pass_find)(wp_plugin *self, const char *pass_type_identifier, const char *serial_number,
+                           json_object **out);
+#endif
 };
 
 /* True when the host's table has the slot `fn` and it is not NULL. */
@@ -572,6 +606,13 @@ WP_STATIC_ASSERT(offsetof(wp_host, pass_get) == WP_HOST_SLOT_(33), "ABI: wp_host
 WP_STATIC_ASSERT(offsetof(wp_host, pass_link_token) == WP_HOST_SLOT_(34), "ABI: wp_host.pass_link_token moved");
 WP_STATIC_ASSERT(offsetof(wp_host, pass_link_verify) == WP_HOST_SLOT_(35), "ABI: wp_host.pass_link_verify moved");
 WP_STATIC_ASSERT(offsetof(wp_host, req_api_key) == WP_HOST_SLOT_(36), "ABI: wp_host.req_api_key moved");
+#endif
+#if WP_TARGET_ABI_MINOR >= 3
+WP_STATIC_ASSERT(offsetof(wp_host, vault_seal) == WP_HOST_SLOT_(37), "ABI: wp_host.vault_seal moved");
+WP_STATIC_ASSERT(offsetof(wp_host, vault_open) == WP_HOST_SLOT_(38), "ABI: wp_host.vault_open moved");
+WP_STATIC_ASSERT(offsetof(wp_host, pass_find) == WP_HOST_SLOT_(39), "ABI: wp_host.pass_find moved");
+WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(40), "ABI: wp_host 1.3 size changed");
+#elif WP_TARGET_ABI_MINOR == 2
 WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(37), "ABI: wp_host 1.2 size changed");
 #elif WP_TARGET_ABI_MINOR == 1
 WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(32), "ABI: wp_host 1.1 size changed");

@@ -1,0 +1,836 @@
+/*
+ * apns.c - the apns plugin: Apple's pass web service and an APNs push on
+ * every change of a pass (reference/apple-wallet.md §4, §5, §7).
+ *
+ * Web service (under webServiceURL = public_url + "/apple", which the
+ * apple-signer writes into every pass):
+ *   POST   /apple/v1/devices/:device/registrations/:ptid/:serial   register (201 new, 200 known)
+ *   DELETE /apple/v1/devices/:device/registrations/:ptid/:serial   unregister (200)
+ *   GET    /apple/v1/devices/:device/registrations/:ptid           serials updated since a tag (200 / 204)
+ *   GET|HEAD /apple/v1/passes/:ptid/:serial                        the latest signed pass (200 / 304)
+ *   POST   /apple/v1/log                                           Wallet's error messages (200)
+ * API (API key):
+ *   GET /api/v1/passes/:id/devices    devices registered for a pass, last push result
+ *   GET /api/v1/apple/logs            the account's Wallet log lines
+ * Events: subscribes to pass.updated, pass.voided, pass.notify (one push per
+ * registered device); publishes pass.installed and pass.removed.
+ * Job: apns.push retries pushes APNs answered 429/5xx (or never answered).
+ *
+ * The bundle itself comes from the apple-signer through the hook
+ * "apple.pkpass.build" (no HTTP call between plugins).  A notification
+ * message travels as the back field "wp_message" with changeMessage "%@".
+ *
+ * Threads: handlers run concurrently; the configuration is written in init
+ * only; the APNs connections lock (apns_client.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <walletpass/plugin.h>
+
+#include "apns_client.h"
+
+static const wp_host *host;
+static wp_plugin *self;
+static apns_conf conf = {"api.push.apple.com", 443, "", "background", 86400, 30000, 64};
+
+#define MAX_ATTEMPTS 5
+static const int retry_delay_s[] = {2, 10, 60, 300};
+#define MESSAGE_KEY "wp_message"
+#define MAX_LOG_LINES 100
+#define MAX_LOG_CHARS 4096
+#define MAX_TOKEN 4096
+
+static json_object *jget(const json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    if (!o || !json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null)) return NULL;
+    return v;
+}
+
+static const char *jstr(const json_object *o, const char *k)
+{
+    json_object *v = jget(o, k);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static const char *row_str(json_object *rows, size_t i, const char *k)
+{
+    return jstr(json_object_array_get_idx(rows, i), k);
+}
+
+/* ---- time ------------------------------------------------------------------- */
+
+/* "2025-06-01T12:00:00.123Z" (the API's UTC form) -> Unix seconds, fraction dropped; -1 when not one. */
+static long long iso_seconds(const char *s)
+{
+    int y, mo, d, h, mi, sec;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6) return -1;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d, tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
+    return (long long)timegm(&tm);
+}
+
+static void http_date(long long t, char *out, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* IMF-fixdate (RFC 9110) -> Unix seconds; -1 when not one. */
+static long long http_date_parse(const char *s)
+{
+    static const char *const mons[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    char wd[4], mon[4];
+    int d, y, h, mi, sec;
+    if (!s || sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d GMT", wd, &d, mon, &y, &h, &mi, &sec) != 7) return -1;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_mon = -1;
+    for (int i = 0; i < 12; i++)
+        if (strcmp(mon, mons[i]) == 0) tm.tm_mon = i;
+    if (tm.tm_mon < 0) return -1;
+    tm.tm_year = y - 1900, tm.tm_mday = d, tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
+    return (long long)timegm(&tm);
+}
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+/* Printable ASCII without '/', 1..max characters (identifiers travel in URL paths). */
+static int ident_ok(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max) return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e || s[i] == '/') return 0;
+    return 1;
+}
+
+static void creds_put(json_object *c)
+{
+    if (!c) return;
+    json_object_object_foreach(c, k, v) {
+        (void)k;
+        if (json_object_is_type(v, json_type_string))
+            OPENSSL_cleanse((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
+    }
+    json_object_put(c);
+}
+
+static void publish_device(wp_req *req, const char *account, const char *type, const char *pass_id,
+                           const char *serial, const char *device)
+{
+    json_object *data = json_object_new_object(), *p = json_object_new_object();
+    json_object_object_add(p, "id", json_object_new_string(pass_id));
+    json_object_object_add(p, "serial_number", json_object_new_string(serial));
+    json_object_object_add(data, "schema", json_object_new_int(1));
+    json_object_object_add(data, "pass", p);
+    json_object_object_add(data, "device_library_identifier", json_object_new_string(device));
+    if (host->publish(self, req, account, type, data, NULL, 0) != WP_OK)
+        host->log(self, WP_LOG_WARN, "%s for pass %s not published: %s", type, pass_id, host->last_error());
+    json_object_put(data);
+}
+
+/* ---- authentication of the device calls ------------------------------------- */
+
+/*
+ * Finds the pass named by :ptid/:serial and checks "Authorization: ApplePass
+ * <authenticationToken>" against its own token in constant time.  Returns
+ * the pass (transferred) or NULL after sending 401 (no or wrong token), 404
+ * (no such pass for an account with that pass type identifier) or 503.
+ */
+static json_object *authorize(wp_req *req)
+{
+    const char *ptid = host->req_param(req, "ptid"), *serial = host->req_param(req, "serial");
+    const char *h = host->req_header(req, "Authorization");
+    if (!h || strncmp(h, "ApplePass ", 10) != 0 || !h[10]) {
+        host->resp_header(req, "WWW-Authenticate", "ApplePass");
+        host->resp_error(req, 401, "pass_token_missing", NULL, "send Authorization: ApplePass <authenticationToken>");
+        return NULL;
+    }
+    json_object *pass = NULL;
+    wp_status st = host->pass_find(self, ptid, serial, &pass);
+    if (st == WP_ENOTFOUND) {
+        host->resp_error(req, 404, "resource_missing", "serialNumber", "no pass %s of type %s", serial, ptid);
+        return NULL;
+    }
+    if (st != WP_OK) {
+        host->resp_error(req, 503, "pass_unavailable", NULL, "the pass could not be read: %s", host->last_error());
+        return NULL;
+    }
+    const char *tok = jstr(pass, "authentication_token"), *given = h + 10;
+    size_t tl = tok ? strlen(tok) : 0, gl = strlen(given);
+    /* length first (it is not secret: every token of this gateway has the same length), then the bytes */
+    int ok = tok && tl == gl && CRYPTO_memcmp(tok, given, tl) == 0;
+    if (!ok) {
+        json_object_put(pass);
+        host->resp_header(req, "WWW-Authenticate", "ApplePass");
+        host->resp_error(req, 401, "pass_token_invalid", NULL, "the authentication token is not this pass's");
+        return NULL;
+    }
+    return pass;
+}
+
+/* ---- POST/DELETE /apple/v1/devices/:device/registrations/:ptid/:serial ------ */
+
+static void register_device(wp_req *req, void *ud)
+{
+    (void)ud;
+    json_object *pass = authorize(req);
+    if (!pass) return;
+    json_object *in = NULL, *rows = NULL;
+    const char *device = host->req_param(req, "device"), *ptid = host->req_param(req, "ptid");
+    wp_err *err = host->err_new(req);
+    if (!ident_ok(device, 128)) {
+        host->resp_error(req, 400, "parameter_invalid", "deviceLibraryIdentifier",
+                         "deviceLibraryIdentifier must be 1 to 128 printable characters");
+        goto done;
+    }
+    if (host->req_json(req, &in, err) != WP_OK) {
+        host->resp_err(req, err);
+        goto done;
+    }
+    const char *token = jstr(in, "pushToken");
+    if (!json_object_is_type(in, json_type_object) || !token || !*token || strlen(token) > MAX_TOKEN) {
+        host->resp_error(req, 400, token && *token ? "parameter_invalid" : "parameter_missing", "pushToken",
+                         "pushToken must be a string of 1 to %d characters", MAX_TOKEN);
+        goto done;
+    }
+    const char *account = jstr(pass, "account_id"), *pass_id = jstr(pass, "id"), *serial = jstr(pass, "serial_number");
+    const char *p[] = {account, device, ptid, serial, token, pass_id};
+    wp_status st = host->db_query(self, req,
+                                  "INSERT INTO apns_registrations (account_id, device_library_identifier,"
+                                  " pass_type_identifier, serial_number, push_token, pass_id) VALUES ($1, $2, $3, $4, $5, $6)"
+                                  " ON CONFLICT (account_id, device_library_identifier, pass_type_identifier, serial_number)"
+                                  " DO UPDATE SET push_token = EXCLUDED.push_token, pass_id = EXCLUDED.pass_id,"
+                                  " updated_at = now() RETURNING (xmax = 0) AS created",
+                                  6, p, &rows);
+    /* a new push token of a known device replaces the old one everywhere (§4.5) */
+    if (st == WP_OK)
+        st = host->db_query(self, req,
+                            "UPDATE apns_registrations SET push_token = $3, updated_at = now()"
+                            " WHERE account_id = $1 AND device_library_identifier = $2 AND push_token <> $3",
+                            3, (const char *const[]){account, device, token}, NULL);
+    if (st == WP_OK)
+        st = host->db_query(self, req,
+                            "INSERT INTO apns_passes (account_id, pass_id, serial_number, tag, modified_s)"
+                            " VALUES ($1, $2, $3, coalesce((SELECT last_tag FROM apns_accounts WHERE account_id = $1), 0), 0)"
+                            " ON CONFLICT (account_id, pass_id) DO NOTHING",
+                            3, (const char *const[]){account, pass_id, serial}, NULL);
+    if (st != WP_OK) {
+        host->resp_error(req, 503, "registration_unavailable", NULL, "the registration could not be stored: %s",
+                         host->last_error());
+        goto done;
+    }
+    json_object *created = jget(json_object_array_get_idx(rows, 0), "created");
+    int is_new = created && json_object_get_boolean(created);
+    if (is_new) publish_device(req, account, "pass.installed", pass_id, serial, device);
+    host->resp_header(req, "Cache-Control", "no-store");
+    host->resp_raw(req, is_new ? 201 : 200, "application/json", "{}", 2);
+    host->metrics_add(self, "registrations_total", "device registrations (new)", is_new ? 1 : 0);
+done:
+    json_object_put(rows);
+    json_object_put(in);
+    json_object_put(pass);
+}
+
+static void unregister_device(wp_req *req, void *ud)
+{
+    (void)ud;
+    json_object *pass = authorize(req);
+    if (!pass) return;
+    json_object *rows = NULL;
+    const char *device = host->req_param(req, "device"), *ptid = host->req_param(req, "ptid");
+    const char *account = jstr(pass, "account_id"), *pass_id = jstr(pass, "id"), *serial = jstr(pass, "serial_number");
+    const char *p[] = {account, device, ptid, serial};
+    if (host->db_query(self, req,
+                       "DELETE FROM apns_registrations WHERE account_id = $1 AND device_library_identifier = $2"
+                       " AND pass_type_identifier = $3 AND serial_number = $4 RETURNING 1 AS gone",
+                       4, p, &rows) != WP_OK) {
+        host->resp_error(req, 503, "registration_unavailable", NULL, "the registration could not be removed: %s",
+                         host->last_error());
+    } else {
+        if (json_object_array_length(rows) > 0) publish_device(req, account, "pass.removed", pass_id, serial, device);
+        host->resp_header(req, "Cache-Control", "no-store");
+        host->resp_raw(req, 200, "application/json", "{}", 2);
+    }
+    json_object_put(rows);
+    json_object_put(pass);
+}
+
+/* ---- GET /apple/v1/devices/:device/registrations/:ptid ---------------------- */
+
+static void list_serials(wp_req *req, void *ud)
+{
+    (void)ud;
+    const char *device = host->req_param(req, "device"), *ptid = host->req_param(req, "ptid");
+    char since[64] = "", tagbuf[32] = "-1";
+    /* Apple's archive names it passesUpdatedSince, the current pages previousLastUpdated (§4.3) */
+    int has = host->req_query(req, "passesUpdatedSince", since, sizeof since);
+    if (has != 1) has = host->req_query(req, "previousLastUpdated", since, sizeof since);
+    if (has == 1 && since[0]) {
+        /* an unknown tag format (another server's) is treated as "no tag": all serials */
+        char *end = NULL;
+        long long v = strtoll(since, &end, 10);
+        if (end && !*end && v >= 0) snprintf(tagbuf, sizeof tagbuf, "%lld", v);
+    }
+    json_object *rows = NULL;
+    const char *p[] = {device, ptid, tagbuf};
+    if (host->db_query(self, NULL,
+                       "SELECT r.serial_number, p.tag::text AS tag FROM apns_registrations r JOIN apns_passes p"
+                       " ON p.account_id = r.account_id AND p.pass_id = r.pass_id"
+                       " WHERE r.device_library_identifier = $1 AND r.pass_type_identifier = $2 AND p.tag > $3::bigint"
+                       " ORDER BY p.tag, r.serial_number",
+                       3, p, &rows) != WP_OK) {
+        host->resp_error(req, 503, "registrations_unavailable", NULL, "the registrations could not be read: %s",
+                         host->last_error());
+        return;
+    }
+    host->resp_header(req, "Cache-Control", "no-store");
+    size_t n = json_object_array_length(rows);
+    if (n == 0) {
+        host->resp_raw(req, 204, NULL, NULL, 0);
+        json_object_put(rows);
+        return;
+    }
+    json_object *out = json_object_new_object(), *serials = json_object_new_array();
+    for (size_t i = 0; i < n; i++) json_object_array_add(serials, json_object_new_string(row_str(rows, i, "serial_number")));
+    json_object_object_add(out, "serialNumbers", serials);
+    /* rows are ordered by tag: the last is the newest, strictly later than the request's */
+    json_object_object_add(out, "lastUpdated", json_object_new_string(row_str(rows, n - 1, "tag")));
+    host->resp_json(req, 200, out);
+    json_object_put(out);
+    json_object_put(rows);
+}
+
+/* ---- GET|HEAD /apple/v1/passes/:ptid/:serial -------------------------------- */
+
+static void get_pass(wp_req *req, void *ud)
+{
+    (void)ud;
+    json_object *pass = authorize(req);
+    if (!pass) return;
+    json_object *rows = NULL, *doc = NULL;
+    const char *account = jstr(pass, "account_id"), *pass_id = jstr(pass, "id");
+    if (host->db_query(self, req,
+                       "SELECT modified_s::text AS modified_s, message, message_id FROM apns_passes"
+                       " WHERE account_id = $1 AND pass_id = $2",
+                       2, (const char *const[]){account, pass_id}, &rows) != WP_OK) {
+        host->resp_error(req, 503, "pass_unavailable", NULL, "the pass could not be read: %s", host->last_error());
+        goto done;
+    }
+    json_object *row = json_object_array_get_idx(rows, 0);
+    /* Last-Modified: whole seconds; modified_s moves by at least one second per
+     * change (apns_passes), so a change within the second of the previous one
+     * is not hidden by If-Modified-Since (§4.4). */
+    long long m = iso_seconds(jstr(pass, "updated_at"));
+    long long ms = row && jstr(row, "modified_s") ? atoll(jstr(row, "modified_s")) : 0;
+    if (ms > m) m = ms;
+    long long now = (long long)time(NULL), lm = m > now ? now : m;
+    char lmh[64];
+    http_date(lm, lmh, sizeof lmh);
+    host->resp_header(req, "Last-Modified", lmh);
+    host->resp_header(req, "Cache-Control", "no-cache");
+    long long ims = http_date_parse(host->req_header(req, "If-Modified-Since"));
+    if (ims >= 0 && ims >= m) {
+        host->resp_raw(req, 304, NULL, NULL, 0);
+        goto done;
+    }
+    const char *message = row ? jstr(row, "message") : NULL;
+    doc = json_object_new_object();
+    json_object_object_add(doc, "schema", json_object_new_int(1));
+    json_object_object_add(doc, "account_id", json_object_new_string(account));
+    json_object_object_add(doc, "pass_id", json_object_new_string(pass_id));
+    json_object_object_add(doc, "variant", message ? json_object_new_string(jstr(row, "message_id") ? jstr(row, "message_id") : "m") : NULL);
+    if (message) {
+        json_object *f = json_object_new_object(), *a = json_object_new_array();
+        json_object_object_add(f, "key", json_object_new_string(MESSAGE_KEY));
+        json_object_object_add(f, "label", json_object_new_string("Message"));
+        json_object_object_add(f, "value", json_object_new_string(message));
+        json_object_object_add(f, "changeMessage", json_object_new_string("%@"));
+        json_object_array_add(a, f);
+        json_object_object_add(doc, "back_fields", a);
+    }
+    wp_err *err = host->err_new(req);
+    if (host->hook_run("apple.pkpass.build", doc, req, err) == WP_FILTER_REJECT) {
+        host->resp_err(req, err);
+        goto done;
+    }
+    const char *b64 = jstr(doc, "pkpass_base64");
+    if (!b64) {
+        host->resp_error(req, 503, "apple_signer_missing", NULL,
+                         "no plugin builds .pkpass bundles: load the apple-signer plugin");
+        goto done;
+    }
+    size_t bl = strlen(b64);
+    unsigned char *bytes = malloc(bl / 4 * 3 + 3);
+    int n = bytes ? EVP_DecodeBlock(bytes, (const unsigned char *)b64, (int)bl) : -1;
+    if (n < 0) {
+        free(bytes);
+        host->resp_error(req, 500, "pkpass_invalid", NULL, "the bundle could not be decoded");
+        goto done;
+    }
+    if (bl >= 1 && b64[bl - 1] == '=') n--;
+    if (bl >= 2 && b64[bl - 2] == '=') n--;
+    if (jstr(doc, "etag")) host->resp_header(req, "ETag", jstr(doc, "etag"));
+    host->resp_raw(req, 200, "application/vnd.apple.pkpass", bytes, (size_t)n);
+    free(bytes);
+done:
+    json_object_put(doc);
+    json_object_put(rows);
+    json_object_put(pass);
+}
+
+/* ---- POST /apple/v1/log ------------------------------------------------------ */
+
+static void device_log(wp_req *req, void *ud)
+{
+    (void)ud;
+    json_object *in = NULL, *lines = NULL;
+    wp_err *err = host->err_new(req);
+    if (host->req_json(req, &in, err) != WP_OK) {
+        host->resp_err(req, err);
+        return;
+    }
+    json_object *logs = jget(in, "logs");
+    if (!json_object_is_type(in, json_type_object) || !logs || !json_object_is_type(logs, json_type_array)) {
+        host->resp_error(req, 400, logs ? "parameter_invalid" : "parameter_missing", "logs",
+                         "logs must be an array of strings");
+        json_object_put(in);
+        return;
+    }
+    size_t n = json_object_array_length(logs);
+    lines = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        json_object *v = json_object_array_get_idx(logs, i);
+        if (!json_object_is_type(v, json_type_string)) {
+            host->resp_error(req, 400, "parameter_invalid", "logs", "logs[%zu] must be a string", i);
+            json_object_put(lines);
+            json_object_put(in);
+            return;
+        }
+        if (i >= MAX_LOG_LINES) continue; /* the rest is dropped: the call carries no credentials */
+        const char *s = json_object_get_string(v);
+        size_t len = strlen(s);
+        if (len > MAX_LOG_CHARS) {
+            len = MAX_LOG_CHARS;
+            while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) len--; /* whole UTF-8 characters */
+        }
+        json_object_array_add(lines, json_object_new_string_len(s, (int)len));
+    }
+    wp_status st = WP_OK;
+    if (json_object_array_length(lines) > 0) {
+        const char *p[] = {json_object_to_json_string_ext(lines, JSON_C_TO_STRING_PLAIN)};
+        st = host->db_query(self, req,
+                            "INSERT INTO apns_logs (account_id, message)"
+                            " SELECT coalesce((SELECT r.account_id FROM apns_registrations r WHERE r.pass_type_identifier ="
+                            "   rtrim(substring(m FROM 'pass\\.[A-Za-z0-9._-]+'), '.') LIMIT 1), ''), m"
+                            " FROM json_array_elements_text($1::json) AS m",
+                            1, p, NULL);
+    }
+    if (st != WP_OK)
+        host->resp_error(req, 503, "log_unavailable", NULL, "the log could not be stored: %s", host->last_error());
+    else
+        host->resp_raw(req, 200, "application/json", "{}", 2);
+    json_object_put(lines);
+    json_object_put(in);
+}
+
+/* ---- API: GET /api/v1/apple/logs, GET /api/v1/passes/:id/devices -------------- */
+
+static void api_logs(wp_req *req, void *ud)
+{
+    (void)ud;
+    char lim[16] = "";
+    long limit = 50;
+    int q = host->req_query(req, "limit", lim, sizeof lim);
+    if (q != 0) {
+        char *end = NULL;
+        limit = q > 0 ? strtol(lim, &end, 10) : 0;
+        if (q < 0 || !end || *end || limit < 1 || limit > 100) {
+            host->resp_error(req, 400, "parameter_invalid", "limit", "limit must be an integer from 1 to 100");
+            return;
+        }
+    }
+    snprintf(lim, sizeof lim, "%ld", limit);
+    json_object *rows = NULL;
+    if (host->db_query(self, req,
+                       "SELECT id::text AS id, message, to_char(created_at AT TIME ZONE 'UTC',"
+                       " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS created_at FROM apns_logs"
+                       " WHERE account_id = $1 ORDER BY id DESC LIMIT $2::int",
+                       2, (const char *const[]){host->req_account_id(req), lim}, &rows) != WP_OK) {
+        host->resp_error(req, 503, "log_unavailable", NULL, "the log could not be read: %s", host->last_error());
+        return;
+    }
+    json_object *out = json_object_new_object(), *data = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(rows); i++) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_string(row_str(rows, i, "id")));
+        json_object_object_add(o, "object", json_object_new_string("apple_log"));
+        json_object_object_add(o, "message", json_object_new_string(row_str(rows, i, "message")));
+        json_object_object_add(o, "created_at", json_object_new_string(row_str(rows, i, "created_at")));
+        json_object_array_add(data, o);
+    }
+    json_object_object_add(out, "object", json_object_new_string("list"));
+    json_object_object_add(out, "data", data);
+    host->resp_json(req, 200, out);
+    json_object_put(out);
+    json_object_put(rows);
+}
+
+#define TSQ(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+static void api_devices(wp_req *req, void *ud)
+{
+    (void)ud;
+    const char *account = host->req_account_id(req), *id = host->req_param(req, "id");
+    json_object *pass = NULL, *rows = NULL;
+    wp_status st = host->pass_get(self, account, id, &pass);
+    if (st == WP_ENOTFOUND) {
+        host->resp_error(req, 404, "resource_missing", "id", "no such pass: %s", id);
+        return;
+    }
+    json_object_put(pass);
+    if (st != WP_OK ||
+        host->db_query(self, req,
+                       "SELECT device_library_identifier, pass_type_identifier, " TSQ("created_at") " AS created_at, "
+                       TSQ("updated_at") " AS updated_at, last_push_status, last_push_reason, "
+                       TSQ("last_push_at") " AS last_push_at FROM apns_registrations"
+                       " WHERE account_id = $1 AND pass_id = $2 ORDER BY created_at, device_library_identifier LIMIT 1000",
+                       2, (const char *const[]){account, id}, &rows) != WP_OK) {
+        host->resp_error(req, 503, "devices_unavailable", NULL, "the devices could not be read: %s", host->last_error());
+        return;
+    }
+    json_object *out = json_object_new_object(), *data = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(rows); i++) {
+        json_object *r = json_object_array_get_idx(rows, i), *o = json_object_new_object();
+        json_object_object_add(o, "object", json_object_new_string("device"));
+        json_object_object_add(o, "platform", json_object_new_string("apple"));
+        json_object_object_add(o, "device_library_identifier", json_object_new_string(jstr(r, "device_library_identifier")));
+        json_object_object_add(o, "pass_type_identifier", json_object_new_string(jstr(r, "pass_type_identifier")));
+        json_object_object_add(o, "registered_at", json_object_new_string(jstr(r, "created_at")));
+        json_object_object_add(o, "updated_at", json_object_new_string(jstr(r, "updated_at")));
+        json_object *lp = NULL;
+        if (jget(r, "last_push_status")) {
+            lp = json_object_new_object();
+            json_object_object_add(lp, "status", json_object_get(jget(r, "last_push_status")));
+            json_object_object_add(lp, "reason", jstr(r, "last_push_reason") ? json_object_new_string(jstr(r, "last_push_reason")) : NULL);
+            json_object_object_add(lp, "at", json_object_new_string(jstr(r, "last_push_at")));
+        }
+        json_object_object_add(o, "last_push", lp);
+        json_object_array_add(data, o);
+    }
+    json_object_object_add(out, "object", json_object_new_string("list"));
+    json_object_object_add(out, "data", data);
+    host->resp_json(req, 200, out);
+    json_object_put(out);
+    json_object_put(rows);
+}
+
+/* ---- pushes ------------------------------------------------------------------ */
+
+/*
+ * Pushes to the devices [{d: device, t: token}] of one pass and acts on each
+ * answer (§5): 200 done; 410 and 400 BadDeviceToken remove the token's
+ * registrations (unless it registered again after the 410's timestamp);
+ * 429, 5xx and no answer are retried through an apns.push job with backoff;
+ * anything else is recorded and dropped.  Every result is recorded.
+ */
+static wp_status push_devices(const char *account, const char *pass_id, json_object *devices, int attempt)
+{
+    size_t n = json_object_array_length(devices);
+    if (n == 0) return WP_OK;
+    json_object *creds = NULL;
+    wp_status st = host->vault_read(self, account, "apple", &creds);
+    if (st == WP_ENOTFOUND) {
+        host->log(self, WP_LOG_WARN, "pass %s: the account has no Apple credentials: nothing pushed", pass_id);
+        return WP_FAIL;
+    }
+    if (st != WP_OK) {
+        host->log(self, WP_LOG_WARN, "pass %s: Apple credentials unavailable: %s", pass_id, host->last_error());
+        return WP_RETRY;
+    }
+    const char **tokens = calloc(n, sizeof *tokens);
+    apns_result *res = calloc(n, sizeof *res);
+    if (!tokens || !res) {
+        free(tokens);
+        free(res);
+        creds_put(creds);
+        return WP_RETRY;
+    }
+    for (size_t i = 0; i < n; i++) tokens[i] = jstr(json_object_array_get_idx(devices, i), "t");
+    char msg[300] = "";
+    st = apns_send(jstr(creds, "certificate_pem"), jstr(creds, "private_key_pem"), jstr(creds, "pass_type_identifier"),
+                   tokens, n, res, msg, sizeof msg);
+    creds_put(creds);
+    if (st != WP_OK) {
+        host->log(self, WP_LOG_WARN, "pass %s: pushes not sent: %s", pass_id, msg);
+        free(tokens);
+        free(res);
+        return WP_RETRY;
+    }
+    json_object *results = json_object_new_array(), *again = json_object_new_array();
+    int ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *dev = json_object_array_get_idx(devices, i), *r = json_object_new_object();
+        const char *device = jstr(dev, "d");
+        json_object_object_add(r, "d", json_object_new_string(device ? device : ""));
+        json_object_object_add(r, "s", json_object_new_int(res[i].status));
+        json_object_object_add(r, "r", res[i].reason[0] ? json_object_new_string(res[i].reason) : NULL);
+        json_object_object_add(r, "i", res[i].apns_id[0] ? json_object_new_string(res[i].apns_id) : NULL);
+        json_object_array_add(results, r);
+        int s = res[i].status;
+        if (s == 200) {
+            ok++;
+        } else if (s == 410 || (s == 400 && strcmp(res[i].reason, "BadDeviceToken") == 0)) {
+            char ts[32];
+            snprintf(ts, sizeof ts, "%lld", s == 410 && res[i].timestamp_ms > 0 ? res[i].timestamp_ms : (long long)time(NULL) * 1000 + 1000);
+            json_object *gone = NULL;
+            if (host->db_query(self, NULL,
+                               "DELETE FROM apns_registrations WHERE account_id = $1 AND push_token = $2"
+                               " AND updated_at <= to_timestamp($3::bigint / 1000.0)"
+                               " RETURNING pass_id, serial_number, device_library_identifier",
+                               3, (const char *const[]){account, tokens[i], ts}, &gone) == WP_OK) {
+                for (size_t k = 0; k < json_object_array_length(gone); k++)
+                    publish_device(NULL, account, "pass.removed", row_str(gone, k, "pass_id"),
+                                   row_str(gone, k, "serial_number"), row_str(gone, k, "device_library_identifier"));
+            } else {
+                host->log(self, WP_LOG_WARN, "pass %s: stale token not removed: %s", pass_id, host->last_error());
+            }
+            json_object_put(gone);
+        } else if (s == 0 || s == 429 || s >= 500) {
+            json_object_array_add(again, json_object_get(dev));
+        } else {
+            host->log(self, s == 403 ? WP_LOG_ERROR : WP_LOG_WARN, "pass %s: APNs refused a push: %d %s%s", pass_id, s,
+                      res[i].reason, s == 403 ? " (the Pass Type ID certificate is not accepted for push)" : "");
+        }
+    }
+    char att[16];
+    snprintf(att, sizeof att, "%d", attempt);
+    const char *rj = json_object_to_json_string_ext(results, JSON_C_TO_STRING_PLAIN);
+    if (host->db_query(self, NULL,
+                       "WITH x AS (SELECT e->>'d' AS d, (e->>'s')::int AS s, e->>'r' AS r, e->>'i' AS i"
+                       "   FROM json_array_elements($3::json) e),"
+                       " u AS (UPDATE apns_registrations g SET last_push_status = x.s, last_push_reason = x.r,"
+                       "   last_push_at = now() FROM x WHERE g.account_id = $1 AND g.pass_id = $2"
+                       "   AND g.device_library_identifier = x.d)"
+                       " INSERT INTO apns_pushes (account_id, pass_id, device_library_identifier, status, reason, apns_id,"
+                       " attempt) SELECT $1, $2, d, s, r, i, $4::int FROM x",
+                       4, (const char *const[]){account, pass_id, rj, att}, NULL) != WP_OK)
+        host->log(self, WP_LOG_WARN, "pass %s: push results not recorded: %s", pass_id, host->last_error());
+    host->metrics_add(self, "pushes_total", "APNs pushes sent", (double)n);
+    host->metrics_add(self, "pushes_failed_total", "APNs pushes not answered 200", (double)(n - (size_t)ok));
+    size_t nagain = json_object_array_length(again);
+    if (nagain > 0) {
+        if (attempt >= MAX_ATTEMPTS) {
+            host->log(self, WP_LOG_WARN, "pass %s: %zu pushes still failing after %d attempts: given up", pass_id,
+                      nagain, attempt);
+        } else {
+            json_object *payload = json_object_new_object();
+            json_object_object_add(payload, "account_id", json_object_new_string(account));
+            json_object_object_add(payload, "pass_id", json_object_new_string(pass_id));
+            json_object_object_add(payload, "devices", json_object_get(again));
+            json_object_object_add(payload, "attempt", json_object_new_int(attempt + 1));
+            int delay = retry_delay_s[attempt - 1 < 4 ? attempt - 1 : 3];
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            int64_t at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + (int64_t)delay * 1000;
+            if (host->job_enqueue(self, NULL, "apns.push", payload, at, NULL, 0) != WP_OK) {
+                host->log(self, WP_LOG_WARN, "pass %s: retry not queued: %s", pass_id, host->last_error());
+                json_object_put(payload);
+                json_object_put(again);
+                json_object_put(results);
+                free(tokens);
+                free(res);
+                return WP_RETRY;
+            }
+            json_object_put(payload);
+        }
+    }
+    json_object_put(again);
+    json_object_put(results);
+    free(tokens);
+    free(res);
+    return WP_OK;
+}
+
+/* pass.updated, pass.voided, pass.notify: a new tag and Last-Modified, then one push per device. */
+static wp_status on_change(void *ud, const wp_plugin_event *ev)
+{
+    (void)ud;
+    json_object *pass = jget(ev->data, "pass");
+    const char *pass_id = jstr(pass, "id"), *serial = jstr(pass, "serial_number");
+    if (!pass_id || !serial) {
+        host->log(self, WP_LOG_WARN, "event %s carries no pass: ignored", ev->id);
+        return WP_FAIL;
+    }
+    int notify = strcmp(ev->type, "pass.notify") == 0;
+    const char *message = notify ? jstr(ev->data, "message") : NULL;
+    const char *mid = notify ? jstr(ev->data, "notification_id") : NULL;
+    if (notify && !mid) mid = ev->id;
+    const char *p[] = {ev->account_id, pass_id, serial, message, mid};
+    if (host->db_query(self, NULL,
+                       "WITH t AS (INSERT INTO apns_accounts (account_id, last_tag) VALUES ($1, 1)"
+                       "   ON CONFLICT (account_id) DO UPDATE SET last_tag = apns_accounts.last_tag + 1 RETURNING last_tag)"
+                       " INSERT INTO apns_passes (account_id, pass_id, serial_number, tag, modified_s, message, message_id)"
+                       " SELECT $1, $2, $3, t.last_tag, ceil(extract(epoch FROM clock_timestamp()))::bigint, $4, $5 FROM t"
+                       " ON CONFLICT (account_id, pass_id) DO UPDATE SET tag = EXCLUDED.tag,"
+                       " modified_s = greatest(EXCLUDED.modified_s, apns_passes.modified_s + 1),"
+                       " message = coalesce(EXCLUDED.message, apns_passes.message),"
+                       " message_id = coalesce(EXCLUDED.message_id, apns_passes.message_id), updated_at = now()",
+                       5, p, NULL) != WP_OK) {
+        host->log(self, WP_LOG_WARN, "pass %s: update tag not stored: %s", pass_id, host->last_error());
+        return WP_RETRY;
+    }
+    json_object *devices = NULL;
+    if (host->db_query(self, NULL,
+                       "SELECT device_library_identifier AS d, push_token AS t FROM apns_registrations"
+                       " WHERE account_id = $1 AND pass_id = $2 ORDER BY device_library_identifier",
+                       2, p, &devices) != WP_OK) {
+        host->log(self, WP_LOG_WARN, "pass %s: registrations not read: %s", pass_id, host->last_error());
+        return WP_RETRY;
+    }
+    wp_status st = push_devices(ev->account_id, pass_id, devices, 1);
+    json_object_put(devices);
+    return st;
+}
+
+static wp_status on_push_job(void *ud, const wp_plugin_job *job)
+{
+    (void)ud;
+    const char *account = jstr(job->payload, "account_id"), *pass_id = jstr(job->payload, "pass_id");
+    json_object *devices = jget(job->payload, "devices"), *att = jget(job->payload, "attempt");
+    if (!account || !pass_id || !devices || !json_object_is_type(devices, json_type_array)) {
+        host->log(self, WP_LOG_WARN, "job %s: malformed payload", job->id);
+        return WP_FAIL;
+    }
+    /* only the devices still registered with the same token */
+    json_object *cur = NULL;
+    const char *p[] = {account, pass_id, json_object_to_json_string_ext(devices, JSON_C_TO_STRING_PLAIN)};
+    if (host->db_query(self, NULL,
+                       "SELECT r.device_library_identifier AS d, r.push_token AS t FROM apns_registrations r"
+                       " JOIN json_array_elements($3::json) e ON e->>'d' = r.device_library_identifier AND e->>'t' = r.push_token"
+                       " WHERE r.account_id = $1 AND r.pass_id = $2",
+                       3, p, &cur) != WP_OK)
+        return WP_RETRY;
+    wp_status st = push_devices(account, pass_id, cur, att ? json_object_get_int(att) : 2);
+    json_object_put(cur);
+    return st;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------- */
+
+static wp_status conf_str(const char *k, json_object *v, char *out, size_t len, int allow_empty)
+{
+    const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+    if (!s || strlen(s) >= len || (!allow_empty && !*s)) {
+        host->set_error(self, "config.%s: must be a string of %s%zu characters", k, allow_empty ? "0 to " : "1 to ",
+                        len - 1);
+        return WP_ECONFIG;
+    }
+    snprintf(out, len, "%s", s);
+    return WP_OK;
+}
+
+static wp_status conf_int(const char *k, json_object *v, long lo, long hi, long *out)
+{
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < lo || json_object_get_int64(v) > hi) {
+        host->set_error(self, "config.%s: must be an integer from %ld to %ld", k, lo, hi);
+        return WP_ECONFIG;
+    }
+    *out = (long)json_object_get_int64(v);
+    return WP_OK;
+}
+
+static wp_status apns_init(const wp_host *h, wp_plugin *me, const json_object *config)
+{
+    host = h;
+    self = me;
+    if (h->abi_minor < 3 || !WP_HOST_HAS(h, pass_find)) {
+        h->set_error(me, "apns needs plugin ABI 1.3 (pass_find)");
+        return WP_EABI;
+    }
+    wp_status st = WP_OK;
+    json_object_object_foreach((json_object *)config, k, v) {
+        long n = 0;
+        if (strcmp(k, "host") == 0) st = conf_str(k, v, conf.host, sizeof conf.host, 0);
+        else if (strcmp(k, "ca_file") == 0) st = conf_str(k, v, conf.ca_file, sizeof conf.ca_file, 1);
+        else if (strcmp(k, "port") == 0) {
+            if ((st = conf_int(k, v, 1, 65535, &n)) == WP_OK) conf.port = (int)n;
+        } else if (strcmp(k, "push_type") == 0) {
+            if ((st = conf_str(k, v, conf.push_type, sizeof conf.push_type, 0)) == WP_OK &&
+                strcmp(conf.push_type, "background") != 0 && strcmp(conf.push_type, "alert") != 0) {
+                h->set_error(me, "config.push_type: must be \"background\" or \"alert\"");
+                st = WP_ECONFIG;
+            }
+        } else if (strcmp(k, "expiration_s") == 0) {
+            if ((st = conf_int(k, v, 0, 30L * 86400, &n)) == WP_OK) conf.expiration_s = n;
+        } else if (strcmp(k, "timeout_ms") == 0) {
+            if ((st = conf_int(k, v, 100, 600000, &n)) == WP_OK) conf.timeout_ms = n;
+        } else if (strcmp(k, "max_connections") == 0) {
+            if ((st = conf_int(k, v, 1, 10000, &n)) == WP_OK) conf.max_connections = (int)n;
+        } else {
+            h->set_error(me, "config.%s: unknown key (known: host, port, ca_file, push_type, expiration_s, timeout_ms, "
+                         "max_connections)", k);
+            st = WP_ECONFIG;
+        }
+        if (st != WP_OK) return st;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        h->set_error(me, "libcurl could not be initialised");
+        return WP_EINTERNAL;
+    }
+    const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+    if (!(cv->features & CURL_VERSION_HTTP2)) {
+        h->set_error(me, "libcurl %s has no HTTP/2, which APNs requires", cv->version);
+        curl_global_cleanup();
+        return WP_ECONFIG;
+    }
+    apns_client_init(&conf);
+    static const uint32_t backoff[] = {5, 30, 120, 600};
+    wp_retry_policy retry = WP_RETRY_POLICY_INIT;
+    retry.max_attempts = 5;
+    retry.backoff_s = backoff;
+    retry.nbackoff = 4;
+    static const char *const dev = "/apple/v1/devices/:device/registrations/:ptid";
+    char reg[128];
+    snprintf(reg, sizeof reg, "%s/:serial", dev);
+    if ((st = h->route_add(me, "POST", reg, WP_AUTH_PASS_TOKEN, register_device, NULL)) != WP_OK ||
+        (st = h->route_add(me, "DELETE", reg, WP_AUTH_PASS_TOKEN, unregister_device, NULL)) != WP_OK ||
+        (st = h->route_add(me, "GET", dev, WP_AUTH_PUBLIC, list_serials, NULL)) != WP_OK ||
+        (st = h->route_add(me, "GET", "/apple/v1/passes/:ptid/:serial", WP_AUTH_PASS_TOKEN, get_pass, NULL)) != WP_OK ||
+        (st = h->route_add(me, "HEAD", "/apple/v1/passes/:ptid/:serial", WP_AUTH_PASS_TOKEN, get_pass, NULL)) != WP_OK ||
+        (st = h->route_add(me, "POST", "/apple/v1/log", WP_AUTH_PUBLIC, device_log, NULL)) != WP_OK ||
+        (st = h->route_add(me, "GET", "/api/v1/apple/logs", WP_AUTH_API_KEY, api_logs, NULL)) != WP_OK ||
+        (st = h->route_add(me, "GET", "/api/v1/passes/:id/devices", WP_AUTH_API_KEY, api_devices, NULL)) != WP_OK ||
+        (st = h->subscribe(me, "pass.updated", on_change, NULL, &retry)) != WP_OK ||
+        (st = h->subscribe(me, "pass.voided", on_change, NULL, &retry)) != WP_OK ||
+        (st = h->subscribe(me, "pass.notify", on_change, NULL, &retry)) != WP_OK ||
+        (st = h->job_register(me, "apns.push", on_push_job, NULL, &retry)) != WP_OK) {
+        h->set_error(me, "%s", h->last_error());
+        apns_client_shutdown();
+        curl_global_cleanup();
+        return st;
+    }
+    return WP_OK;
+}
+
+static void apns_shutdown(wp_plugin *me)
+{
+    (void)me;
+    apns_client_shutdown();
+    curl_global_cleanup();
+}
+
+WP_PLUGIN_DEFINE("apns", "0.1.0", "Apple Wallet web service and APNs pushes on every pass update", apns_init,
+                 apns_shutdown)

@@ -1,0 +1,260 @@
+/*
+ * apns_client.c - HTTP/2 pushes to APNs over kept, multiplexed connections
+ * (apns_client.h).
+ */
+#include "apns_client.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+typedef struct conn {
+    char hash[65];
+    CURLM *multi;
+    pthread_mutex_t mu;     /* one batch at a time on this connection */
+    time_t last_used;
+} conn;
+
+static apns_conf cfg;
+static conn *conns;
+static pthread_mutex_t conns_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void apns_client_init(const apns_conf *conf)
+{
+    cfg = *conf;
+    if (cfg.max_connections < 1) cfg.max_connections = 1;
+    conns = calloc((size_t)cfg.max_connections, sizeof *conns);
+    for (int i = 0; conns && i < cfg.max_connections; i++) pthread_mutex_init(&conns[i].mu, NULL);
+}
+
+void apns_client_shutdown(void)
+{
+    for (int i = 0; conns && i < cfg.max_connections; i++) {
+        if (conns[i].multi) curl_multi_cleanup(conns[i].multi);
+        pthread_mutex_destroy(&conns[i].mu);
+    }
+    free(conns);
+    conns = NULL;
+}
+
+static void pem_hash(const char *cert, const char *key, char out[65])
+{
+    unsigned char md[32] = {0};
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
+        EVP_DigestUpdate(c, cert, strlen(cert) + 1);
+        EVP_DigestUpdate(c, key, strlen(key));
+        EVP_DigestFinal_ex(c, md, NULL);
+    }
+    EVP_MD_CTX_free(c);
+    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The connection of this certificate, locked; a new one replaces the least
+ * recently used idle one when all slots are taken.  NULL when all are busy. */
+static conn *conn_acquire(const char *hash)
+{
+    if (!conns) return NULL;
+    pthread_mutex_lock(&conns_mu);
+    conn *hit = NULL, *victim = NULL;
+    for (int i = 0; i < cfg.max_connections; i++) {
+        if (conns[i].multi && strcmp(conns[i].hash, hash) == 0) hit = &conns[i];
+        else if (!victim || !conns[i].multi || (victim->multi && conns[i].last_used < victim->last_used))
+            victim = &conns[i];
+    }
+    if (!hit && victim) {
+        if (pthread_mutex_trylock(&victim->mu) != 0) victim = NULL;
+        else {
+            if (victim->multi) curl_multi_cleanup(victim->multi);
+            victim->multi = curl_multi_init();
+            curl_multi_setopt(victim->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+            curl_multi_setopt(victim->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
+            snprintf(victim->hash, sizeof victim->hash, "%s", hash);
+            victim->last_used = time(NULL);
+            pthread_mutex_unlock(&conns_mu);
+            return victim->multi ? victim : (pthread_mutex_unlock(&victim->mu), NULL);
+        }
+    }
+    if (hit) hit->last_used = time(NULL);
+    pthread_mutex_unlock(&conns_mu);
+    if (!hit) return NULL;
+    pthread_mutex_lock(&hit->mu);
+    /* it may have been replaced while we waited */
+    if (strcmp(hit->hash, hash) != 0) {
+        pthread_mutex_unlock(&hit->mu);
+        return conn_acquire(hash);
+    }
+    return hit;
+}
+
+typedef struct xfer {
+    CURL *e;
+    struct curl_slist *hdrs;
+    char body[512];
+    size_t blen;
+    apns_result *res;
+    char errbuf[CURL_ERROR_SIZE];
+} xfer;
+
+static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
+{
+    xfer *x = ud;
+    size_t n = sz * nm, room = sizeof x->body - 1 - x->blen;
+    memcpy(x->body + x->blen, p, n < room ? n : room);
+    x->blen += n < room ? n : room;
+    x->body[x->blen] = '\0';
+    return n;
+}
+
+static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
+{
+    xfer *x = ud;
+    size_t n = sz * nm;
+    if (n > 8 && strncasecmp(p, "apns-id:", 8) == 0) {
+        size_t i = 8;
+        while (i < n && p[i] == ' ') i++;
+        size_t k = 0;
+        while (i < n && p[i] != '\r' && p[i] != '\n' && k + 1 < sizeof x->res->apns_id) x->res->apns_id[k++] = p[i++];
+        x->res->apns_id[k] = '\0';
+    }
+    return n;
+}
+
+/* What every push of a batch shares. */
+typedef struct hdrs {
+    const char *payload;
+    char topic[320], type[48], prio[32], exp[48];
+    struct curl_blob cert, key;
+} hdrs;
+
+/* Pushes in flight at once on the connection: APNs allows about 1000 streams
+ * per connection, and a bounded window bounds memory and keeps each
+ * transfer's timeout measured from its own start. */
+#define WINDOW 1000
+
+/* Creates and adds the transfer of one token; 1 when added. */
+static int xfer_start(conn *c, xfer *x, apns_result *res, const char *token, const hdrs *h)
+{
+    x->res = res;
+    memset(x->res, 0, sizeof *x->res);
+    x->e = curl_easy_init();
+    if (!x->e) {
+        snprintf(x->res->reason, sizeof x->res->reason, "out of memory");
+        return 0;
+    }
+    char *esc = curl_easy_escape(x->e, token, 0);
+    char url[4700];
+    snprintf(url, sizeof url, "https://%s:%d/3/device/%s", cfg.host, cfg.port, esc ? esc : "");
+    curl_free(esc);
+    x->hdrs = curl_slist_append(x->hdrs, h->topic);
+    x->hdrs = curl_slist_append(x->hdrs, h->type);
+    x->hdrs = curl_slist_append(x->hdrs, h->prio);
+    x->hdrs = curl_slist_append(x->hdrs, h->exp);
+    x->hdrs = curl_slist_append(x->hdrs, "content-type: application/json");
+    curl_easy_setopt(x->e, CURLOPT_URL, url);
+    curl_easy_setopt(x->e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(x->e, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(x->e, CURLOPT_POSTFIELDS, h->payload);
+    curl_easy_setopt(x->e, CURLOPT_POSTFIELDSIZE, (long)strlen(h->payload));
+    curl_easy_setopt(x->e, CURLOPT_HTTPHEADER, x->hdrs);
+    curl_easy_setopt(x->e, CURLOPT_SSLCERT_BLOB, &h->cert);
+    curl_easy_setopt(x->e, CURLOPT_SSLCERTTYPE, "PEM");
+    curl_easy_setopt(x->e, CURLOPT_SSLKEY_BLOB, &h->key);
+    curl_easy_setopt(x->e, CURLOPT_SSLKEYTYPE, "PEM");
+    curl_easy_setopt(x->e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (cfg.ca_file[0]) curl_easy_setopt(x->e, CURLOPT_CAINFO, cfg.ca_file);
+    curl_easy_setopt(x->e, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(x->e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(x->e, CURLOPT_TIMEOUT_MS, cfg.timeout_ms);
+    curl_easy_setopt(x->e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(x->e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(x->e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(x->e, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(x->e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(x->e, CURLOPT_PRIVATE, x);
+    if (curl_multi_add_handle(c->multi, x->e) != CURLM_OK) {
+        snprintf(x->res->reason, sizeof x->res->reason, "the transfer could not be started");
+        return 0;
+    }
+    return 1;
+}
+
+wp_status apns_send(const char *cert_pem, const char *key_pem, const char *topic, const char *const *tokens, size_t n,
+                    apns_result *results, char *msg, size_t msglen)
+{
+    if (n == 0) return WP_OK;
+    char hash[65];
+    pem_hash(cert_pem, key_pem, hash);
+    conn *c = conn_acquire(hash);
+    if (!c) {
+        snprintf(msg, msglen, "no APNs connection slot is free");
+        return WP_RETRY;
+    }
+    xfer *xs = calloc(n, sizeof *xs);
+    if (!xs) {
+        pthread_mutex_unlock(&c->mu);
+        snprintf(msg, msglen, "out of memory");
+        return WP_ENOMEM;
+    }
+    int background = strcmp(cfg.push_type, "alert") != 0;
+    hdrs h;
+    h.payload = background ? "{}" : "{\"aps\":{\"alert\":{}}}";
+    snprintf(h.topic, sizeof h.topic, "apns-topic: %s", topic);
+    snprintf(h.type, sizeof h.type, "apns-push-type: %s", background ? "background" : "alert");
+    snprintf(h.prio, sizeof h.prio, "apns-priority: %d", background ? 5 : 10);
+    snprintf(h.exp, sizeof h.exp, "apns-expiration: %lld",
+             cfg.expiration_s > 0 ? (long long)time(NULL) + cfg.expiration_s : 0LL);
+    h.cert = (struct curl_blob){(void *)cert_pem, strlen(cert_pem), CURL_BLOB_COPY};
+    h.key = (struct curl_blob){(void *)key_pem, strlen(key_pem), CURL_BLOB_COPY};
+    size_t next = 0, active = 0;
+    while (next < n && active < WINDOW) active += xfer_start(c, &xs[next], &results[next], tokens[next], &h), next++;
+    int running = 1;
+    while (running || active > 0) {
+        if (curl_multi_perform(c->multi, &running) != CURLM_OK) break;
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(c->multi, &left))) {
+            if (m->msg != CURLMSG_DONE) continue;
+            xfer *x = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            if (!x) continue;
+            curl_multi_remove_handle(c->multi, x->e);
+            active--;
+            /* the window slides: one finished, the next starts */
+            while (next < n && active < WINDOW) active += xfer_start(c, &xs[next], &results[next], tokens[next], &h), next++;
+            if (m->data.result != CURLE_OK) {
+                x->res->status = 0;
+                snprintf(x->res->reason, sizeof x->res->reason, "%s",
+                         x->errbuf[0] ? x->errbuf : curl_easy_strerror(m->data.result));
+                continue;
+            }
+            long code = 0;
+            curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &code);
+            x->res->status = (int)code;
+            json_object *b = x->blen ? json_tokener_parse(x->body) : NULL, *v;
+            if (b && json_object_object_get_ex(b, "reason", &v))
+                snprintf(x->res->reason, sizeof x->res->reason, "%s", json_object_get_string(v));
+            if (b && json_object_object_get_ex(b, "timestamp", &v)) x->res->timestamp_ms = json_object_get_int64(v);
+            json_object_put(b);
+        }
+        /* every message was read: transfers still active are running or were just added */
+        if (running && curl_multi_poll(c->multi, NULL, 0, 1000, NULL) != CURLM_OK) break;
+    }
+    for (size_t i = 0; i < next; i++) {
+        if (!xs[i].e) continue;
+        curl_multi_remove_handle(c->multi, xs[i].e); /* a no-op for the finished ones */
+        curl_easy_cleanup(xs[i].e);
+        curl_slist_free_all(xs[i].hdrs);
+    }
+    free(xs);
+    c->last_used = time(NULL);
+    pthread_mutex_unlock(&c->mu);
+    return WP_OK;
+}

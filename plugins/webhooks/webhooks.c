@@ -1,0 +1,249 @@
+/*
+ * webhooks.c - the webhooks plugin (issue 8): its definition, configuration,
+ * ids, secret storage and concurrency slots.  The HTTP API is wh_routes.c,
+ * delivery wh_deliver.c, signing wh_sign.c, the HTTP attempt wh_send.c.
+ *
+ * Config (all optional; unknown keys refused):
+ *   allow_http (false)                http:// endpoint URLs, for local testing
+ *   retry_scale (1)                   schedule multiplier, 0 < x <= 1 (tests only)
+ *   secret_overlap_seconds (86400)    the previous secret signs this long after a rotation
+ *   connect_timeout_ms (5000), timeout_ms (15000), max_response_bytes (65536)
+ *   per_endpoint_concurrency (2), max_concurrency (16), defer_ms (500)
+ *   max_endpoints (50)                per account
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/rand.h>
+
+#include "wh.h"
+
+const wp_host *wh_host;
+wp_plugin *wh_self;
+wh_config wh_cfg;
+const int wh_schedule_s[WH_ATTEMPTS] = {0, 5, 30, 300, 1800};
+
+/* ---- ids ----------------------------------------------------------------- */
+
+int wh_id_new(const char *prefix, char out[WH_ID_MAX])
+{
+    static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz";
+    unsigned char raw[16];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    for (int i = 0; i < 6; i++) raw[i] = (unsigned char)(ms >> (40 - 8 * i));
+    if (RAND_bytes(raw + 6, 10) != 1) return -1;
+    size_t pl = strlen(prefix);
+    if (pl > 16) return -1;
+    memcpy(out, prefix, pl);
+    out[pl] = '_';
+    /* 128 bits as 26 base32 digits, most significant first (the top digit holds 3 bits). */
+    for (int d = 0; d < 26; d++) {
+        int bit = (25 - d) * 5; /* lowest bit of this digit */
+        int v = 0;
+        for (int b = 4; b >= 0; b--) {
+            int k = bit + b;
+            v <<= 1;
+            if (k < 128) v |= (raw[15 - k / 8] >> (k % 8)) & 1;
+        }
+        out[pl + 1 + d] = b32[v];
+    }
+    out[pl + 27] = '\0';
+    return 0;
+}
+
+/* ---- secrets --------------------------------------------------------------- */
+
+/* The vault purpose of an endpoint's secrets: bound to the endpoint, so a
+ * sealed value copied to another endpoint's row does not open there. */
+static void purpose_of(const char *endpoint_id, char out[96])
+{
+    snprintf(out, 96, "webhook_secret/%.64s", endpoint_id);
+}
+
+wp_status wh_secret_store(const char *account_id, const char *endpoint_id, const char *secret, char *out, size_t len)
+{
+    char purpose[96];
+    purpose_of(endpoint_id, purpose);
+    return wh_host->vault_seal(wh_self, account_id, purpose, secret, strlen(secret), out, len);
+}
+
+wp_status wh_secret_load(const char *account_id, const char *endpoint_id, const char *stored,
+                         char out[WH_SECRET_MAX])
+{
+    char purpose[96];
+    size_t n = 0;
+    purpose_of(endpoint_id, purpose);
+    if (!stored) return WP_EINVAL;
+    wp_status st = wh_host->vault_open(wh_self, account_id, purpose, stored, out, WH_SECRET_MAX - 1, &n);
+    if (st != WP_OK) return st;
+    out[n] = '\0';
+    return WP_OK;
+}
+
+/* ---- concurrency slots ------------------------------------------------------ */
+
+/* Attempts in flight in this process, per endpoint: a small open-addressing
+ * table (at most max_concurrency endpoints are ever in it at once). */
+#define SLOTS 1024
+static struct {
+    char id[WH_ID_MAX];
+    int n;
+} slots[SLOTS];
+static int in_flight;
+static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned slot_hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % SLOTS;
+}
+
+int wh_slot_acquire(const char *endpoint_id)
+{
+    int ok = 0;
+    pthread_mutex_lock(&slots_mu);
+    if (in_flight < wh_cfg.max_concurrency) {
+        unsigned h = slot_hash(endpoint_id), free_at = SLOTS;
+        for (unsigned i = 0; i < SLOTS; i++) {
+            unsigned k = (h + i) % SLOTS;
+            if (slots[k].n > 0 && strcmp(slots[k].id, endpoint_id) == 0) {
+                if (slots[k].n < wh_cfg.per_endpoint_concurrency) {
+                    slots[k].n++;
+                    ok = 1;
+                }
+                free_at = SLOTS;
+                goto out;
+            }
+            if (slots[k].n == 0 && free_at == SLOTS) free_at = k;
+            if (slots[k].n == 0 && slots[k].id[0] == '\0') break; /* never used: the id is not further on */
+        }
+        if (free_at < SLOTS) {
+            snprintf(slots[free_at].id, sizeof slots[0].id, "%s", endpoint_id);
+            slots[free_at].n = 1;
+            ok = 1;
+        }
+    }
+out:
+    if (ok) in_flight++;
+    pthread_mutex_unlock(&slots_mu);
+    return ok;
+}
+
+void wh_slot_release(const char *endpoint_id)
+{
+    pthread_mutex_lock(&slots_mu);
+    unsigned h = slot_hash(endpoint_id);
+    for (unsigned i = 0; i < SLOTS; i++) {
+        unsigned k = (h + i) % SLOTS;
+        if (slots[k].n > 0 && strcmp(slots[k].id, endpoint_id) == 0) {
+            slots[k].n--;
+            in_flight--;
+            break;
+        }
+        if (slots[k].n == 0 && slots[k].id[0] == '\0') break;
+    }
+    pthread_mutex_unlock(&slots_mu);
+}
+
+/* ---- configuration ------------------------------------------------------------ */
+
+static wp_status cfg_int(const json_object *config, const char *key, long lo, long hi, long *out)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(config, key, &v)) return WP_OK;
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < lo || json_object_get_int64(v) > hi) {
+        wh_host->set_error(wh_self, "config.%s: an integer from %ld to %ld expected", key, lo, hi);
+        return WP_ECONFIG;
+    }
+    *out = (long)json_object_get_int64(v);
+    return WP_OK;
+}
+
+static wp_status read_config(const json_object *config)
+{
+    static const char *const known[] = {"allow_http", "retry_scale", "secret_overlap_seconds", "connect_timeout_ms",
+                                        "timeout_ms", "max_response_bytes", "per_endpoint_concurrency",
+                                        "max_concurrency", "defer_ms", "max_endpoints", NULL};
+    wh_cfg = (wh_config){0, 1.0, 86400, 5000, 15000, 65536, 2, 16, 500, 50};
+    if (!config) return WP_OK;
+    json_object_object_foreach((json_object *)config, key, val) {
+        (void)val;
+        int ok = 0;
+        for (int i = 0; known[i]; i++) ok |= strcmp(known[i], key) == 0;
+        if (!ok) {
+            wh_host->set_error(wh_self, "config.%s: unknown key", key);
+            return WP_ECONFIG;
+        }
+    }
+    json_object *v;
+    if (json_object_object_get_ex(config, "allow_http", &v)) {
+        if (!json_object_is_type(v, json_type_boolean)) {
+            wh_host->set_error(wh_self, "config.allow_http: true or false expected");
+            return WP_ECONFIG;
+        }
+        wh_cfg.allow_http = json_object_get_boolean(v);
+    }
+    if (json_object_object_get_ex(config, "retry_scale", &v)) {
+        double d = json_object_get_double(v);
+        if (!(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) || !(d > 0) ||
+            d > 1) {
+            wh_host->set_error(wh_self, "config.retry_scale: a number above 0 and at most 1 expected");
+            return WP_ECONFIG;
+        }
+        wh_cfg.retry_scale = d;
+    }
+    long x;
+    wp_status st;
+#define INT_KEY(k, lo, hi, field, type)                                                      \
+    x = (long)wh_cfg.field;                                                                  \
+    if ((st = cfg_int(config, k, lo, hi, &x)) != WP_OK) return st;                           \
+    wh_cfg.field = (type)x;
+    INT_KEY("secret_overlap_seconds", 0, 30L * 86400, secret_overlap_s, int)
+    INT_KEY("connect_timeout_ms", 100, 60000, connect_timeout_ms, long)
+    INT_KEY("timeout_ms", 100, 120000, timeout_ms, long)
+    INT_KEY("max_response_bytes", 1024, 16L * 1024 * 1024, max_response_bytes, size_t)
+    INT_KEY("per_endpoint_concurrency", 1, 256, per_endpoint_concurrency, int)
+    INT_KEY("max_concurrency", 1, 512, max_concurrency, int)
+    INT_KEY("defer_ms", 10, 60000, defer_ms, int)
+    INT_KEY("max_endpoints", 1, 10000, max_endpoints, int)
+#undef INT_KEY
+    if (wh_cfg.connect_timeout_ms > wh_cfg.timeout_ms) wh_cfg.connect_timeout_ms = wh_cfg.timeout_ms;
+    return WP_OK;
+}
+
+static wp_status wh_init(const wp_host *h, wp_plugin *self, const json_object *config)
+{
+    wh_host = h;
+    wh_self = self;
+    wp_status st = read_config(config);
+    if (st != WP_OK) return st;
+    if (!WP_HOST_HAS(h, url_check) || !WP_HOST_HAS(h, vault_seal) || !WP_HOST_HAS(h, vault_open)) {
+        h->set_error(self, "the host lacks url_check or vault_seal/vault_open (ABI 1.3 or later needed)");
+        return WP_EABI;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        h->set_error(self, "curl_global_init failed");
+        return WP_EINTERNAL;
+    }
+    if ((st = wh_routes_register()) != WP_OK || (st = wh_deliver_register()) != WP_OK) {
+        h->set_error(self, "registration failed: %s", h->last_error());
+        curl_global_cleanup();
+        return st;
+    }
+    return WP_OK;
+}
+
+static void wh_shutdown(wp_plugin *self)
+{
+    (void)self;
+    curl_global_cleanup();
+}
+
+WP_PLUGIN_DEFINE_EXT("webhooks", "1.0.0", "Signed event delivery to HTTPS endpoints (Standard Webhooks)", wh_init,
+                     wh_shutdown, "MIT", NULL)

@@ -1,0 +1,75 @@
+/*
+ * wh.h - what the webhooks plugin's files share: the host table, the
+ * configuration, ids, secret storage and the per-endpoint concurrency slots.
+ *
+ * Everything here is set in init (main thread) and read-only afterwards,
+ * except the slot table, which guards itself with a mutex.
+ */
+#ifndef WH_H
+#define WH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <walletpass/plugin.h>
+
+#include "wh_sign.h"
+
+#define WH_JOB_KIND "webhooks.attempt"
+#define WH_ATTEMPTS 5       /* the schedule below */
+#define WH_ID_MAX 48
+
+/* ISO 8601 UTC with milliseconds, as every API timestamp. */
+#define WH_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+typedef struct wh_config {
+    int allow_http;                 /* http:// endpoints (local testing) */
+    double retry_scale;             /* multiplies the schedule (tests only); 1 in production */
+    int secret_overlap_s;           /* how long the previous secret keeps signing after a rotation */
+    long connect_timeout_ms;
+    long timeout_ms;                /* total, per attempt */
+    size_t max_response_bytes;
+    int per_endpoint_concurrency;   /* attempts in flight per endpoint, per process */
+    int max_concurrency;            /* attempts in flight in total, per process */
+    int defer_ms;                   /* an attempt that finds no slot runs again this much later */
+    int max_endpoints;              /* per account */
+} wh_config;
+
+extern const wp_host *wh_host;
+extern wp_plugin *wh_self;
+extern wh_config wh_cfg;
+/* Seconds after the event of attempts 1..5: 0, 5, 30, 300, 1800. */
+extern const int wh_schedule_s[WH_ATTEMPTS];
+
+/* "<prefix>_" + 26 Crockford base32 characters (48-bit ms time, 80 random bits), like the core's ids. */
+int wh_id_new(const char *prefix, char out[WH_ID_MAX]);
+
+/*
+ * Secret storage: sealed with the host vault (vault_seal, ABI 1.3; AES-256-GCM
+ * under the master key, bound to the account, this plugin and the purpose
+ * "webhook_secret/<endpoint id>").  out: >= 512 bytes.
+ */
+wp_status wh_secret_store(const char *account_id, const char *endpoint_id, const char *secret, char *out, size_t len);
+/* Opens what wh_secret_store made into out[WH_SECRET_MAX]. */
+wp_status wh_secret_load(const char *account_id, const char *endpoint_id, const char *stored,
+                         char out[WH_SECRET_MAX]);
+
+/* Per-endpoint and total slots for attempts in flight: 1 taken, 0 none free. */
+int wh_slot_acquire(const char *endpoint_id);
+void wh_slot_release(const char *endpoint_id);
+
+/* Enqueues attempt n of a delivery at at_ms (Unix ms; 0 now); with req, in its transaction. */
+wp_status wh_enqueue_attempt(wp_req *req, const char *account_id, const char *delivery_id, int n, int64_t at_ms);
+
+/*
+ * Runs attempt n of a delivery now (claim, check the URL, sign, send,
+ * record, schedule the next).  use_slots 0 skips the concurrency slots (the
+ * synchronous test send).  WP_OK also when there was nothing to do.
+ */
+wp_status wh_attempt_run(const char *account_id, const char *delivery_id, int n, int use_slots);
+
+/* Registration (init). */
+wp_status wh_routes_register(void);
+wp_status wh_deliver_register(void);
+
+#endif

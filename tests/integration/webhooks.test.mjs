@@ -1,0 +1,362 @@
+// Webhooks plugin (issue 8): signed deliveries verified by the npm
+// `standardwebhooks` and `svix` libraries, the retry schedule, manual retry,
+// a SIGKILL with deliveries pending, outbound refusals, and isolation.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { startGateway, assertError, waitFor, sleep, BIN } from './lib/harness.mjs';
+
+const require = createRequire(import.meta.url);
+const { Webhook: StdWebhook } = require('standardwebhooks');
+const { Webhook: SvixWebhook } = require('svix');
+
+const BUILD_DIR = process.env.WP_BUILD_DIR || path.resolve(path.dirname(BIN), '..');
+const PLUGIN_DIR = path.join(BUILD_DIR, 'plugins');
+const SCALE = 0.005; // attempts at 0, 25 ms, 150 ms, 1.5 s, 9 s after the event
+const SCHEDULE_S = [0, 5, 30, 300, 1800];
+
+const PASS = {
+  pass_type: 'generic',
+  organization_name: 'Webhook Test Co.',
+  primary_fields: [{ key: 'k', label: 'K', value: 'v' }],
+  barcode_message: 'WH-1',
+};
+
+// ---- a local receiver: every request recorded; behaviour per path --------------
+function receiver() {
+  const seen = [];
+  const behaviour = new Map(); // path -> (req record, count) => { status, body?, delayMs? }
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      const rec = { path: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+      seen.push(rec);
+      const n = seen.filter((r) => r.path === rec.path).length;
+      const b = (behaviour.get(rec.path) || (() => ({ status: 200 })))(rec, n);
+      if (b.delayMs) await sleep(b.delayMs);
+      if (res.destroyed) return;
+      res.writeHead(b.status, b.headers || { 'content-type': 'text/plain' });
+      res.end(b.body ?? 'ok');
+      rec.answered = b.status; // only once the answer went out
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        seen, behaviour, server,
+        url: (p) => `http://127.0.0.1:${server.address().port}${p}`,
+        on: (p) => seen.filter((r) => r.path === p),
+        close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
+      }),
+    ),
+  );
+}
+
+// Both libraries must accept the delivery with this secret.
+function verifyBoth(secret, rec) {
+  const hdrs = {
+    'webhook-id': rec.headers['webhook-id'],
+    'webhook-timestamp': rec.headers['webhook-timestamp'],
+    'webhook-signature': rec.headers['webhook-signature'],
+  };
+  const a = new StdWebhook(secret).verify(rec.body, hdrs);
+  new SvixWebhook(secret).verify(rec.body, hdrs); // throws when no signature matches (returns nothing in svix 2.x)
+  assert.deepEqual(a, JSON.parse(rec.body));
+  return a;
+}
+
+function refusedBy(secret, rec) {
+  const hdrs = {
+    'webhook-id': rec.headers['webhook-id'],
+    'webhook-timestamp': rec.headers['webhook-timestamp'],
+    'webhook-signature': rec.headers['webhook-signature'],
+  };
+  assert.throws(() => new StdWebhook(secret).verify(rec.body, hdrs));
+  assert.throws(() => new SvixWebhook(secret).verify(rec.body, hdrs));
+}
+
+const PLUGIN_CONFIG = {
+  allow_http: true, retry_scale: SCALE, timeout_ms: 2000, connect_timeout_ms: 1000, defer_ms: 50,
+  max_response_bytes: 65536, per_endpoint_concurrency: 2,
+};
+function gatewayOptions(extra = {}) {
+  return {
+    config: {
+      jobs: { workers: 6, poll_ms: 50, lease_seconds: 2 },
+      outbound: { allow_private_targets: true },
+      plugin_dir: PLUGIN_DIR,
+      plugins: [{ name: 'webhooks', config: PLUGIN_CONFIG }],
+    },
+    ...extra,
+  };
+}
+
+let gw, rx, a, b;
+before(async () => {
+  rx = await receiver();
+  gw = await startGateway(gatewayOptions());
+  a = gw.account();
+  b = gw.account();
+});
+after(async () => {
+  if (gw) await gw.stop();
+  if (rx) await rx.close();
+});
+
+const createEndpoint = (key, body) => gw.request('POST', '/api/v1/webhooks', { key, body });
+const createPass = (key, serial) =>
+  gw.request('POST', '/api/v1/passes', { key, body: { ...PASS, serial_number: serial } });
+async function deliveries(key, id, query = '') {
+  const r = await gw.request('GET', `/api/v1/webhooks/${id}/deliveries${query}`, { key });
+  assert.equal(r.status, 200, r.text);
+  return r.body.data;
+}
+
+test('CRUD: the secret is shown once; validation names the field; another account gets 404', async () => {
+  const r = await createEndpoint(a.key, { url: rx.url('/crud'), event_types: ['pass.created'], description: 'd' });
+  assert.equal(r.status, 201, r.text);
+  assert.match(r.body.id, /^wh_[0-9a-z]{26}$/);
+  assert.match(r.body.secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+  assert.equal(Buffer.from(r.body.secret.slice(6), 'base64').length, 32);
+  assert.equal(r.body.object, 'webhook_endpoint');
+  assert.equal(r.body.enabled, true);
+  assert.deepEqual(r.body.event_types, ['pass.created']);
+  const id = r.body.id;
+  const got = await gw.request('GET', `/api/v1/webhooks/${id}`, { key: a.key });
+  assert.equal(got.status, 200);
+  assert.equal(got.body.secret, undefined, 'the secret is shown only at creation');
+  assert.ok(!got.text.includes(r.body.secret.slice(6)));
+  // Stored sealed by the vault, never in the clear.
+  const stored = gw.sql(`SELECT secret_sealed FROM webhooks_endpoints WHERE id = '${id}'`);
+  assert.match(stored, /^wpv1:\d+:/);
+  assert.ok(!stored.includes(r.body.secret.slice(6)));
+
+  const put = await gw.request('PUT', `/api/v1/webhooks/${id}`, { key: a.key, body: { enabled: false, event_types: ['*'] } });
+  assert.equal(put.status, 200, put.text);
+  assert.equal(put.body.enabled, false);
+  assert.deepEqual(put.body.event_types, ['*']);
+  const list = await gw.request('GET', '/api/v1/webhooks?limit=1', { key: a.key });
+  assert.equal(list.status, 200);
+  assert.equal(list.body.object, 'list');
+  assert.equal(list.body.data.length, 1);
+
+  assertError(await gw.request('GET', `/api/v1/webhooks/${id}`, { key: b.key }), 404, { code: 'resource_missing' });
+  assertError(await gw.request('PUT', `/api/v1/webhooks/${id}`, { key: b.key, body: { enabled: true } }), 404);
+  assertError(await gw.request('DELETE', `/api/v1/webhooks/${id}`, { key: b.key }), 404);
+  assertError(await gw.request('POST', `/api/v1/webhooks/${id}/rotate_secret`, { key: b.key }), 404);
+  assertError(await gw.request('GET', `/api/v1/webhooks/${id}/deliveries`, { key: b.key }), 404);
+  assertError(await gw.request('GET', '/api/v1/webhooks', {}), 401);
+
+  assertError(await createEndpoint(a.key, { event_types: ['*'] }), 400, { param: 'url' });
+  assertError(await createEndpoint(a.key, { url: rx.url('/x') }), 400, { param: 'event_types' });
+  assertError(await createEndpoint(a.key, { url: rx.url('/x'), event_types: ['pass.exploded'] }), 400, { param: 'event_types[0]' });
+  assertError(await createEndpoint(a.key, { url: rx.url('/x'), event_types: [] }), 400, { param: 'event_types' });
+  assertError(await createEndpoint(a.key, { url: rx.url('/x'), event_types: ['*'], colour: 1 }), 400, { code: 'parameter_unknown', param: 'colour' });
+  assertError(await createEndpoint(a.key, { url: 'ftp://example.com/', event_types: ['*'] }), 400, { param: 'url' });
+  assertError(await createEndpoint(a.key, { url: rx.url('/x'), event_types: ['*'], enabled: 'yes' }), 400, { param: 'enabled' });
+  assertError(await gw.request('GET', `/api/v1/webhooks/${id}/deliveries?status=lost`, { key: a.key }), 400, { param: 'status' });
+  assertError(await gw.request('GET', `/api/v1/webhooks/${id}/deliveries?limit=0`, { key: a.key }), 400, { param: 'limit' });
+  // Cloud metadata stays refused even with private targets allowed.
+  assertError(await createEndpoint(a.key, { url: 'http://169.254.169.254/latest/meta-data', event_types: ['*'] }), 400, { code: 'url_refused', param: 'url' });
+
+  const del = await gw.request('DELETE', `/api/v1/webhooks/${id}`, { key: a.key });
+  assert.equal(del.status, 200);
+  assert.equal(del.body.deleted, true);
+  assertError(await gw.request('GET', `/api/v1/webhooks/${id}`, { key: a.key }), 404);
+});
+
+test('deliveries are signed per Standard Webhooks: both libraries verify, also during a rotation', async () => {
+  const acct = gw.account();
+  const ep = await createEndpoint(acct.key, { url: rx.url('/interop'), event_types: ['*'] });
+  assert.equal(ep.status, 201, ep.text);
+  const secret1 = ep.body.secret;
+
+  const p = await createPass(acct.key, 'interop-1');
+  assert.equal(p.status, 201, p.text);
+  const upd = await gw.request('PUT', `/api/v1/passes/${p.body.id}`, { key: acct.key, body: { barcode_message: 'WH-2' } });
+  assert.equal(upd.status, 200, upd.text);
+  await waitFor(() => rx.on('/interop').length >= 2, { what: 'two deliveries' });
+  const types = [];
+  for (const rec of rx.on('/interop')) {
+    const msg = verifyBoth(secret1, rec);
+    assert.equal(msg.id, rec.headers['webhook-id']);
+    assert.match(msg.id, /^evt_/);
+    assert.deepEqual(Object.keys(msg).sort(), ['created_at', 'data', 'id', 'type']);
+    assert.match(msg.created_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    assert.equal(msg.data.pass.id, p.body.id);
+    assert.equal(rec.headers['content-type'], 'application/json');
+    assert.ok(Math.abs(Number(rec.headers['webhook-timestamp']) - Date.now() / 1000) < 30);
+    assert.equal(rec.headers['webhook-signature'].split(' ').length, 1);
+    types.push(msg.type);
+  }
+  assert.deepEqual(types.sort(), ['pass.created', 'pass.updated']);
+  refusedBy('whsec_' + Buffer.alloc(32, 7).toString('base64'), rx.on('/interop')[0]);
+
+  // Rotation: the new secret comes back once; both secrets sign during the overlap.
+  const rot = await gw.request('POST', `/api/v1/webhooks/${ep.body.id}/rotate_secret`, { key: acct.key });
+  assert.equal(rot.status, 200, rot.text);
+  const secret2 = rot.body.secret;
+  assert.match(secret2, /^whsec_/);
+  assert.notEqual(secret2, secret1);
+  assert.match(rot.body.previous_secret_expires_at, /Z$/);
+  await createPass(acct.key, 'interop-2');
+  await waitFor(() => rx.on('/interop').length >= 3, { what: 'the delivery after rotation' });
+  const rec = rx.on('/interop')[2];
+  assert.equal(rec.headers['webhook-signature'].split(' ').length, 2, rec.headers['webhook-signature']);
+  verifyBoth(secret2, rec);
+  verifyBoth(secret1, rec);
+
+  // The test send: signed with the current secrets, recorded as a delivery, answered at once.
+  const t = await gw.request('POST', `/api/v1/webhooks/${ep.body.id}/test`, { key: acct.key });
+  assert.equal(t.status, 200, t.text);
+  assert.equal(t.body.status, 'succeeded');
+  assert.equal(t.body.event_type, 'webhook.test');
+  assert.equal(t.body.attempt_log.length, 1);
+  assert.equal(t.body.attempt_log[0].status_code, 200);
+  const trec = rx.on('/interop').find((r) => r.headers['webhook-id'] === t.body.event_id);
+  assert.ok(trec, 'the test delivery reached the receiver');
+  assert.equal(verifyBoth(secret2, trec).type, 'webhook.test');
+
+  const list = await deliveries(acct.key, ep.body.id, '?event_type=pass.created&status=succeeded');
+  assert.equal(list.length, 2);
+  for (const d of list) {
+    assert.equal(d.attempts, 1);
+    assert.equal(d.attempt_log[0].status_code, 200);
+    assert.equal(d.attempt_log[0].response_excerpt, 'ok');
+    assert.equal(typeof d.attempt_log[0].latency_ms, 'number');
+  }
+});
+
+test('a receiver failing 4 times sees 5 attempts on the scaled schedule with one webhook-id', async () => {
+  const acct = gw.account();
+  rx.behaviour.set('/flaky', (rec, n) => ({ status: n <= 4 ? 503 : 204, body: n <= 4 ? 'down' : '' }));
+  const ep = await createEndpoint(acct.key, { url: rx.url('/flaky'), event_types: ['pass.created'] });
+  const t0 = Date.now();
+  await createPass(acct.key, 'flaky-1');
+  await waitFor(() => rx.on('/flaky').length >= 5, { timeout: 30000, what: '5 attempts' });
+  await sleep(300);
+  const recs = rx.on('/flaky');
+  assert.equal(recs.length, 5);
+  assert.equal(new Set(recs.map((r) => r.headers['webhook-id'])).size, 1);
+  const first = recs[0].at;
+  assert.ok(first - t0 < 3000, 'the first attempt is immediate');
+  for (let i = 1; i < 5; i++) {
+    const expected = SCHEDULE_S[i] * SCALE * 1000;
+    const got = recs[i].at - first;
+    assert.ok(got >= expected - 100 && got <= expected + 1500, `attempt ${i + 1} at +${got} ms, expected about +${expected} ms`);
+  }
+  const [d] = await deliveries(acct.key, ep.body.id);
+  assert.equal(d.status, 'succeeded');
+  assert.equal(d.attempts, 5);
+  assert.deepEqual(d.attempt_log.map((x) => x.status_code), [503, 503, 503, 503, 204]);
+  assert.equal(d.attempt_log[0].error, 'HTTP 503');
+  assert.equal(d.attempt_log[0].response_excerpt, 'down');
+});
+
+test('a dead receiver ends failed after 5 attempts; a manual retry delivers it', async () => {
+  const acct = gw.account();
+  let alive = false;
+  rx.behaviour.set('/dead', () => ({ status: alive ? 200 : 500 }));
+  const ep = await createEndpoint(acct.key, { url: rx.url('/dead'), event_types: ['pass.created'] });
+  await createPass(acct.key, 'dead-1');
+  const failed = await waitFor(async () => (await deliveries(acct.key, ep.body.id, '?status=failed'))[0], { timeout: 30000, what: 'failed' });
+  assert.equal(failed.attempts, 5);
+  assert.equal(failed.next_attempt_at, null);
+  assert.equal(rx.on('/dead').length, 5);
+  assert.equal((await deliveries(acct.key, ep.body.id, '?status=pending')).length, 0);
+
+  alive = true;
+  const r = await gw.request('POST', `/api/v1/webhooks/${ep.body.id}/deliveries/${failed.id}/retry`, { key: acct.key });
+  assert.equal(r.status, 202, r.text);
+  assert.equal(r.body.status, 'pending');
+  const ok = await waitFor(async () => (await deliveries(acct.key, ep.body.id, '?status=succeeded'))[0], { what: 'retried' });
+  assert.equal(ok.attempts, 6);
+  assert.equal(rx.on('/dead').length, 6);
+  assert.equal(new Set(rx.on('/dead').map((x) => x.headers['webhook-id'])).size, 1);
+  assertError(await gw.request('POST', `/api/v1/webhooks/${ep.body.id}/deliveries/whd_00000000000000000000000000/retry`, { key: acct.key }), 404, { param: 'delivery_id' });
+  assertError(await gw.request('POST', `/api/v1/webhooks/${ep.body.id}/deliveries/${failed.id}/retry`, { key: b.key }), 404);
+});
+
+test('redirects are not followed; oversized answers are cut; a hanging endpoint does not delay another', async () => {
+  const acct = gw.account();
+  rx.behaviour.set('/redirect', () => ({ status: 302, headers: { location: rx.url('/elsewhere') }, body: '' }));
+  rx.behaviour.set('/big', () => ({ status: 200, body: 'x'.repeat(1 << 20) }));
+  rx.behaviour.set('/hang', () => ({ status: 200, delayMs: 4000 }));
+  const red = await createEndpoint(acct.key, { url: rx.url('/redirect'), event_types: ['batch.completed'] });
+  let t = await gw.request('POST', `/api/v1/webhooks/${red.body.id}/test`, { key: acct.key });
+  assert.equal(t.body.status, 'failed');
+  assert.equal(t.body.attempt_log[0].status_code, 302);
+  assert.equal(rx.on('/elsewhere').length, 0);
+  const big = await createEndpoint(acct.key, { url: rx.url('/big'), event_types: ['batch.completed'] });
+  t = await gw.request('POST', `/api/v1/webhooks/${big.body.id}/test`, { key: acct.key });
+  assert.equal(t.body.attempt_log[0].status_code, 200);
+  assert.ok(t.body.attempt_log[0].response_excerpt.length <= 512);
+
+  const slowAcct = gw.account();
+  await createEndpoint(slowAcct.key, { url: rx.url('/hang'), event_types: ['pass.created'] });
+  const fast = await createEndpoint(slowAcct.key, { url: rx.url('/fast'), event_types: ['pass.created'] });
+  assert.equal(fast.status, 201);
+  const t0 = Date.now();
+  for (let i = 0; i < 8; i++) await createPass(slowAcct.key, `slow-${i}`);
+  await waitFor(() => rx.on('/fast').length >= 8, { timeout: 20000, what: 'fast endpoint deliveries' });
+  const took = Date.now() - t0;
+  // 8 attempts at the hanging endpoint take 2 s each (the timeout), 2 at a time: 8 s at least.
+  assert.ok(took < 4000, `the fast endpoint got its 8 deliveries in ${took} ms`);
+  assert.ok(rx.on('/hang').length <= 4, 'at most per_endpoint_concurrency at the hanging endpoint at once');
+});
+
+test('SIGKILL with deliveries pending: after a restart every event is delivered', async () => {
+  const rx2 = await receiver();
+  let up = false;
+  rx2.behaviour.set('/k', () => (up ? { status: 200 } : { status: 200, delayMs: 8000 }));
+  const g1 = await startGateway(gatewayOptions());
+  const acct = g1.account();
+  const ep = await g1.request('POST', '/api/v1/webhooks', { key: acct.key, body: { url: rx2.url('/k'), event_types: ['*'] } });
+  assert.equal(ep.status, 201, ep.text);
+  for (let i = 0; i < 10; i++) {
+    const p = await g1.request('POST', '/api/v1/passes', { key: acct.key, body: { ...PASS, serial_number: `kill-${i}` } });
+    assert.equal(p.status, 201, p.text);
+  }
+  await sleep(150);
+  await g1.stop({ signal: 'SIGKILL' });
+  up = true;
+  const ids = g1.sql("SELECT id FROM events WHERE type = 'pass.created'").split('\n');
+  assert.equal(ids.length, 10);
+  const pendingAtKill = Number(g1.sql("SELECT count(*) FROM webhooks_deliveries WHERE status <> 'succeeded'")) +
+    (10 - Number(g1.sql('SELECT count(*) FROM webhooks_deliveries')));
+  assert.ok(pendingAtKill > 0, 'deliveries were pending when the gateway died');
+  // Same database, same master key (the secrets are sealed with it).
+  const g2 = await startGateway({ ...gatewayOptions(), dbUrl: g1.dbUrl, env: { WALLETPASS_MASTER_KEY: g1.env.WALLETPASS_MASTER_KEY } });
+  try {
+    await waitFor(() => ids.every((id) => rx2.seen.some((r) => r.headers['webhook-id'] === id && r.answered === 200)), { timeout: 30000, what: 'every event delivered' })
+      .catch((e) => {
+        throw new Error(`${e.message}\n${g2.sql('SELECT id, event_id, status, attempts, locked_until, last_error FROM webhooks_deliveries')}\n` +
+          `${g2.sql("SELECT kind, status, attempts, run_at, last_error FROM jobs ORDER BY run_at")}\n${g2.stderr()}`);
+      });
+    await waitFor(() => g2.sql("SELECT count(*) FROM webhooks_deliveries WHERE status = 'succeeded'") === '10', { what: 'all succeeded' });
+    for (const r of rx2.seen) verifyBoth(ep.body.secret, r);
+  } finally {
+    await g2.stop();
+    await rx2.close();
+  }
+});
+
+test('by default, endpoints at loopback, private, link-local and metadata addresses are refused', async () => {
+  const g = await startGateway({ config: { plugin_dir: PLUGIN_DIR, plugins: [{ name: 'webhooks' }] } });
+  try {
+    const acct = g.account();
+    const mk = (url) => g.request('POST', '/api/v1/webhooks', { key: acct.key, body: { url, event_types: ['*'] } });
+    for (const url of ['https://127.0.0.1/hook', 'https://10.0.0.1/hook', 'https://169.254.169.254/latest/meta-data',
+      'https://localhost/hook', 'https://[::1]/hook', 'https://2130706433/hook']) {
+      assertError(await mk(url), 400, { code: 'url_refused', param: 'url' });
+    }
+    // http:// needs allow_http in the plugin config.
+    assertError(await mk('http://example.com/hook'), 400, { code: 'parameter_invalid', param: 'url' });
+    assert.equal(g.sql('SELECT count(*) FROM webhooks_endpoints'), '0');
+  } finally {
+    await g.stop();
+  }
+});
