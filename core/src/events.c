@@ -69,8 +69,13 @@ static wp_status deliver(const char *kind, json_object *payload, const char *job
         !json_object_object_get_ex(payload, "account_id", &acct))
         return wp_err_set(err, WP_FAIL, "delivery job %s is not an event delivery", job_id);
     json_object_object_get_ex(payload, "data", &data);
-    return s->fn(json_object_get_string(type), json_object_get_string(id),
-                 json_object_is_type(acct, json_type_null) ? NULL : json_object_get_string(acct), data, s->ud, err);
+    json_object *created = NULL;
+    json_object_object_get_ex(payload, "created_at", &created);
+    wp_event_delivery d = {.type = json_object_get_string(type), .event_id = json_object_get_string(id),
+                           .account_id = json_object_is_type(acct, json_type_null) ? NULL : json_object_get_string(acct),
+                           .created_at = created ? json_object_get_string(created) : NULL, .data = data,
+                           .attempt = attempt};
+    return s->fn(&d, s->ud, err);
 }
 
 wp_status wp_events_subscribe(wp_events *ev, const char *type, const char *subscriber, wp_event_fn fn, void *ud,

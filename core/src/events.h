@@ -39,8 +39,17 @@
 typedef struct wp_events wp_events;
 struct wp_server;
 
-typedef wp_status (*wp_event_fn)(const char *type, const char *event_id, const char *account_id,
-                                 json_object *data /* borrowed */, void *ud, wp_err *err);
+/* One delivery of an event to one subscriber; everything borrowed for the call. */
+typedef struct wp_event_delivery {
+    const char *type;
+    const char *event_id;       /* "evt_…": stable across attempts, for deduplication */
+    const char *account_id;     /* NULL for system events */
+    const char *created_at;     /* when the event was published (RFC 3339, UTC) */
+    json_object *data;
+    int attempt;                /* 1 on the first delivery */
+} wp_event_delivery;
+
+typedef wp_status (*wp_event_fn)(const wp_event_delivery *d, void *ud, wp_err *err);
 
 /* The bus borrows q, which must outlive it. */
 wp_status wp_events_new(wp_jobs *q, wp_events **out, wp_err *err);

@@ -247,8 +247,7 @@ static void plugin_free(struct wp_plugin *p)
 static void route_entry(wp_req *req, void *ud);
 static wp_status job_entry(const char *kind, json_object *payload, const char *job_id, int attempt, void *ud,
                            wp_err *err);
-static wp_status event_entry(const char *type, const char *event_id, const char *account_id, json_object *data,
-                             void *ud, wp_err *err);
+static wp_status event_entry(const wp_event_delivery *d, void *ud, wp_err *err);
 
 /* Hands init's registrations to the router, hook bus, event bus and queue. */
 static wp_status commit(struct wp_plugin *p, wp_err *err)
@@ -596,11 +595,11 @@ static wp_status job_entry(const char *kind, json_object *payload, const char *j
     return st;
 }
 
-static wp_status event_entry(const char *type, const char *event_id, const char *account_id, json_object *data,
-                             void *ud, wp_err *err)
+static wp_status event_entry(const wp_event_delivery *d, void *ud, wp_err *err)
 {
     reg *r = ud;
-    wp_plugin_event ev = {sizeof(wp_plugin_event), 0, event_id, type, account_id, data, NULL};
+    wp_plugin_event ev = {sizeof(wp_plugin_event), (uint32_t)d->attempt, d->event_id, d->type, d->account_id, d->data,
+                          d->created_at};
     last_log_buf[0] = '\0';
     wp_status st = ((wp_plugin_event_fn)r->fn)(r->ud, &ev);
     if (st != WP_OK)

@@ -135,9 +135,9 @@ typedef struct hdrs {
 } hdrs;
 
 /* Pushes in flight at once on the connection: APNs allows about 1000 streams
- * per connection, and a bounded window bounds memory and keeps each
- * transfer's timeout measured from its own start. */
-#define WINDOW 1000
+ * per connection (500 leaves room for its load-dependent limit); a bounded
+ * window bounds memory and measures each transfer's timeout from its start. */
+#define WINDOW 500
 
 /* Creates and adds the transfer of one token; 1 when added. */
 static int xfer_start(conn *c, xfer *x, apns_result *res, const char *token, const hdrs *h)

@@ -49,13 +49,15 @@ function pki() {
 const freePort = () => new Promise((res) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
 
 // The stand-in: answers 200 to every push from a client certificate of the CA; counts them.
-let count = 0, sessions = 0, waiter = null;
+let count = 0, sessions = 0, errors = 0, waiter = null;
 function standIn() {
   const srv = http2.createSecureServer({ key: fs.readFileSync(f('tls.key')), cert: fs.readFileSync(f('tls.pem')),
     ca: fs.readFileSync(f('ca.pem')), requestCert: true, rejectUnauthorized: true,
-    settings: { maxConcurrentStreams: 1000 }, maxSessionMemory: 256 });
+    settings: { maxConcurrentStreams: 1000 }, maxSessionMemory: 64 });
   srv.on('session', () => sessions++);
+  srv.on('sessionError', () => {});
   srv.on('stream', (stream, headers) => {
+    stream.on('error', () => { errors++; });
     stream.on('data', () => {});
     stream.on('end', () => {
       stream.respond({ ':status': headers['apns-topic'] === PTID ? 200 : 400, 'apns-id': crypto.randomUUID() });
@@ -66,7 +68,10 @@ function standIn() {
   });
   return new Promise((res) => srv.listen(0, '127.0.0.1', () => res(srv)));
 }
-const until = (n) => (count >= n ? Promise.resolve() : new Promise((resolve) => (waiter = { n, resolve })));
+const until = (n, ms = 120000) => (count >= n ? Promise.resolve() : new Promise((resolve, reject) => {
+  const t = setTimeout(() => reject(new Error(`the stand-in got ${count} of ${n} pushes within ${ms} ms`)), ms);
+  waiter = { n, resolve: () => { clearTimeout(t); resolve(); } };
+}));
 
 async function main() {
   pki();
@@ -84,7 +89,8 @@ async function main() {
   fs.writeFileSync(f('gw.json'), JSON.stringify(cfg));
   const env = { ...process.env, WALLETPASS_CONFIG: f('gw.json'), WALLETPASS_DATABASE_URL: dbUrl,
     WALLETPASS_MASTER_KEY: crypto.randomBytes(32).toString('base64') };
-  const gw = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const gw = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'ignore', fs.openSync(f('gw.log'), 'w')] });
+  process.on('exit', () => gw.kill('SIGKILL'));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try { if ((await fetch(url + '/healthz')).ok) break; } catch { /* not yet */ }
@@ -145,6 +151,10 @@ async function main() {
   fs.rmSync(dir, { recursive: true, force: true });
   console.log(`devices=${N} apns_pushes_per_s=${Math.round(N / gwSecs)} apns_secs=${gwSecs.toFixed(3)} apns_ok=${ok} ` +
     `apns_new_connections=${gwSessions} node_apn_pushes_per_s=${Math.round(N / napnSecs)} node_apn_secs=${napnSecs.toFixed(3)} ` +
-    `node_apn_ok=${res.sent.length} node_apn_failed=${res.failed.length} node_apn_new_connections=${napnSessions}`);
+    `node_apn_ok=${res.sent.length} node_apn_failed=${res.failed.length} node_apn_new_connections=${napnSessions} stream_errors=${errors}`);
 }
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  try { console.error(fs.readFileSync(f('gw.log'), 'utf8').split('\n').slice(-20).join('\n')); } catch { /* none */ }
+  process.exit(1);
+});

@@ -88,9 +88,10 @@ static void send_report(char what, int64_t seq, int64_t lat_us)
 
 /* ---- worker processes ---- */
 
-static wp_status on_ping(const char *type, const char *event_id, const char *account_id, json_object *data, void *ud,
-                         wp_err *err)
+static wp_status on_ping(const wp_event_delivery *d, void *ud, wp_err *err)
 {
+    const char *event_id = d->event_id;
+    json_object *data = d->data;
     int64_t now = mono_us();
     json_object *seq, *t;
     if (!json_object_object_get_ex(data, "seq", &seq) || !json_object_object_get_ex(data, "t_us", &t))

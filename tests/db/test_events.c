@@ -44,9 +44,13 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static wp_status record(const char *type, const char *event_id, const char *account_id, json_object *data, void *ud,
-                        wp_err *err)
+static wp_status record(const wp_event_delivery *d, void *ud, wp_err *err)
 {
+    const char *type = d->type, *event_id = d->event_id, *account_id = d->account_id;
+    json_object *data = d->data;
+    /* every delivery says when the event was published and which attempt this is */
+    if (!d->created_at || strlen(d->created_at) < 20 || d->created_at[10] != 'T' || d->attempt < 1)
+        return wp_err_set(err, WP_FAIL, "delivery of %s lacks created_at or attempt", event_id);
     PGconn *c = wp_db_acquire(g_pool, err);
     if (!c) return WP_RETRY;
     char pid[16];
