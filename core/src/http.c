@@ -303,6 +303,8 @@ static void force_close(wp_req *req)
     }
 }
 
+static void send_now(wp_req *req, int status, const char *content_type, const void *body, size_t len);
+
 void wp_resp_raw(wp_req *req, int status, const char *content_type, const void *body, size_t len)
 {
     if (req->responded) {
@@ -311,14 +313,31 @@ void wp_resp_raw(wp_req *req, int status, const char *content_type, const void *
     }
     req->responded = true;
     req->status = status;
+    /* With an Idempotency-Key the response is held back until its record is
+     * stored (wp_resp_send_deferred): a client retrying the instant it reads
+     * the answer must find the replay, not a request "still in progress". */
     if (req->idem_active && !req->capture) {
         req->capture = malloc(len ? len : 1);
         if (req->capture) {
             memcpy(req->capture, body, len);
             req->capture_len = len;
             snprintf(req->capture_ctype, sizeof req->capture_ctype, "%s", content_type ? content_type : "");
+            req->deferred = true;
+            return;
         }
     }
+    send_now(req, status, content_type, body, len);
+}
+
+void wp_resp_send_deferred(wp_req *req)
+{
+    if (!req->deferred) return;
+    req->deferred = false;
+    send_now(req, req->status, req->capture_ctype[0] ? req->capture_ctype : NULL, req->capture, req->capture_len);
+}
+
+static void send_now(wp_req *req, int status, const char *content_type, const void *body, size_t len)
+{
     char date[64];
     time_t now = time(NULL);
     struct tm tm;

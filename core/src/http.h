@@ -65,6 +65,7 @@ typedef struct wp_req {
     char *capture;
     size_t capture_len;
     char capture_ctype[96];
+    bool deferred;              /* the captured response is not sent yet */
 } wp_req;
 
 /* Named path parameter (":id") or NULL. */
@@ -119,6 +120,9 @@ void wp_resp_json(wp_req *req, int status, json_object *body);
  * r stays the caller's (PQclear).
  */
 void wp_resp_list(wp_req *req, PGresult *r, int limit, json_object *(*row)(PGresult *r, int i));
+
+/* Sends a response wp_resp_raw held back for the idempotency record (no-op otherwise). */
+void wp_resp_send_deferred(wp_req *req);
 
 /* Sends raw bytes with the given content type. */
 void wp_resp_raw(wp_req *req, int status, const char *content_type, const void *body, size_t len);

@@ -223,6 +223,7 @@ static int on_begin_request(struct mg_connection *conn)
             wp_resp_error(req, 500, "api_error", "internal_error", NULL, "the handler sent no response");
         }
         wp_idem_after(req);
+        wp_resp_send_deferred(req);
     }
 
 done:;

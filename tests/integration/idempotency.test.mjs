@@ -61,3 +61,16 @@ test('with a reused key, malformed JSON and a wrong Content-Type still answer 40
   assertError(await gw.request('POST', '/api/v1/api_keys', { key: a.key, raw: 'name=x', headers: { ...headers, 'content-type': 'text/plain' } }), 415);
   assertError(await gw.request('POST', '/api/v1/api_keys', { key: a.key, body: { name: 'second' }, headers }), 409, { code: 'idempotency_key_reused' });
 });
+
+test('a retry sent the instant the first answer arrives is a replay, never "in progress"', async () => {
+  const body = { pass_type: 'generic', organization_name: 'Replay Co.' };
+  for (let i = 0; i < 25; i++) {
+    const headers = { 'idempotency-key': `instant-${i}-${Date.now()}` };
+    const first = await gw.request('POST', '/api/v1/passes', { key: a.key, body, headers });
+    assert.equal(first.status, 201, first.text);
+    const again = await gw.request('POST', '/api/v1/passes', { key: a.key, body, headers });
+    assert.equal(again.status, 201, again.text);
+    assert.equal(again.body.id, first.body.id);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+  }
+});
