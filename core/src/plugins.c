@@ -879,8 +879,8 @@ static wp_status h_pass_get(wp_plugin *p, const char *account_id, const char *pa
     if (json_object_object_get_ex(doc, "body", &v)) json_object_object_add(res, "body", json_object_get(v));
     if (json_object_object_get_ex(doc, "authentication_token", &v))
         json_object_object_add(res, "authentication_token", json_object_get(v));
-    if (!json_object_object_get_ex(res, "account_id", NULL))
-        json_object_object_add(res, "account_id", json_object_new_string(account_id));
+    /* Not "account_id": that is also a field of loyalty passes (the member's account). */
+    json_object_object_add(res, "owner_account_id", json_object_new_string(account_id));
     json_object_put(doc);
     *out = res;
     return host_ok();

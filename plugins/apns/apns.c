@@ -206,7 +206,7 @@ static void register_device(wp_req *req, void *ud)
                          "pushToken must be a string of 1 to %d characters", MAX_TOKEN);
         goto done;
     }
-    const char *account = jstr(pass, "account_id"), *pass_id = jstr(pass, "id"), *serial = jstr(pass, "serial_number");
+    const char *account = jstr(pass, "owner_account_id"), *pass_id = jstr(pass, "id"), *serial = jstr(pass, "serial_number");
     const char *p[] = {account, device, ptid, serial, token, pass_id};
     wp_status st = host->db_query(self, req,
                                   "INSERT INTO apns_registrations (account_id, device_library_identifier,"
@@ -251,7 +251,7 @@ static void unregister_device(wp_req *req, void *ud)
     if (!pass) return;
     json_object *rows = NULL;
     const char *device = host->req_param(req, "device"), *ptid = host->req_param(req, "ptid");
-    const char *account = jstr(pass, "account_id"), *pass_id = jstr(pass, "id"), *serial = jstr(pass, "serial_number");
+    const char *account = jstr(pass, "owner_account_id"), *pass_id = jstr(pass, "id"), *serial = jstr(pass, "serial_number");
     const char *p[] = {account, device, ptid, serial};
     if (host->db_query(self, req,
                        "DELETE FROM apns_registrations WHERE account_id = $1 AND device_library_identifier = $2"
@@ -321,7 +321,7 @@ static void get_pass(wp_req *req, void *ud)
     json_object *pass = authorize(req);
     if (!pass) return;
     json_object *rows = NULL, *doc = NULL;
-    const char *account = jstr(pass, "account_id"), *pass_id = jstr(pass, "id");
+    const char *account = jstr(pass, "owner_account_id"), *pass_id = jstr(pass, "id");
     if (host->db_query(self, req,
                        "SELECT modified_s::text AS modified_s, message, message_id FROM apns_passes"
                        " WHERE account_id = $1 AND pass_id = $2",

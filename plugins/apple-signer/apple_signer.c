@@ -554,8 +554,7 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
     json_object *pass = jget(doc, "pass");
     const char *id = jstr(pass, "id");
     const char *account = req ? host->req_account_id(req) : NULL;
-    if (!account || !*account) account = jstr(pass, "account_id");
-    if (!account || !*account) account = jstr(doc, "account_id");
+    if (!account || !*account) account = jstr(doc, "account_id"); /* the tenant, set by the core */
     if (!id || !account || !*account) return WP_FILTER_CONTINUE;
     /* A list answers up to 100 passes of one account in one request: read the
      * vault once per request (the request id is unique; the memo is per thread). */

@@ -649,11 +649,7 @@ static wp_status job_sync(void *ud, const wp_plugin_job *job)
         host->pass_get(self, account, pass_id, &current) == WP_OK && current) {
         json_object *cv = gr_pass_field(current, "version"), *ev = gr_pass_field(pass, "version");
         json_object_object_del(current, "authentication_token"); /* never needed here */
-        /* pass_get adds the tenant as "account_id", which is also the loyalty member
-         * field of the unified body: keep only the body's. */
-        json_object *b = NULL;
-        if (!(json_object_object_get_ex(current, "body", &b) && json_object_object_get_ex(b, "account_id", NULL)))
-            json_object_object_del(current, "account_id");
+        json_object_object_del(current, "owner_account_id"); /* the tenant: not a pass field */
         if (cv && ev && json_object_get_int64(cv) >= json_object_get_int64(ev)) pass = current;
     }
     creds cr;

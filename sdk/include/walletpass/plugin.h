@@ -434,7 +434,9 @@ struct wp_host {
 
     /* Reads one pass of account_id: the API resource (id, serial_number,
      * pass_type, status, template_id, created_at, updated_at, version, body:
-     * the effective unified body) plus the secret "authentication_token"
+     * the effective unified body), "owner_account_id" (the account the pass
+     * belongs to; a loyalty pass's own "account_id" field is the member's),
+     * plus the secret "authentication_token"
      * (the Apple web-service token; never log it, never put it in an API
      * response).  *out transferred.  WP_ENOTFOUND when the pass does not
      * exist or belongs to another account. */
