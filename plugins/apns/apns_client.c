@@ -15,6 +15,16 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
+/* Pushes in flight at once on the connection: APNs allows about 1000 streams
+ * per connection (500 leaves room for its load-dependent limit); a bounded
+ * window bounds memory and measures each transfer's timeout from its start. */
+#define WINDOW 500
+
+/* Rounds of one batch: pushes that got no answer because the connection went
+ * away under them (GOAWAY, reset, refused) go out again at once on the next
+ * connection instead of waiting for the apns.push retry job. */
+#define ROUNDS 3
+
 typedef struct conn {
     char hash[65];
     CURLM *multi;
@@ -76,6 +86,10 @@ static conn *conn_acquire(const char *hash)
             victim->multi = curl_multi_init();
             curl_multi_setopt(victim->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
             curl_multi_setopt(victim->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
+            /* curl's own cap is 100 streams per connection; without this the rest of
+             * the window waits in curl's pending queue with its timeout running.
+             * curl still honours a lower SETTINGS_MAX_CONCURRENT_STREAMS from APNs. */
+            curl_multi_setopt(victim->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)WINDOW);
             snprintf(victim->hash, sizeof victim->hash, "%s", hash);
             victim->last_used = time(NULL);
             pthread_mutex_unlock(&conns_mu);
@@ -100,6 +114,7 @@ typedef struct xfer {
     char body[512];
     size_t blen;
     apns_result *res;
+    CURLcode rc;
     char errbuf[CURL_ERROR_SIZE];
 } xfer;
 
@@ -134,16 +149,15 @@ typedef struct hdrs {
     struct curl_blob cert, key;
 } hdrs;
 
-/* Pushes in flight at once on the connection: APNs allows about 1000 streams
- * per connection (500 leaves room for its load-dependent limit); a bounded
- * window bounds memory and measures each transfer's timeout from its start. */
-#define WINDOW 500
 
 /* Creates and adds the transfer of one token; 1 when added. */
 static int xfer_start(conn *c, xfer *x, apns_result *res, const char *token, const hdrs *h)
 {
     x->res = res;
     memset(x->res, 0, sizeof *x->res);
+    x->blen = 0;
+    x->body[0] = x->errbuf[0] = '\0';
+    x->rc = CURLE_OK;
     x->e = curl_easy_init();
     if (!x->e) {
         snprintf(x->res->reason, sizeof x->res->reason, "out of memory");
@@ -186,6 +200,90 @@ static int xfer_start(conn *c, xfer *x, apns_result *res, const char *token, con
     return 1;
 }
 
+/* Frees the transfer's handle and headers (the result stays). */
+static void xfer_end(conn *c, xfer *x)
+{
+    if (x->e) {
+        curl_multi_remove_handle(c->multi, x->e); /* a no-op when not added */
+        curl_easy_cleanup(x->e);
+    }
+    curl_slist_free_all(x->hdrs);
+    x->e = NULL;
+    x->hdrs = NULL;
+}
+
+/* The transfer's result into its apns_result. */
+static void xfer_result(xfer *x)
+{
+    if (x->rc != CURLE_OK) {
+        x->res->status = 0;
+        snprintf(x->res->reason, sizeof x->res->reason, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->rc));
+        return;
+    }
+    long code = 0;
+    curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &code);
+    x->res->status = (int)code;
+    json_object *b = x->blen ? json_tokener_parse(x->body) : NULL, *v;
+    if (b && json_object_object_get_ex(b, "reason", &v))
+        snprintf(x->res->reason, sizeof x->res->reason, "%s", json_object_get_string(v));
+    if (b && json_object_object_get_ex(b, "timestamp", &v)) x->res->timestamp_ms = json_object_get_int64(v);
+    json_object_put(b);
+}
+
+/* 1 when the push most likely never reached APNs's processing because the
+ * connection failed under it: worth sending again at once. */
+static int xfer_lost(const xfer *x)
+{
+    switch (x->rc) {
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:      /* also a stream refused by GOAWAY, after curl's own retries */
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* One round: the transfers idx[0..m) through the sliding window. */
+static void run_round(conn *c, xfer *xs, apns_result *results, const char *const *tokens, const size_t *idx, size_t m,
+                      const hdrs *h)
+{
+    size_t next = 0, active = 0;
+    while (next < m && active < WINDOW) {
+        size_t k = idx[next++];
+        if (xfer_start(c, &xs[k], &results[k], tokens[k], h)) active++;
+        else xfer_end(c, &xs[k]);
+    }
+    int running = 1;
+    while (running || active > 0) {
+        if (curl_multi_perform(c->multi, &running) != CURLM_OK) break;
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(c->multi, &left))) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            xfer *x = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            if (!x) continue;
+            x->rc = msg->data.result;
+            xfer_result(x);
+            xfer_end(c, x); /* msg is invalid from here */
+            active--;
+            /* the window slides: one finished, the next starts */
+            while (next < m && active < WINDOW) {
+                size_t k = idx[next++];
+                if (xfer_start(c, &xs[k], &results[k], tokens[k], h)) active++;
+                else xfer_end(c, &xs[k]);
+            }
+        }
+        /* every message was read: transfers still active are running or were just added */
+        if (running && curl_multi_poll(c->multi, NULL, 0, 1000, NULL) != CURLM_OK) break;
+    }
+    for (size_t i = 0; i < next; i++) xfer_end(c, &xs[idx[i]]); /* after a multi error */
+}
+
 wp_status apns_send(const char *cert_pem, const char *key_pem, const char *topic, const char *const *tokens, size_t n,
                     apns_result *results, char *msg, size_t msglen)
 {
@@ -198,7 +296,10 @@ wp_status apns_send(const char *cert_pem, const char *key_pem, const char *topic
         return WP_RETRY;
     }
     xfer *xs = calloc(n, sizeof *xs);
-    if (!xs) {
+    size_t *idx = calloc(n, sizeof *idx);
+    if (!xs || !idx) {
+        free(xs);
+        free(idx);
         pthread_mutex_unlock(&c->mu);
         snprintf(msg, msglen, "out of memory");
         return WP_ENOMEM;
@@ -213,46 +314,20 @@ wp_status apns_send(const char *cert_pem, const char *key_pem, const char *topic
              cfg.expiration_s > 0 ? (long long)time(NULL) + cfg.expiration_s : 0LL);
     h.cert = (struct curl_blob){(void *)cert_pem, strlen(cert_pem), CURL_BLOB_COPY};
     h.key = (struct curl_blob){(void *)key_pem, strlen(key_pem), CURL_BLOB_COPY};
-    size_t next = 0, active = 0;
-    while (next < n && active < WINDOW) active += xfer_start(c, &xs[next], &results[next], tokens[next], &h), next++;
-    int running = 1;
-    while (running || active > 0) {
-        if (curl_multi_perform(c->multi, &running) != CURLM_OK) break;
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(c->multi, &left))) {
-            if (m->msg != CURLMSG_DONE) continue;
-            xfer *x = NULL;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-            if (!x) continue;
-            curl_multi_remove_handle(c->multi, x->e);
-            active--;
-            /* the window slides: one finished, the next starts */
-            while (next < n && active < WINDOW) active += xfer_start(c, &xs[next], &results[next], tokens[next], &h), next++;
-            if (m->data.result != CURLE_OK) {
-                x->res->status = 0;
-                snprintf(x->res->reason, sizeof x->res->reason, "%s",
-                         x->errbuf[0] ? x->errbuf : curl_easy_strerror(m->data.result));
-                continue;
-            }
-            long code = 0;
-            curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &code);
-            x->res->status = (int)code;
-            json_object *b = x->blen ? json_tokener_parse(x->body) : NULL, *v;
-            if (b && json_object_object_get_ex(b, "reason", &v))
-                snprintf(x->res->reason, sizeof x->res->reason, "%s", json_object_get_string(v));
-            if (b && json_object_object_get_ex(b, "timestamp", &v)) x->res->timestamp_ms = json_object_get_int64(v);
-            json_object_put(b);
-        }
-        /* every message was read: transfers still active are running or were just added */
-        if (running && curl_multi_poll(c->multi, NULL, 0, 1000, NULL) != CURLM_OK) break;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    size_t m = n;
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+    for (int round = 0; round < ROUNDS && m > 0; round++) {
+        run_round(c, xs, results, tokens, idx, m, &h);
+        size_t again = 0;
+        for (size_t i = 0; i < m; i++)
+            if (xfer_lost(&xs[idx[i]])) idx[again++] = idx[i];
+        m = again;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) * 1000L + (now.tv_nsec - t0.tv_nsec) / 1000000L >= cfg.timeout_ms) break;
     }
-    for (size_t i = 0; i < next; i++) {
-        if (!xs[i].e) continue;
-        curl_multi_remove_handle(c->multi, xs[i].e); /* a no-op for the finished ones */
-        curl_easy_cleanup(xs[i].e);
-        curl_slist_free_all(xs[i].hdrs);
-    }
+    free(idx);
     free(xs);
     c->last_used = time(NULL);
     pthread_mutex_unlock(&c->mu);

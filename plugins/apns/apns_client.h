@@ -6,7 +6,10 @@
  * APNs is opened once and reused (APNs treats rapid reconnects as an
  * attack).  CURLPIPE_MULTIPLEX + CURLOPT_PIPEWAIT put every push of a batch
  * on that one connection as concurrent streams, as many as the server's
- * SETTINGS_MAX_CONCURRENT_STREAMS allows (curl honours it).
+ * SETTINGS_MAX_CONCURRENT_STREAMS allows (curl honours it), at most 500 at a
+ * time.  Pushes lost with the connection (GOAWAY, reset or refused stream) are
+ * sent again within the same call, on the next connection (3 rounds at most,
+ * within timeout_ms), so they do not wait for the caller's retry.
  *
  * Threads: apns_send may be called from any thread; a connection is used by
  * one batch at a time (its own mutex), different certificates in parallel.

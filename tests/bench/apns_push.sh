@@ -9,6 +9,8 @@
 #              worker and one kept, multiplexed HTTP/2 connection (a warm-up update first)
 #   node-apn   Provider.send() of N tokens on its own kept connection (warmed up)
 #
+# The last line adds the stand-in's counts (tests/integration/lib/apns_standin.mjs): TLS
+# connections, GOAWAYs, pushes left to the retry job, late and open-stream resets.
 # Run with scripts/bench apns_push.  Environment: WP_BENCH_APNS_DEVICES (10000).
 set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
