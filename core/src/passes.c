@@ -777,7 +777,7 @@ static void update_pass(wp_req *req, void *ud)
     if ((st = run_validate(srv, req->account_id, req, "update", id, PQgetvalue(r, 0, C_SERIAL), PQgetisnull(r, 0, C_TPL) ? NULL
                                                                                                   : PQgetvalue(r, 0, C_TPL),
                            &body, &err)) != WP_OK ||
-        (st = wp_meter_consume(db, srv->cfg, req->account_id, 1, &err)) != WP_OK)
+        (st = wp_meter_check(db, srv->cfg, req->account_id, 1, &err)) != WP_OK)
         goto failed;
     if (voided) goto voided;
     json_object *ovr = json_object_new_object();
@@ -797,7 +797,9 @@ static void update_pass(wp_req *req, void *ud)
     if (st != WP_OK) goto failed;
     res = resource_from_row(u, 0, NULL);
     if ((st = add_links(req, res, &err)) != WP_OK ||
-        (st = publish(req, "pass.updated", res, "changed", changed, &err)) != WP_OK)
+        (st = publish(req, "pass.updated", res, "changed", changed, &err)) != WP_OK ||
+        /* last: the counter row stays locked until the commit */
+        (st = wp_meter_consume(db, srv->cfg, req->account_id, 1, &err)) != WP_OK)
         goto failed;
     commit_and_send(req, 200, res);
     goto done;
@@ -896,7 +898,7 @@ static void notify_pass(wp_req *req, void *ud)
         goto done;
     }
     if ((st = wp_db_begin(db, &err)) != WP_OK || (st = select_pass(db, req->account_id, id, 1, &r, &err)) != WP_OK ||
-        (st = wp_meter_consume(db, srv->cfg, req->account_id, 1, &err)) != WP_OK)
+        (st = wp_meter_check(db, srv->cfg, req->account_id, 1, &err)) != WP_OK)
         goto failed;
     if (strcmp(PQgetvalue(r, 0, C_STATUS), "voided") == 0) {
         fail_with(req, 409, "pass_voided", "status", "the pass is voided; its holders cannot be notified");
@@ -941,6 +943,7 @@ static void notify_pass(wp_req *req, void *ud)
     json_object_object_add(data, "notification_id", json_object_new_string(nid));
     st = wp_events_publish(srv->events, db, req->account_id, "pass.notify", data, NULL, &err);
     json_object_put(data);
+    if (st == WP_OK) st = wp_meter_consume(db, srv->cfg, req->account_id, 1, &err); /* last: see create */
     if (st != WP_OK) goto failed;
     out = json_object_new_object();
     json_object_object_add(out, "id", json_object_new_string(nid));
