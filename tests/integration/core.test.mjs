@@ -1,7 +1,7 @@
 // The gateway core: health, auth, API keys, account, request ids.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, assertError } from './lib/harness.mjs';
+import { startGateway, assertError, waitFor } from './lib/harness.mjs';
 
 let gw, a;
 before(async () => {
@@ -18,9 +18,13 @@ test('healthz, readyz and metrics answer at the root', async () => {
   assert.equal(r.status, 200);
   assert.equal(r.body.database, 'ok');
   await gw.request('GET', '/api/v1/account', { key: a.key });
-  const m = await gw.request('GET', '/metrics');
+  // A request is counted once its response is out (its latency included), so
+  // the count may trail the response by a moment.
+  const m = await waitFor(async () => {
+    const r = await gw.request('GET', '/metrics');
+    return /walletpass_http_requests_total\{method="GET",route="\/api\/v1\/account",status="200"\} \d+/.test(r.text) && r;
+  }, { what: 'the account request in /metrics', timeout: 5000 });
   assert.equal(m.status, 200);
-  assert.match(m.text, /walletpass_http_requests_total\{method="GET",route="\/api\/v1\/account",status="200"\} \d+/);
   assert.match(m.text, /walletpass_http_request_duration_seconds_bucket\{method="GET",route="\/api\/v1\/account",le="\+Inf"\} \d+/);
   assert.match(m.text, /walletpass_db_pool_size \d+/);
 });
