@@ -194,7 +194,9 @@ static wp_status sign_manifest(const char *manifest, size_t len, const apple_ide
      * time Wallet requires (never PKCS7_NOATTR).  The chain is embedded.
      * This is PKCS7_sign(cert, key, chain, in, flags) spelled out, so that the
      * digest (SHA-256, the key's default) is the one fetched once. */
-    const int flags = PKCS7_DETACHED | PKCS7_BINARY;
+    /* PKCS7_NOSMIMECAP: the S/MIME capabilities attribute means nothing to
+     * Wallet, and building it looks up a list of ciphers on every signature. */
+    const int flags = PKCS7_DETACHED | PKCS7_BINARY | PKCS7_NOSMIMECAP;
     PKCS7 *p7 = PKCS7_sign(NULL, NULL, id->chain, NULL, flags | PKCS7_PARTIAL);
     if (!p7 || !PKCS7_sign_add_signer(p7, id->cert, id->key, md_sha256, flags) || !PKCS7_final(p7, in, flags)) {
         PKCS7_free(p7);
