@@ -1,6 +1,6 @@
 /*
  * batches.h - POST /api/v1/passes/batch and GET /api/v1/batches/:id
- * (API.md "Endpoints"; docs/api.md "Batches").
+ * (docs/api.md "Batches").
  *
  * A batch is 1..WP_BATCH_MAX_ITEMS pass bodies.  The request stores the batch
  * and its items (tables batches, batch_items, migration 0006) and enqueues

@@ -3,7 +3,7 @@
  *
  * A function that can fail returns wp_status and, when given a wp_err,
  * fills it with a message a user can act on.  `param` names the request
- * field at fault (API.md notation, "primary_fields[2].key") when there is one.
+ * field at fault (docs/api.md notation, "primary_fields[2].key") when there is one.
  * wp_err is caller-owned, usually on the stack; nothing in it is allocated.
  */
 #ifndef WP_ERR_H

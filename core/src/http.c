@@ -278,7 +278,7 @@ void wp_resp_close(wp_req *req) { req->close_after = true; }
  * its keep-alive decision (should_keep_alive in 1.15) reads the *request's*
  * Connection header, and its own must_close flag is only reachable through
  * mg_send_http_error, which would send a text/plain body instead of the
- * API.md error shape.  So the request CivetWeb is about to discard is
+ * documented error shape.  So the request CivetWeb is about to discard is
  * rewritten to say "Connection: close" (tested in framing.test.mjs).
  * CivetWeb still reads and discards an unread body before it closes, so a
  * client still uploading receives this response instead of a reset.

@@ -93,7 +93,7 @@ int wp_req_query(const wp_req *req, const char *name, char *buf, size_t len, wp_
 wp_status wp_req_json(wp_req *req, json_object **out, wp_err *err);
 
 /*
- * List paging per API.md: ?limit= (1..100, default 20) and ?starting_after=<id>.
+ * List paging per docs/api.md: ?limit= (1..100, default 20) and ?starting_after=<id>.
  * after receives "" when absent.  400 (WP_EINVAL naming the parameter) otherwise.
  */
 wp_status wp_req_page(const wp_req *req, int *limit, char *after, size_t after_len, wp_err *err);
@@ -126,7 +126,7 @@ void wp_resp_send_deferred(wp_req *req);
 
 /* Sends raw bytes with the given content type. */
 void wp_resp_raw(wp_req *req, int status, const char *content_type, const void *body, size_t len);
-/* Sends the API.md error shape.  param may be NULL. */
+/* Sends the documented error shape.  param may be NULL. */
 void wp_resp_error(wp_req *req, int status, const char *type, const char *code, const char *param,
                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Maps a wp_err to the error response for its status (400, 404, 409, 413, 415, 503, 500). */

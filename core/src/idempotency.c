@@ -105,7 +105,7 @@ int wp_idem_before(wp_req *req)
     }
     if (strcmp(PQgetvalue(r, 0, 0), hash) != 0) {
         PQclear(r);
-        /* Malformed input is reported as such first (API.md: 400/415 before 409). */
+        /* Malformed input is reported as such first (docs/api.md: 400/415 before 409). */
         json_object *doc = NULL;
         if (len > 0 && wp_req_json(req, &doc, &err) != WP_OK) {
             wp_resp_from_err(req, &err);

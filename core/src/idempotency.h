@@ -1,5 +1,5 @@
 /*
- * idempotency.h - the Idempotency-Key header on POST requests (API.md).
+ * idempotency.h - the Idempotency-Key header on POST requests (docs/api.md).
  *
  * The same key with the same body within 24 hours answers the first
  * response again, byte for byte; with another body, 409.  Keys are scoped

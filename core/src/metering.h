@@ -1,5 +1,5 @@
 /*
- * metering.h - operations per account per calendar month (API.md "metered").
+ * metering.h - operations per account per calendar month (docs/api.md, metering).
  *
  * Creating a pass, a real update and a notification each count one; a
  * batch counts its items.  wp_meter_consume() is called inside the
@@ -25,7 +25,7 @@ wp_status wp_meter_consume(PGconn *conn, const wp_config *cfg, const char *accou
 /*
  * The same decision without counting or locking: WP_ELIMIT when n more
  * operations would pass the limit now.  Lets an operation answer 402 in
- * API.md's order (before its own 409s) and take the counter's row lock
+ * the documented order (before its own 409s) and take the counter's row lock
  * with wp_meter_consume() only at its very end, just before COMMIT, so
  * concurrent operations of one account queue on that lock as briefly as
  * possible.

@@ -2,7 +2,7 @@
  * pass_schema.c - a table of the unified pass's fields and the checks per kind.
  *
  * Field-array limits follow what Apple Wallet shows on the front of a pass
- * (reference/apple-wallet.md §1.3): more fields would be silently hidden
+ * (Apple's Wallet developer documentation): more fields would be silently hidden
  * on the phone, so they are refused here where the user can see why.
  */
 #include "pass_schema.h"

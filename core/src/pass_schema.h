@@ -1,9 +1,9 @@
 /*
- * pass_schema.h - validation of the unified pass body (API.md "The pass").
+ * pass_schema.h - validation of the unified pass body (docs/api.md "Passes").
  *
  * Platform-free: these are the rules of our own contract.  Platform plugins
  * add theirs through the pass.validate filter.  Every error names the field
- * in API.md notation ("primary_fields[2].key").
+ * in docs/api.md notation ("primary_fields[2].key").
  */
 #ifndef WP_PASS_SCHEMA_H
 #define WP_PASS_SCHEMA_H

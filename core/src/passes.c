@@ -1,11 +1,11 @@
 /*
  * passes.c - /api/v1/passes: create, list, read, update, void, notify
- * (API.md "The pass"; docs/api.md "Passes").  See passes.h.
+ * (docs/api.md "Passes").  See passes.h.
  *
  * Every write is one transaction on the request's connection: the row, the
  * metering count (metering.h), the event (the transactional outbox,
  * events.h) and whatever the `pass.validate` / `pass.links` filters write
- * through `req` commit together or not at all.  Checks run in API.md's
+ * through `req` commit together or not at all.  Checks run in the documented
  * order: 400 (body, then the merged pass, then pass.validate), 404, 402,
  * then the 409s of the pass's state.
  */

@@ -3,7 +3,7 @@
  *
  * Every request goes through on_begin_request(): framing checks (request
  * smuggling), routing, authentication, rate limiting, the handler, then
- * metrics and the access log.  Order of checks follows API.md: 401, 429,
+ * metrics and the access log.  Order of checks follows docs/api.md: 401, 429,
  * then the handler's own 400/415, 404, 402, 409.
  */
 #include "server.h"

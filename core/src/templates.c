@@ -334,7 +334,7 @@ static void list_tpl(wp_req *req, void *ud)
 /*
  * PUT: {"name"?, "body"?: {key: value | null}, "propagate"?: bool}.  Body
  * keys merge into the stored body (arrays replace wholesale, null unsets).
- * Order of checks (API.md): the request alone (400), then existence (404),
+ * Order of checks (docs/api.md): the request alone (400), then existence (404),
  * then the merged body (400: a key may only be wrong next to the others).
  */
 static void update_tpl(wp_req *req, void *ud)

@@ -1,6 +1,6 @@
 /*
  * apns.c - the apns plugin: Apple's pass web service and an APNs push on
- * every change of a pass (reference/apple-wallet.md §4, §5, §7).
+ * every change of a pass (Apple's Wallet developer documentation).
  *
  * Web service (under webServiceURL = public_url + "/apple", which the
  * apple-signer writes into every pass):
@@ -215,7 +215,7 @@ static void register_device(wp_req *req, void *ud)
                                   " DO UPDATE SET push_token = EXCLUDED.push_token, pass_id = EXCLUDED.pass_id,"
                                   " updated_at = now() RETURNING (xmax = 0) AS created",
                                   6, p, &rows);
-    /* a new push token of a known device replaces the old one everywhere (§4.5) */
+    /* a new push token of a known device replaces the old one everywhere */
     if (st == WP_OK)
         st = host->db_query(self, req,
                             "UPDATE apns_registrations SET push_token = $3, updated_at = now()"
@@ -275,7 +275,7 @@ static void list_serials(wp_req *req, void *ud)
     (void)ud;
     const char *device = host->req_param(req, "device"), *ptid = host->req_param(req, "ptid");
     char since[64] = "", tagbuf[32] = "-1";
-    /* Apple's archive names it passesUpdatedSince, the current pages previousLastUpdated (§4.3) */
+    /* Apple's archive names it passesUpdatedSince, the current pages previousLastUpdated */
     int has = host->req_query(req, "passesUpdatedSince", since, sizeof since);
     if (has != 1) has = host->req_query(req, "previousLastUpdated", since, sizeof since);
     if (has == 1 && since[0]) {
@@ -332,7 +332,7 @@ static void get_pass(wp_req *req, void *ud)
     json_object *row = json_object_array_get_idx(rows, 0);
     /* Last-Modified: whole seconds; modified_s moves by at least one second per
      * change (apns_passes), so a change within the second of the previous one
-     * is not hidden by If-Modified-Since (§4.4). */
+     * is not hidden by If-Modified-Since. */
     long long m = iso_seconds(jstr(pass, "updated_at"));
     long long ms = row && jstr(row, "modified_s") ? atoll(jstr(row, "modified_s")) : 0;
     if (ms > m) m = ms;
@@ -541,7 +541,7 @@ static void api_devices(wp_req *req, void *ud)
 
 /*
  * Pushes to the devices [{d: device, t: token}] of one pass and acts on each
- * answer (§5): 200 done; 410 and 400 BadDeviceToken remove the token's
+ * answer: 200 done; 410 and 400 BadDeviceToken remove the token's
  * registrations (unless it registered again after the 410's timestamp);
  * 429, 5xx and no answer are retried through an apns.push job with backoff;
  * anything else is recorded and dropped.  Every result is recorded.

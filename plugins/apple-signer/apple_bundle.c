@@ -225,7 +225,7 @@ wp_status apple_bundle_build(const char *pass_json, size_t pass_json_len, const 
     *out = NULL;
     *out_len = 0;
     pthread_once(&md_once, md_fetch);
-    /* manifest.json: every file but itself and the signature, lowercase hex SHA-1 (§3.2). */
+    /* manifest.json: every file but itself and the signature, lowercase hex SHA-1. */
     json_object *man = json_object_new_object();
     if (!man) return fail(WP_ENOMEM, msg, msglen, "out of memory");
     char hex[41];

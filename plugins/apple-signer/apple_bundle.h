@@ -1,6 +1,6 @@
 /*
  * apple_bundle.h - the .pkpass archive: images, manifest.json, the detached
- * PKCS#7 signature, zipped with libzip (reference/apple-wallet.md §2, §3).
+ * PKCS#7 signature, zipped with libzip (Apple's Wallet developer documentation).
  * No host calls: the unit suite links this file alone.
  *
  * Ownership: every input is borrowed; *out (apple_bundle_build) and *png

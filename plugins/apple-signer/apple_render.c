@@ -1,10 +1,10 @@
 /*
  * apple_render.c - unified pass -> pass.json (see apple_render.h).
  *
- * Only documented keys are emitted (reference §1.2).  Type-specific fields
+ * Only documented keys are emitted.  Type-specific fields
  * become ordinary fields; a user field with the same key always wins, and a
  * mapped field whose front group is full goes to the back, where Wallet
- * shows any number (front limits: reference §1.3).
+ * shows any number (front limits: reference).
  */
 #include "apple_render.h"
 
@@ -63,7 +63,7 @@ static int ndigits(const char *s, int n)
 }
 
 /* Apple parses only "complete date plus hours, minutes[, seconds]" with a
- * mandatory zone; fractions and colon-less offsets break passes (§1.6). */
+ * mandatory zone; fractions and colon-less offsets break passes. */
 int apple_w3c_date(const char *s, char *out, size_t len)
 {
     if (!s || strlen(s) < 16 || len < 26) return 0;
@@ -103,7 +103,7 @@ static const char *const group_key[G_COUNT] = {"headerFields", "primaryFields", 
                                                "backFields"};
 static const char *const group_src[G_COUNT] = {"header_fields", "primary_fields", "secondary_fields",
                                                "auxiliary_fields", "back_fields"};
-/* What the front of every style we emit shows (§1.3); the back is unlimited. */
+/* What the front of every style we emit shows; the back is unlimited. */
 static const int group_max[G_COUNT] = {3, 1, 4, 4, 1 << 30};
 
 typedef struct {
@@ -223,7 +223,7 @@ static json_object *barcodes(json_object *b)
     json_object *arr = json_object_new_array();
     if (!arr) return NULL;
     json_object_array_add(arr, barcode(pk, msg, alt));
-    /* watchOS cannot show Code128: with it alone the watch shows no code (§1.7). */
+    /* watchOS cannot show Code128: with it alone the watch shows no code. */
     if (strcmp(pk, "PKBarcodeFormatCode128") == 0) json_object_array_add(arr, barcode("PKBarcodeFormatQR", msg, alt));
     return arr;
 }
@@ -305,7 +305,7 @@ wp_status apple_render(const json_object *pass, const apple_ids *ids, json_objec
     json_object *bc = barcodes(b);
     if (bc) json_object_object_add(pj, "barcodes", bc);
 
-    /* relevantDate is not supported on coupon and storeCard (§1.8); an
+    /* relevantDate is not supported on coupon and storeCard; an
      * event is relevant from its start unless told otherwise. */
     if (strcmp(style, "generic") == 0 || strcmp(style, "eventTicket") == 0) {
         const char *rel = get_str(b, "relevant_date");
@@ -318,7 +318,7 @@ wp_status apple_render(const json_object *pass, const apple_ids *ids, json_objec
     const char *status = get_str(pass, "status");
     if (status && strcmp(status, "voided") == 0) json_object_object_add(pj, "voided", json_object_new_boolean(1));
 
-    /* Both or neither, and the token is at least 16 characters (§1.8). */
+    /* Both or neither, and the token is at least 16 characters. */
     const char *tok = get_str(pass, "authentication_token");
     if (ids->web_service_url && *ids->web_service_url && tok && strlen(tok) >= 16) {
         add_str(pj, "webServiceURL", ids->web_service_url);

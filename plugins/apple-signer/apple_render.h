@@ -1,6 +1,6 @@
 /*
  * apple_render.h - the unified pass rendered as Apple's pass.json
- * (reference/apple-wallet.md §1).  Pure functions: no host calls, so the
+ * (Apple's Wallet developer documentation).  Pure functions: no host calls, so the
  * unit suite links this file alone.
  *
  * Ownership: inputs are borrowed; *out is a new object the caller puts.

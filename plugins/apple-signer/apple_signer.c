@@ -186,7 +186,7 @@ static void files_free(file_set *fs)
     fs->n = 0;
 }
 
-/* Which images each style shows (reference §2); others would be ignored by Wallet. */
+/* Which images each style shows; others would be ignored by Wallet. */
 static int style_uses(const char *style, const char *img, int has_strip)
 {
     if (strcmp(img, "logo") == 0) return 1;
@@ -236,7 +236,7 @@ static wp_status collect_images(json_object *body, const char *style, file_set *
     if (icon && (st = add_image(fs, "icon", icon, param, plen, msg, msglen)) != WP_OK) return st;
     int have_icon = fs->n > 0;
     if (!have_icon) {
-        /* icon.png is mandatory: without it the pass does not open (§2). */
+        /* icon.png is mandatory: without it the pass does not open. */
         static const char *const n[3] = {"icon.png", "icon@2x.png", "icon@3x.png"};
         const unsigned char *d[3] = {apple_icon_1x, apple_icon_2x, apple_icon_3x};
         size_t l[3] = {sizeof apple_icon_1x, sizeof apple_icon_2x, sizeof apple_icon_3x};
@@ -346,7 +346,7 @@ static wp_status build_bundle(void *ud, unsigned char **data, size_t *len, int *
         json_object_put(doc);
         return WP_EINTERNAL;
     }
-    /* At most 10 locations and 10 beacons are honoured (§1.8). */
+    /* At most 10 locations and 10 beacons are honoured. */
     static const char *const capped[] = {"locations", "beacons", NULL};
     for (const char *const *k = capped; *k; k++) {
         json_object *a = jget(pj, *k);

@@ -1,8 +1,7 @@
 /*
- * geofence_rules.c - see geofence_rules.h.  Apple's keys: reference/apple-wallet.md
- * §1.8 (Location: latitude, longitude, altitude, relevantText; Beacon:
+ * geofence_rules.c - see geofence_rules.h.  Apple's keys (Location: latitude, longitude, altitude, relevantText; Beacon:
  * proximityUUID, major, minor 0-65535, relevantText); Google's:
- * reference/google-wallet.md §10 (merchantLocations: latitude and longitude only).
+ * Google's Wallet API reference (merchantLocations: latitude and longitude only).
  */
 #include "geofence_rules.h"
 

@@ -1,6 +1,6 @@
 /*
  * google_jwt.h - compact RS256 JWTs: the "Add to Google Wallet" save link and
- * the OAuth2 service-account assertion (reference/google-wallet.md §2, §7.2).
+ * the OAuth2 service-account assertion (Google Wallet API reference).
  *
  * Pure crypto and JSON, no I/O.  Keys are OpenSSL EVP_PKEYs: the caller owns
  * them (EVP_PKEY_free).  Strings returned through char ** are malloc'd and
@@ -16,7 +16,7 @@
 #include <walletpass/plugin.h>
 
 #define GJ_SAVE_PREFIX "https://pay.google.com/gp/v/save/"
-#define GJ_MAX_JWT 1800 /* longest token handed out in a save link (§2.6) */
+#define GJ_MAX_JWT 1800 /* longest token handed out in a save link */
 
 /* base64url without padding of n bytes; malloc'd (NULL when out of memory). */
 char *gj_b64url(const unsigned char *data, size_t n);

@@ -1,6 +1,6 @@
 /*
  * google_plugin.c - the google-jwt plugin: Google Wallet save links and live
- * object updates (issue 6).
+ * object updates.
  *
  *   filter  pass.links (WP_PRIO_DEFAULT): adds google_save_url when the
  *           account has a Google credential (vault "google"), else leaves null.
@@ -482,7 +482,7 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
         char msg[512] = "";
         wp_status st = save_link(pass, &cr, account, req, &url, msg, sizeof msg);
         if (st != WP_OK) {
-            /* A missing link beats a broken one (API.md): log, leave null. */
+            /* A missing link beats a broken one (docs/api.md): log, leave null. */
             host->log(self, WP_LOG_WARN, "pass %s: no Google save link: %s", gr_pass_str(pass, "id"), msg);
             creds_free(&cr);
             return WP_FILTER_CONTINUE;

@@ -1,7 +1,7 @@
 /*
  * google_render.c - unified pass -> Google Wallet class + object.
  *
- * Field placement follows reference/google-wallet.md §5.1: hexBackgroundColor
+ * Field placement follows Google's Wallet API reference: hexBackgroundColor
  * lives on loyalty/offer *classes* (not their objects), on generic and
  * event-ticket objects; notifyPreference never on generic; non-generic
  * classes carry reviewStatus UNDER_REVIEW (DRAFT classes cannot hold objects).

@@ -5,7 +5,7 @@
  * it to filters and events (the unified body's fields at the top level, or
  * under "body"), plus the issuer id and the URLs images resolve to.  Output
  * is one class and one object of the pass's Google type, holding only the
- * fields that exist on that resource (reference/google-wallet.md §5.1).
+ * fields that exist on that resource (Google Wallet API reference).
  *
  * Ownership: every input is borrowed; *class_out and *object_out are
  * transferred to the caller (json_object_put).

@@ -59,7 +59,7 @@ wp_status grest_call(grest *c, const grest_creds *cr, const char *method, const 
 
 /*
  * Creates or updates `res` (its "id" names it) of `resource` ("loyaltyClass",
- * "genericObject", ...): insert; on 409 get, then patch (reference §7.3).
+ * "genericObject", ...): insert; on 409 get, then patch.
  * *status is the final HTTP status.  Transport failures as grest_call.
  */
 wp_status grest_upsert(grest *c, const grest_creds *cr, const char *resource, const json_object *res, long *status,

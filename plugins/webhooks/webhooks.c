@@ -1,5 +1,5 @@
 /*
- * webhooks.c - the webhooks plugin (issue 8): its definition, configuration,
+ * webhooks.c - the webhooks plugin: its definition, configuration,
  * ids, secret storage and concurrency slots.  The HTTP API is wh_routes.c,
  * delivery wh_deliver.c, signing wh_sign.c, the HTTP attempt wh_send.c.
  *

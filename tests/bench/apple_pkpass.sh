@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: the cost of a signed .pkpass (apple-signer plugin, issue 5).
+# Benchmark: the cost of a signed .pkpass (apple-signer plugin).
 #
 #   1. uncached builds per second on one core (apple_pkpass_bench: render
 #      pass.json, hash the files, PKCS#7-sign the manifest with RSA-2048, zip)

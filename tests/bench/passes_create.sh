@@ -2,7 +2,7 @@
 # Benchmark: creating passes, POST /api/v1/passes (core/src/passes.c), with
 # no platform plugin loaded.
 #
-#   target     wrk POSTs the Solstice Coffee body of API.md (no serial_number:
+#   target     wrk POSTs the Solstice Coffee body of docs/api.md (no serial_number:
 #              each pass gets a generated one) with an API key whose account
 #              is on the "unlimited" plan; the rate limit is off
 #              (rate_limit.requests_per_second 0).  Passes created per second,

@@ -1,10 +1,10 @@
-// apns plugin (issue 7): Apple's pass web service and an APNs push on every update.
+// apns plugin: Apple's pass web service and an APNs push on every update.
 // A throwaway CA stands in for Apple's WWDR: it signs the Pass Type ID certificates
 // (uploaded as P12) and the TLS certificate of a local HTTP/2 APNs stand-in (Node's
 // http2, requestCert: true) that accepts only client certificates from that CA whose
 // subject UID is the pass type identifier.  A "phone" downloads the pkpass, reads
 // webServiceURL and authenticationToken from pass.json (unzip), registers, and follows
-// the protocol of reference/apple-wallet.md §4-§5 after every update.
+// the protocol of Apple's Wallet web-service protocol after every update.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -1,4 +1,4 @@
-// apple-signer plugin: signed .pkpass bundles (issue 5).  A throwaway CA stands
+// apple-signer plugin: signed .pkpass bundles.  A throwaway CA stands
 // in for Apple's WWDR and signs a Pass Type ID certificate (openssl CLI, at test
 // time); the P12 is uploaded with PUT /api/v1/credentials/apple.  One pass of each
 // type with every field group is downloaded through its capability link and with
@@ -242,7 +242,7 @@ for (const type of Object.keys(PASSES)) {
     assert.deepEqual(pj.barcodes, expectBarcodes);
     assert.equal('voided' in pj, false);
     if (type === 'loyalty') {
-      // API.md's example: everything, exactly
+      // the documented example: everything, exactly
       assert.deepEqual(pj, {
         formatVersion: 1, passTypeIdentifier: PTID, teamIdentifier: TEAM, serialNumber: p.serial_number,
         organizationName: 'Solstice Coffee Co.', description: 'Solstice Coffee Co. loyalty', logoText: 'Solstice',

@@ -1,4 +1,4 @@
-// Every bad-input class is a 4xx with the API.md error shape naming the
+// Every bad-input class is a 4xx with the documented error shape naming the
 // field, and a refused request leaves nothing behind.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

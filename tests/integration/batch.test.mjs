@@ -1,4 +1,4 @@
-// Batch creation (issue 9): POST /api/v1/passes/batch and GET /api/v1/batches/:id.
+// Batch creation: POST /api/v1/passes/batch and GET /api/v1/batches/:id.
 // A 1,000-item batch with bad items gets exact per-item results; limits and
 // validation are 400s naming the field; metering counts items (402 per item);
 // the Idempotency-Key covers the whole batch; a gateway SIGKILLed mid-batch

@@ -1,4 +1,4 @@
-// geofence plugin (issue 9): locations, beacons and max_distance on passes and
+// geofence plugin: locations, beacons and max_distance on passes and
 // templates (every validation rule, 400 naming the element), their Apple
 // rendering (pass.json inside the signed pkpass, apple-signer) and Google
 // rendering (merchantLocations in the save-link JWT, google-jwt), and the

@@ -1,4 +1,4 @@
-// google-jwt plugin (issue 6): every save link is verified with npm `jose`
+// google-jwt plugin: every save link is verified with npm `jose`
 // against the test service account's public key; class and object are
 // checked per type; a pass too large for a fat JWT is inserted over REST
 // (a local stand-in for Google's token endpoint and Wallet API) and linked by

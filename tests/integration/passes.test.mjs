@@ -10,7 +10,7 @@ import { startGateway, assertError, BIN } from './lib/harness.mjs';
 const BUILD_DIR = process.env.WP_BUILD_DIR || path.resolve(path.dirname(BIN), '..');
 const FIXTURES = path.join(BUILD_DIR, 'tests', 'fixtures', 'plugins');
 
-// API.md's example, exactly as written.
+// the documented example, exactly as written.
 const SOLSTICE = `{
   "pass_type": "loyalty",
   "organization_name": "Solstice Coffee Co.",
@@ -53,7 +53,7 @@ function newAccount(plan) {
   return { account, key };
 }
 
-test('the Solstice Coffee example as written: 201 with the API.md shape and null links', async () => {
+test('the Solstice Coffee example as written: 201 with the documented shape and null links', async () => {
   const before = count('passes', a.account);
   const r = await gw.request('POST', '/api/v1/passes', {
     key: a.key, raw: SOLSTICE, headers: { 'content-type': 'application/json' },

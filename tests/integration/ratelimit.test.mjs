@@ -57,7 +57,7 @@ test('a second API key has its own bucket, even on the same account', async () =
 });
 
 test('the rate limit comes before parsing, authentication before the rate limit', async () => {
-  // a is still limited: a malformed body is 429, not 400 (API.md order of checks)
+  // a is still limited: a malformed body is 429, not 400 (the documented order of checks)
   const r = await gw.request('POST', '/api/v1/api_keys', { key: a.key, raw: '{bad', headers: { 'content-type': 'application/json' } });
   assertError(r, 429);
   // no key at all is 401 and spends nobody's tokens

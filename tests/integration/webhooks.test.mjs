@@ -1,4 +1,4 @@
-// Webhooks plugin (issue 8): signed deliveries verified by the npm
+// Webhooks plugin: signed deliveries verified by the npm
 // `standardwebhooks` and `svix` libraries, the retry schedule, manual retry,
 // a SIGKILL with deliveries pending, outbound refusals, and isolation.
 import { test, before, after } from 'node:test';

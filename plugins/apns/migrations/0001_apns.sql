@@ -27,7 +27,7 @@ CREATE TABLE apns_passes (
 );
 
 -- A device (library) registered for a pass.  push_token is opaque and
--- unbounded (reference §4.5).
+-- unbounded (a device keeps one token).
 CREATE TABLE apns_registrations (
     account_id                 text NOT NULL,
     device_library_identifier  text NOT NULL,

@@ -58,7 +58,7 @@ int main(int argc, char **argv)
     apple_identity id = {cert, key, sk_X509_new_null()};
     sk_X509_push(id.chain, ca);
 
-    /* API.md's loyalty example with every field group, as a stored pass. */
+    /* the documented loyalty example with every field group, as a stored pass. */
     json_object *pass = json_tokener_parse(
         "{\"id\":\"pass_bench\",\"serial_number\":\"SN-BENCH01\",\"pass_type\":\"loyalty\",\"status\":\"active\","
         "\"version\":1,\"authentication_token\":\"0123456789abcdef0123456789abcdef\",\"body\":{"

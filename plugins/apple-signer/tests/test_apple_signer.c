@@ -1,6 +1,6 @@
 /*
  * unit_apple_signer: pass.json rendering for every pass type
- * (reference/apple-wallet.md §1), PNG checks, the signed bundle (manifest
+ * (Apple's Wallet developer documentation), PNG checks, the signed bundle (manifest
  * hashes, detached PKCS#7 with signingTime, zip layout) and the bundle
  * cache (one build under concurrency, bounded bytes).
  */
@@ -89,7 +89,7 @@ static void test_colours_and_dates(void **st)
     assert_false(apple_w3c_date("2022-03-05", b, sizeof b));
 }
 
-/* API.md's own example, as a stored pass. */
+/* the documented own example, as a stored pass. */
 static void test_loyalty_example(void **st)
 {
     (void)st;

@@ -1,4 +1,4 @@
-/* unit_google_render: the unified pass as Google Wallet class + object (reference/google-wallet.md §5). */
+/* unit_google_render: the unified pass as Google Wallet class + object (Google Wallet API reference). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import { jwtVerify } from 'jose';
 
 const TYPES = ['generic', 'loyalty', 'offer', 'eventTicket'];
-// reference/google-wallet.md §5.1 ("Required." in the REST reference)
+// Google's Wallet API reference ("Required." in the REST reference)
 export const REQUIRED = {
   genericClass: ['id'],
   genericObject: ['id', 'classId', 'cardTitle', 'header'],

@@ -168,7 +168,7 @@ export function rawRequest(port, data, { timeout = 3000 } = {}) {
   });
 }
 
-/** Checks the API.md error shape and returns the error object. */
+/** Checks the documented error shape and returns the error object. */
 export function assertError(res, status, { param, code, type } = {}) {
   assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
   assert.ok(res.body && res.body.error, `error body expected: ${res.text}`);
