@@ -96,7 +96,7 @@ before(async () => {
   gw = await startGateway({ config: {
     plugins: [
       { name: 'apple-signer', config: { cache_mb: 8 } },
-      { name: 'apns', config: { host: '127.0.0.1', port, ca_file: f('wwdr.pem'), timeout_ms: 5000 } },
+      { name: 'apns', config: { host: '127.0.0.1', port, ca_file: f('wwdr.pem'), timeout_ms: 60000 } },
     ],
   } });
   A = gw.account();
