@@ -63,6 +63,8 @@ static const key_spec schema[] = {
      OFF(plans), NULL},
     {"metering.default_plan", K_STR, 0, 0, "trial", OFF(default_plan), NULL},
     {"metering.trial_days", K_INT, 0, 3650, "14", OFF(trial_days), NULL},
+    {"apple.require_apple_wwdr", K_BOOL, 0, 0, "false", OFF(apple_require_wwdr), NULL},
+    {"apple.wwdr_ca_file", K_STR, 0, 0, NULL, OFF(apple_wwdr_ca_file), NULL},
     {"log_level", K_LOGLEVEL, 0, 0, "info", OFF(log_level), "WALLETPASS_LOG_LEVEL"},
 };
 
@@ -309,6 +311,12 @@ wp_status wp_config_from_json(json_object *doc, wp_config *cfg, wp_err *err)
     if ((st = check_plans(cfg, err)) != WP_OK) {
         wp_config_free(cfg);
         return st;
+    }
+    if (cfg->apple_require_wwdr && !cfg->apple_wwdr_ca_file) {
+        wp_config_free(cfg);
+        return wp_err_param(err, WP_ECONFIG, "apple.wwdr_ca_file",
+                            "apple.wwdr_ca_file: required when apple.require_apple_wwdr is true (a PEM file with "
+                            "Apple's WWDR intermediate certificates)");
     }
     if (cfg->db_pool_size == 0) cfg->db_pool_size = cfg->num_threads + 4;
     cfg->root = json_object_get(doc);

@@ -59,6 +59,9 @@ typedef struct wp_config {
     json_object *plans;         /* owned */
     char *default_plan;
     int trial_days;
+    /* Apple credentials (credcheck.h) */
+    bool apple_require_wwdr;    /* apple.require_apple_wwdr */
+    char *apple_wwdr_ca_file;   /* apple.wwdr_ca_file: PEM, Apple's WWDR intermediates */
     /* logging */
     int log_level;
     /* the whole document after overrides, for sections read by other modules (owned) */

@@ -221,6 +221,98 @@ static bool issued_by(X509 *issuer, X509 *c)
     return k && X509_verify(c, k) == 1;
 }
 
+/* Every certificate of a PEM text, in order (NULL on out of memory); *bad
+ * is set when a PEM block is there but is no readable certificate. */
+static STACK_OF(X509) *pem_certs(const char *pem, bool *bad)
+{
+    *bad = false;
+    STACK_OF(X509) *out = sk_X509_new_null();
+    BIO *b = out ? BIO_new_mem_buf(pem, -1) : NULL;
+    if (!b) {
+        sk_X509_free(out);
+        return NULL;
+    }
+    for (;;) {
+        X509 *c = PEM_read_bio_X509(b, NULL, no_password, NULL);
+        if (!c) break;
+        if (!sk_X509_push(out, c)) {
+            X509_free(c);
+            break;
+        }
+    }
+    /* the loop ends at the end of the text (PEM_R_NO_START_LINE) or at a block it cannot read */
+    unsigned long e = ERR_peek_last_error();
+    if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) *bad = true;
+    ERR_clear_error();
+    BIO_free(b);
+    return out;
+}
+
+wp_status wp_credcheck_trust_pem(const char *pem, const char *what, int *count, wp_err *err)
+{
+    bool bad = false;
+    STACK_OF(X509) *certs = pem ? pem_certs(pem, &bad) : NULL;
+    if (!certs && pem) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    int n = certs ? sk_X509_num(certs) : 0;
+    sk_X509_pop_free(certs, X509_free);
+    if (count) *count = n;
+    if (bad) return wp_err_param(err, WP_ECONFIG, what, "%s: a PEM block in it is not a readable certificate", what);
+    if (n == 0)
+        return wp_err_param(err, WP_ECONFIG, what, "%s: holds no PEM certificate (-----BEGIN CERTIFICATE-----); put "
+                            "Apple's WWDR intermediate certificates in it", what);
+    return WP_OK;
+}
+
+/*
+ * apple.require_apple_wwdr: cert must chain to a certificate of trusted_pem
+ * (an intermediate there is an anchor: partial chains are accepted), through
+ * wwdr when one was given or found.  *issuer_out (may stay NULL) receives a
+ * copy of the certificate that issued cert, for a credential without wwdr_pem.
+ */
+static wp_status require_chain(X509 *cert, X509 *wwdr, const char *trusted_pem, time_t now, X509 **issuer_out,
+                               wp_err *err)
+{
+    *issuer_out = NULL;
+    bool bad = false;
+    STACK_OF(X509) *anchors = trusted_pem ? pem_certs(trusted_pem, &bad) : NULL;
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    wp_status st = WP_OK;
+    if (!store || !ctx || !untrusted || (trusted_pem && !anchors)) {
+        st = wp_err_set(err, WP_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; anchors && i < sk_X509_num(anchors); i++) X509_STORE_add_cert(store, sk_X509_value(anchors, i));
+    X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+    if (wwdr && !sk_X509_push(untrusted, wwdr)) {
+        st = wp_err_set(err, WP_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (X509_STORE_CTX_init(ctx, store, cert, untrusted) != 1) {
+        st = wp_err_set(err, WP_ENOMEM, "out of memory");
+        goto done;
+    }
+    X509_STORE_CTX_set_time(ctx, 0, now);
+    if (!anchors || sk_X509_num(anchors) == 0 || X509_verify_cert(ctx) != 1) {
+        int code = anchors && sk_X509_num(anchors) ? X509_STORE_CTX_get_error(ctx) : X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
+        st = invalid(err, "wwdr_pem", "the pass certificate does not chain to Apple's WWDR intermediate (%s); this "
+                     "gateway accepts only Pass Type ID certificates issued by Apple (apple.require_apple_wwdr): upload "
+                     "the certificate from the Apple Developer portal, with wwdr_pem the WWDR intermediate that issued "
+                     "it", X509_verify_cert_error_string(code));
+        goto done;
+    }
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    if (chain && sk_X509_num(chain) >= 2) *issuer_out = X509_dup(sk_X509_value(chain, 1));
+done:
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    sk_X509_free(untrusted); /* wwdr stays the caller's */
+    sk_X509_pop_free(anchors, X509_free);
+    ERR_clear_error();
+    return st;
+}
+
 /* OpenSSL 3 moved RC2 and friends (macOS Keychain's P12 encryption) to the
  * legacy provider: P12s are opened in a library context that has it. */
 static OSSL_LIB_CTX *legacy_ctx;
@@ -345,7 +437,8 @@ static char *pem_key(EVP_PKEY *k)
 
 /* The checks after the fields are read; runs inside the legacy-capable library context. */
 static wp_status apple_check(const char *p12_b64, const char *password, const char *ptid, const char *team,
-                             const char *wwdr_pem, time_t now, json_object **secret, json_object **meta, wp_err *err)
+                             const char *wwdr_pem, time_t now, const wp_credcheck_apple_opts *opts,
+                             json_object **secret, json_object **meta, wp_err *err)
 {
     p12_parts pp = {0};
     X509 *wwdr = NULL;
@@ -432,6 +525,14 @@ static wp_status apple_check(const char *p12_b64, const char *password, const ch
         }
     }
 
+    if (opts && opts->require_apple_wwdr) {
+        X509 *found = NULL;
+        st = require_chain(pp.cert, wwdr, opts->trusted_pem, now, &found, err);
+        if (st != WP_OK) goto done;
+        if (!wwdr) wwdr = found; /* the trusted file held the issuer: the bundle embeds it */
+        else X509_free(found);
+    }
+
     serial = serial_hex(pp.cert);
     cert_pem = pem_cert(pp.cert);
     key_pem = pem_key(pp.key);
@@ -478,7 +579,8 @@ done:
     return st;
 }
 
-wp_status wp_credcheck_apple(json_object *body, time_t now, json_object **secret, json_object **meta, wp_err *err)
+wp_status wp_credcheck_apple(json_object *body, time_t now, const wp_credcheck_apple_opts *opts, json_object **secret,
+                             json_object **meta, wp_err *err)
 {
     static const char *const fields[] = {"p12_base64", "p12_password", "pass_type_identifier", "team_identifier",
                                          "wwdr_pem", NULL};
@@ -512,7 +614,7 @@ wp_status wp_credcheck_apple(json_object *body, time_t now, json_object **secret
     pthread_once(&legacy_once, legacy_init);
     /* The thread's default context only: other threads are not affected. */
     OSSL_LIB_CTX *prev = legacy_ctx ? OSSL_LIB_CTX_set0_default(legacy_ctx) : NULL;
-    st = apple_check(p12, pw, ptid, team, wwdr, now, secret, meta, err);
+    st = apple_check(p12, pw, ptid, team, wwdr, now, opts, secret, meta, err);
     if (legacy_ctx) OSSL_LIB_CTX_set0_default(prev);
     ERR_clear_error();
     return st;

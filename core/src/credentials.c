@@ -4,8 +4,10 @@
  */
 #include "credentials.h"
 
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,6 +15,39 @@
 #include "server.h"
 
 static const char *const no_query[] = {NULL};
+
+/* apple.wwdr_ca_file's contents: read once by wp_credentials_routes, before
+ * any request; read-only afterwards, kept for the life of the process. */
+static char *apple_trust_pem;
+
+static wp_status load_trust(const char *path, wp_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return wp_err_param(err, WP_ECONFIG, "apple.wwdr_ca_file", "apple.wwdr_ca_file %s: %s", path, strerror(errno));
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap + 1);
+    if (buf) n = fread(buf, 1, cap + 1, f);
+    fclose(f);
+    if (!buf) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    if (n > cap) {
+        free(buf);
+        return wp_err_param(err, WP_ECONFIG, "apple.wwdr_ca_file", "apple.wwdr_ca_file %s: larger than 1 MiB", path);
+    }
+    buf[n] = '\0';
+    char what[600];
+    snprintf(what, sizeof what, "apple.wwdr_ca_file %s", path);
+    int count = 0;
+    wp_status st = wp_credcheck_trust_pem(buf, what, &count, err);
+    if (st != WP_OK) {
+        if (err) snprintf(err->param, sizeof err->param, "apple.wwdr_ca_file");
+        free(buf);
+        return st;
+    }
+    free(apple_trust_pem);
+    apple_trust_pem = buf;
+    return WP_OK;
+}
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
@@ -71,7 +106,9 @@ static void put_credentials(wp_req *req, void *ud)
     }
     /* The raw body holds the password or key in clear: it is not needed again. */
     if (req->body) OPENSSL_cleanse(req->body, req->body_len);
-    wp_status st = strcmp(platform, "apple") == 0 ? wp_credcheck_apple(body, time(NULL), &secret, &meta, &err)
+    wp_credcheck_apple_opts opts = {.require_apple_wwdr = req->srv->cfg->apple_require_wwdr,
+                                    .trusted_pem = apple_trust_pem};
+    wp_status st = strcmp(platform, "apple") == 0 ? wp_credcheck_apple(body, time(NULL), &opts, &secret, &meta, &err)
                                                   : wp_credcheck_google(body, &secret, &meta, &err);
     wp_credcheck_wipe_put(body);
     if (st != WP_OK) {
@@ -188,6 +225,10 @@ static void delete_credentials(wp_req *req, void *ud)
 wp_status wp_credentials_routes(wp_server *srv, wp_err *err)
 {
     static const char *const platforms[] = {"apple", "google"};
+    if (srv->cfg->apple_wwdr_ca_file) {
+        wp_status st = load_trust(srv->cfg->apple_wwdr_ca_file, err);
+        if (st != WP_OK) return st;
+    }
     for (size_t i = 0; i < 2; i++) {
         char path[64];
         snprintf(path, sizeof path, "/api/v1/credentials/%s", platforms[i]);

@@ -27,7 +27,9 @@
 
 struct wp_server;
 
-/* Registers the six routes (called from wp_server_init). */
+/* Registers the six routes (called from wp_server_init) and reads the
+ * trusted WWDR certificates of apple.wwdr_ca_file (WP_ECONFIG naming it when
+ * the file is unreadable or holds no certificate). */
 wp_status wp_credentials_routes(struct wp_server *srv, wp_err *err);
 
 /*

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db.h"
 #include "ids.h"
@@ -19,9 +20,33 @@ static int valid_key(const char *k)
     return 1;
 }
 
-/* Marks a stored record whose response held a secret (a new API key):
- * the secret is never written to this table, so it cannot be replayed. */
+/* Marks a stored record whose response held a secret (a new API key, a
+ * webhook signing secret): the response is never written to this table, so
+ * the secret cannot be replayed or read from it. */
 #define SECRET_MARK "-secret-"
+
+/*
+ * A response that carries a secret says so with "Cache-Control: no-store"
+ * (core handlers and plugins alike: it is the one mark a plugin can set, and
+ * a secret must stay out of every cache anyway).  Any Cache-Control header
+ * whose directives include no-store counts, in any letter case.
+ */
+static int resp_holds_secret(const wp_req *req)
+{
+    const char *line = req->extra_headers;
+    while (*line) {
+        const char *end = strstr(line, "\r\n");
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        static const char name[] = "cache-control:";
+        if (len > sizeof name - 1 && strncasecmp(line, name, sizeof name - 1) == 0) {
+            for (const char *p = line + sizeof name - 1; p + 8 <= line + len; p++)
+                if (strncasecmp(p, "no-store", 8) == 0) return 1;
+        }
+        if (!end) break;
+        line = end + 2;
+    }
+    return 0;
+}
 
 /* Replays a stored response exactly, marking it as a replay. */
 static void replay(wp_req *req, PGresult *r)
@@ -151,7 +176,7 @@ void wp_idem_after(wp_req *req)
         char status[16];
         snprintf(status, sizeof status, "%d", req->status);
         size_t elen = 0;
-        int secret = strstr(req->extra_headers, "Cache-Control: no-store") != NULL;
+        int secret = resp_holds_secret(req);
         unsigned char *esc = secret ? NULL
                                     : PQescapeByteaConn(db, (const unsigned char *)req->capture, req->capture_len, &elen);
         params[5] = status;

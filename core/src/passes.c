@@ -12,6 +12,7 @@
 #include "passes.h"
 
 #include <math.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1017,24 +1018,102 @@ wp_status wp_pass_find_by_serial(wp_server *srv, PGconn *conn, const char *seria
     return st;
 }
 
+/* Tokens longer than this are no token of ours.  At most 64 candidates are
+ * looked at (the accounts sharing one pass type identifier and one serial). */
+#define AUTH_TOKEN_MAX 256
+
+wp_status wp_pass_find_by_token(wp_server *srv, PGconn *conn, const char *pass_type_identifier,
+                                const char *serial_number, const char *token, json_object **out, wp_err *err)
+{
+    *out = NULL;
+    size_t tl = token ? strlen(token) : 0;
+    if (!pass_type_identifier || !serial_number || tl == 0 || tl > AUTH_TOKEN_MAX)
+        return wp_err_set(err, WP_EAUTH, "no such pass, or not its authentication token");
+    int pooled;
+    PGconn *db = conn_for(srv, conn, &pooled, err);
+    if (!db) return err ? err->status : WP_EUNAVAIL;
+    const char *params[] = {serial_number, pass_type_identifier};
+    PGresult *r;
+    wp_status st = wp_db_query(db,
+                               "SELECT p.account_id, p.id, p.serial_number, p.pass_type, p.status, p.template_id,"
+                               " p.body::text, p.overrides::text, p.version, " TS("p.created_at") ", "
+                               TS("p.updated_at") ", p.auth_token FROM passes p JOIN credentials c"
+                               " ON c.account_id = p.account_id AND c.platform = 'apple'"
+                               " WHERE p.serial_number = $1 AND c.meta->>'pass_type_identifier' = $2"
+                               " ORDER BY p.created_at, p.id LIMIT 64",
+                               2, params, &r, err);
+    if (st != WP_OK) {
+        if (pooled) wp_db_release(srv->db, db);
+        return st;
+    }
+    /* The given token, padded, so every comparison reads the same number of bytes. */
+    unsigned char given[AUTH_TOKEN_MAX], have[AUTH_TOKEN_MAX];
+    memset(given, 0, sizeof given);
+    memcpy(given, token, tl);
+    int match = -1, n = PQntuples(r);
+    for (int i = 0; i < n; i++) {
+        char aad[200];
+        auth_token_aad(aad, sizeof aad, PQgetvalue(r, i, C_ACCT), PQgetvalue(r, i, C_ID));
+        unsigned char *plain = NULL;
+        size_t plen = 0;
+        wp_err e;
+        wp_err_clear(&e);
+        if (wp_vault_open(srv->vault, aad, PQgetvalue(r, i, C_TOKEN), &plain, &plen, &e) != WP_OK) {
+            wp_log_warn("pass %s: its authentication token does not open: %s", PQgetvalue(r, i, C_ID), e.msg);
+            continue;
+        }
+        memset(have, 0, sizeof have);
+        int fits = plen <= sizeof have;
+        if (fits) memcpy(have, plain, plen);
+        wp_vault_free_plain(plain, plen);
+        /* No early exit: every candidate is opened and compared whatever matched before. */
+        int same = (CRYPTO_memcmp(have, given, sizeof have) == 0) & fits & (plen == tl);
+        if (same && match < 0) match = i;
+    }
+    if (n == 0) {
+        /* Same comparison work when nothing has this serial. */
+        memset(have, 0, sizeof have);
+        (void)CRYPTO_memcmp(have, given, sizeof have);
+    }
+    OPENSSL_cleanse(given, sizeof given);
+    OPENSSL_cleanse(have, sizeof have);
+    if (match < 0) st = wp_err_set(err, WP_EAUTH, "no such pass, or not its authentication token");
+    else st = loaded_from_row(srv, r, match, out, err);
+    PQclear(r);
+    if (pooled) wp_db_release(srv->db, db);
+    return st;
+}
+
 static void link_data(char *out, size_t len, const char *account_id, const char *pass_id)
 {
     snprintf(out, len, "%s/%s", account_id, pass_id);
 }
 
-wp_status wp_pass_link_token(wp_server *srv, const char *account_id, const char *pass_id,
-                             char out[WP_PASS_LINK_TOKEN_LEN + 1])
+wp_status wp_pass_cap_token(wp_server *srv, const char *purpose, const char *account_id, const char *pass_id,
+                            char out[WP_PASS_LINK_TOKEN_LEN + 1])
 {
     char data[200];
     link_data(data, sizeof data, account_id, pass_id);
-    return wp_vault_mac(srv->vault, "pkpass-link", data, out, WP_PASS_LINK_TOKEN_LEN + 1);
+    return wp_vault_mac(srv->vault, purpose, data, out, WP_PASS_LINK_TOKEN_LEN + 1);
+}
+
+wp_status wp_pass_cap_verify(wp_server *srv, const char *purpose, const char *account_id, const char *pass_id,
+                             const char *token)
+{
+    char data[200];
+    link_data(data, sizeof data, account_id, pass_id);
+    return wp_vault_mac_verify(srv->vault, purpose, data, token) == WP_OK ? WP_OK : WP_ENOTFOUND;
+}
+
+wp_status wp_pass_link_token(wp_server *srv, const char *account_id, const char *pass_id,
+                             char out[WP_PASS_LINK_TOKEN_LEN + 1])
+{
+    return wp_pass_cap_token(srv, WP_PASS_LINK_PURPOSE, account_id, pass_id, out);
 }
 
 wp_status wp_pass_link_verify(wp_server *srv, const char *account_id, const char *pass_id, const char *token)
 {
-    char data[200];
-    link_data(data, sizeof data, account_id, pass_id);
-    return wp_vault_mac_verify(srv->vault, "pkpass-link", data, token) == WP_OK ? WP_OK : WP_ENOTFOUND;
+    return wp_pass_cap_verify(srv, WP_PASS_LINK_PURPOSE, account_id, pass_id, token);
 }
 
 wp_status wp_pass_load_by_link(wp_server *srv, PGconn *conn, const char *pass_id, const char *token,

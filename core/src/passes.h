@@ -75,6 +75,20 @@ wp_status wp_pass_find_by_serial(struct wp_server *srv, PGconn *conn, const char
                                  json_object **out, wp_err *err);
 
 /*
+ * Apple's web service: the pass named by (pass type identifier, serial
+ * number) whose Apple authentication token is `token`.  The candidates are
+ * the passes with that serial in every account whose Apple credentials carry
+ * that pass type identifier (several accounts may share one); each one's
+ * token is opened and compared in constant time, all of them, whatever
+ * matched first.  *out is shaped as wp_pass_load's (transferred).
+ * WP_EAUTH for no candidate and for a wrong token alike; WP_EDB/WP_EUNAVAIL
+ * from the database.  A candidate whose token does not open (master key no
+ * longer configured) counts as not matching and is logged.
+ */
+wp_status wp_pass_find_by_token(struct wp_server *srv, PGconn *conn, const char *pass_type_identifier,
+                                const char *serial_number, const char *token, json_object **out, wp_err *err);
+
+/*
  * The capability in pkpass links: the vault MAC (purpose "pkpass-link") of
  * "<account_id>/<pass_id>".  It does not depend on the pass version, so a
  * link sent by email keeps working after updates and after the master key
@@ -87,6 +101,19 @@ wp_status wp_pass_link_token(struct wp_server *srv, const char *account_id, cons
                              char out[WP_PASS_LINK_TOKEN_LEN + 1]);
 /* WP_OK when token is the link token of that pass (constant time), else WP_ENOTFOUND. */
 wp_status wp_pass_link_verify(struct wp_server *srv, const char *account_id, const char *pass_id, const char *token);
+
+/*
+ * The same kind of capability for another purpose: the vault MAC of
+ * "<account_id>/<pass_id>" under the key derived for `purpose`, so one
+ * purpose's capability never passes for another's (the pkpass link's
+ * purpose is WP_PASS_LINK_PURPOSE; plugins get "pass-cap/<plugin>/<purpose>",
+ * host pass_cap_token).  purpose: at most 140 characters.
+ */
+#define WP_PASS_LINK_PURPOSE "pkpass-link"
+wp_status wp_pass_cap_token(struct wp_server *srv, const char *purpose, const char *account_id, const char *pass_id,
+                            char out[WP_PASS_LINK_TOKEN_LEN + 1]);
+wp_status wp_pass_cap_verify(struct wp_server *srv, const char *purpose, const char *account_id, const char *pass_id,
+                             const char *token);
 
 /*
  * For a public link route that knows only the pass id and the token:

@@ -854,19 +854,11 @@ static wp_status h_vault_read(wp_plugin *p, const char *account_id, const char *
 
 static const char *h_public_url(wp_plugin *p) { return p && p->set->public_url ? p->set->public_url : ""; }
 
-/* wp_pass_load's document, reshaped as the ABI promises: the API resource
- * with "body" (the effective unified body) and the secret token beside it. */
-static wp_status h_pass_get(wp_plugin *p, const char *account_id, const char *pass_id, json_object **out)
+/* wp_pass_load's document (released here), reshaped as the ABI promises: the
+ * API resource with "body" (the effective unified body) and the secret token
+ * beside it. */
+static wp_status pass_shape(json_object *doc, const char *account_id, json_object **out)
 {
-    if (out) *out = NULL;
-    if (!p || !account_id || !pass_id || !out) return host_failf(WP_EINVAL, "pass_get: account_id, pass_id and out are required");
-    wp_server *srv = p->set->env.srv;
-    if (!srv || !srv->db) return host_failf(WP_EUNAVAIL, "pass_get: passes are not available in this process");
-    wp_err e;
-    wp_err_clear(&e);
-    json_object *doc = NULL;
-    wp_status st = wp_pass_load(srv, NULL, account_id, pass_id, &doc, &e);
-    if (st != WP_OK) return host_fail(st, &e);
     json_object *res = NULL, *v;
     if (json_object_object_get_ex(doc, "pass", &v) && json_object_is_type(v, json_type_object))
         res = json_object_get(v);
@@ -886,6 +878,20 @@ static wp_status h_pass_get(wp_plugin *p, const char *account_id, const char *pa
     return host_ok();
 }
 
+static wp_status h_pass_get(wp_plugin *p, const char *account_id, const char *pass_id, json_object **out)
+{
+    if (out) *out = NULL;
+    if (!p || !account_id || !pass_id || !out) return host_failf(WP_EINVAL, "pass_get: account_id, pass_id and out are required");
+    wp_server *srv = p->set->env.srv;
+    if (!srv || !srv->db) return host_failf(WP_EUNAVAIL, "pass_get: passes are not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    json_object *doc = NULL;
+    wp_status st = wp_pass_load(srv, NULL, account_id, pass_id, &doc, &e);
+    if (st != WP_OK) return host_fail(st, &e);
+    return pass_shape(doc, account_id, out);
+}
+
 static wp_status h_pass_link_token(wp_plugin *p, const char *account_id, const char *pass_id, char *out, size_t len)
 {
     if (out && len) out[0] = '\0';
@@ -903,17 +909,18 @@ static wp_status h_pass_link_token(wp_plugin *p, const char *account_id, const c
     return host_ok();
 }
 
-/* The capability names no account: the owner is looked up by pass id (ids are
- * random, but the key is (account_id, id), so every owner is tried) and the
- * MAC checked in constant time by the passes module. */
-static wp_status h_pass_link_verify(wp_plugin *p, const char *pass_id, const char *token, char *account_out,
-                                    size_t account_len)
+/* Checks a capability of `purpose` (the vault's) for pass_id.  It names no
+ * account: the owner is looked up by pass id (ids are random, but the key is
+ * (account_id, id), so every owner is tried) and the MAC checked in constant
+ * time by the passes module. */
+static wp_status pass_verify(wp_plugin *p, const char *purpose, const char *pass_id, const char *token,
+                             char *account_out, size_t account_len)
 {
     if (account_out && account_len) account_out[0] = '\0';
     if (!p || !pass_id || !token || !*token || strlen(token) > 256 || strlen(pass_id) > 64)
         return host_failf(WP_ENOTFOUND, "no such pass or capability");
     wp_server *srv = p->set->env.srv;
-    if (!srv || !srv->db) return host_failf(WP_EUNAVAIL, "pass_link_verify: passes are not available in this process");
+    if (!srv || !srv->db) return host_failf(WP_EUNAVAIL, "capability check: passes are not available in this process");
     wp_err e;
     wp_err_clear(&e);
     PGconn *c = wp_db_acquire(srv->db, &e);
@@ -925,12 +932,18 @@ static wp_status h_pass_link_verify(wp_plugin *p, const char *pass_id, const cha
     if (st != WP_OK) return host_fail(st, &e);
     int found = 0;
     for (int i = 0; i < PQntuples(res) && !found; i++) {
-        if (wp_pass_link_verify(srv, PQgetvalue(res, i, 0), pass_id, token) != WP_OK) continue;
+        if (wp_pass_cap_verify(srv, purpose, PQgetvalue(res, i, 0), pass_id, token) != WP_OK) continue;
         found = 1;
         if (account_out && account_len) snprintf(account_out, account_len, "%s", PQgetvalue(res, i, 0));
     }
     PQclear(res);
     return found ? host_ok() : host_failf(WP_ENOTFOUND, "no such pass or capability");
+}
+
+static wp_status h_pass_link_verify(wp_plugin *p, const char *pass_id, const char *token, char *account_out,
+                                    size_t account_len)
+{
+    return pass_verify(p, WP_PASS_LINK_PURPOSE, pass_id, token, account_out, account_len);
 }
 
 static wp_status h_req_api_key(wp_req *req)
@@ -1044,6 +1057,74 @@ static wp_status h_pass_find(wp_plugin *p, const char *pass_type_identifier, con
     return h_pass_get(p, account, id, out);
 }
 
+/* ---- ABI 1.4 ------------------------------------------------------------ */
+
+static wp_status h_pass_authenticate(wp_plugin *p, const char *pass_type_identifier, const char *serial_number,
+                                     const char *token, json_object **out)
+{
+    if (out) *out = NULL;
+    if (!p || !out) return host_failf(WP_EINVAL, "pass_authenticate: out is required");
+    if (!pass_type_identifier || !serial_number || !token || !*pass_type_identifier || !*serial_number ||
+        strlen(pass_type_identifier) > 255 || strlen(serial_number) > 255)
+        return host_failf(WP_EAUTH, "no such pass, or not its authentication token");
+    wp_server *srv = p->set->env.srv;
+    if (!srv || !srv->db || !srv->vault)
+        return host_failf(WP_EUNAVAIL, "pass_authenticate: passes are not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    json_object *doc = NULL;
+    wp_status st = wp_pass_find_by_token(srv, NULL, pass_type_identifier, serial_number, token, &doc, &e);
+    if (st == WP_EAUTH) return host_failf(WP_EAUTH, "no such pass, or not its authentication token");
+    if (st != WP_OK) return host_fail(st == WP_ECRYPTO ? WP_EUNAVAIL : st, &e);
+    char account[64];
+    json_object *a = NULL;
+    snprintf(account, sizeof account, "%s",
+             json_object_object_get_ex(doc, "account_id", &a) ? json_object_get_string(a) : "");
+    return pass_shape(doc, account, out);
+}
+
+/* The vault purpose of a plugin's capability: "pass-cap/<plugin>/<purpose>". */
+static wp_status cap_purpose(wp_plugin *p, const char *fn, const char *purpose, char *out, size_t len)
+{
+    size_t n = purpose ? strlen(purpose) : 0;
+    if (n == 0 || n > 64 || strspn(purpose, "abcdefghijklmnopqrstuvwxyz0123456789._-") != n)
+        return host_failf(WP_EINVAL, "%s: purpose must be 1..64 characters of [a-z0-9._-]", fn);
+    snprintf(out, len, "pass-cap/%s/%s", p->name, purpose);
+    return WP_OK;
+}
+
+static wp_status h_pass_cap_token(wp_plugin *p, const char *purpose, const char *account_id, const char *pass_id,
+                                  char *out, size_t len)
+{
+    if (out && len) out[0] = '\0';
+    if (!p || !account_id || !pass_id || !out || len == 0)
+        return host_failf(WP_EINVAL, "pass_cap_token: account_id, pass_id and out are required");
+    if (len < WP_PASS_LINK_TOKEN_LEN + 1)
+        return host_failf(WP_EINVAL, "pass_cap_token: out must hold at least %d bytes", WP_PASS_LINK_TOKEN_LEN + 1);
+    char full[160];
+    wp_status st = cap_purpose(p, "pass_cap_token", purpose, full, sizeof full);
+    if (st != WP_OK) return st;
+    wp_server *srv = p->set->env.srv;
+    if (!srv || !srv->vault) return host_failf(WP_EUNAVAIL, "pass_cap_token: passes are not available in this process");
+    char tok[WP_PASS_LINK_TOKEN_LEN + 1];
+    if ((st = wp_pass_cap_token(srv, full, account_id, pass_id, tok)) != WP_OK)
+        return host_failf(st, "pass_cap_token: %s", wp_status_str(st));
+    snprintf(out, len, "%s", tok);
+    OPENSSL_cleanse(tok, sizeof tok);
+    return host_ok();
+}
+
+static wp_status h_pass_cap_verify(wp_plugin *p, const char *purpose, const char *pass_id, const char *token,
+                                   char *account_out, size_t account_len)
+{
+    if (account_out && account_len) account_out[0] = '\0';
+    char full[160];
+    if (!p) return host_failf(WP_ENOTFOUND, "no such pass or capability");
+    wp_status st = cap_purpose(p, "pass_cap_verify", purpose, full, sizeof full);
+    if (st != WP_OK) return st;
+    return pass_verify(p, full, pass_id, token, account_out, account_len);
+}
+
 static const wp_host host_table = {
     .size = sizeof(wp_host),
     .abi_major = WP_ABI_MAJOR,
@@ -1088,4 +1169,7 @@ static const wp_host host_table = {
     .vault_seal = h_vault_seal,
     .vault_open = h_vault_open,
     .pass_find = h_pass_find,
+    .pass_authenticate = h_pass_authenticate,
+    .pass_cap_token = h_pass_cap_token,
+    .pass_cap_verify = h_pass_cap_verify,
 };

@@ -23,6 +23,7 @@
  * Threads: handlers run concurrently; the configuration is written in init
  * only; the APNs connections lock (apns_client.h).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,9 @@
 static const wp_host *host;
 static wp_plugin *self;
 static apns_conf conf = {"api.push.apple.com", 443, "", "background", 86400, 30000, 64};
+/* POST /apple/v1/log: calls per second for the whole process, and the burst */
+static double conf_log_rate = 5;
+static double conf_log_burst = 20;
 
 #define MAX_ATTEMPTS 5
 static const int retry_delay_s[] = {2, 10, 60, 300};
@@ -144,10 +148,13 @@ static void publish_device(wp_req *req, const char *account, const char *type, c
 /* ---- authentication of the device calls ------------------------------------- */
 
 /*
- * Finds the pass named by :ptid/:serial and checks "Authorization: ApplePass
- * <authenticationToken>" against its own token in constant time.  Returns
- * the pass (transferred) or NULL after sending 401 (no or wrong token), 404
- * (no such pass for an account with that pass type identifier) or 503.
+ * Finds the pass named by :ptid/:serial whose token is the one in
+ * "Authorization: ApplePass <authenticationToken>" (host pass_authenticate:
+ * every account holding that pass type identifier and serial is a
+ * candidate, each token compared in constant time).  Returns the pass
+ * (transferred) or NULL after sending 401 or 503.  An unknown serial and a
+ * wrong token get the same 401, so the service tells nobody which serials
+ * exist.
  */
 static json_object *authorize(wp_req *req)
 {
@@ -159,23 +166,17 @@ static json_object *authorize(wp_req *req)
         return NULL;
     }
     json_object *pass = NULL;
-    wp_status st = host->pass_find(self, ptid, serial, &pass);
-    if (st == WP_ENOTFOUND) {
-        host->resp_error(req, 404, "resource_missing", "serialNumber", "no pass %s of type %s", serial, ptid);
+    wp_status st = host->pass_authenticate(self, ptid, serial, h + 10, &pass);
+    if (st == WP_EAUTH) {
+        host->resp_header(req, "WWW-Authenticate", "ApplePass");
+        host->resp_error(req, 401, "pass_token_invalid", NULL,
+                         "no pass with this pass type identifier and serial number has this authentication token");
         return NULL;
     }
     if (st != WP_OK) {
-        host->resp_error(req, 503, "pass_unavailable", NULL, "the pass could not be read: %s", host->last_error());
-        return NULL;
-    }
-    const char *tok = jstr(pass, "authentication_token"), *given = h + 10;
-    size_t tl = tok ? strlen(tok) : 0, gl = strlen(given);
-    /* length first (it is not secret: every token of this gateway has the same length), then the bytes */
-    int ok = tok && tl == gl && CRYPTO_memcmp(tok, given, tl) == 0;
-    if (!ok) {
-        json_object_put(pass);
-        host->resp_header(req, "WWW-Authenticate", "ApplePass");
-        host->resp_error(req, 401, "pass_token_invalid", NULL, "the authentication token is not this pass's");
+        host->log(self, WP_LOG_WARN, "%s: the pass could not be read: %s", host->req_id(req), host->last_error());
+        host->resp_header(req, "Retry-After", "1");
+        host->resp_error(req, 503, "pass_unavailable", NULL, "the pass could not be read; retry");
         return NULL;
     }
     return pass;
@@ -393,10 +394,120 @@ done:
 
 /* ---- POST /apple/v1/log ------------------------------------------------------ */
 
+/*
+ * Wallet posts its error messages here with no credentials, so the text of a
+ * line proves nothing about whose pass it is about.  A line reaches a
+ * tenant's log (apns_logs, GET /api/v1/apple/logs) only when the call carries
+ * "Authorization: ApplePass <token>" and the line names the pass type and
+ * serial number of a pass that token authenticates; every other line goes to
+ * the server log only (operators), control characters replaced, cut short.
+ * Calls are rate-limited for the whole process (log_rate_per_second,
+ * log_burst) and bounded (MAX_LOG_BODY bytes, MAX_LOG_LINES lines).
+ */
+#define MAX_LOG_BODY 65536
+#define SERVER_LOG_LINES 20
+#define SERVER_LOG_CHARS 512
+#define LOG_PASSES 4 /* distinct passes one call may attribute lines to */
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static double log_tokens = -1, log_last; /* the bucket; -1: full, not yet used */
+
+/* 1 when a call may proceed (token bucket; rate 0 disables the limit). */
+static int log_rate_ok(void)
+{
+    if (conf_log_rate <= 0) return 1;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    pthread_mutex_lock(&log_mu);
+    if (log_tokens < 0) log_tokens = conf_log_burst;
+    else log_tokens += (now - log_last) * conf_log_rate;
+    if (log_tokens > conf_log_burst) log_tokens = conf_log_burst;
+    log_last = now;
+    int ok = log_tokens >= 1;
+    if (ok) log_tokens -= 1;
+    pthread_mutex_unlock(&log_mu);
+    return ok;
+}
+
+/* Copies the value after `label` up to a ',', ')' or space into out; 0 when absent or too long. */
+static int line_value(const char *line, const char *label, char *out, size_t len)
+{
+    const char *p = strstr(line, label);
+    if (!p) return 0;
+    p += strlen(label);
+    size_t n = strcspn(p, ",) \t\r\n");
+    if (n == 0 || n >= len) return 0;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 1;
+}
+
+typedef struct log_pass {
+    char ptid[256], serial[256], account[64];
+    int ok;
+} log_pass;
+
+/*
+ * The account a line may be attributed to: the owner of the pass it names
+ * ("pass type <ptid>, serial number <serial>", as Wallet writes them) when
+ * the call's ApplePass token authenticates that pass; NULL otherwise.
+ * seen caches the passes already tried in this call.
+ */
+static const char *line_account(const char *line, const char *token, log_pass *seen, int *nseen)
+{
+    char ptid[256], serial[256];
+    if (!token || !line_value(line, "pass type ", ptid, sizeof ptid) ||
+        !line_value(line, "serial number ", serial, sizeof serial))
+        return NULL;
+    for (int i = 0; i < *nseen; i++)
+        if (strcmp(seen[i].ptid, ptid) == 0 && strcmp(seen[i].serial, serial) == 0)
+            return seen[i].ok ? seen[i].account : NULL;
+    if (*nseen >= LOG_PASSES) return NULL;
+    log_pass *lp = &seen[(*nseen)++];
+    snprintf(lp->ptid, sizeof lp->ptid, "%s", ptid);
+    snprintf(lp->serial, sizeof lp->serial, "%s", serial);
+    json_object *pass = NULL;
+    lp->ok = host->pass_authenticate(self, ptid, serial, token, &pass) == WP_OK && jstr(pass, "owner_account_id");
+    if (lp->ok) snprintf(lp->account, sizeof lp->account, "%s", jstr(pass, "owner_account_id"));
+    json_object_put(pass);
+    return lp->ok ? lp->account : NULL;
+}
+
+/* One line for the server log: control characters replaced, cut on a character boundary. */
+static void server_log_line(const char *s)
+{
+    char clean[SERVER_LOG_CHARS + 4];
+    size_t n = strlen(s), o = 0;
+    if (n > SERVER_LOG_CHARS) {
+        n = SERVER_LOG_CHARS;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    }
+    for (size_t i = 0; i < n; i++) clean[o++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    clean[o] = '\0';
+    host->log(self, WP_LOG_INFO, "Wallet log (unattributed): %s%s", clean, n < strlen(s) ? "..." : "");
+}
+
 static void device_log(wp_req *req, void *ud)
 {
     (void)ud;
-    json_object *in = NULL, *lines = NULL;
+    if (!log_rate_ok()) {
+        host->resp_header(req, "Retry-After", "1");
+        host->resp_error(req, 429, "rate_limited", NULL, "too many log calls; retry later");
+        return;
+    }
+    const char *raw = NULL;
+    size_t raw_len = 0;
+    wp_status bst = host->req_body(req, &raw, &raw_len);
+    if (bst == WP_ETOOLARGE || (bst == WP_OK && raw_len > MAX_LOG_BODY)) {
+        host->resp_error(req, 413, "payload_too_large", "logs", "a log call carries at most %d bytes", MAX_LOG_BODY);
+        return;
+    }
+    if (bst != WP_OK) {
+        host->resp_error(req, 400, "body_unreadable", NULL, "the body could not be read: %s", host->last_error());
+        return;
+    }
+    json_object *in = NULL, *rows = NULL;
     wp_err *err = host->err_new(req);
     if (host->req_json(req, &in, err) != WP_OK) {
         host->resp_err(req, err);
@@ -410,39 +521,53 @@ static void device_log(wp_req *req, void *ud)
         return;
     }
     size_t n = json_object_array_length(logs);
-    lines = json_object_new_array();
-    for (size_t i = 0; i < n; i++) {
-        json_object *v = json_object_array_get_idx(logs, i);
-        if (!json_object_is_type(v, json_type_string)) {
+    for (size_t i = 0; i < n; i++)
+        if (!json_object_is_type(json_object_array_get_idx(logs, i), json_type_string)) {
             host->resp_error(req, 400, "parameter_invalid", "logs", "logs[%zu] must be a string", i);
-            json_object_put(lines);
             json_object_put(in);
             return;
         }
-        if (i >= MAX_LOG_LINES) continue; /* the rest is dropped: the call carries no credentials */
-        const char *s = json_object_get_string(v);
+    const char *h = host->req_header(req, "Authorization");
+    const char *token = h && strncmp(h, "ApplePass ", 10) == 0 && h[10] ? h + 10 : NULL;
+    log_pass seen[LOG_PASSES];
+    int nseen = 0;
+    size_t logged = 0;
+    rows = json_object_new_array();
+    for (size_t i = 0; i < n && i < MAX_LOG_LINES; i++) { /* the rest is dropped */
+        const char *s = json_object_get_string(json_object_array_get_idx(logs, i));
         size_t len = strlen(s);
         if (len > MAX_LOG_CHARS) {
             len = MAX_LOG_CHARS;
             while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) len--; /* whole UTF-8 characters */
         }
-        json_object_array_add(lines, json_object_new_string_len(s, (int)len));
+        const char *account = line_account(s, token, seen, &nseen);
+        if (account) {
+            json_object *r = json_object_new_object();
+            json_object_object_add(r, "a", json_object_new_string(account));
+            json_object_object_add(r, "m", json_object_new_string_len(s, (int)len));
+            json_object_array_add(rows, r);
+        } else if (logged++ < SERVER_LOG_LINES) {
+            server_log_line(s);
+        }
     }
+    if (logged > SERVER_LOG_LINES)
+        host->log(self, WP_LOG_INFO, "Wallet log: %zu more unattributed lines not logged", logged - SERVER_LOG_LINES);
     wp_status st = WP_OK;
-    if (json_object_array_length(lines) > 0) {
-        const char *p[] = {json_object_to_json_string_ext(lines, JSON_C_TO_STRING_PLAIN)};
+    if (json_object_array_length(rows) > 0) {
+        const char *p[] = {json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN)};
         st = host->db_query(self, req,
                             "INSERT INTO apns_logs (account_id, message)"
-                            " SELECT coalesce((SELECT r.account_id FROM apns_registrations r WHERE r.pass_type_identifier ="
-                            "   rtrim(substring(m FROM 'pass\\.[A-Za-z0-9._-]+'), '.') LIMIT 1), ''), m"
-                            " FROM json_array_elements_text($1::json) AS m",
+                            " SELECT e->>'a', e->>'m' FROM json_array_elements($1::json) AS e",
                             1, p, NULL);
     }
-    if (st != WP_OK)
-        host->resp_error(req, 503, "log_unavailable", NULL, "the log could not be stored: %s", host->last_error());
-    else
+    if (st != WP_OK) {
+        host->log(self, WP_LOG_WARN, "%s: Wallet log not stored: %s", host->req_id(req), host->last_error());
+        host->resp_header(req, "Retry-After", "1");
+        host->resp_error(req, 503, "log_unavailable", NULL, "the log could not be stored; retry");
+    } else {
         host->resp_raw(req, 200, "application/json", "{}", 2);
-    json_object_put(lines);
+    }
+    json_object_put(rows);
     json_object_put(in);
 }
 
@@ -752,12 +877,24 @@ static wp_status conf_int(const char *k, json_object *v, long lo, long hi, long 
     return WP_OK;
 }
 
+static wp_status conf_num(const char *k, json_object *v, double lo, double hi, double *out)
+{
+    int num = json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
+    double d = num ? json_object_get_double(v) : 0;
+    if (!num || d < lo || d > hi) {
+        host->set_error(self, "config.%s: must be a number from %g to %g", k, lo, hi);
+        return WP_ECONFIG;
+    }
+    *out = d;
+    return WP_OK;
+}
+
 static wp_status apns_init(const wp_host *h, wp_plugin *me, const json_object *config)
 {
     host = h;
     self = me;
-    if (h->abi_minor < 3 || !WP_HOST_HAS(h, pass_find)) {
-        h->set_error(me, "apns needs plugin ABI 1.3 (pass_find)");
+    if (h->abi_minor < 4 || !WP_HOST_HAS(h, pass_authenticate)) {
+        h->set_error(me, "apns needs plugin ABI 1.4 (pass_authenticate)");
         return WP_EABI;
     }
     wp_status st = WP_OK;
@@ -779,9 +916,13 @@ static wp_status apns_init(const wp_host *h, wp_plugin *me, const json_object *c
             if ((st = conf_int(k, v, 100, 600000, &n)) == WP_OK) conf.timeout_ms = n;
         } else if (strcmp(k, "max_connections") == 0) {
             if ((st = conf_int(k, v, 1, 10000, &n)) == WP_OK) conf.max_connections = (int)n;
+        } else if (strcmp(k, "log_rate_per_second") == 0) {
+            st = conf_num(k, v, 0, 1e6, &conf_log_rate);
+        } else if (strcmp(k, "log_burst") == 0) {
+            if ((st = conf_int(k, v, 1, 1000000, &n)) == WP_OK) conf_log_burst = (double)n;
         } else {
             h->set_error(me, "config.%s: unknown key (known: host, port, ca_file, push_type, expiration_s, timeout_ms, "
-                         "max_connections)", k);
+                         "max_connections, log_rate_per_second, log_burst)", k);
             st = WP_ECONFIG;
         }
         if (st != WP_OK) return st;

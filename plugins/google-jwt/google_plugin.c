@@ -96,6 +96,7 @@ static wp_status key_get(const char *pem, EVP_PKEY **out, char *errbuf, size_t e
 
 typedef struct creds {
     json_object *doc; /* owned: the vault's answer */
+    char account[80]; /* the tenant the credential belongs to (c.account_id points here) */
     grest_creds c;
 } creds;
 
@@ -183,6 +184,10 @@ static wp_status creds_read_ex(const char *account_id, creds *out, int cached)
 {
     memset(out, 0, sizeof *out);
     if (!account_id || !*account_id || !WP_HOST_HAS(host, vault_read)) return WP_ENOTFOUND;
+    if (strlen(account_id) >= sizeof out->account) {
+        host->log(self, WP_LOG_WARN, "account id \"%.80s...\" is too long for a Google credential", account_id);
+        return WP_EINVAL;
+    }
     if (cached && cred_lookup(account_id, &out->doc)) {
         if (!out->doc) return WP_ENOTFOUND;
     } else {
@@ -196,7 +201,8 @@ static wp_status creds_read_ex(const char *account_id, creds *out, int cached)
     out->c.private_key_pem = jstr(out->doc, "private_key_pem");
     if (!out->c.private_key_pem) out->c.private_key_pem = jstr(out->doc, "private_key");
     out->c.private_key_id = jstr(out->doc, "private_key_id");
-    out->c.token_uri = jstr(out->doc, "token_uri");
+    snprintf(out->account, sizeof out->account, "%s", account_id);
+    out->c.account_id = out->account;
     if (!out->c.issuer_id || !out->c.client_email || !out->c.private_key_pem) {
         host->log(self, WP_LOG_WARN, "account %s: the Google credential lacks issuer_id, client_email or private key",
                   account_id);
@@ -225,11 +231,15 @@ static void creds_free(creds *c)
 /*
  * Images.  An https URL in the pass is used as is.  A base64 PNG is served by
  * this plugin at <public_url>/google/images/passes/<pass id>/<capability>/<hash>/<name>.png
- * (ABI 1.2: pass_link_token): public, since Google fetches it without
- * credentials, yet not guessable from the pass id; <hash> names the content,
- * so a changed image gets a new URL and an old one can be cached for a day.
+ * (ABI 1.4: pass_cap_token with the purpose IMG_PURPOSE): public, since
+ * Google fetches it without credentials, yet not guessable from the pass id;
+ * <hash> names the content, so a changed image gets a new URL and an old one
+ * can be cached for a day.  The capability opens this pass's images and
+ * nothing else: not the pkpass link (whose capability carries the Apple
+ * authentication token), which has a capability of its own.
  */
 #define IMG_PREFIX "/google/images/passes/"
+#define IMG_PURPOSE "pass-image"
 
 typedef struct img_ctx {
     const char *account, *pass_id;
@@ -252,8 +262,9 @@ static const char *image_for(void *ud, const char *name, const char *value)
     if (strncmp(value, "https://", 8) == 0) return value;
     if (!c || !c->account || !c->pass_id || c->n >= 6) return NULL;
     if (c->token_state == 0) {
-        c->token_state = WP_HOST_HAS(host, pass_link_token) &&
-                                 host->pass_link_token(self, c->account, c->pass_id, c->token, sizeof c->token) == WP_OK
+        c->token_state = WP_HOST_HAS(host, pass_cap_token) &&
+                                 host->pass_cap_token(self, IMG_PURPOSE, c->account, c->pass_id, c->token,
+                                                      sizeof c->token) == WP_OK
                              ? 1 : -1;
     }
     if (c->token_state != 1) return NULL;
@@ -453,14 +464,18 @@ static wp_status save_link(const json_object *pass, const creds *cr, const char 
     return *url ? WP_OK : WP_ENOMEM;
 }
 
-/* Cache key: a new pass version, another key or issuer each make a new link. */
+/* Cache key: a new pass version, another key (id or the key itself) or issuer each make a new link. */
 static int link_key(char *out, size_t len, const char *account_id, const json_object *pass, const creds *cr)
 {
     json_object *ver = gr_pass_field(pass, "version");
     const char *id = gr_pass_str(pass, "id");
     if (!ver || !id) return -1;
-    int n = snprintf(out, len, "%s|%s|%s|%s|%s|%s", account_id, id, json_object_get_string(ver), cr->c.issuer_id,
-                     cr->c.client_email, cr->c.private_key_id ? cr->c.private_key_id : "");
+    unsigned char kh[32];
+    char khex[17];
+    SHA256((const unsigned char *)cr->c.private_key_pem, strlen(cr->c.private_key_pem), kh);
+    for (int i = 0; i < 8; i++) snprintf(khex + 2 * i, 3, "%02x", kh[i]);
+    int n = snprintf(out, len, "%s|%s|%s|%s|%s|%s|%s", account_id, id, json_object_get_string(ver), cr->c.issuer_id,
+                     cr->c.client_email, cr->c.private_key_id ? cr->c.private_key_id : "", khex);
     return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
@@ -808,8 +823,8 @@ static void serve_pass_image(wp_req *req, void *ud)
     for (const char *const *n = names; *n; n++) known |= strcmp(*n, name) == 0;
     char account[64];
     json_object *pass = NULL, *imgs, *v = NULL;
-    if (!known || !WP_HOST_HAS(host, pass_link_verify) ||
-        host->pass_link_verify(self, pass_id, token, account, sizeof account) != WP_OK ||
+    if (!known || !WP_HOST_HAS(host, pass_cap_verify) ||
+        host->pass_cap_verify(self, IMG_PURPOSE, pass_id, token, account, sizeof account) != WP_OK ||
         host->pass_get(self, account, pass_id, &pass) != WP_OK) {
         host->resp_error(req, 404, "resource_missing", NULL, "no such image");
         json_object_put(pass);
@@ -975,7 +990,7 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
         (st = host->subscribe(self, "pass.notify", on_notify, NULL, NULL)) != WP_OK ||
         (st = host->job_register(self, JOB_KIND, job_sync, NULL, &retry)) != WP_OK ||
         (st = host->route_add(self, "GET", LOGO_PATH, WP_AUTH_PUBLIC, serve_logo, NULL)) != WP_OK ||
-        (WP_HOST_HAS(host, pass_get) && WP_HOST_HAS(host, pass_link_verify) &&
+        (WP_HOST_HAS(host, pass_get) && WP_HOST_HAS(host, pass_cap_verify) &&
          (st = host->route_add(self, "GET", IMG_PREFIX ":pass_id/:token/:hash/:file", WP_AUTH_PUBLIC, serve_pass_image,
                                NULL)) != WP_OK)) {
         host->set_error(self, "registering: %s", host->last_error());

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/sha.h>
 
 #include "google_jwt.h"
 
@@ -22,7 +23,7 @@
 
 typedef struct token {
     struct token *next;
-    char *key;          /* client_email "|" private_key_id "|" token url */
+    char *key;          /* account "|" client_email "|" private_key_id "|" sha256(key) "|" token url */
     char *access;       /* NULL until fetched */
     time_t expires;
     int fetching;       /* one caller fetches; the others wait on cond */
@@ -227,10 +228,21 @@ static wp_status http(grest *c, const char *method, const char *url, const char 
 
 /* ---- OAuth2 tokens ----------------------------------------------------------- */
 
-static const char *token_url_for(grest *c, const grest_creds *cr)
+/* The operator's token endpoint, never the service account's token_uri (a
+ * tenant could point it at an internal address). */
+static const char *token_url_for(grest *c) { return c->token_url ? c->token_url : GREST_DEFAULT_TOKEN; }
+
+/* The OAuth "error" code of an answer when it is one (RFC 6749: a short
+ * ASCII word); the rest of the body is never copied into a message. */
+static const char *oauth_error_code(json_object *j)
 {
-    if (c->token_url) return c->token_url;
-    return cr->token_uri && *cr->token_uri ? cr->token_uri : GREST_DEFAULT_TOKEN;
+    json_object *e = NULL;
+    if (!j || !json_object_object_get_ex(j, "error", &e) || !json_object_is_type(e, json_type_string)) return NULL;
+    const char *s = json_object_get_string(e);
+    size_t n = strlen(s);
+    if (n == 0 || n > 40 || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n)
+        return NULL;
+    return s;
 }
 
 static wp_status fetch_token(grest *c, const grest_creds *cr, const char *url, char **access, time_t *expires,
@@ -268,10 +280,9 @@ static wp_status fetch_token(grest *c, const grest_creds *cr, const char *url, c
     json_object *at = NULL, *ei = NULL;
     if (status != 200 || !j || !json_object_object_get_ex(j, "access_token", &at) ||
         !json_object_is_type(at, json_type_string)) {
-        json_object *e = NULL, *ed = NULL;
-        const char *why = j && json_object_object_get_ex(j, "error_description", &ed) ? json_object_get_string(ed)
-                          : j && json_object_object_get_ex(j, "error", &e) ? json_object_get_string(e) : "no access_token";
-        snprintf(errbuf, errlen, "the token endpoint %s answered %ld: %s", url, status, why);
+        const char *code = oauth_error_code(j);
+        snprintf(errbuf, errlen, "the token endpoint %s answered %ld%s%s", url, status,
+                 code ? ": " : (status == 200 ? " without an access_token" : ""), code ? code : "");
         json_object_put(j);
         free(resp.p);
         return grest_retryable(status) ? WP_EUNAVAIL : WP_EAUTH;
@@ -288,9 +299,18 @@ static wp_status fetch_token(grest *c, const grest_creds *cr, const char *url, c
 static wp_status get_token(grest *c, const grest_creds *cr, int drop_cached, char *out, size_t outlen, char *errbuf,
                            size_t errlen)
 {
-    const char *url = token_url_for(c, cr);
-    char key[1024];
-    snprintf(key, sizeof key, "%s|%s|%s", cr->client_email, cr->private_key_id ? cr->private_key_id : "", url);
+    const char *url = token_url_for(c);
+    unsigned char kh[32];
+    char khex[65];
+    SHA256((const unsigned char *)cr->private_key_pem, strlen(cr->private_key_pem), kh);
+    for (int i = 0; i < 32; i++) snprintf(khex + 2 * i, 3, "%02x", kh[i]);
+    char key[1400];
+    int kn = snprintf(key, sizeof key, "%s|%s|%s|%s|%s", cr->account_id ? cr->account_id : "", cr->client_email,
+                      cr->private_key_id ? cr->private_key_id : "", khex, url);
+    if (kn < 0 || (size_t)kn >= sizeof key) {
+        snprintf(errbuf, errlen, "the service account's email, key id or token URL is too long");
+        return WP_EAUTH;
+    }
     pthread_mutex_lock(&c->mu);
     token *t = c->tokens;
     while (t && strcmp(t->key, key) != 0) t = t->next;

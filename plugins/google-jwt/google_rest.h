@@ -5,7 +5,9 @@
  * One client per plugin, shared by every thread: its token cache and rate
  * limiter are guarded by its own mutex.  A token is fetched by one caller at
  * a time per service account; the others wait for that result (single
- * flight), and it is refreshed 5 minutes before it expires.
+ * flight), and it is refreshed 5 minutes before it expires.  The cache key is
+ * the account, the client email, the key id and a SHA-256 of the private key
+ * itself, so no token ever serves another tenant or another key.
  *
  * Base URLs come from the plugin configuration (operator-controlled, not user
  * input), so tests point them at a local stand-in.
@@ -28,17 +30,19 @@ typedef struct grest grest;
 
 typedef struct grest_cfg {
     const char *api_base;   /* NULL: GREST_DEFAULT_API */
-    const char *token_url;  /* NULL: the credential's token_uri, else GREST_DEFAULT_TOKEN */
+    const char *token_url;  /* NULL: GREST_DEFAULT_TOKEN.  A service account's own
+                               token_uri is never used: it is the tenant's text,
+                               and the OAuth POST would go wherever it points. */
     long timeout_s;         /* per request; 0: 10 */
     int rate_per_s;         /* most requests per second per issuer; 0: 20 */
 } grest_cfg;
 
 typedef struct grest_creds {
+    const char *account_id;     /* the tenant: tokens are cached per account */
     const char *issuer_id;
     const char *client_email;
     const char *private_key_pem;
     const char *private_key_id; /* may be NULL */
-    const char *token_uri;      /* may be NULL */
 } grest_creds;
 
 wp_status grest_new(const grest_cfg *cfg, grest **out, char *errbuf, size_t errlen);

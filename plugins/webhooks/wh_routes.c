@@ -247,6 +247,8 @@ static void create_endpoint(wp_req *req, void *ud)
     json_object *o = with_object(json_object_array_get_idx(rows, 0), "webhook_endpoint");
     json_object_object_add(o, "secret", json_object_new_string(secret));
     memset(secret, 0, sizeof secret);
+    /* The secret is shown once: no-store keeps it out of caches and out of the idempotency record. */
+    wh_host->resp_header(req, "Cache-Control", "no-store");
     wh_host->resp_json(req, 201, o);
     json_object_put(o);
     json_object_put(rows);
@@ -387,6 +389,10 @@ static void rotate_secret(wp_req *req, void *ud)
 {
     (void)ud;
     const char *acct = wh_host->req_account_id(req), *id = wh_host->req_param(req, "id");
+    /* The endpoint first: an unknown or malformed id is 404, never a failed seal. */
+    json_object *ep = load_endpoint(req, id);
+    if (!ep) return;
+    json_object_put(ep);
     char secret[WH_SECRET_MAX], sealed[512], overlap[16];
     if (wh_secret_new(secret) != 0 || wh_secret_store(acct, id, secret, sealed, sizeof sealed) != WP_OK) {
         wh_host->resp_error(req, 500, "internal_error", NULL, "the signing secret could not be made");
@@ -416,6 +422,7 @@ static void rotate_secret(wp_req *req, void *ud)
     json_object *o = with_object(json_object_array_get_idx(rows, 0), "webhook_endpoint");
     json_object_object_add(o, "secret", json_object_new_string(secret));
     memset(secret, 0, sizeof secret);
+    wh_host->resp_header(req, "Cache-Control", "no-store");
     wh_host->resp_json(req, 200, o);
     json_object_put(o);
     json_object_put(rows);

@@ -378,9 +378,9 @@ test("bad tokens, unknown serials, other accounts' passes, malformed bodies: App
     ['wrong token', () => phone.call('POST', reg, { auth: 'x'.repeat(phone.auth.length), body: { pushToken: 'x' } }), 401],
     ['token prefix', () => phone.call('POST', reg, { auth: phone.auth.slice(0, -1), body: { pushToken: 'x' } }), 401],
     ['Bearer scheme', () => phone.call('POST', reg, { auth: null, headers: { authorization: `Bearer ${phone.auth}` }, body: { pushToken: 'x' } }), 401],
-    ['unknown serial', () => phone.call('POST', `/v1/devices/${phone.device}/registrations/${PTID}/nope-123`, { body: { pushToken: 'x' } }), 404],
-    ['other account\'s serial under my type', () => phone.call('POST', `/v1/devices/${phone.device}/registrations/${PTID}/${other.serial_number}`, { body: { pushToken: 'x' } }), 404],
-    ['my serial under another type', () => phone.call('POST', `/v1/devices/${phone.device}/registrations/${PTID_B}/${pass.serial_number}`, { body: { pushToken: 'x' } }), 404],
+    ['unknown serial', () => phone.call('POST', `/v1/devices/${phone.device}/registrations/${PTID}/nope-123`, { body: { pushToken: 'x' } }), 401],
+    ['other account\'s serial under my type', () => phone.call('POST', `/v1/devices/${phone.device}/registrations/${PTID}/${other.serial_number}`, { body: { pushToken: 'x' } }), 401],
+    ['my serial under another type', () => phone.call('POST', `/v1/devices/${phone.device}/registrations/${PTID_B}/${pass.serial_number}`, { body: { pushToken: 'x' } }), 401],
     ['other account\'s pass with my token', () => phone.call('POST', `/v1/devices/${phone.device}/registrations/${PTID_B}/${other.serial_number}`, { body: { pushToken: 'x' } }), 401],
     ['malformed JSON', () => phone.call('POST', reg, { body: '{"pushToken": ' }), 400],
     ['pushToken missing', () => phone.call('POST', reg, { body: {} }), 400],
@@ -397,28 +397,152 @@ test("bad tokens, unknown serials, other accounts' passes, malformed bodies: App
   // get pass: the same rules
   assert.equal((await phone.call('GET', `/v1/passes/${PTID}/${pass.serial_number}`, { auth: null })).status, 401);
   assert.equal((await phone.call('GET', `/v1/passes/${PTID}/${pass.serial_number}`, { auth: 'y'.repeat(40) })).status, 401);
-  assert.equal((await phone.call('GET', `/v1/passes/${PTID}/unknown`)).status, 404);
+  assert.equal((await phone.call('GET', `/v1/passes/${PTID}/unknown`)).status, 401);
   assert.equal((await phone.call('GET', `/v1/passes/${PTID_B}/${other.serial_number}`)).status, 401);
   assert.equal((await phone.call('DELETE', reg, { auth: null })).status, 401);
   // list of an unknown device: 204
   assert.equal((await phone.updated(PTID)).status, 204);
   assert.equal((await phone.updated(PTID, 'not-a-tag')).status, 204);
-  // device log: stored and visible to the account whose pass type it names; malformed → 400
+  // device log: malformed → 400, nothing stored
   const before = gw.sql('SELECT count(*) FROM apns_logs');
   assert.equal((await phone.call('POST', '/v1/log', { auth: null, body: '{"logs": 1' })).status, 400);
   assert.equal((await phone.call('POST', '/v1/log', { auth: null, body: { logs: 'x' } })).status, 400);
   assert.equal((await phone.call('POST', '/v1/log', { auth: null, body: { logs: [1] } })).status, 400);
   assert.equal(gw.sql('SELECT count(*) FROM apns_logs'), before, 'nothing stored');
-  const lg = await phone.call('POST', '/v1/log', { auth: null, body: { logs: [
-    `[2026-11-26 10:00:00 +0000] Get pass task (pass type ${PTID}, serial number ${pass.serial_number}, if-modified-since (null); with web service url ${phone.ws}) encountered error: Unexpected response code 500`,
-  ] } });
-  assert.equal(lg.status, 200);
-  // attributed once a registration names the pass type (the earlier tests registered A's devices)
-  const la = await gw.request('GET', '/api/v1/apple/logs', { key: A.key });
-  assert.equal(la.status, 200, la.text);
-  assert.ok(la.body.data.some((x) => x.message.includes('Unexpected response code 500')));
-  const lb = await gw.request('GET', '/api/v1/apple/logs', { key: B.key });
-  assert.equal(lb.body.data.length, 0);
   assert.equal((await gw.request('GET', '/api/v1/apple/logs?limit=0', { key: A.key })).status, 400);
   assert.equal((await gw.request('GET', '/api/v1/apple/logs')).status, 401);
+});
+
+// Two accounts holding one pass type identifier (an agency with one certificate) and one serial
+// number: each phone is matched to its own account's pass by the authentication token.
+test('two accounts with the same pass type identifier and serial: both accounts\' phones register, fetch, unregister', async () => {
+  const [D, E] = [gw.account(), gw.account()];
+  for (const acct of [D, E]) {
+    const r = await gw.request('PUT', '/api/v1/credentials/apple', { key: acct.key, body: {
+      p12_base64: fs.readFileSync(f('pass.p12')).toString('base64'), p12_password: PASSWORD,
+      pass_type_identifier: PTID, team_identifier: TEAM, wwdr_pem: fs.readFileSync(f('wwdr.pem'), 'utf8'),
+    } });
+    assert.equal(r.status, 200, r.text);
+  }
+  const serial = `SHARED-${Date.now()}`;
+  const older = await createPass(D, { serial_number: serial });
+  const newer = await createPass(E, { serial_number: serial });
+  const pd = new Phone('devshared0000000000000000000000d1', 'd1'.repeat(32));
+  const pe = new Phone('devshared0000000000000000000000e1', 'e1'.repeat(32));
+  const pjd = await pd.install(older.pkpass_url);
+  const pje = await pe.install(newer.pkpass_url);
+  assert.equal(pjd.serialNumber, serial);
+  assert.equal(pje.serialNumber, serial);
+  assert.notEqual(pd.auth, pe.auth);
+
+  // the newer account's phone: the oldest pass with that serial is not its pass
+  assert.equal((await pe.register()).status, 201, 'the newer account\'s phone registers');
+  assert.equal((await pd.register()).status, 201, 'the older account\'s phone registers');
+  const rows = gw.sql(`SELECT device_library_identifier || ' ' || account_id || ' ' || pass_id FROM apns_registrations
+    WHERE serial_number = '${serial}' ORDER BY 1`).split('\n');
+  assert.deepEqual(rows, [`${pd.device} ${D.account} ${older.id}`, `${pe.device} ${E.account} ${newer.id}`]);
+
+  let r = await pe.call('GET', `/v1/passes/${PTID}/${serial}`);
+  assert.equal(r.status, 200, 'the newer account\'s phone fetches its pass');
+  const got = passJson(Buffer.from(await r.arrayBuffer()));
+  assert.equal(got.authenticationToken, pe.auth, 'its own pass, not the other account\'s');
+  r = await pd.call('GET', `/v1/passes/${PTID}/${serial}`);
+  assert.equal(r.status, 200);
+  assert.equal(passJson(Buffer.from(await r.arrayBuffer())).authenticationToken, pd.auth);
+
+  // an update of the newer account's pass pushes its phone only
+  const u = await gw.request('PUT', `/api/v1/passes/${newer.id}`, { key: E.key, body: { program_name: 'Shared E' } });
+  assert.equal(u.status, 200, u.text);
+  await waitFor(() => pushesTo(pe.token).length === 1, { what: 'the push to the newer account\'s phone' });
+  assert.equal(pushesTo(pd.token).length, 0);
+  assert.deepEqual((await pe.updated(PTID)).body.serialNumbers, [serial]);
+
+  // unregister removes that account's registration only
+  assert.equal((await pe.call('DELETE', pe.reg())).status, 200);
+  assert.equal(gw.sql(`SELECT string_agg(account_id, ',') FROM apns_registrations WHERE serial_number = '${serial}'`), D.account);
+});
+
+test('an unknown serial and a wrong token get the same answer on register, unregister and fetch', async () => {
+  const pass = await createPass(A);
+  const phone = new Phone('devoracle000000000000000000000001', 'ab12'.repeat(16));
+  await phone.install(pass.pkpass_url);
+  const wrong = 'W'.repeat(phone.auth.length);
+  const unknown = `${pass.serial_number}-none`;
+  const shape = async (res) => {
+    const body = await res.json();
+    delete body.error.request_id;
+    return { status: res.status, auth: res.headers.get('www-authenticate'), body };
+  };
+  const reg = (serial) => `/v1/devices/${phone.device}/registrations/${PTID}/${serial}`;
+  const calls = [
+    ['register', (serial, auth) => phone.call('POST', reg(serial), { auth, body: { pushToken: 'x' } })],
+    ['unregister', (serial, auth) => phone.call('DELETE', reg(serial), { auth })],
+    ['fetch', (serial, auth) => phone.call('GET', `/v1/passes/${PTID}/${serial}`, { auth })],
+  ];
+  for (const [what, call] of calls) {
+    const a = await shape(await call(unknown, phone.auth)); // a real token, a serial that does not exist
+    const b = await shape(await call(pass.serial_number, wrong)); // the real serial, a wrong token
+    const c = await shape(await call(pass.serial_number, wrong.slice(0, 10))); // a token of another length
+    assert.equal(a.status, 401, what);
+    assert.deepEqual(a, b, `${what}: unknown serial and wrong token answer alike`);
+    assert.deepEqual(a, c, `${what}: token length says nothing either`);
+    assert.equal(a.auth, 'ApplePass');
+  }
+  const other = await createPass(B);
+  const d = await shape(await phone.call('GET', `/v1/passes/${PTID_B}/${other.serial_number}`));
+  const e = await shape(await phone.call('GET', `/v1/passes/${PTID}/${unknown}`));
+  assert.deepEqual(d, e, 'another account\'s pass looks like no pass');
+  assert.equal(gw.sql(`SELECT count(*) FROM apns_registrations WHERE device_library_identifier = '${phone.device}'`), '0');
+});
+
+test('Wallet log lines reach a tenant\'s log only when the call proves the pass; the rest is operators\' only', async () => {
+  const pass = await createPass(A);
+  const other = await createPass(B);
+  const phone = new Phone('devlog00000000000000000000000001', 'cafe'.repeat(16));
+  await phone.install(pass.pkpass_url);
+  const line = (ptid, serial, mark) => `[2026-11-26 10:00:00 +0000] Get pass task (pass type ${ptid}, serial number ${serial}, ` +
+    `if-modified-since (null); with web service url ${phone.ws}) encountered error: ${mark}`;
+  const logsOf = async (acct) => (await gw.request('GET', '/api/v1/apple/logs?limit=100', { key: acct.key })).body.data.map((x) => x.message);
+
+  // anyone may post a line naming A's pass: it never lands in A's log (it goes to the gateway's log)
+  const forged = `FORGED-${Date.now()}`;
+  let r = await phone.call('POST', '/v1/log', { auth: null, body: { logs: [line(PTID, pass.serial_number, forged), `x\u001b[2J${forged}-ctl`] } });
+  assert.equal(r.status, 200);
+  assert.ok(!(await logsOf(A)).some((m) => m.includes(forged)), 'a forged line is not in the tenant\'s log');
+  assert.equal(gw.sql(`SELECT count(*) FROM apns_logs WHERE message LIKE '%${forged}%'`), '0');
+  await waitFor(() => gw.stderr().includes(`${forged}-ctl`), { what: 'the lines in the gateway log' });
+  assert.ok(gw.stderr().includes(`encountered error: ${forged}`), "the forged line is in the gateway log");
+  assert.ok(gw.stderr().includes(`Wallet log (unattributed): x?[2J${forged}-ctl`), 'control characters replaced');
+
+  // with the pass's own token, a line naming that pass is the tenant's; one naming B's pass is not B's
+  const proven = `PROVEN-${Date.now()}`;
+  r = await phone.call('POST', '/v1/log', { body: { logs: [line(PTID, pass.serial_number, proven), line(PTID_B, other.serial_number, proven + '-b')] } });
+  assert.equal(r.status, 200);
+  assert.ok((await logsOf(A)).some((m) => m.includes(proven) && !m.includes(proven + '-b')), 'the proven line is in A\'s log');
+  assert.ok(!(await logsOf(B)).some((m) => m.includes(proven)), 'a token of A\'s pass never writes into B\'s log');
+  assert.ok(!(await logsOf(A)).some((m) => m.includes(proven + '-b')));
+  // a wrong token proves nothing
+  r = await phone.call('POST', '/v1/log', { auth: 'Z'.repeat(phone.auth.length), body: { logs: [line(PTID, pass.serial_number, proven + '-z')] } });
+  assert.equal(r.status, 200);
+  assert.ok(!(await logsOf(A)).some((m) => m.includes(proven + '-z')));
+});
+
+test('the Wallet log route is bounded and rate-limited', async () => {
+  const g2 = await startGateway({ config: { plugins: [{ name: 'apns', config: { log_burst: 3, log_rate_per_second: 0.001 } }] } });
+  try {
+    const post = (body) => fetch(`${g2.url}/apple/v1/log`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal((await post({ logs: ['x'.repeat(70000)] })).status, 413);
+    assert.equal((await post({ logs: Array.from({ length: 150 }, (_, i) => `line ${i}`) })).status, 200);
+    // 100 lines taken, 20 of them written to the gateway log
+    await waitFor(() => /Wallet log: 80 more unattributed lines not logged/.test(g2.stderr()), { what: 'the cut in the log' });
+    assert.ok(g2.stderr().includes('Wallet log (unattributed): line 19'));
+    assert.ok(!g2.stderr().includes('Wallet log (unattributed): line 20'));
+    assert.equal((await post({ logs: ['one'] })).status, 200);
+    const limited = await post({ logs: ['two'] });
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get('retry-after'), '1');
+    assert.equal((await limited.json()).error.code, 'rate_limited');
+  } finally {
+    await g2.stop();
+  }
 });

@@ -350,3 +350,54 @@ test('a sealed value copied to another account does not open there', async () =>
   assert.ok(!r.text.includes('BEGIN'));
   assert.equal((await vault('apple')).status, 200, "A's own still opens");
 });
+
+// apple.require_apple_wwdr: "appleca" stands in for Apple's WWDR intermediate (the operator's
+// apple.wwdr_ca_file); the suite's own "wwdr" CA and a look-alike of appleca are anyone's CAs.
+test('apple.require_apple_wwdr: only certificates that chain to the configured WWDR are accepted', async () => {
+  makeCa('appleca', '/C=US/O=Apple Inc./OU=G4/CN=Apple Worldwide Developer Relations Certification Authority');
+  makeCa('fakeapple', '/C=US/O=Apple Inc./OU=G4/CN=Apple Worldwide Developer Relations Certification Authority');
+  signPass('applepass', { subject: PASS_SUBJECT, ca: 'appleca' });
+  signPass('fakepass', { subject: PASS_SUBJECT, ca: 'fakeapple' });
+  p12('applepass', 'applepass');
+  p12('fakepass', 'fakepass');
+  fs.writeFileSync(f('trusted.pem'), read('appleca.pem'));
+
+  // off (the test configuration): a certificate from any CA is taken
+  const off = await put('apple', appleBody({ wwdr_pem: read('wwdr.pem') }));
+  assert.equal(off.status, 200, off.text);
+  assert.equal((await put('apple', appleBody({ p12_base64: b64('fakepass.p12'), wwdr_pem: read('fakeapple.pem') }))).status, 200);
+
+  const g2 = await startGateway({ config: { apple: { require_apple_wwdr: true, wwdr_ca_file: f('trusted.pem') } } });
+  try {
+    const acct = g2.account();
+    const up = (body) => g2.request('PUT', '/api/v1/credentials/apple', { key: acct.key, body });
+    // the suite's CA, with and without naming it, and inside the P12
+    for (const body of [appleBody({ wwdr_pem: read('wwdr.pem') }), appleBody(), appleBody({ p12_base64: b64('chain.p12') }),
+      // a self-made CA that copies the WWDR's name: the signature does not chain
+      appleBody({ p12_base64: b64('fakepass.p12'), wwdr_pem: read('fakeapple.pem') }),
+      appleBody({ p12_base64: b64('fakepass.p12') })]) {
+      const e = assertError(await up(body), 400, { param: 'wwdr_pem', code: 'parameter_invalid' });
+      assert.match(e.message, /does not chain to Apple's WWDR/);
+    }
+    assert.equal(g2.sql('SELECT count(*) FROM credentials'), '0', 'nothing stored');
+    // issued by the configured WWDR: accepted, with the intermediate given or taken from the file
+    let r = await up(appleBody({ p12_base64: b64('applepass.p12'), wwdr_pem: read('appleca.pem') }));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.has_wwdr, true);
+    r = await up(appleBody({ p12_base64: b64('applepass.p12') }));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.has_wwdr, true, 'the issuer comes from apple.wwdr_ca_file');
+    // a wwdr_pem that is not the issuer is still refused
+    assertError(await up(appleBody({ p12_base64: b64('applepass.p12'), wwdr_pem: read('wwdr.pem') })), 400, { param: 'wwdr_pem' });
+  } finally {
+    await g2.stop();
+  }
+
+  // the option needs its file, and a file with certificates in it
+  await assert.rejects(startGateway({ config: { apple: { require_apple_wwdr: true } } }), /apple\.wwdr_ca_file/);
+  fs.writeFileSync(f('empty.pem'), 'no certificates here\n');
+  await assert.rejects(startGateway({ config: { apple: { require_apple_wwdr: true, wwdr_ca_file: f('empty.pem') } } }),
+    /apple\.wwdr_ca_file .*holds no PEM certificate/);
+  await assert.rejects(startGateway({ config: { apple: { require_apple_wwdr: true, wwdr_ca_file: f('missing.pem') } } }),
+    /apple\.wwdr_ca_file .*missing\.pem: No such file/);
+});

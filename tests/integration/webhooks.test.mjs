@@ -360,3 +360,48 @@ test('by default, endpoints at loopback, private, link-local and metadata addres
     await g.stop();
   }
 });
+
+test('rotate_secret of an unknown or malformed id is 404 and rotates nothing', async () => {
+  const ep = await createEndpoint(a.key, { url: rx.url('/rotate-404'), event_types: ['pass.created'] });
+  assert.equal(ep.status, 201, ep.text);
+  const before = gw.sql(`SELECT secret_sealed FROM webhooks_endpoints WHERE id = '${ep.body.id}'`);
+  assertError(await gw.request('POST', '/api/v1/webhooks/wh_00000000000000000000000000/rotate_secret', { key: a.key }),
+    404, { code: 'resource_missing', param: 'id' });
+  // malformed ids: never a 500 ("the signing secret could not be made"), always 404
+  for (const id of ['not%20an%20id', 'wh_%20x', 'x'.repeat(300), '%C3%A9t%C3%A9', `${ep.body.id}x`, 'wh_!!', 'a*b']) {
+    assertError(await gw.request('POST', `/api/v1/webhooks/${id}/rotate_secret`, { key: a.key }), 404);
+  }
+  assert.equal(gw.sql(`SELECT secret_sealed FROM webhooks_endpoints WHERE id = '${ep.body.id}'`), before);
+});
+
+test('a response carrying a signing secret is never kept by Idempotency-Key, and is not replayed', async () => {
+  const headers = { 'idempotency-key': `wh-create-${Date.now()}` };
+  const body = { url: rx.url('/idem'), event_types: ['pass.created'] };
+  const first = await gw.request('POST', '/api/v1/webhooks', { key: a.key, body, headers });
+  assert.equal(first.status, 201, first.text);
+  assert.equal(first.headers.get('cache-control'), 'no-store');
+  const secret = first.body.secret.slice(6);
+  const again = await gw.request('POST', '/api/v1/webhooks', { key: a.key, body, headers });
+  assertError(again, 409, { code: 'idempotency_response_secret', param: 'Idempotency-Key', type: 'idempotency_error' });
+  assert.match(again.body.error.message, /shown only once/);
+  assert.ok(!again.text.includes(secret));
+  assert.equal(gw.sql(`SELECT count(*) FROM webhooks_endpoints WHERE url = '${body.url}'`), '1', 'created once');
+
+  const rh = { 'idempotency-key': `wh-rotate-${Date.now()}` };
+  const rot = await gw.request('POST', `/api/v1/webhooks/${first.body.id}/rotate_secret`, { key: a.key, headers: rh });
+  assert.equal(rot.status, 200, rot.text);
+  assert.equal(rot.headers.get('cache-control'), 'no-store');
+  const rotated = rot.body.secret.slice(6);
+  const sealedAfter = gw.sql(`SELECT secret_sealed FROM webhooks_endpoints WHERE id = '${first.body.id}'`);
+  const rot2 = await gw.request('POST', `/api/v1/webhooks/${first.body.id}/rotate_secret`, { key: a.key, headers: rh });
+  assertError(rot2, 409, { code: 'idempotency_response_secret' });
+  assert.ok(!rot2.text.includes(rotated));
+  assert.equal(gw.sql(`SELECT secret_sealed FROM webhooks_endpoints WHERE id = '${first.body.id}'`), sealedAfter,
+    'the replay rotated nothing');
+
+  // Neither secret is anywhere in the idempotency table, in any form the response had.
+  for (const s of [secret, rotated]) {
+    assert.equal(gw.sql(`SELECT count(*) FROM idempotency_keys WHERE position('${s}' in coalesce(encode(response, 'escape'), '')) > 0`), '0');
+  }
+  assert.equal(gw.sql(`SELECT count(*) FROM idempotency_keys WHERE key IN ('${headers['idempotency-key']}', '${rh['idempotency-key']}') AND response IS NOT NULL`), '0');
+});

@@ -334,7 +334,7 @@ static void test_load_example(void **state)
 static void test_load_other_shipped_configs(void **state)
 {
     (void)state;
-    static const char *const files[] = {"dev.json", "test.json"};
+    static const char *const files[] = {"dev.json", "test.json", "production.example.json"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/config/%s", WP_SOURCE_DIR, files[i]);
@@ -347,6 +347,39 @@ static void test_load_other_shipped_configs(void **state)
         assert_int_equal(st, WP_OK);
         wp_config_free(&cfg);
     }
+}
+
+/* apple.require_apple_wwdr: off by default (the full example documents
+ * defaults), on in the production example, and never without its file. */
+static void test_apple_require_wwdr(void **state)
+{
+    (void)state;
+    wp_config cfg;
+    wp_err err;
+    wp_err_clear(&err);
+    assert_int_equal(from_text("{}", &cfg, &err), WP_OK);
+    assert_false(cfg.apple_require_wwdr);
+    assert_null(cfg.apple_wwdr_ca_file);
+    wp_config_free(&cfg);
+    assert_int_equal(wp_config_load(WP_SOURCE_DIR "/config/walletpass.example.json", &cfg, &err), WP_OK);
+    assert_false(cfg.apple_require_wwdr);
+    wp_config_free(&cfg);
+    assert_int_equal(wp_config_load(WP_SOURCE_DIR "/config/production.example.json", &cfg, &err), WP_OK);
+    assert_true(cfg.apple_require_wwdr);
+    assert_non_null(cfg.apple_wwdr_ca_file);
+    wp_config_free(&cfg);
+    assert_int_equal(from_text("{\"apple\": {\"require_apple_wwdr\": true}}", &cfg, &err), WP_ECONFIG);
+    assert_string_equal(err.param, "apple.wwdr_ca_file");
+    assert_int_equal(from_text("{\"apple\": {\"require_apple_wwdr\": \"yes\"}}", &cfg, &err), WP_ECONFIG);
+    assert_string_equal(err.param, "apple.require_apple_wwdr");
+    assert_int_equal(from_text("{\"apple\": {\"require_wwdr\": true}}", &cfg, &err), WP_ECONFIG);
+    assert_string_equal(err.param, "apple.require_wwdr");
+    assert_int_equal(
+        from_text("{\"apple\": {\"require_apple_wwdr\": true, \"wwdr_ca_file\": \"/x/wwdr.pem\"}}", &cfg, &err),
+        WP_OK);
+    assert_true(cfg.apple_require_wwdr);
+    assert_string_equal(cfg.apple_wwdr_ca_file, "/x/wwdr.pem");
+    wp_config_free(&cfg);
 }
 
 static void test_env_port(void **state)
@@ -519,6 +552,7 @@ int main(void)
         cmocka_unit_test_setup(test_load_defaults, clean_env),
         cmocka_unit_test_setup(test_load_example, clean_env),
         cmocka_unit_test_setup(test_load_other_shipped_configs, clean_env),
+        cmocka_unit_test_setup(test_apple_require_wwdr, clean_env),
         cmocka_unit_test_setup(test_env_port, clean_env),
         cmocka_unit_test_setup(test_env_overrides_file, clean_env),
         cmocka_unit_test_setup(test_env_does_not_mask_bad_section, clean_env),

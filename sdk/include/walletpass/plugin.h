@@ -77,6 +77,8 @@
  *   1.2 (walletpass 0.1.0)  wp_host: public_url, pass_get, pass_link_token,
  *                           pass_link_verify, req_api_key
  *   1.3 (walletpass 0.1.0)  wp_host: vault_seal, vault_open, pass_find
+ *   1.4 (walletpass 0.1.0)  wp_host: pass_authenticate, pass_cap_token,
+ *                           pass_cap_verify
  *
  * Rules: a function is only ever appended to wp_host (a removed one keeps its
  * slot as NULL); a struct only ever grows at its end and carries its size
@@ -97,7 +99,7 @@ extern "C" {
 
 /* ABI version of this header. */
 #define WP_ABI_MAJOR 1
-#define WP_ABI_MINOR 3
+#define WP_ABI_MINOR 4
 
 /*
  * To run on older hosts, a plugin may define WP_TARGET_ABI_MINOR (before
@@ -492,9 +494,44 @@ struct wp_host {
      * whose Apple credentials carry this pass type identifier.  *out
      * (transferred) is shaped as pass_get's, with "account_id" (the owner)
      * and the secret "authentication_token".  WP_ENOTFOUND when no account
-     * with that pass type identifier has such a pass. */
+     * with that pass type identifier has such a pass.  When several accounts
+     * hold that pass type identifier and serial, this is the oldest pass:
+     * to authenticate a device, use pass_authenticate (ABI 1.4). */
     wp_status (*pass_find)(wp_plugin *self, const char *pass_type_identifier, const char *serial_number,
                            json_object **out);
+#endif
+
+#if WP_TARGET_ABI_MINOR >= 4
+    /* ---- ABI 1.4: device authentication; capabilities by purpose ------- */
+
+    /* Apple's web service: the pass named by (pass type identifier, serial
+     * number) whose authentication token is `token`.  Every account whose
+     * Apple credentials carry that pass type identifier may hold that serial
+     * (one certificate shared by an agency's tenants), so the token decides:
+     * it is compared in constant time with the token of every candidate.
+     * *out (transferred) is shaped as pass_find's.  WP_EAUTH alike for an
+     * unknown pass and a wrong token (answer both the same way, so the web
+     * service tells nobody which serials exist); WP_EUNAVAIL when the
+     * database or the vault is unavailable. */
+    wp_status (*pass_authenticate)(wp_plugin *self, const char *pass_type_identifier, const char *serial_number,
+                                   const char *token, json_object **out);
+
+    /* A capability for one pass and one purpose of this plugin: a MAC of
+     * the account and the pass under a key derived for
+     * "<plugin name>/<purpose>", so it opens only what it was made for (a
+     * Google image URL never opens the pkpass link, whose capability is
+     * pass_link_token's).  purpose: 1..64 characters of [a-z0-9._-].
+     * URL-safe characters only; out: at least 128 bytes. */
+    wp_status (*pass_cap_token)(wp_plugin *self, const char *purpose, const char *account_id, const char *pass_id,
+                                char *out, size_t len);
+
+    /* Checks a capability made by pass_cap_token for the same plugin and
+     * purpose, in constant time.  WP_OK: account_out (may be NULL; >= 48
+     * bytes) receives the owning account.  WP_ENOTFOUND for a wrong,
+     * foreign, other-purpose or malformed capability and for an unknown pass
+     * (answer 404 either way). */
+    wp_status (*pass_cap_verify)(wp_plugin *self, const char *purpose, const char *pass_id, const char *token,
+                                 char *account_out, size_t account_len);
 #endif
 };
 
@@ -613,6 +650,13 @@ WP_STATIC_ASSERT(offsetof(wp_host, req_api_key) == WP_HOST_SLOT_(36), "ABI: wp_h
 WP_STATIC_ASSERT(offsetof(wp_host, vault_seal) == WP_HOST_SLOT_(37), "ABI: wp_host.vault_seal moved");
 WP_STATIC_ASSERT(offsetof(wp_host, vault_open) == WP_HOST_SLOT_(38), "ABI: wp_host.vault_open moved");
 WP_STATIC_ASSERT(offsetof(wp_host, pass_find) == WP_HOST_SLOT_(39), "ABI: wp_host.pass_find moved");
+#endif
+#if WP_TARGET_ABI_MINOR >= 4
+WP_STATIC_ASSERT(offsetof(wp_host, pass_authenticate) == WP_HOST_SLOT_(40), "ABI: wp_host.pass_authenticate moved");
+WP_STATIC_ASSERT(offsetof(wp_host, pass_cap_token) == WP_HOST_SLOT_(41), "ABI: wp_host.pass_cap_token moved");
+WP_STATIC_ASSERT(offsetof(wp_host, pass_cap_verify) == WP_HOST_SLOT_(42), "ABI: wp_host.pass_cap_verify moved");
+WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(43), "ABI: wp_host 1.4 size changed");
+#elif WP_TARGET_ABI_MINOR == 3
 WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(40), "ABI: wp_host 1.3 size changed");
 #elif WP_TARGET_ABI_MINOR == 2
 WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(37), "ABI: wp_host 1.2 size changed");

@@ -34,11 +34,12 @@ export const ABSENT = {
 };
 
 export async function startGoogleStandin({ issuerId, clientEmail, publicKey, port = 0 }) {
-  // Service accounts the token endpoint knows: email -> { publicKey, ttl (expires_in) }.
-  const accounts = new Map([[clientEmail, { publicKey, ttl: 3599 }]]);
+  // Service accounts the token endpoint knows: email -> { keys: [public keys], ttl (expires_in) }.
+  // One email may have several keys (the stand-in then tells which one signed an assertion).
+  const accounts = new Map([[clientEmail, { keys: [publicKey], ttl: 3599 }]]);
   const fetchesBy = new Map();
   const calls = [];
-  const tokens = new Set();
+  const tokens = new Map(); // access token -> { email, key: index of the key that signed its assertion }
   const store = new Map(); // "<resource>/<id>" -> resource
   const failures = []; // {method, pathRe, status, body, times}
   let tokenFetches = 0;
@@ -75,18 +76,24 @@ export async function startGoogleStandin({ issuerId, clientEmail, publicKey, por
     fetchesBy.set(claimed.iss, (fetchesBy.get(claimed.iss) || 0) + 1);
     if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer')
       return send(res, 400, { error: 'unsupported_grant_type', error_description: form.get('grant_type') });
-    try {
-      const { payload, protectedHeader } = await jwtVerify(form.get('assertion'), sa.publicKey, {
-        algorithms: ['RS256'], issuer: claimed.iss, audience: `${base}/token`,
-      });
-      if (protectedHeader.typ !== 'JWT') throw new Error('header typ');
-      if (payload.scope !== 'https://www.googleapis.com/auth/wallet_object.issuer') throw new Error('scope ' + payload.scope);
-      if (!(payload.exp - payload.iat <= 3600 && payload.exp > Date.now() / 1000)) throw new Error('lifetime');
-    } catch (e) {
-      return send(res, 400, { error: 'invalid_grant', error_description: 'Invalid JWT: ' + e.message });
+    let keyIndex = -1;
+    let why = 'Invalid JWT Signature.';
+    for (let i = 0; i < sa.keys.length && keyIndex < 0; i++) {
+      try {
+        const { payload, protectedHeader } = await jwtVerify(form.get('assertion'), sa.keys[i], {
+          algorithms: ['RS256'], issuer: claimed.iss, audience: `${base}/token`,
+        });
+        if (protectedHeader.typ !== 'JWT') throw new Error('header typ');
+        if (payload.scope !== 'https://www.googleapis.com/auth/wallet_object.issuer') throw new Error('scope ' + payload.scope);
+        if (!(payload.exp - payload.iat <= 3600 && payload.exp > Date.now() / 1000)) throw new Error('lifetime');
+        keyIndex = i;
+      } catch (e) {
+        why = 'Invalid JWT: ' + e.message;
+      }
     }
+    if (keyIndex < 0) return send(res, 400, { error: 'invalid_grant', error_description: why });
     const t = 'ya29.' + crypto.randomBytes(16).toString('hex');
-    tokens.add(t);
+    tokens.set(t, { email: claimed.iss, key: keyIndex });
     send(res, 200, { access_token: t, expires_in: sa.ttl, token_type: 'Bearer' });
   }
 
@@ -141,6 +148,8 @@ export async function startGoogleStandin({ issuerId, clientEmail, publicKey, por
     req.on('end', async () => {
       const p = new URL(req.url, 'http://x').pathname;
       const call = { method: req.method, path: p, auth: req.headers.authorization || null, raw, at: arrived };
+      const bearer = (req.headers.authorization || '').replace(/^Bearer /, '');
+      call.tokenOf = tokens.get(bearer) || null; // which service account key the call's token came from
       try { call.body = JSON.parse(raw); } catch { call.body = undefined; }
       calls.push(call);
       const f = failures.find((x) => x.times > 0 && x.method === req.method && x.pathRe.test(p));
@@ -170,7 +179,9 @@ export async function startGoogleStandin({ issuerId, clientEmail, publicKey, por
     calls,
     store,
     tokenFetches: (email) => (email ? fetchesBy.get(email) || 0 : tokenFetches),
-    addServiceAccount: (email, key, ttl = 3599) => accounts.set(email, { publicKey: key, ttl }),
+    addServiceAccount: (email, key, ttl = 3599) => accounts.set(email, { keys: [key], ttl }),
+    /** Another key for a known email (same key id in the key file, different key): returns its index. */
+    addServiceAccountKey: (email, key) => accounts.get(email).keys.push(key) - 1,
     failNext: (method, pathRe, status = 500, times = 1) => failures.push({ method, pathRe, status, times }),
     apiCalls: (method, re) => calls.filter((c) => c.path !== '/token' && (!method || c.method === method) && (!re || re.test(c.path))),
     close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
