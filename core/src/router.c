@@ -220,6 +220,22 @@ too_long:
     return wp_err_param(err, WP_ETOOLARGE, "path", "the path is longer than %zu bytes once decoded", outlen - 1);
 }
 
+void wp_router_path_decoded(const char *path, char *out, size_t outlen)
+{
+    size_t o = 0;
+    if (outlen == 0) return;
+    for (const char *p = path; *p && o + 1 < outlen; p++) {
+        int hi = *p == '%' ? hexval((unsigned char)p[1]) : -1, lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
+        if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
+            out[o++] = (char)(hi * 16 + lo);
+            p += 2;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+}
+
 /*
  * Matches path segments against a route.  Returns 0 (no match), 1 (match)
  * or -1 (match, but a parameter decodes to a NUL byte: *bad names it).

@@ -51,6 +51,13 @@ typedef enum { WP_ROUTE_FOUND, WP_ROUTE_NO_PATH, WP_ROUTE_NO_METHOD, WP_ROUTE_BA
 wp_status wp_router_path(const char *raw, char *out, size_t outlen, wp_err *err);
 
 /*
+ * A path for people and the access log: every %XX decoded except %00 (a
+ * NUL cannot be stored), at most outlen - 1 bytes (cut: the log keeps a
+ * bounded row).  The result may not be UTF-8; the access log scrubs it.
+ */
+void wp_router_path_decoded(const char *path, char *out, size_t outlen);
+
+/*
  * Finds the route for method + path (canonical, see wp_router_path).
  * On WP_ROUTE_FOUND fills req->route and the params, percent-decoded, into
  * req->param_buf.  A parameter that decodes to a NUL byte cannot be handed

@@ -24,7 +24,6 @@
 #include "log.h"
 #include "passes.h"
 #include "templates.h"
-#include "utf8.h"
 
 /* Strings under these may be long: base64 images; credential uploads (P12, PEMs). */
 static const char *const long_prefixes[] = {"images", "p12_base64", "wwdr_pem", "service_account_json", NULL};
@@ -136,8 +135,8 @@ static void log_access(wp_req *req, double elapsed)
     e.ts_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     snprintf(e.ip, sizeof e.ip, "%s", req->ri->remote_addr);
     snprintf(e.method, sizeof e.method, "%s", req->ri->request_method);
-    /* Long paths are cut in the log on purpose: the log stores a bounded row. */
-    snprintf(e.path, sizeof e.path, "%.*s", (int)sizeof e.path - 1, req->path);
+    /* Decoded as clients wrote it; long paths are cut on purpose: the log stores a bounded row. */
+    wp_router_path_decoded(req->path, e.path, sizeof e.path);
     e.status = req->status;
     e.latency_us = (int)(elapsed * 1e6);
     snprintf(e.account_id, sizeof e.account_id, "%s", req->account_id);
@@ -169,11 +168,7 @@ static int on_begin_request(struct mg_connection *conn)
     wp_err_clear(&perr);
     const char *raw = ri->local_uri ? ri->local_uri : "/";
     wp_status pst = wp_router_path(raw, req->path, sizeof req->path, &perr);
-    if (pst != WP_OK) {
-        /* for the access log only, which stores a bounded row */
-        snprintf(req->path, sizeof req->path, "%s", raw);
-        wp_utf8_scrub(req->path);
-    }
+    if (pst != WP_OK) snprintf(req->path, sizeof req->path, "%s", raw); /* for the access log only */
     char why[160];
     const char *bad_header = NULL;
     const char *bad = wp_framing_problem(ri, why, sizeof why, &bad_header);

@@ -320,6 +320,8 @@ test('answers before routing use the JSON error shape with a Request-Id', async 
   await expectJsonBeforeRouting('GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n', 400, 'control character');
   e = await expectJsonBeforeRouting('GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n', 505, 'HTTP/2.0 as text');
   assert.match(e.message, /HTTP version/);
+  e = await expectRefusedAndClosed(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(13000)}\r\n\r\n`, 'over 12 KiB');
+  assert.match(e.message, /larger than 12288 bytes/);
   // CivetWeb 1.15 cannot tell a header block over its 16 KiB buffer from a malformed one
   e = await expectJsonBeforeRouting(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`, 400, 'huge header');
   assert.match(e.message, /larger than 16384 bytes/);

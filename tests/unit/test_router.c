@@ -414,6 +414,19 @@ static void test_path_canonical(void **state)
     assert_string_equal(small, "/abc%00");
 }
 
+/* The path for the access log: decoded, NUL kept as %00, bounded. */
+static void test_path_decoded(void **state)
+{
+    (void)state;
+    char out[16];
+    wp_router_path_decoded("/a%2Fb%25%0Ac%00d", out, sizeof out);
+    assert_string_equal(out, "/a/b%\nc%00d");
+    wp_router_path_decoded("/bad%zz%4", out, sizeof out);
+    assert_string_equal(out, "/bad%zz%4");
+    wp_router_path_decoded("/0123456789abcdefgh", out, sizeof out);
+    assert_string_equal(out, "/0123456789abcd");
+}
+
 /* A parameter holding an encoded NUL is refused by name, never handed on cut short. */
 static void test_nul_in_param(void **state)
 {
@@ -477,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_trailing_slash_and_empty_segments),
         cmocka_unit_test(test_long_params),
         cmocka_unit_test(test_path_canonical),
+        cmocka_unit_test(test_path_decoded),
         cmocka_unit_test(test_nul_in_param),
     };
     return cmocka_run_group_tests_name("router", tests, NULL, NULL);
