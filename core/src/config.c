@@ -36,6 +36,7 @@ static const key_spec schema[] = {
     {"server.keep_alive", K_BOOL, 0, 0, "true", OFF(keep_alive), NULL},
     {"server.keep_alive_timeout_ms", K_INT, 0, 3600000, "5000", OFF(keep_alive_timeout_ms), NULL},
     {"server.request_timeout_ms", K_INT, 100, 3600000, "30000", OFF(request_timeout_ms), NULL},
+    {"server.header_timeout_seconds", K_INT, 1, 300, "5", OFF(header_timeout_seconds), NULL},
     {"server.listen_backlog", K_INT, 1, 65535, "512", OFF(listen_backlog), NULL},
     {"server.document_root", K_STR, 0, 0, NULL, OFF(document_root), NULL},
     {"public_url", K_URL, 0, 0, "http://localhost:8080", OFF(public_url), "WALLETPASS_PUBLIC_URL"},

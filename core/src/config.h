@@ -27,7 +27,8 @@ typedef struct wp_config {
     int num_threads;
     bool keep_alive;
     int keep_alive_timeout_ms;
-    int request_timeout_ms;
+    int request_timeout_ms;     /* the whole body of a request must arrive within this */
+    int header_timeout_seconds; /* the request line and headers; also any read or write that stalls */
     int listen_backlog;
     char *document_root;        /* static files (dashboard); NULL: none */
     char *public_url;           /* base of every link handed out, no trailing slash */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
+
 const char *wp_status_str(wp_status s)
 {
     /* No default: -Wswitch -Werror catches a status without a string. */
@@ -54,7 +56,9 @@ static void wp_err_vfill(wp_err *err, wp_status s, const char *fmt, va_list ap)
 {
     err->status = s;
     err->code = NULL;
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    /* a cut message must not end in half a character: it goes out as JSON */
+    if (n >= (int)sizeof err->msg) wp_utf8_cut(err->msg, sizeof err->msg);
 }
 
 wp_status wp_err_set(wp_err *err, wp_status s, const char *fmt, ...)
@@ -76,7 +80,8 @@ wp_status wp_err_param(wp_err *err, wp_status s, const char *param, const char *
         va_start(ap, fmt);
         wp_err_vfill(err, s, fmt, ap);
         va_end(ap);
-        snprintf(err->param, sizeof err->param, "%s", param ? param : "");
+        int n = snprintf(err->param, sizeof err->param, "%s", param ? param : "");
+        if (n >= (int)sizeof err->param) wp_utf8_cut(err->param, sizeof err->param);
     }
     return s;
 }

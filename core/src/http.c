@@ -124,10 +124,28 @@ wp_status wp_req_page(const wp_req *req, int *limit, char *after, size_t after_l
     return WP_OK;
 }
 
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Reads at most this much per mg_read, so the body deadline is looked at between pieces. */
+#define BODY_PIECE 16384
+
 wp_status wp_req_body(wp_req *req, const char **data, size_t *len, wp_err *err)
 {
     size_t max = req->srv->cfg->max_body_bytes;
     if (!req->body_read) {
+        /* Compressed bodies are not decoded: read as they are they would be garbage (or a zip bomb later). */
+        const char *ce = wp_req_header(req, "Content-Encoding");
+        if (ce && *ce && strcasecmp(ce, "identity") != 0) {
+            int show = strlen(ce) <= 64 && wp_utf8_valid(ce, strlen(ce));
+            return wp_err_param(err, WP_EMEDIATYPE, "Content-Encoding",
+                                "Content-Encoding %s%s%s is not supported: send the body uncompressed",
+                                show ? "\"" : "", show ? ce : "(as given)", show ? "\"" : "");
+        }
         req->body_read = true;
         long long cl = req->ri->content_length;
         if (cl > (long long)max) {
@@ -138,6 +156,10 @@ wp_status wp_req_body(wp_req *req, const char **data, size_t *len, wp_err *err)
         char *buf = malloc(cap);
         if (!buf) return wp_err_set(err, WP_ENOMEM, "out of memory");
         size_t used = 0;
+        /* CivetWeb ends a read that gets nothing for server.header_timeout_seconds; the
+         * whole body has server.request_timeout_ms, checked here between pieces. */
+        double deadline = mono_now() + req->srv->cfg->request_timeout_ms / 1000.0;
+        int late = 0;
         for (;;) {
             if (used + 1 >= cap) {
                 if (cap > max + 1) break;
@@ -147,10 +169,15 @@ wp_status wp_req_body(wp_req *req, const char **data, size_t *len, wp_err *err)
                 buf = nb;
                 cap = nc;
             }
-            int n = mg_read(req->conn, buf + used, cap - used - 1);
+            size_t want = cap - used - 1 < BODY_PIECE ? cap - used - 1 : BODY_PIECE;
+            int n = mg_read(req->conn, buf + used, want);
             if (n <= 0) break;
             used += (size_t)n;
             if (used > max) break;
+            if ((cl < 0 || used < (size_t)cl) && mono_now() > deadline) {
+                late = 1;
+                break;
+            }
         }
         buf[used] = '\0';
         req->body = buf;
@@ -159,8 +186,19 @@ wp_status wp_req_body(wp_req *req, const char **data, size_t *len, wp_err *err)
             req->close_after = true; /* the rest of the body is unread */
             return wp_err_param(err, WP_ETOOLARGE, "body", "request body is larger than %zu bytes", max);
         }
+        if (late || (cl >= 0 && used < (size_t)cl)) {
+            req->close_after = true;
+            req->body_incomplete = true; /* a later call must not take the short body as whole */
+            return wp_err_param(err, WP_EINVAL, "body",
+                                late ? "the request body did not arrive within %d ms"
+                                     : "the request body stopped short of its Content-Length (nothing arrived for "
+                                       "%d s, or the client closed)",
+                                late ? req->srv->cfg->request_timeout_ms : req->srv->cfg->header_timeout_seconds);
+        }
     } else if (req->body_len > max) {
         return wp_err_param(err, WP_ETOOLARGE, "body", "request body is larger than %zu bytes", max);
+    } else if (req->body_incomplete) {
+        return wp_err_param(err, WP_EINVAL, "body", "the request body is incomplete");
     }
     *data = req->body;
     *len = req->body_len;
@@ -252,12 +290,15 @@ const char *wp_http_reason(int status)
     case 410: return "Gone";
     case 411: return "Length Required";
     case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
     default: return "Status";
     }
 }
@@ -395,8 +436,9 @@ void wp_resp_error(wp_req *req, int status, const char *type, const char *code, 
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof msg) wp_utf8_cut(msg, sizeof msg); /* never half a character in the JSON */
     json_object *e = json_object_new_object();
     json_object_object_add(e, "type", json_object_new_string(type));
     json_object_object_add(e, "code", json_object_new_string(code));

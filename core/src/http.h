@@ -32,11 +32,12 @@ typedef struct wp_req {
     struct wp_server *srv;
     const struct wp_route *route;
     char request_id[32];
-    char path[2048];            /* decoded path, params point into param_buf */
+    char path[2048];            /* canonical path (wp_router_path); params point into param_buf */
     char param_buf[2048];
     const char *param_names[WP_MAX_PARAMS];
     const char *param_values[WP_MAX_PARAMS];
     int nparams;
+    const char *bad_param;      /* a param that decodes to a NUL byte (router), else NULL */
     /* authentication result */
     char account_id[48];
     char api_key_id[48];
@@ -45,6 +46,7 @@ typedef struct wp_req {
     char *body;
     size_t body_len;
     bool body_read;
+    bool body_incomplete;       /* it stopped short of its length, or missed its deadline */
     /* response */
     int status;
     bool responded;

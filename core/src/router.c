@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 struct wp_router {
     wp_route *routes;
     size_t n, cap;
@@ -170,12 +172,80 @@ void wp_router_seal(wp_router *r)
 size_t wp_router_count(const wp_router *r) { return r->n; }
 const wp_route *wp_router_at(const wp_router *r, size_t i) { return i < r->n ? &r->routes[i] : NULL; }
 
-/* Matches path segments against a route; fills params on success. */
-static int match_route(const wp_route *rt, const char *path, wp_req *req)
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Bytes that stay percent-encoded in the canonical path: they would split it
+ * ('/'), make it ambiguous ('%', '?', '#') or cut it (NUL), or are control
+ * characters no log line or message should carry raw. */
+static int keep_encoded(unsigned char c) { return c < 0x20 || c == 0x7f || c == '/' || c == '%' || c == '?' || c == '#'; }
+
+wp_status wp_router_path(const char *raw, char *out, size_t outlen, wp_err *err)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    if (outlen == 0) return wp_err_set(err, WP_EINTERNAL, "no room for the path");
+    for (const char *p = raw; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '%') {
+            int hi = hexval((unsigned char)p[1]), lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
+            if (hi < 0 || lo < 0)
+                return wp_err_param(err, WP_EINVAL, "path",
+                                    "malformed percent-encoding in the path: '%%' must be followed by two hex digits");
+            c = (unsigned char)(hi * 16 + lo);
+            p += 2;
+            if (keep_encoded(c)) {
+                if (o + 3 >= outlen) goto too_long;
+                out[o++] = '%';
+                out[o++] = hex[c >> 4];
+                out[o++] = hex[c & 15];
+                continue;
+            }
+        }
+        if (o + 1 >= outlen) goto too_long;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    /* decoded text reaches SQL parameters and JSON errors, which both need UTF-8 */
+    if (!wp_utf8_valid(out, o))
+        return wp_err_param(err, WP_EINVAL, "path", "the path is not valid UTF-8 once percent-decoded");
+    return WP_OK;
+too_long:
+    out[0] = '\0';
+    return wp_err_param(err, WP_ETOOLARGE, "path", "the path is longer than %zu bytes once decoded", outlen - 1);
+}
+
+void wp_router_path_decoded(const char *path, char *out, size_t outlen)
+{
+    size_t o = 0;
+    if (outlen == 0) return;
+    for (const char *p = path; *p && o + 1 < outlen; p++) {
+        int hi = *p == '%' ? hexval((unsigned char)p[1]) : -1, lo = hi < 0 ? -1 : hexval((unsigned char)p[2]);
+        if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
+            out[o++] = (char)(hi * 16 + lo);
+            p += 2;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+}
+
+/*
+ * Matches path segments against a route.  Returns 0 (no match), 1 (match)
+ * or -1 (match, but a parameter decodes to a NUL byte: *bad names it).
+ * With req, fills the params (decoded) on a match.
+ */
+static int match_route(const wp_route *rt, const char *path, wp_req *req, const char **bad)
 {
     const char *p = path;
     size_t used = 0;
-    int np = 0;
+    int np = 0, nul = 0;
     for (int i = 0; i < rt->nsegs; i++) {
         if (*p != '/') return 0;
         p++;
@@ -184,14 +254,32 @@ static int match_route(const wp_route *rt, const char *path, wp_req *req)
         const char *seg = rt->segs[i];
         if (seg[0] == ':') {
             if (len == 0) return 0;
+            /* the only escapes left in a canonical segment are the kept ones */
+            char tmp[sizeof ((wp_req *)0)->param_buf];
+            size_t n = 0;
+            if (len >= sizeof tmp) return 0;
+            for (size_t k = 0; k < len; k++) {
+                if (p[k] == '%' && k + 2 < len && hexval((unsigned char)p[k + 1]) >= 0 &&
+                    hexval((unsigned char)p[k + 2]) >= 0) {
+                    tmp[n] = (char)(hexval((unsigned char)p[k + 1]) * 16 + hexval((unsigned char)p[k + 2]));
+                    k += 2;
+                } else {
+                    tmp[n] = p[k];
+                }
+                if (tmp[n] == '\0' && !nul) {
+                    nul = 1;
+                    if (bad) *bad = seg + 1;
+                }
+                n++;
+            }
             if (req) {
-                if (np >= WP_MAX_PARAMS || used + len + 1 > sizeof req->param_buf) return 0;
+                if (np >= WP_MAX_PARAMS || used + n + 1 > sizeof req->param_buf) return 0;
                 char *dst = req->param_buf + used;
-                memcpy(dst, p, len);
-                dst[len] = '\0';
+                memcpy(dst, tmp, n);
+                dst[n] = '\0';
                 req->param_names[np] = seg + 1;
                 req->param_values[np] = dst;
-                used += len + 1;
+                used += n + 1;
             }
             np++;
         } else if (strlen(seg) != len || memcmp(seg, p, len) != 0) {
@@ -201,13 +289,13 @@ static int match_route(const wp_route *rt, const char *path, wp_req *req)
     }
     if (*p != '\0') return 0;
     if (req) req->nparams = np;
-    return 1;
+    return nul ? -1 : 1;
 }
 
 static const wp_route *find(const wp_router *r, const char *method, const char *path)
 {
     for (size_t i = 0; i < r->n; i++)
-        if (strcmp(r->routes[i].method, method) == 0 && match_route(&r->routes[i], path, NULL))
+        if (strcmp(r->routes[i].method, method) == 0 && match_route(&r->routes[i], path, NULL, NULL))
             return &r->routes[i];
     return NULL;
 }
@@ -220,16 +308,18 @@ wp_route_result wp_router_match(const wp_router *r, const char *method, const ch
      * the server sends the headers without the body. */
     if (!rt && strcmp(method, "HEAD") == 0) rt = find(r, "GET", path);
     if (rt) {
+        const char *bad = NULL;
+        int m = match_route(rt, path, req, &bad);
         if (req) {
-            match_route(rt, path, req);
             req->route = rt;
+            req->bad_param = bad;
         }
-        return WP_ROUTE_FOUND;
+        return m < 0 ? WP_ROUTE_BAD_PARAM : WP_ROUTE_FOUND;
     }
     int path_matched = 0;
     if (allow && allow_len) allow[0] = '\0';
     for (size_t i = 0; i < r->n; i++) {
-        if (!match_route(&r->routes[i], path, NULL)) continue;
+        if (!match_route(&r->routes[i], path, NULL, NULL)) continue;
         path_matched = 1;
         if (allow && !strstr(allow, r->routes[i].method)) {
             size_t used = strlen(allow);

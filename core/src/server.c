@@ -17,13 +17,13 @@
 #include "apikey.h"
 #include "batches.h"
 #include "events.h"
+#include "framing.h"
 #include "idempotency.h"
 #include "ids.h"
 #include "credentials.h"
 #include "log.h"
 #include "passes.h"
 #include "templates.h"
-#include "utf8.h"
 
 /* Strings under these may be long: base64 images; credential uploads (P12, PEMs). */
 static const char *const long_prefixes[] = {"images", "p12_base64", "wwdr_pem", "service_account_json", NULL};
@@ -33,40 +33,6 @@ static double mono_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/*
- * CivetWeb 1.15 accepts requests that are ambiguous about where they end
- * (Content-Length together with Transfer-Encoding, two different
- * Content-Lengths) and HTTP/1.1 requests without Host.  Behind a proxy
- * the first two are request smuggling, so they are refused before any
- * handler runs, and the connection is closed.
- */
-static const char *framing_problem(const struct mg_request_info *ri)
-{
-    int n_cl = 0, n_te = 0, n_host = 0;
-    const char *cl = NULL;
-    for (int i = 0; i < ri->num_headers; i++) {
-        const char *name = ri->http_headers[i].name;
-        const char *value = ri->http_headers[i].value ? ri->http_headers[i].value : "";
-        if (strcasecmp(name, "Content-Length") == 0) {
-            if (n_cl++ && strcmp(cl, value) != 0) return "conflicting Content-Length headers";
-            cl = value;
-            if (!*value) return "empty Content-Length";
-            for (const char *p = value; *p; p++)
-                if (*p < '0' || *p > '9') return "Content-Length is not a number";
-        } else if (strcasecmp(name, "Transfer-Encoding") == 0) {
-            n_te++;
-        } else if (strcasecmp(name, "Host") == 0) {
-            n_host++;
-        }
-    }
-    if (n_cl > 1) return "repeated Content-Length header";
-    if (n_cl && n_te) return "both Content-Length and Transfer-Encoding";
-    if (n_te > 1) return "repeated Transfer-Encoding header";
-    if (ri->http_version && strcmp(ri->http_version, "1.1") == 0 && n_host != 1)
-        return n_host ? "repeated Host header" : "HTTP/1.1 request without Host";
-    return NULL;
 }
 
 static void new_request_id(char out[32])
@@ -146,6 +112,19 @@ int wp_server_auth_bearer(wp_req *req)
     return 1;
 }
 
+/* An object id (":id", ":..._id") that cannot exist is not found; any other parameter is malformed. */
+static void refuse_nul_param(wp_req *req)
+{
+    const char *p = req->bad_param;
+    size_t n = strlen(p);
+    if (strcmp(p, "id") == 0 || (n > 3 && strcmp(p + n - 3, "_id") == 0))
+        wp_resp_error(req, 404, "invalid_request_error", "resource_missing", p,
+                      "no such object: the :%s path segment holds a NUL byte (%%00)", p);
+    else
+        wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", p,
+                      "the :%s path segment holds a NUL byte (%%00)", p);
+}
+
 static void log_access(wp_req *req, double elapsed)
 {
     if (strncmp(req->path, "/api/", 5) != 0) return;
@@ -156,8 +135,8 @@ static void log_access(wp_req *req, double elapsed)
     e.ts_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     snprintf(e.ip, sizeof e.ip, "%s", req->ri->remote_addr);
     snprintf(e.method, sizeof e.method, "%s", req->ri->request_method);
-    /* Long paths are cut in the log on purpose: the log stores a bounded row. */
-    snprintf(e.path, sizeof e.path, "%.*s", (int)sizeof e.path - 1, req->path);
+    /* Decoded as clients wrote it; long paths are cut on purpose: the log stores a bounded row. */
+    wp_router_path_decoded(req->path, e.path, sizeof e.path);
     e.status = req->status;
     e.latency_us = (int)(elapsed * 1e6);
     snprintf(e.account_id, sizeof e.account_id, "%s", req->account_id);
@@ -181,19 +160,27 @@ static int on_begin_request(struct mg_connection *conn)
     req->srv = srv;
     req->t_start = mono_now();
     new_request_id(req->request_id);
-    snprintf(req->path, sizeof req->path, "%s", ri->local_uri ? ri->local_uri : "/");
 
     const char *route_name = "unmatched";
-    const char *bad = framing_problem(ri);
+    /* CivetWeb hands the path undecoded (decode_url no): decoding it whole
+     * would let %2F split a segment and %00 cut an id short. */
+    wp_err perr;
+    wp_err_clear(&perr);
+    const char *raw = ri->local_uri ? ri->local_uri : "/";
+    wp_status pst = wp_router_path(raw, req->path, sizeof req->path, &perr);
+    if (pst != WP_OK) snprintf(req->path, sizeof req->path, "%s", raw); /* for the access log only */
+    char why[160];
+    const char *bad_header = NULL;
+    const char *bad = wp_framing_problem(ri, why, sizeof why, &bad_header);
     if (bad) {
         req->close_after = true;
-        wp_resp_error(req, 400, "invalid_request_error", "malformed_request", NULL, "malformed request: %s", bad);
+        wp_resp_error(req, 400, "invalid_request_error", "malformed_request", bad_header, "malformed request: %s", bad);
         goto done;
     }
-    /* A decoded path that is not UTF-8 would reach SQL (ids) and JSON errors. */
-    if (!wp_utf8_valid(req->path, strlen(req->path))) {
-        wp_resp_error(req, 400, "invalid_request_error", "malformed_request", "path",
-                      "the path is not valid UTF-8 once percent-decoded");
+    if (pst != WP_OK) {
+        int too_long = pst == WP_ETOOLARGE;
+        wp_resp_error(req, too_long ? 414 : 400, "invalid_request_error", too_long ? "uri_too_long" : "malformed_request",
+                      "path", "%s", perr.msg);
         goto done;
     }
 
@@ -216,6 +203,11 @@ static int on_begin_request(struct mg_connection *conn)
         goto done;
     }
     route_name = req->route->pattern;
+    if (rr == WP_ROUTE_BAD_PARAM) {
+        /* the value would reach the handler cut short at the NUL: refuse it as what it names */
+        if (authenticate(req)) refuse_nul_param(req);
+        goto done;
+    }
     if (authenticate(req) && wp_idem_before(req)) {
         req->route->fn(req, req->route->ud);
         if (!req->responded) {
@@ -238,6 +230,23 @@ done:;
     int status = req->status;
     free(req);
     return status > 0 ? status : 1;
+}
+
+/*
+ * CivetWeb's own error answers: before routing (a request it could not read
+ * or parse; no local_uri yet) the API's JSON error with a Request-Id, like
+ * every other answer of the gateway.  Static files keep CivetWeb's pages.
+ */
+static int on_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    if (ri && ri->local_uri) return 1;
+    wp_server *srv = mg_get_user_data(mg_get_context(conn));
+    char rid[32];
+    new_request_id(rid);
+    int sent = wp_framing_reply(conn, status, msg, rid, srv->cfg->header_timeout_seconds);
+    wp_metrics_request(srv->metrics, "-", "unparsed", sent, 0);
+    return 0;
 }
 
 static int on_log_message(const struct mg_connection *conn, const char *message)
@@ -323,7 +332,10 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     snprintf(ports, sizeof ports, "%s:%d", cfg->listen_address, cfg->port);
     snprintf(threads, sizeof threads, "%d", cfg->num_threads);
     snprintf(ka_ms, sizeof ka_ms, "%d", cfg->keep_alive_timeout_ms);
-    snprintf(req_ms, sizeof req_ms, "%d", cfg->request_timeout_ms);
+    /* CivetWeb's request_timeout bounds the whole request line and headers,
+     * and any single read or write that stalls; the body has its own
+     * deadline in wp_req_body (request_timeout_ms). */
+    snprintf(req_ms, sizeof req_ms, "%d", cfg->header_timeout_seconds * 1000);
     snprintf(backlog, sizeof backlog, "%d", cfg->listen_backlog);
     const char *opts[32];
     int i = 0;
@@ -334,7 +346,7 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     opts[i++] = "request_timeout_ms"; opts[i++] = req_ms;
     opts[i++] = "listen_backlog"; opts[i++] = backlog;
     opts[i++] = "tcp_nodelay"; opts[i++] = "1";
-    opts[i++] = "decode_url"; opts[i++] = "yes";
+    opts[i++] = "decode_url"; opts[i++] = "no"; /* the router decodes per segment */
     if (cfg->document_root) {
         opts[i++] = "document_root"; opts[i++] = cfg->document_root;
         opts[i++] = "enable_directory_listing"; opts[i++] = "no";
@@ -344,6 +356,7 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     memset(&cb, 0, sizeof cb);
     cb.begin_request = on_begin_request;
     cb.log_message = on_log_message;
+    cb.http_error = on_http_error;
     struct mg_init_data init = {.callbacks = &cb, .user_data = srv, .configuration_options = opts};
     struct mg_error_data ed;
     char ebuf[256] = "";

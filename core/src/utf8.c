@@ -49,3 +49,25 @@ void wp_utf8_scrub(char *s)
         left -= (size_t)k;
     }
 }
+
+void wp_utf8_cut(char *s, size_t cap)
+{
+    static const char ellipsis[] = "\xe2\x80\xa6";
+    const size_t el = sizeof ellipsis - 1;
+    size_t n = strlen(s);
+    if (cap == 0 || n + 1 < cap) return;
+    int mark = cap - 1 >= el;               /* a buffer too small for the mark is only cut */
+    size_t room = mark ? cap - 1 - el : cap - 1;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        int k = wp_utf8_seq_len(p + i, n - i);
+        /* in the last 3 bytes an invalid byte may be the start of a cut character */
+        if (!k && n - i <= 3) break;
+        if (!k) k = 1;
+        if (i + (size_t)k > room) break;
+        i += (size_t)k;
+    }
+    if (mark) memcpy(s + i, ellipsis, el + 1);
+    else s[i] = '\0';
+}

@@ -22,4 +22,13 @@ int wp_utf8_valid(const char *s, size_t n);
  * NUL-terminated string s by '?', in place (the length never changes). */
 void wp_utf8_scrub(char *s);
 
+/*
+ * For a string that snprintf cut to fit a buffer of `cap` bytes (it returned
+ * cap or more): shortens it to end on a character boundary and appends an
+ * ellipsis (U+2026) so the cut shows, all within cap.  A string shorter than
+ * cap - 1 is left as it is.  Invalid bytes count as one character each,
+ * except in the last three, where they may be the start of a cut character.
+ */
+void wp_utf8_cut(char *s, size_t cap);
+
 #endif

@@ -120,6 +120,48 @@ static int ident_ok(const char *s, size_t max)
     return 1;
 }
 
+/* A serial number as the API lets a pass have one: letters, digits, '-', '_', '.', at most 64. */
+static int serial_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * The identifiers in a web-service path, checked before anything is looked
+ * up: one that no pass or device can have is a malformed request (400
+ * naming it), not a lookup that happens to fail.  Returns 1 when all are
+ * well formed, else 0 after sending the 400.
+ */
+static int path_ok(wp_req *req)
+{
+    const char *device = host->req_param(req, "device"), *ptid = host->req_param(req, "ptid");
+    const char *serial = host->req_param(req, "serial");
+    if (device && !ident_ok(device, 128)) {
+        host->resp_error(req, 400, "parameter_invalid", "deviceLibraryIdentifier",
+                         "deviceLibraryIdentifier must be 1 to 128 printable characters");
+        return 0;
+    }
+    if (ptid && !ident_ok(ptid, 255)) {
+        host->resp_error(req, 400, "parameter_invalid", "passTypeIdentifier",
+                         "passTypeIdentifier must be 1 to 255 printable characters");
+        return 0;
+    }
+    if (serial && !serial_ok(serial)) {
+        host->resp_error(req, 400, "parameter_invalid", "serialNumber",
+                         "serialNumber may hold only letters, digits, '-', '_' and '.' (1 to 64)");
+        return 0;
+    }
+    return 1;
+}
+
 static void creds_put(json_object *c)
 {
     if (!c) return;
@@ -187,6 +229,7 @@ static json_object *authorize(wp_req *req)
 static void register_device(wp_req *req, void *ud)
 {
     (void)ud;
+    if (!path_ok(req)) return;
     json_object *pass = authorize(req);
     if (!pass) return;
     json_object *in = NULL, *rows = NULL;
@@ -248,6 +291,7 @@ done:
 static void unregister_device(wp_req *req, void *ud)
 {
     (void)ud;
+    if (!path_ok(req)) return;
     json_object *pass = authorize(req);
     if (!pass) return;
     json_object *rows = NULL;
@@ -274,6 +318,7 @@ static void unregister_device(wp_req *req, void *ud)
 static void list_serials(wp_req *req, void *ud)
 {
     (void)ud;
+    if (!path_ok(req)) return;
     const char *device = host->req_param(req, "device"), *ptid = host->req_param(req, "ptid");
     char since[64] = "", tagbuf[32] = "-1";
     /* Apple's archive names it passesUpdatedSince, the current pages previousLastUpdated */
@@ -319,6 +364,7 @@ static void list_serials(wp_req *req, void *ud)
 static void get_pass(wp_req *req, void *ud)
 {
     (void)ud;
+    if (!path_ok(req)) return;
     json_object *pass = authorize(req);
     if (!pass) return;
     json_object *rows = NULL, *doc = NULL;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -134,12 +135,31 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
     return add;
 }
 
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double apple_fetch_deadline(long budget_ms) { return mono_now() + (double)budget_ms / 1000.0; }
+
 wp_status apple_fetch_get(const char *url, const char *pin, const apple_fetch_opts *o, unsigned char **data,
                           size_t *len, char *msg, size_t msglen)
 {
     *data = NULL;
     *len = 0;
     if (lookup(url, data, len)) return WP_OK;
+    long timeout_ms = o->timeout_ms;
+    if (o->deadline > 0) {
+        double left_ms = (o->deadline - mono_now()) * 1000.0;
+        if (left_ms < (double)timeout_ms) timeout_ms = (long)left_ms;
+        if (timeout_ms < 1) {
+            snprintf(msg, msglen, "the image could not be fetched: the pass's images took longer than %ld ms in all",
+                     o->timeout_ms);
+            return WP_EIO;
+        }
+    }
     CURL *h = curl_easy_init();
     if (!h) {
         snprintf(msg, msglen, "out of memory");
@@ -152,8 +172,8 @@ wp_status apple_fetch_get(const char *url, const char *pin, const apple_fetch_op
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_bytes);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);

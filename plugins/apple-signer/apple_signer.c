@@ -14,7 +14,7 @@
  *   cache_mb           64         signed bundles kept in memory
  *   max_accounts       256        parsed credentials kept in memory
  *   max_image_bytes    1048576    largest image accepted (base64 or fetched)
- *   image_timeout_ms   5000       whole transfer of an image URL
+ *   image_timeout_ms   5000       all image URLs of one bundle, fetched together
  *   image_ca_file      (system)   CA bundle for image URLs (tests: a private CA)
  *   image_cache_entries 256, image_cache_mb 32   fetched images kept per URL
  *
@@ -197,8 +197,8 @@ static int style_uses(const char *style, const char *img, int has_strip)
     return 0;
 }
 
-static wp_status add_image(file_set *fs, const char *name, const char *value, char *param, size_t plen, char *msg,
-                           size_t msglen)
+static wp_status add_image(file_set *fs, const char *name, const char *value, double deadline, char *param,
+                           size_t plen, char *msg, size_t msglen)
 {
     snprintf(param, plen, "images.%s", name);
     unsigned char *png;
@@ -210,7 +210,7 @@ static wp_status add_image(file_set *fs, const char *name, const char *value, ch
             snprintf(msg, msglen, "the image URL is refused: %s", host->last_error());
             return WP_EINVAL;
         }
-        apple_fetch_opts fo = {max_image, image_timeout_ms, image_ca_file[0] ? image_ca_file : NULL};
+        apple_fetch_opts fo = {max_image, image_timeout_ms, image_ca_file[0] ? image_ca_file : NULL, deadline};
         st = apple_fetch_get(value, pin, &fo, &png, &len, msg, msglen);
     } else {
         st = apple_image_decode(value, max_image, &png, &len, msg, msglen);
@@ -233,7 +233,9 @@ static wp_status collect_images(json_object *body, const char *style, file_set *
     json_object *imgs = jget(body, "images");
     const char *icon = jstr(imgs, "icon");
     wp_status st;
-    if (icon && (st = add_image(fs, "icon", icon, param, plen, msg, msglen)) != WP_OK) return st;
+    /* one bound for all fetches of this bundle: the request waits for them on a server worker */
+    double deadline = apple_fetch_deadline(image_timeout_ms);
+    if (icon && (st = add_image(fs, "icon", icon, deadline, param, plen, msg, msglen)) != WP_OK) return st;
     int have_icon = fs->n > 0;
     if (!have_icon) {
         /* icon.png is mandatory: without it the pass does not open. */
@@ -249,7 +251,8 @@ static wp_status collect_images(json_object *body, const char *style, file_set *
     static const char *const others[] = {"logo", "strip", "thumbnail", "background", NULL};
     for (const char *const *k = others; *k; k++) {
         const char *v = jstr(imgs, *k);
-        if (v && style_uses(style, *k, has_strip) && (st = add_image(fs, *k, v, param, plen, msg, msglen)) != WP_OK)
+        if (v && style_uses(style, *k, has_strip) &&
+            (st = add_image(fs, *k, v, deadline, param, plen, msg, msglen)) != WP_OK)
             return st;
     }
     return WP_OK;

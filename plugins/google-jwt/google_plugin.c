@@ -20,7 +20,8 @@
  *
  * Config (all optional): api_base_url, token_url, origins [..], public_url,
  * language, rate_limit_per_second (per issuer, default 20), timeout_seconds
- * (10), max_jwt_length (1800), cache_slots (4096), credentials_ttl_seconds (5).
+ * (10), max_jwt_length (1800), cache_slots (4096), credentials_ttl_seconds (5),
+ * request_rest_timeout_ms (5000: the Google calls made while a request waits, together).
  *
  * Threads: everything set in init is read-only afterwards; the REST client,
  * the link cache and the key cache guard their own state.
@@ -55,6 +56,7 @@ static char public_url[512] = "http://localhost:8080";
 static char language[32] = "en-US";
 static char default_logo_url[600];
 static int max_jwt = GJ_MAX_JWT;
+static int request_rest_ms = 5000;   /* Google calls made while a request waits, in all */
 
 /* ---- parsed private keys, by SHA-256 of the PEM (parsing costs more than signing) ---- */
 
@@ -436,7 +438,10 @@ static wp_status save_link(const json_object *pass, const creds *cr, const char 
         json_object *object = doc_get(rdoc, "object");
         const char *oid = json_object_get_string(doc_get(object, "id"));
         if (!object_known(req, account_id, oid)) {
+            /* a request waits for these calls on a server worker: they share one bound */
+            if (req) grest_budget_begin(request_rest_ms);
             st = upsert_both(cr, rdoc, errbuf, errlen);
+            if (req) grest_budget_end();
             if (st == WP_OK) {
                 object_record(req, account_id, oid);
                 class_record(req, account_id, doc_get(rdoc, "class"));
@@ -916,7 +921,7 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
     }
     static const char *const known[] = {"api_base_url", "token_url", "origins", "public_url", "language",
                                         "rate_limit_per_second", "timeout_seconds", "max_jwt_length", "cache_slots",
-                                        "credentials_ttl_seconds", NULL};
+                                        "credentials_ttl_seconds", "request_rest_timeout_ms", NULL};
     json_object_object_foreach((json_object *)cfg, k, v) {
         (void)v;
         int ok = 0;
@@ -939,7 +944,8 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
         cfg_str(cfg, "language", language, sizeof language, 0) ||
         cfg_int(cfg, "rate_limit_per_second", 1, 1000, &rate) || cfg_int(cfg, "timeout_seconds", 1, 120, &timeout) ||
         cfg_int(cfg, "max_jwt_length", 200, 100000, &max_jwt) || cfg_int(cfg, "cache_slots", 1, 1 << 20, &slots) ||
-        cfg_int(cfg, "credentials_ttl_seconds", 0, 300, &cred_ttl))
+        cfg_int(cfg, "credentials_ttl_seconds", 0, 300, &cred_ttl) ||
+        cfg_int(cfg, "request_rest_timeout_ms", 100, 120000, &request_rest_ms))
         return WP_ECONFIG;
     json_object *o = NULL;
     if (json_object_object_get_ex(cfg, "origins", &o)) {

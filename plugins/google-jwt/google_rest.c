@@ -135,7 +135,22 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void rate_wait(grest *c, const char *issuer)
+/* The budget of grest_budget_begin on this thread (monotonic seconds); 0: none. */
+static __thread double budget_deadline;
+
+void grest_budget_begin(long budget_ms) { budget_deadline = mono_now() + (double)budget_ms / 1000.0; }
+void grest_budget_end(void) { budget_deadline = 0; }
+
+/* Milliseconds left of this thread's budget (at most cap_ms); cap_ms without one. */
+static long budget_left_ms(long cap_ms)
+{
+    if (budget_deadline <= 0) return cap_ms;
+    double left = (budget_deadline - mono_now()) * 1000.0;
+    return left < (double)cap_ms ? (long)left : cap_ms;
+}
+
+/* 0 when the slot would come after this thread's budget (nothing is waited then). */
+static int rate_wait(grest *c, const char *issuer)
 {
     double now = mono_now(), slot;
     pthread_mutex_lock(&c->mu);
@@ -148,9 +163,13 @@ static void rate_wait(grest *c, const char *issuer)
     }
     if (!b || !b->issuer) {
         pthread_mutex_unlock(&c->mu);
-        return;
+        return 1;
     }
     slot = b->next_slot > now ? b->next_slot : now;
+    if (budget_deadline > 0 && slot >= budget_deadline) {
+        pthread_mutex_unlock(&c->mu);
+        return 0;
+    }
     b->next_slot = slot + 1.0 / c->rate;
     pthread_mutex_unlock(&c->mu);
     if (slot > now) {
@@ -158,6 +177,7 @@ static void rate_wait(grest *c, const char *issuer)
         struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
     }
+    return 1;
 }
 
 /* ---- one HTTP exchange ----------------------------------------------------- */
@@ -184,6 +204,11 @@ static size_t on_data(char *d, size_t sz, size_t nm, void *ud)
 static wp_status http(grest *c, const char *method, const char *url, const char *ctype, const char *bearer,
                       const char *body, long *status, buf *resp, char *errbuf, size_t errlen)
 {
+    if (budget_left_ms(1) < 1) {
+        snprintf(errbuf, errlen, "%s %s: not sent, the time this request may spend on Google calls is used up", method,
+                 url);
+        return WP_EUNAVAIL;
+    }
     CURL *h = curl_easy_init();
     if (!h) {
         snprintf(errbuf, errlen, "out of memory");
@@ -206,8 +231,9 @@ static wp_status http(grest *c, const char *method, const char *url, const char 
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     if (body) curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, c->timeout_s);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->timeout_s);
+    long tmo_ms = budget_left_ms(c->timeout_s * 1000);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo_ms > 0 ? tmo_ms : 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, tmo_ms > 0 ? tmo_ms : 1L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -385,7 +411,12 @@ wp_status grest_call(grest *c, const grest_creds *cr, const char *method, const 
     for (int attempt = 0; attempt < 2; attempt++) {
         st = get_token(c, cr, attempt > 0, tok, sizeof tok, errbuf, errlen);
         if (st != WP_OK) break;
-        rate_wait(c, cr->issuer_id ? cr->issuer_id : "");
+        if (!rate_wait(c, cr->issuer_id ? cr->issuer_id : "")) {
+            snprintf(errbuf, errlen, "%s %s: not sent, the issuer's rate limit leaves no slot within this request's "
+                     "time for Google calls", method, path);
+            st = WP_EUNAVAIL;
+            break;
+        }
         buf b = {0};
         st = http(c, method, url, payload ? "application/json" : NULL, tok, payload, status, &b, errbuf, errlen);
         if (st != WP_OK) {

@@ -69,6 +69,17 @@ wp_status grest_call(grest *c, const grest_creds *cr, const char *method, const 
 wp_status grest_upsert(grest *c, const grest_creds *cr, const char *resource, const json_object *res, long *status,
                        char *errbuf, size_t errlen);
 
+/*
+ * A time budget for the calls this thread makes until grest_budget_end():
+ * each exchange gets at most what is left of budget_ms (connect included),
+ * a rate-limit wait that would outlast it fails at once, and a call started
+ * with nothing left fails with WP_EUNAVAIL.  For calls made while a request
+ * waits on a server worker; jobs run without one (timeout_s per exchange).
+ * A wait for a token another thread is fetching is bounded by that fetch.
+ */
+void grest_budget_begin(long budget_ms);
+void grest_budget_end(void);
+
 /* Whether an HTTP status is worth retrying later (429 and 5xx). */
 int grest_retryable(long status);
 

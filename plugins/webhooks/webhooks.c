@@ -7,7 +7,8 @@
  *   allow_http (false)                http:// endpoint URLs, for local testing
  *   retry_scale (1)                   schedule multiplier, 0 < x <= 1 (tests only)
  *   secret_overlap_seconds (86400)    the previous secret signs this long after a rotation
- *   connect_timeout_ms (5000), timeout_ms (15000), max_response_bytes (65536)
+ *   connect_timeout_ms (5000), timeout_ms (15000), max_response_bytes (65536),
+ *   test_timeout_ms (5000), test_max_concurrency (4)
  *   per_endpoint_concurrency (2), max_concurrency (16), defer_ms (500)
  *   max_endpoints (50)                per account
  */
@@ -104,6 +105,24 @@ static unsigned slot_hash(const char *s)
     return h % SLOTS;
 }
 
+static int tests_in_flight;
+
+int wh_test_slot_acquire(void)
+{
+    pthread_mutex_lock(&slots_mu);
+    int ok = tests_in_flight < wh_cfg.test_max_concurrency;
+    if (ok) tests_in_flight++;
+    pthread_mutex_unlock(&slots_mu);
+    return ok;
+}
+
+void wh_test_slot_release(void)
+{
+    pthread_mutex_lock(&slots_mu);
+    if (tests_in_flight > 0) tests_in_flight--;
+    pthread_mutex_unlock(&slots_mu);
+}
+
 int wh_slot_acquire(const char *endpoint_id)
 {
     int ok = 0;
@@ -169,8 +188,9 @@ static wp_status read_config(const json_object *config)
 {
     static const char *const known[] = {"allow_http", "retry_scale", "secret_overlap_seconds", "connect_timeout_ms",
                                         "timeout_ms", "max_response_bytes", "per_endpoint_concurrency",
-                                        "max_concurrency", "defer_ms", "max_endpoints", NULL};
-    wh_cfg = (wh_config){0, 1.0, 86400, 5000, 15000, 65536, 2, 16, 500, 50};
+                                        "max_concurrency", "defer_ms", "max_endpoints", "test_timeout_ms",
+                                        "test_max_concurrency", NULL};
+    wh_cfg = (wh_config){0, 1.0, 86400, 5000, 15000, 65536, 2, 16, 500, 50, 5000, 4};
     if (!config) return WP_OK;
     json_object_object_foreach((json_object *)config, key, val) {
         (void)val;
@@ -212,6 +232,8 @@ static wp_status read_config(const json_object *config)
     INT_KEY("max_concurrency", 1, 512, max_concurrency, int)
     INT_KEY("defer_ms", 10, 60000, defer_ms, int)
     INT_KEY("max_endpoints", 1, 10000, max_endpoints, int)
+    INT_KEY("test_timeout_ms", 100, 30000, test_timeout_ms, long)
+    INT_KEY("test_max_concurrency", 1, 256, test_max_concurrency, int)
 #undef INT_KEY
     if (wh_cfg.connect_timeout_ms > wh_cfg.timeout_ms) wh_cfg.connect_timeout_ms = wh_cfg.timeout_ms;
     return WP_OK;

@@ -33,6 +33,8 @@ typedef struct wh_config {
     int max_concurrency;            /* attempts in flight in total, per process */
     int defer_ms;                   /* an attempt that finds no slot runs again this much later */
     int max_endpoints;              /* per account */
+    long test_timeout_ms;           /* the synchronous test send: it holds a server worker */
+    int test_max_concurrency;       /* test sends in flight at once, per process */
 } wh_config;
 
 extern const wp_host *wh_host;
@@ -58,13 +60,18 @@ wp_status wh_secret_load(const char *account_id, const char *endpoint_id, const 
 int wh_slot_acquire(const char *endpoint_id);
 void wh_slot_release(const char *endpoint_id);
 
+/* Slots for synchronous test sends (test_max_concurrency per process): 1 taken, 0 none free. */
+int wh_test_slot_acquire(void);
+void wh_test_slot_release(void);
+
 /* Enqueues attempt n of a delivery at at_ms (Unix ms; 0 now); with req, in its transaction. */
 wp_status wh_enqueue_attempt(wp_req *req, const char *account_id, const char *delivery_id, int n, int64_t at_ms);
 
 /*
  * Runs attempt n of a delivery now (claim, check the URL, sign, send,
- * record, schedule the next).  use_slots 0 skips the concurrency slots (the
- * synchronous test send).  WP_OK also when there was nothing to do.
+ * record, schedule the next).  use_slots 0 skips the concurrency slots and
+ * bounds the send by test_timeout_ms (the synchronous test send, which runs
+ * on a server worker).  WP_OK also when there was nothing to do.
  */
 wp_status wh_attempt_run(const char *account_id, const char *delivery_id, int n, int use_slots);
 

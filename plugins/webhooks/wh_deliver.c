@@ -162,7 +162,7 @@ static void clean_excerpt(char *s)
 }
 
 static wp_status send_attempt(const char *account_id, const char *delivery_id, json_object *d, int n,
-                              wh_send_result *res)
+                              long timeout_ms, wh_send_result *res)
 {
     char started[40];
     now_iso(started);
@@ -200,8 +200,8 @@ static wp_status send_attempt(const char *account_id, const char *delivery_id, j
             snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %s", ts);
             snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", sigs);
             const char *hdrs[] = {"Content-Type: application/json", h_id, h_ts, h_sig, NULL};
-            wh_send_opts o = {wh_cfg.connect_timeout_ms, wh_cfg.timeout_ms, wh_cfg.max_response_bytes,
-                              wh_cfg.allow_http};
+            wh_send_opts o = {wh_cfg.connect_timeout_ms < timeout_ms ? wh_cfg.connect_timeout_ms : timeout_ms,
+                              timeout_ms, wh_cfg.max_response_bytes, wh_cfg.allow_http};
             wh_send(url, pin, hdrs, body, blen, &o, res);
         }
     }
@@ -310,7 +310,9 @@ wp_status wh_attempt_run(const char *account_id, const char *delivery_id, int n,
     }
     json_object_put(claimed);
     wh_send_result res;
-    st = send_attempt(account_id, delivery_id, d, n, &res);
+    /* the test send runs on a server worker, inside its request: a tighter bound */
+    long tmo = !use_slots && wh_cfg.test_timeout_ms < wh_cfg.timeout_ms ? wh_cfg.test_timeout_ms : wh_cfg.timeout_ms;
+    st = send_attempt(account_id, delivery_id, d, n, tmo, &res);
     if (use_slots) wh_slot_release(ep);
     json_object_put(rows);
     return st;

@@ -451,13 +451,9 @@ static json_object *load_delivery(wp_req *req, const char *acct, const char *end
     return r;
 }
 
-static void test_endpoint(wp_req *req, void *ud)
+/* The test send proper: a delivery row, one attempt now, the delivery as the answer. */
+static void test_send(wp_req *req, const char *acct, const char *id)
 {
-    (void)ud;
-    const char *acct = wh_host->req_account_id(req), *id = wh_host->req_param(req, "id");
-    json_object *ep = load_endpoint(req, id);
-    if (!ep) return;
-    json_object_put(ep);
     char did[WH_ID_MAX], evt[WH_ID_MAX];
     if (wh_id_new("whd", did) != 0 || wh_id_new("evt", evt) != 0) {
         wh_host->resp_error(req, 500, "internal_error", NULL, "no id");
@@ -487,6 +483,24 @@ static void test_endpoint(wp_req *req, void *ud)
     wh_host->resp_json(req, 200, o);
     json_object_put(o);
     json_object_put(d);
+}
+
+static void test_endpoint(wp_req *req, void *ud)
+{
+    (void)ud;
+    const char *acct = wh_host->req_account_id(req), *id = wh_host->req_param(req, "id");
+    json_object *ep = load_endpoint(req, id);
+    if (!ep) return;
+    json_object_put(ep);
+    /* Each test send holds a server worker for up to test_timeout_ms: only so many at once. */
+    if (!wh_test_slot_acquire()) {
+        wh_host->resp_header(req, "Retry-After", "1");
+        wh_host->resp_error(req, 429, "rate_limited", NULL,
+                            "too many test sends in flight in this gateway (test_max_concurrency); retry in a moment");
+        return;
+    }
+    test_send(req, acct, id);
+    wh_test_slot_release();
 }
 
 static void list_deliveries(wp_req *req, void *ud)

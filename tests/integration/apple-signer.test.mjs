@@ -48,7 +48,8 @@ function makePki() {
     '-out', 'tls.pem', '-days', '30', '-extfile', 'tls.ext', '-extensions', 'ext');
 }
 
-// An https image host: /icon.png (a PNG), /text (not a PNG), /big (too large), /moved (a redirect), /slow (never answers).
+// An https image host: /icon.png (a PNG), /text (not a PNG), /big (too large), /moved (a redirect), /slow (never answers),
+// /late.png (a PNG, sent 900 ms late).
 const hits = {};
 let images;
 function startImages() {
@@ -60,6 +61,7 @@ function startImages() {
     if (req.url === '/big') return res.end(Buffer.concat([icon, Buffer.alloc(1200000)]));
     if (req.url === '/moved') { res.writeHead(302, { location: '/icon.png' }); return res.end(); }
     if (req.url === '/slow') return; // never answers
+    if (req.url.startsWith('/late.png')) return setTimeout(() => res.end(icon), 900);
     res.writeHead(404); res.end();
   });
   return new Promise((resolve) => images.listen(0, '127.0.0.1', () => resolve(`https://127.0.0.1:${images.address().port}`)));
@@ -421,6 +423,14 @@ test('image URLs: fetched once over https with the SSRF pin, checked as PNG, cac
     assert.match(e.message, msg);
   }
   assert.equal(hits['/icon.png'] || 0, 0, 'the redirect was not followed');
+});
+
+test('image URLs: the fetches of one bundle share image_timeout_ms (the download waits on a worker)', async () => {
+  // each image alone arrives within the 1500 ms, both together cannot (at least 1800 ms)
+  const p = await create(A, { ...PASSES.generic, images: { icon: `${IMG}/late.png?v=1`, logo: `${IMG}/late.png?v=2` } });
+  const e = assertError(await gw.request('GET', `/api/v1/passes/${p.id}/pkpass`, { key: A.key }), 502,
+    { code: 'image_unavailable', param: 'images.logo' });
+  assert.match(e.message, /timed out|in all/i);
 });
 
 test('image URLs: a URL the SSRF rules refuse is a 400 when the pass is written', async () => {

@@ -140,6 +140,21 @@ test('wrong or missing Content-Type is 415', async () => {
   assert.match(e.message, /none/);
 });
 
+test('a compressed body (Content-Encoding other than identity) is 415 naming the header', async () => {
+  for (const enc of ['gzip', 'deflate', 'br', 'x-custom, gzip']) {
+    const r = await gw.request('POST', '/api/v1/api_keys', { key: a.key, raw: '{"name": "enc"}',
+      headers: { 'content-type': 'application/json', 'content-encoding': enc } });
+    const e = assertError(r, 415, { code: 'unsupported_media_type', param: 'Content-Encoding' });
+    assert.match(e.message, /Content-Encoding/);
+    assert.match(e.message, /uncompressed/);
+  }
+  // identity is no encoding at all
+  const ok = await gw.request('POST', '/api/v1/api_keys', { key: a.key, raw: '{"name": "identity"}',
+    headers: { 'content-type': 'application/json', 'content-encoding': 'identity' } });
+  assert.equal(ok.status, 201, ok.text);
+  keysBefore = gw.sql(`SELECT count(*) FROM api_keys WHERE account_id = '${a.account}'`);
+});
+
 test('a body over limits.max_body_bytes is 413', async () => {
   const big = JSON.stringify({ name: 'n', pad: 'p'.repeat(MAX_BODY) });
   assertError(await post(big), 413, { code: 'body_too_large', param: 'body' });

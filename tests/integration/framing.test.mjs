@@ -223,3 +223,108 @@ test('a client that asks to close gets its connection closed', async () => {
   assert.equal(res.status, 200);
   assert.equal(res.headers.connection, 'close');
 });
+
+// ---- header blocks CivetWeb would read leniently (RFC 9112 requires 400) ----------
+
+test('whitespace between a header name and its colon: 400 and closed', async () => {
+  const e = await expectRefusedAndClosed('GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n', 'space before colon');
+  assert.match(e.message, /between a header name and its colon/);
+  await expectRefusedAndClosed('GET /healthz HTTP/1.1\r\nHost: x\r\nX-A  : 1\r\n\r\n', 'two spaces before colon');
+  // the same request written correctly is served
+  const r = await rawRequest(gw.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A:1\r\nX-B:   2\r\nConnection: close\r\n\r\n');
+  assert.equal(responses(r.text)[0].status, 200, r.text);
+});
+
+test('a folded header line (obs-fold): 400 and closed, anywhere in the block', async () => {
+  let e = await expectRefusedAndClosed('GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n', 'fold at the end');
+  assert.match(e.message, /obs-fold/);
+  // a fold in the middle would make CivetWeb drop every header after it (here, Host)
+  await expectRefusedAndClosed('GET /healthz HTTP/1.1\r\nX-A: a\r\n b\r\nHost: x\r\n\r\n', 'fold in the middle');
+  e = await expectRefusedAndClosed('GET /healthz HTTP/1.1\r\n Host: x\r\n\r\n', 'first line folded');
+  assert.match(e.message, /obs-fold|whitespace/);
+});
+
+test('bare LF line ends: 400 and closed', async () => {
+  let e = await expectRefusedAndClosed('GET /healthz HTTP/1.1\nHost: x\n\n', 'all bare LF');
+  assert.match(e.message, /bare LF/);
+  e = await expectRefusedAndClosed('GET /healthz HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n', 'one bare LF between headers');
+  assert.match(e.message, /bare LF/);
+  await expectRefusedAndClosed('GET /healthz HTTP/1.1\r\nHost: x\r\n\n', 'bare LF blank line');
+  await expectRefusedAndClosed('GET /healthz HTTP/1.1\nHost: x\r\n\r\n', 'bare LF after the request line');
+});
+
+test('two spaces in the request line: 400 and closed', async () => {
+  const e = await expectRefusedAndClosed('GET  /healthz HTTP/1.1\r\nHost: x\r\n\r\n', 'two spaces');
+  assert.match(e.message, /request line/);
+  await expectRefusedAndClosed('GET /healthz  HTTP/1.1\r\nHost: x\r\n\r\n', 'two spaces before the version');
+  await expectRefusedAndClosed('GET /healthz?a=1  HTTP/1.1\r\nHost: x\r\n\r\n', 'two spaces after a query');
+});
+
+test('Transfer-Encoding other than chunked: JSON 400 naming the header', async () => {
+  for (const te of ['gzip', 'identity', 'gzip, chunked', 'chunked, gzip']) {
+    const e = await expectRefusedAndClosed(
+      `POST /api/v1/api_keys HTTP/1.1\r\nHost: x\r\n${auth()}Content-Type: application/json\r\n` +
+        `Transfer-Encoding: ${te}\r\n\r\n0\r\n\r\n`, `TE ${te}`);
+    assert.equal(e.param, 'Transfer-Encoding', te);
+    assert.match(e.message, /Transfer-Encoding .*only chunked/);
+  }
+});
+
+test('a Content-Length too long to be a number of bytes: 400 naming it', async () => {
+  // the client gives up after the answer: CivetWeb would otherwise wait for that many bytes
+  const head = `POST /api/v1/api_keys HTTP/1.1\r\nHost: x\r\n${auth()}Content-Type: application/json\r\n`;
+  for (const cl of ['99999999999999999999999', '9223372036854775808', '0001000000000000000000']) {
+    const { res } = await respondThenClose(gw.port, `${head}Content-Length: ${cl}\r\n\r\n{}`, null);
+    assert.ok(res, cl);
+    assert.equal(res.status, 400, cl);
+    assert.equal(res.headers.connection, 'close');
+    const e = JSON.parse(res.body).error;
+    assert.equal(e.code, 'malformed_request');
+    assert.equal(e.param, 'Content-Length');
+    assert.match(e.message, /out of range/);
+  }
+  // leading zeros do not count: this is a Content-Length of 2
+  const r = await rawRequest(gw.port, `POST /api/v1/api_keys HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${auth()}` +
+    'Content-Type: application/json\r\nContent-Length: 0000000000000000000000002\r\n\r\n{}');
+  assert.equal(responses(r.text)[0].status, 201, r.text);
+});
+
+/** Like expectRefusedAndClosed, for answers CivetWeb decides before routing (any status). */
+async function expectJsonBeforeRouting(raw, status, why) {
+  const r = await rawRequest(gw.port, raw, { timeout: 3000 });
+  assert.ok(r.closed, `${why}: the server must close the connection (got ${JSON.stringify(r.text)})`);
+  const rs = responses(r.text);
+  assert.equal(rs.length, 1, `${why}: ${JSON.stringify(r.text)}`);
+  const [res] = rs;
+  assert.equal(res.status, status, `${why}: ${JSON.stringify(r.text)}`);
+  assert.equal(res.headers.connection, 'close');
+  assert.match(res.headers['content-type'], /^application\/json/);
+  assert.match(res.headers['request-id'], /^req_/);
+  const body = JSON.parse(res.body);
+  assert.equal(body.error.code, 'malformed_request', why);
+  assert.equal(body.error.type, status >= 500 ? 'api_error' : 'invalid_request_error');
+  assert.equal(body.error.request_id, res.headers['request-id']);
+  assert.ok('param' in body.error);
+  return body.error;
+}
+
+test('answers before routing use the JSON error shape with a Request-Id', async () => {
+  let e = await expectJsonBeforeRouting('FOO /healthz HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'unknown method');
+  assert.match(e.message, /unknown method "FOO"/);
+  e = await expectJsonBeforeRouting('GET /healthz HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n', 400, 'header without colon');
+  assert.match(e.message, /header/);
+  e = await expectJsonBeforeRouting('GET /healthz\r\nHost: x\r\n\r\n', 400, 'no HTTP version');
+  assert.match(e.message, /request line/);
+  await expectJsonBeforeRouting('GET /healthz XTTP/1.1\r\nHost: x\r\n\r\n', 400, 'not HTTP');
+  await expectJsonBeforeRouting('GET\r\n\r\n', 400, 'method alone');
+  await expectJsonBeforeRouting('GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n', 400, 'control character');
+  e = await expectJsonBeforeRouting('GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n', 505, 'HTTP/2.0 as text');
+  assert.match(e.message, /HTTP version/);
+  e = await expectRefusedAndClosed(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(13000)}\r\n\r\n`, 'over 12 KiB');
+  assert.match(e.message, /larger than 12288 bytes/);
+  // CivetWeb 1.15 cannot tell a header block over its 16 KiB buffer from a malformed one
+  e = await expectJsonBeforeRouting(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`, 400, 'huge header');
+  assert.match(e.message, /larger than 16384 bytes/);
+  e = await expectJsonBeforeRouting(`POST /api/v1/api_keys HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n`, 400, 'negative length');
+  assert.equal(e.param, 'Content-Length');
+});

@@ -46,6 +46,7 @@ static void test_defaults(void **state)
     assert_true(cfg.keep_alive);
     assert_int_equal(cfg.keep_alive_timeout_ms, 5000);
     assert_int_equal(cfg.request_timeout_ms, 30000);
+    assert_int_equal(cfg.header_timeout_seconds, 5);
     assert_int_equal(cfg.listen_backlog, 512);
     assert_null(cfg.document_root);
     assert_string_equal(cfg.public_url, "http://localhost:8080");
@@ -148,6 +149,8 @@ static const bad_case bad_cases[] = {
     {"port 65536", "{\"server\":{\"port\":65536}}", "server.port"},
     {"port huge", "{\"server\":{\"port\":9223372036854775807}}", "server.port"},
     {"num_threads 0", "{\"server\":{\"num_threads\":0}}", "server.num_threads"},
+    {"header timeout 0", "{\"server\":{\"header_timeout_seconds\":0}}", "server.header_timeout_seconds"},
+    {"header timeout 301", "{\"server\":{\"header_timeout_seconds\":301}}", "server.header_timeout_seconds"},
     {"json depth 1", "{\"limits\":{\"max_json_depth\":1}}", "limits.max_json_depth"},
     {"body limit too small", "{\"limits\":{\"max_body_bytes\":1023}}", "limits.max_body_bytes"},
     {"negative rate", "{\"rate_limit\":{\"requests_per_second\":-1}}", "rate_limit.requests_per_second"},

@@ -74,10 +74,13 @@ static void test_params(void **state)
     assert_string_equal(req.route->owner, "test");
     assert_int_equal(req.route->auth, WP_AUTH_API_KEY);
 
-    /* a param takes the whole segment, whatever it contains */
+    /* a param takes the whole segment, whatever it contains, percent-decoded */
     memset(&req, 0, sizeof req);
     assert_int_equal(route_of(r, "GET", "/api/v1/passes/a.b-c~d%20e", &req), 1);
-    assert_string_equal(wp_req_param(&req, "id"), "a.b-c~d%20e");
+    assert_string_equal(wp_req_param(&req, "id"), "a.b-c~d e");
+    memset(&req, 0, sizeof req);
+    assert_int_equal(route_of(r, "GET", "/api/v1/passes/a%2Fb%25c%3F", &req), 1);
+    assert_string_equal(wp_req_param(&req, "id"), "a/b%c?");
 
     /* prefixes and extensions of a pattern do not match */
     assert_int_equal(route_of(r, "GET", "/api/v1/passes", &req), -1);
@@ -368,6 +371,110 @@ static void test_long_params(void **state)
     wp_router_free(r);
 }
 
+/* The canonical path: decoded, except the bytes that would split, cut or blur it. */
+static void test_path_canonical(void **state)
+{
+    (void)state;
+    struct { const char *raw, *canon; } ok[] = {
+        {"/api/v1/passes/pass_1", "/api/v1/passes/pass_1"},
+        {"/a%62c/%7e%7E", "/abc/~~"},
+        {"/a%20b", "/a b"},
+        {"/caf%C3%A9", "/caf\xc3\xa9"},
+        {"/caf\xc3\xa9", "/caf\xc3\xa9"},
+        {"/a%2fb/c%2Fd", "/a%2Fb/c%2Fd"},
+        {"/x%00zz", "/x%00zz"},
+        {"/p%25q%3fr%23s", "/p%25q%3Fr%23s"},
+        {"/ctl%0a%0D%09%7f%1F", "/ctl%0A%0D%09%7F%1F"},
+        {"/", "/"},
+    };
+    char out[64];
+    wp_err err;
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        wp_err_clear(&err);
+        if (wp_router_path(ok[i].raw, out, sizeof out, &err) != WP_OK) fail_msg("%s: %s", ok[i].raw, err.msg);
+        assert_string_equal(out, ok[i].canon);
+        /* canonical is a fixed point */
+        char again[64];
+        assert_int_equal(wp_router_path(out, again, sizeof again, &err), WP_OK);
+        assert_string_equal(again, out);
+    }
+    const char *bad[] = {"/a%zz", "/a%4", "/a%", "/a%%41", "/%g1", "/%FF", "/%C3", "/%ED%A0%80", "/\xff"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        wp_err_clear(&err);
+        assert_int_equal(wp_router_path(bad[i], out, sizeof out, &err), WP_EINVAL);
+        assert_string_equal(err.param, "path");
+    }
+    /* too long once written out (a kept escape counts three bytes): refused, never cut */
+    char small[8];
+    assert_int_equal(wp_router_path("/abcdef", small, sizeof small, &err), WP_OK);
+    assert_string_equal(small, "/abcdef");
+    assert_int_equal(wp_router_path("/abcdefg", small, sizeof small, &err), WP_ETOOLARGE);
+    assert_int_equal(wp_router_path("/abcd%00", small, sizeof small, &err), WP_ETOOLARGE);
+    assert_int_equal(wp_router_path("/abc%00", small, sizeof small, &err), WP_OK);
+    assert_string_equal(small, "/abc%00");
+}
+
+/* The path for the access log: decoded, NUL kept as %00, bounded. */
+static void test_path_decoded(void **state)
+{
+    (void)state;
+    char out[16];
+    wp_router_path_decoded("/a%2Fb%25%0Ac%00d", out, sizeof out);
+    assert_string_equal(out, "/a/b%\nc%00d");
+    wp_router_path_decoded("/bad%zz%4", out, sizeof out);
+    assert_string_equal(out, "/bad%zz%4");
+    wp_router_path_decoded("/0123456789abcdefgh", out, sizeof out);
+    assert_string_equal(out, "/0123456789abcd");
+}
+
+/* A parameter holding an encoded NUL is refused by name, never handed on cut short. */
+static void test_nul_in_param(void **state)
+{
+    (void)state;
+    wp_router *r = mk();
+    add_ok(r, "GET", "/api/v1/passes/:id", 1);
+    add_ok(r, "DELETE", "/api/v1/passes/:id", 2);
+    add_ok(r, "GET", "/api/v1/passes/batch", 3);
+    add_ok(r, "GET", "/apple/v1/passes/:ptid/:serial", 4);
+    add_ok(r, "GET", "/healthz", 5);
+    wp_router_seal(r);
+    char path[256], allow[64];
+    wp_req req;
+    wp_err err;
+    struct { const char *method, *raw; wp_route_result want; const char *bad; int route; } cases[] = {
+        {"GET", "/api/v1/passes/pass_1%00zz", WP_ROUTE_BAD_PARAM, "id", 1},
+        {"DELETE", "/api/v1/passes/pass_1%00", WP_ROUTE_BAD_PARAM, "id", 2},
+        {"HEAD", "/api/v1/passes/%00pass_1", WP_ROUTE_BAD_PARAM, "id", 1},
+        /* a literal never matches a segment with a NUL: it falls to the parameter */
+        {"GET", "/api/v1/passes/batch%00", WP_ROUTE_BAD_PARAM, "id", 1},
+        {"GET", "/apple/v1/passes/pass.com.x/S1%00", WP_ROUTE_BAD_PARAM, "serial", 4},
+        {"GET", "/apple/v1/passes/pass.com.x%00/S1", WP_ROUTE_BAD_PARAM, "ptid", 4},
+        {"GET", "/healthz%00", WP_ROUTE_NO_PATH, NULL, 0},
+        {"GET", "/api/v1/passes%00/pass_1", WP_ROUTE_NO_PATH, NULL, 0},
+        {"PUT", "/api/v1/passes/pass_1%00", WP_ROUTE_NO_METHOD, NULL, 0},
+        /* other control bytes reach the handler whole, which checks its own grammar */
+        {"GET", "/api/v1/passes/pass_1%01zz", WP_ROUTE_FOUND, NULL, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        wp_err_clear(&err);
+        assert_int_equal(wp_router_path(cases[i].raw, path, sizeof path, &err), WP_OK);
+        memset(&req, 0, sizeof req);
+        wp_route_result rr = wp_router_match(r, cases[i].method, path, &req, allow, sizeof allow);
+        if (rr != cases[i].want) fail_msg("%s %s: result %d, expected %d", cases[i].method, cases[i].raw, rr, cases[i].want);
+        if (cases[i].bad) assert_string_equal(req.bad_param, cases[i].bad);
+        else assert_null(req.bad_param);
+        if (cases[i].route) assert_int_equal((int)((int *)req.route->ud - ids), cases[i].route);
+    }
+    memset(&req, 0, sizeof req);
+    assert_int_equal(wp_router_path("/api/v1/passes/pass_1%01zz", path, sizeof path, &err), WP_OK);
+    assert_int_equal(wp_router_match(r, "GET", path, &req, allow, sizeof allow), WP_ROUTE_FOUND);
+    assert_int_equal(strlen(wp_req_param(&req, "id")), 9);
+    assert_memory_equal(wp_req_param(&req, "id"), "pass_1\x01zz", 9);
+    /* without a request to fill, the route is still found */
+    assert_int_equal(wp_router_match(r, "GET", "/api/v1/passes/a%00", NULL, NULL, 0), WP_ROUTE_BAD_PARAM);
+    wp_router_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +489,9 @@ int main(void)
         cmocka_unit_test(test_malformed_refused),
         cmocka_unit_test(test_trailing_slash_and_empty_segments),
         cmocka_unit_test(test_long_params),
+        cmocka_unit_test(test_path_canonical),
+        cmocka_unit_test(test_path_decoded),
+        cmocka_unit_test(test_nul_in_param),
     };
     return cmocka_run_group_tests_name("router", tests, NULL, NULL);
 }
