@@ -18,6 +18,7 @@
 #include "batches.h"
 #include "events.h"
 #include "idempotency.h"
+#include "keepalive.h"
 #include "ids.h"
 #include "credentials.h"
 #include "log.h"
@@ -342,6 +343,7 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     opts[i] = NULL;
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
+    wp_keepalive_callbacks(&cb);
     cb.begin_request = on_begin_request;
     cb.log_message = on_log_message;
     struct mg_init_data init = {.callbacks = &cb, .user_data = srv, .configuration_options = opts};
