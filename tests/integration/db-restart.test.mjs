@@ -16,11 +16,11 @@ const COMMON = path.join(SOURCE_DIR, 'scripts/lib/common.sh');
 let dir, port, adminUrl, gw, a;
 const outageIds = []; // request ids answered 503 during the outage
 
-function pg(fn) {
-  return execFileSync('bash', ['-c', `source "$1"; ${fn} "$2" "$3"`, 'pg', COMMON, dir, String(port)],
+function pg(fn, ...more) {
+  return execFileSync('bash', ['-c', `source "$1"; ${fn} "$2" "$3" ${more.join(' ')}`, 'pg', COMMON, dir, String(port)],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
-const pgStart = () => pg('wp_pg_start');
+const pgStart = () => pg('wp_pg_start', 'off'); // test data: no need to sync it
 const pgStop = () => pg('wp_pg_stop');
 
 before(async () => {
