@@ -34,7 +34,7 @@ static const key_spec schema[] = {
     {"server.port", K_INT, 1, 65535, "8080", OFF(port), "WALLETPASS_PORT"},
     {"server.num_threads", K_INT, 1, 1024, "50", OFF(num_threads), NULL},
     {"server.keep_alive", K_BOOL, 0, 0, "true", OFF(keep_alive), NULL},
-    {"server.keep_alive_timeout_ms", K_INT, 0, 3600000, "5000", OFF(keep_alive_timeout_ms), NULL},
+    {"server.keep_alive_timeout_ms", K_INT, 0, 3600000, "65000", OFF(keep_alive_timeout_ms), NULL},
     {"server.request_timeout_ms", K_INT, 100, 3600000, "30000", OFF(request_timeout_ms), NULL},
     {"server.header_timeout_seconds", K_INT, 1, 300, "5", OFF(header_timeout_seconds), NULL},
     {"server.listen_backlog", K_INT, 1, 65535, "512", OFF(listen_backlog), NULL},

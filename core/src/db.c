@@ -5,17 +5,38 @@
  * same warm connections.  Health is checked on acquire (PQstatus) and after
  * every failed statement, which is what lets the pool ride out a database
  * restart: a dead connection is reset once, then the error reaches the caller.
+ *
+ * Connections get TCP keepalives and a TCP user timeout unless the URL sets
+ * them, so a database host that vanishes (power, network partition, a
+ * failover that moves the address) is noticed in about a minute instead of
+ * the kernel's two hours of silence or fifteen minutes of retransmits.
+ *
+ * Errors that mean "the database cannot be reached" say only that: libpq's
+ * text names the host, port and reason, which is for the operator's log
+ * (written here, at most once a second), not for API clients.
  */
 #include "db.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "log.h"
+
+/*
+ * Dead-peer detection (seconds unless named): probes after 30 s idle, every
+ * 10 s, 3 unanswered end it; unacknowledged data ends it after 30 s
+ * (tcp_user_timeout, libpq 12 and later).  Only keywords this libpq knows are
+ * used, and they come before the URL, whose own values win.
+ */
+static const char *const tcp_keys[] = {"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+                                       "tcp_user_timeout"};
+static const char *const tcp_vals[] = {"1", "30", "10", "3", "30000"};
+#define NTCP (sizeof tcp_keys / sizeof tcp_keys[0])
 
 struct wp_db {
     pthread_mutex_t mu;
@@ -28,6 +49,7 @@ struct wp_db {
     char *conninfo_url;
     char options[128];
     char appname[64];
+    bool tcp_known[NTCP];  /* which of tcp_keys this libpq accepts */
 };
 
 static void first_line(char *dst, size_t n, const char *msg)
@@ -37,15 +59,61 @@ static void first_line(char *dst, size_t n, const char *msg)
     if (nl) *nl = '\0';
 }
 
+#define DB_UNAVAILABLE "the database is unavailable; try again"
+
+/* Logs why the database cannot be reached; while it is down every request
+ * fails alike, so one line a second at most, counting the ones left out. */
+static void log_unavailable(const char *detail)
+{
+    static atomic_llong last_s;
+    static atomic_int skipped;
+    long long now = (long long)time(NULL), prev = atomic_load(&last_s);
+    if (now <= prev || !atomic_compare_exchange_strong(&last_s, &prev, now)) {
+        atomic_fetch_add(&skipped, 1);
+        return;
+    }
+    int n = atomic_exchange(&skipped, 0);
+    if (n) wp_log_warn("database unavailable: %s (and %d more failures not logged)", detail, n);
+    else wp_log_warn("database unavailable: %s", detail);
+}
+
+static wp_status unavailable(wp_err *err, const char *libpq_msg)
+{
+    char line[300];
+    first_line(line, sizeof line, libpq_msg);
+    log_unavailable(line);
+    return wp_err_set(err, WP_EUNAVAIL, DB_UNAVAILABLE);
+}
+
+
+static int libpq_knows(const char *keyword)
+{
+    PQconninfoOption *opts = PQconndefaults();
+    int found = 0;
+    for (PQconninfoOption *o = opts; o && o->keyword && !found; o++) found = strcmp(o->keyword, keyword) == 0;
+    PQconninfoFree(opts);
+    return found;
+}
+
 static PGconn *open_conn(wp_db *db, wp_err *err)
 {
-    const char *keys[] = {"dbname", "connect_timeout", "options", "application_name", NULL};
-    const char *vals[] = {db->conninfo_url, "3", db->options, db->appname, NULL};
+    const char *keys[NTCP + 5], *vals[NTCP + 5];
+    size_t n = 0;
+    for (size_t i = 0; i < NTCP; i++) {
+        if (!db->tcp_known[i]) continue;
+        keys[n] = tcp_keys[i];
+        vals[n++] = tcp_vals[i];
+    }
+    const char *rest_k[] = {"dbname", "connect_timeout", "options", "application_name"};
+    const char *rest_v[] = {db->conninfo_url, "3", db->options, db->appname};
+    for (size_t i = 0; i < 4; i++) {
+        keys[n] = rest_k[i];
+        vals[n++] = rest_v[i];
+    }
+    keys[n] = vals[n] = NULL;
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c || PQstatus(c) != CONNECTION_OK) {
-        char line[300];
-        first_line(line, sizeof line, c ? PQerrorMessage(c) : "out of memory");
-        wp_err_set(err, WP_EUNAVAIL, "database unavailable: %s", line);
+        unavailable(err, c ? PQerrorMessage(c) : "out of memory");
         if (c) PQfinish(c);
         return NULL;
     }
@@ -74,6 +142,7 @@ wp_status wp_db_open(const wp_db_options *opt, wp_db **out, wp_err *err)
     snprintf(db->options, sizeof db->options, "-c statement_timeout=%d -c TimeZone=UTC -c client_min_messages=warning",
              opt->statement_timeout_ms);
     snprintf(db->appname, sizeof db->appname, "%s", opt->application_name ? opt->application_name : "walletpass");
+    for (size_t i = 0; i < NTCP; i++) db->tcp_known[i] = libpq_knows(tcp_keys[i]);
     pthread_mutex_init(&db->mu, NULL);
     pthread_cond_init(&db->cv, NULL);
     *out = db;
@@ -170,9 +239,7 @@ wp_status wp_db_query(PGconn *conn, const char *sql, int nparams, const char *co
                 PQreset(conn);
                 if (PQstatus(conn) == CONNECTION_OK) continue;
             }
-            char line[300];
-            first_line(line, sizeof line, PQerrorMessage(conn));
-            return wp_err_set(err, WP_EUNAVAIL, "database unavailable: %s", line);
+            return unavailable(err, PQerrorMessage(conn));
         }
         const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
         char line[300];
@@ -182,7 +249,8 @@ wp_status wp_db_query(PGconn *conn, const char *sql, int nparams, const char *co
         else if (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
                            strcmp(state, "57P03") == 0))
             code = WP_EUNAVAIL;
-        wp_err_set(err, code, "database: %s", line);
+        if (code == WP_EUNAVAIL) unavailable(err, line);
+        else wp_err_set(err, code, "database: %s", line);
         if (r) PQclear(r);
         return code;
     }

@@ -4,7 +4,10 @@
  * A fixed number of slots; connections are opened lazily and re-opened
  * after the database restarts, so the gateway itself never needs a
  * restart.  While the database is down, wp_db_acquire() fails fast with
- * WP_EUNAVAIL and callers answer 503.
+ * WP_EUNAVAIL and callers answer 503.  Such errors carry a generic message
+ * (no host, port or libpq text: API clients see it); the detail goes to the
+ * log.  Connections get TCP keepalives and tcp_user_timeout unless the URL
+ * sets them (db.c).
  *
  * Ownership: wp_db_acquire() lends a PGconn to the caller, who must give it
  * back with wp_db_release() (never PQfinish it).  PGresults returned by

@@ -17,6 +17,7 @@
 
 #include "db.h"
 #include "json_strict.h"
+#include "keepalive.h"
 #include "log.h"
 #include "server.h"
 #include "utf8.h"
@@ -305,7 +306,7 @@ const char *wp_http_reason(int status)
 
 static int client_keeps_alive(const wp_req *req)
 {
-    if (req->close_after || !req->srv->cfg->keep_alive) return 0;
+    if (req->close_after || !wp_keepalive_allowed(req->srv->cfg)) return 0;
     const char *c = wp_req_header(req, "Connection");
     if (c) return strcasestr(c, "keep-alive") != NULL;
     return strcmp(req->ri->http_version, "1.1") == 0;
@@ -387,10 +388,12 @@ static void send_now(wp_req *req, int status, const char *content_type, const vo
     int keep = client_keeps_alive(req);
     if (!keep) force_close(req);
     int no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
+    char ka[48] = "";
+    if (keep) snprintf(ka, sizeof ka, "Keep-Alive: timeout=%d\r\n", wp_keepalive_hint_s(req->srv->cfg));
     char head[4096];
     int hn = snprintf(head, sizeof head,
-                      "HTTP/1.1 %d %s\r\nDate: %s\r\nRequest-Id: %s\r\nConnection: %s\r\n%s%s%s%s",
-                      status, wp_http_reason(status), date, req->request_id, keep ? "keep-alive" : "close",
+                      "HTTP/1.1 %d %s\r\nDate: %s\r\nRequest-Id: %s\r\nConnection: %s\r\n%s%s%s%s%s",
+                      status, wp_http_reason(status), date, req->request_id, keep ? "keep-alive" : "close", ka,
                       content_type && !no_body ? "Content-Type: " : "", content_type && !no_body ? content_type : "",
                       content_type && !no_body ? "\r\n" : "", req->extra_headers);
     if (hn < 0 || (size_t)hn >= sizeof head - 64) hn = (int)sizeof head - 64;

@@ -635,7 +635,7 @@ static void list_passes(wp_req *req, void *ud)
     (void)ud;
     static const char *const allowed[] = {"limit", "starting_after", "status", "pass_type", "template_id",
                                           "created_after", "created_before", "near", "radius_m", NULL};
-    near_q nq;
+    near_q nq = {0}; /* read below only when near_on, but copied into nd[] either way */
     int near_on = 0;
     wp_err err;
     wp_err_clear(&err);

@@ -19,6 +19,7 @@
 #include "events.h"
 #include "framing.h"
 #include "idempotency.h"
+#include "keepalive.h"
 #include "ids.h"
 #include "credentials.h"
 #include "log.h"
@@ -354,6 +355,7 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     opts[i] = NULL;
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
+    wp_keepalive_callbacks(&cb);
     cb.begin_request = on_begin_request;
     cb.log_message = on_log_message;
     cb.http_error = on_http_error;

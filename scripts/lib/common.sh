@@ -66,10 +66,15 @@ wp_pg_dir_for() {
     echo "$want"
 }
 
-# wp_pg_start DIR PORT: initialises (first time) and starts a private cluster
-# listening on 127.0.0.1:PORT only.  Prints the superuser URL.
+# wp_pg_start DIR PORT [FSYNC]: initialises (first time) and starts a private
+# cluster listening on 127.0.0.1:PORT only.  Prints the superuser URL.
+# FSYNC is on (the default: committed data survives a power cut, which the
+# embedded database of scripts/run must) or off (test and benchmark clusters,
+# whose data is thrown away: faster).  A cluster already running with the
+# other setting is restarted with this one.
 wp_pg_start() {
-    local dir port bin
+    local dir port bin fsync=${3:-on}
+    case $fsync in on|off) ;; *) wp_die "wp_pg_start: FSYNC must be on or off, got \"$fsync\"" ;; esac
     dir=$(wp_pg_dir_for "$1"); port=$2; bin=$(wp_pg_bindir)
     local data=$dir/data sock=$dir/sock log=$dir/postgres.log pwfile=$dir/password
     if [ ! -f "$data/PG_VERSION" ]; then
@@ -84,9 +89,16 @@ wp_pg_start() {
     [ "$(id -u)" -eq 0 ] && chown postgres: "$dir" "$sock" "$log"
     if wp_pg_as "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         port=$(sed -n 4p "$data/postmaster.pid")   # already running: keep its port
-    else
+        local running
+        running=$(psql "postgresql://postgres:$(cat "$pwfile")@127.0.0.1:$port/postgres" -tAc 'SHOW fsync' 2>/dev/null || true)
+        if [ "$running" != "$fsync" ]; then
+            wp_say "restarting the PostgreSQL cluster in $data with fsync=$fsync"
+            wp_pg_as "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+        fi
+    fi
+    if ! wp_pg_as "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         wp_pg_as "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
-            -o "-p $port -k $sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null \
+            -o "-p $port -k $sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=$fsync" start >/dev/null \
             || { tail -n 20 "$log" >&2; wp_die "PostgreSQL did not start (log: $log)"; }
     fi
     echo "postgresql://postgres:$(cat "$pwfile")@127.0.0.1:$port/postgres"

@@ -269,7 +269,7 @@ static int usage(void)
 static bool parse_opts(int argc, char **argv, opts *o)
 {
     *o = (opts){.events = 1000, .rate = 200, .jobs = 5000, .workers = 4, .timeout_s = 120};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return false;
         int *num = strcmp(a, "--events") == 0    ? &o->events
@@ -290,7 +290,6 @@ static bool parse_opts(int argc, char **argv, opts *o)
             }
             *num = (int)n;
         }
-        i++;
     }
     if (o->workers > 256) o->workers = 256;
     if (o->rate > 1000000) o->rate = 1000000;

@@ -264,8 +264,9 @@ const passRow = (id) => {
 const updatedEvents = (who, id) =>
   gw.sql(`SELECT data::text FROM events WHERE account_id = '${who.account}' AND type = 'pass.updated'
           AND data->'pass'->>'id' = '${id}' ORDER BY id`).split('\n').filter(Boolean).map((l) => JSON.parse(l));
-const jobDone = (jobId) =>
-  waitFor(() => gw.sql(`SELECT status FROM jobs WHERE id = '${jobId}'`) === 'done', { what: `job ${jobId} done` });
+// Generous: a propagation job runs one statement per pass, which a busy machine makes slow.
+const jobDone = (jobId, timeout = 60000) =>
+  waitFor(() => gw.sql(`SELECT status FROM jobs WHERE id = '${jobId}'`) === 'done', { timeout, interval: 200, what: `job ${jobId} done` });
 
 test('templates: propagate re-renders passes that do not override the changed keys', async () => {
   const t = (await create(a, base, 'Propagated')).body;
@@ -381,7 +382,7 @@ test('templates: propagation goes through every pass in chunks, and a deleted te
     key: c.key, body: { body: { logo_text: 'Everyone' }, propagate: true },
   });
   assert.equal(u.status, 200, u.text);
-  await jobDone(u.body.propagation.job_id);
+  await jobDone(u.body.propagation.job_id, 300000); // 1234 passes: 40 s seen with two busy loops beside the suite
   assert.equal(gw.sql(`SELECT count(*) FROM passes WHERE account_id = '${c.account}' AND version = 2
                        AND body->>'logo_text' = 'Everyone'`), String(n));
   assert.equal(gw.sql(`SELECT count(*) FROM events WHERE account_id = '${c.account}' AND type = 'pass.updated'`), String(n));

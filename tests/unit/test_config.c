@@ -44,7 +44,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.port, 8080);
     assert_int_equal(cfg.num_threads, 50);
     assert_true(cfg.keep_alive);
-    assert_int_equal(cfg.keep_alive_timeout_ms, 5000);
+    assert_int_equal(cfg.keep_alive_timeout_ms, 65000);
     assert_int_equal(cfg.request_timeout_ms, 30000);
     assert_int_equal(cfg.header_timeout_seconds, 5);
     assert_int_equal(cfg.listen_backlog, 512);

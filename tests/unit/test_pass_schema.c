@@ -38,8 +38,7 @@ static void test_valid_bodies(void **state)
     const char *ok[] = {
         "{\"pass_type\":\"event\",\"organization_name\":\"O\",\"event_name\":\"Gig\",\"event_start\":\"2026-05-01T19:30:00+02:00\"}",
         "{\"pass_type\":\"coupon\",\"organization_name\":\"O\",\"offer_title\":\"10% off\",\"redemption_channel\":\"both\"}",
-        "{\"pass_type\":\"generic\",\"organization_name\":\"O\",\"back_fields\":[{\"key\":\"a\",\"value\":3,"
-        "\"change_message\":\"Now %@\"}],\"images\":{\"icon\":\"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\",\"logo\":\"https://cdn.example.com/l.png\"}}",
+        "{\"pass_type\":\"generic\",\"organization_name\":\"O\",\"back_fields\":[{\"key\":\"a\",\"value\":3,\"change_message\":\"Now %@\"}],\"images\":{\"icon\":\"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\",\"logo\":\"https://cdn.example.com/l.png\"}}",
         "{\"pass_type\":\"loyalty\",\"organization_name\":\"O\",\"points\":12,\"metadata\":{\"crm\":\"x\"}}",
         "{\"pass_type\":\"generic\",\"organization_name\":\"O\",\"locations\":[{\"latitude\":1,\"longitude\":2}],\"max_distance\":120.5}",
     };
