@@ -56,7 +56,10 @@ typedef struct wp_config {
     /* plugins */
     char *plugin_dir;
     json_object *plugins;       /* the "plugins" array as given (owned) */
-    /* metering */
+    /* metering.  Read by request threads concurrently, so after start-up only with
+     * json_object_object_get_ex and json_object_get_int64 (pure reads): never get/put,
+     * change or serialise it (json-c is not thread-safe).  Plugins get copies of their
+     * own sections (plugins.c), never this document. */
     json_object *plans;         /* owned */
     char *default_plan;
     int trial_days;

@@ -20,6 +20,7 @@
 
 #include "apikey.h"
 #include "config.h"
+#include "crash.h"
 #include "db.h"
 #include "log.h"
 #include "hooks.h"
@@ -263,6 +264,8 @@ static int cmd_key_create(const wp_config *cfg, int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2) return usage();
+    /* First, before any thread: a fatal signal anywhere leaves its name and a backtrace in the log. */
+    if (!wp_crash_install()) perror("walletpass: installing the fatal-signal handler");
     const char *cmd = argv[1];
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("walletpass %s\n", WP_VERSION);

@@ -46,7 +46,7 @@ struct wp_plugin {
     char *path;
     void *dl;
     const wp_plugin_def *def;
-    json_object *config;    /* owned reference */
+    json_object *config;    /* owned: a deep copy of the entry's "config", handed to init */
     wp_plugins *set;
     bool registering;
     bool ready;             /* init returned WP_OK: shutdown is due */
@@ -303,7 +303,11 @@ static wp_status load_one(wp_plugins *set, const char *dir, json_object *entry, 
     snprintf(p->name, sizeof p->name, "%s", json_object_get_string(json_object_object_get(entry, "name")));
     p->set = set;
     const char *path = json_object_object_get_ex(entry, "path", &v) ? json_object_get_string(v) : NULL;
-    p->config = json_object_object_get_ex(entry, "config", &v) ? json_object_get(v) : json_object_new_object();
+    /* The plugin's own deep copy, not a reference into the configuration document: whatever
+     * a plugin does with it (json-c objects are not thread-safe) never touches the host's. */
+    p->config = NULL;
+    if (!json_object_object_get_ex(entry, "config", &v)) p->config = json_object_new_object();
+    else if (json_object_deep_copy(v, &p->config, NULL) != 0) p->config = NULL;
     if (!p->config) return wp_err_set(err, WP_ENOMEM, "out of memory");
     char real[PATH_MAX];
     wp_status st = resolve_file(dir, p->name, path, real, err);

@@ -29,7 +29,7 @@ typedef struct conn {
     char hash[65];
     CURLM *multi;
     pthread_mutex_t mu;     /* one batch at a time on this connection */
-    time_t last_used;
+    time_t last_used;       /* guarded by conns_mu */
 } conn;
 
 static apns_conf cfg;
@@ -329,7 +329,11 @@ wp_status apns_send(const char *cert_pem, const char *key_pem, const char *topic
     }
     free(idx);
     free(xs);
-    c->last_used = time(NULL);
     pthread_mutex_unlock(&c->mu);
+    /* last_used belongs to conns_mu (conn_acquire reads it for every slot); taken
+     * after c->mu is released, since conn_acquire holds conns_mu while it tries c->mu. */
+    pthread_mutex_lock(&conns_mu);
+    c->last_used = time(NULL);
+    pthread_mutex_unlock(&conns_mu);
     return WP_OK;
 }

@@ -23,8 +23,9 @@
  * (10), max_jwt_length (1800), cache_slots (4096), credentials_ttl_seconds (5),
  * request_rest_timeout_ms (5000: the Google calls made while a request waits, together).
  *
- * Threads: everything set in init is read-only afterwards; the REST client,
- * the link cache and the key cache guard their own state.
+ * Threads: everything set in init is read-only afterwards and plain C data
+ * (no json_object outlives a call or is seen by two threads); the REST
+ * client, the link cache and the key cache guard their own state.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -51,7 +52,10 @@ static const wp_host *host;
 static wp_plugin *self;
 static grest *rest;
 static gcache *links;
-static json_object *origins;         /* owned; read-only after init */
+/* config.origins, serialised once at init: every save link parses its own array from it.
+ * Never a shared json_object: json-c's reference counts and print buffers are not
+ * thread-safe, and request threads sign links concurrently. */
+static char *origins_json;           /* owned; immutable after init */
 static char public_url[512] = "http://localhost:8080";
 static char language[32] = "en-US";
 static char default_logo_url[600];
@@ -322,7 +326,14 @@ static wp_status sign_payload(const creds *cr, json_object *payload, char **jwt,
     EVP_PKEY *key = NULL;
     wp_status st = key_get(cr->c.private_key_pem, &key, errbuf, errlen);
     if (st != WP_OK) return st;
+    json_object *origins = json_tokener_parse(origins_json);
+    if (!origins) {
+        EVP_PKEY_free(key);
+        snprintf(errbuf, errlen, "out of memory");
+        return WP_ENOMEM;
+    }
     json_object *claims = gj_save_claims(cr->c.client_email, time(NULL), origins, payload);
+    json_object_put(origins);
     st = gj_save_jwt(key, claims, jwt, errbuf, errlen);
     json_object_put(claims);
     EVP_PKEY_free(key);
@@ -974,14 +985,17 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
     char msg[256] = "";
     grest_cfg rc = {.api_base = *api ? api : NULL, .token_url = *tok ? tok : NULL, .timeout_s = timeout,
                     .rate_per_s = rate};
-    if (grest_new(&rc, &rest, msg, sizeof msg) != WP_OK || !(links = gc_new((size_t)slots))) {
+    /* A copy of config.origins, not a reference: the configuration object stays the host's. */
+    origins_json = strdup(o ? json_object_to_json_string_ext((json_object *)o, JSON_C_TO_STRING_PLAIN) : "[]");
+    if (!origins_json || grest_new(&rc, &rest, msg, sizeof msg) != WP_OK || !(links = gc_new((size_t)slots))) {
         host->set_error(self, "out of memory");
         grest_free(rest);
         rest = NULL;
+        free(origins_json);
+        origins_json = NULL;
         curl_global_cleanup();
         return WP_ENOMEM;
     }
-    origins = o ? json_object_get(o) : json_object_new_array();
 
     static const uint32_t backoff[] = {1, 5, 30, 120, 600, 1800};
     wp_retry_policy retry = WP_RETRY_POLICY_INIT;
@@ -1012,8 +1026,8 @@ static void google_shutdown(wp_plugin *p)
     rest = NULL;
     gc_free(links);
     links = NULL;
-    json_object_put(origins);
-    origins = NULL;
+    free(origins_json);
+    origins_json = NULL;
     for (int i = 0; i < KEYS; i++) {
         EVP_PKEY_free(keys[i].key);
         keys[i].key = NULL;

@@ -56,7 +56,8 @@
  *                               delivery) is run by one worker at a time.
  *   Every host function may be called from any of these threads, except the
  *   registration functions (init only).  So: a plugin keeps no unguarded
- *   mutable global state; what init sets up is read-only afterwards.
+ *   mutable global state; what init sets up is read-only afterwards, and
+ *   holds no json_object ("json_object and threads" below).
  *
  * ---------------------------------------------------------------------------
  * Memory ownership: every function below says which of these applies.
@@ -66,6 +67,31 @@
  *                json_object_put(), host memory is never freed by the plugin
  *                (it lives in the request arena).
  *   copied       the host copied what it needs; the caller keeps its own.
+ *
+ * ---------------------------------------------------------------------------
+ * json_object and threads
+ *
+ *   json-c as distributions build it is not thread-safe for a shared object:
+ *   json_object_get/put change a plain (non-atomic) reference count, and
+ *   json_object_to_json_string* (also json_object_get_string of a
+ *   non-string) print into the object itself.  Two threads doing so to one
+ *   object lose counts and free it early: a crash far from the cause.  So a
+ *   json_object is used by one thread at a time:
+ *
+ *   - What a callback is handed (doc, event data, job payload, req_json's,
+ *     db_query's, pass_get's and vault_read's results) belongs to the
+ *     calling thread.  Borrowed objects are for the call only: never keep a
+ *     pointer or a reference (json_object_get) to one, or to a member of
+ *     one, in static or shared state; copy what must outlive the call
+ *     (json_object_deep_copy, a serialised string, or plain C values).
+ *   - The config object given to init: read it during init and copy what
+ *     you need into your own C variables.  Never json_object_get/put it,
+ *     keep pointers into it, or read or serialise it from a route, filter,
+ *     event or job thread.
+ *   - State shared between threads holds no json_object: share an
+ *     immutable serialised string (each user parses its own copy), or guard
+ *     every use of the object, reads and serialisation included, with one
+ *     mutex.
  *
  * ---------------------------------------------------------------------------
  * ABI ledger (append-only; the number in a plugin's definition is the ABI it
@@ -550,8 +576,9 @@ typedef struct wp_plugin_def {
     const char *version;        /* the plugin's own version, free-form ("1.2.0") */
     const char *description;
     /* Registers what the plugin offers.  config: the plugin's "config"
-     * object from the gateway configuration (an empty object when absent);
-     * borrowed for the whole life of the plugin (the host keeps it). */
+     * object from the gateway configuration (an empty object when absent),
+     * a private copy; borrowed, and valid until shutdown returns, but read
+     * it during init only ("json_object and threads" above). */
     wp_status (*init)(const wp_host *host, wp_plugin *self, const json_object *config);
     void (*shutdown)(wp_plugin *self);
     /* &json_object_put as the plugin was linked: the loader compares it with

@@ -15,6 +15,29 @@ import assert from 'node:assert/strict';
 export const BIN = process.env.WP_BIN;
 export const SOURCE_DIR = process.env.WP_SOURCE_DIR;
 
+/** What a sanitizer writes to stderr when it finds something. */
+export const SANITIZER_REPORT = /AddressSanitizer|LeakSanitizer|WARNING: ThreadSanitizer|ThreadSanitizer: |runtime error:/;
+
+/**
+ * The sanitizer the binary under test was built with: 'address' (ASan + UBSan),
+ * 'thread' (TSan) or null (release).  Read from the build's CMake cache
+ * (WP_SANITIZE); without one, guessed from the build folder's name.
+ */
+export function sanitizer() {
+  const dir = process.env.WP_BUILD_DIR || (BIN ? path.resolve(path.dirname(BIN), '..') : null);
+  let v = null;
+  try {
+    const m = /^WP_SANITIZE:[A-Z]+=(.*)$/m.exec(fs.readFileSync(path.join(dir, 'CMakeCache.txt'), 'utf8'));
+    if (m) v = m[1].trim().toLowerCase();
+  } catch {
+    if (dir && /build-tsan/.test(dir)) v = 'thread';
+    else if (dir && /build-asan/.test(dir)) v = 'address';
+  }
+  if (v === 'thread') return 'thread';
+  if (v && /^(address|on|yes|true|1|y)$/.test(v)) return 'address';
+  return null;
+}
+
 export function adminUrl() {
   const u = process.env.WP_TEST_PG_ADMIN_URL;
   if (!u) throw new Error('WP_TEST_PG_ADMIN_URL is not set: run the suites through scripts/test');
@@ -77,16 +100,20 @@ export async function waitFor(fn, { timeout = 15000, interval = 50, what = 'cond
 export async function startGateway(options = {}) {
   const dbUrl = options.dbUrl || createDatabase();
   const port = options.port || (await freePort());
+  // Idle keep-alive connections outlive fetch's pool (4 s): a synchronous sql() or cli() call blocks
+  // this process's event loop, and a socket the server closed meanwhile would lose the next request
+  // ("other side closed"), more often the slower the build under test.
+  const server = { port, num_threads: 16, listen_address: '127.0.0.1', keep_alive_timeout_ms: 60000 };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-gw-'));
   const config = {
-    server: { port, num_threads: 16, listen_address: '127.0.0.1' },
+    server,
     public_url: `http://127.0.0.1:${port}`,
     log_level: 'info',
     // the suites' certificates come from throwaway CAs, not Apple's WWDR
     apple: { require_apple_wwdr: false },
     ...(options.config || {}),
   };
-  if (options.config && options.config.server) config.server = { port, num_threads: 16, listen_address: '127.0.0.1', ...options.config.server };
+  if (options.config && options.config.server) config.server = { ...server, ...options.config.server };
   const cfgPath = path.join(dir, 'walletpass.json');
   fs.writeFileSync(cfgPath, JSON.stringify(config, null, 2));
   const env = {
@@ -146,7 +173,7 @@ export async function startGateway(options = {}) {
       const e = await exited;
       fs.rmSync(dir, { recursive: true, force: true });
       if (expectClean && signal === 'SIGTERM') {
-        assert.ok(!/AddressSanitizer|LeakSanitizer|runtime error:/.test(stderr), 'sanitizer report:\n' + stderr);
+        assert.ok(!SANITIZER_REPORT.test(stderr), 'sanitizer report:\n' + stderr);
         assert.equal(e.code, 0, `gateway exit ${JSON.stringify(e)}\n${stderr}`);
       }
       return e;
