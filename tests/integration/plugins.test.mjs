@@ -128,11 +128,11 @@ test('hello: plugin metrics appear in /metrics', async () => {
   assert.match(m.text, /walletpass_hello_greetings_total \d+/);
 });
 
-test('a plugin built against ABI 1.0 loads and works on a 1.3 host', async () => {
+test('a plugin built against ABI 1.0 loads and works on a 1.4 host', async () => {
   const r = await gw.request('GET', '/api/v1/oldminor', { key: a.key });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.built_for_minor, 0);
-  assert.equal(r.body.host_minor, 3);
+  assert.equal(r.body.host_minor, 4);
   assert.ok(r.body.my_table_size < r.body.host_table_size, r.text);
   assert.equal(r.body.account, a.account);
 });
@@ -152,10 +152,10 @@ test('a required plugin whose init fails stops start-up, naming it', () => {
 test('a plugin with another ABI major is refused with both versions named', () => {
   const r = runWith({ plugins: [{ name: 'abi2' }] }, ['serve']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /plugin "abi2" \(.*\/abi2\.so\) wants ABI 2\.0, walletpass provides ABI 1\.3/);
+  assert.match(r.stderr, /plugin "abi2" \(.*\/abi2\.so\) wants ABI 2\.0, walletpass provides ABI 1\.4/);
   const n = runWith({ plugins: [{ name: 'abinew' }] }, ['plugins']);
   assert.equal(n.code, 1);
-  assert.match(n.stderr, /plugin "abinew" \(.*\/abinew\.so\) wants ABI 1\.99, walletpass provides ABI 1\.3/);
+  assert.match(n.stderr, /plugin "abinew" \(.*\/abinew\.so\) wants ABI 1\.99, walletpass provides ABI 1\.4/);
 });
 
 test('plugin files are checked: location, name, permissions, configuration keys', () => {
