@@ -882,22 +882,20 @@ static wp_status sync_object(sync_ctx *x, int may_notify)
     long status = 0;
     wp_status st = grest_call(rest, &x->cr.c, "PATCH", x->path, x->object, &status, NULL, x->msg, sizeof x->msg);
     json_object_object_del(x->object, "notifyPreference");
-    int inserted = 0;
+    /* Answered: notified, or refused (a 404 included: the insert below notifies nobody).
+     * No answer at all: it may have gone out, so the claim stays (counted, never sent again). */
+    if (notify && st == WP_OK) notification_done(x->account, x->pass_id, x->event_id, ok_status(status), 1);
     if (st == WP_OK && status == 404) {
         if (x->voided || strcmp(gr_state(x->pass, time(NULL)), "ACTIVE") != 0) {
             status = 200; /* nothing to create: its links already render this state */
             x->absent = 1;
         } else {
             st = insert_both(&x->cr, x->rdoc, x->account, x->pass_id, NULL, 1, &status, x->msg, sizeof x->msg);
-            inserted = 1;
         }
     } else if (st == WP_OK && ok_status(status) && object_record(NULL, x->account, x->object_id, h, vals, 1) != WP_OK) {
         status = 503; /* unrecorded: run again rather than trust a stale record */
     }
     json_object_put(vals);
-    /* An insert notifies nobody; a refusal sent nothing.  No answer at all: it may have
-     * gone out, so the claim stays (counted, never sent again). */
-    if (notify && st == WP_OK) notification_done(x->account, x->pass_id, x->event_id, ok_status(status) && !inserted, 1);
     return outcome(st, status, x->what, x->msg);
 }
 
@@ -996,6 +994,7 @@ static wp_status sync_class(sync_ctx *x)
 {
     const char *want = jstr(x->payload, "class_id");
     for (int round = 0; round < 3; round++) {
+        if (x->voided) return WP_OK; /* left its template behind: the active passes speak for the class */
         json_object *cls = doc_get(x->rdoc, "class");
         const char *cid = json_object_get_string(doc_get(cls, "id"));
         if (!want || strcmp(cid, want) != 0) return WP_OK; /* the pass moved to another class: its own job sees to it */
@@ -1023,6 +1022,7 @@ static wp_status sync_class(sync_ctx *x)
         json_object_object_del(again, "owner_account_id");
         json_object_put(x->pass);
         x->pass = again;
+        x->voided = strcmp(gr_pass_str(x->pass, "status") ? gr_pass_str(x->pass, "status") : "", "voided") == 0;
         json_object_put(x->rdoc);
         x->rdoc = NULL;
         if (render(x->pass, &x->cr, x->account, 0, NULL, &x->rdoc, x->msg, sizeof x->msg) != WP_OK) {
@@ -1110,8 +1110,10 @@ static wp_status job_sync(void *ud, const wp_plugin_job *job)
         synced = 0;
     }
     /* Class-level fields (a loyalty programName or colour, an event's venue) live on the
-     * class, which the passes of a template share: its own serial key orders its writes. */
-    if (st == WP_OK && synced && !x.absent && class_check(NULL, x.account, x.pass_id, x.cls) != WP_OK) st = WP_RETRY;
+     * class, which the passes of a template share: its own serial key orders its writes.
+     * A voided pass no longer follows its template, so it never writes the class. */
+    if (st == WP_OK && synced && !x.absent && !x.voided && class_check(NULL, x.account, x.pass_id, x.cls) != WP_OK)
+        st = WP_RETRY;
     if (st == WP_OK) host->metrics_add(self, "object_syncs_total", "Google Wallet objects updated", 1);
     json_object_put(x.rdoc);
     creds_free(&x.cr);
