@@ -468,7 +468,8 @@ test('one OAuth token served every REST call; the assertion was checked by the s
     if (x - cur[cur.length - 1] < 120) cur.push(x); else cur = [x];
     if (cur.length > best.length) best = [...cur];
   }
-  assert.ok(best.length >= 8, `a burst of at least 8 calls expected, largest ${best.length}`);
+  // (three skinny passes at once: a class insert and an object insert each)
+  assert.ok(best.length >= 6, `a burst of at least 6 calls expected, largest ${best.length}`);
   const span = best[best.length - 1] - best[0];
   assert.ok(span >= (best.length - 1) * 35, `${best.length} calls in ${span} ms: not rate limited`);
 });

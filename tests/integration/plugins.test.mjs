@@ -182,7 +182,7 @@ test('plugin files are checked: location, name, permissions, configuration keys'
 test('walletpass plugins lists versions and --hooks the filter order', () => {
   const r = runWith({ plugins: [{ name: 'hello' }, { name: 'oldminor' }] }, ['plugins', '--hooks']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /hello\s+1\.0\.0\s+ABI 1\.3/);
+  assert.match(r.stdout, /hello\s+1\.0\.0\s+ABI 1\.4/);
   assert.match(r.stdout, /oldminor\s+0\.9\.0\s+ABI 1\.0/);
   assert.match(r.stdout, /hello\.greeting\s+25\s+oldminor\nhello\.greeting\s+50\s+hello/);
 });
