@@ -1030,6 +1030,8 @@ static wp_status sync_class(sync_ctx *x)
             return WP_FAIL;
         }
         x->type = json_object_get_string(doc_get(x->rdoc, "type"));
+        x->object = doc_get(x->rdoc, "object");
+        x->cls = doc_get(x->rdoc, "class");
     }
     return WP_OK;
 }
