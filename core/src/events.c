@@ -177,11 +177,14 @@ wp_status wp_events_publish(wp_events *ev, PGconn *conn, const char *account_id,
         snprintf(sql, sizeof sql,
                  "WITH e AS (INSERT INTO events (account_id, id, type, schema, data)"
                  "  VALUES ($1, $2, $3, %d, $4::jsonb) RETURNING account_id, id, type, schema, data, created_at),"
-                 " j AS (INSERT INTO jobs (id, account_id, kind, payload, max_attempts)"
+                 " j AS (INSERT INTO jobs (id, account_id, kind, payload, max_attempts, serial_key)"
                  "  SELECT s.job_id, e.account_id, s.kind,"
                  "   jsonb_build_object('event_id', e.id, 'type', e.type, 'account_id', e.account_id,"
                  "    'schema', e.schema, 'created_at', to_char(e.created_at AT TIME ZONE 'UTC', %s), 'data', e.data),"
-                 "   s.max_attempts"
+                 "   s.max_attempts,"
+                 /* one subscriber's deliveries about one pass: one at a time, in publish order */
+                 "   CASE WHEN jsonb_typeof(e.data->'pass'->'id') = 'string' THEN 'event:' || split_part(s.kind, ':', 2)"
+                 "    || ':' || e.account_id || ':' || (e.data->'pass'->>'id') END"
                  "  FROM e, unnest($5::text[], $6::text[], $7::int[]) AS s(job_id, kind, max_attempts)"
                  "  RETURNING kind)"
                  " SELECT pg_notify('wp_jobs', kind) FROM j",

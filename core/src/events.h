@@ -10,6 +10,11 @@
  * job kind "event:<subscriber>:<type>" with its own retry schedule;
  * WP_OK / WP_RETRY / WP_FAIL mean what they mean for jobs (jobs.h).
  *
+ * Order: the deliveries to one subscriber of the events about one pass
+ * (data.pass.id) share the serial key "event:<subscriber>:<account>:<pass>",
+ * so they run one at a time, in publish order (jobs.h); the writes that
+ * publish them lock the pass row, so publish order is commit order.
+ *
  * Subscriptions are matched when the event is published, by the
  * publishing process: every gateway process sharing a database must load
  * the same subscribers (the same plugins), which is how the gateway is

@@ -233,15 +233,36 @@ static PGconn *dedicated_conn(wp_jobs *q, wp_err *err)
 
 /* ---- enqueue ---- */
 
+static bool key_valid(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > WP_JOBS_KEY_MAX) return false;
+    return strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:*-/@") == n;
+}
+
 wp_status wp_jobs_enqueue(wp_jobs *q, PGconn *conn, const char *account_id, const char *kind,
                           json_object *payload, int64_t run_at_unix_ms, char id_out[48], wp_err *err)
 {
+    wp_job_opts o = {.run_at_unix_ms = run_at_unix_ms};
+    return wp_jobs_enqueue_opts(q, conn, account_id, kind, payload, &o, id_out, err);
+}
+
+wp_status wp_jobs_enqueue_opts(wp_jobs *q, PGconn *conn, const char *account_id, const char *kind,
+                               json_object *payload, const wp_job_opts *opts, char id_out[48], wp_err *err)
+{
+    static const wp_job_opts none = {0};
+    if (!opts) opts = &none;
+    int64_t run_at_unix_ms = opts->run_at_unix_ms;
     if (id_out) id_out[0] = '\0';
     if (!kind_valid(kind))
         return wp_err_param(err, WP_EINVAL, "kind",
                             "job kind \"%s\": must be 1..%d characters of letters, digits and ._:*-/",
                             kind ? kind : "", KIND_MAX);
     if (run_at_unix_ms < 0) return wp_err_param(err, WP_EINVAL, "run_at", "run_at must not be negative");
+    if (opts->serial_key && !key_valid(opts->serial_key))
+        return wp_err_param(err, WP_EINVAL, "serial_key",
+                            "serial key \"%.64s\": must be 1..%d characters of letters, digits and ._:*-/@",
+                            opts->serial_key, WP_JOBS_KEY_MAX);
     char id[WP_ID_MAX];
     if (wp_id_new("job", id) != WP_OK) return wp_err_set(err, WP_ECRYPTO, "no randomness for the job id");
     const job_kind *k = find_kind(q, kind);
@@ -250,21 +271,21 @@ wp_status wp_jobs_enqueue(wp_jobs *q, PGconn *conn, const char *account_id, cons
     snprintf(runat, sizeof runat, "%lld", (long long)run_at_unix_ms);
     const char *body = payload ? json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN) : "{}";
     if (!body) return wp_err_set(err, WP_ENOMEM, "out of memory");
-    const char *params[] = {id, account_id, kind, body, maxa, runat};
+    const char *params[] = {id, account_id, kind, body, maxa, runat, opts->serial_key};
     /* The NOTIFY is delivered when (and only when) the transaction commits. */
     static const char sql[] =
-        "WITH j AS (INSERT INTO jobs (id, account_id, kind, payload, max_attempts, run_at)"
+        "WITH j AS (INSERT INTO jobs (id, account_id, kind, payload, max_attempts, run_at, serial_key)"
         " VALUES ($1, $2, $3, $4::jsonb, $5::int,"
-        "  CASE WHEN $6::bigint = 0 THEN now() ELSE to_timestamp($6::bigint / 1000.0) END)"
+        "  CASE WHEN $6::bigint = 0 THEN now() ELSE to_timestamp($6::bigint / 1000.0) END, $7)"
         " RETURNING kind, run_at)"
         " SELECT pg_notify('wp_jobs', kind) FROM j WHERE run_at <= now()";
     wp_status st;
     if (conn) {
-        st = wp_db_query(conn, sql, 6, params, NULL, err);
+        st = wp_db_query(conn, sql, 7, params, NULL, err);
     } else {
         PGconn *c = wp_db_acquire(q->db, err);
         if (!c) return err ? err->status : WP_EUNAVAIL;
-        st = wp_db_query(c, sql, 6, params, NULL, err);
+        st = wp_db_query(c, sql, 7, params, NULL, err);
         wp_db_release(q->db, c);
     }
     if (st == WP_OK && id_out) snprintf(id_out, WP_ID_MAX, "%s", id);
@@ -296,6 +317,7 @@ typedef struct claimed {
     char *kind;
     char *payload;
     int attempts;
+    bool keyed; /* has a serial key: its end may let the next job of the key run */
 } claimed;
 
 static void finish(wp_jobs *q, PGconn **c, const claimed *j, const job_kind *k, wp_status st, const char *msg)
@@ -393,14 +415,29 @@ static int claim(wp_jobs *q, worker *w, PGconn **c, claimed *out)
     PGresult *r;
     wp_err err;
     wp_err_clear(&err);
+    /* A keyed job is claimable when no job of its key is running and no
+     * older one of its key is due: so at most one per key per claim, in
+     * enqueue order.  A concurrent claim may still pick another job of the
+     * same key from an older snapshot; the unique index on the running job
+     * of a key (jobs_key_running_idx) then fails the later claim. */
     if (wp_db_query(*c,
                     "UPDATE jobs SET status = 'running', locked_by = $1,"
                     " locked_until = now() + make_interval(secs => $2::int), attempts = attempts + 1,"
                     " updated_at = now()"
-                    " WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= now()"
-                    "   AND kind = ANY($3::text[]) ORDER BY run_at LIMIT $4::int FOR UPDATE SKIP LOCKED)"
-                    " RETURNING id, account_id, kind, payload::text, attempts",
+                    " WHERE id IN (SELECT j.id FROM jobs j WHERE j.status = 'queued' AND j.run_at <= now()"
+                    "   AND j.kind = ANY($3::text[])"
+                    "   AND (j.serial_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs o"
+                    "     WHERE o.serial_key = j.serial_key AND o.id <> j.id AND o.status IN ('queued', 'running')"
+                    "       AND (o.status = 'running' OR (o.run_at <= now() AND o.seq < j.seq))))"
+                    "   ORDER BY j.run_at LIMIT $4::int FOR UPDATE SKIP LOCKED)"
+                    " RETURNING id, account_id, kind, payload::text, attempts, serial_key IS NOT NULL",
                     4, params, &r, &err) != WP_OK) {
+        if (err.status == WP_ECONFLICT) {
+            /* Lost a race for a serial key: nothing was claimed; look again. */
+            wp_log_debug("jobs: claim lost a serial-key race; retrying");
+            wake(q, 1);
+            return 0;
+        }
         wp_log_warn("jobs: claim failed: %s", err.msg);
         if (PQstatus(*c) != CONNECTION_OK) {
             PQfinish(*c);
@@ -417,6 +454,7 @@ static int claim(wp_jobs *q, worker *w, PGconn **c, claimed *out)
         out[i].kind = strdup(PQgetvalue(r, i, 2));
         out[i].payload = strdup(PQgetvalue(r, i, 3));
         out[i].attempts = atoi(PQgetvalue(r, i, 4));
+        out[i].keyed = PQgetvalue(r, i, 5)[0] == 't';
         snprintf(w->held[i].id, sizeof w->held[i].id, "%s", out[i].id);
         w->held[i].t_start = now;
     }
@@ -468,6 +506,8 @@ static void *worker_main(void *arg)
             }
             if (!c) break; /* connection lost: the leases expire and the jobs run elsewhere */
             run_one(q, &c, &js[i]);
+            /* The next job of its key may be waiting (its claim found this one running). */
+            if (js[i].keyed) wake(q, 1);
             if (!c) {
                 wp_err err;
                 c = dedicated_conn(q, &err);

@@ -17,6 +17,12 @@
  * never exists.  Handlers must therefore be idempotent (the job id is
  * stable across attempts).  Kinds no process handles stay queued.
  *
+ * Serial keys: jobs enqueued with the same serial key never run at the
+ * same time, in any process (a unique index on the running job of a key
+ * enforces it), and among the due jobs of one key the one enqueued first
+ * is claimed first.  A job waiting for its run_at (a delayed job, a retry
+ * after WP_RETRY) does not hold back the later jobs of its key.
+ *
  * Threads: handlers run on the worker threads, concurrently with each
  * other and with HTTP handlers.  wp_jobs_enqueue() is thread-safe.
  * wp_jobs_register() is start-up only (main thread, before wp_jobs_start).
@@ -102,6 +108,23 @@ wp_status wp_jobs_register(wp_jobs *q, const char *kind, wp_job_fn fn, void *ud,
 #define WP_JOBS_DEFAULT_RETRIES 4
 wp_status wp_jobs_enqueue(wp_jobs *q, PGconn *conn, const char *account_id, const char *kind,
                           json_object *payload, int64_t run_at_unix_ms, char id_out[48], wp_err *err);
+
+/* The longest serial key (characters of [A-Za-z0-9._:*-/@]). */
+#define WP_JOBS_KEY_MAX 255
+
+/* Options of wp_jobs_enqueue_opts; zero-initialise, then set what you need. */
+typedef struct wp_job_opts {
+    int64_t run_at_unix_ms; /* 0: now */
+    const char *serial_key; /* NULL: none (borrowed; copied into the row) */
+} wp_job_opts;
+
+/*
+ * wp_jobs_enqueue with options (opts may be NULL).  A serial key that is
+ * empty, longer than WP_JOBS_KEY_MAX or holds another character is
+ * WP_EINVAL (param "serial_key").
+ */
+wp_status wp_jobs_enqueue_opts(wp_jobs *q, PGconn *conn, const char *account_id, const char *kind,
+                               json_object *payload, const wp_job_opts *opts, char id_out[48], wp_err *err);
 
 /* Starts the maintenance thread and (when any kind is registered) the workers.
  * Closes registration. */

@@ -694,6 +694,40 @@ static wp_status h_job_enqueue(wp_plugin *p, wp_req *req, const char *kind, cons
     return host_ok();
 }
 
+/* ABI 1.4: options in a sized struct; only the fields within opts->size are read. */
+static wp_status h_job_enqueue_ex(wp_plugin *p, wp_req *req, const char *kind, const json_object *payload,
+                                  const wp_job_options *opts, char *id_out, size_t id_len)
+{
+    wp_jobs *q = p ? p->set->env.jobs : NULL;
+    if (!q) return host_failf(WP_EUNAVAIL, "the job queue is not available in this process");
+    if (!own_kind(p, kind))
+        return host_failf(WP_EINVAL, "job kind \"%s\" must start with \"%s.\"", kind ? kind : "(null)", p->name);
+    wp_job_opts o = {0};
+    if (opts) {
+        if (opts->size < offsetof(wp_job_options_v1, run_at_ms))
+            return host_failf(WP_EINVAL, "job_enqueue_ex: opts->size is %u; start from WP_JOB_OPTIONS_INIT",
+                              (unsigned)opts->size);
+        if (opts->size >= offsetof(wp_job_options_v1, run_at_ms) + sizeof opts->run_at_ms)
+            o.run_at_unix_ms = opts->run_at_ms;
+        if (opts->size >= offsetof(wp_job_options_v1, serial_key) + sizeof opts->serial_key)
+            o.serial_key = opts->serial_key;
+    }
+    /* Keys are namespaced by plugin, so one plugin cannot hold back another's jobs. */
+    size_t n = strlen(p->name);
+    if (o.serial_key && (strncmp(o.serial_key, p->name, n) != 0 || o.serial_key[n] != ':' || !o.serial_key[n + 1]))
+        return host_failf(WP_EINVAL, "serial key \"%.64s\" must start with \"%s:\"", o.serial_key, p->name);
+    wp_err e;
+    wp_err_clear(&e);
+    PGconn *c = NULL;
+    if (req && !(c = req_conn(req, &e))) return host_fail(e.status, &e);
+    const char *acct = req && req->account_id[0] ? req->account_id : NULL;
+    char id[48] = "";
+    wp_status st = wp_jobs_enqueue_opts(q, c, acct, kind, (json_object *)payload, &o, id, &e);
+    if (st != WP_OK) return host_fail(st, &e);
+    if (id_out && id_len) snprintf(id_out, id_len, "%s", id);
+    return host_ok();
+}
+
 static json_object *cell(const PGresult *res, int row, int col)
 {
     if (PQgetisnull(res, row, col)) return NULL;
@@ -1176,4 +1210,5 @@ static const wp_host host_table = {
     .pass_authenticate = h_pass_authenticate,
     .pass_cap_token = h_pass_cap_token,
     .pass_cap_verify = h_pass_cap_verify,
+    .job_enqueue_ex = h_job_enqueue_ex,
 };

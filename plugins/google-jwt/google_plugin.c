@@ -9,12 +9,15 @@
  *           the class and object are inserted over the REST API.
  *   hook    pass.render.google: {schema 1, pass, type, class, object} runs
  *           before every JWT and REST write; filters may change class/object.
- *   events  pass.updated -> PATCH the object (and the class when its
- *           rendering changed); pass.voided -> PATCH state
- *           INACTIVE; pass.notify -> addMessage (TEXT_AND_NOTIFY, TEXT past 3
- *           per pass per 24 h); pass.created/updated with a future
- *           expiration_date -> PATCH state EXPIRED at that time.  Each enqueues a google-jwt.sync job, which
- *           retries 429/5xx on its backoff schedule.
+ *   events  pass.updated, pass.voided -> the object as the pass is now (the
+ *           class through a class job when its rendering changed);
+ *           pass.notify -> addMessage (TEXT_AND_NOTIFY, TEXT past 3 per pass
+ *           per 24 h; none for a voided pass); pass.created/updated with a
+ *           future expiration_date -> the object EXPIRED at that time.  Each
+ *           enqueues a google-jwt.sync job under the pass's serial key (ABI
+ *           1.4: one job of a pass at a time, in order), which renders the
+ *           pass as it is when it runs and retries 429/5xx on its backoff
+ *           schedule (README.md, "Ordering").
  *   route   GET /google/images/default-logo.png (public): the logo Google
  *           fetches when a pass has none (programLogo is required).
  *
@@ -342,45 +345,6 @@ static wp_status sign_payload(const creds *cr, json_object *payload, char **jwt,
 
 static int ok_status(long s) { return s >= 200 && s < 300; }
 
-/* Inserts (or updates) class and object over REST, for a skinny JWT or a first update. */
-static wp_status upsert_both(const creds *cr, json_object *rdoc, char *errbuf, size_t errlen)
-{
-    const char *type = json_object_get_string(doc_get(rdoc, "type"));
-    char res[64];
-    long status = 0;
-    snprintf(res, sizeof res, "%sClass", type);
-    wp_status st = grest_upsert(rest, &cr->c, res, doc_get(rdoc, "class"), &status, errbuf, errlen);
-    if (st != WP_OK) return st;
-    if (!ok_status(status)) return grest_retryable(status) ? WP_RETRY : WP_FAIL;
-    snprintf(res, sizeof res, "%sObject", type);
-    st = grest_upsert(rest, &cr->c, res, doc_get(rdoc, "object"), &status, errbuf, errlen);
-    if (st != WP_OK) return st;
-    if (!ok_status(status)) return grest_retryable(status) ? WP_RETRY : WP_FAIL;
-    return WP_OK;
-}
-
-/* Whether this plugin inserted the object at Google already (google_jwt_objects). */
-static int object_known(wp_req *req, const char *account, const char *object_id)
-{
-    const char *params[] = {account, object_id};
-    json_object *rows = NULL;
-    if (host->db_query(self, req, "SELECT 1 AS x FROM google_jwt_objects WHERE account_id = $1 AND object_id = $2", 2,
-                       params, &rows) != WP_OK)
-        return 0; /* unknown: insert again (409 -> patch is harmless) */
-    int n = (int)json_object_array_length(rows);
-    json_object_put(rows);
-    return n > 0;
-}
-
-/* With req, in the request's transaction (no second pooled connection while it holds one). */
-static void object_record(wp_req *req, const char *account, const char *object_id)
-{
-    const char *params[] = {account, object_id};
-    if (host->db_query(self, req, "INSERT INTO google_jwt_objects (account_id, object_id) VALUES ($1, $2) "
-                       "ON CONFLICT DO NOTHING", 2, params, NULL) != WP_OK)
-        host->log(self, WP_LOG_WARN, "recording object %s: %s", object_id, host->last_error());
-}
-
 /* Hex SHA-256 of a resource's compact JSON. */
 static void json_hash(const json_object *o, char out[65])
 {
@@ -389,6 +353,93 @@ static void json_hash(const json_object *o, char out[65])
     unsigned char d[32];
     SHA256((const unsigned char *)js, n, d);
     for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* ---- what Google has: objects and classes as last sent ----------------------------- */
+
+/*
+ * The fields that carry a change message, as {key: value}: a notifying update
+ * is one that changes one of these values (what Apple shows a change message
+ * for).  *out transferred.
+ */
+static json_object *notify_values(const json_object *pass)
+{
+    static const char *const groups[] = {"header_fields", "primary_fields", "secondary_fields", "auxiliary_fields",
+                                         "back_fields", NULL};
+    json_object *out = json_object_new_object();
+    for (const char *const *g = groups; *g; g++) {
+        json_object *arr = gr_pass_field(pass, *g);
+        if (!arr || !json_object_is_type(arr, json_type_array)) continue;
+        for (size_t j = 0; j < json_object_array_length(arr); j++) {
+            json_object *f = json_object_array_get_idx(arr, j), *v = NULL;
+            const char *key = jstr(f, "key");
+            if (!key || !jstr(f, "change_message")) continue;
+            json_object_object_get_ex(f, "value", &v);
+            json_object_object_add(out, key, json_object_new_string(v ? json_object_get_string(v) : ""));
+        }
+    }
+    return out;
+}
+
+/* 1 when a value of cur differs from (or is missing in) sent. */
+static int values_changed(json_object *cur, json_object *sent)
+{
+    json_object_object_foreach(cur, k, v) {
+        json_object *s = NULL;
+        if (!json_object_object_get_ex(sent, k, &s) || !s ||
+            strcmp(json_object_get_string(s), json_object_get_string(v)) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * What this plugin last sent for the object: 1 and its content hash (""
+ * when unknown) and *values (transferred, NULL when unknown); 0 when it never
+ * sent it; -1 when the database did not answer.
+ */
+static int object_state(wp_req *req, const char *account, const char *object_id, char hash[65], json_object **values)
+{
+    hash[0] = '\0';
+    if (values) *values = NULL;
+    const char *params[] = {account, object_id};
+    json_object *rows = NULL;
+    if (host->db_query(self, req, "SELECT content_hash, notify_values FROM google_jwt_objects WHERE account_id = $1 "
+                       "AND object_id = $2", 2, params, &rows) != WP_OK)
+        return -1;
+    json_object *row = json_object_array_get_idx(rows, 0);
+    int n = row != NULL;
+    if (row) {
+        const char *h = jstr(row, "content_hash");
+        if (h && strlen(h) == 64) memcpy(hash, h, 65);
+        json_object *v = doc_get(row, "notify_values");
+        if (values && v && json_object_is_type(v, json_type_object)) *values = json_object_get(v);
+    }
+    json_object_put(rows);
+    return n;
+}
+
+/*
+ * Records what was sent for the object.  overwrite 0 (the request path, which
+ * only ever inserts): keeps a row a sync job wrote.  hash/values may be NULL
+ * (unknown: the next sync job patches).  With req, in the request's
+ * transaction (no second pooled connection while it holds one).
+ */
+static wp_status object_record(wp_req *req, const char *account, const char *object_id, const char *hash,
+                               json_object *values, int overwrite)
+{
+    const char *params[] = {account, object_id, hash,
+                            values ? json_object_to_json_string_ext(values, JSON_C_TO_STRING_PLAIN) : NULL};
+    wp_status st = host->db_query(
+        self, req,
+        overwrite ? "INSERT INTO google_jwt_objects (account_id, object_id, content_hash, notify_values, synced_at) "
+                    "VALUES ($1, $2, $3, $4::jsonb, now()) ON CONFLICT (account_id, object_id) DO UPDATE SET "
+                    "content_hash = $3, notify_values = $4::jsonb, synced_at = now()"
+                  : "INSERT INTO google_jwt_objects (account_id, object_id, content_hash, notify_values, synced_at) "
+                    "VALUES ($1, $2, $3, $4::jsonb, now()) ON CONFLICT DO NOTHING",
+        4, params, NULL);
+    if (st != WP_OK) host->log(self, WP_LOG_WARN, "recording object %s: %s", object_id, host->last_error());
+    return st;
 }
 
 /* 1 when the class was last sent with exactly this content. */
@@ -406,15 +457,134 @@ static int class_current(wp_req *req, const char *account, const json_object *cl
     return n > 0;
 }
 
-static void class_record(wp_req *req, const char *account, const json_object *cls)
+/* overwrite 0: only when the class has no row yet (an insert that won; a class
+ * job may have written a newer content meanwhile, and its record stands). */
+static wp_status class_record(wp_req *req, const char *account, const json_object *cls, int overwrite)
 {
     char h[65];
     json_hash(cls, h);
     const char *params[] = {account, json_object_get_string(doc_get((json_object *)cls, "id")), h};
-    if (host->db_query(self, req, "INSERT INTO google_jwt_classes (account_id, class_id, content_hash) VALUES ($1, $2, $3) "
-                       "ON CONFLICT (account_id, class_id) DO UPDATE SET content_hash = $3, updated_at = now()",
-                       3, params, NULL) != WP_OK)
-        host->log(self, WP_LOG_WARN, "recording a class: %s", host->last_error());
+    wp_status st = host->db_query(
+        self, req,
+        overwrite ? "INSERT INTO google_jwt_classes (account_id, class_id, content_hash) VALUES ($1, $2, $3) "
+                    "ON CONFLICT (account_id, class_id) DO UPDATE SET content_hash = $3, updated_at = now()"
+                  : "INSERT INTO google_jwt_classes (account_id, class_id, content_hash) VALUES ($1, $2, $3) "
+                    "ON CONFLICT DO NOTHING",
+        3, params, NULL);
+    if (st != WP_OK) host->log(self, WP_LOG_WARN, "recording a class: %s", host->last_error());
+    return st;
+}
+
+/* ---- sync jobs: enqueueing ---------------------------------------------------------- */
+
+/*
+ * The serial key of a pass's sync jobs ("google-jwt:<account>:<pass>") or of a
+ * class's ("google-jwt:<account>:class:<class id>"): the queue runs the jobs of
+ * one key one at a time, in enqueue order.  A key the queue would refuse
+ * (too long, other characters) is replaced by a hash of itself.
+ */
+static void serial_key(char out[256], const char *account, const char *what, const char *id)
+{
+    char k[1024];
+    int n = snprintf(k, sizeof k, "google-jwt:%s:%s%s", account, what, id);
+    size_t len = n > 0 ? (size_t)n : 0;
+    if (n > 0 && len < 256 && len < sizeof k &&
+        strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:*-/@") == len) {
+        memcpy(out, k, len + 1);
+        return;
+    }
+    unsigned char d[32];
+    SHA256((const unsigned char *)k, n > 0 && len < sizeof k ? len : strlen(k), d);
+    memcpy(out, "google-jwt:h:", 13);
+    for (int i = 0; i < 32; i++) snprintf(out + 13 + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Enqueues a google-jwt.sync job under its serial key.  payload borrowed; req as for job_enqueue. */
+static wp_status sync_enqueue(wp_req *req, const char *key, json_object *payload, int64_t run_at_ms)
+{
+    if (WP_HOST_HAS(host, job_enqueue_ex)) {
+        wp_job_options o = WP_JOB_OPTIONS_INIT;
+        o.run_at_ms = run_at_ms;
+        o.serial_key = key;
+        return host->job_enqueue_ex(self, req, JOB_KIND, payload, &o, NULL, 0);
+    }
+    return host->job_enqueue(self, req, JOB_KIND, payload, run_at_ms, NULL, 0);
+}
+
+/* A class job: brings class class_id to what pass_id renders for it (see class_sync). */
+static wp_status class_enqueue(wp_req *req, const char *account, const char *pass_id, const char *class_id)
+{
+    json_object *p = json_object_new_object(), *pass = json_object_new_object();
+    json_object_object_add(pass, "id", json_object_new_string(pass_id));
+    json_object_object_add(p, "op", json_object_new_string("class"));
+    json_object_object_add(p, "account_id", json_object_new_string(account));
+    json_object_object_add(p, "pass", pass);
+    json_object_object_add(p, "class_id", json_object_new_string(class_id));
+    char key[256];
+    serial_key(key, account, "class:", class_id);
+    wp_status st = sync_enqueue(req, key, p, 0);
+    json_object_put(p);
+    if (st != WP_OK) host->log(self, WP_LOG_WARN, "enqueueing the sync of class %s: %s", class_id, host->last_error());
+    return st;
+}
+
+/* A class job unless the class was last sent with this content. */
+static wp_status class_check(wp_req *req, const char *account, const char *pass_id, const json_object *cls)
+{
+    if (class_current(req, account, cls)) return WP_OK;
+    return class_enqueue(req, account, pass_id, json_object_get_string(doc_get((json_object *)cls, "id")));
+}
+
+/*
+ * Creates class and object at Google with this rendering (a skinny link, or a
+ * pass Google does not have yet).  The class is inserted when missing; one that
+ * exists is left to a class job when its content differs (class writes are
+ * serialised per class: passes of a template share it).  The object is
+ * inserted; when it exists, a sync job (which holds the pass's serial key)
+ * patches it with this rendering, the request path leaves it to the jobs.
+ * *status: the HTTP answer that decided (2xx: done).  WP_OK whenever Google
+ * answered.
+ */
+static wp_status insert_both(const creds *cr, json_object *rdoc, const char *account, const char *pass_id, wp_req *req,
+                             int job, long *status, char *errbuf, size_t errlen)
+{
+    const char *type = json_object_get_string(doc_get(rdoc, "type"));
+    json_object *cls = doc_get(rdoc, "class"), *obj = doc_get(rdoc, "object");
+    const char *oid = json_object_get_string(doc_get(obj, "id"));
+    char path[700];
+    snprintf(path, sizeof path, "/%sClass", type);
+    wp_status st = grest_call(rest, &cr->c, "POST", path, cls, status, NULL, errbuf, errlen);
+    if (st != WP_OK) return st;
+    if (ok_status(*status)) {
+        class_record(req, account, cls, 0);
+    } else if (*status == 409) {
+        if (class_check(req, account, pass_id, cls) != WP_OK) {
+            *status = 503; /* try again: the class would stay stale */
+            return WP_OK;
+        }
+    } else {
+        return WP_OK;
+    }
+    char h[65];
+    json_hash(obj, h);
+    json_object *vals = notify_values(doc_get(rdoc, "pass"));
+    snprintf(path, sizeof path, "/%sObject", type);
+    st = grest_call(rest, &cr->c, "POST", path, obj, status, NULL, errbuf, errlen);
+    if (st == WP_OK && *status == 409) {
+        if (job) {
+            snprintf(path, sizeof path, "/%sObject/%s", type, oid);
+            st = grest_call(rest, &cr->c, "PATCH", path, obj, status, NULL, errbuf, errlen);
+        } else {
+            object_record(req, account, oid, NULL, NULL, 0); /* there already: the jobs keep it current */
+            *status = 200;
+            json_object_put(vals);
+            return WP_OK;
+        }
+    }
+    if (st == WP_OK && ok_status(*status) && object_record(req, account, oid, h, vals, job) != WP_OK && job)
+        *status = 503; /* unrecorded: run again rather than trust a stale record */
+    json_object_put(vals);
+    return st;
 }
 
 /*
@@ -448,15 +618,15 @@ static wp_status save_link(const json_object *pass, const creds *cr, const char 
         jwt = NULL;
         json_object *object = doc_get(rdoc, "object");
         const char *oid = json_object_get_string(doc_get(object, "id"));
-        if (!object_known(req, account_id, oid)) {
-            /* a request waits for these calls on a server worker: they share one bound */
+        char sent[65];
+        if (object_state(req, account_id, oid, sent, NULL) != 1) {
+            /* Insert only: once the object exists, the sync jobs (one at a time per pass) keep it current.
+             * A request waits for these calls on a server worker: they share one bound. */
+            long status = 0;
             if (req) grest_budget_begin(request_rest_ms);
-            st = upsert_both(cr, rdoc, errbuf, errlen);
+            st = insert_both(cr, rdoc, account_id, gr_pass_str(pass, "id"), req, 0, &status, errbuf, errlen);
             if (req) grest_budget_end();
-            if (st == WP_OK) {
-                object_record(req, account_id, oid);
-                class_record(req, account_id, doc_get(rdoc, "class"));
-            }
+            if (st == WP_OK && !ok_status(status)) st = WP_EUNAVAIL; /* errbuf says what Google answered */
         }
         if (st == WP_OK) {
             json_object *ref = json_object_new_object();
@@ -480,7 +650,8 @@ static wp_status save_link(const json_object *pass, const creds *cr, const char 
     return *url ? WP_OK : WP_ENOMEM;
 }
 
-/* Cache key: a new pass version, another key (id or the key itself) or issuer each make a new link. */
+/* Cache key: a new pass version, its expiry (the state changes with no new version), another key (id
+ * or the key itself) or issuer each make a new link. */
 static int link_key(char *out, size_t len, const char *account_id, const json_object *pass, const creds *cr)
 {
     json_object *ver = gr_pass_field(pass, "version");
@@ -490,8 +661,9 @@ static int link_key(char *out, size_t len, const char *account_id, const json_ob
     char khex[17];
     SHA256((const unsigned char *)cr->c.private_key_pem, strlen(cr->c.private_key_pem), kh);
     for (int i = 0; i < 8; i++) snprintf(khex + 2 * i, 3, "%02x", kh[i]);
-    int n = snprintf(out, len, "%s|%s|%s|%s|%s|%s|%s", account_id, id, json_object_get_string(ver), cr->c.issuer_id,
-                     cr->c.client_email, cr->c.private_key_id ? cr->c.private_key_id : "", khex);
+    int n = snprintf(out, len, "%s|%s|%s|%s|%s|%s|%s|%s", account_id, id, json_object_get_string(ver),
+                     gr_state(pass, time(NULL)), cr->c.issuer_id, cr->c.client_email,
+                     cr->c.private_key_id ? cr->c.private_key_id : "", khex);
     return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
@@ -529,10 +701,17 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
 
 /* ---- live updates: events -> jobs -> REST ---------------------------------------- */
 
-static wp_status enqueue(const wp_plugin_event *ev, const char *op)
+/*
+ * Every change of a pass enqueues a google-jwt.sync job under the pass's serial
+ * key.  The payload names the pass and the event; the job reads the pass as it
+ * is when it runs (pass_get), so a job that runs late or after a later one never
+ * writes an older version (see job_sync).
+ */
+static wp_status enqueue_op(const wp_plugin_event *ev, const char *op, int64_t run_at_ms)
 {
     json_object *pass = doc_get((json_object *)ev->data, "pass");
-    if (!pass || !gr_pass_str(pass, "id")) {
+    const char *pass_id = pass ? gr_pass_str(pass, "id") : NULL;
+    if (!pass_id) {
         host->log(self, WP_LOG_WARN, "event %s (%s) carries no pass: ignored", ev->id, ev->type);
         return WP_OK;
     }
@@ -544,17 +723,20 @@ static wp_status enqueue(const wp_plugin_event *ev, const char *op)
         return WP_RETRY;
     }
     creds_free(&cr);
-    json_object *p = json_object_new_object();
+    json_object *p = json_object_new_object(), *ref = json_object_new_object(), *extra;
+    json_object_object_add(ref, "id", json_object_new_string(pass_id));
+    if (json_object_object_get_ex(pass, "version", &extra)) json_object_object_add(ref, "version", json_object_get(extra));
     json_object_object_add(p, "op", json_object_new_string(op));
     json_object_object_add(p, "account_id", json_object_new_string(ev->account_id));
     json_object_object_add(p, "event_id", json_object_new_string(ev->id));
-    json_object_object_add(p, "pass", json_object_get(pass));
-    json_object *extra;
+    json_object_object_add(p, "pass", ref);
     if (json_object_object_get_ex((json_object *)ev->data, "changed", &extra))
         json_object_object_add(p, "changed", json_object_get(extra));
     if (json_object_object_get_ex((json_object *)ev->data, "message", &extra))
         json_object_object_add(p, "message", json_object_get(extra));
-    st = host->job_enqueue(self, NULL, JOB_KIND, p, 0, NULL, 0);
+    char key[256];
+    serial_key(key, ev->account_id, "", pass_id);
+    st = sync_enqueue(NULL, key, p, run_at_ms);
     json_object_put(p);
     if (st != WP_OK) {
         host->log(self, WP_LOG_WARN, "enqueueing %s: %s", JOB_KIND, host->last_error());
@@ -576,24 +758,7 @@ static wp_status enqueue_expiry(const wp_plugin_event *ev)
 {
     json_object *pass = doc_get((json_object *)ev->data, "pass");
     int64_t at = pass ? expiry_ms(pass) : 0;
-    if (!at) return WP_OK;
-    creds cr;
-    wp_status st = creds_read(ev->account_id, &cr);
-    if (st == WP_ENOTFOUND || st == WP_ECONFIG) return WP_OK;
-    if (st != WP_OK) return WP_RETRY;
-    creds_free(&cr);
-    json_object *p = json_object_new_object();
-    json_object_object_add(p, "op", json_object_new_string("expire"));
-    json_object_object_add(p, "account_id", json_object_new_string(ev->account_id));
-    json_object_object_add(p, "event_id", json_object_new_string(ev->id));
-    json_object_object_add(p, "pass", json_object_get(pass));
-    st = host->job_enqueue(self, NULL, JOB_KIND, p, at + 1000, NULL, 0);
-    json_object_put(p);
-    if (st != WP_OK) {
-        host->log(self, WP_LOG_WARN, "enqueueing the expiry of a pass: %s", host->last_error());
-        return WP_RETRY;
-    }
-    return WP_OK;
+    return at ? enqueue_op(ev, "expire", at + 1000) : WP_OK;
 }
 
 static wp_status on_created(void *ud, const wp_plugin_event *ev) { (void)ud; return enqueue_expiry(ev); }
@@ -601,19 +766,21 @@ static wp_status on_created(void *ud, const wp_plugin_event *ev) { (void)ud; ret
 static wp_status on_updated(void *ud, const wp_plugin_event *ev)
 {
     (void)ud;
-    wp_status st = enqueue(ev, "update");
+    wp_status st = enqueue_op(ev, "update", 0);
     return st == WP_OK ? enqueue_expiry(ev) : st;
 }
-static wp_status on_voided(void *ud, const wp_plugin_event *ev) { (void)ud; return enqueue(ev, "void"); }
-static wp_status on_notify(void *ud, const wp_plugin_event *ev) { (void)ud; return enqueue(ev, "notify"); }
+static wp_status on_voided(void *ud, const wp_plugin_event *ev) { (void)ud; return enqueue_op(ev, "void", 0); }
+static wp_status on_notify(void *ud, const wp_plugin_event *ev) { (void)ud; return enqueue_op(ev, "notify", 0); }
 
-/* Notifications sent for the pass in the last 24 h (messages and notifying updates together). */
+/* ---- notifications: the three-a-day rule, at most once each ----------------------- */
+
+/* Notifying messages and updates of the pass in the last 24 h, sent or possibly sent. */
 static int notifications_today(const char *account, const char *pass_id)
 {
     const char *params[] = {account, pass_id};
     json_object *rows = NULL;
     if (host->db_query(self, NULL, "SELECT count(*) AS n FROM google_jwt_notifications WHERE account_id = $1 AND "
-                       "pass_id = $2 AND sent_at > now() - interval '24 hours'", 2, params, &rows) != WP_OK) {
+                       "pass_id = $2 AND loud AND sent_at > now() - interval '24 hours'", 2, params, &rows) != WP_OK) {
         host->log(self, WP_LOG_WARN, "counting notifications: %s", host->last_error());
         return NOTIFY_CAP; /* unknown: stay silent rather than exceed Google's cap */
     }
@@ -622,15 +789,46 @@ static int notifications_today(const char *account, const char *pass_id)
     return n;
 }
 
-static void notification_record(const char *account, const char *pass_id, const char *event_id, const char *kind)
+/*
+ * Claims the notification of one event before it is sent, so that it is sent
+ * at most once whatever the retries.  1: claimed now (state "sending");
+ * 0: claimed before: *state ("sending": an earlier attempt's outcome is
+ * unknown; "sent") and *loud are filled; -1: the database did not answer.
+ */
+static int notification_claim(const char *account, const char *pass_id, const char *event_id, const char *kind,
+                              int loud, char state[16], int *was_loud)
 {
-    const char *params[] = {account, pass_id, event_id, kind};
-    if (host->db_query(self, NULL, "INSERT INTO google_jwt_notifications (account_id, pass_id, event_id, kind) "
-                       "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, params, NULL) != WP_OK)
+    const char *params[] = {account, pass_id, event_id, kind, loud ? "true" : "false"};
+    json_object *rows = NULL;
+    if (host->db_query(self, NULL, "INSERT INTO google_jwt_notifications (account_id, pass_id, event_id, kind, state, "
+                       "loud) VALUES ($1, $2, $3, $4, 'sending', $5::boolean) ON CONFLICT DO NOTHING RETURNING 1 AS x",
+                       5, params, &rows) != WP_OK)
+        return -1;
+    int claimed = json_object_array_length(rows) > 0;
+    json_object_put(rows);
+    if (claimed) return 1;
+    if (host->db_query(self, NULL, "SELECT state, loud FROM google_jwt_notifications WHERE account_id = $1 AND "
+                       "pass_id = $2 AND event_id = $3", 3, params, &rows) != WP_OK)
+        return -1;
+    json_object *row = json_object_array_get_idx(rows, 0);
+    snprintf(state, 16, "%s", row && jstr(row, "state") ? jstr(row, "state") : "sending");
+    *was_loud = row ? json_object_get_boolean(doc_get(row, "loud")) : 1;
+    json_object_put(rows);
+    return 0;
+}
+
+/* After an answer: sent, as loud or not; or not sent (Google refused it), which frees the claim. */
+static void notification_done(const char *account, const char *pass_id, const char *event_id, int sent, int loud)
+{
+    const char *params[] = {account, pass_id, event_id, loud ? "true" : "false"};
+    if ((sent ? host->db_query(self, NULL, "UPDATE google_jwt_notifications SET state = 'sent', loud = $4::boolean "
+                               "WHERE account_id = $1 AND pass_id = $2 AND event_id = $3", 4, params, NULL)
+              : host->db_query(self, NULL, "DELETE FROM google_jwt_notifications WHERE account_id = $1 AND "
+                               "pass_id = $2 AND event_id = $3", 3, params, NULL)) != WP_OK)
         host->log(self, WP_LOG_WARN, "recording a notification: %s", host->last_error());
 }
 
-/* Whether a changed field carries a change message (Apple's way of asking for a notification). */
+/* Whether a changed field carries a change message (when what was sent before is unknown). */
 static int wants_notification(const json_object *pass, json_object *changed)
 {
     if (!changed || !json_object_is_type(changed, json_type_array)) return 0;
@@ -662,154 +860,297 @@ static wp_status outcome(wp_status st, long status, const char *what, const char
     return grest_retryable(status) ? WP_RETRY : WP_FAIL;
 }
 
+/* ---- sync jobs: running ------------------------------------------------------------ */
+
+/* One run of a google-jwt.sync job on a pass, as it is now. */
+typedef struct sync_ctx {
+    const wp_plugin_job *job;
+    json_object *payload;              /* borrowed */
+    const char *op, *account, *pass_id;
+    const char *event_id;              /* the event, else the job id: names notifications */
+    json_object *pass;                 /* owned: pass_get's answer, secrets removed */
+    creds cr;
+    json_object *rdoc;                 /* owned: {schema, pass, type, class, object} */
+    const char *type;                  /* borrowed from rdoc */
+    json_object *object, *cls;         /* borrowed from rdoc */
+    const char *object_id;
+    int voided;
+    int absent;                        /* Google has no object for it, and needs none */
+    char path[700], what[160], msg[600];
+} sync_ctx;
+
+/*
+ * Brings the object at Google to the current rendering (state included): one
+ * PATCH, or an insert when Google does not have it (a voided or expired pass
+ * nobody saved needs none: its links render that state).  Nothing is sent when
+ * Google already has exactly this content (google_jwt_objects), so a burst of
+ * updates costs one PATCH per content actually different.  may_notify: an
+ * update whose fields with a change message now differ from what was sent
+ * carries notifyPreference (claimed first; within the three-a-day rule).
+ */
+static wp_status sync_object(sync_ctx *x, int may_notify)
+{
+    char h[65], sent[65];
+    json_hash(x->object, h);
+    json_object *sent_vals = NULL;
+    int known = object_state(NULL, x->account, x->object_id, sent, &sent_vals);
+    if (known == 1 && strcmp(sent, h) == 0) {
+        json_object_put(sent_vals);
+        return WP_OK;
+    }
+    json_object *vals = notify_values(x->pass);
+    int notify = 0;
+    if (may_notify && gr_type_has_notify(x->type)) {
+        int changed = sent_vals ? values_changed(vals, sent_vals)
+                                : wants_notification(x->pass, doc_get(x->payload, "changed"));
+        char state[16];
+        int was_loud;
+        if (changed && notifications_today(x->account, x->pass_id) < NOTIFY_CAP)
+            notify = notification_claim(x->account, x->pass_id, x->event_id, "update", 1, state, &was_loud) == 1;
+    }
+    json_object_put(sent_vals);
+    if (notify) json_object_object_add(x->object, "notifyPreference", json_object_new_string("NOTIFY_ON_UPDATE"));
+    long status = 0;
+    wp_status st = grest_call(rest, &x->cr.c, "PATCH", x->path, x->object, &status, NULL, x->msg, sizeof x->msg);
+    json_object_object_del(x->object, "notifyPreference");
+    /* Answered: notified, or refused (a 404 included: the insert below notifies nobody).
+     * No answer at all: it may have gone out, so the claim stays (counted, never sent again). */
+    if (notify && st == WP_OK) notification_done(x->account, x->pass_id, x->event_id, ok_status(status), 1);
+    if (st == WP_OK && status == 404) {
+        if (x->voided || strcmp(gr_state(x->pass, time(NULL)), "ACTIVE") != 0) {
+            status = 200; /* nothing to create: its links already render this state */
+            x->absent = 1;
+        } else {
+            st = insert_both(&x->cr, x->rdoc, x->account, x->pass_id, NULL, 1, &status, x->msg, sizeof x->msg);
+        }
+    } else if (st == WP_OK && ok_status(status) && object_record(NULL, x->account, x->object_id, h, vals, 1) != WP_OK) {
+        status = 503; /* unrecorded: run again rather than trust a stale record */
+    }
+    json_object_put(vals);
+    return outcome(st, status, x->what, x->msg);
+}
+
+/* 1 when the object at Google carries the message id (an earlier attempt's addMessage got through). */
+static int message_there(sync_ctx *x, const char *mid, long *status)
+{
+    json_object *obj = NULL;
+    if (grest_call(rest, &x->cr.c, "GET", x->path, NULL, status, &obj, x->msg, sizeof x->msg) != WP_OK) {
+        *status = 0;
+        return 0;
+    }
+    json_object *msgs = doc_get(obj, "messages");
+    int there = 0;
+    for (size_t i = 0; msgs && json_object_is_type(msgs, json_type_array) && i < json_object_array_length(msgs); i++) {
+        const char *id = jstr(json_object_array_get_idx(msgs, i), "id");
+        there |= id && strcmp(id, mid) == 0;
+    }
+    json_object_put(obj);
+    return there;
+}
+
+/*
+ * A notification: addMessage, TEXT_AND_NOTIFY within the three-a-day rule,
+ * else TEXT; the object is created first when Google does not have it.  At
+ * most once: the event is claimed before the call; a claim left "sending" by
+ * an attempt whose outcome is unknown (no answer, process killed) is settled
+ * by reading the object's messages first.
+ */
+static wp_status send_message(sync_ctx *x)
+{
+    json_object *m = doc_get(x->payload, "message");
+    const char *header = NULL, *body = NULL;
+    if (m && json_object_is_type(m, json_type_object)) {
+        header = jstr(m, "header");
+        body = jstr(m, "body");
+        if (!body) body = jstr(m, "message");
+    } else if (m) {
+        body = json_object_get_string(m);
+    }
+    if (!header) header = gr_pass_str(x->pass, "organization_name");
+    char mid[160];
+    snprintf(mid, sizeof mid, "%s", x->event_id);
+    for (char *c = mid; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+              *c == '-'))
+            *c = '_';
+    long status = 0;
+    char state[16] = "";
+    int loud = notifications_today(x->account, x->pass_id) < NOTIFY_CAP;
+    int c = notification_claim(x->account, x->pass_id, x->event_id, "message", loud, state, &loud);
+    if (c < 0) {
+        host->log(self, WP_LOG_WARN, "%s: the notification could not be claimed: %s", x->what, host->last_error());
+        return WP_RETRY;
+    }
+    if (c == 0 && strcmp(state, "sent") == 0) return WP_OK;
+    if (c == 0) { /* an earlier attempt may have got through */
+        if (message_there(x, mid, &status)) {
+            notification_done(x->account, x->pass_id, x->event_id, 1, loud);
+            return WP_OK;
+        }
+        if (status != 200 && status != 404) return outcome(WP_OK, status ? status : 503, x->what, x->msg);
+    }
+    json_object *msgobj = json_object_new_object();
+    json_object_object_add(msgobj, "header", json_object_new_string(header ? header : "Update"));
+    json_object_object_add(msgobj, "body", json_object_new_string(body ? body : ""));
+    json_object_object_add(msgobj, "id", json_object_new_string(mid));
+    json_object_object_add(msgobj, "messageType", json_object_new_string(loud ? "TEXT_AND_NOTIFY" : "TEXT"));
+    json_object *req = json_object_new_object();
+    json_object_object_add(req, "message", msgobj);
+    char mpath[760];
+    snprintf(mpath, sizeof mpath, "%s/addMessage", x->path);
+    wp_status st = grest_call(rest, &x->cr.c, "POST", mpath, req, &status, NULL, x->msg, sizeof x->msg);
+    if (st == WP_OK && status == 404) { /* not at Google yet: create it as it is now, then add the message */
+        st = insert_both(&x->cr, x->rdoc, x->account, x->pass_id, NULL, 1, &status, x->msg, sizeof x->msg);
+        if (st == WP_OK && ok_status(status))
+            st = grest_call(rest, &x->cr.c, "POST", mpath, req, &status, NULL, x->msg, sizeof x->msg);
+    }
+    if (st == WP_OK && loud && (status == 429 || (status >= 400 && strstr(x->msg, "uota")))) {
+        /* Google's own count says the cap is reached: send it silently. */
+        json_object_object_add(msgobj, "messageType", json_object_new_string("TEXT"));
+        loud = 0;
+        st = grest_call(rest, &x->cr.c, "POST", mpath, req, &status, NULL, x->msg, sizeof x->msg);
+    }
+    json_object_put(req);
+    if (st == WP_OK) notification_done(x->account, x->pass_id, x->event_id, ok_status(status), loud);
+    return outcome(st, status, x->what, x->msg);
+}
+
+/*
+ * A class job (serial key per class): brings the class to what the pass renders
+ * for it now.  The pass is read again after the write: a version that moved
+ * meanwhile is rendered and sent again, so a class job that read the pass just
+ * before a change never leaves that older content behind.
+ */
+static wp_status sync_class(sync_ctx *x)
+{
+    const char *want = jstr(x->payload, "class_id");
+    for (int round = 0; round < 3; round++) {
+        if (x->voided) return WP_OK; /* left its template behind: the active passes speak for the class */
+        json_object *cls = doc_get(x->rdoc, "class");
+        const char *cid = json_object_get_string(doc_get(cls, "id"));
+        if (!want || strcmp(cid, want) != 0) return WP_OK; /* the pass moved to another class: its own job sees to it */
+        if (class_current(NULL, x->account, cls)) return WP_OK;
+        char cpath[700];
+        long status = 0;
+        snprintf(cpath, sizeof cpath, "/%sClass/%s", x->type, cid);
+        wp_status st = grest_call(rest, &x->cr.c, "PATCH", cpath, cls, &status, NULL, x->msg, sizeof x->msg);
+        if (st == WP_OK && status == 404) {
+            snprintf(cpath, sizeof cpath, "/%sClass", x->type);
+            st = grest_call(rest, &x->cr.c, "POST", cpath, cls, &status, NULL, x->msg, sizeof x->msg);
+            if (st == WP_OK && status == 409) continue; /* created meanwhile: patch it */
+        }
+        if (st != WP_OK || !ok_status(status)) return outcome(st, status, x->what, x->msg);
+        if (class_record(NULL, x->account, cls, 1) != WP_OK) return WP_RETRY;
+        json_object *again = NULL;
+        if (host->pass_get(self, x->account, x->pass_id, &again) != WP_OK) return WP_OK;
+        json_object *v0 = gr_pass_field(x->pass, "version"), *v1 = gr_pass_field(again, "version");
+        int moved = !v0 || !v1 || json_object_get_int64(v0) != json_object_get_int64(v1);
+        if (!moved) {
+            json_object_put(again);
+            return WP_OK;
+        }
+        json_object_object_del(again, "authentication_token");
+        json_object_object_del(again, "owner_account_id");
+        json_object_put(x->pass);
+        x->pass = again;
+        x->voided = strcmp(gr_pass_str(x->pass, "status") ? gr_pass_str(x->pass, "status") : "", "voided") == 0;
+        json_object_put(x->rdoc);
+        x->rdoc = NULL;
+        if (render(x->pass, &x->cr, x->account, 0, NULL, &x->rdoc, x->msg, sizeof x->msg) != WP_OK) {
+            host->log(self, WP_LOG_ERROR, "pass %s: %s", x->pass_id, x->msg);
+            return WP_FAIL;
+        }
+        x->type = json_object_get_string(doc_get(x->rdoc, "type"));
+        x->object = doc_get(x->rdoc, "object");
+        x->cls = doc_get(x->rdoc, "class");
+    }
+    return WP_OK;
+}
+
+/*
+ * A google-jwt.sync job.  Whatever its op, it works from the pass as it is now
+ * (pass_get), never from the copy in the event: jobs of one pass run one at a
+ * time in enqueue order (serial key), and each renders the latest version, so
+ * the last one leaves Google with the latest version, state included, and a
+ * voided pass is never made active again by an older job.
+ *   update, void  the object (and, through a class job, the class) to now;
+ *   expire        the same, when the pass as it is now has expired;
+ *   notify        addMessage; for a voided pass no message, the object to now
+ *                 (INACTIVE) instead;
+ *   class         the class to what the pass renders for it (sync_class).
+ */
 static wp_status job_sync(void *ud, const wp_plugin_job *job)
 {
     (void)ud;
-    json_object *p = (json_object *)job->payload;
-    const char *op = jstr(p, "op"), *account = jstr(p, "account_id"), *event_id = jstr(p, "event_id");
-    json_object *pass = doc_get(p, "pass");
-    if (!op || !account || !pass || !gr_pass_str(pass, "id")) {
+    sync_ctx x = {.job = job, .payload = (json_object *)job->payload};
+    x.op = jstr(x.payload, "op");
+    x.account = jstr(x.payload, "account_id");
+    x.event_id = jstr(x.payload, "event_id");
+    if (!x.event_id) x.event_id = job->id;
+    json_object *ref = doc_get(x.payload, "pass");
+    x.pass_id = ref ? gr_pass_str(ref, "id") : NULL;
+    if (!x.op || !x.account || !x.pass_id) {
         host->log(self, WP_LOG_ERROR, "job %s: malformed payload", job->id);
         return WP_FAIL;
     }
-    const char *pass_id = gr_pass_str(pass, "id");
-    /* Jobs may run late or out of order: render the pass as it is now (ABI 1.2),
-     * unless the event's copy is newer than what the read returns. */
-    json_object *current = NULL;
-    if (strcmp(op, "notify") != 0 && WP_HOST_HAS(host, pass_get) &&
-        host->pass_get(self, account, pass_id, &current) == WP_OK && current) {
-        json_object *cv = gr_pass_field(current, "version"), *ev = gr_pass_field(pass, "version");
-        json_object_object_del(current, "authentication_token"); /* never needed here */
-        json_object_object_del(current, "owner_account_id"); /* the tenant: not a pass field */
-        if (cv && ev && json_object_get_int64(cv) >= json_object_get_int64(ev)) pass = current;
-    }
-    creds cr;
-    wp_status st = creds_read(account, &cr);
-    if (st != WP_OK) {
-        json_object_put(current);
-        return st == WP_ENOTFOUND || st == WP_ECONFIG ? WP_OK /* credential removed meanwhile */ : WP_RETRY;
-    }
-    char msg[600] = "", path[700], what[160];
-    long status = 0;
-    int notify = 0;
-    if (strcmp(op, "update") == 0 && wants_notification(pass, doc_get(p, "changed")) &&
-        gr_type_has_notify(gr_google_type(gr_pass_str(pass, "pass_type"))))
-        notify = notifications_today(account, pass_id) < NOTIFY_CAP;
-    json_object *rdoc = NULL;
-    st = render(pass, &cr, account, notify, NULL, &rdoc, msg, sizeof msg);
-    if (st != WP_OK) {
-        host->log(self, WP_LOG_ERROR, "pass %s: %s", pass_id, msg);
-        creds_free(&cr);
-        json_object_put(current);
+    if (!WP_HOST_HAS(host, pass_get)) {
+        host->log(self, WP_LOG_ERROR, "job %s: this gateway has no pass_get (ABI 1.2)", job->id);
         return WP_FAIL;
     }
-    const char *type = json_object_get_string(doc_get(rdoc, "type"));
-    json_object *object = doc_get(rdoc, "object");
-    snprintf(path, sizeof path, "/%sObject/%s", type, json_object_get_string(doc_get(object, "id")));
-    snprintf(what, sizeof what, "%s of pass %s", op, pass_id);
-
-    if (strcmp(op, "expire") == 0) {
-        /* Only when the pass, as it is now, has expired: its date may have moved since. */
-        if (strcmp(gr_state(pass, time(NULL)), "EXPIRED") == 0) {
-            json_object *state_only = json_object_new_object();
-            json_object_object_add(state_only, "state", json_object_new_string("EXPIRED"));
-            st = grest_call(rest, &cr.c, "PATCH", path, state_only, &status, NULL, msg, sizeof msg);
-            json_object_put(state_only);
-            if (st == WP_OK && status == 404) status = 200; /* not at Google: new links render EXPIRED */
-            st = outcome(st, status, what, msg);
-        } else {
-            st = WP_OK;
-        }
-    } else if (strcmp(op, "update") == 0 || strcmp(op, "void") == 0) {
-        json_object *patch = object;
-        json_object *state_only = NULL;
-        if (strcmp(op, "void") == 0) {
-            state_only = json_object_new_object();
-            json_object_object_add(state_only, "state", json_object_new_string("INACTIVE"));
-            patch = state_only;
-        }
-        st = grest_call(rest, &cr.c, "PATCH", path, patch, &status, NULL, msg, sizeof msg);
-        if (st == WP_OK && status == 404 && state_only) {
-            status = 200; /* void of an object Google never had: its links already render INACTIVE */
-        } else if (st == WP_OK && status == 404) {
-            /* Never saved (fat JWT) or never inserted: create it now. */
-            st = upsert_both(&cr, rdoc, msg, sizeof msg);
-            if (st == WP_OK) {
-                object_record(NULL, account, json_object_get_string(doc_get(object, "id")));
-                class_record(NULL, account, doc_get(rdoc, "class"));
-            }
-            status = st == WP_OK ? 200 : 0;
-            if (st == WP_RETRY) { st = WP_OK; status = 503; }
-            else if (st == WP_FAIL) { st = WP_OK; status = 400; }
-        }
-        json_object_put(state_only);
-        st = outcome(st, status, what, msg);
-        if (st == WP_OK && notify) notification_record(account, pass_id, event_id ? event_id : job->id, "update");
-        /* Class-level fields (a loyalty programName or colour, an event's venue) live on the
-         * class: patch it when what this pass renders for it differs from what was sent. */
-        json_object *cls = doc_get(rdoc, "class");
-        if (st == WP_OK && strcmp(op, "update") == 0 && !class_current(NULL, account, cls)) {
-            char cpath[700];
-            snprintf(cpath, sizeof cpath, "/%sClass/%s", type, json_object_get_string(doc_get(cls, "id")));
-            st = grest_call(rest, &cr.c, "PATCH", cpath, cls, &status, NULL, msg, sizeof msg);
-            if (st == WP_OK && status == 404) status = 200; /* Google has no such class: nothing to update */
-            else if (st == WP_OK && ok_status(status)) class_record(NULL, account, cls);
-            st = outcome(st, status, "patching the class", msg);
-        }
-    } else if (strcmp(op, "notify") == 0) {
-        json_object *m = doc_get(p, "message");
-        const char *header = NULL, *body = NULL;
-        if (m && json_object_is_type(m, json_type_object)) {
-            header = jstr(m, "header");
-            body = jstr(m, "body");
-            if (!body) body = jstr(m, "message");
-        } else if (m) {
-            body = json_object_get_string(m);
-        }
-        if (!header) header = gr_pass_str(pass, "organization_name");
-        int loud = notifications_today(account, pass_id) < NOTIFY_CAP;
-        json_object *msgobj = json_object_new_object();
-        json_object_object_add(msgobj, "header", json_object_new_string(header ? header : "Update"));
-        json_object_object_add(msgobj, "body", json_object_new_string(body ? body : ""));
-        char mid[160];
-        snprintf(mid, sizeof mid, "%s", event_id ? event_id : job->id);
-        for (char *c = mid; *c; c++)
-            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
-                  *c == '-'))
-                *c = '_';
-        json_object_object_add(msgobj, "id", json_object_new_string(mid));
-        json_object_object_add(msgobj, "messageType", json_object_new_string(loud ? "TEXT_AND_NOTIFY" : "TEXT"));
-        json_object *req = json_object_new_object();
-        json_object_object_add(req, "message", msgobj);
-        char mpath[760];
-        snprintf(mpath, sizeof mpath, "%s/addMessage", path);
-        st = grest_call(rest, &cr.c, "POST", mpath, req, &status, NULL, msg, sizeof msg);
-        if (st == WP_OK && status == 404) { /* not at Google yet: create, then add the message */
-            wp_status u = upsert_both(&cr, rdoc, msg, sizeof msg);
-            if (u == WP_OK) {
-                object_record(NULL, account, json_object_get_string(doc_get(object, "id")));
-                class_record(NULL, account, doc_get(rdoc, "class"));
-            }
-            if (u == WP_OK) st = grest_call(rest, &cr.c, "POST", mpath, req, &status, NULL, msg, sizeof msg);
-            else { st = WP_OK; status = u == WP_RETRY ? 503 : 400; }
-        }
-        if (st == WP_OK && loud && (status == 429 || (status >= 400 && strstr(msg, "uota")))) {
-            /* Google's own count says the cap is reached: send it silently. */
-            json_object_object_add(msgobj, "messageType", json_object_new_string("TEXT"));
-            loud = 0;
-            st = grest_call(rest, &cr.c, "POST", mpath, req, &status, NULL, msg, sizeof msg);
-        }
-        json_object_put(req);
-        st = outcome(st, status, what, msg);
-        if (st == WP_OK && loud) notification_record(account, pass_id, event_id ? event_id : job->id, "message");
-    } else {
-        host->log(self, WP_LOG_ERROR, "job %s: unknown op \"%s\"", job->id, op);
-        st = WP_FAIL;
+    wp_status st = host->pass_get(self, x.account, x.pass_id, &x.pass);
+    if (st == WP_ENOTFOUND) return WP_OK; /* gone with its account: nothing to sync */
+    if (st != WP_OK || !x.pass) {
+        host->log(self, WP_LOG_WARN, "job %s: reading pass %s: %s", job->id, x.pass_id, host->last_error());
+        return WP_RETRY;
     }
+    json_object_object_del(x.pass, "authentication_token"); /* never needed here */
+    json_object_object_del(x.pass, "owner_account_id");     /* the tenant: not a pass field */
+    st = creds_read(x.account, &x.cr);
+    if (st != WP_OK) {
+        json_object_put(x.pass);
+        return st == WP_ENOTFOUND || st == WP_ECONFIG ? WP_OK /* credential removed meanwhile */ : WP_RETRY;
+    }
+    st = render(x.pass, &x.cr, x.account, 0, NULL, &x.rdoc, x.msg, sizeof x.msg);
+    if (st != WP_OK) {
+        host->log(self, WP_LOG_ERROR, "pass %s: %s", x.pass_id, x.msg);
+        creds_free(&x.cr);
+        json_object_put(x.pass);
+        return WP_FAIL;
+    }
+    x.type = json_object_get_string(doc_get(x.rdoc, "type"));
+    x.object = doc_get(x.rdoc, "object");
+    x.cls = doc_get(x.rdoc, "class");
+    x.object_id = json_object_get_string(doc_get(x.object, "id"));
+    x.voided = strcmp(gr_pass_str(x.pass, "status") ? gr_pass_str(x.pass, "status") : "", "voided") == 0;
+    snprintf(x.path, sizeof x.path, "/%sObject/%s", x.type, x.object_id);
+    snprintf(x.what, sizeof x.what, "%s of pass %s", x.op, x.pass_id);
+
+    int synced = 1;
+    if (strcmp(x.op, "class") == 0) {
+        st = sync_class(&x);
+        synced = 0;
+    } else if (strcmp(x.op, "expire") == 0) {
+        /* Only when the pass, as it is now, has expired: its date may have moved since. */
+        if (strcmp(gr_state(x.pass, time(NULL)), "EXPIRED") == 0) st = sync_object(&x, 0);
+        else synced = 0;
+    } else if (strcmp(x.op, "update") == 0 || strcmp(x.op, "void") == 0) {
+        st = sync_object(&x, strcmp(x.op, "update") == 0 && !x.voided);
+    } else if (strcmp(x.op, "notify") == 0) {
+        st = x.voided ? sync_object(&x, 0) : send_message(&x); /* never a notification after a void */
+    } else {
+        host->log(self, WP_LOG_ERROR, "job %s: unknown op \"%s\"", job->id, x.op);
+        st = WP_FAIL;
+        synced = 0;
+    }
+    /* Class-level fields (a loyalty programName or colour, an event's venue) live on the
+     * class, which the passes of a template share: its own serial key orders its writes.
+     * A voided pass no longer follows its template, so it never writes the class. */
+    if (st == WP_OK && synced && !x.absent && !x.voided && class_check(NULL, x.account, x.pass_id, x.cls) != WP_OK)
+        st = WP_RETRY;
     if (st == WP_OK) host->metrics_add(self, "object_syncs_total", "Google Wallet objects updated", 1);
-    json_object_put(rdoc);
-    creds_free(&cr);
-    json_object_put(current);
+    json_object_put(x.rdoc);
+    creds_free(&x.cr);
+    json_object_put(x.pass);
     return st;
 }
 

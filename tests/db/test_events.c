@@ -2,7 +2,8 @@
  * db_events: the transactional outbox.  An event published in a
  * transaction that rolls back is never delivered; one that commits is
  * delivered, also when the publishing process is SIGKILLed right after
- * the commit and a fresh process starts the workers.
+ * the commit and a fresh process starts the workers.  The deliveries of one
+ * pass's events to one subscriber run one at a time, in publish order.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -31,6 +32,7 @@ static int group_setup(void **state)
     PGconn *c = dbt_connect(&T);
     if (!c) return -1;
     int rc = dbt_account(c, "acct_a") || dbt_account(c, "acct_b") ||
+             dbt_exec(c, "CREATE TABLE spans (subscriber text, pass text, n int, t0 timestamptz, t1 timestamptz)") ||
              dbt_exec(c, "CREATE TABLE delivered (event_id text, subscriber text, type text, account_id text,"
                          " data jsonb, pid int, at timestamptz DEFAULT clock_timestamp())");
     PQfinish(c);
@@ -156,6 +158,79 @@ static void test_rollback_never_delivered_commit_delivered(void **state)
     PQfinish(c);
 }
 
+/* Records [t0, t1] of a delivery of {pass: {id}, n}, holding it a while so
+ * that deliveries of one pass would overlap if nothing ordered them. */
+static wp_status span(const wp_event_delivery *d, void *ud, wp_err *err)
+{
+    json_object *p = NULL, *id = NULL, *n = NULL;
+    json_object_object_get_ex(d->data, "pass", &p);
+    if (p) json_object_object_get_ex(p, "id", &id);
+    json_object_object_get_ex(d->data, "n", &n);
+    PGconn *c = wp_db_acquire(g_pool, err);
+    if (!c) return WP_RETRY;
+    PGresult *r = NULL;
+    char t0[64] = "";
+    wp_status st = wp_db_query(c, "SELECT clock_timestamp()::text", 0, NULL, &r, err);
+    if (st == WP_OK) snprintf(t0, sizeof t0, "%s", PQgetvalue(r, 0, 0));
+    if (r) PQclear(r);
+    dbt_sleep_ms(25);
+    const char *params[] = {ud, id ? json_object_get_string(id) : NULL, json_object_get_string(n), t0};
+    if (st == WP_OK)
+        st = wp_db_query(c, "INSERT INTO spans VALUES ($1, $2, $3::int, $4::timestamptz, clock_timestamp())", 4, params,
+                         NULL, err);
+    wp_db_release(g_pool, c);
+    return st == WP_OK ? WP_OK : WP_RETRY;
+}
+
+static void test_deliveries_of_a_pass_in_order(void **state)
+{
+    (void)state;
+    wp_err err;
+    wp_err_clear(&err);
+    wp_jobs_config cfg;
+    wp_jobs_config_defaults(&cfg);
+    cfg.workers = 8;
+    cfg.poll_ms = 50;
+    wp_jobs *q;
+    wp_events *ev;
+    assert_int_equal(wp_jobs_new_cfg(g_pool, NULL, &cfg, &q, &err), WP_OK);
+    assert_int_equal(wp_events_new(q, &ev, &err), WP_OK);
+    assert_int_equal(wp_events_subscribe(ev, "pass.updated", "one", span, "one", delays, 2, &err), WP_OK);
+    assert_int_equal(wp_events_subscribe(ev, "*", "two", span, "two", delays, 2, &err), WP_OK);
+    /* Ten events about each of two passes, and ten about none, published before the workers start. */
+    for (int n = 0; n < 10; n++) {
+        static const char *const passes[] = {"pass_1", "pass_2", NULL};
+        for (int i = 0; i < 3; i++) {
+            json_object *d = json_object_new_object();
+            if (passes[i]) {
+                json_object *p = json_object_new_object();
+                json_object_object_add(p, "id", json_object_new_string(passes[i]));
+                json_object_object_add(d, "pass", p);
+            }
+            json_object_object_add(d, "n", json_object_new_int(n));
+            json_object_object_add(d, "case", json_object_new_string("order"));
+            assert_int_equal(wp_events_publish(ev, NULL, "acct_a", "pass.updated", d, NULL, &err), WP_OK);
+            json_object_put(d);
+        }
+    }
+    PGconn *c = dbt_connect(&T);
+    assert_non_null(c);
+    assert_int_equal(wp_jobs_start(q, &err), WP_OK);
+    assert_int_equal(dbt_wait_ll(c, "SELECT count(*) FROM spans", 60, 60000), 60);
+    /* For each subscriber and pass: no overlap, and publish order. */
+    assert_int_equal(dbt_ll(c, "SELECT count(*) FROM spans a JOIN spans b ON a.subscriber = b.subscriber"
+                               " AND a.pass = b.pass AND a.n < b.n WHERE a.t1 > b.t0"),
+                     0);
+    assert_int_equal(dbt_ll(c, "SELECT count(*) FROM jobs WHERE serial_key = 'event:one:acct_a:pass_1'"), 10);
+    assert_int_equal(dbt_ll(c, "SELECT count(*) FROM jobs WHERE payload->'data'->>'case' = 'order' AND serial_key IS NULL"),
+                     20);
+    wp_jobs_stop(q);
+    wp_events_free(ev);
+    wp_jobs_free(q);
+    assert_int_equal(dbt_exec(c, "DELETE FROM jobs"), 0);
+    PQfinish(c);
+}
+
 /* The child: publishes and commits, reports the id, then waits to be killed
  * without ever starting its workers. */
 static void child_publish(int wfd)
@@ -230,6 +305,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rollback_never_delivered_commit_delivered),
         cmocka_unit_test(test_committed_event_survives_sigkill),
+        cmocka_unit_test(test_deliveries_of_a_pass_in_order),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

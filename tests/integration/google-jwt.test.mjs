@@ -304,7 +304,7 @@ test('a 500 from the API is retried through the job queue', { skip }, async (t) 
   assert.equal(g.store.get(`loyaltyObject/${oid}`).accountName, 'Jane Retry');
 });
 
-test('a change that lives on the class (loyalty colour) patches the class too, the object without it', { skip }, async (t) => {
+test('a change that lives on the class (loyalty colour) patches the class, not the object (unchanged)', { skip }, async (t) => {
   if (!needCreds(t)) return;
   const p = passes.big;
   const oid = `${ISSUER}.${p.id}`;
@@ -316,12 +316,13 @@ test('a change that lives on the class (loyalty colour) patches the class too, t
   assert.equal(r.status, 200, r.text);
   await waitFor(() => g.apiCalls('PATCH', cre).length > classBefore, { what: 'the class PATCH', timeout: 20000 });
   assert.equal(g.store.get(`loyaltyClass/${cid}`).hexBackgroundColor, '#223344');
-  assert.equal(g.apiCalls('PATCH', ore).length, objBefore + 1);
-  assert.equal(g.apiCalls('PATCH', ore).at(-1).body.hexBackgroundColor, undefined);
+  // The class job is enqueued by the pass's sync job, which found the object as Google has it.
+  assert.equal(g.apiCalls('PATCH', ore).length, objBefore);
   // An update that leaves the class as it was does not touch it.
   const r2 = await gw.request('PUT', `/api/v1/passes/${p.id}`, { key: acct.key, body: { account_name: 'Jane Again' } });
   assert.equal(r2.status, 200, r2.text);
-  await waitFor(() => g.apiCalls('PATCH', ore).length === objBefore + 2, { what: 'the object PATCH', timeout: 20000 });
+  await waitFor(() => g.apiCalls('PATCH', ore).length === objBefore + 1, { what: 'the object PATCH', timeout: 20000 });
+  assert.equal(g.apiCalls('PATCH', ore).at(-1).body.hexBackgroundColor, undefined);
   await new Promise((res) => setTimeout(res, 500));
   assert.equal(g.apiCalls('PATCH', cre).length, classBefore + 1);
 });
@@ -357,8 +358,11 @@ test('void: the object is patched to state INACTIVE', { skip }, async (t) => {
   const r = await gw.request('DELETE', `/api/v1/passes/${p.id}`, { key: acct.key });
   assert.equal(r.status, 200, r.text);
   await waitFor(() => g.store.get(`loyaltyObject/${oid}`).state === 'INACTIVE', { what: 'state INACTIVE', timeout: 20000 });
+  // The whole object as the voided pass renders, so nothing older survives at Google.
   const last = g.apiCalls('PATCH', new RegExp(`/loyaltyObject/${oid.replace(/\./g, '\\.')}$`)).pop();
-  assert.deepEqual(last.body, { state: 'INACTIVE' });
+  assert.equal(last.body.state, 'INACTIVE');
+  assert.equal(last.body.id, oid);
+  assert.equal(last.body.accountName, 'Jane Again');
 });
 
 test('expiration_date: the object is patched to state EXPIRED when the date passes', { skip }, async (t) => {
@@ -373,7 +377,8 @@ test('expiration_date: the object is patched to state EXPIRED when the date pass
   await waitFor(() => g.store.get(`genericObject/${oid}`).state === 'EXPIRED', { what: 'state EXPIRED', timeout: 30000 });
   const p = g.apiCalls('PATCH', new RegExp(`/genericObject/${oid.replace(/\./g, '\\.')}$`));
   assert.equal(p.length, 1);
-  assert.deepEqual(p[0].body, { state: 'EXPIRED' });
+  assert.equal(p[0].body.state, 'EXPIRED');
+  assert.equal(p[0].body.id, oid);
   assert.ok(p[0].at >= Date.parse(when), 'not before the date');
 });
 
@@ -463,7 +468,8 @@ test('one OAuth token served every REST call; the assertion was checked by the s
     if (x - cur[cur.length - 1] < 120) cur.push(x); else cur = [x];
     if (cur.length > best.length) best = [...cur];
   }
-  assert.ok(best.length >= 8, `a burst of at least 8 calls expected, largest ${best.length}`);
+  // (three skinny passes at once: a class insert and an object insert each)
+  assert.ok(best.length >= 6, `a burst of at least 6 calls expected, largest ${best.length}`);
   const span = best[best.length - 1] - best[0];
   assert.ok(span >= (best.length - 1) * 35, `${best.length} calls in ${span} ms: not rate limited`);
 });

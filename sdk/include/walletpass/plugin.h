@@ -104,7 +104,7 @@
  *                           pass_link_verify, req_api_key
  *   1.3 (walletpass 0.1.0)  wp_host: vault_seal, vault_open, pass_find
  *   1.4 (walletpass 0.1.0)  wp_host: pass_authenticate, pass_cap_token,
- *                           pass_cap_verify
+ *                           pass_cap_verify, job_enqueue_ex; wp_job_options_v1
  *
  * Rules: a function is only ever appended to wp_host (a removed one keeps its
  * slot as NULL); a struct only ever grows at its end and carries its size
@@ -251,6 +251,26 @@ typedef struct wp_plugin_job_v1 {
     const json_object *payload;
 } wp_plugin_job_v1;
 #define wp_plugin_job wp_plugin_job_v1
+
+/*
+ * Options of host->job_enqueue_ex (ABI 1.4), copied by the host.  Start
+ * from WP_JOB_OPTIONS_INIT (it sets .size); zero fields mean "none".
+ *
+ * serial_key: jobs with the same key never run at the same time (in any
+ * gateway process sharing the database), and among the due jobs of one key
+ * the one enqueued first runs first.  A job waiting for its run_at (a
+ * delayed job, or a retry's backoff) does not hold back the later ones.
+ * The key must start with "<plugin name>:" and be at most 255 characters
+ * of [A-Za-z0-9._:*-/@]: "google-jwt:<account>:<pass>".
+ */
+typedef struct wp_job_options_v1 {
+    uint32_t size;              /* sizeof(wp_job_options_v1): set by WP_JOB_OPTIONS_INIT */
+    uint32_t reserved;          /* 0 */
+    int64_t run_at_ms;          /* Unix milliseconds; 0: now */
+    const char *serial_key;     /* NULL: none */
+} wp_job_options_v1;
+#define wp_job_options wp_job_options_v1
+#define WP_JOB_OPTIONS_INIT {sizeof(wp_job_options_v1), 0, 0, NULL}
 
 /*
  * Callbacks.  `ud` is the pointer given at registration, handed back as is.
@@ -558,6 +578,13 @@ struct wp_host {
      * (answer 404 either way). */
     wp_status (*pass_cap_verify)(wp_plugin *self, const char *purpose, const char *pass_id, const char *token,
                                  char *account_out, size_t account_len);
+
+    /* job_enqueue with options (wp_job_options: run_at_ms, serial_key).
+     * opts: borrowed, NULL for none; the host reads only the fields within
+     * opts->size.  WP_EINVAL for a kind or key that is not the plugin's own
+     * or is malformed. */
+    wp_status (*job_enqueue_ex)(wp_plugin *self, wp_req *req, const char *kind, const json_object *payload,
+                                const wp_job_options *opts, char *id_out, size_t id_len);
 #endif
 };
 
@@ -682,7 +709,8 @@ WP_STATIC_ASSERT(offsetof(wp_host, pass_find) == WP_HOST_SLOT_(39), "ABI: wp_hos
 WP_STATIC_ASSERT(offsetof(wp_host, pass_authenticate) == WP_HOST_SLOT_(40), "ABI: wp_host.pass_authenticate moved");
 WP_STATIC_ASSERT(offsetof(wp_host, pass_cap_token) == WP_HOST_SLOT_(41), "ABI: wp_host.pass_cap_token moved");
 WP_STATIC_ASSERT(offsetof(wp_host, pass_cap_verify) == WP_HOST_SLOT_(42), "ABI: wp_host.pass_cap_verify moved");
-WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(43), "ABI: wp_host 1.4 size changed");
+WP_STATIC_ASSERT(offsetof(wp_host, job_enqueue_ex) == WP_HOST_SLOT_(43), "ABI: wp_host.job_enqueue_ex moved");
+WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(44), "ABI: wp_host 1.4 size changed");
 #elif WP_TARGET_ABI_MINOR == 3
 WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(40), "ABI: wp_host 1.3 size changed");
 #elif WP_TARGET_ABI_MINOR == 2
@@ -704,6 +732,8 @@ WP_STATIC_ASSERT(offsetof(wp_retry_policy_v1, backoff_s) == 8, "ABI: wp_retry_po
 WP_STATIC_ASSERT(offsetof(wp_plugin_event_v1, id) == 8, "ABI: wp_plugin_event_v1.id moved");
 WP_STATIC_ASSERT(offsetof(wp_plugin_event_v1, created_at) == 8 + 4 * sizeof(void *), "ABI: wp_plugin_event_v1 changed");
 WP_STATIC_ASSERT(offsetof(wp_plugin_job_v1, payload) == 8 + 2 * sizeof(void *), "ABI: wp_plugin_job_v1 changed");
+WP_STATIC_ASSERT(offsetof(wp_job_options_v1, run_at_ms) == 8, "ABI: wp_job_options_v1.run_at_ms moved");
+WP_STATIC_ASSERT(offsetof(wp_job_options_v1, serial_key) == 16, "ABI: wp_job_options_v1.serial_key moved");
 #undef WP_STATIC_ASSERT
 
 #ifdef __cplusplus

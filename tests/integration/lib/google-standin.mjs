@@ -4,7 +4,9 @@
 // its RS256 assertion (iss, aud, scope, exp - iat <= 1 h), the bearer token
 // on every API call, JSON bodies, id format (<issuerId>.<[A-Za-z0-9._-]+>),
 // the fields each type requires, 409 on a second insert, 404 for unknown
-// ids.  It records every call; failures can be injected per call.
+// ids.  It records every call (with its answer and when it was answered);
+// failures can be injected per call, and answers delayed (setDelay) so that
+// concurrent calls interleave as they would over a real network.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { jwtVerify } from 'jose';
@@ -42,8 +44,10 @@ export async function startGoogleStandin({ issuerId, clientEmail, publicKey, por
   const tokens = new Map(); // access token -> { email, key: index of the key that signed its assertion }
   const store = new Map(); // "<resource>/<id>" -> resource
   const failures = []; // {method, pathRe, status, body, times}
+  let delay = null; // (call) => ms before the call is handled
   let tokenFetches = 0;
   let base;
+  let answered = 0; // answers so far: call.seq orders calls by when they took effect
 
   const send = (res, status, body) => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -152,13 +156,15 @@ export async function startGoogleStandin({ issuerId, clientEmail, publicKey, por
       call.tokenOf = tokens.get(bearer) || null; // which service account key the call's token came from
       try { call.body = JSON.parse(raw); } catch { call.body = undefined; }
       calls.push(call);
+      const ms = delay && p !== '/token' ? delay(call) : 0;
+      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
       const f = failures.find((x) => x.times > 0 && x.method === req.method && x.pathRe.test(p));
       if (f) {
         f.times--;
         call.injected = f.status;
         return gerr(res, f.status, 'injected failure', 'backendError');
       }
-      const done = (s) => { call.status = s; };
+      const done = (s) => { call.status = s; call.answeredAt = Date.now(); call.seq = ++answered; };
       const origWriteHead = res.writeHead.bind(res);
       res.writeHead = (s, h) => { done(s); return origWriteHead(s, h); };
       try {
@@ -183,6 +189,11 @@ export async function startGoogleStandin({ issuerId, clientEmail, publicKey, por
     /** Another key for a known email (same key id in the key file, different key): returns its index. */
     addServiceAccountKey: (email, key) => accounts.get(email).keys.push(key) - 1,
     failNext: (method, pathRe, status = 500, times = 1) => failures.push({ method, pathRe, status, times }),
+    /** fn(call) -> milliseconds to wait before handling an API call (null: none). */
+    setDelay: (fn) => { delay = fn; },
+    /** The API calls on one resource id (object or class), in the order their answers were sent. */
+    callsOn: (id) => calls.filter((c) => c.seq && c.path !== '/token' && (c.path.includes(`/${id}`) || (c.body && c.body.id === id)))
+      .sort((a, b) => a.seq - b.seq),
     apiCalls: (method, re) => calls.filter((c) => c.path !== '/token' && (!method || c.method === method) && (!re || re.test(c.path))),
     close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
   };
