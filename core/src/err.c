@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
+
 const char *wp_status_str(wp_status s)
 {
     /* No default: -Wswitch -Werror catches a status without a string. */
@@ -55,6 +57,9 @@ static void wp_err_vfill(wp_err *err, wp_status s, const char *fmt, va_list ap)
     err->status = s;
     err->code = NULL;
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    /* Messages quote client input and end up in JSON errors and the log: a
+     * byte that is not UTF-8, or a character cut by the size limit, becomes '?'. */
+    wp_utf8_scrub(err->msg);
 }
 
 wp_status wp_err_set(wp_err *err, wp_status s, const char *fmt, ...)
@@ -77,6 +82,7 @@ wp_status wp_err_param(wp_err *err, wp_status s, const char *param, const char *
         wp_err_vfill(err, s, fmt, ap);
         va_end(ap);
         snprintf(err->param, sizeof err->param, "%s", param ? param : "");
+        wp_utf8_scrub(err->param);
     }
     return s;
 }

@@ -69,6 +69,8 @@ static const char *framing_problem(const struct mg_request_info *ri)
     return NULL;
 }
 
+const char *wp_server_framing_problem(const struct mg_request_info *ri) { return framing_problem(ri); }
+
 static void new_request_id(char out[32])
 {
     char tok[24];

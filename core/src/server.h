@@ -51,6 +51,10 @@ void wp_server_free(wp_server *srv);
 struct wp_req;
 int wp_server_auth_bearer(struct wp_req *req);
 
+/* The framing checks every request passes first (request smuggling, Host):
+ * NULL when the request is acceptable, else why it is refused.  Pure. */
+const char *wp_server_framing_problem(const struct mg_request_info *ri);
+
 /* Route registration for the core's own modules (accounts, logs, health ...). */
 wp_status wp_health_routes(wp_server *srv, wp_err *err);
 wp_status wp_accounts_routes(wp_server *srv, wp_err *err);
