@@ -590,10 +590,10 @@ static void recover_leases(wp_jobs *q, PGconn *c)
 
 /*
  * 1 when owner ("host:pid:token:node") is a process of this machine and PID
- * namespace that no longer exists: kill(pid, 0) fails with ESRCH, or the pid
- * is our own under another token (an earlier process that had the same pid).
- * A pid reused by an unrelated process looks alive: its jobs then wait for
- * the lease, as do those of other hosts and of owners without a node.
+ * namespace that no longer exists: kill(pid, 0) fails with ESRCH.  A pid
+ * reused by another process (or this one: a process may run several queues)
+ * looks alive: its jobs then wait for the lease, as do those of other hosts
+ * and of owners without a node.
  */
 static int owner_is_dead(const wp_jobs *q, const char *owner)
 {
@@ -606,7 +606,6 @@ static int owner_is_dead(const wp_jobs *q, const char *owner)
     errno = 0;
     long pid = strtol(owner + hl + 1, &end, 10);
     if (errno || end == owner + hl + 1 || *end != ':' || pid <= 0) return 0;
-    if (pid == (long)getpid()) return 1;
     return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
 }
 

@@ -17,6 +17,10 @@ const PTID = 'pass.com.example.faults';
 const TEAM = 'ABCDE12345';
 const PASSWORD = 'p12-Faults';
 const f = (name) => path.join(dir, name);
+// The suite blocks node in synchronous psql/CLI calls, longer than the server's 5 s keep-alive on a
+// loaded machine: the server would close a pooled connection node cannot notice closing, and fetch
+// does not retry a POST on it.  So the server keeps idle connections longer.
+const SERVER = { keep_alive_timeout_ms: 120000 };
 const ssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 
 function makePki() {
@@ -73,6 +77,7 @@ test('SIGKILL mid APNs fan-out: after a restart every registered device is pushe
   });
   const port = await new Promise((resolve) => apns.listen(0, '127.0.0.1', () => resolve(apns.address().port)));
   const config = {
+    server: SERVER,
     jobs: { workers: 2, poll_ms: 100, lease_seconds: 3600 },
     rate_limit: { requests_per_second: 0 },
     plugins: [

@@ -14,6 +14,10 @@ import { startGateway, assertError, freePort, psql, waitFor, sleep, SOURCE_DIR }
 
 const JOBS = { workers: 1, poll_ms: 100, lease_seconds: 3600 };
 const NO_LIMIT = { requests_per_second: 0 };
+// The suite blocks node in synchronous psql/CLI calls, longer than the server's 5 s keep-alive on a
+// loaded machine: the server would close a pooled connection node cannot notice closing, and fetch
+// does not retry a POST on it.  So the server keeps idle connections longer.
+const SERVER = { keep_alive_timeout_ms: 120000 };
 
 /** A psql session holding a row lock until release() (a transaction left open). */
 async function holdLock(dbUrl, lockSql) {
@@ -27,7 +31,7 @@ async function holdLock(dbUrl, lockSql) {
 }
 
 test('SIGKILL mid template propagation: the restarted gateway finishes it; every pass changed exactly once', async () => {
-  const g1 = await startGateway({ config: { jobs: JOBS, rate_limit: NO_LIMIT } });
+  const g1 = await startGateway({ config: { server: SERVER, jobs: JOBS, rate_limit: NO_LIMIT } });
   const acct = g1.account();
   const t = await g1.request('POST', '/api/v1/templates', { key: acct.key, body: { name: 'Faults',
     body: { pass_type: 'loyalty', organization_name: 'Fault Co', logo_text: 'Before' } } });
@@ -61,7 +65,7 @@ test('SIGKILL mid template propagation: the restarted gateway finishes it; every
     await lock.release();
     released = true;
 
-    g2 = await startGateway({ config: { jobs: JOBS, rate_limit: NO_LIMIT }, dbUrl: g1.dbUrl,
+    g2 = await startGateway({ config: { server: SERVER, jobs: JOBS, rate_limit: NO_LIMIT }, dbUrl: g1.dbUrl,
       env: { WALLETPASS_MASTER_KEY: g1.env.WALLETPASS_MASTER_KEY } });
     await waitFor(() => g2.sql(`SELECT status FROM jobs WHERE id = '${job}'`) === 'done', { timeout: 120000, what: `job ${job} done` });
     assert.equal(g2.sql(`SELECT count(*) FROM passes WHERE template_id = '${tpl}' AND body->>'logo_text' = 'After' AND version = 2`), String(N));
@@ -94,7 +98,7 @@ test('PostgreSQL stopped for 10 s under load: only 503s with Retry-After, no cra
     psql(admin, 'CREATE DATABASE wp_faults');
     const u = new URL(admin);
     u.pathname = '/wp_faults';
-    gw = await startGateway({ dbUrl: u.toString(), config: { rate_limit: NO_LIMIT, database: { acquire_timeout_ms: 2000 } } });
+    gw = await startGateway({ dbUrl: u.toString(), config: { server: SERVER, rate_limit: NO_LIMIT, database: { acquire_timeout_ms: 2000 } } });
     const a = gw.account();
     const pid = gw.proc.pid;
 

@@ -9,7 +9,12 @@ import path from 'node:path';
 import { startGateway, waitFor, BIN } from './lib/harness.mjs';
 
 const BUILD_DIR = process.env.WP_BUILD_DIR || path.resolve(path.dirname(BIN), '..');
+// The suite blocks node in synchronous psql/CLI calls, longer than the server's 5 s keep-alive on a
+// loaded machine: the server would close a pooled connection node cannot notice closing, and fetch
+// does not retry a POST on it.  So the server keeps idle connections longer.
+const SERVER = { keep_alive_timeout_ms: 120000 };
 const CONFIG = {
+  server: SERVER,
   plugin_dir: path.join(BUILD_DIR, 'plugins'),
   plugins: [],
   jobs: { workers: 1, poll_ms: 100, lease_seconds: 3600 },

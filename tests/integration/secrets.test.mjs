@@ -19,6 +19,10 @@ const BUILD_DIR = process.env.WP_BUILD_DIR || path.resolve(path.dirname(BIN), '.
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-secrets-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const f = (n) => path.join(dir, n);
+// The suite blocks node in synchronous psql/CLI calls, longer than the server's 5 s keep-alive on a
+// loaded machine: the server would close a pooled connection node cannot notice closing, and fetch
+// does not retry a POST on it.  So the server keeps idle connections longer.
+const SERVER = { keep_alive_timeout_ms: 120000 };
 const ssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 const PTID = 'pass.com.example.secrets';
 const TEAM = 'ABCDE12345';
@@ -59,6 +63,7 @@ test('no plaintext secret in the server log, the access log or any table', async
   const rx = await receiver();
   const gw = await startGateway({
     config: {
+      server: SERVER,
       log_level: 'debug',
       jobs: { workers: 2, poll_ms: 50 },
       outbound: { allow_private_targets: true },
