@@ -57,8 +57,11 @@ static void wp_err_vfill(wp_err *err, wp_status s, const char *fmt, va_list ap)
     err->status = s;
     err->code = NULL;
     int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    /* a cut message must not end in half a character: it goes out as JSON */
+    /* Messages quote client input and end up in JSON errors and the log: a cut
+     * message must not end in half a character, and a byte that is not UTF-8
+     * becomes '?'. */
     if (n >= (int)sizeof err->msg) wp_utf8_cut(err->msg, sizeof err->msg);
+    wp_utf8_scrub(err->msg);
 }
 
 wp_status wp_err_set(wp_err *err, wp_status s, const char *fmt, ...)
@@ -82,6 +85,7 @@ wp_status wp_err_param(wp_err *err, wp_status s, const char *param, const char *
         va_end(ap);
         int n = snprintf(err->param, sizeof err->param, "%s", param ? param : "");
         if (n >= (int)sizeof err->param) wp_utf8_cut(err->param, sizeof err->param);
+        wp_utf8_scrub(err->param);
     }
     return s;
 }

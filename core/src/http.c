@@ -206,10 +206,8 @@ wp_status wp_req_body(wp_req *req, const char **data, size_t *len, wp_err *err)
     return WP_OK;
 }
 
-wp_status wp_req_json(wp_req *req, json_object **out, wp_err *err)
+wp_status wp_http_check_json_type(const char *ct, wp_err *err)
 {
-    *out = NULL;
-    const char *ct = wp_req_header(req, "Content-Type");
     size_t n = strlen("application/json");
     if (!ct || strncasecmp(ct, "application/json", n) != 0 || (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' '))
         return wp_err_param(err, WP_EMEDIATYPE, "Content-Type",
@@ -220,9 +218,17 @@ wp_status wp_req_json(wp_req *req, json_object **out, wp_err *err)
         if (cs && strncasecmp(cs + 8, "utf-8", 5) != 0 && strncasecmp(cs + 8, "\"utf-8\"", 7) != 0)
             return wp_err_param(err, WP_EMEDIATYPE, "Content-Type", "JSON bodies must be UTF-8");
     }
+    return WP_OK;
+}
+
+wp_status wp_req_json(wp_req *req, json_object **out, wp_err *err)
+{
+    *out = NULL;
+    wp_status st = wp_http_check_json_type(wp_req_header(req, "Content-Type"), err);
+    if (st != WP_OK) return st;
     const char *data;
     size_t len;
-    wp_status st = wp_req_body(req, &data, &len, err);
+    st = wp_req_body(req, &data, &len, err);
     if (st != WP_OK) return st;
     if (len == 0) return wp_err_param(err, WP_EINVAL, "body", "request body is empty; a JSON object is expected");
     return wp_json_parse_strict(data, len, &req->srv->json_limits, out, err);
@@ -442,6 +448,7 @@ void wp_resp_error(wp_req *req, int status, const char *type, const char *code, 
     int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (n >= (int)sizeof msg) wp_utf8_cut(msg, sizeof msg); /* never half a character in the JSON */
+    wp_utf8_scrub(msg); /* input quoted in the message may not be UTF-8 */
     json_object *e = json_object_new_object();
     json_object_object_add(e, "type", json_object_new_string(type));
     json_object_object_add(e, "code", json_object_new_string(code));

@@ -94,6 +94,9 @@ int wp_req_query(const wp_req *req, const char *name, char *buf, size_t len, wp_
  */
 wp_status wp_req_json(wp_req *req, json_object **out, wp_err *err);
 
+/* The Content-Type check of wp_req_json (ct may be NULL): WP_OK, or WP_EMEDIATYPE naming Content-Type. */
+wp_status wp_http_check_json_type(const char *ct, wp_err *err);
+
 /*
  * List paging per docs/api.md: ?limit= (1..100, default 20) and ?starting_after=<id>.
  * after receives "" when absent.  400 (WP_EINVAL naming the parameter) otherwise.

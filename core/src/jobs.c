@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,9 @@ struct wp_jobs {
     job_kind *kinds;
     int nkinds;
     char *kinds_literal; /* text[] literal of the registered kinds */
-    char owner[128];
+    char owner[160];
+    char host[64];   /* gethostname */
+    char node[20];   /* this machine and PID namespace (see node_id); "" when unknown */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int wake;
@@ -120,6 +123,31 @@ wp_status wp_jobs_config_read(json_object *root, wp_jobs_config *out, wp_err *er
     return WP_OK;
 }
 
+/*
+ * Names the set of processes whose pids this process can check with
+ * kill(pid, 0): the boot (a pid of an earlier boot is dead whatever it
+ * became) and the PID namespace (containers sharing a host name do not see
+ * each other's pids).  Hostname alone would let a process in one container
+ * declare a live worker in another dead.  "" when either is unreadable:
+ * then no owner is ever judged dead, only expired leases count.
+ */
+static void node_id(char *out, size_t len)
+{
+    out[0] = '\0';
+    char boot[64] = "", ns[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (!f) return;
+    int ok = fgets(boot, sizeof boot, f) != NULL;
+    fclose(f);
+    ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+    if (!ok || n <= 0) return;
+    ns[n] = '\0';
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a: a short, stable tag, not a secret */
+    for (const char *p = boot; *p && *p != '\n'; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (const char *p = ns; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    snprintf(out, len, "%016llx", (unsigned long long)h);
+}
+
 wp_status wp_jobs_new_cfg(wp_db *db, const char *db_url, const wp_jobs_config *cfg, wp_jobs **out, wp_err *err)
 {
     *out = NULL;
@@ -134,11 +162,15 @@ wp_status wp_jobs_new_cfg(wp_db *db, const char *db_url, const wp_jobs_config *c
         free(q);
         return wp_err_set(err, WP_ENOMEM, "out of memory");
     }
-    char host[64] = "host", tok[16] = "x";
-    gethostname(host, sizeof host - 1);
-    host[sizeof host - 1] = '\0';
+    char tok[16] = "x";
+    snprintf(q->host, sizeof q->host, "host");
+    gethostname(q->host, sizeof q->host - 1);
+    q->host[sizeof q->host - 1] = '\0';
+    for (char *h = q->host; *h; h++)
+        if (*h == ':') *h = '-'; /* the owner's fields are ':'-separated */
     wp_random_token(6, tok, sizeof tok);
-    snprintf(q->owner, sizeof q->owner, "%s:%ld:%s", host, (long)getpid(), tok);
+    node_id(q->node, sizeof q->node);
+    snprintf(q->owner, sizeof q->owner, "%s:%ld:%s:%s", q->host, (long)getpid(), tok, q->node);
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cv, NULL);
     q->pipefd[0] = q->pipefd[1] = -1;
@@ -596,6 +628,70 @@ static void recover_leases(wp_jobs *q, PGconn *c)
     PQclear(r);
 }
 
+/*
+ * 1 when owner ("host:pid:token:node") is a process of this machine and PID
+ * namespace that no longer exists: kill(pid, 0) fails with ESRCH.  A pid
+ * reused by another process (or this one: a process may run several queues)
+ * looks alive: its jobs then wait for the lease, as do those of other hosts
+ * and of owners without a node.
+ */
+static int owner_is_dead(const wp_jobs *q, const char *owner)
+{
+    if (!q->node[0] || strcmp(owner, q->owner) == 0) return 0;
+    const char *c3 = strrchr(owner, ':');
+    if (!c3 || strcmp(c3 + 1, q->node) != 0) return 0;
+    size_t hl = strlen(q->host);
+    if (strncmp(owner, q->host, hl) != 0 || owner[hl] != ':') return 0;
+    char *end;
+    errno = 0;
+    long pid = strtol(owner + hl + 1, &end, 10);
+    if (errno || end == owner + hl + 1 || *end != ':' || pid <= 0) return 0;
+    return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+}
+
+/* Jobs held by dead owners of this machine are requeued at once, counted like an expired lease. */
+static void recover_dead_owners(wp_jobs *q, PGconn *c)
+{
+    if (!q->node[0]) return;
+    char suffix[24];
+    snprintf(suffix, sizeof suffix, ":%s", q->node);
+    const char *p1[] = {q->owner, suffix};
+    PGresult *r;
+    wp_err err;
+    wp_err_clear(&err);
+    if (wp_db_query(c,
+                    "SELECT DISTINCT locked_by FROM jobs WHERE status = 'running' AND locked_by <> $1"
+                    " AND right(locked_by, length($2)) = $2",
+                    2, p1, &r, &err) != WP_OK) {
+        wp_log_warn("jobs: dead-owner check failed: %s", err.msg);
+        return;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *owner = PQgetvalue(r, i, 0);
+        if (!owner_is_dead(q, owner)) continue;
+        const char *p2[] = {owner};
+        PGresult *u;
+        if (wp_db_query(c,
+                        "WITH r AS (UPDATE jobs SET"
+                        "  status = CASE WHEN attempts >= greatest(max_attempts, 2) THEN 'failed' ELSE 'queued' END,"
+                        "  finished_at = CASE WHEN attempts >= greatest(max_attempts, 2) THEN now() END,"
+                        "  last_error = 'owner died: ' || locked_by || ' (process gone; taken over before the lease ended)',"
+                        "  run_at = now(), locked_by = NULL, locked_until = NULL, updated_at = now()"
+                        " WHERE status = 'running' AND locked_by = $1 RETURNING id, kind, status)"
+                        " SELECT id, kind, status, pg_notify('wp_jobs', CASE WHEN status = 'queued' THEN kind END) FROM r",
+                        1, p2, &u, &err) != WP_OK) {
+            wp_log_warn("jobs: taking over the jobs of dead owner %s failed: %s", owner, err.msg);
+            continue;
+        }
+        for (int k = 0; k < PQntuples(u); k++)
+            wp_log_warn("jobs: job %s (%s) held by %s, whose process is gone; %s", PQgetvalue(u, k, 0),
+                        PQgetvalue(u, k, 1), owner,
+                        strcmp(PQgetvalue(u, k, 2), "queued") == 0 ? "requeued" : "no attempts left, failed");
+        PQclear(u);
+    }
+    PQclear(r);
+}
+
 static void clean_done(wp_jobs *q, PGconn *c)
 {
     if (!q->cfg.done_retention_hours) return;
@@ -659,6 +755,7 @@ static void *maint_main(void *arg)
             }
             if (now >= next_reap) {
                 recover_leases(q, c);
+                recover_dead_owners(q, c);
                 next_reap = now + (poll_s < 1 ? poll_s : 1);
             }
             if (now >= next_clean) {

@@ -9,6 +9,11 @@
  * NOTIFYs in the enqueuing transaction), falls back to polling every
  * poll_ms, renews the leases of the jobs its process is running, requeues
  * jobs whose lease expired (their process died), and deletes old done jobs.
+ * A process that died on this machine is noticed sooner: the owner id names
+ * host, pid and the machine's boot and PID namespace, and a pid that
+ * kill(pid, 0) reports gone (ESRCH) frees its jobs at once, counted like an
+ * expired lease (last_error "owner died: ...").  So a restarted gateway
+ * takes over its predecessor's jobs within a second, not after the lease.
  *
  * Guarantees: a committed job runs at least once; it is run by one worker
  * at a time as long as its process keeps renewing the lease (a handler
@@ -135,7 +140,8 @@ void wp_jobs_stop(wp_jobs *q);
 /* Stops (when running) and frees.  NULL is fine. */
 void wp_jobs_free(wp_jobs *q);
 
-/* The process's lease owner name ("host:pid:random"), as stored in locked_by. */
+/* The process's lease owner name ("host:pid:random:node", node naming the
+ * boot and PID namespace), as stored in locked_by. */
 const char *wp_jobs_owner(const wp_jobs *q);
 /* The pool the queue was created with (borrowed). */
 wp_db *wp_jobs_db(const wp_jobs *q);

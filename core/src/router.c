@@ -165,7 +165,7 @@ static int specificity_cmp(const void *a, const void *b)
 void wp_router_seal(wp_router *r)
 {
     /* qsort is not stable; order is only by specificity, which is all matching needs. */
-    qsort(r->routes, r->n, sizeof *r->routes, specificity_cmp);
+    if (r->n > 1) qsort(r->routes, r->n, sizeof *r->routes, specificity_cmp); /* routes is NULL while empty */
     r->sealed = 1;
 }
 

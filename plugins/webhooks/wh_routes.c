@@ -422,6 +422,7 @@ static void rotate_secret(wp_req *req, void *ud)
     json_object *o = with_object(json_object_array_get_idx(rows, 0), "webhook_endpoint");
     json_object_object_add(o, "secret", json_object_new_string(secret));
     memset(secret, 0, sizeof secret);
+    /* The secret is shown once: no-store also keeps it out of the Idempotency-Key record. */
     wh_host->resp_header(req, "Cache-Control", "no-store");
     wh_host->resp_json(req, 200, o);
     json_object_put(o);

@@ -8,6 +8,10 @@ WP_PACKAGES=(build-essential cmake pkg-config git
     libcivetweb-dev libssl-dev libpq-dev libjson-c-dev libcurl4-openssl-dev libzip-dev
     libcmocka-dev postgresql postgresql-contrib openssl curl ca-certificates unzip)
 
+# The fuzzing build (scripts/test, scripts/fuzz): clang and its libFuzzer
+# runtime (-fsanitize=fuzzer; on Debian 12 in libclang-rt-14-dev).
+WP_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+
 wp_say() { printf '==> %s\n' "$*" >&2; }
 wp_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -117,6 +121,13 @@ wp_pg_ensure_db() {
         psql "$admin" -qc "CREATE DATABASE \"$name\"" >/dev/null
     fi
     echo "${admin%/*}/$name"
+}
+
+# Configures and builds build-fuzz/ (tests/fuzz) with clang; SECONDS: each ctest fuzz_<name> entry's budget.
+wp_build_fuzz() {
+    wp_install_packages "${WP_FUZZ_PACKAGES[@]}"
+    CC=clang wp_build "$WP_ROOT/build-fuzz" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DWP_FUZZ=ON \
+        -DWP_BUILD_TESTS=OFF -DWP_FUZZ_SECONDS="${1:-10}"
 }
 
 # A free TCP port on loopback.

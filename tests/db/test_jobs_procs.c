@@ -2,8 +2,10 @@
  * db_jobs_procs: the queue across processes (fork).
  *  - two processes, thousands of jobs: every job runs exactly once, no two
  *    runs of a job overlap, completed == enqueued;
- *  - a job whose process is SIGKILLed mid-handler runs again elsewhere once
- *    its lease expires (not before);
+ *  - a job whose process (on another host) is SIGKILLed mid-handler runs
+ *    again elsewhere once its lease expires (not before);
+ *  - a job whose process on this host is SIGKILLed is taken over at once by
+ *    the next process, whatever the lease (the owner's pid is gone);
  *  - a handler running longer than the lease keeps it (renewal), so a second
  *    process never runs the job at the same time.
  */
@@ -230,6 +232,10 @@ static void test_lease_expiry_after_sigkill(void **state)
     snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE id = '%s' AND status = 'running' AND attempts = 1"
                               " AND locked_by LIKE '%%:%d:%%'", id, (int)ch.pid);
     assert_int_equal(dbt_ll(C, sql), 1);
+    /* As if the dead process ran on another host: only the lease can tell it is gone. */
+    snprintf(sql, sizeof sql, "UPDATE jobs SET locked_by = 'elsewhere' || substr(locked_by, strpos(locked_by, ':'))"
+                              " WHERE id = '%s'", id);
+    assert_int_equal(dbt_exec(C, sql), 0);
     snprintf(sql, sizeof sql, "SELECT (extract(epoch FROM locked_until) * 1000000)::bigint FROM jobs WHERE id = '%s'", id);
     long long lease_end = dbt_ll(C, sql);
 
@@ -244,6 +250,49 @@ static void test_lease_expiry_after_sigkill(void **state)
     assert_int_equal(dbt_ll(C, sql), 2);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE job_id = '%s' AND pid = %d AND attempt = 2 AND t0 >= %lld",
              id, (int)getpid(), lease_end);
+    assert_int_equal(dbt_ll(C, sql), 1);
+}
+
+/* Same host: the pid in the owner id is gone, so an hour's lease does not hold the job up. */
+static void test_dead_owner_on_this_host_taken_over_at_once(void **state)
+{
+    (void)state;
+    wp_err err;
+    wp_err_clear(&err);
+    wp_jobs *q;
+    assert_int_equal(wp_jobs_new(T.db, NULL, 1, 3600, 100, &q, &err), WP_OK);
+    assert_int_equal(wp_jobs_register(q, "t.hang2", work, NULL, NULL, 0, &err), WP_OK);
+    char id[48];
+    assert_int_equal(wp_jobs_enqueue(q, NULL, NULL, "t.hang2", NULL, 0, id, &err), WP_OK);
+
+    int note[2];
+    assert_int_equal(pipe(note), 0);
+    g_note_fd = note[1];
+    child ch = spawn("t.hang2", hang, NULL, 1, 3600, 1);
+    char b;
+    assert_int_equal(read(note[0], &b, 1), 1);
+    kill(ch.pid, SIGKILL);
+    int status;
+    assert_int_equal(waitpid(ch.pid, &status, 0), ch.pid);
+    close(note[0]);
+    close(note[1]);
+    close(ch.ready);
+    close(ch.stop);
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE id = '%s' AND status = 'running' AND attempts = 1"
+                              " AND locked_by LIKE '%%:%d:%%' AND locked_until > now() + interval '50 minutes'",
+             id, (int)ch.pid);
+    assert_int_equal(dbt_ll(C, sql), 1);
+
+    assert_int_equal(wp_jobs_start(q, &err), WP_OK);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE id = '%s' AND status = 'done'", id);
+    assert_int_equal(dbt_wait_ll(C, sql, 1, 30000), 1);
+    wp_jobs_free(q);
+    snprintf(sql, sizeof sql, "SELECT attempts FROM jobs WHERE id = '%s' AND last_error LIKE 'owner died: %%:%d:%%'", id,
+             (int)ch.pid);
+    assert_int_equal(dbt_ll(C, sql), 2);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM runs WHERE job_id = '%s' AND pid = %d AND attempt = 2", id,
+             (int)getpid());
     assert_int_equal(dbt_ll(C, sql), 1);
 }
 
@@ -272,6 +321,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_processes_thousands_of_jobs),
         cmocka_unit_test(test_lease_expiry_after_sigkill),
+        cmocka_unit_test(test_dead_owner_on_this_host_taken_over_at_once),
         cmocka_unit_test(test_long_handler_keeps_its_lease),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
