@@ -57,6 +57,7 @@ before(async () => {
   Object.assign(vars, {
     baseUrl: gw.url, apiKey: a.key, passId: pass.id, templateId: tpl.id, batchId: batch.id, webhookId: wh.id,
     token: new URL(pass.pkpass_url).searchParams.get('t'), hash: '0000000000000000', file: 'logo.png',
+    capability: new URL(pass.share_url).pathname.slice(3),
     device: "unknown-device", ptid: PTID, serial: pj.serialNumber, applePassToken: pj.authenticationToken,
   });
 });
