@@ -104,7 +104,7 @@ export async function startGateway(options = {}) {
   exited.then((e) => (dead = e));
   await waitFor(async () => {
     if (dead) throw Object.assign(new Error(`gateway exited early (${JSON.stringify(dead)}):\n${stderr}`), { fatal: true });
-    const r = await fetch(url + '/healthz');
+    const r = await fetch(url + '/healthz', { headers: { connection: 'close' } }); // leaves no idle connection behind
     return r.ok;
   }, { what: 'gateway /healthz', timeout: 30000 }).catch((e) => {
     proc.kill('SIGKILL');
@@ -125,7 +125,10 @@ export async function startGateway(options = {}) {
     },
     /** fetch with JSON conveniences: returns { status, headers, body (parsed when JSON), text }. */
     async request(method, p, { key, body, headers = {}, raw } = {}) {
-      const h = { ...headers };
+      // One connection per request: a suite that blocks its event loop (execFileSync of the CLI or
+      // psql, slow under the sanitizers) cannot see the gateway close an idle keep-alive connection,
+      // and fetch would then send the next request on it ("other side closed").
+      const h = Object.keys(headers).some((k) => k.toLowerCase() === 'connection') ? { ...headers } : { connection: 'close', ...headers };
       if (key) h.authorization = `Bearer ${key}`;
       let payload = raw;
       if (body !== undefined && raw === undefined) {
