@@ -50,7 +50,7 @@ before(async () => {
   const batch = await ok('POST', '/api/v1/passes/batch', { template_id: tpl.id, passes: [{}, {}] }, 202);
   const wh = await ok('POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${receiver.address().port}/hook`, event_types: ['*'] }, 201);
   // the pass's Apple web-service token, from the pass.json of its bundle
-  const pk = await fetch(pass.pkpass_url, { headers: { connection: 'close' } });
+  const pk = await fetch(pass.pkpass_url);
   assert.equal(pk.status, 200);
   fs.writeFileSync(path.join(dir, 'p.pkpass'), Buffer.from(await pk.arrayBuffer()));
   const pj = JSON.parse(execFileSync('unzip', ['-p', path.join(dir, 'p.pkpass'), 'pass.json'], { encoding: 'utf8' }));

@@ -52,7 +52,7 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const get = (url, headers = {}) => fetch(url, { headers: { connection: 'close', ...headers } }).then(async (r) => ({ status: r.status, headers: r.headers, text: await r.text() }));
+const get = (url, headers = {}) => fetch(url, { headers }).then(async (r) => ({ status: r.status, headers: r.headers, text: await r.text() }));
 
 test('every pass resource carries share_url: <public_url>/p/<id>.<capability>', async () => {
   const re = new RegExp(`^${gw.url.replace(/[.]/g, '\\.')}/p/${linked.id}\\.[A-Za-z0-9_-]{32}$`);
@@ -89,7 +89,7 @@ test('the page: the pass name and logo, every value escaped, no script, strict C
   assert.ok(r.text.includes(`href="${linked.google_save_url}"`), 'the Google link');
   // query parameters (mail tools add their own) do not break the link; HEAD answers the headers
   assert.equal((await get(linked.share_url + '?utm_source=mail')).status, 200);
-  const head = await fetch(linked.share_url, { method: 'HEAD', headers: { connection: 'close' } });
+  const head = await fetch(linked.share_url, { method: 'HEAD' });
   assert.equal(head.status, 200);
   assert.equal(await head.text(), '');
 });

@@ -12,6 +12,17 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 
+// Every fetch of a suite opens its own connection (unless it sets a Connection header itself).
+// Suites block their event loop now and then (execFileSync of the CLI or psql, slow under the
+// sanitizers); a gateway that closes an idle keep-alive connection meanwhile is not noticed, and
+// fetch would send the next request on the dead connection ("other side closed").
+const keepAliveFetch = globalThis.fetch;
+globalThis.fetch = (input, init = {}) => {
+  const headers = new Headers(init.headers || (input instanceof Request ? input.headers : undefined));
+  if (!headers.has('connection')) headers.set('connection', 'close');
+  return keepAliveFetch(input, { ...init, headers });
+};
+
 export const BIN = process.env.WP_BIN;
 export const SOURCE_DIR = process.env.WP_SOURCE_DIR;
 
@@ -104,7 +115,7 @@ export async function startGateway(options = {}) {
   exited.then((e) => (dead = e));
   await waitFor(async () => {
     if (dead) throw Object.assign(new Error(`gateway exited early (${JSON.stringify(dead)}):\n${stderr}`), { fatal: true });
-    const r = await fetch(url + '/healthz', { headers: { connection: 'close' } }); // leaves no idle connection behind
+    const r = await fetch(url + '/healthz');
     return r.ok;
   }, { what: 'gateway /healthz', timeout: 30000 }).catch((e) => {
     proc.kill('SIGKILL');
@@ -125,10 +136,7 @@ export async function startGateway(options = {}) {
     },
     /** fetch with JSON conveniences: returns { status, headers, body (parsed when JSON), text }. */
     async request(method, p, { key, body, headers = {}, raw } = {}) {
-      // One connection per request: a suite that blocks its event loop (execFileSync of the CLI or
-      // psql, slow under the sanitizers) cannot see the gateway close an idle keep-alive connection,
-      // and fetch would then send the next request on it ("other side closed").
-      const h = Object.keys(headers).some((k) => k.toLowerCase() === 'connection') ? { ...headers } : { connection: 'close', ...headers };
+      const h = { ...headers };
       if (key) h.authorization = `Bearer ${key}`;
       let payload = raw;
       if (body !== undefined && raw === undefined) {
