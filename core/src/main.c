@@ -7,11 +7,15 @@
  *   walletpass key create --account ID [--name N]             prints the new API key
  *   walletpass plugins [--hooks]          load the configured plugins, list them (and the filter order)
  *   walletpass routes                     every route serve would register: METHOD PATTERN AUTH OWNER
+ * (plugins and routes need neither a database nor the master key)
  *   walletpass version
  *
  * Output meant for scripts (ids, keys) goes alone to stdout; everything
  * else goes to stderr.
  */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -171,14 +175,29 @@ static const char *auth_name(wp_auth_kind a)
 
 /*
  * `walletpass routes`: the routes `serve` would register, core and configured plugins, one line each:
- * METHOD PATTERN AUTH OWNER, in registration order.  It builds the server as serve does (so it needs
- * the same configuration: database URL, master key) but never listens or connects: the plugins load
- * without a database, as for `walletpass plugins`.
+ * METHOD PATTERN AUTH OWNER, in registration order.  It builds the server as serve does but never
+ * listens or connects: the plugins load without a database, as for `walletpass plugins`.  So it
+ * needs neither a database nor the master key: when the configuration has none, stand-ins are used
+ * (a URL never dialled, a random key that seals nothing) and the configuration is restored after.
  */
 static int cmd_routes(wp_config *cfg)
 {
     wp_err err;
     wp_err_clear(&err);
+    static char unused_url[] = "postgresql://walletpass-routes.invalid/unused";
+    char *saved_url = cfg->database_url, *saved_key = cfg->master_key;
+    unsigned char raw[32];
+    char key_b64[64];
+    if (!cfg->database_url || !*cfg->database_url) cfg->database_url = unused_url;
+    if (!cfg->master_key || !*cfg->master_key) {
+        if (RAND_bytes(raw, sizeof raw) != 1) {
+            fprintf(stderr, "walletpass routes: no random bytes for a stand-in master key\n");
+            return 1;
+        }
+        EVP_EncodeBlock((unsigned char *)key_b64, raw, (int)sizeof raw);
+        OPENSSL_cleanse(raw, sizeof raw);
+        cfg->master_key = key_b64;
+    }
     wp_server srv; /* wp_server_init zeroes it first, so freeing after a failed init is safe */
     wp_plugins *ps = NULL;
     wp_status st = wp_server_init(&srv, cfg, &err);
@@ -196,6 +215,9 @@ static int cmd_routes(wp_config *cfg)
     wp_plugins_unload(ps);
     wp_hooks_reset();
     wp_server_free(&srv);
+    cfg->database_url = saved_url;
+    cfg->master_key = saved_key;
+    OPENSSL_cleanse(key_b64, sizeof key_b64);
     return st == WP_OK ? 0 : fail(&err);
 }
 

@@ -72,6 +72,7 @@ static json_object *resource_from_row(PGresult *r, int i, json_object **body_out
     json_object_object_add(o, "google_pass_type", google ? json_object_new_string(google) : NULL);
     json_object_object_add(o, "pkpass_url", NULL);
     json_object_object_add(o, "google_save_url", NULL);
+    json_object_object_add(o, "share_url", NULL);
     json_object_object_add(o, "status", json_object_new_string(PQgetvalue(r, i, C_STATUS)));
     json_object_object_add(o, "version", json_object_new_int(atoi(PQgetvalue(r, i, C_VERSION))));
     json_object_object_add(o, "template_id", str_or_null(r, i, C_TPL));
@@ -121,12 +122,19 @@ static wp_status loaded_from_row(wp_server *srv, PGresult *r, int i, json_object
 }
 
 /*
- * Runs `pass.links` over {"schema": 1, "account_id", "pass": <copy of res>,
- * "pkpass_url": null, "google_save_url": null} and copies the two links back
- * into res.  req may be NULL (a batch job).
+ * Sets res's share_url (the core's own link, passes.h), then runs `pass.links` over
+ * {"schema": 1, "account_id", "pass": <copy of res>, "pkpass_url": null,
+ * "google_save_url": null} and copies the two platform links back into res.
+ * req may be NULL (a batch job).
  */
-static wp_status links_for(const char *account_id, wp_req *req, json_object *res, wp_err *err)
+static wp_status links_for(wp_server *srv, const char *account_id, wp_req *req, json_object *res, wp_err *err)
 {
+    json_object *idv = NULL;
+    char share[1024];
+    if (!json_object_object_get_ex(res, "id", &idv) ||
+        wp_pass_share_url(srv, account_id, json_object_get_string(idv), share, sizeof share) != WP_OK)
+        return wp_err_set(err, WP_EINTERNAL, "the share link of the pass could not be made");
+    json_object_object_add(res, "share_url", json_object_new_string(share));
     json_object *copy = NULL;
     if (json_object_deep_copy(res, &copy, NULL) != 0) return wp_err_set(err, WP_ENOMEM, "out of memory");
     json_object *doc = json_object_new_object();
@@ -157,7 +165,7 @@ static wp_status links_for(const char *account_id, wp_req *req, json_object *res
 
 static wp_status add_links(wp_req *req, json_object *res, wp_err *err)
 {
-    return links_for(req->account_id, req, res, err);
+    return links_for(req->srv, req->account_id, req, res, err);
 }
 
 /* ---- errors ------------------------------------------------------------ */
@@ -484,7 +492,7 @@ wp_status wp_pass_create(wp_server *srv, PGconn *db, const char *account_id, jso
         }
     }
     res = resource_from_row(r, 0, NULL);
-    if ((st = links_for(account_id, req, res, err)) != WP_OK ||
+    if ((st = links_for(srv, account_id, req, res, err)) != WP_OK ||
         (st = publish_on(srv, db, account_id, "pass.created", res, NULL, NULL, err)) != WP_OK ||
         /* last: the counter row stays locked until the caller commits */
         (st = wp_meter_consume(db, srv->cfg, account_id, 1, err)) != WP_OK)
@@ -1116,8 +1124,40 @@ wp_status wp_pass_link_verify(wp_server *srv, const char *account_id, const char
     return wp_pass_cap_verify(srv, WP_PASS_LINK_PURPOSE, account_id, pass_id, token);
 }
 
-wp_status wp_pass_load_by_link(wp_server *srv, PGconn *conn, const char *pass_id, const char *token,
-                               json_object **out, wp_err *err)
+wp_status wp_pass_share_token(wp_server *srv, const char *account_id, const char *pass_id,
+                              char out[WP_PASS_LINK_TOKEN_LEN + 1])
+{
+    char data[200];
+    link_data(data, sizeof data, account_id, pass_id);
+    return wp_vault_mac(srv->vault, "share-link", data, out, WP_PASS_LINK_TOKEN_LEN + 1);
+}
+
+static wp_status share_verify(wp_server *srv, const char *account_id, const char *pass_id, const char *token)
+{
+    char data[200];
+    link_data(data, sizeof data, account_id, pass_id);
+    return wp_vault_mac_verify(srv->vault, "share-link", data, token) == WP_OK ? WP_OK : WP_ENOTFOUND;
+}
+
+wp_status wp_pass_share_url(wp_server *srv, const char *account_id, const char *pass_id, char *out, size_t len)
+{
+    char tok[WP_PASS_LINK_TOKEN_LEN + 1];
+    wp_status st = wp_pass_share_token(srv, account_id, pass_id, tok);
+    if (st != WP_OK) return st;
+    int n = snprintf(out, len, "%s/p/%s.%s", srv->cfg->public_url, pass_id, tok);
+    OPENSSL_cleanse(tok, sizeof tok);
+    return n > 0 && (size_t)n < len ? WP_OK : WP_EINVAL;
+}
+
+wp_status wp_pass_links(wp_server *srv, const char *account_id, wp_req *req, json_object *res, wp_err *err)
+{
+    return links_for(srv, account_id, req, res, err);
+}
+
+/* The pass named by a capability, whichever account owns it: verify says which token fits. */
+static wp_status load_by_capability(wp_server *srv, PGconn *conn, const char *pass_id, const char *token,
+                                    wp_status (*verify)(wp_server *, const char *, const char *, const char *),
+                                    json_object **out, wp_err *err)
 {
     *out = NULL;
     int pooled;
@@ -1130,7 +1170,7 @@ wp_status wp_pass_load_by_link(wp_server *srv, PGconn *conn, const char *pass_id
         st = wp_err_param(err, WP_ENOTFOUND, "id", "no pass %s, or the link is not valid", pass_id);
         /* ids are unique in practice; the token decides which account's pass it names */
         for (int i = 0; i < PQntuples(r); i++) {
-            if (wp_pass_link_verify(srv, PQgetvalue(r, i, C_ACCT), pass_id, token) != WP_OK) continue;
+            if (verify(srv, PQgetvalue(r, i, C_ACCT), pass_id, token) != WP_OK) continue;
             if (err) wp_err_clear(err);
             st = loaded_from_row(srv, r, i, out, err);
             break;
@@ -1139,6 +1179,18 @@ wp_status wp_pass_load_by_link(wp_server *srv, PGconn *conn, const char *pass_id
     }
     if (pooled) wp_db_release(srv->db, db);
     return st;
+}
+
+wp_status wp_pass_load_by_link(wp_server *srv, PGconn *conn, const char *pass_id, const char *token,
+                               json_object **out, wp_err *err)
+{
+    return load_by_capability(srv, conn, pass_id, token, wp_pass_link_verify, out, err);
+}
+
+wp_status wp_pass_load_by_share(wp_server *srv, PGconn *conn, const char *pass_id, const char *token,
+                                json_object **out, wp_err *err)
+{
+    return load_by_capability(srv, conn, pass_id, token, share_verify, out, err);
 }
 
 /* ---- routes ------------------------------------------------------------ */

@@ -12,8 +12,9 @@
  * The API resource (docs/api.md "Passes") is the body's keys flattened
  * next to id, object, serial_number, pass_type, apple_pass_type_id,
  * google_pass_type, pkpass_url, google_save_url, status, version,
- * template_id, created_at, updated_at.  The links come from the
- * `pass.links` filter (null without a platform plugin).
+ * share_url, template_id, created_at, updated_at.  The platform links come
+ * from the `pass.links` filter (null without a platform plugin); share_url is
+ * the core's own (wp_pass_share_url).
  *
  * Ownership: every json_object handed out through an out-parameter is
  * transferred (json_object_put it).  conn may be NULL in the helpers below:
@@ -122,5 +123,29 @@ wp_status wp_pass_cap_verify(struct wp_server *srv, const char *purpose, const c
  */
 wp_status wp_pass_load_by_link(struct wp_server *srv, PGconn *conn, const char *pass_id, const char *token,
                                json_object **out, wp_err *err);
+
+/*
+ * The share page's capability (share.h): the vault MAC (purpose "share-link") of
+ * "<account_id>/<pass_id>", like the pkpass link's but of its own purpose, so
+ * neither link can be made from the other.  The page is
+ * <public_url>/p/<pass_id>.<token>: wp_pass_share_url writes it into out
+ * (WP_EINVAL when it does not fit).  Every pass resource the API answers
+ * carries it as share_url.
+ */
+wp_status wp_pass_share_token(struct wp_server *srv, const char *account_id, const char *pass_id,
+                              char out[WP_PASS_LINK_TOKEN_LEN + 1]);
+wp_status wp_pass_share_url(struct wp_server *srv, const char *account_id, const char *pass_id, char *out,
+                            size_t len);
+/* As wp_pass_load_by_link, for the share capability. */
+wp_status wp_pass_load_by_share(struct wp_server *srv, PGconn *conn, const char *pass_id, const char *token,
+                                json_object **out, wp_err *err);
+
+/*
+ * Fills the links of a pass resource (res, borrowed, changed in place) as the API
+ * answers it: share_url, then pkpass_url and google_save_url from the
+ * `pass.links` filters.  account_id is the pass's owner; req may be NULL.
+ */
+wp_status wp_pass_links(struct wp_server *srv, const char *account_id, struct wp_req *req, json_object *res,
+                        wp_err *err);
 
 #endif

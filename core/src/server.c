@@ -24,6 +24,7 @@
 #include "credentials.h"
 #include "log.h"
 #include "passes.h"
+#include "share.h"
 #include "templates.h"
 
 /* Strings under these may be long: base64 images; credential uploads (P12, PEMs). */
@@ -317,6 +318,7 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if ((st = wp_events_new(srv->jobs, &srv->events, err)) != WP_OK) return st;
     if ((st = wp_events_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_passes_routes(srv, err)) != WP_OK) return st;
+    if ((st = wp_share_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_batches_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_credentials_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_templates_routes(srv, err)) != WP_OK) return st;

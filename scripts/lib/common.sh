@@ -6,7 +6,10 @@ WP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Debian packages the gateway needs to build and run.
 WP_PACKAGES=(build-essential cmake pkg-config git
     libcivetweb-dev libssl-dev libpq-dev libjson-c-dev libcurl4-openssl-dev libzip-dev
-    libcmocka-dev postgresql postgresql-contrib openssl curl ca-certificates unzip)
+    libcmocka-dev libqrencode-dev postgresql postgresql-contrib openssl curl ca-certificates unzip)
+
+# What only the test suites need: a browser for the share page (integration_share) and a QR reader.
+WP_TEST_PACKAGES=(chromium zbar-tools)
 
 # The fuzzing build (scripts/test, scripts/fuzz): clang and its libFuzzer
 # runtime (-fsanitize=fuzzer; on Debian 12 in libclang-rt-14-dev).

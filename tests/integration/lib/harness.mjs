@@ -12,6 +12,17 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import assert from 'node:assert/strict';
 
+// Every fetch of a suite opens its own connection (unless it sets a Connection header itself).
+// Suites block their event loop now and then (execFileSync of the CLI or psql, slow under the
+// sanitizers); a gateway that closes an idle keep-alive connection meanwhile is not noticed, and
+// fetch would send the next request on the dead connection ("other side closed").
+const keepAliveFetch = globalThis.fetch;
+globalThis.fetch = (input, init = {}) => {
+  const headers = new Headers(init.headers || (input instanceof Request ? input.headers : undefined));
+  if (!headers.has('connection')) headers.set('connection', 'close');
+  return keepAliveFetch(input, { ...init, headers });
+};
+
 export const BIN = process.env.WP_BIN;
 export const SOURCE_DIR = process.env.WP_SOURCE_DIR;
 
