@@ -54,9 +54,13 @@ before(async () => {
   assert.equal(pk.status, 200);
   fs.writeFileSync(path.join(dir, 'p.pkpass'), Buffer.from(await pk.arrayBuffer()));
   const pj = JSON.parse(execFileSync('unzip', ['-p', path.join(dir, 'p.pkpass'), 'pass.json'], { encoding: 'utf8' }));
+  // the image capability of the Google rendering (its own purpose: the pkpass token does not open it)
+  const claims = JSON.parse(Buffer.from(pass.google_save_url.split('/').pop().split('.')[1], 'base64url').toString());
+  const img = JSON.stringify(claims).match(/\/google\/images\/passes\/[^/"]+\/([^/"]+)\/([^/"]+)\/([^/"?]+)/);
+  assert.ok(img, 'the save link carries an image URL of the pass');
   Object.assign(vars, {
     baseUrl: gw.url, apiKey: a.key, passId: pass.id, templateId: tpl.id, batchId: batch.id, webhookId: wh.id,
-    token: new URL(pass.pkpass_url).searchParams.get('t'), hash: '0000000000000000', file: 'logo.png',
+    token: img[1], hash: img[2], file: img[3],
     capability: new URL(pass.share_url).pathname.slice(3),
     device: "unknown-device", ptid: PTID, serial: pj.serialNumber, applePassToken: pj.authenticationToken,
   });
