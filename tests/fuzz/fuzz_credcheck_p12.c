@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_object *secret = NULL, *meta = NULL;
     wp_err err;
     wp_err_clear(&err);
-    if (wp_credcheck_apple(body, (time_t)1893456000, &secret, &meta, &err) == WP_OK) {
+    if (wp_credcheck_apple(body, (time_t)1893456000, NULL, &secret, &meta, &err) == WP_OK) {
         if (!secret || !meta) abort();
     } else if (!err.msg[0] || strstr(err.msg, PASSWORD) || secret || meta) {
         fprintf(stderr, "bad refusal: \"%s\"\n", err.msg);
