@@ -310,6 +310,10 @@ wp_route_result wp_router_match(const wp_router *r, const char *method, const ch
     if (rt) {
         const char *bad = NULL;
         int m = match_route(rt, path, req, &bad);
+        /* The parameters did not fit the request's buffer: a path the server
+         * cannot produce (its path buffer is no larger), but never a match
+         * with parameters missing. */
+        if (m == 0) return WP_ROUTE_NO_PATH;
         if (req) {
             req->route = rt;
             req->bad_param = bad;

@@ -371,6 +371,29 @@ static void test_long_params(void **state)
     wp_router_free(r);
 }
 
+/* A path longer than the request's buffers (no server builds one) whose
+ * parameters cannot all be stored is no match, never a match missing some. */
+static void test_params_overflow_no_match(void **state)
+{
+    (void)state;
+    wp_router *r = mk();
+    add_ok(r, "GET", "/:a/:b", 1);
+    wp_router_seal(r);
+    wp_req req;
+    memset(&req, 0, sizeof req);
+    size_t len = 2 * sizeof req.param_buf;
+    char *path = malloc(len + 1);
+    assert_non_null(path);
+    memset(path, 'x', len);
+    path[0] = '/';
+    path[len / 2] = '/';
+    path[len] = '\0';
+    assert_int_equal(route_of(r, "GET", path, &req), -1);
+    assert_int_equal(req.nparams, 0);
+    free(path);
+    wp_router_free(r);
+}
+
 /* The canonical path: decoded, except the bytes that would split, cut or blur it. */
 static void test_path_canonical(void **state)
 {
@@ -489,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_malformed_refused),
         cmocka_unit_test(test_trailing_slash_and_empty_segments),
         cmocka_unit_test(test_long_params),
+        cmocka_unit_test(test_params_overflow_no_match),
         cmocka_unit_test(test_path_canonical),
         cmocka_unit_test(test_path_decoded),
         cmocka_unit_test(test_nul_in_param),
