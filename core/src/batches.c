@@ -87,10 +87,48 @@ static wp_status load_batch(PGconn *db, const char *account_id, const char *id, 
 
 /* ---- POST /api/v1/passes/batch ---------------------------------------------- */
 
-static void bad_request(wp_req *req, const char *code, const char *param, const char *msg)
+wp_status wp_batch_envelope(json_object *in, json_object **passes, const char **template_id, wp_err *err)
 {
-    if (req->db && PQtransactionStatus(req->db) != PQTRANS_IDLE) wp_db_rollback(req->db);
-    wp_resp_error(req, 400, "invalid_request_error", code, param, "%s", msg);
+    *passes = NULL;
+    *template_id = NULL;
+    if (!json_object_is_type(in, json_type_object)) {
+        wp_err_param(err, WP_EINVAL, "body", "the body must be a JSON object: {\"passes\": [...]}");
+        return wp_err_code(err, "parameter_invalid");
+    }
+    json_object *p = NULL, *tidv = NULL;
+    json_object_object_foreach(in, k, v) {
+        if (strcmp(k, "passes") == 0) p = v;
+        else if (strcmp(k, "template_id") == 0) tidv = v;
+        else {
+            /* a field with an empty name has no name to put in param: the body is at fault */
+            wp_err_param(err, WP_EINVAL, *k ? k : "body", "%s%s%s: a batch takes \"passes\" and \"template_id\"",
+                         *k ? "unknown field \"" : "the body has a field with an empty name", k, *k ? "\"" : "");
+            return wp_err_code(err, "parameter_unknown");
+        }
+    }
+    if (!p) {
+        wp_err_param(err, WP_EINVAL, "passes", "passes is required: an array of 1 to %d pass bodies", WP_BATCH_MAX_ITEMS);
+        return wp_err_code(err, "parameter_missing");
+    }
+    size_t n = json_object_is_type(p, json_type_array) ? json_object_array_length(p) : 0;
+    if (!json_object_is_type(p, json_type_array))
+        wp_err_param(err, WP_EINVAL, "passes", "passes must be an array of 1 to %d pass bodies", WP_BATCH_MAX_ITEMS);
+    else if (n == 0)
+        wp_err_param(err, WP_EINVAL, "passes", "passes is empty: a batch has 1 to %d pass bodies", WP_BATCH_MAX_ITEMS);
+    else if (n > WP_BATCH_MAX_ITEMS)
+        wp_err_param(err, WP_EINVAL, "passes", "passes has more than %d items; split it into several batches",
+                     WP_BATCH_MAX_ITEMS);
+    if (n < 1 || n > WP_BATCH_MAX_ITEMS) return wp_err_code(err, "parameter_invalid");
+    if (tidv && !json_object_is_type(tidv, json_type_null)) {
+        if (!json_object_is_type(tidv, json_type_string) || json_object_get_string_len(tidv) == 0 ||
+            json_object_get_string_len(tidv) >= WP_ID_MAX) {
+            wp_err_param(err, WP_EINVAL, "template_id", "template_id must be a template id (tpl_…)");
+            return wp_err_code(err, "parameter_invalid");
+        }
+        *template_id = json_object_get_string(tidv);
+    }
+    *passes = p;
+    return WP_OK;
 }
 
 static void create_batch(wp_req *req, void *ud)
@@ -98,47 +136,18 @@ static void create_batch(wp_req *req, void *ud)
     wp_server *srv = ud;
     wp_err err;
     wp_err_clear(&err);
-    json_object *in = NULL, *passes = NULL, *tidv = NULL, *res = NULL;
+    json_object *in = NULL, *passes = NULL, *res = NULL;
     PGresult *r = NULL;
     if (wp_req_query_check(req, no_query, &err) != WP_OK || wp_req_json(req, &in, &err) != WP_OK) {
         wp_resp_from_err(req, &err);
         return;
     }
-    if (!json_object_is_type(in, json_type_object)) {
-        bad_request(req, "parameter_invalid", "body", "the body must be a JSON object: {\"passes\": [...]}");
-        goto done;
-    }
-    json_object_object_foreach(in, k, v) {
-        if (strcmp(k, "passes") == 0) passes = v;
-        else if (strcmp(k, "template_id") == 0) tidv = v;
-        else {
-            wp_resp_error(req, 400, "invalid_request_error", "parameter_unknown", k,
-                          "unknown field \"%s\": a batch takes \"passes\" and \"template_id\"", k);
-            goto done;
-        }
-    }
-    if (!passes) {
-        bad_request(req, "parameter_missing", "passes", "passes is required: an array of 1 to 1000 pass bodies");
-        goto done;
-    }
-    size_t n = json_object_is_type(passes, json_type_array) ? json_object_array_length(passes) : 0;
-    if (n < 1 || n > WP_BATCH_MAX_ITEMS) {
-        bad_request(req, "parameter_invalid", "passes",
-                    json_object_is_type(passes, json_type_array)
-                        ? (n ? "passes has more than 1000 items; split it into several batches"
-                             : "passes is empty: a batch has 1 to 1000 pass bodies")
-                        : "passes must be an array of 1 to 1000 pass bodies");
-        goto done;
-    }
     const char *tid = NULL;
-    if (tidv && !json_object_is_type(tidv, json_type_null)) {
-        if (!json_object_is_type(tidv, json_type_string) || json_object_get_string_len(tidv) == 0 ||
-            json_object_get_string_len(tidv) >= WP_ID_MAX) {
-            bad_request(req, "parameter_invalid", "template_id", "template_id must be a template id (tpl_…)");
-            goto done;
-        }
-        tid = json_object_get_string(tidv);
+    if (wp_batch_envelope(in, &passes, &tid, &err) != WP_OK) {
+        wp_resp_from_err(req, &err);
+        goto done;
     }
+    size_t n = json_object_array_length(passes);
     PGconn *db = wp_req_db(req, &err);
     if (!db || wp_db_begin(db, &err) != WP_OK) goto failed;
     if (tid) {

@@ -15,6 +15,8 @@
 #ifndef WP_BATCHES_H
 #define WP_BATCHES_H
 
+#include <json-c/json.h>
+
 #include "err.h"
 
 struct wp_server;
@@ -22,6 +24,17 @@ struct wp_server;
 #define WP_BATCH_MAX_ITEMS 1000
 #define WP_BATCH_CHUNK 100            /* items per job */
 #define WP_BATCH_JOB "batches.chunk"
+
+/*
+ * The envelope of a batch request body: an object with "passes" (an array of
+ * 1..WP_BATCH_MAX_ITEMS items; each item is checked later, as a pass body)
+ * and an optional "template_id" (a string shaped like an id, or null).
+ * WP_OK: *passes and *template_id (NULL when absent) point into `in`
+ * (borrowed).  WP_EINVAL otherwise, err naming the field, with the API error
+ * code (parameter_invalid, parameter_missing or parameter_unknown).  A pure
+ * function of its input: tests/fuzz/fuzz_batch_envelope.c calls it.
+ */
+wp_status wp_batch_envelope(json_object *in, json_object **passes, const char **template_id, wp_err *err);
 
 /* Registers the two routes (owner "core") and the WP_BATCH_JOB handler. */
 wp_status wp_batches_routes(struct wp_server *srv, wp_err *err);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "wh.h"
+#include "wh_validate.h"
 
 #define ENDPOINT_COLS                                                                                      \
     "id, url, event_types, description, enabled, " WH_ISO("created_at") " AS created_at, "              \
@@ -27,9 +28,6 @@
     WH_ISO("a.started_at") ", 'status_code', a.status_code, 'error', a.error, 'latency_ms', a.latency_ms, " \
     "'response_excerpt', a.response_excerpt) ORDER BY a.attempt) FROM webhooks_attempts a "               \
     "WHERE a.account_id = d.account_id AND a.delivery_id = d.id), '[]'::jsonb) AS attempt_log"
-
-static const char *const valid_types[] = {"pass.created",   "pass.updated", "pass.voided", "pass.installed",
-                                          "pass.removed", "batch.completed", "*", NULL};
 
 static void db_fail(wp_req *req)
 {
@@ -69,26 +67,11 @@ static json_object *load_endpoint(wp_req *req, const char *id)
     return r;
 }
 
-/* Checks a URL: scheme, length, then the SSRF rules.  Sends 400 and returns 0 when refused. */
-static int check_url(wp_req *req, json_object *v)
+/* The URL's address against the private-target rules (the host resolves it).  Sends 400 and
+ * returns 0 when refused.  Its shape was checked by wh_validate_body. */
+static int check_url_target(wp_req *req, json_object *v)
 {
-    if (!json_object_is_type(v, json_type_string)) {
-        wh_host->resp_error(req, 400, "parameter_invalid", "url", "url must be a string");
-        return 0;
-    }
-    const char *url = json_object_get_string(v);
-    if (strlen(url) > 2048) {
-        wh_host->resp_error(req, 400, "parameter_invalid", "url", "url is longer than 2048 characters");
-        return 0;
-    }
-    int https = strncmp(url, "https://", 8) == 0, http = strncmp(url, "http://", 7) == 0;
-    if (!https && !(http && wh_cfg.allow_http)) {
-        wh_host->resp_error(req, 400, "parameter_invalid", "url", "url must be an https:// URL%s",
-                            http ? " (http:// is allowed only when the webhooks plugin is configured with allow_http)"
-                                 : "");
-        return 0;
-    }
-    wp_status st = wh_host->url_check(wh_self, url, NULL, 0);
+    wp_status st = wh_host->url_check(wh_self, json_object_get_string(v), NULL, 0);
     if (st == WP_OK) return 1;
     if (st == WP_EDENIED)
         wh_host->resp_error(req, 400, "url_refused", "url", "url is refused: %s", wh_host->last_error());
@@ -99,86 +82,19 @@ static int check_url(wp_req *req, json_object *v)
     return 0;
 }
 
-/* Checks event_types; *out receives the normalised JSON text (new reference). */
-static int check_types(wp_req *req, json_object *v, json_object **out)
-{
-    if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0 ||
-        json_object_array_length(v) > 16) {
-        wh_host->resp_error(req, 400, "parameter_invalid", "event_types",
-                            "event_types must be a non-empty array of event types (or [\"*\"])");
-        return 0;
-    }
-    size_t n = json_object_array_length(v);
-    for (size_t i = 0; i < n; i++) {
-        json_object *t = json_object_array_get_idx(v, i);
-        int ok = 0;
-        if (json_object_is_type(t, json_type_string))
-            for (int k = 0; valid_types[k]; k++) ok |= strcmp(valid_types[k], json_object_get_string(t)) == 0;
-        char param[48];
-        snprintf(param, sizeof param, "event_types[%zu]", i);
-        if (!ok) {
-            wh_host->resp_error(req, 400, "parameter_invalid", param,
-                                "%s must be one of pass.created, pass.updated, pass.voided, pass.installed, "
-                                "pass.removed, batch.completed or \"*\"",
-                                param);
-            return 0;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(json_object_get_string(json_object_array_get_idx(v, j)), json_object_get_string(t)) == 0) {
-                wh_host->resp_error(req, 400, "parameter_invalid", param, "%s repeats an event type", param);
-                return 0;
-            }
-    }
-    *out = json_object_get(v);
-    return 1;
-}
-
-/* Validates a create (all = 1: url and event_types required) or update body.
- * Unset fields stay NULL.  Sends 400 and returns 0 on the first fault. */
-typedef struct fields {
-    json_object *url, *types, *description, *enabled;
-} fields;
+/* Validates a create (url and event_types required) or update body: the shape
+ * (wh_validate_body), then the URL's target.  Unset fields stay NULL.  Sends
+ * 400 and returns 0 on the first fault. */
+typedef wh_fields fields;
 
 static int check_body(wp_req *req, json_object *body, int create, fields *f)
 {
-    memset(f, 0, sizeof *f);
-    if (!json_object_is_type(body, json_type_object)) {
-        wh_host->resp_error(req, 400, "parameter_invalid", "body", "the body must be a JSON object");
+    wh_verr e;
+    if (wh_validate_body(body, create, wh_cfg.allow_http, f, &e) != 0) {
+        wh_host->resp_error(req, 400, e.code, e.param, "%s", e.msg);
         return 0;
     }
-    json_object_object_foreach(body, k, v) {
-        if (strcmp(k, "url") == 0) f->url = v;
-        else if (strcmp(k, "event_types") == 0) f->types = v;
-        else if (strcmp(k, "description") == 0) f->description = v;
-        else if (strcmp(k, "enabled") == 0) f->enabled = v;
-        else {
-            wh_host->resp_error(req, 400, "parameter_unknown", k, "unknown field %.64s", k);
-            return 0;
-        }
-    }
-    if (create && !f->url) {
-        wh_host->resp_error(req, 400, "parameter_invalid", "url", "url is required");
-        return 0;
-    }
-    if (create && !f->types) {
-        wh_host->resp_error(req, 400, "parameter_invalid", "event_types", "event_types is required");
-        return 0;
-    }
-    if (f->description && (!json_object_is_type(f->description, json_type_string) ||
-                           json_object_get_string_len(f->description) > 500)) {
-        wh_host->resp_error(req, 400, "parameter_invalid", "description",
-                            "description must be a string of at most 500 bytes");
-        return 0;
-    }
-    if (f->enabled && !json_object_is_type(f->enabled, json_type_boolean)) {
-        wh_host->resp_error(req, 400, "parameter_invalid", "enabled", "enabled must be true or false");
-        return 0;
-    }
-    json_object *types = NULL;
-    if (f->types && !check_types(req, f->types, &types)) return 0;
-    json_object_put(types);
-    if (f->url && !check_url(req, f->url)) return 0;
-    return 1;
+    return !f->url || check_url_target(req, f->url);
 }
 
 static int read_body(wp_req *req, int create, json_object **body, fields *f)
@@ -520,7 +436,7 @@ static void list_deliveries(wp_req *req, void *ud)
     int rt = wh_host->req_query(req, "event_type", type, sizeof type);
     if (rt > 0) {
         int ok = strcmp(type, "webhook.test") == 0;
-        for (int k = 0; valid_types[k + 1]; k++) ok |= strcmp(valid_types[k], type) == 0;
+        for (int k = 0; wh_valid_types[k + 1]; k++) ok |= strcmp(wh_valid_types[k], type) == 0;
         if (!ok) rt = -1;
     }
     if (rt < 0) {

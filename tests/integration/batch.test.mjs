@@ -66,6 +66,9 @@ test('validation: empty, over 1,000, missing, not an array, unknown field, bad t
   assertError(await post(gw, a.key, {}), 400, { param: 'passes', code: 'parameter_missing' });
   assertError(await post(gw, a.key, { passes: { a: 1 } }), 400, { param: 'passes' });
   assertError(await post(gw, a.key, { passes: [pass(1)], extra: 1 }), 400, { param: 'extra', code: 'parameter_unknown' });
+  // a field with an empty name has no name for param: the body is named, and the message says why
+  const empty = assertError(await post(gw, a.key, { passes: [pass(1)], '': 1 }), 400, { param: 'body', code: 'parameter_unknown' });
+  assert.match(empty.message, /empty name/);
   assertError(await post(gw, a.key, { passes: [pass(1)], template_id: 5 }), 400, { param: 'template_id' });
   assertError(await post(gw, a.key, [pass(1)]), 400, { param: 'body' });
   assertError(await post(gw, a.key, { passes: [pass(1)], template_id: 'tpl_nope' }), 404, { param: 'template_id' });

@@ -155,6 +155,8 @@ test('CRUD: the secret is shown once; validation names the field; another accoun
   assertError(await createEndpoint(a.key, { url: rx.url('/x'), event_types: ['pass.exploded'] }), 400, { param: 'event_types[0]' });
   assertError(await createEndpoint(a.key, { url: rx.url('/x'), event_types: [] }), 400, { param: 'event_types' });
   assertError(await createEndpoint(a.key, { url: rx.url('/x'), event_types: ['*'], colour: 1 }), 400, { code: 'parameter_unknown', param: 'colour' });
+  assert.match(assertError(await createEndpoint(a.key, { url: rx.url('/x'), event_types: ['*'], '': 1 }), 400,
+    { code: 'parameter_unknown', param: 'body' }).message, /empty name/);
   assertError(await createEndpoint(a.key, { url: 'ftp://example.com/', event_types: ['*'] }), 400, { param: 'url' });
   assertError(await createEndpoint(a.key, { url: rx.url('/x'), event_types: ['*'], enabled: 'yes' }), 400, { param: 'enabled' });
   assertError(await gw.request('GET', `/api/v1/webhooks/${id}/deliveries?status=lost`, { key: a.key }), 400, { param: 'status' });
