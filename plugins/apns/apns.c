@@ -39,13 +39,16 @@
 
 static const wp_host *host;
 static wp_plugin *self;
-static apns_conf conf = {"api.push.apple.com", 443, "", "background", 86400, 30000, 64};
+static apns_conf conf = {"api.push.apple.com", 443, "", "background", 86400, 30000, 64, 2};
+/* a batch that finds APNs busy (its connection, or max_concurrency) is queued again this much later */
+static long conf_defer_ms = 500;
 /* POST /apple/v1/log: calls per second for the whole process, and the burst */
 static double conf_log_rate = 5;
 static double conf_log_burst = 20;
 
 #define MAX_ATTEMPTS 5
 static const int retry_delay_s[] = {2, 10, 60, 300};
+#define RETRY_AFTER_MAX 3600 /* the longest Retry-After honoured, seconds */
 #define MESSAGE_KEY "wp_message"
 #define MAX_LOG_LINES 100
 #define MAX_LOG_CHARS 4096
@@ -717,7 +720,29 @@ static void api_devices(wp_req *req, void *ud)
  * 429, 5xx and no answer are retried through an apns.push job with backoff;
  * anything else is recorded and dropped.  Every result is recorded.
  */
-static wp_status push_devices(const char *account, const char *pass_id, json_object *devices, int attempt)
+static int64_t unix_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Queues an apns.push job for devices: attempt `attempt`, put off `deferred` times in a row, at at_ms. */
+static wp_status push_later(const char *account, const char *pass_id, json_object *devices, int attempt, int deferred,
+                            int64_t at_ms)
+{
+    json_object *payload = json_object_new_object();
+    json_object_object_add(payload, "account_id", json_object_new_string(account));
+    json_object_object_add(payload, "pass_id", json_object_new_string(pass_id));
+    json_object_object_add(payload, "devices", json_object_get(devices));
+    json_object_object_add(payload, "attempt", json_object_new_int(attempt));
+    if (deferred) json_object_object_add(payload, "deferred", json_object_new_int(deferred));
+    wp_status st = host->job_enqueue(self, NULL, "apns.push", payload, at_ms, NULL, 0);
+    json_object_put(payload);
+    return st;
+}
+
+static wp_status push_devices(const char *account, const char *pass_id, json_object *devices, int attempt, int deferred)
 {
     size_t n = json_object_array_length(devices);
     if (n == 0) return WP_OK;
@@ -744,12 +769,27 @@ static wp_status push_devices(const char *account, const char *pass_id, json_obj
     st = apns_send(jstr(creds, "certificate_pem"), jstr(creds, "private_key_pem"), jstr(creds, "pass_type_identifier"),
                    tokens, n, res, msg, sizeof msg);
     creds_put(creds);
+    if (st == WP_ELIMIT) {
+        /* APNs is busy with other batches (slow, or hanging until timeout_ms): this one comes back
+         * later as a job, without counting as an attempt, and its worker serves other work.
+         * The delay doubles with each deferral in a row, up to 16 times conf_defer_ms. */
+        free(tokens);
+        free(res);
+        int64_t delay = conf_defer_ms << (deferred < 4 ? deferred : 4);
+        if (push_later(account, pass_id, devices, attempt, deferred + 1, unix_ms() + delay) != WP_OK) {
+            host->log(self, WP_LOG_WARN, "pass %s: pushes not queued: %s", pass_id, host->last_error());
+            return WP_RETRY;
+        }
+        host->metrics_add(self, "push_batches_deferred_total", "APNs batches put off while APNs was busy", 1);
+        return WP_OK;
+    }
     if (st != WP_OK) {
         host->log(self, WP_LOG_WARN, "pass %s: pushes not sent: %s", pass_id, msg);
         free(tokens);
         free(res);
         return WP_RETRY;
     }
+    long retry_after = 0; /* the longest Retry-After among the pushes to retry */
     json_object *results = json_object_new_array(), *again = json_object_new_array();
     int ok = 0;
     for (size_t i = 0; i < n; i++) {
@@ -781,6 +821,7 @@ static wp_status push_devices(const char *account, const char *pass_id, json_obj
             json_object_put(gone);
         } else if (s == 0 || s == 429 || s >= 500) {
             json_object_array_add(again, json_object_get(dev));
+            if (res[i].retry_after_s > retry_after) retry_after = res[i].retry_after_s;
         } else {
             host->log(self, s == 403 ? WP_LOG_ERROR : WP_LOG_WARN, "pass %s: APNs refused a push: %d %s%s", pass_id, s,
                       res[i].reason, s == 403 ? " (the Pass Type ID certificate is not accepted for push)" : "");
@@ -807,25 +848,17 @@ static wp_status push_devices(const char *account, const char *pass_id, json_obj
             host->log(self, WP_LOG_WARN, "pass %s: %zu pushes still failing after %d attempts: given up", pass_id,
                       nagain, attempt);
         } else {
-            json_object *payload = json_object_new_object();
-            json_object_object_add(payload, "account_id", json_object_new_string(account));
-            json_object_object_add(payload, "pass_id", json_object_new_string(pass_id));
-            json_object_object_add(payload, "devices", json_object_get(again));
-            json_object_object_add(payload, "attempt", json_object_new_int(attempt + 1));
-            int delay = retry_delay_s[attempt - 1 < 4 ? attempt - 1 : 3];
-            struct timespec now;
-            clock_gettime(CLOCK_REALTIME, &now);
-            int64_t at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + (int64_t)delay * 1000;
-            if (host->job_enqueue(self, NULL, "apns.push", payload, at, NULL, 0) != WP_OK) {
+            /* the schedule's delay, or the server's Retry-After when that is longer (capped) */
+            long delay = retry_delay_s[attempt - 1 < 4 ? attempt - 1 : 3];
+            if (retry_after > delay) delay = retry_after < RETRY_AFTER_MAX ? retry_after : RETRY_AFTER_MAX;
+            if (push_later(account, pass_id, again, attempt + 1, 0, unix_ms() + (int64_t)delay * 1000) != WP_OK) {
                 host->log(self, WP_LOG_WARN, "pass %s: retry not queued: %s", pass_id, host->last_error());
-                json_object_put(payload);
                 json_object_put(again);
                 json_object_put(results);
                 free(tokens);
                 free(res);
                 return WP_RETRY;
             }
-            json_object_put(payload);
         }
     }
     json_object_put(again);
@@ -871,7 +904,7 @@ static wp_status on_change(void *ud, const wp_plugin_event *ev)
         host->log(self, WP_LOG_WARN, "pass %s: registrations not read: %s", pass_id, host->last_error());
         return WP_RETRY;
     }
-    wp_status st = push_devices(ev->account_id, pass_id, devices, 1);
+    wp_status st = push_devices(ev->account_id, pass_id, devices, 1, 0);
     json_object_put(devices);
     return st;
 }
@@ -880,7 +913,8 @@ static wp_status on_push_job(void *ud, const wp_plugin_job *job)
 {
     (void)ud;
     const char *account = jstr(job->payload, "account_id"), *pass_id = jstr(job->payload, "pass_id");
-    json_object *devices = jget(job->payload, "devices"), *att = jget(job->payload, "attempt");
+    json_object *devices = jget(job->payload, "devices"), *att = jget(job->payload, "attempt"),
+                *def = jget(job->payload, "deferred");
     if (!account || !pass_id || !devices || !json_object_is_type(devices, json_type_array)) {
         host->log(self, WP_LOG_WARN, "job %s: malformed payload", job->id);
         return WP_FAIL;
@@ -894,7 +928,7 @@ static wp_status on_push_job(void *ud, const wp_plugin_job *job)
                        " WHERE r.account_id = $1 AND r.pass_id = $2",
                        3, p, &cur) != WP_OK)
         return WP_RETRY;
-    wp_status st = push_devices(account, pass_id, cur, att ? json_object_get_int(att) : 2);
+    wp_status st = push_devices(account, pass_id, cur, att ? json_object_get_int(att) : 2, def ? json_object_get_int(def) : 0);
     json_object_put(cur);
     return st;
 }
@@ -962,13 +996,17 @@ static wp_status apns_init(const wp_host *h, wp_plugin *me, const json_object *c
             if ((st = conf_int(k, v, 100, 600000, &n)) == WP_OK) conf.timeout_ms = n;
         } else if (strcmp(k, "max_connections") == 0) {
             if ((st = conf_int(k, v, 1, 10000, &n)) == WP_OK) conf.max_connections = (int)n;
+        } else if (strcmp(k, "max_concurrency") == 0) {
+            if ((st = conf_int(k, v, 1, 1000, &n)) == WP_OK) conf.max_concurrency = (int)n;
+        } else if (strcmp(k, "defer_ms") == 0) {
+            st = conf_int(k, v, 10, 60000, &conf_defer_ms);
         } else if (strcmp(k, "log_rate_per_second") == 0) {
             st = conf_num(k, v, 0, 1e6, &conf_log_rate);
         } else if (strcmp(k, "log_burst") == 0) {
             if ((st = conf_int(k, v, 1, 1000000, &n)) == WP_OK) conf_log_burst = (double)n;
         } else {
             h->set_error(me, "config.%s: unknown key (known: host, port, ca_file, push_type, expiration_s, timeout_ms, "
-                         "max_connections, log_rate_per_second, log_burst)", k);
+                         "max_connections, max_concurrency, defer_ms, log_rate_per_second, log_burst)", k);
             st = WP_ECONFIG;
         }
         if (st != WP_OK) return st;

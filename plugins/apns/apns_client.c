@@ -35,11 +35,13 @@ typedef struct conn {
 static apns_conf cfg;
 static conn *conns;
 static pthread_mutex_t conns_mu = PTHREAD_MUTEX_INITIALIZER;
+static int batches_in_flight; /* guarded by conns_mu; at most cfg.max_concurrency */
 
 void apns_client_init(const apns_conf *conf)
 {
     cfg = *conf;
     if (cfg.max_connections < 1) cfg.max_connections = 1;
+    if (cfg.max_concurrency < 1) cfg.max_concurrency = 1;
     conns = calloc((size_t)cfg.max_connections, sizeof *conns);
     for (int i = 0; conns && i < cfg.max_connections; i++) pthread_mutex_init(&conns[i].mu, NULL);
 }
@@ -67,23 +69,39 @@ static void pem_hash(const char *cert, const char *key, char out[65])
     for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* The connection of this certificate, locked; a new one replaces the least
- * recently used idle one when all slots are taken.  NULL when all are busy. */
+/*
+ * The connection of this certificate, locked, counted in batches_in_flight; a
+ * new one replaces the least recently used idle one when all slots are taken.
+ * NULL when the batch must wait: this certificate's connection is busy with
+ * another batch, max_concurrency batches are in flight, or every connection
+ * slot is busy.  Nothing here waits: with APNs slow or hanging, a waiting
+ * batch would hold a job worker that other work needs.
+ */
 static conn *conn_acquire(const char *hash)
 {
     if (!conns) return NULL;
     pthread_mutex_lock(&conns_mu);
+    if (batches_in_flight >= cfg.max_concurrency) {
+        pthread_mutex_unlock(&conns_mu);
+        return NULL;
+    }
     conn *hit = NULL, *victim = NULL;
     for (int i = 0; i < cfg.max_connections; i++) {
         if (conns[i].multi && strcmp(conns[i].hash, hash) == 0) hit = &conns[i];
         else if (!victim || !conns[i].multi || (victim->multi && conns[i].last_used < victim->last_used))
             victim = &conns[i];
     }
-    if (!hit && victim) {
-        if (pthread_mutex_trylock(&victim->mu) != 0) victim = NULL;
-        else {
-            if (victim->multi) curl_multi_cleanup(victim->multi);
-            victim->multi = curl_multi_init();
+    conn *got = NULL;
+    if (hit) {
+        /* conns_mu is held, so the slot cannot be replaced under us (replacing needs conns_mu too) */
+        if (pthread_mutex_trylock(&hit->mu) == 0) {
+            hit->last_used = time(NULL);
+            got = hit;
+        }
+    } else if (victim && pthread_mutex_trylock(&victim->mu) == 0) {
+        if (victim->multi) curl_multi_cleanup(victim->multi);
+        victim->multi = curl_multi_init();
+        if (victim->multi) {
             curl_multi_setopt(victim->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
             curl_multi_setopt(victim->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
             /* curl's own cap is 100 streams per connection; without this the rest of
@@ -92,20 +110,15 @@ static conn *conn_acquire(const char *hash)
             curl_multi_setopt(victim->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)WINDOW);
             snprintf(victim->hash, sizeof victim->hash, "%s", hash);
             victim->last_used = time(NULL);
-            pthread_mutex_unlock(&conns_mu);
-            return victim->multi ? victim : (pthread_mutex_unlock(&victim->mu), NULL);
+            got = victim;
+        } else {
+            victim->hash[0] = '\0';
+            pthread_mutex_unlock(&victim->mu);
         }
     }
-    if (hit) hit->last_used = time(NULL);
+    if (got) batches_in_flight++;
     pthread_mutex_unlock(&conns_mu);
-    if (!hit) return NULL;
-    pthread_mutex_lock(&hit->mu);
-    /* it may have been replaced while we waited */
-    if (strcmp(hit->hash, hash) != 0) {
-        pthread_mutex_unlock(&hit->mu);
-        return conn_acquire(hash);
-    }
-    return hit;
+    return got;
 }
 
 typedef struct xfer {
@@ -132,6 +145,16 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 {
     xfer *x = ud;
     size_t n = sz * nm;
+    if (n > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
+        /* not documented for APNs; honoured when a server sends it (seconds only) */
+        char v[16];
+        size_t k = 0;
+        for (size_t i = 12; i < n && k + 1 < sizeof v; i++)
+            if (p[i] != ' ') v[k++] = p[i];
+        v[k] = '\0';
+        long secs = strtol(v, NULL, 10);
+        x->res->retry_after_s = secs > 0 ? secs : 0;
+    }
     if (n > 8 && strncasecmp(p, "apns-id:", 8) == 0) {
         size_t i = 8;
         while (i < n && p[i] == ' ') i++;
@@ -292,8 +315,9 @@ wp_status apns_send(const char *cert_pem, const char *key_pem, const char *topic
     pem_hash(cert_pem, key_pem, hash);
     conn *c = conn_acquire(hash);
     if (!c) {
-        snprintf(msg, msglen, "no APNs connection slot is free");
-        return WP_RETRY;
+        snprintf(msg, msglen, "busy: this certificate's connection or every APNs slot is in use (max_concurrency %d)",
+                 cfg.max_concurrency);
+        return WP_ELIMIT;
     }
     xfer *xs = calloc(n, sizeof *xs);
     size_t *idx = calloc(n, sizeof *idx);
@@ -301,6 +325,9 @@ wp_status apns_send(const char *cert_pem, const char *key_pem, const char *topic
         free(xs);
         free(idx);
         pthread_mutex_unlock(&c->mu);
+        pthread_mutex_lock(&conns_mu);
+        batches_in_flight--;
+        pthread_mutex_unlock(&conns_mu);
         snprintf(msg, msglen, "out of memory");
         return WP_ENOMEM;
     }
@@ -334,6 +361,7 @@ wp_status apns_send(const char *cert_pem, const char *key_pem, const char *topic
      * after c->mu is released, since conn_acquire holds conns_mu while it tries c->mu. */
     pthread_mutex_lock(&conns_mu);
     c->last_used = time(NULL);
+    batches_in_flight--;
     pthread_mutex_unlock(&conns_mu);
     return WP_OK;
 }

@@ -12,7 +12,9 @@
  * within timeout_ms), so they do not wait for the caller's retry.
  *
  * Threads: apns_send may be called from any thread; a connection is used by
- * one batch at a time (its own mutex), different certificates in parallel.
+ * one batch at a time (its own mutex), different certificates in parallel, at
+ * most max_concurrency batches in all; a batch that would have to wait for
+ * either is refused at once (WP_ELIMIT) rather than holding its thread.
  * Ownership: every argument is borrowed; results are written into the
  * caller's array.
  */
@@ -31,6 +33,7 @@ typedef struct apns_conf {
     long expiration_s;      /* apns-expiration = now + this; 0 = "0" (not stored by APNs) */
     long timeout_ms;        /* whole batch */
     int max_connections;    /* certificates kept */
+    int max_concurrency;    /* batches in flight at once, per process */
 } apns_conf;
 
 typedef struct apns_result {
@@ -38,6 +41,7 @@ typedef struct apns_result {
     char reason[256];       /* APNs "reason" ("Unregistered"), or the curl error */
     char apns_id[64];
     long long timestamp_ms; /* 410: when the token stopped being valid; 0 otherwise */
+    long retry_after_s;     /* a Retry-After header's seconds; 0: none */
 } apns_result;
 
 void apns_client_init(const apns_conf *conf);
@@ -45,7 +49,9 @@ void apns_client_shutdown(void);
 
 /* Sends one push to each of n tokens with topic; results[i] for tokens[i].
  * WP_OK when every push got an HTTP answer or a transport result (see
- * results); WP_EINVAL when the certificate or key does not load. */
+ * results); WP_ELIMIT when the batch must wait (this certificate's
+ * connection is busy with another batch, or max_concurrency batches are in
+ * flight): nothing was sent, try again shortly. */
 wp_status apns_send(const char *cert_pem, const char *key_pem, const char *topic, const char *const *tokens, size_t n,
                     apns_result *results, char *msg, size_t msglen);
 

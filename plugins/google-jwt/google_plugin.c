@@ -24,7 +24,8 @@
  * Config (all optional): api_base_url, token_url, origins [..], public_url,
  * language, rate_limit_per_second (per issuer, default 20), timeout_seconds
  * (10), max_jwt_length (1800), cache_slots (4096), credentials_ttl_seconds (5),
- * request_rest_timeout_ms (5000: the Google calls made while a request waits, together).
+ * request_rest_timeout_ms (5000: the Google calls made while a request waits, together),
+ * issuer_concurrency (2: sync jobs of one issuer in flight per process), defer_ms (500).
  *
  * Threads: everything set in init is read-only afterwards and plain C data
  * (no json_object outlives a call or is seen by two threads); the REST
@@ -38,6 +39,7 @@
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <walletpass/plugin.h>
 
@@ -64,6 +66,11 @@ static char language[32] = "en-US";
 static char default_logo_url[600];
 static int max_jwt = GJ_MAX_JWT;
 static int request_rest_ms = 5000;   /* Google calls made while a request waits, in all */
+static int issuer_cap = 2;           /* sync jobs of one issuer in flight at once, per process */
+static int defer_ms = 500;           /* a sync job that finds its issuer's gate closed runs again this much later */
+/* The sync jobs' schedule: seconds before attempt 2, 3, ... (7 attempts in all). */
+static const uint32_t sync_backoff[] = {1, 5, 30, 120, 600, 1800};
+#define SYNC_ATTEMPTS (1 + (int)(sizeof sync_backoff / sizeof sync_backoff[0]))
 
 /* ---- parsed private keys, by SHA-256 of the PEM (parsing costs more than signing) ---- */
 
@@ -1067,6 +1074,55 @@ static wp_status sync_class(sync_ctx *x)
     return WP_OK;
 }
 
+static int64_t unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int payload_int(json_object *p, const char *k)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(p, k, &v) && json_object_is_type(v, json_type_int) ? json_object_get_int(v) : 0;
+}
+
+/*
+ * The same work again at run_at_ms, as a new job under the same serial key:
+ * for a job that found its issuer's gate closed (deferred: not an attempt),
+ * and for the retries of a job that was deferred before (the queue's own
+ * retry counter starts again with each job).  tries: the attempts the jobs
+ * of this chain have made; deferred: how often in a row it was put off.
+ */
+static wp_status sync_again(const sync_ctx *x, int tries, int deferred, int64_t run_at_ms)
+{
+    json_object *p = NULL;
+    if (json_object_deep_copy(x->payload, &p, NULL) != 0 || !p) return WP_ENOMEM;
+    json_object_object_add(p, "tries", json_object_new_int(tries));
+    json_object_object_add(p, "deferred", json_object_new_int(deferred));
+    char key[256];
+    int cls = strcmp(x->op, "class") == 0;
+    const char *cid = cls ? jstr(x->payload, "class_id") : NULL;
+    serial_key(key, x->account, cls ? "class:" : "", cls ? (cid ? cid : "") : x->pass_id);
+    wp_status st = sync_enqueue(NULL, key, p, run_at_ms);
+    json_object_put(p);
+    if (st != WP_OK) host->log(self, WP_LOG_WARN, "%s: not queued again: %s", x->what, host->last_error());
+    return st;
+}
+
+/* How long a job waits for its issuer's gate: the Retry-After pause when there is one, else
+ * defer_ms, doubling with each deferral in a row up to 32 times, plus up to defer_ms of jitter
+ * (the deferred jobs of one issuer do not all come back at the same moment). */
+static int64_t defer_delay_ms(long paused_ms, int deferred)
+{
+    int64_t base = paused_ms > 0 ? paused_ms : (int64_t)defer_ms << (deferred < 5 ? deferred : 5);
+    unsigned char r[2] = {0, 0};
+    RAND_bytes(r, 2);
+    return base + (int64_t)((r[0] << 8 | r[1]) % (unsigned)(defer_ms + 1));
+}
+
+static wp_status job_sync_admitted(sync_ctx *x);
+
 /*
  * A google-jwt.sync job.  Whatever its op, it works from the pass as it is now
  * (pass_get), never from the copy in the event: jobs of one pass run one at a
@@ -1097,60 +1153,88 @@ static wp_status job_sync(void *ud, const wp_plugin_job *job)
         host->log(self, WP_LOG_ERROR, "job %s: this gateway has no pass_get (ABI 1.2)", job->id);
         return WP_FAIL;
     }
-    wp_status st = host->pass_get(self, x.account, x.pass_id, &x.pass);
+    snprintf(x.what, sizeof x.what, "%s of pass %s", x.op, x.pass_id);
+    int tries = payload_int(x.payload, "tries"), deferred = payload_int(x.payload, "deferred");
+    wp_status st = creds_read(x.account, &x.cr);
+    if (st != WP_OK) return st == WP_ENOTFOUND || st == WP_ECONFIG ? WP_OK /* credential removed meanwhile */ : WP_RETRY;
+    /* One issuer that hangs, answers slowly or asked to wait (Retry-After) holds at most
+     * issuer_concurrency workers; its other jobs come back later and the workers serve the others. */
+    const char *issuer = x.cr.c.issuer_id;
+    long paused_ms = 0;
+    if (!grest_issuer_enter(rest, issuer, issuer_cap, &paused_ms)) {
+        st = sync_again(&x, tries + (int)job->attempt - 1, deferred + 1, unix_ms() + defer_delay_ms(paused_ms, deferred));
+        creds_free(&x.cr);
+        if (st != WP_OK) return WP_RETRY;
+        host->metrics_add(self, "sync_deferred_total", "Google sync jobs put off: their issuer's gate was closed", 1);
+        return WP_OK;
+    }
+    st = job_sync_admitted(&x);
+    grest_issuer_leave(rest, issuer);
+    creds_free(&x.cr);
+    if (st == WP_RETRY && tries > 0) {
+        /* a chain that was deferred: the queue's counter started again, so this schedule is ours */
+        int made = tries + (int)job->attempt;
+        if (made >= SYNC_ATTEMPTS) {
+            host->log(self, WP_LOG_WARN, "%s: given up after %d attempts", x.what, made);
+            return WP_FAIL;
+        }
+        st = sync_again(&x, made, 0, unix_ms() + (int64_t)sync_backoff[made - 1] * 1000) == WP_OK ? WP_OK : WP_RETRY;
+    }
+    return st;
+}
+
+/* job_sync once its issuer's gate admitted it; x->cr is read, x->pass not yet. */
+static wp_status job_sync_admitted(sync_ctx *x)
+{
+    wp_status st = host->pass_get(self, x->account, x->pass_id, &x->pass);
     if (st == WP_ENOTFOUND) return WP_OK; /* gone with its account: nothing to sync */
-    if (st != WP_OK || !x.pass) {
-        host->log(self, WP_LOG_WARN, "job %s: reading pass %s: %s", job->id, x.pass_id, host->last_error());
+    if (st != WP_OK || !x->pass) {
+        host->log(self, WP_LOG_WARN, "job %s: reading pass %s: %s", x->job->id, x->pass_id, host->last_error());
         return WP_RETRY;
     }
-    json_object_object_del(x.pass, "authentication_token"); /* never needed here */
-    json_object_object_del(x.pass, "owner_account_id");     /* the tenant: not a pass field */
-    st = creds_read(x.account, &x.cr);
+    json_object_object_del(x->pass, "authentication_token"); /* never needed here */
+    json_object_object_del(x->pass, "owner_account_id");     /* the tenant: not a pass field */
+    st = render(x->pass, &x->cr, x->account, 0, NULL, &x->rdoc, x->msg, sizeof x->msg);
     if (st != WP_OK) {
-        json_object_put(x.pass);
-        return st == WP_ENOTFOUND || st == WP_ECONFIG ? WP_OK /* credential removed meanwhile */ : WP_RETRY;
-    }
-    st = render(x.pass, &x.cr, x.account, 0, NULL, &x.rdoc, x.msg, sizeof x.msg);
-    if (st != WP_OK) {
-        host->log(self, WP_LOG_ERROR, "pass %s: %s", x.pass_id, x.msg);
-        creds_free(&x.cr);
-        json_object_put(x.pass);
+        host->log(self, WP_LOG_ERROR, "pass %s: %s", x->pass_id, x->msg);
+        json_object_put(x->pass);
+        x->pass = NULL;
         return WP_FAIL;
     }
-    x.type = json_object_get_string(doc_get(x.rdoc, "type"));
-    x.object = doc_get(x.rdoc, "object");
-    x.cls = doc_get(x.rdoc, "class");
-    x.object_id = json_object_get_string(doc_get(x.object, "id"));
-    x.voided = strcmp(gr_pass_str(x.pass, "status") ? gr_pass_str(x.pass, "status") : "", "voided") == 0;
-    snprintf(x.path, sizeof x.path, "/%sObject/%s", x.type, x.object_id);
-    snprintf(x.what, sizeof x.what, "%s of pass %s", x.op, x.pass_id);
+    x->type = json_object_get_string(doc_get(x->rdoc, "type"));
+    x->object = doc_get(x->rdoc, "object");
+    x->cls = doc_get(x->rdoc, "class");
+    x->object_id = json_object_get_string(doc_get(x->object, "id"));
+    x->voided = strcmp(gr_pass_str(x->pass, "status") ? gr_pass_str(x->pass, "status") : "", "voided") == 0;
+    snprintf(x->path, sizeof x->path, "/%sObject/%s", x->type, x->object_id);
 
     int synced = 1;
-    if (strcmp(x.op, "class") == 0) {
-        st = sync_class(&x);
+    if (strcmp(x->op, "class") == 0) {
+        st = sync_class(x);
         synced = 0;
-    } else if (strcmp(x.op, "expire") == 0) {
+    } else if (strcmp(x->op, "expire") == 0) {
         /* Only when the pass, as it is now, has expired: its date may have moved since. */
-        if (strcmp(gr_state(x.pass, time(NULL)), "EXPIRED") == 0) st = sync_object(&x, 0);
+        if (strcmp(gr_state(x->pass, time(NULL)), "EXPIRED") == 0) st = sync_object(x, 0);
         else synced = 0;
-    } else if (strcmp(x.op, "update") == 0 || strcmp(x.op, "void") == 0) {
-        st = sync_object(&x, strcmp(x.op, "update") == 0 && !x.voided);
-    } else if (strcmp(x.op, "notify") == 0) {
-        st = x.voided ? sync_object(&x, 0) : send_message(&x); /* never a notification after a void */
+    } else if (strcmp(x->op, "update") == 0 || strcmp(x->op, "void") == 0) {
+        st = sync_object(x, strcmp(x->op, "update") == 0 && !x->voided);
+    } else if (strcmp(x->op, "notify") == 0) {
+        st = x->voided ? sync_object(x, 0) : send_message(x); /* never a notification after a void */
     } else {
-        host->log(self, WP_LOG_ERROR, "job %s: unknown op \"%s\"", job->id, x.op);
+        host->log(self, WP_LOG_ERROR, "job %s: unknown op \"%s\"", x->job->id, x->op);
         st = WP_FAIL;
         synced = 0;
     }
     /* Class-level fields (a loyalty programName or colour, an event's venue) live on the
      * class, which the passes of a template share: its own serial key orders its writes.
      * A voided pass no longer follows its template, so it never writes the class. */
-    if (st == WP_OK && synced && !x.absent && !x.voided && class_check(NULL, x.account, x.pass_id, x.cls) != WP_OK)
+    if (st == WP_OK && synced && !x->absent && !x->voided && class_check(NULL, x->account, x->pass_id, x->cls) != WP_OK)
         st = WP_RETRY;
     if (st == WP_OK) host->metrics_add(self, "object_syncs_total", "Google Wallet objects updated", 1);
-    json_object_put(x.rdoc);
-    creds_free(&x.cr);
-    json_object_put(x.pass);
+    json_object_put(x->rdoc);
+    x->rdoc = NULL;
+    json_object_put(x->pass);
+    x->pass = NULL;
     return st;
 }
 
@@ -1273,7 +1357,8 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
     }
     static const char *const known[] = {"api_base_url", "token_url", "origins", "public_url", "language",
                                         "rate_limit_per_second", "timeout_seconds", "max_jwt_length", "cache_slots",
-                                        "credentials_ttl_seconds", "request_rest_timeout_ms", NULL};
+                                        "credentials_ttl_seconds", "request_rest_timeout_ms", "issuer_concurrency",
+                                        "defer_ms", NULL};
     json_object_object_foreach((json_object *)cfg, k, v) {
         (void)v;
         int ok = 0;
@@ -1297,7 +1382,8 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
         cfg_int(cfg, "rate_limit_per_second", 1, 1000, &rate) || cfg_int(cfg, "timeout_seconds", 1, 120, &timeout) ||
         cfg_int(cfg, "max_jwt_length", 200, 100000, &max_jwt) || cfg_int(cfg, "cache_slots", 1, 1 << 20, &slots) ||
         cfg_int(cfg, "credentials_ttl_seconds", 0, 300, &cred_ttl) ||
-        cfg_int(cfg, "request_rest_timeout_ms", 100, 120000, &request_rest_ms))
+        cfg_int(cfg, "request_rest_timeout_ms", 100, 120000, &request_rest_ms) ||
+        cfg_int(cfg, "issuer_concurrency", 1, 256, &issuer_cap) || cfg_int(cfg, "defer_ms", 10, 60000, &defer_ms))
         return WP_ECONFIG;
     json_object *o = NULL;
     if (json_object_object_get_ex(cfg, "origins", &o)) {
@@ -1338,11 +1424,10 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
         return WP_ENOMEM;
     }
 
-    static const uint32_t backoff[] = {1, 5, 30, 120, 600, 1800};
     wp_retry_policy retry = WP_RETRY_POLICY_INIT;
-    retry.max_attempts = 7;
-    retry.backoff_s = backoff;
-    retry.nbackoff = sizeof backoff / sizeof backoff[0];
+    retry.max_attempts = SYNC_ATTEMPTS;
+    retry.backoff_s = sync_backoff;
+    retry.nbackoff = sizeof sync_backoff / sizeof sync_backoff[0];
     wp_status st;
     if ((st = host->filter_add(self, "pass.links", WP_PRIO_DEFAULT, links_filter, NULL)) != WP_OK ||
         (st = host->subscribe(self, "pass.created", on_created, NULL, NULL)) != WP_OK ||

@@ -33,6 +33,8 @@ typedef struct bucket {
     struct bucket *next;
     char *issuer;
     double next_slot;   /* monotonic seconds of the next free request slot */
+    double paused_until;/* monotonic seconds: Google's Retry-After (429, 503) for this issuer */
+    int inflight;       /* background jobs holding the issuer's gate (grest_issuer_enter) */
 } bucket;
 
 struct grest {
@@ -149,26 +151,45 @@ static long budget_left_ms(long cap_ms)
     return left < (double)cap_ms ? (long)left : cap_ms;
 }
 
-/* 0 when the slot would come after this thread's budget (nothing is waited then). */
+/* The issuer's bucket, created on first use; NULL on out of memory.  Under c->mu. */
+static bucket *bucket_of(grest *c, const char *issuer)
+{
+    bucket *b = c->buckets;
+    while (b && strcmp(b->issuer, issuer) != 0) b = b->next;
+    if (!b && (b = calloc(1, sizeof *b)) != NULL) {
+        if (!(b->issuer = strdup(issuer))) {
+            free(b);
+            return NULL;
+        }
+        b->next = c->buckets;
+        c->buckets = b;
+    }
+    return b;
+}
+
+/* Longest wait for a request slot made in place; a longer one (a Retry-After pause) fails the call. */
+#define MAX_INLINE_WAIT 2.0
+
+/* 1 when the slot came; 0 when it would come after this thread's budget, -1 when
+ * the issuer is paused longer than MAX_INLINE_WAIT (nothing is waited then). */
 static int rate_wait(grest *c, const char *issuer)
 {
     double now = mono_now(), slot;
     pthread_mutex_lock(&c->mu);
-    bucket *b = c->buckets;
-    while (b && strcmp(b->issuer, issuer) != 0) b = b->next;
-    if (!b && (b = calloc(1, sizeof *b)) != NULL) {
-        b->issuer = strdup(issuer);
-        b->next = c->buckets;
-        c->buckets = b;
-    }
-    if (!b || !b->issuer) {
+    bucket *b = bucket_of(c, issuer);
+    if (!b) {
         pthread_mutex_unlock(&c->mu);
         return 1;
     }
     slot = b->next_slot > now ? b->next_slot : now;
+    if (b->paused_until > slot) slot = b->paused_until;
     if (budget_deadline > 0 && slot >= budget_deadline) {
         pthread_mutex_unlock(&c->mu);
         return 0;
+    }
+    if (slot - now > MAX_INLINE_WAIT) {
+        pthread_mutex_unlock(&c->mu);
+        return -1;
     }
     b->next_slot = slot + 1.0 / c->rate;
     pthread_mutex_unlock(&c->mu);
@@ -178,6 +199,48 @@ static int rate_wait(grest *c, const char *issuer)
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
     }
     return 1;
+}
+
+long grest_issuer_paused_ms(grest *c, const char *issuer)
+{
+    long ms = 0;
+    pthread_mutex_lock(&c->mu);
+    bucket *b = c->buckets;
+    while (b && strcmp(b->issuer, issuer) != 0) b = b->next;
+    double left = b ? b->paused_until - mono_now() : 0;
+    if (left > 0) ms = (long)(left * 1000) + 1;
+    pthread_mutex_unlock(&c->mu);
+    return ms;
+}
+
+int grest_issuer_enter(grest *c, const char *issuer, int cap, long *wait_ms)
+{
+    *wait_ms = 0;
+    pthread_mutex_lock(&c->mu);
+    bucket *b = bucket_of(c, issuer);
+    int ok = 1;
+    if (b) {
+        double left = b->paused_until - mono_now();
+        if (left > 0) {
+            *wait_ms = (long)(left * 1000) + 1;
+            ok = 0;
+        } else if (b->inflight >= cap) {
+            ok = 0;
+        } else {
+            b->inflight++;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
+void grest_issuer_leave(grest *c, const char *issuer)
+{
+    pthread_mutex_lock(&c->mu);
+    bucket *b = c->buckets;
+    while (b && strcmp(b->issuer, issuer) != 0) b = b->next;
+    if (b && b->inflight > 0) b->inflight--;
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* ---- one HTTP exchange ----------------------------------------------------- */
@@ -202,8 +265,9 @@ static size_t on_data(char *d, size_t sz, size_t nm, void *ud)
 }
 
 static wp_status http(grest *c, const char *method, const char *url, const char *ctype, const char *bearer,
-                      const char *body, long *status, buf *resp, char *errbuf, size_t errlen)
+                      const char *body, long *status, long *retry_after_s, buf *resp, char *errbuf, size_t errlen)
 {
+    if (retry_after_s) *retry_after_s = 0;
     if (budget_left_ms(1) < 1) {
         snprintf(errbuf, errlen, "%s %s: not sent, the time this request may spend on Google calls is used up", method,
                  url);
@@ -243,6 +307,11 @@ static wp_status http(grest *c, const char *method, const char *url, const char 
     CURLcode rc = curl_easy_perform(h);
     *status = 0;
     if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    if (rc == CURLE_OK && retry_after_s && (*status == 429 || *status == 503)) {
+        curl_off_t ra = 0; /* curl reads both forms: seconds, or an HTTP date as seconds from now */
+        if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+            *retry_after_s = ra > GREST_RETRY_AFTER_MAX ? GREST_RETRY_AFTER_MAX : (long)ra;
+    }
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
     if (rc != CURLE_OK) {
@@ -293,7 +362,7 @@ static wp_status fetch_token(grest *c, const grest_creds *cr, const char *url, c
     free(assertion);
     buf resp = {0};
     long status = 0;
-    st = http(c, "POST", url, "application/x-www-form-urlencoded", NULL, body, &status, &resp, errbuf, errlen);
+    st = http(c, "POST", url, "application/x-www-form-urlencoded", NULL, body, &status, NULL, &resp, errbuf, errlen);
     free(body);
     pthread_mutex_lock(&c->mu);
     c->fetches++;
@@ -411,17 +480,31 @@ wp_status grest_call(grest *c, const grest_creds *cr, const char *method, const 
     for (int attempt = 0; attempt < 2; attempt++) {
         st = get_token(c, cr, attempt > 0, tok, sizeof tok, errbuf, errlen);
         if (st != WP_OK) break;
-        if (!rate_wait(c, cr->issuer_id ? cr->issuer_id : "")) {
-            snprintf(errbuf, errlen, "%s %s: not sent, the issuer's rate limit leaves no slot within this request's "
-                     "time for Google calls", method, path);
+        const char *issuer = cr->issuer_id ? cr->issuer_id : "";
+        int slot = rate_wait(c, issuer);
+        if (slot <= 0) {
+            if (slot == 0)
+                snprintf(errbuf, errlen, "%s %s: not sent, the issuer's rate limit leaves no slot within this request's "
+                         "time for Google calls", method, path);
+            else
+                snprintf(errbuf, errlen, "%s %s: not sent, Google asked this issuer to wait (Retry-After) for %ld s more",
+                         method, path, grest_issuer_paused_ms(c, issuer) / 1000 + 1);
             st = WP_EUNAVAIL;
             break;
         }
         buf b = {0};
-        st = http(c, method, url, payload ? "application/json" : NULL, tok, payload, status, &b, errbuf, errlen);
+        long ra = 0;
+        st = http(c, method, url, payload ? "application/json" : NULL, tok, payload, status, &ra, &b, errbuf, errlen);
         if (st != WP_OK) {
             free(b.p);
             break;
+        }
+        if (ra > 0) { /* the whole issuer waits: every call of it would be refused meanwhile */
+            pthread_mutex_lock(&c->mu);
+            bucket *bk = bucket_of(c, issuer);
+            double until = mono_now() + (double)ra;
+            if (bk && until > bk->paused_until) bk->paused_until = until;
+            pthread_mutex_unlock(&c->mu);
         }
         json_object *j = b.p ? json_tokener_parse(b.p) : NULL;
         free(b.p);

@@ -83,4 +83,20 @@ void grest_budget_end(void);
 /* Whether an HTTP status is worth retrying later (429 and 5xx). */
 int grest_retryable(long status);
 
+/* The longest Retry-After (seconds) honoured: a longer one counts as this long. */
+#define GREST_RETRY_AFTER_MAX 3600
+
+/*
+ * Per-issuer gate for background jobs, so one issuer that hangs or answers
+ * slowly holds at most `cap` job workers.  A 429 or 503 with Retry-After
+ * pauses the issuer: until then its calls fail at once (WP_EUNAVAIL, "asked
+ * this issuer to wait") instead of waiting in a worker, and the gate stays
+ * closed.  enter: 1 when admitted (then call leave once); 0 when not, with
+ * *wait_ms the pause left (0: all `cap` places are taken, try again soon).
+ */
+int grest_issuer_enter(grest *c, const char *issuer, int cap, long *wait_ms);
+void grest_issuer_leave(grest *c, const char *issuer);
+/* Milliseconds left of the issuer's Retry-After pause; 0 when none. */
+long grest_issuer_paused_ms(grest *c, const char *issuer);
+
 #endif

@@ -18,6 +18,7 @@
 #define WH_JOB_KIND "webhooks.attempt"
 #define WH_ATTEMPTS 5       /* the schedule below */
 #define WH_ID_MAX 48
+#define WH_RETRY_AFTER_MAX 3600 /* the longest Retry-After (seconds) a receiver can ask for */
 
 /* ISO 8601 UTC with milliseconds, as every API timestamp. */
 #define WH_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"

@@ -207,14 +207,21 @@ static wp_status send_attempt(const char *account_id, const char *delivery_id, j
     }
     clean_excerpt(res->excerpt);
     int ok = res->status_code >= 200 && res->status_code < 300;
-    if (!ok && !res->error[0]) snprintf(res->error, sizeof res->error, "HTTP %d", res->status_code);
-    char sn[16], code[16], lat[24], off[32];
+    /* A receiver's Retry-After (429, 503) postpones the next attempt, never brings it forward;
+     * capped, so a receiver cannot park a delivery for days. */
+    long ra = res->retry_after_s > WH_RETRY_AFTER_MAX ? WH_RETRY_AFTER_MAX : res->retry_after_s;
+    if (!ok && !res->error[0]) {
+        if (ra > 0) snprintf(res->error, sizeof res->error, "HTTP %d, Retry-After %ld s", res->status_code, ra);
+        else snprintf(res->error, sizeof res->error, "HTTP %d", res->status_code);
+    }
+    char sn[16], code[16], lat[24], off[32], after[24];
+    snprintf(after, sizeof after, "%ld", ok ? 0 : ra);
     snprintf(sn, sizeof sn, "%d", n);
     snprintf(code, sizeof code, "%d", res->status_code);
     snprintf(lat, sizeof lat, "%ld", res->latency_ms);
     snprintf(off, sizeof off, "%.3f", n < WH_ATTEMPTS ? wh_schedule_s[n] * wh_cfg.retry_scale : 0.0);
     const char *p[] = {account_id, delivery_id, sn, started, res->status_code ? code : NULL,
-                       ok ? NULL : res->error, lat, res->excerpt, ok ? "true" : "false", off};
+                       ok ? NULL : res->error, lat, res->excerpt, ok ? "true" : "false", off, after};
     json_object *rows = NULL;
     wp_status st = wh_host->db_query(
         wh_self, NULL,
@@ -224,11 +231,12 @@ static wp_status send_attempt(const char *account_id, const char *delivery_id, j
         "UPDATE webhooks_deliveries SET attempts = $3::int, "
         "status = CASE WHEN $9::boolean THEN 'succeeded' WHEN $3::int >= max_attempts THEN 'failed' ELSE 'pending' END, "
         "next_attempt_at = CASE WHEN $9::boolean OR $3::int >= max_attempts THEN NULL "
-        "ELSE greatest(now(), event_created_at + make_interval(secs => $10::float8)) END, "
+        "ELSE greatest(now(), event_created_at + make_interval(secs => $10::float8), "
+        "now() + make_interval(secs => $11::int)) END, "
         "last_status_code = $5::int, last_error = $6, locked_until = NULL, updated_at = now() "
         "WHERE account_id = $1 AND id = $2 "
         "RETURNING status, (extract(epoch FROM next_attempt_at) * 1000)::bigint AS next_ms",
-        10, p, &rows);
+        11, p, &rows);
     if (st != WP_OK) {
         wh_host->log(wh_self, WP_LOG_WARN, "delivery %s attempt %d not recorded: %s", delivery_id, n,
                      wh_host->last_error());

@@ -86,6 +86,12 @@ void wh_send(const char *url, const char *pin, const char *const *headers, const
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     res->status_code = (int)code;
+    if (code == 429 || code == 503) {
+        /* curl reads both forms of the header (seconds, or an HTTP date as seconds from now) */
+        curl_off_t ra = 0;
+        if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+            res->retry_after_s = ra > 86400 ? 86400 : (long)ra;
+    }
     if (s.too_big) {
         /* The status line arrived: it decides; the oversized body is just not read. */
         if (!code) snprintf(res->error, sizeof res->error, "response larger than %zu bytes", o->max_response_bytes);

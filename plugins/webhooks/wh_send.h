@@ -30,6 +30,7 @@ typedef struct wh_send_result {
     char error[256];                /* "" when an HTTP response arrived (any status) */
     long latency_ms;
     char excerpt[WH_EXCERPT + 1];   /* the start of the response body (NUL-terminated) */
+    long retry_after_s;             /* a 429's or 503's Retry-After in seconds (delta or date); 0: none */
 } wh_send_result;
 
 /* headers: NULL-terminated "Name: value" strings.  Never fails: the outcome is in *res. */

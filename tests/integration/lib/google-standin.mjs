@@ -6,7 +6,9 @@
 // the fields each type requires, 409 on a second insert, 404 for unknown
 // ids.  It records every call (with its answer and when it was answered);
 // failures can be injected per call, and answers delayed (setDelay) so that
-// concurrent calls interleave as they would over a real network.
+// concurrent calls interleave as they would over a real network.  Several
+// issuers can share it (addIssuer); each call records the issuer its ids name,
+// and setBehaviour makes calls misbehave (hang, an error status, Retry-After).
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { jwtVerify } from 'jose';
@@ -45,6 +47,9 @@ export async function startGoogleStandin({ issuerId, clientEmail, publicKey, por
   const store = new Map(); // "<resource>/<id>" -> resource
   const failures = []; // {method, pathRe, status, body, times}
   let delay = null; // (call) => ms before the call is handled
+  let behaviour = null; // (call) => null | { hang: true } | { status, retryAfter }
+  const held = []; // calls held unanswered: { call, res }
+  const issuers = new Set([issuerId]);
   let tokenFetches = 0;
   let base;
   let answered = 0; // answers so far: call.seq orders calls by when they took effect
@@ -55,7 +60,7 @@ export async function startGoogleStandin({ issuerId, clientEmail, publicKey, por
   };
   const gerr = (res, status, message, reason = 'invalid') =>
     send(res, status, { error: { code: status, message, errors: [{ domain: 'walletobjects', reason }] } });
-  const idRe = new RegExp(`^${issuerId.replace(/[.]/g, '\\.')}\\.[A-Za-z0-9._-]+$`);
+  const idRe = { test: (id) => typeof id === 'string' && /^\d+\.[A-Za-z0-9._-]+$/.test(id) && issuers.has(id.split('.')[0]) };
 
   function checkResource(resource, body) {
     if (!body || typeof body !== 'object' || Array.isArray(body)) return 'the body must be a JSON object';
@@ -155,9 +160,30 @@ export async function startGoogleStandin({ issuerId, clientEmail, publicKey, por
       const bearer = (req.headers.authorization || '').replace(/^Bearer /, '');
       call.tokenOf = tokens.get(bearer) || null; // which service account key the call's token came from
       try { call.body = JSON.parse(raw); } catch { call.body = undefined; }
+      // the issuer whose ids the call names (path first, then the body's id)
+      const m = p.match(/\/(\d+)\.[^/]*(?:\/addMessage)?$/) || (call.body && typeof call.body.id === 'string' && call.body.id.match(/^(\d+)\./));
+      call.issuer = m ? m[1] : null;
       calls.push(call);
       const ms = delay && p !== '/token' ? delay(call) : 0;
       if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      const b = behaviour && p !== '/token' ? behaviour(call) : null;
+      if (b && b.hang) {
+        call.held = true;
+        held.push({ call, res });
+        res.on('close', () => { call.closedAt = Date.now(); });
+        return;
+      }
+      if (b && b.status) {
+        call.injected = b.status;
+        call.status = b.status;
+        call.answeredAt = Date.now();
+        call.seq = ++answered;
+        const h = { 'content-type': 'application/json' };
+        if (b.retryAfter !== undefined) h['retry-after'] = String(b.retryAfter);
+        res.writeHead(b.status, h);
+        res.end(JSON.stringify({ error: { code: b.status, message: 'injected', errors: [{ domain: 'walletobjects', reason: 'backendError' }] } }));
+        return;
+      }
       const f = failures.find((x) => x.times > 0 && x.method === req.method && x.pathRe.test(p));
       if (f) {
         f.times--;
@@ -191,10 +217,22 @@ export async function startGoogleStandin({ issuerId, clientEmail, publicKey, por
     failNext: (method, pathRe, status = 500, times = 1) => failures.push({ method, pathRe, status, times }),
     /** fn(call) -> milliseconds to wait before handling an API call (null: none). */
     setDelay: (fn) => { delay = fn; },
+    /** Another issuer whose ids the API accepts. */
+    addIssuer: (id) => issuers.add(id),
+    /** fn(call) -> null (answer normally), { hang: true } (hold it unanswered) or { status, retryAfter }. */
+    setBehaviour: (fn) => { behaviour = fn; },
+    /** Calls held unanswered whose connection is still open (of one issuer, or all). */
+    heldCount: (issuer) => held.filter((h) => !h.res.destroyed && (!issuer || h.call.issuer === issuer)).length,
+    /** Ends the held calls with a 503 (their clients may have given up already). */
+    releaseHeld: () => {
+      for (const h of held.splice(0)) {
+        if (!h.res.destroyed) { h.res.writeHead(503, { 'content-type': 'application/json' }); h.res.end('{}'); }
+      }
+    },
     /** The API calls on one resource id (object or class), in the order their answers were sent. */
     callsOn: (id) => calls.filter((c) => c.seq && c.path !== '/token' && (c.path.includes(`/${id}`) || (c.body && c.body.id === id)))
       .sort((a, b) => a.seq - b.seq),
     apiCalls: (method, re) => calls.filter((c) => c.path !== '/token' && (!method || c.method === method) && (!re || re.test(c.path))),
-    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
+    close: () => new Promise((r) => { held.splice(0); server.closeAllConnections?.(); server.close(r); }),
   };
 }

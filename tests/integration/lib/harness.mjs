@@ -4,7 +4,7 @@
 // every gateway started here gets a fresh database in it, so suites can run
 // in parallel without seeing each other's rows.  A gateway's stderr is kept
 // and checked at stop: a sanitizer report or a non-zero exit fails the test.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -69,6 +69,14 @@ export function freePort() {
 /** Runs SQL with psql; returns trimmed stdout (rows separated by newlines, columns by '|'). */
 export function psql(url, sql) {
   return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-tAq', '-c', sql], { encoding: 'utf8' }).trim();
+}
+
+/** psql without blocking the event loop: for polling while in-process stand-ins must keep answering. */
+export function psqlAsync(url, sql) {
+  return new Promise((resolve, reject) => {
+    execFile('psql', [url, '-v', 'ON_ERROR_STOP=1', '-tAq', '-c', sql], { encoding: 'utf8' }, (err, out) =>
+      (err ? reject(err) : resolve(out.trim())));
+  });
 }
 
 export function createDatabase() {
@@ -154,6 +162,8 @@ export async function startGateway(options = {}) {
     url, port, dbUrl, env, proc, cfgPath,
     stderr: () => stderr,
     sql: (q) => psql(dbUrl, q),
+    /** sql() without blocking the event loop (resolves to the same text). */
+    sqlAsync: (q) => psqlAsync(dbUrl, q),
     cli: (args) => cli(args, env),
     /** Creates an account and a key; returns { account, key }. */
     account(name = 'Test ' + crypto.randomBytes(3).toString('hex')) {
