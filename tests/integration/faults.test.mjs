@@ -1,7 +1,8 @@
 // Faults against the real processes: a gateway SIGKILLed in the middle of a
 // template propagation, and PostgreSQL stopped for 10 s under load.
 // (SIGKILL mid-batch: recovery.test.mjs and batch.test.mjs; with webhook
-// deliveries pending: webhooks.test.mjs.)  Outcomes are counted in the
+// deliveries pending: faults-webhooks.test.mjs; misbehaving peers: faults-webhooks, faults-google,
+// faults-apns-peers.)  Outcomes are counted in the
 // database and in the answers, never timed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
