@@ -104,9 +104,13 @@ static PGconn *open_conn(wp_db *db, wp_err *err)
         keys[n] = tcp_keys[i];
         vals[n++] = tcp_vals[i];
     }
-    const char *rest_k[] = {"dbname", "connect_timeout", "options", "application_name"};
-    const char *rest_v[] = {db->conninfo_url, "3", db->options, db->appname};
-    for (size_t i = 0; i < 4; i++) {
+    /* Before dbname, like the keepalives: a connect_timeout in the database URL overrides the 3 s
+     * (a slow link, or a gateway run under valgrind). */
+    keys[n] = "connect_timeout";
+    vals[n++] = "3";
+    const char *rest_k[] = {"dbname", "options", "application_name"};
+    const char *rest_v[] = {db->conninfo_url, db->options, db->appname};
+    for (size_t i = 0; i < 3; i++) {
         keys[n] = rest_k[i];
         vals[n++] = rest_v[i];
     }

@@ -8,8 +8,9 @@ WP_PACKAGES=(build-essential cmake pkg-config git
     libcivetweb-dev libssl-dev libpq-dev libjson-c-dev libcurl4-openssl-dev libzip-dev
     libcmocka-dev libqrencode-dev postgresql postgresql-contrib openssl curl ca-certificates unzip)
 
-# What only the test suites need: a browser for the share page (integration_share) and a QR reader.
-WP_TEST_PACKAGES=(chromium zbar-tools)
+# What only the test suites need: a browser for the share page (integration_share), a QR reader,
+# and valgrind (integration_valgrind_cycle: a start/serve/stop cycle of the release build, no leak).
+WP_TEST_PACKAGES=(chromium zbar-tools valgrind)
 
 # The fuzzing build (scripts/test, scripts/fuzz): clang and its libFuzzer
 # runtime (-fsanitize=fuzzer; on Debian 12 in libclang-rt-14-dev).

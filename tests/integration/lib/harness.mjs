@@ -114,7 +114,9 @@ export async function waitFor(fn, { timeout = 15000, interval = 50, what = 'cond
 
 /**
  * Starts a gateway.  options.config is merged into the generated config file;
- * options.env adds environment variables; options.dbUrl reuses a database.
+ * options.env adds environment variables; options.dbUrl reuses a database;
+ * options.wrapper runs it under another program (["valgrind", ...]) and
+ * options.startTimeout (ms, 30 s) bounds the wait for /healthz.
  */
 export async function startGateway(options = {}) {
   const dbUrl = options.dbUrl || createDatabase();
@@ -141,7 +143,9 @@ export async function startGateway(options = {}) {
     WALLETPASS_MASTER_KEY: crypto.randomBytes(32).toString('base64'),
     ...(options.env || {}),
   };
-  const proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // options.wrapper: a command line the gateway runs under (valgrind ...), the binary appended
+  const argv = [...(options.wrapper || []), BIN, 'serve'];
+  const proc = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => (stderr += d));
   proc.stdout.on('data', (d) => (stderr += d));
@@ -153,7 +157,7 @@ export async function startGateway(options = {}) {
     if (dead) throw Object.assign(new Error(`gateway exited early (${JSON.stringify(dead)}):\n${stderr}`), { fatal: true });
     const r = await fetch(url + '/healthz');
     return r.ok;
-  }, { what: 'gateway /healthz', timeout: 30000 }).catch((e) => {
+  }, { what: 'gateway /healthz', timeout: options.startTimeout || 30000 }).catch((e) => {
     proc.kill('SIGKILL');
     throw new Error(e.message + '\n--- gateway stderr ---\n' + stderr);
   });
