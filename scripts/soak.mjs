@@ -70,15 +70,21 @@ rx.behave('/soak', () => ({ status: 200 }));
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
 const config = {
-  server: { port, listen_address: '127.0.0.1' },
+  server: { port, listen_address: '127.0.0.1', ...(process.env.WP_SOAK_THREADS ? { num_threads: Number(process.env.WP_SOAK_THREADS) } : {}) },
   public_url: url,
   log_level: 'warn',
   apple: { require_apple_wwdr: false },
   rate_limit: { requests_per_second: 0 },
   outbound: { allow_private_targets: true },
+  // The access log's queue is a ring allocated whole, whose pages the kernel maps as they are first
+  // written: RSS rises by one entry (448 bytes) per API request until the ring has wrapped once
+  // (100,000 requests with the default capacity).  A small ring is touched whole within seconds, so
+  // what RSS does afterwards is the gateway's own doing.
+  access_log: { queue_capacity: 512 },
   plugin_dir: path.join(path.dirname(path.dirname(BIN)), 'plugins'),
   plugins: [
-    { name: 'apple-signer', config: { cache_mb: 16 } },
+    // a small bundle cache, full within the first minute: what grows after that is not the cache filling
+    { name: 'apple-signer', config: { cache_mb: 2 } },
     { name: 'apns', config: { host: '127.0.0.1', port: apnsPort, ca_file: pki.file('wwdr.pem') } },
     { name: 'webhooks', config: { allow_http: true } },
   ],
@@ -244,7 +250,15 @@ const sampler = (async () => {
     await sleep(Math.max(0, next - Date.now()));
   }
 })();
-const ops = [[0.15, create], [0.30, update], [0.15, async () => { await download(pick(passes)); }], [0.25, poll], [0.15, read]];
+// The mix: weights of each operation (WP_SOAK_MIX="create:15,update:30,..." changes them).
+const kinds = { create, update, pkpass: async () => { await download(pick(passes)); }, poll, read };
+const mix = Object.fromEntries((process.env.WP_SOAK_MIX || 'create:15,update:30,pkpass:15,poll:25,read:15').split(',')
+  .map((kv) => kv.split(':')).map(([k, w]) => {
+    if (!kinds[k] || !(Number(w) >= 0)) throw new Error(`WP_SOAK_MIX: "${k}:${w}" is not one of ${Object.keys(kinds).join(', ')} with a weight`);
+    return [k, Number(w)];
+  }));
+const total = Object.values(mix).reduce((a, b) => a + b, 0);
+const ops = Object.entries(mix).map(([k, w]) => [w / total, kinds[k]]);
 async function client() {
   while (!stop && Date.now() < end && !exited) {
     let x = Math.random();

@@ -311,6 +311,10 @@ wp_status apns_send(const char *cert_pem, const char *key_pem, const char *topic
                     apns_result *results, char *msg, size_t msglen)
 {
     if (n == 0) return WP_OK;
+    if (!conns) {
+        snprintf(msg, msglen, "out of memory (the connection table)");
+        return WP_ENOMEM;
+    }
     char hash[65];
     pem_hash(cert_pem, key_pem, hash);
     conn *c = conn_acquire(hash);

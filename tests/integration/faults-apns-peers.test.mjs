@@ -115,7 +115,7 @@ const update = async (gw, t, p, v) => {
 test('APNs hanging: pushes wait their turn as jobs, and a webhook delivery goes through meanwhile', async (t) => {
   let hanging = true;
   answer = () => (hanging ? { hang: true } : { status: 200 });
-  const gw = await startGateway({ config: config(apnsPort, { timeout_ms: 60000 }) });
+  const gw = await startGateway({ config: config(apnsPort, { timeout_ms: 150000 }) });
   try {
     const apple = await tenantWithDevices(gw, 6, 'HANG');
     const hooks = gw.account();
@@ -127,9 +127,9 @@ test('APNs hanging: pushes wait their turn as jobs, and a webhook delivery goes 
 
     const p = await gw.request('POST', '/api/v1/passes', { key: hooks.key, body: { pass_type: 'generic', organization_name: 'Hooks' } });
     assert.equal(p.status, 201, p.text);
-    // 45 s < timeout_ms (60 s): before, every job worker waited for the hung connection that long
+    // 120 s < timeout_ms (150 s): before, every job worker waited for the hung connection that long
     await waitFor(() => rx.on('/while-apns-hangs').some((r) => r.status === 200 && r.verified && r.event.data.pass.id === p.body.id),
-      { timeout: 45000, what: 'the webhook delivery while APNs hangs' });
+      { timeout: 120000, what: 'the webhook delivery while APNs hangs' });
     assert.ok(heldOpen() > 0, 'delivered while the pushes were still held');
     assert.equal(heldOpen(), 1, 'one batch (one push) of the certificate on its connection at a time');
     const deferred = Number((await gw.request('GET', '/metrics')).text.match(/push_batches_deferred_total(?:\{[^}]*\})? (\d+)/)?.[1] || 0);
