@@ -713,13 +713,6 @@ static void api_devices(wp_req *req, void *ud)
 
 /* ---- pushes ------------------------------------------------------------------ */
 
-/*
- * Pushes to the devices [{d: device, t: token}] of one pass and acts on each
- * answer: 200 done; 410 and 400 BadDeviceToken remove the token's
- * registrations (unless it registered again after the 410's timestamp);
- * 429, 5xx and no answer are retried through an apns.push job with backoff;
- * anything else is recorded and dropped.  Every result is recorded.
- */
 static int64_t unix_ms(void)
 {
     struct timespec now;
@@ -742,6 +735,14 @@ static wp_status push_later(const char *account, const char *pass_id, json_objec
     return st;
 }
 
+/*
+ * Pushes to the devices [{d: device, t: token}] of one pass and acts on each
+ * answer: 200 done; 410 and 400 BadDeviceToken remove the token's
+ * registrations (unless it registered again after the 410's timestamp);
+ * 429, 5xx and no answer are retried through an apns.push job with backoff;
+ * anything else is recorded and dropped.  Every result is recorded.  A batch that finds APNs
+ * busy (apns_send: WP_ELIMIT) is queued again as it is, not counted as an attempt.
+ */
 static wp_status push_devices(const char *account, const char *pass_id, json_object *devices, int attempt, int deferred)
 {
     size_t n = json_object_array_length(devices);

@@ -167,7 +167,7 @@ static bucket *bucket_of(grest *c, const char *issuer)
     return b;
 }
 
-/* Longest wait for a request slot made in place; a longer one (a Retry-After pause) fails the call. */
+/* Longest Retry-After pause a call waits out in place; a longer one fails the call at once. */
 #define MAX_INLINE_WAIT 2.0
 
 /* 1 when the slot came; 0 when it would come after this thread's budget, -1 when
@@ -187,7 +187,7 @@ static int rate_wait(grest *c, const char *issuer)
         pthread_mutex_unlock(&c->mu);
         return 0;
     }
-    if (slot - now > MAX_INLINE_WAIT) {
+    if (b->paused_until - now > MAX_INLINE_WAIT) { /* the rate limit's own waits stay in place, as before */
         pthread_mutex_unlock(&c->mu);
         return -1;
     }
