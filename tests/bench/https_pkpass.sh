@@ -6,12 +6,14 @@
 #             from memory; each download checks the link and reads the pass)
 #   baseline  nginx serving the same bundle as a static file over TLS, with
 #             the same certificate (ECDSA P-256), protocols and suites
+#   and, to tell the cost of TLS from the gateway's own work, the same
+#   download from the same gateway configured without server.tls.
 #
-# Both in the same run, with keep-alive (wrk's connections stay open: the
+# All in the same run, with keep-alive (wrk's connections stay open: the
 # TLS handshake is paid once per connection), and again with
-# "Connection: close" (a full TLS handshake for every request).  The ratio
-# nginx/gateway is how many static TLS downloads the machine serves in the
-# time of one gateway download.
+# "Connection: close" (a TCP connection, and a full TLS handshake, for every
+# request).  The ratio nginx/gateway is how many static TLS downloads the
+# machine serves in the time of one gateway download.
 # Run with scripts/bench https_pkpass (installs nginx-light).
 set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
@@ -28,18 +30,22 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 
 db=$(bench_database walletpass_bench_https)
 port=$(wp_free_port)
-cfg=$BENCH_TMP/walletpass-https.json
-cat >"$cfg" <<JSON
+write_config() { # FILE PORT SCHEME(https|http)
+    local tls_json=""
+    [ "$3" = https ] && tls_json=", \"tls\": { \"certificate_file\": \"$tls/fullchain.pem\", \"key_file\": \"$tls/privkey.pem\" }"
+    cat >"$1" <<JSON
 {
-  "\$comment": "benchmark gateway: HTTPS, the apple-signer plugin, keep-alive, a rate limit that never refuses",
-  "server": { "listen_address": "127.0.0.1", "port": $port, "keep_alive": true,
-              "tls": { "certificate_file": "$tls/fullchain.pem", "key_file": "$tls/privkey.pem" } },
-  "public_url": "https://127.0.0.1:$port",
+  "\$comment": "benchmark gateway: $3, the apple-signer plugin, keep-alive, a rate limit that never refuses",
+  "server": { "listen_address": "127.0.0.1", "port": $2, "keep_alive": true$tls_json },
+  "public_url": "$3://127.0.0.1:$2",
   "rate_limit": { "requests_per_second": 1000000000, "burst": 1000000000 },
   "plugins": [{ "name": "apple-signer" }],
   "log_level": "warn"
 }
 JSON
+}
+cfg=$BENCH_TMP/walletpass-https.json
+write_config "$cfg" "$port" https
 acct=$(WALLETPASS_CONFIG=$cfg WALLETPASS_DATABASE_URL=$db "$WP_BENCH_BIN" account create \
     --name "Bench" --email bench-https@example.com --plan unlimited)
 key=$(WALLETPASS_CONFIG=$cfg WALLETPASS_DATABASE_URL=$db "$WP_BENCH_BIN" key create --account "$acct")
@@ -135,6 +141,23 @@ done
 bench_gateway_stop
 stop_nginx
 
+# ---- the same gateway without TLS: the same pass and link, over plain HTTP -----------------
+pport=$(wp_free_port)
+pcfg=$BENCH_TMP/walletpass-plain.json
+write_config "$pcfg" "$pport" http
+bench_gateway_start "$pcfg" "$db" "$pport"
+purl=$BENCH_URL${url#https://127.0.0.1:$port}
+# not byte for byte the same: pass.json's webServiceURL follows public_url
+[ "$(curl -fsS "$purl" | head -c 2)" = PK ] || wp_die "the plain-HTTP gateway serves no bundle at $purl"
+for mode in keepalive close; do
+    hdr=()
+    [ $mode = close ] && hdr=(-H "Connection: close")
+    wp_say "plain HTTP, $mode: GET pkpass_url from the gateway"
+    bench_wrk "$purl" "${hdr[@]}"
+    rps[plain,$mode]=$BENCH_RPS; p50[plain,$mode]=$BENCH_P50_MS; p99[plain,$mode]=$BENCH_P99_MS
+done
+bench_gateway_stop
+
 echo
 echo "https_pkpass: wrk $(wrk -v 2>&1 | sed -n '1s/^wrk \([^ ]*\).*/\1/p'), ${WP_BENCH_DURATION} s per run" \
     "(after ${WP_BENCH_WARMUP} s warm-up), $WP_BENCH_THREADS threads, $WP_BENCH_CONNECTIONS connections," \
@@ -142,13 +165,17 @@ echo "https_pkpass: wrk $(wrk -v 2>&1 | sed -n '1s/^wrk \([^ ]*\).*/\1/p'), ${WP
 echo "$(openssl version | cut -d' ' -f1-2), $("$NGINX" -v 2>&1 | sed 's/.*version: //'), ECDSA P-256 certificate," \
     "${bundle_bytes}-byte bundle; TLS 1.3 (wrk's default)"
 echo
-printf '%-11s %-36s %12s %9s %9s\n' connection target requests/s "p50 ms" "p99 ms"
+printf '%-11s %-44s %12s %9s %9s\n' connection target requests/s "p50 ms" "p99 ms"
 for mode in keepalive close; do
-    printf '%-11s %-36s %12s %9s %9s\n' "$mode" "nginx, static file (baseline)" "${rps[ng,$mode]}" \
+    printf '%-11s %-44s %12s %9s %9s\n' "$mode" "HTTPS: nginx, static file (baseline)" "${rps[ng,$mode]}" \
         "${p50[ng,$mode]}" "${p99[ng,$mode]}"
-    printf '%-11s %-36s %12s %9s %9s\n' "$mode" "gateway, GET pkpass_url (cached)" "${rps[gw,$mode]}" \
+    printf '%-11s %-44s %12s %9s %9s\n' "$mode" "HTTPS: gateway, GET pkpass_url (cached)" "${rps[gw,$mode]}" \
         "${p50[gw,$mode]}" "${p99[gw,$mode]}"
+    printf '%-11s %-44s %12s %9s %9s\n' "$mode" "plain HTTP: gateway, GET pkpass_url (cached)" "${rps[plain,$mode]}" \
+        "${p50[plain,$mode]}" "${p99[plain,$mode]}"
 done
 echo
-echo "ratio nginx/gateway: keep-alive $(bench_ratio "${rps[ng,keepalive]}" "${rps[gw,keepalive]}")," \
+echo "ratio nginx/gateway over HTTPS: keep-alive $(bench_ratio "${rps[ng,keepalive]}" "${rps[gw,keepalive]}")," \
     "a handshake per request $(bench_ratio "${rps[ng,close]}" "${rps[gw,close]}")"
+echo "ratio plain/HTTPS for the gateway: keep-alive $(bench_ratio "${rps[plain,keepalive]}" "${rps[gw,keepalive]}")," \
+    "a connection per request $(bench_ratio "${rps[plain,close]}" "${rps[gw,close]}")"
