@@ -27,7 +27,7 @@ static void readyz(wp_req *req, void *ud)
     json_object *warnings = json_object_new_array();
     json_object_object_add(body, "status", json_object_new_string("ready"));
     json_object_object_add(body, "database", json_object_new_string("ok"));
-    char text[600];
+    char text[1024];
     if (wp_config_public_url_warning(srv->cfg, text, sizeof text)) {
         json_object *w = json_object_new_object();
         json_object_object_add(w, "code", json_object_new_string("public_url_not_https"));

@@ -416,7 +416,7 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
 {
     wp_router_seal(srv->router);
     const wp_config *cfg = srv->cfg;
-    char warning[600];
+    char warning[1024];
     if (wp_config_public_url_warning(cfg, warning, sizeof warning)) wp_log_warn("%s", warning);
     if (cfg->tls_certificate_file) {
         wp_tls_info info;
@@ -429,9 +429,10 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     if (jst != WP_OK) return jst;
     char ports[600], threads[16], ka_ms[16], req_ms[16], backlog[16], hsts[16];
     /* "s": CivetWeb's TLS listener; the redirect listener is plain and only answers 308 */
-    int pn = snprintf(ports, sizeof ports, "%s:%d%s", cfg->listen_address, cfg->port, srv->tls ? "s" : "");
-    if (srv->tls && cfg->tls_redirect_port)
-        pn += snprintf(ports + pn, sizeof ports - (size_t)pn, ",%s:%d", cfg->listen_address, cfg->tls_redirect_port);
+    int pn = srv->tls && cfg->tls_redirect_port
+                 ? snprintf(ports, sizeof ports, "%s:%ds,%s:%d", cfg->listen_address, cfg->port, cfg->listen_address,
+                            cfg->tls_redirect_port)
+                 : snprintf(ports, sizeof ports, "%s:%d%s", cfg->listen_address, cfg->port, srv->tls ? "s" : "");
     if (pn < 0 || (size_t)pn >= sizeof ports)
         return wp_err_param(err, WP_ECONFIG, "server.listen_address", "server.listen_address: too long");
     snprintf(hsts, sizeof hsts, "%d", cfg->tls_hsts_max_age);
