@@ -7,12 +7,15 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clientaddr.h"
 #include "json_strict.h"
 #include "log.h"
 
@@ -39,6 +42,11 @@ static const key_spec schema[] = {
     {"server.header_timeout_seconds", K_INT, 1, 300, "5", OFF(header_timeout_seconds), NULL},
     {"server.listen_backlog", K_INT, 1, 65535, "512", OFF(listen_backlog), NULL},
     {"server.document_root", K_STR, 0, 0, NULL, OFF(document_root), NULL},
+    {"server.tls.certificate_file", K_STR, 0, 0, NULL, OFF(tls_certificate_file), "WALLETPASS_TLS_CERTIFICATE_FILE"},
+    {"server.tls.key_file", K_STR, 0, 0, NULL, OFF(tls_key_file), "WALLETPASS_TLS_KEY_FILE"},
+    {"server.tls.redirect_port", K_INT, 0, 65535, "0", OFF(tls_redirect_port), NULL},
+    {"server.tls.hsts_max_age_seconds", K_INT, 0, 63072000, "31536000", OFF(tls_hsts_max_age), NULL},
+    {"server.trusted_proxies", K_JSON_ARRAY, 0, 0, "[]", OFF(trusted_proxies), NULL},
     {"public_url", K_URL, 0, 0, "http://localhost:8080", OFF(public_url), "WALLETPASS_PUBLIC_URL"},
     {"database.url", K_STR, 0, 0, NULL, OFF(database_url), "WALLETPASS_DATABASE_URL"},
     {"database.pool_size", K_INT, 0, 1000, "0", OFF(db_pool_size), NULL},
@@ -281,6 +289,85 @@ static wp_status check_plans(wp_config *cfg, wp_err *err)
     return WP_OK;
 }
 
+/* server.tls: both files or neither; the links it hands out must be https. */
+static wp_status check_tls(const wp_config *cfg, wp_err *err)
+{
+    bool tls = cfg->tls_certificate_file || cfg->tls_key_file;
+    if (!tls) {
+        if (cfg->tls_redirect_port)
+            return wp_err_param(err, WP_ECONFIG, "server.tls.redirect_port",
+                                "server.tls.redirect_port: redirects to HTTPS need server.tls.certificate_file and "
+                                "server.tls.key_file");
+        return WP_OK;
+    }
+    if (!cfg->tls_certificate_file)
+        return wp_err_param(err, WP_ECONFIG, "server.tls.certificate_file",
+                            "server.tls.certificate_file: required with server.tls.key_file (a PEM file: the "
+                            "server's certificate, then its intermediates, e.g. certbot's fullchain.pem)");
+    if (!cfg->tls_key_file)
+        return wp_err_param(err, WP_ECONFIG, "server.tls.key_file",
+                            "server.tls.key_file: required with server.tls.certificate_file (a PEM file with the "
+                            "unencrypted private key, e.g. certbot's privkey.pem)");
+    if (strncmp(cfg->public_url, "https://", 8) != 0)
+        return wp_err_param(err, WP_ECONFIG, "public_url",
+                            "public_url: must start with https:// when the gateway serves HTTPS (server.tls), got "
+                            "\"%s\"",
+                            cfg->public_url);
+    if (cfg->tls_redirect_port == cfg->port)
+        return wp_err_param(err, WP_ECONFIG, "server.tls.redirect_port",
+                            "server.tls.redirect_port: %d is server.port, which serves HTTPS; use another port (80)",
+                            cfg->tls_redirect_port);
+    return WP_OK;
+}
+
+/* The host of an http(s) URL, without brackets or port, lowercased into out. */
+static void url_host(const char *url, char *out, size_t len)
+{
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    size_t n = strcspn(h, "/?#");
+    const char *at = memchr(h, '@', n); /* userinfo */
+    if (at) {
+        n -= (size_t)(at + 1 - h);
+        h = at + 1;
+    }
+    if (*h == '[') {
+        const char *close = memchr(h, ']', n);
+        h++;
+        n = close ? (size_t)(close - h) : n - 1;
+    } else {
+        const char *colon = memchr(h, ':', n);
+        if (colon) n = (size_t)(colon - h);
+    }
+    if (n >= len) n = len - 1;
+    for (size_t i = 0; i < n; i++) out[i] = (char)tolower((unsigned char)h[i]);
+    out[n] = '\0';
+}
+
+static bool loopback_host(const char *host)
+{
+    size_t n = strlen(host);
+    if (strcmp(host, "localhost") == 0 || (n > 10 && strcmp(host + n - 10, ".localhost") == 0)) return true;
+    unsigned char a[16];
+    if (inet_pton(AF_INET, host, a) == 1) return a[0] == 127;
+    if (inet_pton(AF_INET6, host, a) == 1) return IN6_IS_ADDR_LOOPBACK((struct in6_addr *)a);
+    return false;
+}
+
+int wp_config_public_url_warning(const wp_config *cfg, char *buf, size_t len)
+{
+    if (!cfg->public_url || strncmp(cfg->public_url, "http://", 7) != 0) return 0;
+    char host[256];
+    url_host(cfg->public_url, host, sizeof host);
+    if (loopback_host(host)) return 0;
+    snprintf(buf, len,
+             "public_url %s is plain HTTP: Apple Wallet calls a pass's webServiceURL only over HTTPS, so Apple Wallet "
+             "will not update the passes this gateway issues. Serve HTTPS (server.tls, or a reverse proxy in front) "
+             "and set public_url to the https:// address (docs/operations.md, \"HTTPS\")",
+             cfg->public_url);
+    return 1;
+}
+
 wp_status wp_config_from_json(json_object *doc, wp_config *cfg, wp_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -319,6 +406,16 @@ wp_status wp_config_from_json(json_object *doc, wp_config *cfg, wp_err *err)
                             "apple.wwdr_ca_file: required when apple.require_apple_wwdr is true (a PEM file with "
                             "Apple's WWDR intermediate certificates)");
     }
+    if ((st = check_tls(cfg, err)) != WP_OK) {
+        wp_config_free(cfg);
+        return st;
+    }
+    wp_proxies proxies;
+    if ((st = wp_proxies_from_json(cfg->trusted_proxies, &proxies, err)) != WP_OK) {
+        wp_config_free(cfg);
+        return st;
+    }
+    wp_proxies_free(&proxies);
     if (cfg->db_pool_size == 0) cfg->db_pool_size = cfg->num_threads + 4;
     cfg->root = json_object_get(doc);
     return WP_OK;

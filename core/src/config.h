@@ -32,6 +32,12 @@ typedef struct wp_config {
     int listen_backlog;
     char *document_root;        /* static files (dashboard); NULL: none */
     char *public_url;           /* base of every link handed out, no trailing slash */
+    /* server.tls: HTTPS on server.port (tls.h); both files NULL: plain HTTP */
+    char *tls_certificate_file; /* PEM: the server's certificate, then its intermediates */
+    char *tls_key_file;         /* PEM: its private key, unencrypted */
+    int tls_redirect_port;      /* 0: none; else a plain-HTTP listener that answers 308 to public_url */
+    int tls_hsts_max_age;       /* Strict-Transport-Security max-age on HTTPS answers; 0: none */
+    json_object *trusted_proxies; /* server.trusted_proxies: addresses and CIDR blocks (clientaddr.h) (owned) */
     /* database */
     char *database_url;
     int db_pool_size;           /* 0: num_threads + 4 */
@@ -83,5 +89,13 @@ wp_status wp_config_load(const char *path, wp_config *cfg, wp_err *err);
 wp_status wp_config_from_json(json_object *doc, wp_config *cfg, wp_err *err);
 
 void wp_config_free(wp_config *cfg);
+
+/*
+ * Apple Wallet calls a pass's webServiceURL only over HTTPS.  When public_url
+ * is http:// with a host other than localhost or a loopback address, writes
+ * the warning for the log, `walletpass config check` and /readyz into buf and
+ * returns 1; otherwise returns 0 (buf untouched).
+ */
+int wp_config_public_url_warning(const wp_config *cfg, char *buf, size_t len);
 
 #endif

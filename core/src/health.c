@@ -1,4 +1,5 @@
-/* health.c - /healthz (the process answers), /readyz (the database answers), /metrics. */
+/* health.c - /healthz (the process answers), /readyz (the database answers; configuration warnings),
+ * /metrics. */
 #include <stdlib.h>
 
 #include "server.h"
@@ -20,8 +21,22 @@ static void readyz(wp_req *req, void *ud)
         wp_resp_error(req, 503, "api_error", "service_unavailable", NULL, "%s", err.msg);
         return;
     }
-    static const char body[] = "{\"status\":\"ready\",\"database\":\"ok\"}";
-    wp_resp_raw(req, 200, "application/json", body, sizeof body - 1);
+    /* Ready either way: a plain-HTTP public URL does not stop the gateway, but it is reported
+     * here too, where monitoring looks, and not only in the start-up log. */
+    json_object *body = json_object_new_object();
+    json_object *warnings = json_object_new_array();
+    json_object_object_add(body, "status", json_object_new_string("ready"));
+    json_object_object_add(body, "database", json_object_new_string("ok"));
+    char text[1024];
+    if (wp_config_public_url_warning(srv->cfg, text, sizeof text)) {
+        json_object *w = json_object_new_object();
+        json_object_object_add(w, "code", json_object_new_string("public_url_not_https"));
+        json_object_object_add(w, "message", json_object_new_string(text));
+        json_object_array_add(warnings, w);
+    }
+    json_object_object_add(body, "warnings", warnings);
+    wp_resp_json(req, 200, body);
+    json_object_put(body);
 }
 
 static void metrics(wp_req *req, void *ud)

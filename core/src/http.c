@@ -35,7 +35,7 @@ const char *wp_req_header(const wp_req *req, const char *name)
 }
 
 const char *wp_req_method(const wp_req *req) { return req->ri->request_method; }
-const char *wp_req_remote_ip(const wp_req *req) { return req->ri->remote_addr; }
+const char *wp_req_remote_ip(const wp_req *req) { return req->client_ip[0] ? req->client_ip : req->ri->remote_addr; }
 
 /* Iterates "a=1&b=2": returns the next pair as pointers/lengths into qs. */
 static const char *next_pair(const char *p, const char **k, size_t *klen, const char **v, size_t *vlen)
@@ -287,6 +287,7 @@ const char *wp_http_reason(int status)
     case 202: return "Accepted";
     case 204: return "No Content";
     case 304: return "Not Modified";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 402: return "Payment Required";
@@ -396,10 +397,14 @@ static void send_now(wp_req *req, int status, const char *content_type, const vo
     int no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
     char ka[48] = "";
     if (keep) snprintf(ka, sizeof ka, "Keep-Alive: timeout=%d\r\n", wp_keepalive_hint_s(req->srv->cfg));
+    /* HSTS only over TLS: a browser ignores it on plain HTTP, and a proxy in front sets its own */
+    char hsts[64] = "";
+    if (req->ri->is_ssl && req->srv->cfg->tls_hsts_max_age > 0)
+        snprintf(hsts, sizeof hsts, "Strict-Transport-Security: max-age=%d\r\n", req->srv->cfg->tls_hsts_max_age);
     char head[4096];
     int hn = snprintf(head, sizeof head,
-                      "HTTP/1.1 %d %s\r\nDate: %s\r\nRequest-Id: %s\r\nConnection: %s\r\n%s%s%s%s%s",
-                      status, wp_http_reason(status), date, req->request_id, keep ? "keep-alive" : "close", ka,
+                      "HTTP/1.1 %d %s\r\nDate: %s\r\nRequest-Id: %s\r\nConnection: %s\r\n%s%s%s%s%s%s",
+                      status, wp_http_reason(status), date, req->request_id, keep ? "keep-alive" : "close", hsts, ka,
                       content_type && !no_body ? "Content-Type: " : "", content_type && !no_body ? content_type : "",
                       content_type && !no_body ? "\r\n" : "", req->extra_headers);
     if (hn < 0 || (size_t)hn >= sizeof head - 64) hn = (int)sizeof head - 64;

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "clientaddr.h"
 #include "err.h"
 
 #define WP_MAX_PARAMS 8
@@ -32,6 +33,7 @@ typedef struct wp_req {
     struct wp_server *srv;
     const struct wp_route *route;
     char request_id[32];
+    char client_ip[WP_CLIENTADDR_MAX]; /* the client's address (clientaddr.h: the peer, or behind trusted proxies) */
     char path[2048];            /* canonical path (wp_router_path); params point into param_buf */
     char param_buf[2048];
     const char *param_names[WP_MAX_PARAMS];

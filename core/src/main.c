@@ -7,7 +7,8 @@
  *   walletpass key create --account ID [--name N]             prints the new API key
  *   walletpass plugins [--hooks]          load the configured plugins, list them (and the filter order)
  *   walletpass routes                     every route serve would register: METHOD PATTERN AUTH OWNER
- * (plugins and routes need neither a database nor the master key)
+ *   walletpass config check [FILE]        validate a configuration file, TLS files and plugin sections
+ * (plugins, routes and config check need neither a database nor the master key)
  *   walletpass version
  *
  * Output meant for scripts (ids, keys) goes alone to stdout; everything
@@ -28,9 +29,11 @@
 #include "db.h"
 #include "log.h"
 #include "hooks.h"
+#include "jobs.h"
 #include "migrate.h"
 #include "plugins.h"
 #include "server.h"
+#include "tls.h"
 
 static int usage(void)
 {
@@ -43,6 +46,7 @@ static int usage(void)
             "  key create --account ID [--name NAME]   create an API key; prints the key\n"
             "  plugins [--hooks]                       list the configured plugins (and the filter order)\n"
             "  routes                                  list the routes of the core and the configured plugins\n"
+            "  config check [FILE]                     validate a configuration file (default: WALLETPASS_CONFIG)\n"
             "  version                                 print the version\n"
             "configuration: WALLETPASS_CONFIG (file) and WALLETPASS_* variables; see config/walletpass.example.json\n");
     return 2;
@@ -100,6 +104,7 @@ static int cmd_serve(wp_config *cfg)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     wp_server srv;
@@ -115,7 +120,12 @@ static int cmd_serve(wp_config *cfg)
         return fail(&err);
     }
     int sig = 0;
-    sigwait(&set, &sig);
+    /* SIGHUP: re-read the TLS certificate and key (a renewal); serving goes on either way */
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+        wp_err herr;
+        wp_err_clear(&herr);
+        (void)wp_server_reload_tls(&srv, &herr); /* logs the outcome itself; a failure keeps the old pair */
+    }
     wp_log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     wp_server_stop(&srv);
     wp_plugins_unload(plugins); /* after requests and jobs stopped, before the pool closes */
@@ -221,6 +231,90 @@ static int cmd_routes(wp_config *cfg)
     return st == WP_OK ? 0 : fail(&err);
 }
 
+/*
+ * `walletpass config check [FILE]`: validates a configuration as `serve` would read it (FILE, else
+ * WALLETPASS_CONFIG; the WALLETPASS_* variables applied): every key, the vault and jobs sections,
+ * server.tls's certificate and key, and the plugins' own sections (loaded without a database, as for
+ * `walletpass plugins`).  Neither the database nor the listening port is touched.  Findings go to
+ * stderr as "error: ..." / "warning: ..."; the exit status is 1 when there is an error.
+ */
+static int cmd_config_check(const char *path)
+{
+    const char *name = path ? path : getenv("WALLETPASS_CONFIG");
+    if (!name || !*name) name = "(no file: defaults and WALLETPASS_* variables)";
+    wp_config cfg;
+    wp_err err;
+    wp_err_clear(&err);
+    if (wp_config_load(path, &cfg, &err) != WP_OK) {
+        fprintf(stderr, "error: %s\n%s: configuration invalid\n", err.msg, name);
+        return 1;
+    }
+    wp_log_set_level((wp_log_level)cfg.log_level);
+    int errors = 0, warnings = 0;
+    char text[900];
+    if (wp_config_public_url_warning(&cfg, text, sizeof text)) {
+        fprintf(stderr, "warning: %s\n", text);
+        warnings++;
+    }
+    if (cfg.tls_certificate_file) {
+        wp_tls *tls = NULL;
+        wp_tls_info info;
+        wp_err_clear(&err);
+        if (wp_tls_load(cfg.tls_certificate_file, cfg.tls_key_file, &tls, &info, &err) != WP_OK) {
+            fprintf(stderr, "error: %s\n", err.msg);
+            errors++;
+        } else {
+            int warn = wp_tls_describe(&info, text, sizeof text) == WP_LOG_WARN;
+            fprintf(stderr, "%s: TLS certificate %s\n", warn ? "warning" : "ok", text);
+            warnings += warn;
+        }
+        wp_tls_free(tls);
+    }
+    wp_jobs_config jc;
+    wp_err_clear(&err);
+    if (wp_jobs_config_read(cfg.root, &jc, &err) != WP_OK) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        errors++;
+    }
+    if (!cfg.database_url || !*cfg.database_url) {
+        fprintf(stderr, "warning: database.url is not set (nor WALLETPASS_DATABASE_URL): serve needs it\n");
+        warnings++;
+    }
+    if (!cfg.master_key || !*cfg.master_key) {
+        fprintf(stderr, "warning: master_key is not set (nor WALLETPASS_MASTER_KEY): serve needs it to seal "
+                        "credentials\n");
+        warnings++;
+    } else {
+        wp_vault *vault = NULL;
+        wp_err_clear(&err);
+        if (wp_server_vault_open(&cfg, &vault, &err) != WP_OK) {
+            fprintf(stderr, "error: %s\n", err.msg);
+            errors++;
+        }
+        wp_vault_free(vault);
+    }
+    wp_router *router = NULL;
+    if (wp_router_new(&router) != WP_OK) {
+        wp_config_free(&cfg);
+        fprintf(stderr, "error: out of memory\n");
+        return 1;
+    }
+    wp_plugins_env env = {.router = router, .allow_private_targets = allow_private_targets(&cfg)};
+    wp_plugins *ps = NULL;
+    wp_err_clear(&err);
+    if (wp_plugins_load(&cfg, &env, &ps, &err) != WP_OK) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        errors++;
+    }
+    wp_plugins_unload(ps);
+    wp_hooks_reset();
+    wp_router_free(router);
+    wp_config_free(&cfg);
+    if (errors) fprintf(stderr, "%s: configuration invalid (%d error%s)\n", name, errors, errors == 1 ? "" : "s");
+    else fprintf(stderr, "%s: configuration OK (%d warning%s)\n", name, warnings, warnings == 1 ? "" : "s");
+    return errors ? 1 : 0;
+}
+
 static int cmd_account_create(const wp_config *cfg, int argc, char **argv)
 {
     const char *name = flag(argc, argv, "--name"), *email = flag(argc, argv, "--email");
@@ -296,6 +390,10 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
         usage();
         return 0;
+    }
+    if (strcmp(cmd, "config") == 0) {
+        if (argc < 3 || strcmp(argv[2], "check") != 0 || argc > 4) return usage();
+        return cmd_config_check(argc == 4 ? argv[3] : NULL);
     }
     wp_config cfg;
     wp_err err;

@@ -135,7 +135,7 @@ static void log_access(wp_req *req, double elapsed)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     e.ts_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    snprintf(e.ip, sizeof e.ip, "%s", req->ri->remote_addr);
+    snprintf(e.ip, sizeof e.ip, "%s", wp_req_remote_ip(req));
     snprintf(e.method, sizeof e.method, "%s", req->ri->request_method);
     /* Decoded as clients wrote it; long paths are cut on purpose: the log stores a bounded row. */
     wp_router_path_decoded(req->path, e.path, sizeof e.path);
@@ -146,6 +146,36 @@ static void log_access(wp_req *req, double elapsed)
     snprintf(e.request_id, sizeof e.request_id, "%s", req->request_id);
     snprintf(e.kind, sizeof e.kind, "api");
     wp_accesslog_push(req->srv->accesslog, &e);
+}
+
+/* The client's address: the peer, or behind trusted proxies what X-Forwarded-For says (clientaddr.h). */
+static void set_client_ip(wp_req *req)
+{
+    const char *xff[16];
+    size_t n = 0;
+    if (req->srv->proxies.n > 0)
+        for (int i = 0; i < req->ri->num_headers && n < sizeof xff / sizeof xff[0]; i++)
+            if (strcasecmp(req->ri->http_headers[i].name, "X-Forwarded-For") == 0) xff[n++] = req->ri->http_headers[i].value;
+    wp_clientaddr(&req->srv->proxies, req->ri->remote_addr, xff, n, req->client_ip, sizeof req->client_ip);
+}
+
+/*
+ * The plain-HTTP listener of server.tls.redirect_port serves nothing: every
+ * request gets 308 (method and body kept) to the same path and query on the
+ * https public URL, without HSTS (meaningless over HTTP).
+ */
+static void redirect_to_https(wp_req *req, const char *raw_path)
+{
+    const char *q = req->ri->query_string;
+    char loc[1400];
+    int n = snprintf(loc, sizeof loc, "%s%s%s%s", req->srv->https_origin, raw_path, q ? "?" : "", q ? q : "");
+    if (n < 0 || (size_t)n >= sizeof loc) {
+        wp_resp_error(req, 414, "invalid_request_error", "uri_too_long", "path",
+                      "the target is too long to redirect: send the request to %s directly", req->srv->https_origin);
+        return;
+    }
+    wp_resp_header(req, "Location", loc);
+    wp_resp_raw(req, 308, NULL, "", 0);
 }
 
 static int on_begin_request(struct mg_connection *conn)
@@ -162,6 +192,7 @@ static int on_begin_request(struct mg_connection *conn)
     req->srv = srv;
     req->t_start = mono_now();
     new_request_id(req->request_id);
+    set_client_ip(req);
 
     const char *route_name = "unmatched";
     /* CivetWeb hands the path undecoded (decode_url no): decoding it whole
@@ -183,6 +214,11 @@ static int on_begin_request(struct mg_connection *conn)
         int too_long = pst == WP_ETOOLARGE;
         wp_resp_error(req, too_long ? 414 : 400, "invalid_request_error", too_long ? "uri_too_long" : "malformed_request",
                       "path", "%s", perr.msg);
+        goto done;
+    }
+    if (srv->tls && !ri->is_ssl) {
+        route_name = "https_redirect";
+        redirect_to_https(req, raw);
         goto done;
     }
 
@@ -251,9 +287,59 @@ static int on_http_error(struct mg_connection *conn, int status, const char *msg
     return 0;
 }
 
+/* CivetWeb made the listener's SSL_CTX: our policy and certificate callback go on it. */
+static int on_init_ssl(void *ssl_ctx, void *user_data)
+{
+    wp_server *srv = user_data;
+    wp_err err;
+    wp_err_clear(&err);
+    if (wp_tls_setup_ctx(srv->tls, ssl_ctx, &err) != WP_OK) {
+        wp_log_error("%s", err.msg);
+        return -1;
+    }
+    return 1; /* CivetWeb loads no certificate itself */
+}
+
+static void log_tls_info(const char *what, const wp_tls_info *info)
+{
+    char line[900];
+    wp_log_level lvl = wp_tls_describe(info, line, sizeof line);
+    wp_log(lvl, "TLS %s: %s", what, line);
+}
+
+wp_status wp_server_reload_tls(wp_server *srv, wp_err *err)
+{
+    if (!srv->tls) {
+        wp_log_info("SIGHUP: no server.tls configured, nothing to reload");
+        return WP_OK;
+    }
+    wp_tls_info info;
+    wp_status st = wp_tls_reload(srv->tls, &info, err);
+    if (st != WP_OK) {
+        wp_log_error("TLS reload failed, still serving the previous certificate: %s", err->msg);
+        return st;
+    }
+    log_tls_info("certificate reloaded", &info);
+    return WP_OK;
+}
+
+/* "https://host[:port]" of an https public URL: the part before its path. */
+static void url_origin(const char *url, char *out, size_t len)
+{
+    const char *host = strstr(url, "://");
+    size_t n = host ? (size_t)(host + 3 - url) + strcspn(host + 3, "/?#") : strlen(url);
+    snprintf(out, len, "%.*s", (int)n, url);
+}
+
 static int on_log_message(const struct mg_connection *conn, const char *message)
 {
-    (void)conn;
+    /* A failed handshake is the client's doing (an old TLS version, a scanner, a port probe):
+     * worth a line with its address, not a warning. */
+    if (strncmp(message, "sslize error", 12) == 0 || strncmp(message, "SSL syscall error", 17) == 0) {
+        const struct mg_request_info *ri = conn ? mg_get_request_info(conn) : NULL;
+        wp_log_info("TLS handshake with %s failed: %s", ri ? ri->remote_addr : "a client", message);
+        return 1;
+    }
     wp_log_warn("civetweb: %s", message);
     return 1;
 }
@@ -299,6 +385,7 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
                          .acquire_timeout_ms = cfg->db_acquire_timeout_ms,
                          .statement_timeout_ms = cfg->db_statement_timeout_ms, .application_name = "walletpass"};
     wp_status st;
+    if ((st = wp_proxies_from_json(cfg->trusted_proxies, &srv->proxies, err)) != WP_OK) return st;
     if ((st = wp_server_vault_open(cfg, &srv->vault, err)) != WP_OK) return st;
     if ((st = wp_db_open(&dbo, &srv->db, err)) != WP_OK) return st;
     if ((st = wp_router_new(&srv->router)) != WP_OK) return wp_err_set(err, st, "out of memory");
@@ -328,11 +415,27 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
 wp_status wp_server_start(wp_server *srv, wp_err *err)
 {
     wp_router_seal(srv->router);
+    const wp_config *cfg = srv->cfg;
+    char warning[1024];
+    if (wp_config_public_url_warning(cfg, warning, sizeof warning)) wp_log_warn("%s", warning);
+    if (cfg->tls_certificate_file) {
+        wp_tls_info info;
+        wp_status tst = wp_tls_load(cfg->tls_certificate_file, cfg->tls_key_file, &srv->tls, &info, err);
+        if (tst != WP_OK) return tst;
+        log_tls_info("certificate", &info);
+        url_origin(cfg->public_url, srv->https_origin, sizeof srv->https_origin);
+    }
     wp_status jst = wp_jobs_start(srv->jobs, err);
     if (jst != WP_OK) return jst;
-    const wp_config *cfg = srv->cfg;
-    char ports[300], threads[16], ka_ms[16], req_ms[16], backlog[16];
-    snprintf(ports, sizeof ports, "%s:%d", cfg->listen_address, cfg->port);
+    char ports[600], threads[16], ka_ms[16], req_ms[16], backlog[16], hsts[16];
+    /* "s": CivetWeb's TLS listener; the redirect listener is plain and only answers 308 */
+    int pn = srv->tls && cfg->tls_redirect_port
+                 ? snprintf(ports, sizeof ports, "%s:%ds,%s:%d", cfg->listen_address, cfg->port, cfg->listen_address,
+                            cfg->tls_redirect_port)
+                 : snprintf(ports, sizeof ports, "%s:%d%s", cfg->listen_address, cfg->port, srv->tls ? "s" : "");
+    if (pn < 0 || (size_t)pn >= sizeof ports)
+        return wp_err_param(err, WP_ECONFIG, "server.listen_address", "server.listen_address: too long");
+    snprintf(hsts, sizeof hsts, "%d", cfg->tls_hsts_max_age);
     snprintf(threads, sizeof threads, "%d", cfg->num_threads);
     snprintf(ka_ms, sizeof ka_ms, "%d", cfg->keep_alive_timeout_ms);
     /* CivetWeb's request_timeout bounds the whole request line and headers,
@@ -350,6 +453,13 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     opts[i++] = "listen_backlog"; opts[i++] = backlog;
     opts[i++] = "tcp_nodelay"; opts[i++] = "1";
     opts[i++] = "decode_url"; opts[i++] = "no"; /* the router decodes per segment */
+    if (srv->tls) {
+        opts[i++] = "ssl_protocol_version"; opts[i++] = "4"; /* TLS 1.2+; wp_tls_setup_ctx sets it again */
+        /* HSTS on CivetWeb's own answers (static files); ours add it in http.c */
+        if (cfg->tls_hsts_max_age > 0) {
+            opts[i++] = "strict_transport_security_max_age"; opts[i++] = hsts;
+        }
+    }
     if (cfg->document_root) {
         opts[i++] = "document_root"; opts[i++] = cfg->document_root;
         opts[i++] = "enable_directory_listing"; opts[i++] = "no";
@@ -361,6 +471,7 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     cb.begin_request = on_begin_request;
     cb.log_message = on_log_message;
     cb.http_error = on_http_error;
+    if (srv->tls) cb.init_ssl = on_init_ssl;
     struct mg_init_data init = {.callbacks = &cb, .user_data = srv, .configuration_options = opts};
     struct mg_error_data ed;
     char ebuf[256] = "";
@@ -370,8 +481,16 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     srv->mg = mg_start2(&init, &ed);
     if (!srv->mg)
         return wp_err_set(err, WP_EIO, "cannot listen on %s: %s", ports, ebuf[0] ? ebuf : "civetweb failed to start");
-    wp_log_info("listening on http://%s (public URL %s, %d worker threads, keep-alive %s)", ports, cfg->public_url,
-                cfg->num_threads, cfg->keep_alive ? "on" : "off");
+    if (srv->tls) {
+        char redir[64] = "";
+        if (cfg->tls_redirect_port) snprintf(redir, sizeof redir, "; port %d redirects to it", cfg->tls_redirect_port);
+        wp_log_info("listening on https://%s:%d (%s%s; public URL %s, %d worker threads, keep-alive %s)",
+                    cfg->listen_address, cfg->port, WP_TLS_PROTOCOLS, redir, cfg->public_url, cfg->num_threads,
+                    cfg->keep_alive ? "on" : "off");
+    } else {
+        wp_log_info("listening on http://%s (public URL %s, %d worker threads, keep-alive %s)", ports, cfg->public_url,
+                    cfg->num_threads, cfg->keep_alive ? "on" : "off");
+    }
     return WP_OK;
 }
 
@@ -393,5 +512,7 @@ void wp_server_free(wp_server *srv)
     wp_router_free(srv->router);
     wp_db_close(srv->db);
     wp_vault_free(srv->vault);
+    wp_tls_free(srv->tls); /* after mg_stop: handshakes call back into it */
+    wp_proxies_free(&srv->proxies);
     memset(srv, 0, sizeof *srv);
 }

@@ -9,6 +9,7 @@
 #include <civetweb.h>
 
 #include "accesslog.h"
+#include "clientaddr.h"
 #include "config.h"
 #include "db.h"
 #include "events.h"
@@ -17,6 +18,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "router.h"
+#include "tls.h"
 #include "vault.h"
 
 typedef struct wp_server {
@@ -30,6 +32,9 @@ typedef struct wp_server {
     wp_events *events;          /* the event bus on top of it (events.h) */
     wp_vault *vault;            /* credential and token encryption (master key) */
     struct mg_context *mg;
+    wp_tls *tls;                /* server.tls: certificate and key in use; NULL: plain HTTP */
+    wp_proxies proxies;         /* server.trusted_proxies */
+    char https_origin[512];     /* "https://host[:port]" of public_url: where the redirect listener points */
     wp_json_limits json_limits;
 } wp_server;
 
@@ -41,6 +46,10 @@ wp_status wp_server_vault_open(const wp_config *cfg, wp_vault **out, wp_err *err
 wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err);
 /* Seals the router and starts listening. */
 wp_status wp_server_start(wp_server *srv, wp_err *err);
+/* Re-reads server.tls's certificate and key (SIGHUP) and logs the outcome:
+ * later handshakes present the new certificate; on failure the old one stays.
+ * WP_OK without TLS (nothing to do). */
+wp_status wp_server_reload_tls(wp_server *srv, wp_err *err);
 /* Stops listening, waits for requests in flight, flushes the access log. */
 void wp_server_stop(wp_server *srv);
 void wp_server_free(wp_server *srv);

@@ -5,7 +5,7 @@ WP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # Debian packages the gateway needs to build and run.
 WP_PACKAGES=(build-essential cmake pkg-config git
-    libcivetweb-dev libssl-dev libpq-dev libjson-c-dev libcurl4-openssl-dev libzip-dev
+    libssl-dev libpq-dev libjson-c-dev libcurl4-openssl-dev libzip-dev
     libcmocka-dev libqrencode-dev postgresql postgresql-contrib openssl curl ca-certificates unzip)
 
 # What only the test suites need: a browser for the share page (integration_share), a QR reader,

@@ -14,7 +14,8 @@
 
 static const char *const env_names[] = {
     "WALLETPASS_CONFIG", "WALLETPASS_PORT", "WALLETPASS_PUBLIC_URL", "WALLETPASS_DATABASE_URL",
-    "WALLETPASS_MASTER_KEY", "WALLETPASS_PLUGIN_DIR", "WALLETPASS_MIGRATIONS_DIR", "WALLETPASS_LOG_LEVEL", NULL};
+    "WALLETPASS_MASTER_KEY", "WALLETPASS_PLUGIN_DIR", "WALLETPASS_MIGRATIONS_DIR", "WALLETPASS_LOG_LEVEL",
+    "WALLETPASS_TLS_CERTIFICATE_FILE", "WALLETPASS_TLS_KEY_FILE", NULL};
 
 /* Every test starts from an environment without WALLETPASS_* variables. */
 static int clean_env(void **state)
@@ -165,6 +166,32 @@ static const bad_case bad_cases[] = {
     {"public_url without host", "{\"public_url\":\"https:///path\"}", "public_url"},
     {"public_url with space", "{\"public_url\":\"https://wallet example.com\"}", "public_url"},
     {"public_url upper-case scheme is not special-cased", "{\"public_url\":\"HTTP//x\"}", "public_url"},
+    /* server.tls: both files or neither, an https public_url, a redirect port of its own */
+    {"tls certificate without key", "{\"server\":{\"tls\":{\"certificate_file\":\"c.pem\"}},\"public_url\":\"https://x\"}",
+     "server.tls.key_file"},
+    {"tls key without certificate", "{\"server\":{\"tls\":{\"key_file\":\"k.pem\"}},\"public_url\":\"https://x\"}",
+     "server.tls.certificate_file"},
+    {"tls with an http public_url",
+     "{\"server\":{\"tls\":{\"certificate_file\":\"c.pem\",\"key_file\":\"k.pem\"}},\"public_url\":\"http://x\"}",
+     "public_url"},
+    {"tls with the default public_url", "{\"server\":{\"tls\":{\"certificate_file\":\"c.pem\",\"key_file\":\"k.pem\"}}}",
+     "public_url"},
+    {"redirect port without tls", "{\"server\":{\"tls\":{\"redirect_port\":80}}}", "server.tls.redirect_port"},
+    {"redirect port is the https port",
+     "{\"server\":{\"port\":8443,\"tls\":{\"certificate_file\":\"c.pem\",\"key_file\":\"k.pem\",\"redirect_port\":8443}},"
+     "\"public_url\":\"https://x\"}",
+     "server.tls.redirect_port"},
+    {"redirect port 65536", "{\"server\":{\"tls\":{\"redirect_port\":65536}}}", "server.tls.redirect_port"},
+    {"tls unknown key", "{\"server\":{\"tls\":{\"cert\":\"c.pem\"}}}", "server.tls.cert"},
+    {"tls as a string", "{\"server\":{\"tls\":\"on\"}}", "server.tls"},
+    {"hsts negative", "{\"server\":{\"tls\":{\"hsts_max_age_seconds\":-1}}}", "server.tls.hsts_max_age_seconds"},
+    {"tls empty file name", "{\"server\":{\"tls\":{\"certificate_file\":\"\"}}}", "server.tls.certificate_file"},
+    /* server.trusted_proxies */
+    {"trusted proxies as a string", "{\"server\":{\"trusted_proxies\":\"10.0.0.0/8\"}}", "server.trusted_proxies"},
+    {"trusted proxy not an address", "{\"server\":{\"trusted_proxies\":[\"127.0.0.1\",\"proxy.local\"]}}",
+     "server.trusted_proxies[1]"},
+    {"trusted proxy prefix too long", "{\"server\":{\"trusted_proxies\":[\"10.0.0.0/33\"]}}", "server.trusted_proxies[0]"},
+    {"trusted proxy as a number", "{\"server\":{\"trusted_proxies\":[10]}}", "server.trusted_proxies[0]"},
     /* log level */
     {"log level unknown", "{\"log_level\":\"verbose\"}", "log_level"},
     {"log level number", "{\"log_level\":3}", "log_level"},
@@ -219,6 +246,82 @@ static void test_errors_name_key(void **state)
         assert_null(cfg.listen_address);
         assert_null(cfg.plans);
         assert_null(cfg.root);
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* server.tls and server.trusted_proxies: defaults, and values taken. */
+static void test_tls_keys(void **state)
+{
+    (void)state;
+    wp_config cfg;
+    wp_err err;
+    assert_int_equal(from_text("{}", &cfg, &err), WP_OK);
+    assert_null(cfg.tls_certificate_file);
+    assert_null(cfg.tls_key_file);
+    assert_int_equal(cfg.tls_redirect_port, 0);
+    assert_int_equal(cfg.tls_hsts_max_age, 31536000);
+    assert_int_equal(json_object_array_length(cfg.trusted_proxies), 0);
+    wp_config_free(&cfg);
+    assert_int_equal(from_text("{\"server\":{\"port\":443,\"tls\":{\"certificate_file\":\"/etc/tls/fullchain.pem\","
+                               "\"key_file\":\"/etc/tls/privkey.pem\",\"redirect_port\":80,\"hsts_max_age_seconds\":0},"
+                               "\"trusted_proxies\":[\"10.0.0.0/8\",\"::1\"]},\"public_url\":\"https://wallet.example.com\"}",
+                               &cfg, &err),
+                     WP_OK);
+    assert_string_equal(cfg.tls_certificate_file, "/etc/tls/fullchain.pem");
+    assert_string_equal(cfg.tls_key_file, "/etc/tls/privkey.pem");
+    assert_int_equal(cfg.tls_redirect_port, 80);
+    assert_int_equal(cfg.tls_hsts_max_age, 0);
+    assert_int_equal(json_object_array_length(cfg.trusted_proxies), 2);
+    wp_config_free(&cfg);
+    /* the files from the environment */
+    setenv("WALLETPASS_TLS_CERTIFICATE_FILE", "/run/tls/cert.pem", 1);
+    setenv("WALLETPASS_TLS_KEY_FILE", "/run/tls/key.pem", 1);
+    setenv("WALLETPASS_PUBLIC_URL", "https://wallet.example.com", 1);
+    wp_err_clear(&err);
+    assert_int_equal(wp_config_load(NULL, &cfg, &err), WP_OK);
+    assert_string_equal(cfg.tls_certificate_file, "/run/tls/cert.pem");
+    assert_string_equal(cfg.tls_key_file, "/run/tls/key.pem");
+    wp_config_free(&cfg);
+    /* ... and a plain public_url beside them is refused, naming where it came from */
+    setenv("WALLETPASS_PUBLIC_URL", "http://wallet.example.com", 1);
+    assert_int_equal(wp_config_load(NULL, &cfg, &err), WP_ECONFIG);
+    assert_string_equal(err.param, "public_url");
+    assert_non_null(strstr(err.msg, "WALLETPASS_PUBLIC_URL"));
+}
+
+/* The plain-HTTP warning: any host but localhost and loopback addresses. */
+static void test_public_url_warning(void **state)
+{
+    (void)state;
+    static const struct { const char *url; int warns; } cases[] = {
+        {"http://localhost:8080", 0},           {"http://LOCALHOST", 0},
+        {"http://wallet.localhost:8080", 0},    {"http://127.0.0.1:8080", 0},
+        {"http://127.8.9.10", 0},               {"http://[::1]:8080/base", 0},
+        {"http://user@localhost:8080", 0},      {"https://wallet.example.com", 0},
+        {"https://192.168.1.20:8443", 0},       {"http://wallet.example.com", 1},
+        {"http://192.168.1.20:8080", 1},        {"http://10.0.0.5", 1},
+        {"http://[2001:db8::1]:8080", 1},       {"http://localhost.example.com", 1},
+        {"http://128.0.0.1", 1},                {"http://localhost@evil.example.com", 1},
+        {"http://127.0.0.1.nip.io", 1},         {"http://wallet.example.com:80/p?q=1", 1},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char doc[256], text[600] = "";
+        snprintf(doc, sizeof doc, "{\"public_url\":\"%s\"}", cases[i].url);
+        wp_config cfg;
+        wp_err err;
+        assert_int_equal(from_text(doc, &cfg, &err), WP_OK);
+        int got = wp_config_public_url_warning(&cfg, text, sizeof text);
+        if (got != cases[i].warns) {
+            print_error("%s: warning %d, want %d\n", cases[i].url, got, cases[i].warns);
+            bad++;
+        }
+        if (got && (!strstr(text, "Apple Wallet will not update") || !strstr(text, cases[i].url))) {
+            print_error("%s: the warning does not say it: %s\n", cases[i].url, text);
+            bad++;
+        }
+        wp_config_free(&cfg);
     }
     assert_int_equal(bad, 0);
 }
@@ -548,6 +651,8 @@ int main(void)
         cmocka_unit_test_setup(test_defaults, clean_env),
         cmocka_unit_test_setup(test_values_taken, clean_env),
         cmocka_unit_test_setup(test_errors_name_key, clean_env),
+        cmocka_unit_test_setup(test_tls_keys, clean_env),
+        cmocka_unit_test_setup(test_public_url_warning, clean_env),
         cmocka_unit_test_setup(test_not_an_object, clean_env),
         cmocka_unit_test_setup(test_comments_ignored, clean_env),
         cmocka_unit_test_setup(test_null_means_default, clean_env),

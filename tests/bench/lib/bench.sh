@@ -43,18 +43,19 @@ bench_database() {
     echo "${WP_BENCH_PG_ADMIN_URL%/*}/$name"
 }
 
-# bench_gateway_start CONFIG DB_URL PORT: starts `walletpass serve` with that
+# bench_gateway_start CONFIG DB_URL PORT [URL]: starts `walletpass serve` with that
 # config file (whose server.port is PORT) and database, waits for /healthz;
-# sets BENCH_URL.
+# sets BENCH_URL (URL, default http://127.0.0.1:PORT; an https URL is not
+# verified: benchmark certificates are self-signed).
 bench_gateway_start() {
     local cfg=$1 db=$2 port=$3
     BENCH_GW_LOG=$BENCH_TMP/gateway-$port.log
     WALLETPASS_CONFIG=$cfg WALLETPASS_DATABASE_URL=$db "$WP_BENCH_BIN" serve >"$BENCH_GW_LOG" 2>&1 &
     BENCH_GW_PID=$!
-    BENCH_URL=http://127.0.0.1:$port
+    BENCH_URL=${4:-http://127.0.0.1:$port}
     local i
     for i in $(seq 1 300); do
-        if curl -fsS -o /dev/null "$BENCH_URL/healthz" 2>/dev/null; then return 0; fi
+        if curl -kfsS -o /dev/null "$BENCH_URL/healthz" 2>/dev/null; then return 0; fi
         if ! kill -0 "$BENCH_GW_PID" 2>/dev/null; then
             cat "$BENCH_GW_LOG" >&2
             BENCH_GW_PID=

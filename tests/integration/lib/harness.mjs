@@ -5,6 +5,7 @@
 // in parallel without seeing each other's rows.  A gateway's stderr is kept
 // and checked at stop: a sanitizer report or a non-zero exit fails the test.
 import { spawn, execFile, execFileSync } from 'node:child_process';
+import https from 'node:https';
 import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -113,10 +114,42 @@ export async function waitFor(fn, { timeout = 15000, interval = 50, what = 'cond
 }
 
 /**
+ * One HTTPS request with Node's https client (fetch cannot be told to trust a test certificate):
+ * resolves with { status, headers (a Headers), body (a Buffer), text, json, socket facts }.
+ * options: method, headers, body (string or Buffer), ca (PEM trusted), agent (default: a new
+ * connection closed after the answer), signal (an AbortSignal).
+ */
+export function httpsRequest(url, { method = 'GET', headers = {}, body, ca, agent, signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method, headers, ca, agent: agent === undefined ? false : agent, signal }, (res) => {
+      const chunks = [];
+      const peer = res.socket.getPeerCertificate();
+      const protocol = res.socket.getProtocol();
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => {
+        const buf = Buffer.concat(chunks);
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+        let json;
+        try { json = JSON.parse(buf.toString('utf8')); } catch { json = undefined; }
+        resolve({ status: res.statusCode, headers: h, body: buf, text: buf.toString('utf8'), json,
+          fingerprint: peer && peer.fingerprint256, protocol, reusedSocket: req.reusedSocket });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
  * Starts a gateway.  options.config is merged into the generated config file;
  * options.env adds environment variables; options.dbUrl reuses a database;
  * options.wrapper runs it under another program (["valgrind", ...]) and
  * options.startTimeout (ms, 30 s) bounds the wait for /healthz.
+ * options.tls = { cert, key, ca, redirectPort }: HTTPS with that certificate chain and key (PEM
+ * files) on the gateway's port, public_url https://localhost:<port>, and request() through Node's
+ * https client trusting ca (PEM text); redirectPort adds the plain listener that redirects.
  */
 export async function startGateway(options = {}) {
   const dbUrl = options.dbUrl || createDatabase();
@@ -124,16 +157,24 @@ export async function startGateway(options = {}) {
   // The gateway's default idle keep-alive (65 s) outlives fetch's pool (4 s) even while a synchronous
   // sql() or cli() call blocks this process's event loop.
   const server = { port, num_threads: 16, listen_address: '127.0.0.1' };
+  const tls = options.tls;
+  if (tls) {
+    server.tls = { certificate_file: tls.cert, key_file: tls.key };
+    if (tls.redirectPort) server.tls.redirect_port = tls.redirectPort;
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-gw-'));
   const config = {
     server,
-    public_url: `http://127.0.0.1:${port}`,
+    public_url: tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
     log_level: 'info',
     // the suites' certificates come from throwaway CAs, not Apple's WWDR
     apple: { require_apple_wwdr: false },
     ...(options.config || {}),
   };
-  if (options.config && options.config.server) config.server = { ...server, ...options.config.server };
+  if (options.config && options.config.server) {
+    config.server = { ...server, ...options.config.server };
+    if (server.tls && options.config.server.tls) config.server.tls = { ...server.tls, ...options.config.server.tls };
+  }
   const cfgPath = path.join(dir, 'walletpass.json');
   fs.writeFileSync(cfgPath, JSON.stringify(config, null, 2));
   const env = {
@@ -150,12 +191,20 @@ export async function startGateway(options = {}) {
   proc.stderr.on('data', (d) => (stderr += d));
   proc.stdout.on('data', (d) => (stderr += d));
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  const url = `http://127.0.0.1:${port}`;
+  const url = tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`;
+  // over HTTPS every request goes through Node's https client, trusting the test's certificate
+  const send = tls
+    ? async (u, { method = 'GET', headers = {}, body } = {}) => {
+      const r = await httpsRequest(u, { method, headers, body, ca: tls.ca });
+      return { status: r.status, ok: r.status >= 200 && r.status < 300, headers: r.headers, text: async () => r.text,
+        arrayBuffer: async () => r.body };
+    }
+    : fetch;
   let dead = null;
   exited.then((e) => (dead = e));
   await waitFor(async () => {
     if (dead) throw Object.assign(new Error(`gateway exited early (${JSON.stringify(dead)}):\n${stderr}`), { fatal: true });
-    const r = await fetch(url + '/healthz');
+    const r = await send(url + '/healthz');
     return r.ok;
   }, { what: 'gateway /healthz', timeout: options.startTimeout || 30000 }).catch((e) => {
     proc.kill('SIGKILL');
@@ -164,6 +213,8 @@ export async function startGateway(options = {}) {
 
   const gw = {
     url, port, dbUrl, env, proc, cfgPath,
+    /** fetch-like, over HTTPS when the gateway serves it: { status, ok, headers, text(), arrayBuffer() }. */
+    fetch: send,
     stderr: () => stderr,
     sql: (q) => psql(dbUrl, q),
     /** sql() without blocking the event loop (resolves to the same text). */
@@ -185,7 +236,7 @@ export async function startGateway(options = {}) {
         payload = JSON.stringify(body);
         if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
       }
-      const r = await fetch(url + p, { method, headers: h, body: payload });
+      const r = await send(url + p, { method, headers: h, body: payload });
       const text = await r.text();
       let json;
       try { json = JSON.parse(text); } catch { json = undefined; }
