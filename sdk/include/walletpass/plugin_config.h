@@ -145,6 +145,14 @@ static inline wp_status wp_cfg_fail_(char *why, size_t len, const char *path, co
     return WP_ECONFIG;
 }
 
+/* out = base + sep + key (sep "." or "[n]" built by the caller); false when it does not fit, which
+ * the callers refuse: a key path is never cut. */
+static inline bool wp_cfg_path_(char *out, size_t cap, const char *base, const char *key, size_t index, bool item)
+{
+    int w = item ? snprintf(out, cap, "%s[%zu]", base, index) : snprintf(out, cap, "%s.%s", base, key);
+    return w >= 0 && (size_t)w < cap;
+}
+
 static inline void wp_cfg_store_int_(void *dst, size_t size, int64_t v)
 {
     /* The low bytes of the value: right for signed and unsigned fields alike within the checked range. */
@@ -215,12 +223,17 @@ static inline wp_status wp_cfg_check_table_(const wp_cfg_key *keys, char *why, s
             bad = "a known type";
         }
         if (bad) {
-            if (why && len) snprintf(why, len, "%s.%s: the plugin's key table is wrong: it needs %s", path, k->key, bad);
+            char at[256];
+            if (!wp_cfg_path_(at, sizeof at, path, k->key, 0, false)) at[0] = '\0';
+            wp_cfg_fail_(why, len, at, "the plugin's key table is wrong: it needs %s", bad);
             return WP_EINVAL;
         }
         if (k->type == WP_CFG_T_OBJECT) {
             char sub[256];
-            snprintf(sub, sizeof sub, "%s.%s", path, k->key);
+            if (!wp_cfg_path_(sub, sizeof sub, path, k->key, 0, false)) {
+                wp_cfg_fail_(why, len, path, "the plugin's key table nests too deep");
+                return WP_EINVAL;
+            }
             wp_status st = wp_cfg_check_table_(k->sub, why, len, sub);
             if (st != WP_OK) return st;
         }
@@ -334,7 +347,10 @@ static inline wp_status wp_cfg_value_(const wp_cfg_key *k, json_object *v, void 
         if (!list) return wp_cfg_fail_(why, len, path, "out of memory");
         for (size_t i = 0; i < n; i++) {
             char at[340]; /* path and "[index]" */
-            snprintf(at, sizeof at, "%s[%zu]", path, i);
+            if (!wp_cfg_path_(at, sizeof at, path, NULL, i, true)) {
+                wp_cfg_free_strings_(&list);
+                return wp_cfg_fail_(why, len, path, "has a key path too long to name");
+            }
             json_object *e = json_object_array_get_idx(v, i);
             wp_status st = wp_cfg_string_(k, e, at, NULL, 0, why, len);
             if (st == WP_OK) {
@@ -365,7 +381,8 @@ static inline wp_status wp_cfg_parse_at_(const wp_cfg_key *keys, const json_obje
     if (config) {
         json_object_object_foreach((json_object *)config, name, v) {
             char path[300];
-            snprintf(path, sizeof path, "%s.%s", at, name);
+            if (!wp_cfg_path_(path, sizeof path, at, name, 0, false))
+                return wp_cfg_fail_(why, len, at, "has a key too long to name (%zu characters)", strlen(name));
             if (strncmp(name, "$comment", 8) == 0) continue;
             const wp_cfg_key *k = keys;
             while (k->key && strcmp(k->key, name) != 0) k++;
@@ -392,7 +409,7 @@ static inline wp_status wp_cfg_parse_at_(const wp_cfg_key *keys, const json_obje
         json_object *v = NULL;
         if (!config || !json_object_object_get_ex(config, k->key, &v)) {
             char path[300];
-            snprintf(path, sizeof path, "%s.%s", at, k->key);
+            if (!wp_cfg_path_(path, sizeof path, at, k->key, 0, false)) return wp_cfg_fail_(why, len, at, "lacks a key");
             return wp_cfg_fail_(why, len, path, "is required");
         }
     }
