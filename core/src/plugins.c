@@ -584,7 +584,7 @@ wp_status wp_plugins_load(const wp_config *cfg, const wp_plugins_env *env, wp_pl
     size_t no = 0;
     for (size_t i = 0; i < set->n; i++)
         if ((st = place(set, set->p[i], order, &no, err)) != WP_OK) goto fail;
-    memcpy(set->p, order, no * sizeof *order);
+    if (no) memcpy(set->p, order, no * sizeof *order); /* both NULL with no plugins */
 
     /* 4. Start them. */
     for (size_t i = 0; i < set->n;) {
