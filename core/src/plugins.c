@@ -39,6 +39,8 @@ typedef struct reg {
     void *ud;
     int *delays;            /* retry schedule (sub, job) */
     int ndelays;
+    uint32_t schema_min, schema_max; /* sub: the data schemas the handler understands (max 0: any) */
+    uint32_t on_mismatch;   /* sub: wp_schema_mismatch */
 } reg;
 
 struct wp_plugin {
@@ -46,10 +48,15 @@ struct wp_plugin {
     char *path;
     void *dl;
     const wp_plugin_def *def;
+    unsigned built_minor;   /* the header the plugin was built with (its required minor before ABI 1.5) */
+    const char *const *needs_plugins; /* the definition's, NULL when it has none (or predates ABI 1.5) */
+    const char *const *needs_hooks;
     json_object *config;    /* owned: a deep copy of the entry's "config", handed to init */
     wp_plugins *set;
+    bool optional;          /* the entry's "optional" */
     bool registering;
     bool ready;             /* init returned WP_OK: shutdown is due */
+    int mark;               /* start-order sort: 0 new, 1 visiting, 2 placed */
     char init_error[400];
     reg **regs;
     size_t nregs, capregs;
@@ -59,11 +66,17 @@ struct wp_plugin {
 struct wp_plugins {
     wp_plugins_env env;
     char *public_url;       /* cfg->public_url without a trailing slash */
-    struct wp_plugin **p;
+    struct wp_plugin **p;   /* in start order once sorted */
     size_t n;
+    unsigned minor;         /* the ABI minor presented to plugins (WALLETPASS_PLUGIN_ABI), <= WP_ABI_MINOR */
+    const wp_host *host;    /* the table handed to init: host_table, or presented_table */
 };
 
 static const wp_host host_table;
+/* host_table cut to an older minor (WALLETPASS_PLUGIN_ABI): its size and
+ * minor say so and the newer slots are NULL, so plugins see what a host of
+ * that minor would show them.  Written on the main thread before any init. */
+static wp_host presented_table;
 
 /* ---- thread-local diagnostics ---------------------------------------- */
 
@@ -186,6 +199,9 @@ static wp_status resolve_file(const char *dir, const char *name, const char *pat
     return WP_OK;
 }
 
+/* A field of the definition the plugin was built with: within its size. */
+#define DEF_HAS(d, f) ((d)->size >= offsetof(wp_plugin_def, f) + sizeof (d)->f)
+
 /* The checks, in PostgreSQL's order; only the first mismatch is reported. */
 static wp_status check_def(struct wp_plugin *p, const wp_plugin_def *d, wp_err *err)
 {
@@ -197,11 +213,26 @@ static wp_status check_def(struct wp_plugin *p, const wp_plugin_def *d, wp_err *
     if (d->size < min)
         return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s): its definition is %u bytes, walletpass needs at least %zu "
                           "(rebuild it against walletpass/plugin.h)", p->name, p->path, d->size, min);
-    if (d->abi_major != WP_ABI_MAJOR || d->abi_minor > WP_ABI_MINOR)
-        return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s) wants ABI %u.%u, walletpass provides ABI %d.%d%s", p->name,
-                          p->path, d->abi_major, d->abi_minor, WP_ABI_MAJOR, WP_ABI_MINOR,
-                          d->abi_major != WP_ABI_MAJOR ? " (rebuild the plugin against this walletpass)"
-                                                       : " (upgrade walletpass or use an older plugin)");
+    /* abi_minor is what the plugin requires; since 1.5 the header it was built with
+     * travels beside it.  An older definition was built for exactly what it requires. */
+    p->built_minor = DEF_HAS(d, built_abi_minor) ? d->built_abi_minor : d->abi_minor;
+    p->needs_plugins = DEF_HAS(d, needs_plugins) ? d->needs_plugins : NULL;
+    p->needs_hooks = DEF_HAS(d, needs_hooks) ? d->needs_hooks : NULL;
+    if (d->abi_major != WP_ABI_MAJOR)
+        return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s) wants ABI %u.%u, walletpass provides ABI %d.%u (rebuild "
+                          "the plugin against this walletpass)", p->name, p->path, d->abi_major, d->abi_minor,
+                          WP_ABI_MAJOR, p->set->minor);
+    if (d->abi_minor > p->set->minor)
+        return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s) requires ABI %u.%u (built against %u.%u), walletpass "
+                          "provides ABI %d.%u%s: upgrade walletpass, or use a build of the plugin that requires at "
+                          "most %d.%u", p->name, p->path, d->abi_major, d->abi_minor, d->abi_major, p->built_minor,
+                          WP_ABI_MAJOR, p->set->minor,
+                          p->set->minor < WP_ABI_MINOR ? " (presented as such by WALLETPASS_PLUGIN_ABI)" : "",
+                          WP_ABI_MAJOR, p->set->minor);
+    if (p->built_minor < d->abi_minor)
+        return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s): its definition says it requires ABI %u.%u but was built "
+                          "against %u.%u: a damaged definition", p->name, p->path, d->abi_major, d->abi_minor,
+                          d->abi_major, p->built_minor);
     if (!d->name || strcmp(d->name, p->name) != 0)
         return wp_err_set(err, WP_ECONFIG, "plugin \"%s\" (%s) calls itself \"%s\": the configured name must be the "
                           "plugin's own", p->name, p->path, d->name ? d->name : "(null)");
@@ -297,11 +328,13 @@ static wp_status run_migrations(struct wp_plugin *p, wp_err *err)
     return WP_OK;
 }
 
-static wp_status load_one(wp_plugins *set, const char *dir, json_object *entry, struct wp_plugin *p, wp_err *err)
+/* Opens the plugin file and checks its definition; nothing of the plugin runs but that function. */
+static wp_status open_one(wp_plugins *set, const char *dir, json_object *entry, struct wp_plugin *p, wp_err *err)
 {
     json_object *v;
     snprintf(p->name, sizeof p->name, "%s", json_object_get_string(json_object_object_get(entry, "name")));
     p->set = set;
+    p->optional = json_object_object_get_ex(entry, "optional", &v) && json_object_get_boolean(v);
     const char *path = json_object_object_get_ex(entry, "path", &v) ? json_object_get_string(v) : NULL;
     /* The plugin's own deep copy, not a reference into the configuration document: whatever
      * a plugin does with it (json-c objects are not thread-safe) never touches the host's. */
@@ -323,21 +356,157 @@ static wp_status load_one(wp_plugins *set, const char *dir, json_object *entry, 
     wp_plugin_definition_fn fn;
     memcpy(&fn, &sym, sizeof fn); /* object-to-function pointer, as dlsym requires */
     p->def = fn();
-    if ((st = check_def(p, p->def, err)) != WP_OK) return st;
+    return check_def(p, p->def, err);
+}
+
+/* Migrations, init, and the commit of what init registered. */
+static wp_status start_one(struct wp_plugin *p, wp_err *err)
+{
+    wp_status st;
     if ((st = run_migrations(p, err)) != WP_OK) return st;
     p->registering = true;
     p->init_error[0] = '\0';
-    st = p->def->init(&host_table, p, p->config);
+    st = p->def->init(p->set->host, p, p->config);
     p->registering = false;
     if (st != WP_OK)
         return wp_err_set(err, st, "plugin \"%s\" (%s): init failed: %s", p->name, p->path,
                           p->init_error[0] ? p->init_error : wp_status_str(st));
     p->ready = true;
     if ((st = commit(p, err)) != WP_OK) return st;
-    wp_log_info("plugin %s %s loaded from %s (ABI %u.%u): %zu route(s), %zu filter(s), %zu subscription(s), %zu job "
+    char built[32] = "";
+    if (p->built_minor != p->def->abi_minor)
+        snprintf(built, sizeof built, ", built against %u.%u", p->def->abi_major, p->built_minor);
+    wp_log_info("plugin %s %s loaded from %s (ABI %u.%u%s): %zu route(s), %zu filter(s), %zu subscription(s), %zu job "
                 "kind(s)", p->name, p->def->version ? p->def->version : "?", p->path, p->def->abi_major,
-                p->def->abi_minor, p->count[REG_ROUTE], p->count[REG_FILTER], p->count[REG_SUB], p->count[REG_JOB]);
+                p->def->abi_minor, built, p->count[REG_ROUTE], p->count[REG_FILTER], p->count[REG_SUB],
+                p->count[REG_JOB]);
     return WP_OK;
+}
+
+static struct wp_plugin *find_plugin(const wp_plugins *set, const char *name)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->p[i]->name, name) == 0) return set->p[i];
+    return NULL;
+}
+
+static bool configured(const wp_config *cfg, const char *name)
+{
+    size_t n = cfg->plugins ? json_object_array_length(cfg->plugins) : 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(json_object_get_string(json_object_object_get(json_object_array_get_idx(cfg->plugins, i), "name")),
+                   name) == 0)
+            return true;
+    return false;
+}
+
+/* A needs list of the definition: NULL-terminated names, at most this many (a
+ * list that runs on has lost its NULL). */
+#define MAX_NEEDS 64
+
+static wp_status check_needs_list(const struct wp_plugin *p, const char *const *list, const char *what,
+                                  int (*valid)(const char *), wp_err *err)
+{
+    for (size_t i = 0; list && list[i]; i++)
+        if (i >= MAX_NEEDS || !valid(list[i]))
+            return wp_err_set(err, WP_EABI, "plugin \"%s\" (%s): its definition's %s list is malformed (entry %zu: "
+                              "%s)", p->name, p->path, what, i,
+                              i >= MAX_NEEDS ? "more than 64 entries, or no NULL at the end" : "not a valid name");
+    return WP_OK;
+}
+
+static int valid_hook_name(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* Removes p from the set (not started, or shut down already) and frees it. */
+static void drop(wp_plugins *set, size_t i)
+{
+    plugin_free(set->p[i]);
+    memmove(&set->p[i], &set->p[i + 1], (set->n - i - 1) * sizeof *set->p);
+    set->n--;
+}
+
+/* The plugins p needs are placed before it (depth first, stable in configuration order). */
+static wp_status place(wp_plugins *set, struct wp_plugin *p, struct wp_plugin **order, size_t *n, wp_err *err)
+{
+    if (p->mark == 2) return WP_OK;
+    if (p->mark == 1)
+        return wp_err_set(err, WP_ECONFIG, "plugin \"%s\" (%s) needs itself through its needed plugins (a cycle in "
+                          "needs_plugins): no start order exists", p->name, p->path);
+    p->mark = 1;
+    for (size_t i = 0; p->needs_plugins && p->needs_plugins[i]; i++) {
+        struct wp_plugin *q = find_plugin(set, p->needs_plugins[i]);
+        wp_status st = q ? place(set, q, order, n, err) : WP_OK;
+        if (st != WP_OK) {
+            if (q != p) /* name the path back to p */
+                snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg), "; \"%s\" needs \"%s\"",
+                         p->name, q->name);
+            return st;
+        }
+    }
+    p->mark = 2;
+    order[(*n)++] = p;
+    return WP_OK;
+}
+
+/* Reads WALLETPASS_PLUGIN_ABI ("1.2"): the ABI minor to present to plugins. */
+static wp_status presented_minor(unsigned *out, wp_err *err)
+{
+    *out = WP_ABI_MINOR;
+    const char *v = getenv("WALLETPASS_PLUGIN_ABI");
+    if (!v || !*v) return WP_OK;
+    unsigned major = 0, minor = 0;
+    int used = 0;
+    if (sscanf(v, "%u.%u%n", &major, &minor, &used) != 2 || v[used] != '\0' || major != WP_ABI_MAJOR ||
+        minor > WP_ABI_MINOR)
+        return wp_err_set(err, WP_ECONFIG, "WALLETPASS_PLUGIN_ABI: \"%.32s\" is not an ABI this walletpass can present "
+                          "(%d.0 to %d.%d)", v, WP_ABI_MAJOR, WP_ABI_MAJOR, WP_ABI_MINOR);
+    *out = minor;
+    return WP_OK;
+}
+
+/* host->size of a host of each minor, from the ledger in plugin.h. */
+static const size_t host_sizes[] = {WP_HOST_SIZE_1_0, WP_HOST_SIZE_1_1, WP_HOST_SIZE_1_2,
+                                    WP_HOST_SIZE_1_3, WP_HOST_SIZE_1_4, WP_HOST_SIZE_1_5};
+_Static_assert(sizeof host_sizes / sizeof host_sizes[0] == WP_ABI_MINOR + 1, "a host size per ABI minor");
+
+static void present(wp_plugins *set)
+{
+    if (set->minor == WP_ABI_MINOR) {
+        set->host = &host_table;
+        return;
+    }
+    memcpy(&presented_table, &host_table, sizeof presented_table);
+    presented_table.size = (uint32_t)host_sizes[set->minor];
+    presented_table.abi_minor = (uint16_t)set->minor;
+    /* The slots past that minor's table are NULL: a plugin that calls one without WP_HOST_HAS fails here, at once. */
+    memset((char *)&presented_table + host_sizes[set->minor], 0, sizeof presented_table - host_sizes[set->minor]);
+    set->host = &presented_table;
+    wp_log_warn("plugins see plugin ABI %d.%u (WALLETPASS_PLUGIN_ABI), not this walletpass's %d.%d", WP_ABI_MAJOR,
+                set->minor, WP_ABI_MAJOR, WP_ABI_MINOR);
+}
+
+/* Fails the plugin at i: an optional one is dropped with a warning, a required one stops start-up. */
+static bool fail_one(wp_plugins *set, size_t i, const wp_err *e, wp_err *err)
+{
+    struct wp_plugin *p = set->p[i];
+    /* A plugin whose init succeeded but whose registrations failed (a route another
+     * plugin owns) is shut down again; some of its registrations may be live, so this
+     * is fatal even for an optional plugin: it is a configuration conflict. */
+    bool committed_part = p->ready;
+    if (p->ready && p->def->shutdown) p->def->shutdown(p);
+    p->ready = false;
+    bool fatal = !p->optional || committed_part;
+    drop(set, i);
+    if (fatal) {
+        *err = *e;
+        return true;
+    }
+    wp_log_warn("%s; it is optional, starting without it", e->msg);
+    return false;
 }
 
 wp_status wp_plugins_load(const wp_config *cfg, const wp_plugins_env *env, wp_plugins **out, wp_err *err)
@@ -345,55 +514,116 @@ wp_status wp_plugins_load(const wp_config *cfg, const wp_plugins_env *env, wp_pl
     *out = NULL;
     wp_status st = wp_plugins_check_config(cfg->plugins, err);
     if (st != WP_OK) return st;
+    unsigned minor;
+    if ((st = presented_minor(&minor, err)) != WP_OK) return st;
     wp_plugins *set = calloc(1, sizeof *set);
     size_t n = cfg->plugins ? json_object_array_length(cfg->plugins) : 0;
-    if (!set || (n && !(set->p = calloc(n, sizeof *set->p)))) {
+    struct wp_plugin **order = n ? calloc(n, sizeof *order) : NULL;
+    if (!set || (n && (!(set->p = calloc(n, sizeof *set->p)) || !order))) {
+        if (set) free(set->p);
         free(set);
+        free(order);
         return wp_err_set(err, WP_ENOMEM, "out of memory");
     }
     set->env = *env;
+    set->minor = minor;
+    present(set);
     const char *pu = cfg->public_url ? cfg->public_url : "";
     size_t pul = strlen(pu);
     while (pul > 0 && pu[pul - 1] == '/') pul--;
     if (!(set->public_url = strndup(pu, pul))) {
-        free(set->p);
-        free(set);
-        return wp_err_set(err, WP_ENOMEM, "out of memory");
+        st = wp_err_set(err, WP_ENOMEM, "out of memory");
+        goto fail;
     }
     const char *dir = wp_plugins_dir(cfg);
+    wp_err e;
+
+    /* 1. Open every plugin and check its definition. */
     for (size_t i = 0; i < n; i++) {
-        json_object *entry = json_object_array_get_idx(cfg->plugins, i);
-        json_object *v;
-        bool optional = json_object_object_get_ex(entry, "optional", &v) && json_object_get_boolean(v);
         struct wp_plugin *p = calloc(1, sizeof *p);
         if (!p) {
             st = wp_err_set(err, WP_ENOMEM, "out of memory");
-            wp_plugins_unload(set);
-            return st;
+            goto fail;
         }
         set->p[set->n++] = p;
-        wp_err e;
         wp_err_clear(&e);
-        st = load_one(set, dir, entry, p, &e);
-        if (st == WP_OK) continue;
-        /* A plugin whose init succeeded but whose registrations failed (a route another
-         * plugin owns) is shut down again; some of its registrations may be live, so this
-         * is fatal even for an optional plugin: it is a configuration conflict. */
-        bool committed_part = p->ready;
-        if (p->ready && p->def->shutdown) p->def->shutdown(p);
-        p->ready = false;
-        set->n--;
-        plugin_free(p);
-        if (!optional || committed_part) {
-            *err = e;
-            wp_plugins_unload(set);
-            return st;
+        st = open_one(set, dir, json_object_array_get_idx(cfg->plugins, i), p, &e);
+        if (st == WP_OK) {
+            if ((st = check_needs_list(p, p->needs_plugins, "needs_plugins", valid_plugin_name, &e)) == WP_OK)
+                st = check_needs_list(p, p->needs_hooks, "needs_hooks", valid_hook_name, &e);
         }
-        wp_log_warn("%s; it is optional, starting without it", e.msg);
+        if (st != WP_OK && fail_one(set, set->n - 1, &e, err)) goto fail;
+    }
+    st = WP_OK;
+
+    /* 2. What they need: every needed plugin configured (and opened).  Dropping an
+     *    optional plugin may leave another without what it needs: repeat until stable. */
+    for (bool again = true; again;) {
+        again = false;
+        for (size_t i = 0; i < set->n && !again; i++) {
+            struct wp_plugin *p = set->p[i];
+            for (size_t k = 0; p->needs_plugins && p->needs_plugins[k]; k++) {
+                const char *need = p->needs_plugins[k];
+                if (find_plugin(set, need)) continue;
+                wp_err_clear(&e);
+                if (!configured(cfg, need))
+                    st = wp_err_set(&e, WP_ECONFIG, "plugin \"%s\" (%s) needs plugin \"%s\", which is not configured: add "
+                                    "{\"name\": \"%s\"} to plugins", p->name, p->path, need, need);
+                else
+                    st = wp_err_set(&e, WP_ECONFIG, "plugin \"%s\" (%s) needs plugin \"%s\", which did not load",
+                                    p->name, p->path, need);
+                if (fail_one(set, i, &e, err)) goto fail;
+                again = true;
+                break;
+            }
+        }
+    }
+    st = WP_OK;
+
+    /* 3. Start order: configuration order, a needed plugin before the plugins needing it. */
+    size_t no = 0;
+    for (size_t i = 0; i < set->n; i++)
+        if ((st = place(set, set->p[i], order, &no, err)) != WP_OK) goto fail;
+    if (no) memcpy(set->p, order, no * sizeof *order); /* both NULL with no plugins */
+
+    /* 4. Start them. */
+    for (size_t i = 0; i < set->n;) {
+        struct wp_plugin *p = set->p[i];
+        wp_err_clear(&e);
+        st = WP_OK;
+        for (size_t k = 0; p->needs_plugins && p->needs_plugins[k] && st == WP_OK; k++) {
+            const struct wp_plugin *q = find_plugin(set, p->needs_plugins[k]);
+            if (!q || !q->ready)
+                st = wp_err_set(&e, WP_ECONFIG, "plugin \"%s\" (%s) needs plugin \"%s\", which did not start", p->name,
+                                p->path, p->needs_plugins[k]);
+        }
+        if (st == WP_OK) st = start_one(p, &e);
+        if (st == WP_OK) {
+            i++;
+            continue;
+        }
+        if (fail_one(set, i, &e, err)) goto fail;
+    }
+    st = WP_OK;
+
+    /* 5. Every hook a plugin runs and needs a filter on has one. */
+    for (size_t i = 0; i < set->n; i++) {
+        const struct wp_plugin *p = set->p[i];
+        for (size_t k = 0; p->needs_hooks && p->needs_hooks[k]; k++) {
+            if (wp_hooks_count(p->needs_hooks[k]) > 0) continue;
+            st = wp_err_set(err, WP_ECONFIG, "plugin \"%s\" (%s) runs hook \"%s\", and no loaded plugin has a filter on "
+                            "it: configure the plugin that provides it", p->name, p->path, p->needs_hooks[k]);
+            goto fail;
+        }
     }
     wp_hooks_seal();
+    free(order);
     *out = set;
     return WP_OK;
+fail:
+    free(order);
+    wp_plugins_unload(set);
+    return st;
 }
 
 void wp_plugins_unload(wp_plugins *set)
@@ -413,16 +643,27 @@ size_t wp_plugins_count(const wp_plugins *set) { return set ? set->n : 0; }
 
 void wp_plugins_print(const wp_plugins *set, FILE *out)
 {
-    fprintf(out, "walletpass %s, plugin ABI %d.%d\n", WP_VERSION, WP_ABI_MAJOR, WP_ABI_MINOR);
+    fprintf(out, "walletpass %s, plugin ABI %d.%d", WP_VERSION, WP_ABI_MAJOR, WP_ABI_MINOR);
+    if (set && set->minor != WP_ABI_MINOR)
+        fprintf(out, ", presented to plugins as %d.%u (WALLETPASS_PLUGIN_ABI)", WP_ABI_MAJOR, set->minor);
+    fprintf(out, "\n");
     if (!set || set->n == 0) {
         fprintf(out, "no plugins loaded\n");
         return;
     }
     for (size_t i = 0; i < set->n; i++) {
         const struct wp_plugin *p = set->p[i];
-        fprintf(out, "%-16s %-10s ABI %u.%u  %s\n", p->name, p->def->version ? p->def->version : "?",
-                p->def->abi_major, p->def->abi_minor, p->path);
+        /* "ABI 1.2" is what the plugin requires; the header it was built with follows when newer. */
+        char built[32] = "";
+        if (p->built_minor != p->def->abi_minor)
+            snprintf(built, sizeof built, " (built %u.%u)", p->def->abi_major, p->built_minor);
+        fprintf(out, "%-16s %-10s ABI %u.%u%s  %s\n", p->name, p->def->version ? p->def->version : "?",
+                p->def->abi_major, p->def->abi_minor, built, p->path);
         fprintf(out, "    %s\n", p->def->description ? p->def->description : "");
+        for (size_t k = 0; p->needs_plugins && p->needs_plugins[k]; k++)
+            fprintf(out, "    needs  plugin %s\n", p->needs_plugins[k]);
+        for (size_t k = 0; p->needs_hooks && p->needs_hooks[k]; k++)
+            fprintf(out, "    needs  hook %s\n", p->needs_hooks[k]);
         fprintf(out, "    %zu route(s), %zu filter(s), %zu subscription(s), %zu job kind(s)\n", p->count[REG_ROUTE],
                 p->count[REG_FILTER], p->count[REG_SUB], p->count[REG_JOB]);
         for (size_t j = 0; j < p->nregs; j++) {
@@ -519,6 +760,38 @@ static wp_status h_subscribe(wp_plugin *p, const char *type, wp_plugin_event_fn 
     return add_reg(p, REG_SUB, type, NULL, 0, (void (*)(void))fn, ud, retry);
 }
 
+/* ABI 1.5: options in a sized struct; only the fields within opts->size are read. */
+static wp_status h_subscribe_ex(wp_plugin *p, const char *type, wp_plugin_event_fn fn, void *ud,
+                                const wp_subscribe_options *opts)
+{
+    uint32_t lo = 0, hi = 0, mode = WP_SCHEMA_REFUSE;
+    const wp_retry_policy *retry = NULL;
+    if (opts) {
+        if (opts->size < offsetof(wp_subscribe_options_v1, schema_min))
+            return host_failf(WP_EINVAL, "subscribe_ex: opts->size is %u; start from WP_SUBSCRIBE_OPTIONS_INIT",
+                              (unsigned)opts->size);
+        if (opts->size >= offsetof(wp_subscribe_options_v1, schema_min) + sizeof opts->schema_min) lo = opts->schema_min;
+        if (opts->size >= offsetof(wp_subscribe_options_v1, schema_max) + sizeof opts->schema_max) hi = opts->schema_max;
+        if (opts->size >= offsetof(wp_subscribe_options_v1, on_mismatch) + sizeof opts->on_mismatch)
+            mode = opts->on_mismatch;
+        if (opts->size >= offsetof(wp_subscribe_options_v1, retry) + sizeof opts->retry) retry = opts->retry;
+    }
+    if (lo == 0) lo = 1;
+    if (hi != 0 && hi < lo)
+        return host_failf(WP_EINVAL, "subscribe_ex %s: schema_max %u is below schema_min %u", type ? type : "(null)",
+                          (unsigned)hi, (unsigned)lo);
+    if (mode != WP_SCHEMA_REFUSE && mode != WP_SCHEMA_SKIP)
+        return host_failf(WP_EINVAL, "subscribe_ex %s: on_mismatch %u is neither WP_SCHEMA_REFUSE nor WP_SCHEMA_SKIP",
+                          type ? type : "(null)", (unsigned)mode);
+    wp_status st = add_reg(p, REG_SUB, type, NULL, 0, (void (*)(void))fn, ud, retry);
+    if (st != WP_OK) return st;
+    reg *r = p->regs[p->nregs - 1];
+    r->schema_min = lo;
+    r->schema_max = hi;
+    r->on_mismatch = mode;
+    return WP_OK;
+}
+
 /* Job kinds are namespaced by plugin ("hello.cleanup"), so plugins cannot take each other's. */
 static int own_kind(const wp_plugin *p, const char *kind)
 {
@@ -599,11 +872,39 @@ static wp_status job_entry(const char *kind, json_object *payload, const char *j
     return st;
 }
 
+/* The version of an event's data: its "schema" member; 1 when it has none, 0 when it is not a positive integer. */
+static uint32_t data_schema(json_object *data)
+{
+    json_object *v;
+    if (!data || !json_object_object_get_ex(data, "schema", &v)) return 1;
+    if (!json_object_is_type(v, json_type_int)) return 0;
+    int64_t n = json_object_get_int64(v);
+    return n >= 1 && n <= UINT32_MAX ? (uint32_t)n : 0;
+}
+
 static wp_status event_entry(const wp_event_delivery *d, void *ud, wp_err *err)
 {
     reg *r = ud;
+    uint32_t schema = data_schema(d->data);
+    /* A subscriber that said which schemas it understands (subscribe_ex) never sees another. */
+    if (r->schema_min && (schema < r->schema_min || (r->schema_max && schema > r->schema_max))) {
+        char range[48];
+        if (r->schema_max) snprintf(range, sizeof range, "%u..%u", r->schema_min, r->schema_max);
+        else snprintf(range, sizeof range, "%u or later", r->schema_min);
+        if (r->p->set->env.metrics)
+            wp_metrics_counter_add(r->p->set->env.metrics, "walletpass_plugin_event_schema_mismatches_total",
+                                   "Event deliveries whose data schema the subscribing plugin does not understand",
+                                   1);
+        if (r->on_mismatch == WP_SCHEMA_SKIP) {
+            wp_log_info("plugin %s: skipped event %s (%s): its data schema is %u, the subscriber understands %s",
+                        r->p->name, d->event_id, d->type, schema, range);
+            return WP_OK;
+        }
+        return wp_err_set(err, WP_FAIL, "event %s (%s) has data schema %u; plugin %s understands %s: refused",
+                          d->event_id, d->type, schema, r->p->name, range);
+    }
     wp_plugin_event ev = {sizeof(wp_plugin_event), (uint32_t)d->attempt, d->event_id, d->type, d->account_id, d->data,
-                          d->created_at};
+                          d->created_at, schema ? schema : 1, 0};
     last_log_buf[0] = '\0';
     wp_status st = ((wp_plugin_event_fn)r->fn)(r->ud, &ev);
     if (st != WP_OK)
@@ -664,6 +965,14 @@ static wp_status h_publish(wp_plugin *p, wp_req *req, const char *account_id, co
 {
     wp_events *ev = p ? p->set->env.events : NULL;
     if (!ev) return host_failf(WP_EUNAVAIL, "events are not available in this process");
+    /* Since ABI 1.5 an event's data says which version of its shape it is (subscribe_ex reads it). */
+    json_object *sv;
+    if (p->built_minor >= 5 &&
+        (!data || !json_object_is_type((json_object *)data, json_type_object) ||
+         !json_object_object_get_ex((json_object *)data, "schema", &sv) || !json_object_is_type(sv, json_type_int) ||
+         json_object_get_int64(sv) < 1 || json_object_get_int64(sv) > UINT32_MAX))
+        return host_failf(WP_EINVAL, "publish %s: data.schema, the version of the event's data, must be an integer "
+                          "from 1 (plugins built against ABI 1.5 or later)", type ? type : "(null)");
     wp_err e;
     wp_err_clear(&e);
     PGconn *c = NULL;
@@ -1170,8 +1479,8 @@ static const wp_host host_table = {
     .log = h_log,
     .status_str = wp_status_str,
     .last_error = h_last_error,
-    .set_error = h_set_error,
-    .error_set = h_error_set,
+    .init_error = h_set_error,
+    .err_set = h_error_set,
     .err_new = h_err_new,
     .err_message = h_err_message,
     .route_add = h_route_add,
@@ -1196,7 +1505,7 @@ static const wp_host host_table = {
     .resp_json = h_resp_json,
     .resp_raw = h_resp_raw,
     .resp_error = h_resp_error,
-    .resp_err = h_resp_err,
+    .resp_from_err = h_resp_err,
     .url_check = h_url_check,
     .vault_read = h_vault_read,
     .public_url = h_public_url,
@@ -1211,4 +1520,5 @@ static const wp_host host_table = {
     .pass_cap_token = h_pass_cap_token,
     .pass_cap_verify = h_pass_cap_verify,
     .job_enqueue_ex = h_job_enqueue_ex,
+    .subscribe_ex = h_subscribe_ex,
 };

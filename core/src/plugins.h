@@ -10,12 +10,19 @@
  * to it, in <directory of the .so>/<name>/migrations/NNNN_*.sql, and are
  * applied (component "<name>" in schema_migrations) before its init runs.
  *
- * Load order is configuration order; each plugin is dlopen()ed
- * RTLD_NOW|RTLD_LOCAL and checked (magic, size, ABI major, ABI minor,
- * name, json-c) before init.  What init registers is kept by the loader
- * and committed to the router, the hook bus, the event bus and the job
- * queue only once init returned WP_OK, so a failing optional plugin leaves
- * nothing behind.  After the last plugin the hook bus is sealed.
+ * Every plugin is first dlopen()ed RTLD_NOW|RTLD_LOCAL and checked
+ * (magic, size, ABI major, the ABI minor it requires, name, json-c), then
+ * what the plugins need (wp_plugin_def.needs_plugins: configured, no cycle)
+ * before any of them runs.  They start (migrations, init) in configuration
+ * order, a needed plugin before the plugins needing it.  What init
+ * registers is kept by the loader and committed to the router, the hook
+ * bus, the event bus and the job queue only once init returned WP_OK, so a
+ * failing optional plugin leaves nothing behind.  Then every hook in a
+ * plugin's needs_hooks must have a filter, and the hook bus is sealed.
+ *
+ * WALLETPASS_PLUGIN_ABI=1.N (a test aid) presents an older ABI minor to
+ * plugins: a host table of that minor's size, the newer slots NULL, and
+ * plugins requiring more are refused.
  *
  * Ownership: wp_plugins_load() returns a set the caller frees with
  * wp_plugins_unload() (shutdown in reverse order, then free), after the

@@ -33,18 +33,22 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+/* pass_authenticate (1.4) is what the web service stands on; init checks it. */
+#define WP_REQUIRE_ABI_MINOR 4
 #include <walletpass/plugin.h>
+#include <walletpass/plugin_config.h>
 
 #include "apns_client.h"
 
 static const wp_host *host;
 static wp_plugin *self;
-static apns_conf conf = {"api.push.apple.com", 443, "", "background", 86400, 30000, 64, 2};
+/* Written by init from the configuration (apns_keys), read-only afterwards. */
+static apns_conf conf;
 /* a batch that finds APNs busy (its connection, or max_concurrency) is queued again this much later */
-static long conf_defer_ms = 500;
+static long conf_defer_ms;
 /* POST /apple/v1/log: calls per second for the whole process, and the burst */
-static double conf_log_rate = 5;
-static double conf_log_burst = 20;
+static double conf_log_rate;
+static double conf_log_burst;
 
 #define MAX_ATTEMPTS 5
 static const int retry_delay_s[] = {2, 10, 60, 300};
@@ -936,89 +940,57 @@ static wp_status on_push_job(void *ud, const wp_plugin_job *job)
 
 /* ---- lifecycle ----------------------------------------------------------------- */
 
-static wp_status conf_str(const char *k, json_object *v, char *out, size_t len, int allow_empty)
-{
-    const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-    if (!s || strlen(s) >= len || (!allow_empty && !*s)) {
-        host->set_error(self, "config.%s: must be a string of %s%zu characters", k, allow_empty ? "0 to " : "1 to ",
-                        len - 1);
-        return WP_ECONFIG;
-    }
-    snprintf(out, len, "%s", s);
-    return WP_OK;
-}
+/* The configuration ("config" of the plugin entry): README.md lists the keys. */
+typedef struct apns_settings {
+    apns_conf client;
+    double log_rate_per_second;
+    long log_burst;
+    long defer_ms;
+} apns_settings;
 
-static wp_status conf_int(const char *k, json_object *v, long lo, long hi, long *out)
-{
-    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < lo || json_object_get_int64(v) > hi) {
-        host->set_error(self, "config.%s: must be an integer from %ld to %ld", k, lo, hi);
-        return WP_ECONFIG;
-    }
-    *out = (long)json_object_get_int64(v);
-    return WP_OK;
-}
-
-static wp_status conf_num(const char *k, json_object *v, double lo, double hi, double *out)
-{
-    int num = json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
-    double d = num ? json_object_get_double(v) : 0;
-    if (!num || d < lo || d > hi) {
-        host->set_error(self, "config.%s: must be a number from %g to %g", k, lo, hi);
-        return WP_ECONFIG;
-    }
-    *out = d;
-    return WP_OK;
-}
+static const char *const push_types[] = {"background", "alert", NULL};
+static const wp_cfg_key apns_keys[] = {
+    WP_CFG_STRING("host", apns_settings, client.host, "api.push.apple.com", WP_CFG_NONEMPTY),
+    WP_CFG_INT("port", apns_settings, client.port, 443, 1, 65535),
+    WP_CFG_STRING("ca_file", apns_settings, client.ca_file, "", 0),
+    WP_CFG_ENUM("push_type", apns_settings, client.push_type, "background", push_types),
+    WP_CFG_INT("expiration_s", apns_settings, client.expiration_s, 86400, 0, 30L * 86400),
+    WP_CFG_INT("timeout_ms", apns_settings, client.timeout_ms, 30000, 100, 600000),
+    WP_CFG_INT("max_connections", apns_settings, client.max_connections, 64, 1, 10000),
+    WP_CFG_INT("max_concurrency", apns_settings, client.max_concurrency, 2, 1, 1000),
+    WP_CFG_INT("defer_ms", apns_settings, defer_ms, 500, 10, 60000),
+    WP_CFG_NUMBER("log_rate_per_second", apns_settings, log_rate_per_second, 5, 0, 1e6, 0),
+    WP_CFG_INT("log_burst", apns_settings, log_burst, 20, 1, 1000000),
+    WP_CFG_END,
+};
 
 static wp_status apns_init(const wp_host *h, wp_plugin *me, const json_object *config)
 {
     host = h;
     self = me;
     if (h->abi_minor < 4 || !WP_HOST_HAS(h, pass_authenticate)) {
-        h->set_error(me, "apns needs plugin ABI 1.4 (pass_authenticate)");
+        h->init_error(me, "apns needs plugin ABI 1.4 (pass_authenticate)");
         return WP_EABI;
     }
-    wp_status st = WP_OK;
-    json_object_object_foreach((json_object *)config, k, v) {
-        long n = 0;
-        if (strcmp(k, "host") == 0) st = conf_str(k, v, conf.host, sizeof conf.host, 0);
-        else if (strcmp(k, "ca_file") == 0) st = conf_str(k, v, conf.ca_file, sizeof conf.ca_file, 1);
-        else if (strcmp(k, "port") == 0) {
-            if ((st = conf_int(k, v, 1, 65535, &n)) == WP_OK) conf.port = (int)n;
-        } else if (strcmp(k, "push_type") == 0) {
-            if ((st = conf_str(k, v, conf.push_type, sizeof conf.push_type, 0)) == WP_OK &&
-                strcmp(conf.push_type, "background") != 0 && strcmp(conf.push_type, "alert") != 0) {
-                h->set_error(me, "config.push_type: must be \"background\" or \"alert\"");
-                st = WP_ECONFIG;
-            }
-        } else if (strcmp(k, "expiration_s") == 0) {
-            if ((st = conf_int(k, v, 0, 30L * 86400, &n)) == WP_OK) conf.expiration_s = n;
-        } else if (strcmp(k, "timeout_ms") == 0) {
-            if ((st = conf_int(k, v, 100, 600000, &n)) == WP_OK) conf.timeout_ms = n;
-        } else if (strcmp(k, "max_connections") == 0) {
-            if ((st = conf_int(k, v, 1, 10000, &n)) == WP_OK) conf.max_connections = (int)n;
-        } else if (strcmp(k, "max_concurrency") == 0) {
-            if ((st = conf_int(k, v, 1, 1000, &n)) == WP_OK) conf.max_concurrency = (int)n;
-        } else if (strcmp(k, "defer_ms") == 0) {
-            st = conf_int(k, v, 10, 60000, &conf_defer_ms);
-        } else if (strcmp(k, "log_rate_per_second") == 0) {
-            st = conf_num(k, v, 0, 1e6, &conf_log_rate);
-        } else if (strcmp(k, "log_burst") == 0) {
-            if ((st = conf_int(k, v, 1, 1000000, &n)) == WP_OK) conf_log_burst = (double)n;
-        } else {
-            h->set_error(me, "config.%s: unknown key (known: host, port, ca_file, push_type, expiration_s, timeout_ms, "
-                         "max_connections, max_concurrency, defer_ms, log_rate_per_second, log_burst)", k);
-            st = WP_ECONFIG;
-        }
-        if (st != WP_OK) return st;
+    apns_settings set;
+    memset(&set, 0, sizeof set);
+    char why[300];
+    wp_status st = wp_cfg_parse(apns_keys, config, &set, why, sizeof why);
+    if (st != WP_OK) {
+        h->init_error(me, "%s", why);
+        return st;
     }
+    conf = set.client;
+    conf_log_rate = set.log_rate_per_second;
+    conf_log_burst = (double)set.log_burst;
+    conf_defer_ms = set.defer_ms;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        h->set_error(me, "libcurl could not be initialised");
+        h->init_error(me, "libcurl could not be initialised");
         return WP_EINTERNAL;
     }
     const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
     if (!(cv->features & CURL_VERSION_HTTP2)) {
-        h->set_error(me, "libcurl %s has no HTTP/2, which APNs requires", cv->version);
+        h->init_error(me, "libcurl %s has no HTTP/2, which APNs requires", cv->version);
         curl_global_cleanup();
         return WP_ECONFIG;
     }
@@ -1043,7 +1015,7 @@ static wp_status apns_init(const wp_host *h, wp_plugin *me, const json_object *c
         (st = h->subscribe(me, "pass.voided", on_change, NULL, &retry)) != WP_OK ||
         (st = h->subscribe(me, "pass.notify", on_change, NULL, &retry)) != WP_OK ||
         (st = h->job_register(me, "apns.push", on_push_job, NULL, &retry)) != WP_OK) {
-        h->set_error(me, "%s", h->last_error());
+        h->init_error(me, "%s", h->last_error());
         apns_client_shutdown();
         curl_global_cleanup();
         return st;
@@ -1058,5 +1030,9 @@ static void apns_shutdown(wp_plugin *me)
     curl_global_cleanup();
 }
 
-WP_PLUGIN_DEFINE("apns", "0.1.0", "Apple Wallet web service and APNs pushes on every pass update", apns_init,
-                 apns_shutdown)
+/* The bundles a device downloads come from the apple-signer, through the hook apple.pkpass.build:
+ * without it every download would fail, so the gateway refuses to start without it. */
+static const char *const apns_needs_plugins[] = {"apple-signer", NULL};
+static const char *const apns_needs_hooks[] = {"apple.pkpass.build", NULL};
+WP_PLUGIN_DEFINE_NEEDS("apns", "0.1.0", "Apple Wallet web service and APNs pushes on every pass update", apns_init,
+                       apns_shutdown, NULL, NULL, apns_needs_plugins, apns_needs_hooks)

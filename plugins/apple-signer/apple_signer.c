@@ -31,7 +31,10 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+/* pass_get, pass_link_* and req_api_key (1.2) are what it renders and serves with; init checks them. */
+#define WP_REQUIRE_ABI_MINOR 2
 #include <walletpass/plugin.h>
+#include <walletpass/plugin_config.h>
 
 #include "apple_bundle.h"
 #include "apple_cache.h"
@@ -41,14 +44,15 @@
 
 static const wp_host *host;
 static wp_plugin *self;
-static char ws_path[256] = "/apple";
-static size_t cache_bytes = 64u << 20;
-static size_t max_accounts = 256;
-static size_t max_image = 1u << 20;
-static long image_timeout_ms = 5000;
-static char image_ca_file[1024] = "";
-static size_t image_cache_entries = 256;
-static size_t image_cache_mb = 32;
+/* Written by init from the configuration (apple_keys), read-only afterwards. */
+static char ws_path[256];
+static size_t cache_bytes;
+static size_t max_accounts;
+static size_t max_image;
+static long image_timeout_ms;
+static char image_ca_file[1024];
+static size_t image_cache_entries;
+static size_t image_cache_mb;
 
 #define PKPASS_TYPE "application/vnd.apple.pkpass"
 
@@ -710,65 +714,62 @@ static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp
 
 /* ---- lifecycle ------------------------------------------------------------------------------- */
 
-static wp_status read_size(const json_object *config, const char *k, size_t lo, size_t hi, size_t *out)
+/* The configuration ("config" of the plugin entry; the keys are listed at the top of this file). */
+typedef struct apple_settings {
+    char web_service_path[256];
+    size_t cache_mb, max_accounts, max_image_bytes;
+    long image_timeout_ms;
+    char image_ca_file[1024];
+    size_t image_cache_entries, image_cache_mb;
+} apple_settings;
+
+/* webServiceURL is public_url + this: "" (none) or a path without a trailing slash, query or fragment. */
+static const char *ws_path_check(const char *s)
 {
-    json_object *v = jget(config, k);
-    if (!v) return WP_OK;
-    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < (int64_t)lo ||
-        json_object_get_int64(v) > (int64_t)hi) {
-        host->set_error(self, "config.%s: must be an integer from %zu to %zu", k, lo, hi);
-        return WP_ECONFIG;
-    }
-    *out = (size_t)json_object_get_int64(v);
-    return WP_OK;
+    size_t n = strlen(s);
+    if (n > 0 && (s[0] != '/' || s[n - 1] == '/' || strpbrk(s, "?#")))
+        return "\"\" or a path like \"/apple\" (no trailing slash, query or fragment)";
+    return NULL;
 }
+
+static const wp_cfg_key apple_keys[] = {
+    WP_CFG_STRING_CHECK("web_service_path", apple_settings, web_service_path, "/apple", 0, ws_path_check),
+    WP_CFG_INT("cache_mb", apple_settings, cache_mb, 64, 0, 65536),
+    WP_CFG_INT("max_accounts", apple_settings, max_accounts, 256, 1, 100000),
+    WP_CFG_INT("max_image_bytes", apple_settings, max_image_bytes, 1 << 20, 1024, 16 << 20),
+    WP_CFG_INT("image_timeout_ms", apple_settings, image_timeout_ms, 5000, 100, 60000),
+    WP_CFG_STRING("image_ca_file", apple_settings, image_ca_file, "", 0),
+    WP_CFG_INT("image_cache_entries", apple_settings, image_cache_entries, 256, 0, 100000),
+    WP_CFG_INT("image_cache_mb", apple_settings, image_cache_mb, 32, 0, 4096),
+    WP_CFG_END,
+};
 
 static wp_status apple_init(const wp_host *h, wp_plugin *me, const json_object *config)
 {
     host = h;
     self = me;
     if (h->abi_minor < 2 || !WP_HOST_HAS(h, req_api_key)) {
-        h->set_error(me, "apple-signer needs plugin ABI 1.2 (pass_get, pass_link_*, req_api_key)");
+        h->init_error(me, "apple-signer needs plugin ABI 1.2 (pass_get, pass_link_*, req_api_key)");
         return WP_EABI;
     }
-    json_object_object_foreach((json_object *)config, k, v) {
-        if (strcmp(k, "web_service_path") == 0) {
-            const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-            size_t n = s ? strlen(s) : 0;
-            if (!s || n >= sizeof ws_path || (n > 0 && (s[0] != '/' || s[n - 1] == '/' || strpbrk(s, "?#")))) {
-                h->set_error(me, "config.web_service_path: must be \"\" or a path like \"/apple\" (no trailing "
-                             "slash, query or fragment)");
-                return WP_ECONFIG;
-            }
-            snprintf(ws_path, sizeof ws_path, "%s", s);
-        } else if (strcmp(k, "image_ca_file") == 0) {
-            const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-            if (!s || strlen(s) >= sizeof image_ca_file) {
-                h->set_error(me, "config.image_ca_file: must be the path of a PEM CA bundle");
-                return WP_ECONFIG;
-            }
-            snprintf(image_ca_file, sizeof image_ca_file, "%s", s);
-        } else if (strcmp(k, "cache_mb") != 0 && strcmp(k, "max_accounts") != 0 && strcmp(k, "max_image_bytes") != 0 &&
-                   strcmp(k, "image_timeout_ms") != 0 && strcmp(k, "image_cache_entries") != 0 &&
-                   strcmp(k, "image_cache_mb") != 0) {
-            h->set_error(me, "config.%s: unknown key (known: web_service_path, cache_mb, max_accounts, "
-                         "max_image_bytes, image_timeout_ms, image_ca_file, image_cache_entries, image_cache_mb)", k);
-            return WP_ECONFIG;
-        }
+    apple_settings set;
+    memset(&set, 0, sizeof set);
+    char why[300];
+    wp_status st = wp_cfg_parse(apple_keys, config, &set, why, sizeof why);
+    if (st != WP_OK) {
+        h->init_error(me, "%s", why);
+        return st;
     }
-    size_t mb = 64;
-    wp_status st;
-    if ((st = read_size(config, "cache_mb", 0, 65536, &mb)) != WP_OK) return st;
-    if ((st = read_size(config, "max_accounts", 1, 100000, &max_accounts)) != WP_OK) return st;
-    if ((st = read_size(config, "max_image_bytes", 1024, 16u << 20, &max_image)) != WP_OK) return st;
-    size_t tmo = (size_t)image_timeout_ms;
-    if ((st = read_size(config, "image_timeout_ms", 100, 60000, &tmo)) != WP_OK) return st;
-    if ((st = read_size(config, "image_cache_entries", 0, 100000, &image_cache_entries)) != WP_OK) return st;
-    if ((st = read_size(config, "image_cache_mb", 0, 4096, &image_cache_mb)) != WP_OK) return st;
-    image_timeout_ms = (long)tmo;
-    cache_bytes = mb << 20;
+    snprintf(ws_path, sizeof ws_path, "%s", set.web_service_path);
+    snprintf(image_ca_file, sizeof image_ca_file, "%s", set.image_ca_file);
+    cache_bytes = set.cache_mb << 20;
+    max_accounts = set.max_accounts;
+    max_image = set.max_image_bytes;
+    image_timeout_ms = set.image_timeout_ms;
+    image_cache_entries = set.image_cache_entries;
+    image_cache_mb = set.image_cache_mb;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        h->set_error(me, "libcurl could not be initialised");
+        h->init_error(me, "libcurl could not be initialised");
         return WP_EINTERNAL;
     }
     apple_cache_init(cache_bytes, max_accounts);
@@ -778,7 +779,7 @@ static wp_status apple_init(const wp_host *h, wp_plugin *me, const json_object *
         (st = h->filter_add(me, "pass.links", WP_PRIO_DEFAULT, links_filter, NULL)) != WP_OK ||
         (st = h->filter_add(me, "pass.validate", WP_PRIO_DEFAULT, validate_filter, NULL)) != WP_OK ||
         (st = h->filter_add(me, "apple.pkpass.build", WP_PRIO_DEFAULT, build_filter, NULL)) != WP_OK) {
-        h->set_error(me, "%s", h->last_error());
+        h->init_error(me, "%s", h->last_error());
         apple_cache_shutdown();
         apple_fetch_shutdown();
         curl_global_cleanup();
@@ -795,5 +796,6 @@ static void apple_shutdown(wp_plugin *me)
     curl_global_cleanup();
 }
 
-WP_PLUGIN_DEFINE("apple-signer", "0.1.0", "Signed Apple Wallet passes (.pkpass) for every pass type", apple_init,
-                 apple_shutdown)
+/* Needs no other plugin: pass.render.apple, the hook it runs, may have no filter. */
+WP_PLUGIN_DEFINE_NEEDS("apple-signer", "0.1.0", "Signed Apple Wallet passes (.pkpass) for every pass type", apple_init,
+                       apple_shutdown, NULL, NULL, NULL, NULL)

@@ -8,11 +8,12 @@
  *   filter pass.render.google  object.merchantLocations (at most 10)
  *
  * The ?near= search of GET /api/v1/passes is the core's (locations are core
- * pass fields): see docs/api.md.  Built for ABI 1.0, so it loads on any 1.x host.
+ * pass fields): see docs/api.md.  Requires ABI 1.0 only, so it loads on any 1.x host.
  * No mutable state: the filters run concurrently on any thread.
  */
-#define WP_TARGET_ABI_MINOR 0
+#define WP_REQUIRE_ABI_MINOR 0
 #include <walletpass/plugin.h>
+#include <walletpass/plugin_config.h>
 
 #include "geofence_rules.h"
 
@@ -57,16 +58,18 @@ static wp_filter_result on_render_google(void *ud, wp_req *req, json_object *doc
 static wp_status init(const wp_host *h, wp_plugin *self, const json_object *config)
 {
     host = h;
-    json_object_object_foreach((json_object *)config, k, v) {
-        (void)v;
-        host->set_error(self, "config.%s: unknown key (the geofence plugin takes no settings)", k);
-        return WP_EINVAL;
+    /* No settings: the empty table refuses every key, naming it. */
+    static const wp_cfg_key no_keys[] = {WP_CFG_END};
+    char why[300];
+    wp_status st = wp_cfg_parse(no_keys, config, NULL, why, sizeof why);
+    if (st != WP_OK) {
+        host->init_error(self, "%s (the geofence plugin takes no settings)", why);
+        return st;
     }
-    wp_status st;
     if ((st = host->filter_add(self, "pass.validate", WP_PRIO_DEFAULT, on_validate, NULL)) != WP_OK ||
         (st = host->filter_add(self, "pass.render.apple", WP_PRIO_DEFAULT, on_render_apple, NULL)) != WP_OK ||
         (st = host->filter_add(self, "pass.render.google", WP_PRIO_DEFAULT, on_render_google, NULL)) != WP_OK) {
-        host->set_error(self, "registering the filters: %s", host->last_error());
+        host->init_error(self, "registering the filters: %s", host->last_error());
         return st;
     }
     return WP_OK;
@@ -74,4 +77,6 @@ static wp_status init(const wp_host *h, wp_plugin *self, const json_object *conf
 
 static void shutdown_(wp_plugin *self) { (void)self; }
 
-WP_PLUGIN_DEFINE("geofence", "1.0.0", "Locations and beacons: validation, Apple and Google rendering", init, shutdown_)
+/* Needs no other plugin: its render filters simply wait for apple-signer and google-jwt to run their hooks. */
+WP_PLUGIN_DEFINE_NEEDS("geofence", "1.0.0", "Locations and beacons: validation, Apple and Google rendering", init,
+                       shutdown_, NULL, NULL, NULL, NULL)

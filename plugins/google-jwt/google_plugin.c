@@ -41,7 +41,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+/* vault_read (1.1) is what it signs with; everything newer is probed with WP_HOST_HAS. */
+#define WP_REQUIRE_ABI_MINOR 1
 #include <walletpass/plugin.h>
+#include <walletpass/plugin_config.h>
 
 #include "default_logo.h"
 #include "google_cache.h"
@@ -1317,34 +1320,40 @@ static void serve_logo(wp_req *req, void *ud)
 
 /* ---- init / shutdown ---------------------------------------------------------- */
 
-static wp_status cfg_str(const json_object *cfg, const char *k, char *out, size_t len, int url)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(cfg, k, &v)) return WP_OK;
-    if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0 ||
-        (size_t)json_object_get_string_len(v) >= len) {
-        host->set_error(self, "config.%s: a non-empty string of at most %zu characters is required", k, len - 1);
-        return WP_ECONFIG;
-    }
-    const char *s = json_object_get_string(v);
-    if (url && strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0) {
-        host->set_error(self, "config.%s: an http(s) URL is required", k);
-        return WP_ECONFIG;
-    }
-    snprintf(out, len, "%s", s);
-    return WP_OK;
-}
+/* The configuration ("config" of the plugin entry; the keys are listed at the top of this file). */
+typedef struct google_settings {
+    char api_base_url[512], token_url[512], public_url[512], language[32];
+    char **origins;
+    int rate_limit_per_second, timeout_seconds, max_jwt_length, cache_slots, credentials_ttl_seconds,
+        request_rest_timeout_ms, issuer_concurrency, defer_ms;
+} google_settings;
 
-static wp_status cfg_int(const json_object *cfg, const char *k, int lo, int hi, int *out)
+static const wp_cfg_key google_keys[] = {
+    WP_CFG_STRING("api_base_url", google_settings, api_base_url, "", WP_CFG_HTTP_URL),
+    WP_CFG_STRING("token_url", google_settings, token_url, "", WP_CFG_HTTP_URL),
+    WP_CFG_STRINGS("origins", google_settings, origins, 100, WP_CFG_HTTP_URL),
+    WP_CFG_STRING("public_url", google_settings, public_url, "", WP_CFG_HTTP_URL),
+    WP_CFG_STRING("language", google_settings, language, "en-US", WP_CFG_NONEMPTY),
+    WP_CFG_INT("rate_limit_per_second", google_settings, rate_limit_per_second, 20, 1, 1000),
+    WP_CFG_INT("timeout_seconds", google_settings, timeout_seconds, 10, 1, 120),
+    WP_CFG_INT("max_jwt_length", google_settings, max_jwt_length, GJ_MAX_JWT, 200, 100000),
+    WP_CFG_INT("cache_slots", google_settings, cache_slots, 4096, 1, 1 << 20),
+    WP_CFG_INT("credentials_ttl_seconds", google_settings, credentials_ttl_seconds, 5, 0, 300),
+    WP_CFG_INT("request_rest_timeout_ms", google_settings, request_rest_timeout_ms, 5000, 100, 120000),
+    WP_CFG_INT("issuer_concurrency", google_settings, issuer_concurrency, 2, 1, 256),
+    WP_CFG_INT("defer_ms", google_settings, defer_ms, 500, 10, 60000),
+    WP_CFG_END,
+};
+
+/* config.origins as the JSON text every save link parses its own array from (owned by the caller). */
+static char *origins_text(char **origins)
 {
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(cfg, k, &v)) return WP_OK;
-    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < lo || json_object_get_int64(v) > hi) {
-        host->set_error(self, "config.%s: an integer from %d to %d is required", k, lo, hi);
-        return WP_ECONFIG;
-    }
-    *out = (int)json_object_get_int64(v);
-    return WP_OK;
+    json_object *arr = json_object_new_array();
+    if (!arr) return NULL;
+    for (char **o = origins; o && *o; o++) json_object_array_add(arr, json_object_new_string(*o));
+    char *text = strdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+    json_object_put(arr);
+    return text;
 }
 
 static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *cfg)
@@ -1352,70 +1361,52 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
     host = h;
     self = p;
     if (!WP_HOST_HAS(host, vault_read)) {
-        host->set_error(self, "this gateway has no vault_read (ABI 1.1 is required)");
+        host->init_error(self, "this gateway has no vault_read (ABI 1.1 is required)");
         return WP_EABI;
     }
-    static const char *const known[] = {"api_base_url", "token_url", "origins", "public_url", "language",
-                                        "rate_limit_per_second", "timeout_seconds", "max_jwt_length", "cache_slots",
-                                        "credentials_ttl_seconds", "request_rest_timeout_ms", "issuer_concurrency",
-                                        "defer_ms", NULL};
-    json_object_object_foreach((json_object *)cfg, k, v) {
-        (void)v;
-        int ok = 0;
-        for (const char *const *kn = known; *kn; kn++) ok |= strcmp(*kn, k) == 0;
-        if (!ok) {
-            host->set_error(self, "config.%s: unknown key", k);
-            return WP_ECONFIG;
-        }
+    google_settings set;
+    memset(&set, 0, sizeof set);
+    char why[300];
+    wp_status st = wp_cfg_parse(google_keys, cfg, &set, why, sizeof why);
+    if (st != WP_OK) {
+        wp_cfg_free(google_keys, &set);
+        host->init_error(self, "%s", why);
+        return st;
     }
-    char api[512] = "", tok[512] = "";
-    int rate = 20, timeout = 10, slots = 4096;
+    const char *api = set.api_base_url, *tok = set.token_url;
+    int rate = set.rate_limit_per_second, timeout = set.timeout_seconds, slots = set.cache_slots;
+    max_jwt = set.max_jwt_length;
+    cred_ttl = set.credentials_ttl_seconds;
+    request_rest_ms = set.request_rest_timeout_ms;
+    issuer_cap = set.issuer_concurrency;
+    defer_ms = set.defer_ms;
+    snprintf(language, sizeof language, "%s", set.language);
     /* The gateway's public_url (ABI 1.2), else the environment; config.public_url overrides both. */
     const char *env_public = getenv("WALLETPASS_PUBLIC_URL");
-    if (WP_HOST_HAS(host, public_url) && host->public_url(self) && *host->public_url(self))
+    if (set.public_url[0])
+        snprintf(public_url, sizeof public_url, "%s", set.public_url);
+    else if (WP_HOST_HAS(host, public_url) && host->public_url(self) && *host->public_url(self))
         snprintf(public_url, sizeof public_url, "%s", host->public_url(self));
     else if (env_public && *env_public)
         snprintf(public_url, sizeof public_url, "%s", env_public);
-    if (cfg_str(cfg, "api_base_url", api, sizeof api, 1) || cfg_str(cfg, "token_url", tok, sizeof tok, 1) ||
-        cfg_str(cfg, "public_url", public_url, sizeof public_url, 1) ||
-        cfg_str(cfg, "language", language, sizeof language, 0) ||
-        cfg_int(cfg, "rate_limit_per_second", 1, 1000, &rate) || cfg_int(cfg, "timeout_seconds", 1, 120, &timeout) ||
-        cfg_int(cfg, "max_jwt_length", 200, 100000, &max_jwt) || cfg_int(cfg, "cache_slots", 1, 1 << 20, &slots) ||
-        cfg_int(cfg, "credentials_ttl_seconds", 0, 300, &cred_ttl) ||
-        cfg_int(cfg, "request_rest_timeout_ms", 100, 120000, &request_rest_ms) ||
-        cfg_int(cfg, "issuer_concurrency", 1, 256, &issuer_cap) || cfg_int(cfg, "defer_ms", 10, 60000, &defer_ms))
-        return WP_ECONFIG;
-    json_object *o = NULL;
-    if (json_object_object_get_ex(cfg, "origins", &o)) {
-        if (!json_object_is_type(o, json_type_array)) {
-            host->set_error(self, "config.origins: an array of origins (\"https://example.com\") is required");
-            return WP_ECONFIG;
-        }
-        for (size_t i = 0; i < json_object_array_length(o); i++) {
-            json_object *e = json_object_array_get_idx(o, i);
-            if (!json_object_is_type(e, json_type_string) ||
-                (strncmp(json_object_get_string(e), "https://", 8) != 0 &&
-                 strncmp(json_object_get_string(e), "http://", 7) != 0)) {
-                host->set_error(self, "config.origins[%zu]: an origin such as \"https://example.com\" is required", i);
-                return WP_ECONFIG;
-            }
-        }
-    }
+    /* A copy of config.origins, not a reference: the configuration object stays the host's. */
+    origins_json = origins_text(set.origins);
+    wp_cfg_free(google_keys, &set);
     size_t pl = strlen(public_url);
     while (pl > 0 && public_url[pl - 1] == '/') public_url[--pl] = '\0';
     snprintf(default_logo_url, sizeof default_logo_url, "%s%s", public_url, LOGO_PATH);
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        host->set_error(self, "libcurl did not initialise");
+        host->init_error(self, "libcurl did not initialise");
+        free(origins_json);
+        origins_json = NULL;
         return WP_EINTERNAL;
     }
     char msg[256] = "";
     grest_cfg rc = {.api_base = *api ? api : NULL, .token_url = *tok ? tok : NULL, .timeout_s = timeout,
                     .rate_per_s = rate};
-    /* A copy of config.origins, not a reference: the configuration object stays the host's. */
-    origins_json = strdup(o ? json_object_to_json_string_ext((json_object *)o, JSON_C_TO_STRING_PLAIN) : "[]");
     if (!origins_json || grest_new(&rc, &rest, msg, sizeof msg) != WP_OK || !(links = gc_new((size_t)slots))) {
-        host->set_error(self, "out of memory");
+        host->init_error(self, "out of memory");
         grest_free(rest);
         rest = NULL;
         free(origins_json);
@@ -1428,7 +1419,6 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
     retry.max_attempts = SYNC_ATTEMPTS;
     retry.backoff_s = sync_backoff;
     retry.nbackoff = sizeof sync_backoff / sizeof sync_backoff[0];
-    wp_status st;
     if ((st = host->filter_add(self, "pass.links", WP_PRIO_DEFAULT, links_filter, NULL)) != WP_OK ||
         (st = host->subscribe(self, "pass.created", on_created, NULL, NULL)) != WP_OK ||
         (st = host->subscribe(self, "pass.updated", on_updated, NULL, NULL)) != WP_OK ||
@@ -1439,7 +1429,7 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
         (WP_HOST_HAS(host, pass_get) && WP_HOST_HAS(host, pass_cap_verify) &&
          (st = host->route_add(self, "GET", IMG_PREFIX ":pass_id/:token/:hash/:file", WP_AUTH_PUBLIC, serve_pass_image,
                                NULL)) != WP_OK)) {
-        host->set_error(self, "registering: %s", host->last_error());
+        host->init_error(self, "registering: %s", host->last_error());
         return st;
     }
     return WP_OK;
@@ -1462,5 +1452,6 @@ static void google_shutdown(wp_plugin *p)
     curl_global_cleanup();
 }
 
-WP_PLUGIN_DEFINE_EXT("google-jwt", "0.1.0", "Google Wallet save links (RS256 JWT) and live object updates",
-                     google_init, google_shutdown, "MIT", NULL)
+/* Needs no other plugin: pass.render.google, the hook it runs, may have no filter. */
+WP_PLUGIN_DEFINE_NEEDS("google-jwt", "0.1.0", "Google Wallet save links (RS256 JWT) and live object updates",
+                       google_init, google_shutdown, "MIT", NULL, NULL, NULL)

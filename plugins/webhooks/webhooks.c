@@ -22,6 +22,8 @@
 
 #include "wh.h"
 
+#include <walletpass/plugin_config.h>
+
 const wp_host *wh_host;
 wp_plugin *wh_self;
 wh_config wh_cfg;
@@ -172,69 +174,30 @@ void wh_slot_release(const char *endpoint_id)
 
 /* ---- configuration ------------------------------------------------------------ */
 
-static wp_status cfg_int(const json_object *config, const char *key, long lo, long hi, long *out)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(config, key, &v)) return WP_OK;
-    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < lo || json_object_get_int64(v) > hi) {
-        wh_host->set_error(wh_self, "config.%s: an integer from %ld to %ld expected", key, lo, hi);
-        return WP_ECONFIG;
-    }
-    *out = (long)json_object_get_int64(v);
-    return WP_OK;
-}
+static const wp_cfg_key wh_keys[] = {
+    WP_CFG_BOOL("allow_http", wh_config, allow_http, false),
+    WP_CFG_NUMBER("retry_scale", wh_config, retry_scale, 1.0, 0, 1, WP_CFG_ABOVE_MIN),
+    WP_CFG_INT("secret_overlap_seconds", wh_config, secret_overlap_s, 86400, 0, 30L * 86400),
+    WP_CFG_INT("connect_timeout_ms", wh_config, connect_timeout_ms, 5000, 100, 60000),
+    WP_CFG_INT("timeout_ms", wh_config, timeout_ms, 15000, 100, 120000),
+    WP_CFG_INT("max_response_bytes", wh_config, max_response_bytes, 65536, 1024, 16L * 1024 * 1024),
+    WP_CFG_INT("per_endpoint_concurrency", wh_config, per_endpoint_concurrency, 2, 1, 256),
+    WP_CFG_INT("max_concurrency", wh_config, max_concurrency, 16, 1, 512),
+    WP_CFG_INT("defer_ms", wh_config, defer_ms, 500, 10, 60000),
+    WP_CFG_INT("max_endpoints", wh_config, max_endpoints, 50, 1, 10000),
+    WP_CFG_INT("test_timeout_ms", wh_config, test_timeout_ms, 5000, 100, 30000),
+    WP_CFG_INT("test_max_concurrency", wh_config, test_max_concurrency, 4, 1, 256),
+    WP_CFG_END,
+};
 
 static wp_status read_config(const json_object *config)
 {
-    static const char *const known[] = {"allow_http", "retry_scale", "secret_overlap_seconds", "connect_timeout_ms",
-                                        "timeout_ms", "max_response_bytes", "per_endpoint_concurrency",
-                                        "max_concurrency", "defer_ms", "max_endpoints", "test_timeout_ms",
-                                        "test_max_concurrency", NULL};
-    wh_cfg = (wh_config){0, 1.0, 86400, 5000, 15000, 65536, 2, 16, 500, 50, 5000, 4};
-    if (!config) return WP_OK;
-    json_object_object_foreach((json_object *)config, key, val) {
-        (void)val;
-        int ok = 0;
-        for (int i = 0; known[i]; i++) ok |= strcmp(known[i], key) == 0;
-        if (!ok) {
-            wh_host->set_error(wh_self, "config.%s: unknown key", key);
-            return WP_ECONFIG;
-        }
+    char why[300];
+    wp_status st = wp_cfg_parse(wh_keys, config, &wh_cfg, why, sizeof why);
+    if (st != WP_OK) {
+        wh_host->init_error(wh_self, "%s", why);
+        return st;
     }
-    json_object *v;
-    if (json_object_object_get_ex(config, "allow_http", &v)) {
-        if (!json_object_is_type(v, json_type_boolean)) {
-            wh_host->set_error(wh_self, "config.allow_http: true or false expected");
-            return WP_ECONFIG;
-        }
-        wh_cfg.allow_http = json_object_get_boolean(v);
-    }
-    if (json_object_object_get_ex(config, "retry_scale", &v)) {
-        double d = json_object_get_double(v);
-        if (!(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) || !(d > 0) ||
-            d > 1) {
-            wh_host->set_error(wh_self, "config.retry_scale: a number above 0 and at most 1 expected");
-            return WP_ECONFIG;
-        }
-        wh_cfg.retry_scale = d;
-    }
-    long x;
-    wp_status st;
-#define INT_KEY(k, lo, hi, field, type)                                                      \
-    x = (long)wh_cfg.field;                                                                  \
-    if ((st = cfg_int(config, k, lo, hi, &x)) != WP_OK) return st;                           \
-    wh_cfg.field = (type)x;
-    INT_KEY("secret_overlap_seconds", 0, 30L * 86400, secret_overlap_s, int)
-    INT_KEY("connect_timeout_ms", 100, 60000, connect_timeout_ms, long)
-    INT_KEY("timeout_ms", 100, 120000, timeout_ms, long)
-    INT_KEY("max_response_bytes", 1024, 16L * 1024 * 1024, max_response_bytes, size_t)
-    INT_KEY("per_endpoint_concurrency", 1, 256, per_endpoint_concurrency, int)
-    INT_KEY("max_concurrency", 1, 512, max_concurrency, int)
-    INT_KEY("defer_ms", 10, 60000, defer_ms, int)
-    INT_KEY("max_endpoints", 1, 10000, max_endpoints, int)
-    INT_KEY("test_timeout_ms", 100, 30000, test_timeout_ms, long)
-    INT_KEY("test_max_concurrency", 1, 256, test_max_concurrency, int)
-#undef INT_KEY
     if (wh_cfg.connect_timeout_ms > wh_cfg.timeout_ms) wh_cfg.connect_timeout_ms = wh_cfg.timeout_ms;
     return WP_OK;
 }
@@ -246,15 +209,15 @@ static wp_status wh_init(const wp_host *h, wp_plugin *self, const json_object *c
     wp_status st = read_config(config);
     if (st != WP_OK) return st;
     if (!WP_HOST_HAS(h, url_check) || !WP_HOST_HAS(h, vault_seal) || !WP_HOST_HAS(h, vault_open)) {
-        h->set_error(self, "the host lacks url_check or vault_seal/vault_open (ABI 1.3 or later needed)");
+        h->init_error(self, "the host lacks url_check or vault_seal/vault_open (ABI 1.3 or later needed)");
         return WP_EABI;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        h->set_error(self, "curl_global_init failed");
+        h->init_error(self, "curl_global_init failed");
         return WP_EINTERNAL;
     }
     if ((st = wh_routes_register()) != WP_OK || (st = wh_deliver_register()) != WP_OK) {
-        h->set_error(self, "registration failed: %s", h->last_error());
+        h->init_error(self, "registration failed: %s", h->last_error());
         curl_global_cleanup();
         return st;
     }
@@ -267,5 +230,6 @@ static void wh_shutdown(wp_plugin *self)
     curl_global_cleanup();
 }
 
-WP_PLUGIN_DEFINE_EXT("webhooks", "1.0.0", "Signed event delivery to HTTPS endpoints (Standard Webhooks)", wh_init,
-                     wh_shutdown, "MIT", NULL)
+/* Needs no other plugin and runs no hook. */
+WP_PLUGIN_DEFINE_NEEDS("webhooks", "1.0.0", "Signed event delivery to HTTPS endpoints (Standard Webhooks)", wh_init,
+                       wh_shutdown, "MIT", NULL, NULL, NULL)

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* url_check (1.1) and vault_seal/vault_open (1.3) carry it; init checks them. */
+#define WP_REQUIRE_ABI_MINOR 3
 #include <walletpass/plugin.h>
 
 #include "wh_sign.h"

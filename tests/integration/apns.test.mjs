@@ -528,7 +528,7 @@ test('Wallet log lines reach a tenant\'s log only when the call proves the pass;
 });
 
 test('the Wallet log route is bounded and rate-limited', async () => {
-  const g2 = await startGateway({ config: { plugins: [{ name: 'apns', config: { log_burst: 3, log_rate_per_second: 0.001 } }] } });
+  const g2 = await startGateway({ config: { plugins: [{ name: 'apple-signer' }, { name: 'apns', config: { log_burst: 3, log_rate_per_second: 0.001 } }] } });
   try {
     const post = (body) => fetch(`${g2.url}/apple/v1/log`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal((await post({ logs: ['x'.repeat(70000)] })).status, 413);

@@ -12,6 +12,9 @@
  *                 this plugin's subscriber records each delivery (deduplicated)
  *   - a table:    migrations/0001_hello.sql
  *   - a metric:   walletpass_hello_greetings_total
+ *   - its config: declared in a table and checked by walletpass/plugin_config.h
+ *   - old hosts:  it requires ABI 1.0 only (WP_REQUIRE_ABI_MINOR 0) and probes
+ *                 every newer slot with WP_HOST_HAS before calling it
  *
  * Threads: handlers, the filter and the subscriber run concurrently on
  * worker threads.  Everything static here is written once in init and only
@@ -22,12 +25,25 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Runs on every 1.x host: what came after 1.0 is probed (url_check, subscribe_ex). */
+#define WP_REQUIRE_ABI_MINOR 0
 #include <walletpass/plugin.h>
+#include <walletpass/plugin_config.h>
 
 static const wp_host *host;  /* set in init, read-only afterwards */
 static wp_plugin *self;
-static char greeting_word[64] = "Hello";
-static bool shout;
+
+/* The configuration: its keys, types and defaults, declared once. */
+typedef struct hello_conf {
+    char greeting[64];
+    bool shout;
+} hello_conf;
+static const wp_cfg_key hello_keys[] = {
+    WP_CFG_STRING("greeting", hello_conf, greeting, "Hello", WP_CFG_NONEMPTY),
+    WP_CFG_BOOL("shout", hello_conf, shout, false),
+    WP_CFG_END,
+};
+static hello_conf conf; /* set in init, read-only afterwards */
 
 /* ---- the filter on "hello.greeting" ------------------------------------ */
 
@@ -39,11 +55,11 @@ static wp_filter_result hello_filter(void *ud, wp_req *req, json_object *doc, wp
     if (!json_object_object_get_ex(doc, "name", &name) || !json_object_object_get_ex(doc, "greeting", &greeting))
         return WP_FILTER_CONTINUE;
     if (strcmp(json_object_get_string(name), "nobody") == 0) {
-        host->error_set(err, WP_EINVAL, "name_refused", "name", "the hello plugin does not greet \"nobody\"");
+        host->err_set(err, WP_EINVAL, "name_refused", "name", "the hello plugin does not greet \"nobody\"");
         return WP_FILTER_REJECT;
     }
     if (json_object_object_get_ex(doc, "filters", &trail)) json_object_array_add(trail, json_object_new_string("hello"));
-    if (shout) {
+    if (conf.shout) {
         char up[256];
         snprintf(up, sizeof up, "%s", json_object_get_string(greeting));
         for (char *c = up; *c; c++) *c = (char)toupper((unsigned char)*c);
@@ -63,7 +79,7 @@ static void say_hello(wp_req *req, void *ud)
         return;
     }
     char text[128];
-    snprintf(text, sizeof text, "%s, %s!", greeting_word, name);
+    snprintf(text, sizeof text, "%s, %s!", conf.greeting, name);
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "schema", json_object_new_int(1));
     json_object_object_add(doc, "name", json_object_new_string(name));
@@ -73,7 +89,7 @@ static void say_hello(wp_req *req, void *ud)
     /* Let every plugin (this one included) filter the greeting. */
     wp_err *err = host->err_new(req);
     if (host->hook_run("hello.greeting", doc, req, err) == WP_FILTER_REJECT) {
-        host->resp_err(req, err);
+        host->resp_from_err(req, err);
         json_object_put(doc);
         return;
     }
@@ -94,6 +110,7 @@ static void say_hello(wp_req *req, void *ud)
                            json_object_get(json_object_object_get(json_object_array_get_idx(rows, 0), "id")));
     json_object_put(rows);
 
+    /* "schema" is the version of this event's data: subscribers say which they understand. */
     json_object *data = json_object_new_object();
     json_object_object_add(data, "schema", json_object_new_int(1));
     json_object_object_add(data, "name", json_object_new_string(name));
@@ -135,7 +152,7 @@ static void check_url(wp_req *req, void *ud)
     json_object *body = NULL, *url;
     wp_err *err = host->err_new(req);
     if (host->req_json(req, &body, err) != WP_OK) {
-        host->resp_err(req, err);
+        host->resp_from_err(req, err);
         return;
     }
     if (!json_object_object_get_ex(body, "url", &url) || !json_object_is_type(url, json_type_string)) {
@@ -183,34 +200,33 @@ static wp_status hello_init(const wp_host *h, wp_plugin *me, const json_object *
 {
     host = h;
     self = me;
-    /* Validate the plugin's own config: unknown keys are errors. */
-    json_object_object_foreach((json_object *)config, key, val) {
-        if (strcmp(key, "greeting") == 0 && json_object_is_type(val, json_type_string) &&
-            json_object_get_string_len(val) > 0 && json_object_get_string_len(val) < (int)sizeof greeting_word) {
-            snprintf(greeting_word, sizeof greeting_word, "%s", json_object_get_string(val));
-        } else if (strcmp(key, "shout") == 0 && json_object_is_type(val, json_type_boolean)) {
-            shout = json_object_get_boolean(val);
-        } else {
-            host->set_error(me, "config.%s: unknown key or wrong type (greeting: non-empty string < 64, shout: boolean)",
-                            key);
-            return WP_ECONFIG;
-        }
+    /* Unknown keys, wrong types and values out of range are refused, naming the key. */
+    char why[300];
+    wp_status st = wp_cfg_parse(hello_keys, config, &conf, why, sizeof why);
+    if (st != WP_OK) {
+        host->init_error(me, "%s", why);
+        return st;
     }
     static const uint32_t backoff[] = {1, 2, 5};
     wp_retry_policy retry = WP_RETRY_POLICY_INIT;
     retry.max_attempts = 5;
     retry.backoff_s = backoff;
     retry.nbackoff = 3;
-    wp_status st;
+    /* on_greeted reads version 1 of hello.greeted's data: since ABI 1.5 the host keeps others from it. */
+    wp_subscribe_options sub = WP_SUBSCRIBE_OPTIONS_INIT;
+    sub.schema_min = 1;
+    sub.schema_max = 1;
+    sub.retry = &retry;
     if ((st = host->route_add(me, "GET", "/api/v1/hello/:name", WP_AUTH_API_KEY, say_hello, NULL)) != WP_OK ||
         (st = host->route_add(me, "GET", "/api/v1/hello", WP_AUTH_API_KEY, hello_stats, NULL)) != WP_OK ||
         (st = host->route_add(me, "POST", "/api/v1/hello/check-url", WP_AUTH_API_KEY, check_url, NULL)) != WP_OK ||
         (st = host->filter_add(me, "hello.greeting", WP_PRIO_DEFAULT, hello_filter, NULL)) != WP_OK ||
-        (st = host->subscribe(me, "hello.greeted", on_greeted, NULL, &retry)) != WP_OK) {
-        host->set_error(me, "registration failed: %s", host->last_error());
+        (st = WP_HOST_HAS(host, subscribe_ex) ? host->subscribe_ex(me, "hello.greeted", on_greeted, NULL, &sub)
+                                              : host->subscribe(me, "hello.greeted", on_greeted, NULL, &retry)) != WP_OK) {
+        host->init_error(me, "registration failed: %s", host->last_error());
         return st;
     }
-    host->log(self, WP_LOG_INFO, "ready (greeting \"%s\"%s)", greeting_word, shout ? ", shouting" : "");
+    host->log(self, WP_LOG_INFO, "ready (greeting \"%s\"%s)", conf.greeting, conf.shout ? ", shouting" : "");
     return WP_OK;
 }
 

@@ -28,19 +28,25 @@
  * ---------------------------------------------------------------------------
  * Lifecycle
  *
- *   1. The loader dlopen()s the file (RTLD_NOW | RTLD_LOCAL), calls the
- *      definition function and checks, in this order, reporting only the
- *      first mismatch: magic, struct size, abi_major (must equal the host's),
- *      abi_minor (must be <= the host's), the name (unique, and equal to the
- *      name in the configuration), json-c (same version, same copy).
- *   2. The plugin's migrations are applied (see docs/plugins.md).
- *   3. init(host, self, config) runs once, on the main thread.  Only during
+ *   1. The loader dlopen()s every configured file (RTLD_NOW | RTLD_LOCAL),
+ *      calls its definition function and checks, in this order, reporting
+ *      only the first mismatch: magic, struct size, abi_major (must equal
+ *      the host's), abi_minor (the minor the plugin requires: must be <= the
+ *      host's), the name (unique, and equal to the name in the
+ *      configuration), json-c (same version, same copy).
+ *   2. What the plugins need (needs_plugins: every one configured; no
+ *      cycle) is checked before any plugin starts.  Plugins start in the
+ *      configured order, except that a needed plugin starts before the
+ *      plugins that need it.
+ *   3. The plugin's migrations are applied (see docs/plugins.md).
+ *   4. init(host, self, config) runs once, on the main thread.  Only during
  *      init may a plugin register routes, filters, event subscribers and job
  *      handlers; afterwards those functions return WP_ELATE.  A non-WP_OK
  *      return stops start-up (unless the configuration marks the plugin
- *      optional); call host->set_error() first to say why.
- *   4. The gateway serves.  Callbacks run as stated below.
- *   5. At exit, shutdown(self) runs once on the main thread, in reverse load
+ *      optional); call host->init_error() first to say why.  Once every
+ *      plugin has started, each hook in needs_hooks must have a filter.
+ *   5. The gateway serves.  Callbacks run as stated below.
+ *   6. At exit, shutdown(self) runs once on the main thread, in reverse load
  *      order, after every request, filter, event and job has finished.
  *      Plugins are never unloaded while the process runs.
  *
@@ -94,22 +100,41 @@
  *     mutex.
  *
  * ---------------------------------------------------------------------------
- * ABI ledger (append-only; the number in a plugin's definition is the ABI it
- * was built against; see "Versioning" in docs/plugins.md)
+ * ABI ledger (append-only; see "Versioning" in docs/plugins.md)
  *
- *   1.0 (walletpass 0.1.0)  wp_plugin_def; wp_host slots log .. req_alloc
+ * One entry per minor.  "wp_host:" lists the slots that minor appended to
+ * the host table, in table order (a list goes on while a line ends with a
+ * comma); the other lines name the rest of what it added.  The ledger, the
+ * struct below, its _Static_asserts and docs/plugins.md are checked against
+ * each other by a test (unit_abi_ledger), so they cannot drift apart.
+ *
+ *   1.0 (walletpass 0.1.0)  wp_host: log .. resp_err
+ *                           wp_plugin_def: magic .. homepage
  *   1.1 (walletpass 0.1.0)  wp_host: url_check, vault_read
  *                           wp_status: WP_EDENIED (19)
  *   1.2 (walletpass 0.1.0)  wp_host: public_url, pass_get, pass_link_token,
  *                           pass_link_verify, req_api_key
  *   1.3 (walletpass 0.1.0)  wp_host: vault_seal, vault_open, pass_find
  *   1.4 (walletpass 0.1.0)  wp_host: pass_authenticate, pass_cap_token,
- *                           pass_cap_verify, job_enqueue_ex; wp_job_options_v1
+ *                           pass_cap_verify, job_enqueue_ex
+ *                           structs: wp_job_options_v1
+ *   1.5 (walletpass 0.1.0)  wp_host: subscribe_ex
+ *                           wp_plugin_def: built_abi_minor, needs_plugins, needs_hooks
+ *                           structs: wp_subscribe_options_v1, wp_plugin_event_v2
+ *                           names: init_error = set_error, err_set = error_set,
+ *                           resp_from_err = resp_err (one slot, two names each)
  *
  * Rules: a function is only ever appended to wp_host (a removed one keeps its
  * slot as NULL); a struct only ever grows at its end and carries its size
  * first; enum values are never renumbered.  _Static_assert below pins every
  * offset, so an accidental layout change does not compile.
+ *
+ * Built against, and requires.  A plugin sees the whole table of the header
+ * it is compiled with (wp_plugin_def.built_abi_minor), and states the oldest
+ * host it runs on (wp_plugin_def.abi_minor, set by WP_REQUIRE_ABI_MINOR).  A
+ * host loads it when that requirement is at most its own minor; the plugin
+ * probes every slot newer than its requirement with WP_HOST_HAS(), which
+ * reads host->size, before calling it.
  */
 #ifndef WALLETPASS_PLUGIN_H
 #define WALLETPASS_PLUGIN_H
@@ -125,19 +150,39 @@ extern "C" {
 
 /* ABI version of this header. */
 #define WP_ABI_MAJOR 1
-#define WP_ABI_MINOR 4
+#define WP_ABI_MINOR 5
 
 /*
- * To run on older hosts, a plugin may define WP_TARGET_ABI_MINOR (before
- * including this header) to an older minor: the host table then shows only
- * what that minor had, and the definition records that minor, so hosts
- * since that minor load the plugin.  Default: this header's minor.
+ * The oldest host minor the plugin runs on (recorded as
+ * wp_plugin_def.abi_minor).  Define it before including this header to run
+ * on older hosts, and probe every slot newer than it with WP_HOST_HAS()
+ * before the call:
+ *
+ *     #define WP_REQUIRE_ABI_MINOR 2
+ *     #include <walletpass/plugin.h>
+ *     ...
+ *     if (WP_HOST_HAS(host, pass_authenticate)) ...   (1.4: absent on 1.2 and 1.3 hosts)
+ *
+ * Default: this header's minor (every slot may be called unprobed).  The
+ * whole table is always declared.  WP_TARGET_ABI_MINOR is the deprecated
+ * name of this setting (before ABI 1.5 it also hid the newer slots, so
+ * WP_HOST_HAS could not name them).
  */
-#ifndef WP_TARGET_ABI_MINOR
-#define WP_TARGET_ABI_MINOR WP_ABI_MINOR
+#ifndef WP_REQUIRE_ABI_MINOR
+#ifdef WP_TARGET_ABI_MINOR
+#define WP_REQUIRE_ABI_MINOR WP_TARGET_ABI_MINOR
+#else
+#define WP_REQUIRE_ABI_MINOR WP_ABI_MINOR
 #endif
-#if WP_TARGET_ABI_MINOR > WP_ABI_MINOR
-#error "WP_TARGET_ABI_MINOR is newer than this walletpass/plugin.h"
+#endif
+#if WP_REQUIRE_ABI_MINOR > WP_ABI_MINOR || WP_REQUIRE_ABI_MINOR < 0
+#error "WP_REQUIRE_ABI_MINOR must be a minor of this walletpass/plugin.h (0 .. WP_ABI_MINOR)"
+#endif
+
+#if defined(__GNUC__)
+#define WP_PRINTF_(fmt_, args_) __attribute__((format(printf, fmt_, args_)))
+#else
+#define WP_PRINTF_(fmt_, args_)
 #endif
 
 /* "WPPL" read as a big-endian 32-bit number. */
@@ -202,7 +247,7 @@ typedef enum wp_filter_result {
     WP_FILTER_CONTINUE = 0, /* not mine / untouched: run the next filter */
     WP_FILTER_MODIFIED = 1, /* changed the document: run the next filter */
     WP_FILTER_STOP = 2,     /* handled: skip the remaining filters */
-    WP_FILTER_REJECT = 3    /* refuse: the error set with host->error_set becomes the HTTP response */
+    WP_FILTER_REJECT = 3    /* refuse: the error set with host->err_set becomes the HTTP response */
 } wp_filter_result;
 
 /* Opaque handles.  Their layouts are the host's business. */
@@ -240,7 +285,44 @@ typedef struct wp_plugin_event_v1 {
     const json_object *data;    /* the event's data object (its "schema" member versions it) */
     const char *created_at;     /* RFC 3339, or NULL when the host does not say */
 } wp_plugin_event_v1;
-#define wp_plugin_event wp_plugin_event_v1
+
+/* ABI 1.5: v1, and the version of the event's data. */
+typedef struct wp_plugin_event_v2 {
+    uint32_t size;              /* sizeof the host's struct; read fields within it only */
+    uint32_t attempt;
+    const char *id;
+    const char *type;
+    const char *account_id;
+    const json_object *data;
+    const char *created_at;
+    uint32_t schema;            /* data's "schema" member (1 when data has none) */
+    uint32_t reserved;
+} wp_plugin_event_v2;
+#define wp_plugin_event wp_plugin_event_v2
+
+/*
+ * What the host does with an event whose data schema a subscriber made
+ * with subscribe_ex does not understand (outside schema_min..schema_max).
+ */
+typedef enum wp_schema_mismatch {
+    WP_SCHEMA_REFUSE = 0, /* the delivery fails at once (never retried); its last error names both versions */
+    WP_SCHEMA_SKIP = 1    /* the delivery is done without calling the handler; an info line is logged */
+} wp_schema_mismatch;
+
+/*
+ * Options of host->subscribe_ex (ABI 1.5), copied by the host.  Start from
+ * WP_SUBSCRIBE_OPTIONS_INIT (it sets .size); zero fields mean "default".
+ * An event's data schema is its data's "schema" member (1 when absent).
+ */
+typedef struct wp_subscribe_options_v1 {
+    uint32_t size;              /* sizeof(wp_subscribe_options_v1): set by WP_SUBSCRIBE_OPTIONS_INIT */
+    uint32_t schema_min;        /* the oldest data schema the handler understands; 0: 1 */
+    uint32_t schema_max;        /* the newest; 0: no upper bound */
+    uint32_t on_mismatch;       /* wp_schema_mismatch: WP_SCHEMA_REFUSE (0) or WP_SCHEMA_SKIP */
+    const wp_retry_policy *retry; /* NULL: the default schedule */
+} wp_subscribe_options_v1;
+#define wp_subscribe_options wp_subscribe_options_v1
+#define WP_SUBSCRIBE_OPTIONS_INIT {sizeof(wp_subscribe_options_v1), 0, 0, WP_SCHEMA_REFUSE, NULL}
 
 /* A job as its handler sees it.  Everything is borrowed for the handler's duration. */
 typedef struct wp_plugin_job_v1 {
@@ -285,7 +367,7 @@ typedef void (*wp_plugin_route_fn)(wp_req *req, void *ud);
  * Filter: the thread running the hook, concurrently.  `doc` is borrowed and
  * may be modified in place (return WP_FILTER_MODIFIED).  `req` is NULL when
  * the hook runs outside a request (a job).  To reject, call
- * host->error_set(err, ...) and return WP_FILTER_REJECT.
+ * host->err_set(err, ...) and return WP_FILTER_REJECT.
  */
 typedef wp_filter_result (*wp_plugin_filter_fn)(void *ud, wp_req *req, json_object *doc, wp_err *err);
 
@@ -302,6 +384,14 @@ typedef wp_status (*wp_plugin_job_fn)(void *ud, const wp_plugin_job *job);
  * The host table, handed to init.  It stays valid (and unchanged) until
  * after shutdown returns, so a plugin may keep the pointer.  Every function
  * that returns wp_status leaves a message for host->last_error().
+ *
+ * Three slots carry two names each (an anonymous union: one slot, one
+ * function).  Use the first; the second is its deprecated name, which
+ * keeps working:
+ *   init_error     (set_error)   why init fails
+ *   err_set        (error_set)   fills a wp_err slot (a filter's REJECT)
+ *   resp_from_err  (resp_err)    sends the response a wp_err slot describes
+ * and resp_error sends an error response from a status, code and message.
  */
 struct wp_host {
     uint32_t size;              /* sizeof the host's table: use WP_HOST_HAS() for newer slots */
@@ -312,11 +402,7 @@ struct wp_host {
 
     /* Writes one line to the gateway log, prefixed with the plugin's name.
      * Never log secrets.  fmt and arguments: borrowed. */
-    void (*log)(wp_plugin *self, wp_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-        __attribute__((format(printf, 3, 4)))
-#endif
-        ;
+    void (*log)(wp_plugin *self, wp_log_level level, const char *fmt, ...) WP_PRINTF_(3, 4);
 
     /* The fixed meaning of a status ("not found").  Static string, never NULL. */
     const char *(*status_str)(wp_status s);
@@ -327,11 +413,10 @@ struct wp_host {
 
     /* During init: records why init fails (copied); the loader reports it
      * as `plugin "name" (path): init failed: <message>`. */
-    void (*set_error)(wp_plugin *self, const char *fmt, ...)
-#if defined(__GNUC__)
-        __attribute__((format(printf, 2, 3)))
-#endif
-        ;
+    union {
+        void (*init_error)(wp_plugin *self, const char *fmt, ...) WP_PRINTF_(2, 3);
+        void (*set_error)(wp_plugin *self, const char *fmt, ...) WP_PRINTF_(2, 3); /* deprecated name */
+    };
 
     /* Fills an error slot (for a filter's WP_FILTER_REJECT).  status picks the
      * HTTP status (WP_EINVAL 400, WP_EAUTH 401, WP_ENOTFOUND 404,
@@ -339,11 +424,12 @@ struct wp_host {
      * anything else 500); code is a machine-readable error code
      * ("invalid_location"), param the request field at fault (may be NULL).
      * All copied. */
-    void (*error_set)(wp_err *err, wp_status status, const char *code, const char *param, const char *fmt, ...)
-#if defined(__GNUC__)
-        __attribute__((format(printf, 5, 6)))
-#endif
-        ;
+    union {
+        void (*err_set)(wp_err *err, wp_status status, const char *code, const char *param, const char *fmt, ...)
+            WP_PRINTF_(5, 6);
+        void (*error_set)(wp_err *err, wp_status status, const char *code, const char *param, const char *fmt, ...)
+            WP_PRINTF_(5, 6); /* deprecated name */
+    };
 
     /* A fresh error slot for req_json and hook_run: with req, in the request
      * arena (valid until the request ends); with req NULL, thread-local
@@ -380,7 +466,10 @@ struct wp_host {
     /* Publishes an event.  With req, the event row is written in the
      * request's transaction (it exists if and only if the request's changes
      * commit); with req NULL, in a transaction of its own.  data: borrowed
-     * (serialised).  id_out (may be NULL) receives the event id (>= 48 bytes). */
+     * (serialised), an object whose "schema" member (an integer >= 1) is the
+     * version of its shape: required from plugins built against 1.5 on
+     * (WP_EINVAL without it).  id_out (may be NULL) receives the event id
+     * (>= 48 bytes). */
     wp_status (*publish)(wp_plugin *self, wp_req *req, const char *account_id, const char *type,
                          const json_object *data, char *id_out, size_t id_len);
 
@@ -405,7 +494,7 @@ struct wp_host {
 
     /* Runs the filters of `hook` over doc (borrowed, modified in place); req
      * may be NULL.  Returns the combined result; on WP_FILTER_REJECT err is
-     * filled (pass it to resp_err).  A hook may not run itself recursively. */
+     * filled (pass it to resp_from_err).  A hook may not run itself recursively. */
     wp_filter_result (*hook_run)(const char *hook, json_object *doc, wp_req *req, wp_err *err);
 
     /* Request accessors.  Returned strings are borrowed until the handler
@@ -418,7 +507,7 @@ struct wp_host {
     /* Raw body (borrowed). */
     wp_status (*req_body)(wp_req *req, const char **data, size_t *len);
     /* Body parsed as strict JSON (content type, size and depth limits);
-     * *out transferred.  Failures are ready for resp_err. */
+     * *out transferred.  Failures are ready for resp_from_err. */
     wp_status (*req_json)(wp_req *req, json_object **out, wp_err *err);
     /* The authenticated account ("" on public routes). */
     const char *(*req_account_id)(wp_req *req);
@@ -434,16 +523,16 @@ struct wp_host {
     void (*resp_json)(wp_req *req, int status, const json_object *body);
     /* Sends bytes (borrowed). */
     void (*resp_raw)(wp_req *req, int status, const char *content_type, const void *body, size_t len);
-    /* Sends the API error shape {"error": {type, code, message, param, request_id}}. */
+    /* Sends the API error shape {"error": {type, code, message, param, request_id}}
+     * from a status, a code, the request field at fault (may be NULL) and a message. */
     void (*resp_error)(wp_req *req, int status, const char *code, const char *param, const char *fmt, ...)
-#if defined(__GNUC__)
-        __attribute__((format(printf, 5, 6)))
-#endif
-        ;
+        WP_PRINTF_(5, 6);
     /* Sends the response an error slot describes (a REJECT, a req_json failure). */
-    void (*resp_err)(wp_req *req, const wp_err *err);
+    union {
+        void (*resp_from_err)(wp_req *req, const wp_err *err);
+        void (*resp_err)(wp_req *req, const wp_err *err); /* deprecated name */
+    };
 
-#if WP_TARGET_ABI_MINOR >= 1
     /* ---- ABI 1.1 ---------------------------------------------------- */
 
     /* Checks an outbound URL against the SSRF rules: http/https only; the
@@ -470,9 +559,7 @@ struct wp_host {
      * (sealed under a master key no longer configured); WP_EUNAVAIL when the
      * database is unreachable or the process has no vault (`walletpass plugins`). */
     wp_status (*vault_read)(wp_plugin *self, const char *account_id, const char *name, json_object **out);
-#endif
 
-#if WP_TARGET_ABI_MINOR >= 2
     /* ---- ABI 1.2: what platform plugins need to render passes -------- */
 
     /* The gateway's public base URL (configuration "public_url"), without a
@@ -510,9 +597,7 @@ struct wp_host {
      * Authorization header; nothing was sent.  Anything else: the 401, 429
      * or 503 response has already been sent; return from the handler. */
     wp_status (*req_api_key)(wp_req *req);
-#endif
 
-#if WP_TARGET_ABI_MINOR >= 3
     /* ---- ABI 1.3: plugin secrets; Apple's web service ------------------ */
 
     /* Seals len bytes of plain (borrowed) with the gateway vault (AES-256-GCM,
@@ -545,9 +630,7 @@ struct wp_host {
      * to authenticate a device, use pass_authenticate (ABI 1.4). */
     wp_status (*pass_find)(wp_plugin *self, const char *pass_type_identifier, const char *serial_number,
                            json_object **out);
-#endif
 
-#if WP_TARGET_ABI_MINOR >= 4
     /* ---- ABI 1.4: device authentication; capabilities by purpose ------- */
 
     /* Apple's web service: the pass named by (pass type identifier, serial
@@ -585,19 +668,38 @@ struct wp_host {
      * or is malformed. */
     wp_status (*job_enqueue_ex)(wp_plugin *self, wp_req *req, const char *kind, const json_object *payload,
                                 const wp_job_options *opts, char *id_out, size_t id_len);
-#endif
+
+    /* ---- ABI 1.5: versioned event subscriptions ------------------------ */
+
+    /* subscribe with options (wp_subscribe_options: the data schemas fn
+     * understands, what the host does with others, the retry schedule).
+     * opts: borrowed (copied); NULL is subscribe's behaviour.  An event whose
+     * data schema lies outside schema_min..schema_max never reaches fn:
+     * WP_SCHEMA_REFUSE fails its delivery at once with a last error naming
+     * both versions, WP_SCHEMA_SKIP marks it done.  Registration: init only. */
+    wp_status (*subscribe_ex)(wp_plugin *self, const char *type, wp_plugin_event_fn fn, void *ud,
+                              const wp_subscribe_options *opts);
 };
 
 /* True when the host's table has the slot `fn` and it is not NULL. */
 #define WP_HOST_HAS(host, fn) \
     (offsetof(wp_host, fn) + sizeof((host)->fn) <= (host)->size && (host)->fn != NULL)
 
-/* The definition a plugin exports (made by WP_PLUGIN_DEFINE). */
+/* host->size of a host of each minor: WP_HOST_SLOT_(number of slots). */
+#define WP_HOST_SLOT_(n) (8 + (n) * sizeof(void (*)(void)))
+#define WP_HOST_SIZE_1_0 WP_HOST_SLOT_(30)
+#define WP_HOST_SIZE_1_1 WP_HOST_SLOT_(32)
+#define WP_HOST_SIZE_1_2 WP_HOST_SLOT_(37)
+#define WP_HOST_SIZE_1_3 WP_HOST_SLOT_(40)
+#define WP_HOST_SIZE_1_4 WP_HOST_SLOT_(44)
+#define WP_HOST_SIZE_1_5 WP_HOST_SLOT_(45)
+
+/* The definition a plugin exports (made by WP_PLUGIN_DEFINE*). */
 typedef struct wp_plugin_def {
     uint32_t magic;             /* WP_PLUGIN_MAGIC */
     uint32_t size;              /* sizeof(wp_plugin_def) as the plugin was built */
     uint16_t abi_major;         /* WP_ABI_MAJOR */
-    uint16_t abi_minor;         /* WP_TARGET_ABI_MINOR */
+    uint16_t abi_minor;         /* the oldest host minor the plugin runs on: WP_REQUIRE_ABI_MINOR */
     uint32_t json_c_version;    /* JSON_C_VERSION_NUM the plugin was compiled with */
     const char *name;           /* [a-z0-9_-], unique; must match the configuration */
     const char *version;        /* the plugin's own version, free-form ("1.2.0") */
@@ -613,6 +715,20 @@ typedef struct wp_plugin_def {
     int (*json_put)(struct json_object *obj);
     const char *license;        /* optional (SPDX id) */
     const char *homepage;       /* optional */
+
+    /* ---- ABI 1.5: the host reads these only when .size covers them ------ */
+
+    uint16_t built_abi_minor;   /* WP_ABI_MINOR of the header the plugin was compiled with */
+    uint16_t reserved16;        /* 0 */
+    uint32_t reserved32;        /* 0 */
+    /* Plugins that must be loaded too (NULL-terminated names; NULL: none):
+     * start-up stops, naming both, when one is not configured; a needed
+     * plugin starts first.  "apns" needs "apple-signer". */
+    const char *const *needs_plugins;
+    /* Hooks this plugin runs with hook_run and that must have a filter
+     * (NULL-terminated; NULL: none): start-up stops, naming the hook and
+     * this plugin, when no loaded plugin filters one of them. */
+    const char *const *needs_hooks;
 } wp_plugin_def;
 
 #if defined(__GNUC__)
@@ -632,17 +748,32 @@ typedef struct wp_plugin_def {
  * appended with zero defaults, so this macro's arguments never change.
  */
 #define WP_PLUGIN_DEFINE(name_, version_, description_, init_, shutdown_) \
-    WP_PLUGIN_DEFINE_EXT(name_, version_, description_, init_, shutdown_, NULL, NULL)
+    WP_PLUGIN_DEFINE_NEEDS(name_, version_, description_, init_, shutdown_, NULL, NULL, NULL, NULL)
 
 /* Same, with the optional license (SPDX id) and homepage. */
-#define WP_PLUGIN_DEFINE_EXT(name_, version_, description_, init_, shutdown_, license_, homepage_)             \
+#define WP_PLUGIN_DEFINE_EXT(name_, version_, description_, init_, shutdown_, license_, homepage_) \
+    WP_PLUGIN_DEFINE_NEEDS(name_, version_, description_, init_, shutdown_, license_, homepage_, NULL, NULL)
+
+/*
+ * Same, with what the plugin needs (ABI 1.5): two NULL-terminated arrays of
+ * names, or NULL.  The arrays must be static:
+ *
+ *     static const char *const needs_plugins[] = {"apple-signer", NULL};
+ *     static const char *const needs_hooks[] = {"apple.pkpass.build", NULL};
+ *     WP_PLUGIN_DEFINE_NEEDS("apns", "1.0.0", "...", init, shutdown, NULL, NULL, needs_plugins, needs_hooks)
+ *
+ * Hosts older than 1.5 do not read the needs (nor built_abi_minor).
+ */
+#define WP_PLUGIN_DEFINE_NEEDS(name_, version_, description_, init_, shutdown_, license_, homepage_,         \
+                               needs_plugins_, needs_hooks_)                                                   \
     WP_PLUGIN_EXTERN_C WP_PLUGIN_EXPORT const wp_plugin_def *wp_plugin_definition(void);                     \
     WP_PLUGIN_EXTERN_C WP_PLUGIN_EXPORT const wp_plugin_def *wp_plugin_definition(void)                      \
     {                                                                                                         \
         static const wp_plugin_def wp_definition_ = {WP_PLUGIN_MAGIC, (uint32_t)sizeof(wp_plugin_def),        \
-                                                     WP_ABI_MAJOR, WP_TARGET_ABI_MINOR, JSON_C_VERSION_NUM,   \
+                                                     WP_ABI_MAJOR, WP_REQUIRE_ABI_MINOR, JSON_C_VERSION_NUM,  \
                                                      (name_), (version_), (description_), (init_),            \
-                                                     (shutdown_), json_object_put, (license_), (homepage_)};  \
+                                                     (shutdown_), json_object_put, (license_), (homepage_),   \
+                                                     WP_ABI_MINOR, 0, 0, (needs_plugins_), (needs_hooks_)};   \
         return &wp_definition_;                                                                               \
     }
 
@@ -655,14 +786,16 @@ typedef const wp_plugin_def *(*wp_plugin_definition_fn)(void);
 #else
 #define WP_STATIC_ASSERT _Static_assert
 #endif
-#define WP_HOST_SLOT_(n) (8 + (n) * sizeof(void (*)(void)))
 WP_STATIC_ASSERT(offsetof(wp_host, size) == 0, "ABI: wp_host.size moved");
 WP_STATIC_ASSERT(offsetof(wp_host, abi_major) == 4, "ABI: wp_host.abi_major moved");
 WP_STATIC_ASSERT(offsetof(wp_host, abi_minor) == 6, "ABI: wp_host.abi_minor moved");
+/* ABI 1.0 */
 WP_STATIC_ASSERT(offsetof(wp_host, log) == WP_HOST_SLOT_(0), "ABI: wp_host.log moved");
 WP_STATIC_ASSERT(offsetof(wp_host, status_str) == WP_HOST_SLOT_(1), "ABI: wp_host.status_str moved");
 WP_STATIC_ASSERT(offsetof(wp_host, last_error) == WP_HOST_SLOT_(2), "ABI: wp_host.last_error moved");
+WP_STATIC_ASSERT(offsetof(wp_host, init_error) == WP_HOST_SLOT_(3), "ABI: wp_host.init_error moved");
 WP_STATIC_ASSERT(offsetof(wp_host, set_error) == WP_HOST_SLOT_(3), "ABI: wp_host.set_error moved");
+WP_STATIC_ASSERT(offsetof(wp_host, err_set) == WP_HOST_SLOT_(4), "ABI: wp_host.err_set moved");
 WP_STATIC_ASSERT(offsetof(wp_host, error_set) == WP_HOST_SLOT_(4), "ABI: wp_host.error_set moved");
 WP_STATIC_ASSERT(offsetof(wp_host, err_new) == WP_HOST_SLOT_(5), "ABI: wp_host.err_new moved");
 WP_STATIC_ASSERT(offsetof(wp_host, err_message) == WP_HOST_SLOT_(6), "ABI: wp_host.err_message moved");
@@ -688,38 +821,36 @@ WP_STATIC_ASSERT(offsetof(wp_host, resp_header) == WP_HOST_SLOT_(25), "ABI: wp_h
 WP_STATIC_ASSERT(offsetof(wp_host, resp_json) == WP_HOST_SLOT_(26), "ABI: wp_host.resp_json moved");
 WP_STATIC_ASSERT(offsetof(wp_host, resp_raw) == WP_HOST_SLOT_(27), "ABI: wp_host.resp_raw moved");
 WP_STATIC_ASSERT(offsetof(wp_host, resp_error) == WP_HOST_SLOT_(28), "ABI: wp_host.resp_error moved");
+WP_STATIC_ASSERT(offsetof(wp_host, resp_from_err) == WP_HOST_SLOT_(29), "ABI: wp_host.resp_from_err moved");
 WP_STATIC_ASSERT(offsetof(wp_host, resp_err) == WP_HOST_SLOT_(29), "ABI: wp_host.resp_err moved");
-#if WP_TARGET_ABI_MINOR >= 1
+WP_STATIC_ASSERT(WP_HOST_SIZE_1_0 == offsetof(wp_host, resp_err) + sizeof(void (*)(void)), "ABI: 1.0 ends at resp_err");
+/* ABI 1.1 */
 WP_STATIC_ASSERT(offsetof(wp_host, url_check) == WP_HOST_SLOT_(30), "ABI: wp_host.url_check moved");
 WP_STATIC_ASSERT(offsetof(wp_host, vault_read) == WP_HOST_SLOT_(31), "ABI: wp_host.vault_read moved");
-#endif
-#if WP_TARGET_ABI_MINOR >= 2
+WP_STATIC_ASSERT(WP_HOST_SIZE_1_1 == offsetof(wp_host, vault_read) + sizeof(void (*)(void)), "ABI: 1.1 ends at vault_read");
+/* ABI 1.2 */
 WP_STATIC_ASSERT(offsetof(wp_host, public_url) == WP_HOST_SLOT_(32), "ABI: wp_host.public_url moved");
 WP_STATIC_ASSERT(offsetof(wp_host, pass_get) == WP_HOST_SLOT_(33), "ABI: wp_host.pass_get moved");
 WP_STATIC_ASSERT(offsetof(wp_host, pass_link_token) == WP_HOST_SLOT_(34), "ABI: wp_host.pass_link_token moved");
 WP_STATIC_ASSERT(offsetof(wp_host, pass_link_verify) == WP_HOST_SLOT_(35), "ABI: wp_host.pass_link_verify moved");
 WP_STATIC_ASSERT(offsetof(wp_host, req_api_key) == WP_HOST_SLOT_(36), "ABI: wp_host.req_api_key moved");
-#endif
-#if WP_TARGET_ABI_MINOR >= 3
+WP_STATIC_ASSERT(WP_HOST_SIZE_1_2 == offsetof(wp_host, req_api_key) + sizeof(void (*)(void)), "ABI: 1.2 ends at req_api_key");
+/* ABI 1.3 */
 WP_STATIC_ASSERT(offsetof(wp_host, vault_seal) == WP_HOST_SLOT_(37), "ABI: wp_host.vault_seal moved");
 WP_STATIC_ASSERT(offsetof(wp_host, vault_open) == WP_HOST_SLOT_(38), "ABI: wp_host.vault_open moved");
 WP_STATIC_ASSERT(offsetof(wp_host, pass_find) == WP_HOST_SLOT_(39), "ABI: wp_host.pass_find moved");
-#endif
-#if WP_TARGET_ABI_MINOR >= 4
+WP_STATIC_ASSERT(WP_HOST_SIZE_1_3 == offsetof(wp_host, pass_find) + sizeof(void (*)(void)), "ABI: 1.3 ends at pass_find");
+/* ABI 1.4 */
 WP_STATIC_ASSERT(offsetof(wp_host, pass_authenticate) == WP_HOST_SLOT_(40), "ABI: wp_host.pass_authenticate moved");
 WP_STATIC_ASSERT(offsetof(wp_host, pass_cap_token) == WP_HOST_SLOT_(41), "ABI: wp_host.pass_cap_token moved");
 WP_STATIC_ASSERT(offsetof(wp_host, pass_cap_verify) == WP_HOST_SLOT_(42), "ABI: wp_host.pass_cap_verify moved");
 WP_STATIC_ASSERT(offsetof(wp_host, job_enqueue_ex) == WP_HOST_SLOT_(43), "ABI: wp_host.job_enqueue_ex moved");
-WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(44), "ABI: wp_host 1.4 size changed");
-#elif WP_TARGET_ABI_MINOR == 3
-WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(40), "ABI: wp_host 1.3 size changed");
-#elif WP_TARGET_ABI_MINOR == 2
-WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(37), "ABI: wp_host 1.2 size changed");
-#elif WP_TARGET_ABI_MINOR == 1
-WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(32), "ABI: wp_host 1.1 size changed");
-#else
-WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(30), "ABI: wp_host 1.0 size changed");
-#endif
+WP_STATIC_ASSERT(WP_HOST_SIZE_1_4 == offsetof(wp_host, job_enqueue_ex) + sizeof(void (*)(void)), "ABI: 1.4 ends at job_enqueue_ex");
+/* ABI 1.5 */
+WP_STATIC_ASSERT(offsetof(wp_host, subscribe_ex) == WP_HOST_SLOT_(44), "ABI: wp_host.subscribe_ex moved");
+WP_STATIC_ASSERT(WP_HOST_SIZE_1_5 == offsetof(wp_host, subscribe_ex) + sizeof(void (*)(void)), "ABI: 1.5 ends at subscribe_ex");
+WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SIZE_1_5, "ABI: wp_host size changed");
+/* the definition */
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, magic) == 0, "ABI: wp_plugin_def.magic moved");
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, size) == 4, "ABI: wp_plugin_def.size moved");
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, abi_major) == 8, "ABI: wp_plugin_def.abi_major moved");
@@ -728,12 +859,21 @@ WP_STATIC_ASSERT(offsetof(wp_plugin_def, json_c_version) == 12, "ABI: wp_plugin_
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, name) == 16, "ABI: wp_plugin_def.name moved");
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, version) == 16 + sizeof(void *), "ABI: wp_plugin_def.version moved");
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, homepage) == 16 + 7 * sizeof(void *), "ABI: wp_plugin_def.homepage moved");
+WP_STATIC_ASSERT(offsetof(wp_plugin_def, built_abi_minor) == 16 + 8 * sizeof(void *), "ABI: wp_plugin_def.built_abi_minor moved");
+WP_STATIC_ASSERT(offsetof(wp_plugin_def, needs_plugins) == 24 + 8 * sizeof(void *), "ABI: wp_plugin_def.needs_plugins moved");
+WP_STATIC_ASSERT(offsetof(wp_plugin_def, needs_hooks) == 24 + 9 * sizeof(void *), "ABI: wp_plugin_def.needs_hooks moved");
+WP_STATIC_ASSERT(sizeof(wp_plugin_def) == 24 + 10 * sizeof(void *), "ABI: wp_plugin_def size changed");
+/* the structs */
 WP_STATIC_ASSERT(offsetof(wp_retry_policy_v1, backoff_s) == 8, "ABI: wp_retry_policy_v1 changed");
 WP_STATIC_ASSERT(offsetof(wp_plugin_event_v1, id) == 8, "ABI: wp_plugin_event_v1.id moved");
 WP_STATIC_ASSERT(offsetof(wp_plugin_event_v1, created_at) == 8 + 4 * sizeof(void *), "ABI: wp_plugin_event_v1 changed");
+WP_STATIC_ASSERT(offsetof(wp_plugin_event_v2, created_at) == 8 + 4 * sizeof(void *), "ABI: wp_plugin_event_v2 changed");
+WP_STATIC_ASSERT(offsetof(wp_plugin_event_v2, schema) == 8 + 5 * sizeof(void *), "ABI: wp_plugin_event_v2.schema moved");
 WP_STATIC_ASSERT(offsetof(wp_plugin_job_v1, payload) == 8 + 2 * sizeof(void *), "ABI: wp_plugin_job_v1 changed");
 WP_STATIC_ASSERT(offsetof(wp_job_options_v1, run_at_ms) == 8, "ABI: wp_job_options_v1.run_at_ms moved");
 WP_STATIC_ASSERT(offsetof(wp_job_options_v1, serial_key) == 16, "ABI: wp_job_options_v1.serial_key moved");
+WP_STATIC_ASSERT(offsetof(wp_subscribe_options_v1, on_mismatch) == 12, "ABI: wp_subscribe_options_v1.on_mismatch moved");
+WP_STATIC_ASSERT(offsetof(wp_subscribe_options_v1, retry) == 16, "ABI: wp_subscribe_options_v1.retry moved");
 #undef WP_STATIC_ASSERT
 
 #ifdef __cplusplus
