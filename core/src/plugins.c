@@ -27,7 +27,7 @@
 #define WP_DEFAULT_PLUGIN_DIR "/usr/local/lib/walletpass/plugins"
 #endif
 
-enum { REG_ROUTE, REG_FILTER, REG_SUB, REG_JOB };
+enum { REG_ROUTE, REG_FILTER, REG_SUB, REG_JOB, REG_CRED };
 
 /* One registration made during init: host-owned, tagged with its plugin. */
 typedef struct reg {
@@ -39,6 +39,7 @@ typedef struct reg {
     void *ud;
     int *delays;            /* retry schedule (sub, job) */
     int ndelays;
+    wp_cred_kind *kind;     /* credential kind (owned; the router's routes point at it) */
 } reg;
 
 struct wp_plugin {
@@ -53,7 +54,7 @@ struct wp_plugin {
     char init_error[400];
     reg **regs;
     size_t nregs, capregs;
-    size_t count[4];
+    size_t count[5];
 };
 
 struct wp_plugins {
@@ -227,6 +228,7 @@ static void reg_free(reg *r)
     free(r->a);
     free(r->b);
     free(r->delays);
+    wp_credentials_kind_free(r->kind);
     free(r);
 }
 
@@ -271,6 +273,9 @@ static wp_status commit(struct wp_plugin *p, wp_err *err)
             break;
         case REG_JOB:
             if (env->jobs) st = wp_jobs_register(env->jobs, r->a, job_entry, r, r->delays, r->ndelays, &e);
+            break;
+        case REG_CRED:
+            st = wp_credentials_kind_routes(env->router, r->kind, p->name, &e);
             break;
         }
         if (st != WP_OK)
@@ -335,8 +340,9 @@ static wp_status load_one(wp_plugins *set, const char *dir, json_object *entry, 
     p->ready = true;
     if ((st = commit(p, err)) != WP_OK) return st;
     wp_log_info("plugin %s %s loaded from %s (ABI %u.%u): %zu route(s), %zu filter(s), %zu subscription(s), %zu job "
-                "kind(s)", p->name, p->def->version ? p->def->version : "?", p->path, p->def->abi_major,
-                p->def->abi_minor, p->count[REG_ROUTE], p->count[REG_FILTER], p->count[REG_SUB], p->count[REG_JOB]);
+                "kind(s), %zu credential kind(s)", p->name, p->def->version ? p->def->version : "?", p->path,
+                p->def->abi_major, p->def->abi_minor, p->count[REG_ROUTE], p->count[REG_FILTER], p->count[REG_SUB],
+                p->count[REG_JOB], p->count[REG_CRED]);
     return WP_OK;
 }
 
@@ -423,13 +429,15 @@ void wp_plugins_print(const wp_plugins *set, FILE *out)
         fprintf(out, "%-16s %-10s ABI %u.%u  %s\n", p->name, p->def->version ? p->def->version : "?",
                 p->def->abi_major, p->def->abi_minor, p->path);
         fprintf(out, "    %s\n", p->def->description ? p->def->description : "");
-        fprintf(out, "    %zu route(s), %zu filter(s), %zu subscription(s), %zu job kind(s)\n", p->count[REG_ROUTE],
-                p->count[REG_FILTER], p->count[REG_SUB], p->count[REG_JOB]);
+        fprintf(out, "    %zu route(s), %zu filter(s), %zu subscription(s), %zu job kind(s), %zu credential kind(s)\n",
+                p->count[REG_ROUTE], p->count[REG_FILTER], p->count[REG_SUB], p->count[REG_JOB], p->count[REG_CRED]);
         for (size_t j = 0; j < p->nregs; j++) {
             const reg *r = p->regs[j];
             if (r->what == REG_ROUTE) fprintf(out, "    route  %s %s\n", r->a, r->b);
             else if (r->what == REG_SUB) fprintf(out, "    event  %s\n", r->a);
             else if (r->what == REG_JOB) fprintf(out, "    job    %s\n", r->a);
+            else if (r->what == REG_CRED)
+                fprintf(out, "    credential %s (PUT, GET, DELETE /api/v1/credentials/%s)\n", r->a, r->a);
         }
     }
 }
@@ -440,8 +448,8 @@ static wp_status add_reg(wp_plugin *p, int what, const char *a, const char *b, i
                          const wp_retry_policy *retry)
 {
     if (!p || !p->registering)
-        return host_failf(WP_ELATE, "plugin %s: routes, filters, subscriptions and job handlers can only be "
-                          "registered during init", p ? p->name : "?");
+        return host_failf(WP_ELATE, "plugin %s: routes, filters, subscriptions, job handlers and credential kinds "
+                          "can only be registered during init", p ? p->name : "?");
     if (!a || !*a || !fn) return host_failf(WP_EINVAL, "plugin %s: registration needs a name and a function", p->name);
     reg *r = calloc(1, sizeof *r);
     if (!r) return host_failf(WP_ENOMEM, "out of memory");
@@ -532,6 +540,29 @@ static wp_status h_job_register(wp_plugin *p, const char *kind, wp_plugin_job_fn
     if (p && !own_kind(p, kind))
         return host_failf(WP_EINVAL, "job kind \"%s\" must start with \"%s.\"", kind ? kind : "(null)", p->name);
     return add_reg(p, REG_JOB, kind, NULL, 0, (void (*)(void))fn, ud, retry);
+}
+
+/* ABI 1.5: the kind is copied now; its routes go to the router at commit. */
+static wp_status h_credential_kind_register(wp_plugin *p, const wp_credential_kind *kind)
+{
+    if (!p || !p->registering)
+        return host_failf(WP_ELATE, "plugin %s: credential kinds can only be registered during init", p ? p->name : "?");
+    wp_err e;
+    wp_err_clear(&e);
+    wp_cred_kind *k = NULL;
+    if (wp_credentials_kind_new(kind, &k, &e) != WP_OK) return host_failf(e.status, "plugin %s: %s", p->name, e.msg);
+    for (size_t i = 0; i < p->nregs; i++)
+        if (p->regs[i]->what == REG_CRED && strcmp(p->regs[i]->a, k->name) == 0) {
+            wp_credentials_kind_free(k);
+            return host_failf(WP_ECONFLICT, "credential kind \"%s\" is already registered by %s", kind->name, p->name);
+        }
+    wp_status st = add_reg(p, REG_CRED, k->name, NULL, 0, (void (*)(void))k->validate, k->ud, NULL);
+    if (st != WP_OK) {
+        wp_credentials_kind_free(k);
+        return st;
+    }
+    p->regs[p->nregs - 1]->kind = k;
+    return st;
 }
 
 /* ---- request transactions ------------------------------------------- */
@@ -1211,4 +1242,5 @@ static const wp_host host_table = {
     .pass_cap_token = h_pass_cap_token,
     .pass_cap_verify = h_pass_cap_verify,
     .job_enqueue_ex = h_job_enqueue_ex,
+    .credential_kind_register = h_credential_kind_register,
 };

@@ -7,6 +7,7 @@
  *   filter pass.validate   base64 images must be real PNGs within the size limit
  *   hook   pass.render.apple  run over {schema, account_id, pass, pass_json}
  *   filter apple.pkpass.build  the signed bundle for another plugin (apns)
+ *   credential kind "apple"    PUT/GET/DELETE /api/v1/credentials/apple (apple_credkind.h)
  *
  * Configuration ("config" of the plugin entry; unknown keys are refused):
  *   web_service_path   "/apple"   appended to public_url for webServiceURL
@@ -17,6 +18,7 @@
  *   image_timeout_ms   5000       all image URLs of one bundle, fetched together
  *   image_ca_file      (system)   CA bundle for image URLs (tests: a private CA)
  *   image_cache_entries 256, image_cache_mb 32   fetched images kept per URL
+ *   require_apple_wwdr, wwdr_ca_file   the "apple" credential kind's (apple_credkind.h)
  *
  * Threads: route and filters run concurrently; the configuration is written
  * in init only, the caches lock (apple_cache.h).
@@ -35,6 +37,7 @@
 
 #include "apple_bundle.h"
 #include "apple_cache.h"
+#include "apple_credkind.h"
 #include "apple_fetch.h"
 #include "apple_render.h"
 #include "default_icons.h"
@@ -750,9 +753,10 @@ static wp_status apple_init(const wp_host *h, wp_plugin *me, const json_object *
             snprintf(image_ca_file, sizeof image_ca_file, "%s", s);
         } else if (strcmp(k, "cache_mb") != 0 && strcmp(k, "max_accounts") != 0 && strcmp(k, "max_image_bytes") != 0 &&
                    strcmp(k, "image_timeout_ms") != 0 && strcmp(k, "image_cache_entries") != 0 &&
-                   strcmp(k, "image_cache_mb") != 0) {
+                   strcmp(k, "image_cache_mb") != 0 && !apple_credkind_config_key(k)) {
             h->set_error(me, "config.%s: unknown key (known: web_service_path, cache_mb, max_accounts, "
-                         "max_image_bytes, image_timeout_ms, image_ca_file, image_cache_entries, image_cache_mb)", k);
+                         "max_image_bytes, image_timeout_ms, image_ca_file, image_cache_entries, image_cache_mb, "
+                         "require_apple_wwdr, wwdr_ca_file)", k);
             return WP_ECONFIG;
         }
     }
@@ -767,8 +771,10 @@ static wp_status apple_init(const wp_host *h, wp_plugin *me, const json_object *
     if ((st = read_size(config, "image_cache_mb", 0, 4096, &image_cache_mb)) != WP_OK) return st;
     image_timeout_ms = (long)tmo;
     cache_bytes = mb << 20;
+    if ((st = apple_credkind_init(h, me, config)) != WP_OK) return st;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         h->set_error(me, "libcurl could not be initialised");
+        apple_credkind_shutdown();
         return WP_EINTERNAL;
     }
     apple_cache_init(cache_bytes, max_accounts);
@@ -781,6 +787,7 @@ static wp_status apple_init(const wp_host *h, wp_plugin *me, const json_object *
         h->set_error(me, "%s", h->last_error());
         apple_cache_shutdown();
         apple_fetch_shutdown();
+        apple_credkind_shutdown();
         curl_global_cleanup();
         return st;
     }
@@ -792,6 +799,7 @@ static void apple_shutdown(wp_plugin *me)
     (void)me;
     apple_cache_shutdown();
     apple_fetch_shutdown();
+    apple_credkind_shutdown();
     curl_global_cleanup();
 }
 

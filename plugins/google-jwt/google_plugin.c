@@ -20,6 +20,8 @@
  *           schedule (README.md, "Ordering").
  *   route   GET /google/images/default-logo.png (public): the logo Google
  *           fetches when a pass has none (programLogo is required).
+ *   credential kind "google": PUT/GET/DELETE /api/v1/credentials/google,
+ *           checked by google_credcheck.h, sealed and stored by the gateway.
  *
  * Config (all optional): api_base_url, token_url, origins [..], public_url,
  * language, rate_limit_per_second (per issuer, default 20), timeout_seconds
@@ -38,6 +40,8 @@
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
+
+#include "google_credcheck.h"
 #include <openssl/sha.h>
 #include <walletpass/plugin.h>
 
@@ -1263,12 +1267,28 @@ static wp_status cfg_int(const json_object *cfg, const char *k, int lo, int hi, 
     return WP_OK;
 }
 
+/* The "google" credential kind's check (HTTP worker threads). */
+static wp_status credential_validate(void *ud, wp_req *req, const json_object *body, json_object **secret,
+                                     json_object **meta, wp_err *err)
+{
+    (void)ud, (void)req;
+    google_credcheck_err e;
+    memset(&e, 0, sizeof e);
+    wp_status st = google_credcheck(body, secret, meta, &e);
+    if (st != WP_OK) host->error_set(err, e.status, e.code, e.param[0] ? e.param : NULL, "%s", e.msg);
+    return st;
+}
+
 static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *cfg)
 {
     host = h;
     self = p;
     if (!WP_HOST_HAS(host, vault_read)) {
         host->set_error(self, "this gateway has no vault_read (ABI 1.1 is required)");
+        return WP_EABI;
+    }
+    if (!WP_HOST_HAS(host, credential_kind_register)) {
+        host->set_error(self, "this gateway has no credential_kind_register (ABI 1.5 is required)");
         return WP_EABI;
     }
     static const char *const known[] = {"api_base_url", "token_url", "origins", "public_url", "language",
@@ -1343,8 +1363,16 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
     retry.max_attempts = 7;
     retry.backoff_s = backoff;
     retry.nbackoff = sizeof backoff / sizeof backoff[0];
+    /* The key file's strings (the PEM key) may exceed the gateway's limits.max_string_bytes. */
+    static const char *const long_fields[] = {"service_account_json", NULL};
+    wp_credential_kind kind = WP_CREDENTIAL_KIND_INIT;
+    kind.name = "google";
+    kind.display_name = "Google";
+    kind.validate = credential_validate;
+    kind.long_fields = long_fields;
     wp_status st;
-    if ((st = host->filter_add(self, "pass.links", WP_PRIO_DEFAULT, links_filter, NULL)) != WP_OK ||
+    if ((st = host->credential_kind_register(self, &kind)) != WP_OK ||
+        (st = host->filter_add(self, "pass.links", WP_PRIO_DEFAULT, links_filter, NULL)) != WP_OK ||
         (st = host->subscribe(self, "pass.created", on_created, NULL, NULL)) != WP_OK ||
         (st = host->subscribe(self, "pass.updated", on_updated, NULL, NULL)) != WP_OK ||
         (st = host->subscribe(self, "pass.voided", on_voided, NULL, NULL)) != WP_OK ||

@@ -35,8 +35,9 @@
  *      name in the configuration), json-c (same version, same copy).
  *   2. The plugin's migrations are applied (see docs/plugins.md).
  *   3. init(host, self, config) runs once, on the main thread.  Only during
- *      init may a plugin register routes, filters, event subscribers and job
- *      handlers; afterwards those functions return WP_ELATE.  A non-WP_OK
+ *      init may a plugin register routes, filters, event subscribers, job
+ *      handlers and credential kinds; afterwards those functions return
+ *      WP_ELATE.  A non-WP_OK
  *      return stops start-up (unless the configuration marks the plugin
  *      optional); call host->set_error() first to say why.
  *   4. The gateway serves.  Callbacks run as stated below.
@@ -105,6 +106,8 @@
  *   1.3 (walletpass 0.1.0)  wp_host: vault_seal, vault_open, pass_find
  *   1.4 (walletpass 0.1.0)  wp_host: pass_authenticate, pass_cap_token,
  *                           pass_cap_verify, job_enqueue_ex; wp_job_options_v1
+ *   1.5 (walletpass 0.1.0)  wp_host: credential_kind_register;
+ *                           wp_credential_kind_v1
  *
  * Rules: a function is only ever appended to wp_host (a removed one keeps its
  * slot as NULL); a struct only ever grows at its end and carries its size
@@ -125,7 +128,7 @@ extern "C" {
 
 /* ABI version of this header. */
 #define WP_ABI_MAJOR 1
-#define WP_ABI_MINOR 4
+#define WP_ABI_MINOR 5
 
 /*
  * To run on older hosts, a plugin may define WP_TARGET_ABI_MINOR (before
@@ -271,6 +274,50 @@ typedef struct wp_job_options_v1 {
 } wp_job_options_v1;
 #define wp_job_options wp_job_options_v1
 #define WP_JOB_OPTIONS_INIT {sizeof(wp_job_options_v1), 0, 0, NULL}
+
+/*
+ * A credential kind (ABI 1.5), registered with host->credential_kind_register
+ * during init: the plugin that owns a platform says what an account uploads
+ * for it; the host does the rest.  For kind "acme" the host serves
+ *
+ *   PUT    /api/v1/credentials/acme   200 {object, platform, ...meta, created_at, updated_at}
+ *   GET    /api/v1/credentials/acme   200 the same; 404 when the account has none
+ *   DELETE /api/v1/credentials/acme   200 {object, platform, deleted: true}; 404 when none
+ *
+ * with API-key authentication, Cache-Control: no-store, the body parsed as
+ * strict JSON, no query parameters, one row per account, errors in the API
+ * error shape.  What validate returns as the secret is sealed by the vault
+ * (bound to the account and the kind, so a copy in another account's row
+ * does not open) and comes back decrypted from vault_read(self, account,
+ * "acme"); the meta object is stored in clear and shown by PUT and GET.
+ *
+ * validate: HTTP worker threads, concurrently.  body (the request's JSON,
+ * borrowed; the host overwrites its strings afterwards: keep nothing of it)
+ * is checked; on success *secret and *meta receive new JSON objects,
+ * transferred to the host (the host overwrites the secret's strings once
+ * it is sealed).  On a refusal: fill err with host->error_set (WP_EINVAL,
+ * code "parameter_missing"/"parameter_invalid"/"parameter_unknown", param
+ * the field at fault) and return its status; nothing is stored.  Never put
+ * a secret in a message.  req: the request, for req_account_id and the
+ * like (borrowed).
+ */
+typedef wp_status (*wp_credential_validate_fn)(void *ud, wp_req *req, const json_object *body, json_object **secret,
+                                               json_object **meta, wp_err *err);
+
+typedef struct wp_credential_kind_v1 {
+    uint32_t size;                      /* sizeof(wp_credential_kind_v1): set by WP_CREDENTIAL_KIND_INIT */
+    uint32_t reserved;                  /* 0 */
+    const char *name;                   /* the route's last segment and vault_read's name: 1..32 characters
+                                         * of [a-z0-9_-], starting with a letter ("apple") */
+    const char *display_name;           /* in messages ("no Apple credentials are stored ..."); NULL: name */
+    wp_credential_validate_fn validate; /* required */
+    void *ud;                           /* handed to validate as is */
+    /* Top-level body fields whose strings may exceed limits.max_string_bytes
+     * (base64 files, PEM texts): NULL-terminated, NULL for none. */
+    const char *const *long_fields;
+} wp_credential_kind_v1;
+#define wp_credential_kind wp_credential_kind_v1
+#define WP_CREDENTIAL_KIND_INIT {sizeof(wp_credential_kind_v1), 0, NULL, NULL, NULL, NULL, NULL}
 
 /*
  * Callbacks.  `ud` is the pointer given at registration, handed back as is.
@@ -455,20 +502,16 @@ struct wp_host {
      * the address that was checked (DNS rebinding). */
     wp_status (*url_check)(wp_plugin *self, const char *url, char *pin, size_t pin_len);
 
-    /* Reads an account's decrypted credential `name`; *out transferred (a
-     * new object: drop it with json_object_put as soon as it is used, and
-     * never log it or put it in a response).  Shapes:
-     *   "apple"  {"pass_type_identifier", "team_identifier",
-     *             "certificate_pem" (the Pass Type ID certificate),
-     *             "private_key_pem" (its key, unencrypted PKCS#8 PEM),
-     *             "wwdr_pem" (the issuing WWDR intermediate, or null)}
-     *   "google" {"issuer_id" (digits, as a string), "client_email",
-     *             "private_key_pem" (RSA, PKCS#8 PEM), "private_key_id",
-     *             "token_uri"}
+    /* Reads an account's decrypted credential of kind `name` (the secret
+     * object the kind's validate returned at upload, see
+     * wp_credential_kind; the plugin that registers a kind documents its
+     * shape); *out transferred (a new object: drop it with json_object_put
+     * as soon as it is used, and never log it or put it in a response).
      * WP_ENOTFOUND when the account has none (PUT /api/v1/credentials/<name>)
-     * and for any other name; WP_ECRYPTO when the stored value does not open
-     * (sealed under a master key no longer configured); WP_EUNAVAIL when the
-     * database is unreachable or the process has no vault (`walletpass plugins`). */
+     * and for a malformed name; WP_ECRYPTO when the stored value does not
+     * open (sealed under a master key no longer configured); WP_EUNAVAIL when
+     * the database is unreachable or the process has no vault (`walletpass
+     * plugins`). */
     wp_status (*vault_read)(wp_plugin *self, const char *account_id, const char *name, json_object **out);
 #endif
 
@@ -585,6 +628,20 @@ struct wp_host {
      * or is malformed. */
     wp_status (*job_enqueue_ex)(wp_plugin *self, wp_req *req, const char *kind, const json_object *payload,
                                 const wp_job_options *opts, char *id_out, size_t id_len);
+#endif
+
+#if WP_TARGET_ABI_MINOR >= 5
+    /* ---- ABI 1.5: credential kinds --------------------------------------- */
+
+    /* Registration (init only; WP_ELATE afterwards).  Registers the
+     * credential kind `kind` (borrowed: the host copies the strings and the
+     * long_fields list and keeps the pointers validate and ud): the routes
+     * PUT/GET/DELETE /api/v1/credentials/<name> and vault_read's name (see
+     * wp_credential_kind).  The host reads only the fields within
+     * kind->size.  WP_EINVAL for a malformed name or a missing validate;
+     * WP_ECONFLICT when another plugin registered the name (reported at
+     * load, like a taken route). */
+    wp_status (*credential_kind_register)(wp_plugin *self, const wp_credential_kind *kind);
 #endif
 };
 
@@ -710,6 +767,12 @@ WP_STATIC_ASSERT(offsetof(wp_host, pass_authenticate) == WP_HOST_SLOT_(40), "ABI
 WP_STATIC_ASSERT(offsetof(wp_host, pass_cap_token) == WP_HOST_SLOT_(41), "ABI: wp_host.pass_cap_token moved");
 WP_STATIC_ASSERT(offsetof(wp_host, pass_cap_verify) == WP_HOST_SLOT_(42), "ABI: wp_host.pass_cap_verify moved");
 WP_STATIC_ASSERT(offsetof(wp_host, job_enqueue_ex) == WP_HOST_SLOT_(43), "ABI: wp_host.job_enqueue_ex moved");
+#endif
+#if WP_TARGET_ABI_MINOR >= 5
+WP_STATIC_ASSERT(offsetof(wp_host, credential_kind_register) == WP_HOST_SLOT_(44),
+                 "ABI: wp_host.credential_kind_register moved");
+WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(45), "ABI: wp_host 1.5 size changed");
+#elif WP_TARGET_ABI_MINOR == 4
 WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(44), "ABI: wp_host 1.4 size changed");
 #elif WP_TARGET_ABI_MINOR == 3
 WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SLOT_(40), "ABI: wp_host 1.3 size changed");
@@ -734,6 +797,12 @@ WP_STATIC_ASSERT(offsetof(wp_plugin_event_v1, created_at) == 8 + 4 * sizeof(void
 WP_STATIC_ASSERT(offsetof(wp_plugin_job_v1, payload) == 8 + 2 * sizeof(void *), "ABI: wp_plugin_job_v1 changed");
 WP_STATIC_ASSERT(offsetof(wp_job_options_v1, run_at_ms) == 8, "ABI: wp_job_options_v1.run_at_ms moved");
 WP_STATIC_ASSERT(offsetof(wp_job_options_v1, serial_key) == 16, "ABI: wp_job_options_v1.serial_key moved");
+WP_STATIC_ASSERT(offsetof(wp_credential_kind_v1, name) == 8, "ABI: wp_credential_kind_v1.name moved");
+WP_STATIC_ASSERT(offsetof(wp_credential_kind_v1, validate) == 8 + 2 * sizeof(void *),
+                 "ABI: wp_credential_kind_v1.validate moved");
+WP_STATIC_ASSERT(offsetof(wp_credential_kind_v1, long_fields) == 8 + 4 * sizeof(void *),
+                 "ABI: wp_credential_kind_v1.long_fields moved");
+WP_STATIC_ASSERT(sizeof(wp_credential_kind_v1) == 8 + 5 * sizeof(void *), "ABI: wp_credential_kind_v1 size changed");
 #undef WP_STATIC_ASSERT
 
 #ifdef __cplusplus
