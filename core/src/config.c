@@ -72,12 +72,70 @@ static const key_spec schema[] = {
      OFF(plans), NULL},
     {"metering.default_plan", K_STR, 0, 0, "trial", OFF(default_plan), NULL},
     {"metering.trial_days", K_INT, 0, 3650, "14", OFF(trial_days), NULL},
-    {"apple.require_apple_wwdr", K_BOOL, 0, 0, "false", OFF(apple_require_wwdr), NULL},
-    {"apple.wwdr_ca_file", K_STR, 0, 0, NULL, OFF(apple_wwdr_ca_file), NULL},
     {"log_level", K_LOGLEVEL, 0, 0, "info", OFF(log_level), "WALLETPASS_LOG_LEVEL"},
 };
 
 #define NKEYS (sizeof schema / sizeof schema[0])
+
+/*
+ * Keys that moved out of the gateway's configuration into a plugin's (the
+ * "config" of its "plugins" entry).  Each plugin lists its own in
+ * plugins/<name>/moved_config.def as WP_MOVED_KEY(old dotted key, plugin,
+ * new key); the build gathers them into wp_moved_config.h.  Such a key is
+ * refused with its new place named, never silently ignored.
+ */
+typedef struct {
+    const char *old, *plugin, *key;
+} moved_key;
+
+static const moved_key moved[] = {
+#define WP_MOVED_KEY(old_, plugin_, key_) {old_, plugin_, key_},
+#include "wp_moved_config.h"
+#undef WP_MOVED_KEY
+    {NULL, NULL, NULL}};
+
+static const moved_key *find_moved(const char *dotted)
+{
+    for (const moved_key *m = moved; m->old; m++)
+        if (strcmp(m->old, dotted) == 0) return m;
+    return NULL;
+}
+
+/* The first moved key inside the section `dotted`, or NULL. */
+static const moved_key *find_moved_section(const char *dotted)
+{
+    size_t n = strlen(dotted);
+    for (const moved_key *m = moved; m->old; m++)
+        if (strncmp(m->old, dotted, n) == 0 && m->old[n] == '.') return m;
+    return NULL;
+}
+
+static wp_status moved_error(wp_err *err, const char *dotted, const moved_key *m)
+{
+    return wp_err_param(err, WP_ECONFIG, dotted,
+                        "%s: moved into the configuration of the plugin \"%s\": set \"%s\" in the \"config\" of its "
+                        "entry under \"plugins\" ({\"name\": \"%s\", \"config\": {\"%s\": ...}})",
+                        dotted, m->plugin, m->key, m->plugin, m->key);
+}
+
+/* A key of a section whose keys moved into a plugin: name the new place. */
+static wp_status moved_section_error(json_object *v, const char *dotted, const moved_key *m, wp_err *err)
+{
+    if (json_object_is_type(v, json_type_object)) {
+        json_object_object_foreach(v, k, child) {
+            (void)child;
+            if (strcmp(k, "$comment") == 0) continue;
+            char inner[300];
+            snprintf(inner, sizeof inner, "%s.%s", dotted, k);
+            const moved_key *km = find_moved(inner);
+            if (km) return moved_error(err, inner, km);
+            return wp_err_param(err, WP_ECONFIG, inner, "%s: unknown configuration key (the section \"%s\" moved into "
+                                "the configuration of the plugin \"%s\")", inner, dotted, m->plugin);
+        }
+    }
+    return wp_err_param(err, WP_ECONFIG, dotted, "%s: moved into the configuration of the plugin \"%s\" (the "
+                        "\"config\" of its entry under \"plugins\")", dotted, m->plugin);
+}
 
 /* Sections other modules own; their keys are validated by those modules. */
 static const char *const open_sections[] = {"vault", "jobs", "outbound", "portal", NULL};
@@ -123,6 +181,9 @@ static wp_status check_unknown(json_object *obj, const char *prefix, wp_err *err
             if (st != WP_OK) return st;
             continue;
         }
+        const moved_key *m = find_moved(dotted);
+        if (m) return moved_error(err, dotted, m);
+        if ((m = find_moved_section(dotted)) != NULL) return moved_section_error(v, dotted, m, err);
         return wp_err_param(err, WP_ECONFIG, dotted, "%s: unknown configuration key", dotted);
     }
     return WP_OK;
@@ -399,12 +460,6 @@ wp_status wp_config_from_json(json_object *doc, wp_config *cfg, wp_err *err)
     if ((st = check_plans(cfg, err)) != WP_OK) {
         wp_config_free(cfg);
         return st;
-    }
-    if (cfg->apple_require_wwdr && !cfg->apple_wwdr_ca_file) {
-        wp_config_free(cfg);
-        return wp_err_param(err, WP_ECONFIG, "apple.wwdr_ca_file",
-                            "apple.wwdr_ca_file: required when apple.require_apple_wwdr is true (a PEM file with "
-                            "Apple's WWDR intermediate certificates)");
     }
     if ((st = check_tls(cfg, err)) != WP_OK) {
         wp_config_free(cfg);

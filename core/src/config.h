@@ -3,7 +3,8 @@
  *
  * wp_config_load() reads WALLETPASS_CONFIG (or the given path), applies the
  * WALLETPASS_* environment variables on top, and validates every key.  An
- * unknown key or a wrong value is an error naming the key.  The strings in
+ * unknown key or a wrong value is an error naming the key; a key that moved
+ * into a plugin's configuration is an error naming its new place.  The strings in
  * wp_config are owned by the config and freed by wp_config_free().
  */
 #ifndef WP_CONFIG_H
@@ -69,9 +70,6 @@ typedef struct wp_config {
     json_object *plans;         /* owned */
     char *default_plan;
     int trial_days;
-    /* Apple credentials (credcheck.h) */
-    bool apple_require_wwdr;    /* apple.require_apple_wwdr */
-    char *apple_wwdr_ca_file;   /* apple.wwdr_ca_file: PEM, Apple's WWDR intermediates */
     /* logging */
     int log_level;
     /* the whole document after overrides, for sections read by other modules (owned) */

@@ -27,7 +27,7 @@
 #define WP_DEFAULT_PLUGIN_DIR "/usr/local/lib/walletpass/plugins"
 #endif
 
-enum { REG_ROUTE, REG_FILTER, REG_SUB, REG_JOB };
+enum { REG_ROUTE, REG_FILTER, REG_SUB, REG_JOB, REG_CRED };
 
 /* One registration made during init: host-owned, tagged with its plugin. */
 typedef struct reg {
@@ -41,6 +41,7 @@ typedef struct reg {
     int ndelays;
     uint32_t schema_min, schema_max; /* sub: the data schemas the handler understands (max 0: any) */
     uint32_t on_mismatch;   /* sub: wp_schema_mismatch */
+    wp_cred_kind *kind;     /* credential kind (owned; the router's routes point at it) */
 } reg;
 
 struct wp_plugin {
@@ -60,7 +61,7 @@ struct wp_plugin {
     char init_error[400];
     reg **regs;
     size_t nregs, capregs;
-    size_t count[4];
+    size_t count[5];
 };
 
 struct wp_plugins {
@@ -258,6 +259,7 @@ static void reg_free(reg *r)
     free(r->a);
     free(r->b);
     free(r->delays);
+    wp_credentials_kind_free(r->kind);
     free(r);
 }
 
@@ -302,6 +304,9 @@ static wp_status commit(struct wp_plugin *p, wp_err *err)
             break;
         case REG_JOB:
             if (env->jobs) st = wp_jobs_register(env->jobs, r->a, job_entry, r, r->delays, r->ndelays, &e);
+            break;
+        case REG_CRED:
+            st = wp_credentials_kind_routes(env->router, r->kind, p->name, &e);
             break;
         }
         if (st != WP_OK)
@@ -377,9 +382,9 @@ static wp_status start_one(struct wp_plugin *p, wp_err *err)
     if (p->built_minor != p->def->abi_minor)
         snprintf(built, sizeof built, ", built against %u.%u", p->def->abi_major, p->built_minor);
     wp_log_info("plugin %s %s loaded from %s (ABI %u.%u%s): %zu route(s), %zu filter(s), %zu subscription(s), %zu job "
-                "kind(s)", p->name, p->def->version ? p->def->version : "?", p->path, p->def->abi_major,
-                p->def->abi_minor, built, p->count[REG_ROUTE], p->count[REG_FILTER], p->count[REG_SUB],
-                p->count[REG_JOB]);
+                "kind(s), %zu credential kind(s)", p->name, p->def->version ? p->def->version : "?", p->path,
+                p->def->abi_major, p->def->abi_minor, built, p->count[REG_ROUTE], p->count[REG_FILTER],
+                p->count[REG_SUB], p->count[REG_JOB], p->count[REG_CRED]);
     return WP_OK;
 }
 
@@ -470,7 +475,8 @@ static wp_status presented_minor(unsigned *out, wp_err *err)
 
 /* host->size of a host of each minor, from the ledger in plugin.h. */
 static const size_t host_sizes[] = {WP_HOST_SIZE_1_0, WP_HOST_SIZE_1_1, WP_HOST_SIZE_1_2,
-                                    WP_HOST_SIZE_1_3, WP_HOST_SIZE_1_4, WP_HOST_SIZE_1_5};
+                                    WP_HOST_SIZE_1_3, WP_HOST_SIZE_1_4, WP_HOST_SIZE_1_5,
+                                    WP_HOST_SIZE_1_6};
 _Static_assert(sizeof host_sizes / sizeof host_sizes[0] == WP_ABI_MINOR + 1, "a host size per ABI minor");
 
 static void present(wp_plugins *set)
@@ -664,13 +670,15 @@ void wp_plugins_print(const wp_plugins *set, FILE *out)
             fprintf(out, "    needs  plugin %s\n", p->needs_plugins[k]);
         for (size_t k = 0; p->needs_hooks && p->needs_hooks[k]; k++)
             fprintf(out, "    needs  hook %s\n", p->needs_hooks[k]);
-        fprintf(out, "    %zu route(s), %zu filter(s), %zu subscription(s), %zu job kind(s)\n", p->count[REG_ROUTE],
-                p->count[REG_FILTER], p->count[REG_SUB], p->count[REG_JOB]);
+        fprintf(out, "    %zu route(s), %zu filter(s), %zu subscription(s), %zu job kind(s), %zu credential kind(s)\n",
+                p->count[REG_ROUTE], p->count[REG_FILTER], p->count[REG_SUB], p->count[REG_JOB], p->count[REG_CRED]);
         for (size_t j = 0; j < p->nregs; j++) {
             const reg *r = p->regs[j];
             if (r->what == REG_ROUTE) fprintf(out, "    route  %s %s\n", r->a, r->b);
             else if (r->what == REG_SUB) fprintf(out, "    event  %s\n", r->a);
             else if (r->what == REG_JOB) fprintf(out, "    job    %s\n", r->a);
+            else if (r->what == REG_CRED)
+                fprintf(out, "    credential %s (PUT, GET, DELETE /api/v1/credentials/%s)\n", r->a, r->a);
         }
     }
 }
@@ -681,8 +689,8 @@ static wp_status add_reg(wp_plugin *p, int what, const char *a, const char *b, i
                          const wp_retry_policy *retry)
 {
     if (!p || !p->registering)
-        return host_failf(WP_ELATE, "plugin %s: routes, filters, subscriptions and job handlers can only be "
-                          "registered during init", p ? p->name : "?");
+        return host_failf(WP_ELATE, "plugin %s: routes, filters, subscriptions, job handlers and credential kinds "
+                          "can only be registered during init", p ? p->name : "?");
     if (!a || !*a || !fn) return host_failf(WP_EINVAL, "plugin %s: registration needs a name and a function", p->name);
     reg *r = calloc(1, sizeof *r);
     if (!r) return host_failf(WP_ENOMEM, "out of memory");
@@ -805,6 +813,29 @@ static wp_status h_job_register(wp_plugin *p, const char *kind, wp_plugin_job_fn
     if (p && !own_kind(p, kind))
         return host_failf(WP_EINVAL, "job kind \"%s\" must start with \"%s.\"", kind ? kind : "(null)", p->name);
     return add_reg(p, REG_JOB, kind, NULL, 0, (void (*)(void))fn, ud, retry);
+}
+
+/* ABI 1.5: the kind is copied now; its routes go to the router at commit. */
+static wp_status h_credential_kind_register(wp_plugin *p, const wp_credential_kind *kind)
+{
+    if (!p || !p->registering)
+        return host_failf(WP_ELATE, "plugin %s: credential kinds can only be registered during init", p ? p->name : "?");
+    wp_err e;
+    wp_err_clear(&e);
+    wp_cred_kind *k = NULL;
+    if (wp_credentials_kind_new(kind, &k, &e) != WP_OK) return host_failf(e.status, "plugin %s: %s", p->name, e.msg);
+    for (size_t i = 0; i < p->nregs; i++)
+        if (p->regs[i]->what == REG_CRED && strcmp(p->regs[i]->a, k->name) == 0) {
+            wp_credentials_kind_free(k);
+            return host_failf(WP_ECONFLICT, "credential kind \"%s\" is already registered by %s", kind->name, p->name);
+        }
+    wp_status st = add_reg(p, REG_CRED, k->name, NULL, 0, (void (*)(void))k->validate, k->ud, NULL);
+    if (st != WP_OK) {
+        wp_credentials_kind_free(k);
+        return st;
+    }
+    p->regs[p->nregs - 1]->kind = k;
+    return st;
 }
 
 /* ---- request transactions ------------------------------------------- */
@@ -1521,4 +1552,5 @@ static const wp_host host_table = {
     .pass_cap_verify = h_pass_cap_verify,
     .job_enqueue_ex = h_job_enqueue_ex,
     .subscribe_ex = h_subscribe_ex,
+    .credential_kind_register = h_credential_kind_register,
 };

@@ -21,14 +21,14 @@
 #include "idempotency.h"
 #include "keepalive.h"
 #include "ids.h"
-#include "credentials.h"
 #include "log.h"
 #include "passes.h"
 #include "share.h"
 #include "templates.h"
 
-/* Strings under these may be long: base64 images; credential uploads (P12, PEMs). */
-static const char *const long_prefixes[] = {"images", "p12_base64", "wwdr_pem", "service_account_json", NULL};
+/* Strings under these may be long: base64 images.  Credential uploads name
+ * their own long fields (wp_credential_kind.long_fields, credentials.c). */
+static const char *const long_prefixes[] = {"images", NULL};
 
 static double mono_now(void)
 {
@@ -407,7 +407,6 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if ((st = wp_passes_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_share_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_batches_routes(srv, err)) != WP_OK) return st;
-    if ((st = wp_credentials_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_templates_routes(srv, err)) != WP_OK) return st;
     return WP_OK;
 }

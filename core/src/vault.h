@@ -5,7 +5,7 @@
  * The key version lets the master key rotate: new values are sealed with
  * the current key, old ones still open with the previous keys listed in
  * the configuration.  The associated data binds a ciphertext to its owner
- * and purpose ("acct_…/apple.p12"), so a sealed value copied to another
+ * and purpose ("acct_…/credentials/<kind>"), so a sealed value copied to another
  * account's row does not open there.
  *
  * Key material lives only in wp_vault (mlock is not attempted); it is
@@ -58,7 +58,7 @@ int wp_vault_key_version(const wp_vault *v);
 wp_status wp_vault_mac(const wp_vault *v, const char *purpose, const char *data, char *out, size_t outlen);
 wp_status wp_vault_mac_verify(const wp_vault *v, const char *purpose, const char *data, const char *mac);
 
-/* Decodes standard base64 (with padding); *out freed by the caller.  Used for keys and P12 uploads. */
+/* Decodes standard base64 (with padding); *out freed by the caller.  Used for keys and base64 uploads. */
 wp_status wp_base64_decode(const char *in, unsigned char **out, size_t *len);
 /* Encodes; *out freed by the caller. */
 wp_status wp_base64_encode(const unsigned char *in, size_t len, char **out);

@@ -7,6 +7,7 @@
  *   filter pass.validate   base64 images must be real PNGs within the size limit
  *   hook   pass.render.apple  run over {schema, account_id, pass, pass_json}
  *   filter apple.pkpass.build  the signed bundle for another plugin (apns)
+ *   credential kind "apple"    PUT/GET/DELETE /api/v1/credentials/apple (apple_credkind.h)
  *
  * Configuration ("config" of the plugin entry; unknown keys are refused):
  *   web_service_path   "/apple"   appended to public_url for webServiceURL
@@ -17,6 +18,7 @@
  *   image_timeout_ms   5000       all image URLs of one bundle, fetched together
  *   image_ca_file      (system)   CA bundle for image URLs (tests: a private CA)
  *   image_cache_entries 256, image_cache_mb 32   fetched images kept per URL
+ *   require_apple_wwdr, wwdr_ca_file   the "apple" credential kind's (apple_credkind.h)
  *
  * Threads: route and filters run concurrently; the configuration is written
  * in init only, the caches lock (apple_cache.h).
@@ -31,13 +33,14 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-/* pass_get, pass_link_* and req_api_key (1.2) are what it renders and serves with; init checks them. */
-#define WP_REQUIRE_ABI_MINOR 2
+/* credential_kind_register (1.6): the plugin owns the "apple" credential kind; init checks it. */
+#define WP_REQUIRE_ABI_MINOR 6
 #include <walletpass/plugin.h>
 #include <walletpass/plugin_config.h>
 
 #include "apple_bundle.h"
 #include "apple_cache.h"
+#include "apple_credkind.h"
 #include "apple_fetch.h"
 #include "apple_render.h"
 #include "default_icons.h"
@@ -721,6 +724,8 @@ typedef struct apple_settings {
     long image_timeout_ms;
     char image_ca_file[1024];
     size_t image_cache_entries, image_cache_mb;
+    bool require_apple_wwdr;    /* read again by apple_credkind_init */
+    char wwdr_ca_file[1024];
 } apple_settings;
 
 /* webServiceURL is public_url + this: "" (none) or a path without a trailing slash, query or fragment. */
@@ -741,6 +746,8 @@ static const wp_cfg_key apple_keys[] = {
     WP_CFG_STRING("image_ca_file", apple_settings, image_ca_file, "", 0),
     WP_CFG_INT("image_cache_entries", apple_settings, image_cache_entries, 256, 0, 100000),
     WP_CFG_INT("image_cache_mb", apple_settings, image_cache_mb, 32, 0, 4096),
+    WP_CFG_BOOL("require_apple_wwdr", apple_settings, require_apple_wwdr, false),
+    WP_CFG_STRING("wwdr_ca_file", apple_settings, wwdr_ca_file, "", WP_CFG_NONEMPTY),
     WP_CFG_END,
 };
 
@@ -768,8 +775,11 @@ static wp_status apple_init(const wp_host *h, wp_plugin *me, const json_object *
     image_timeout_ms = set.image_timeout_ms;
     image_cache_entries = set.image_cache_entries;
     image_cache_mb = set.image_cache_mb;
+    /* the credential kind reads its own two keys (require_apple_wwdr, wwdr_ca_file) */
+    if ((st = apple_credkind_init(h, me, config)) != WP_OK) return st;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         h->init_error(me, "libcurl could not be initialised");
+        apple_credkind_shutdown();
         return WP_EINTERNAL;
     }
     apple_cache_init(cache_bytes, max_accounts);
@@ -782,6 +792,7 @@ static wp_status apple_init(const wp_host *h, wp_plugin *me, const json_object *
         h->init_error(me, "%s", h->last_error());
         apple_cache_shutdown();
         apple_fetch_shutdown();
+        apple_credkind_shutdown();
         curl_global_cleanup();
         return st;
     }
@@ -793,6 +804,7 @@ static void apple_shutdown(wp_plugin *me)
     (void)me;
     apple_cache_shutdown();
     apple_fetch_shutdown();
+    apple_credkind_shutdown();
     curl_global_cleanup();
 }
 

@@ -20,6 +20,8 @@
  *           schedule (README.md, "Ordering").
  *   route   GET /google/images/default-logo.png (public): the logo Google
  *           fetches when a pass has none (programLogo is required).
+ *   credential kind "google": PUT/GET/DELETE /api/v1/credentials/google,
+ *           checked by google_credcheck.h, sealed and stored by the gateway.
  *
  * Config (all optional): api_base_url, token_url, origins [..], public_url,
  * language, rate_limit_per_second (per issuer, default 20), timeout_seconds
@@ -41,12 +43,13 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
-/* vault_read (1.1) is what it signs with; everything newer is probed with WP_HOST_HAS. */
-#define WP_REQUIRE_ABI_MINOR 1
+/* credential_kind_register (1.6): the plugin owns the "google" credential kind; newer slots are probed. */
+#define WP_REQUIRE_ABI_MINOR 6
 #include <walletpass/plugin.h>
 #include <walletpass/plugin_config.h>
 
 #include "default_logo.h"
+#include "google_credcheck.h"
 #include "google_cache.h"
 #include "google_jwt.h"
 #include "google_render.h"
@@ -1356,12 +1359,28 @@ static char *origins_text(char **origins)
     return text;
 }
 
+/* The "google" credential kind's check (HTTP worker threads). */
+static wp_status credential_validate(void *ud, wp_req *req, const json_object *body, json_object **secret,
+                                     json_object **meta, wp_err *err)
+{
+    (void)ud, (void)req;
+    google_credcheck_err e;
+    memset(&e, 0, sizeof e);
+    wp_status st = google_credcheck(body, secret, meta, &e);
+    if (st != WP_OK) host->error_set(err, e.status, e.code, e.param[0] ? e.param : NULL, "%s", e.msg);
+    return st;
+}
+
 static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *cfg)
 {
     host = h;
     self = p;
     if (!WP_HOST_HAS(host, vault_read)) {
         host->init_error(self, "this gateway has no vault_read (ABI 1.1 is required)");
+        return WP_EABI;
+    }
+    if (!WP_HOST_HAS(host, credential_kind_register)) {
+        host->init_error(self, "this gateway has no credential_kind_register (ABI 1.6 is required)");
         return WP_EABI;
     }
     google_settings set;
@@ -1419,7 +1438,15 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
     retry.max_attempts = SYNC_ATTEMPTS;
     retry.backoff_s = sync_backoff;
     retry.nbackoff = sizeof sync_backoff / sizeof sync_backoff[0];
-    if ((st = host->filter_add(self, "pass.links", WP_PRIO_DEFAULT, links_filter, NULL)) != WP_OK ||
+    /* The key file's strings (the PEM key) may exceed the gateway's limits.max_string_bytes. */
+    static const char *const long_fields[] = {"service_account_json", NULL};
+    wp_credential_kind kind = WP_CREDENTIAL_KIND_INIT;
+    kind.name = "google";
+    kind.display_name = "Google";
+    kind.validate = credential_validate;
+    kind.long_fields = long_fields;
+    if ((st = host->credential_kind_register(self, &kind)) != WP_OK ||
+        (st = host->filter_add(self, "pass.links", WP_PRIO_DEFAULT, links_filter, NULL)) != WP_OK ||
         (st = host->subscribe(self, "pass.created", on_created, NULL, NULL)) != WP_OK ||
         (st = host->subscribe(self, "pass.updated", on_updated, NULL, NULL)) != WP_OK ||
         (st = host->subscribe(self, "pass.voided", on_voided, NULL, NULL)) != WP_OK ||

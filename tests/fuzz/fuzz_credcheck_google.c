@@ -1,12 +1,13 @@
 /*
- * fuzz_credcheck_google: the Google credential upload (credcheck.c): the
+ * fuzz_credcheck_google: the Google credential upload (google-jwt's
+ * google_credcheck.c): the
  * input is the request body ({"issuer_id", "service_account_json"}),
  * parsed strictly as the server does.  A refusal must not quote the
  * private key it was given.
  */
 #include <stdio.h>
 
-#include "credcheck.h"
+#include "google_credcheck.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -14,9 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_object *body = fz_parse(data, size);
     if (!body) return 0;
     json_object *secret = NULL, *meta = NULL;
-    wp_err err;
-    wp_err_clear(&err);
-    if (wp_credcheck_google(body, &secret, &meta, &err) == WP_OK) {
+    google_credcheck_err err;
+    memset(&err, 0, sizeof err);
+    if (google_credcheck(body, &secret, &meta, &err) == WP_OK) {
         if (!secret || !meta) abort();
     } else {
         if (!err.msg[0] || secret || meta) abort();
@@ -32,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
     }
-    wp_credcheck_wipe_put(secret);
+    google_credcheck_wipe_put(secret);
     json_object_put(meta);
     json_object_put(body);
     return 0;

@@ -1,5 +1,6 @@
 /*
- * fuzz_credcheck_p12: the Apple credential upload (credcheck.c) with the
+ * fuzz_credcheck_p12: the Apple credential upload (apple-signer's
+ * apple_credcheck.c) with the
  * input as the .p12 file: base64-encoded into p12_base64 next to a fixed
  * password, Pass Type ID and team.  Validity is checked against a fixed
  * time (2030-01-01), inside the seed certificates' hundred years.
@@ -10,7 +11,7 @@
 
 #include <openssl/evp.h>
 
-#include "credcheck.h"
+#include "apple_credcheck.h"
 #include "fuzz.h"
 
 #define PASSWORD "fuzz-p12-password"
@@ -27,15 +28,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_object_object_add(body, "pass_type_identifier", json_object_new_string("pass.com.example.fuzz"));
     json_object_object_add(body, "team_identifier", json_object_new_string("ABCDE12345"));
     json_object *secret = NULL, *meta = NULL;
-    wp_err err;
-    wp_err_clear(&err);
-    if (wp_credcheck_apple(body, (time_t)1893456000, NULL, &secret, &meta, &err) == WP_OK) {
+    apple_credcheck_err err;
+    memset(&err, 0, sizeof err);
+    if (apple_credcheck(body, (time_t)1893456000, NULL, &secret, &meta, &err) == WP_OK) {
         if (!secret || !meta) abort();
     } else if (!err.msg[0] || strstr(err.msg, PASSWORD) || secret || meta) {
         fprintf(stderr, "bad refusal: \"%s\"\n", err.msg);
         abort();
     }
-    wp_credcheck_wipe_put(secret);
+    apple_credcheck_wipe_put(secret);
     json_object_put(meta);
     json_object_put(body);
     free(b64);

@@ -1,8 +1,9 @@
-// Credentials vault: /api/v1/credentials/{apple,google}.  Test certificates
-// are made here with the openssl CLI (a fake WWDR CA and pass certificates,
-// good and bad); every refusal names its field; another account sees 404;
-// the table holds no plaintext; plugins read the decrypted form through the
-// host's vault_read (fixture plugin "vaultread").
+// Credentials vault: /api/v1/credentials/{apple,google}, the credential
+// kinds apple-signer and google-jwt register.  Test certificates are made
+// here with the openssl CLI (a fake WWDR CA and pass certificates, good and
+// bad); every refusal names its field; another account sees 404; the table
+// holds no plaintext; plugins read the decrypted form through the host's
+// vault_read (fixture plugin "vaultread").
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,7 +15,17 @@ import { startGateway, assertError, BIN } from './lib/harness.mjs';
 
 const BUILD_DIR = process.env.WP_BUILD_DIR || path.resolve(path.dirname(BIN), '..');
 const FIXTURES = path.join(BUILD_DIR, 'tests', 'fixtures', 'plugins');
+const IN_TREE = path.join(BUILD_DIR, 'plugins');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-creds-'));
+// One plugin_dir with the platform plugins and the fixture (a plugin outside plugin_dir is refused).
+const pluginDir = path.join(dir, 'plugins');
+fs.mkdirSync(pluginDir);
+fs.copyFileSync(path.join(FIXTURES, 'vaultread.so'), path.join(pluginDir, 'vaultread.so'));
+for (const p of ['apple-signer', 'google-jwt']) {
+  fs.copyFileSync(path.join(IN_TREE, `${p}.so`), path.join(pluginDir, `${p}.so`));
+  if (fs.existsSync(path.join(IN_TREE, p))) fs.cpSync(path.join(IN_TREE, p), path.join(pluginDir, p), { recursive: true });
+}
+const PLUGINS = [{ name: 'apple-signer' }, { name: 'google-jwt' }, { name: 'vaultread' }];
 const PTID = 'pass.com.example.test';
 const TEAM = 'ABCDE12345';
 const PASSWORD = 'Sup3r-s3cret-pw';
@@ -102,7 +113,7 @@ const pemBody = (pem) => pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '')
 let gw, A, B;
 before(async () => {
   makePki();
-  gw = await startGateway({ config: { plugin_dir: FIXTURES, plugins: [{ name: 'vaultread' }] } });
+  gw = await startGateway({ config: { plugin_dir: pluginDir, plugins: PLUGINS } });
   A = gw.account();
   B = gw.account();
 });
@@ -351,9 +362,10 @@ test('a sealed value copied to another account does not open there', async () =>
   assert.equal((await vault('apple')).status, 200, "A's own still opens");
 });
 
-// apple.require_apple_wwdr: "appleca" stands in for Apple's WWDR intermediate (the operator's
-// apple.wwdr_ca_file); the suite's own "wwdr" CA and a look-alike of appleca are anyone's CAs.
-test('apple.require_apple_wwdr: only certificates that chain to the configured WWDR are accepted', async () => {
+// apple-signer's require_apple_wwdr: "appleca" stands in for Apple's WWDR intermediate (the operator's
+// wwdr_ca_file); the suite's own "wwdr" CA and a look-alike of appleca are anyone's CAs.
+const appleWith = (config) => ({ plugin_dir: pluginDir, plugins: [{ name: 'apple-signer', config }] });
+test('require_apple_wwdr: only certificates that chain to the configured WWDR are accepted', async () => {
   makeCa('appleca', '/C=US/O=Apple Inc./OU=G4/CN=Apple Worldwide Developer Relations Certification Authority');
   makeCa('fakeapple', '/C=US/O=Apple Inc./OU=G4/CN=Apple Worldwide Developer Relations Certification Authority');
   signPass('applepass', { subject: PASS_SUBJECT, ca: 'appleca' });
@@ -367,7 +379,7 @@ test('apple.require_apple_wwdr: only certificates that chain to the configured W
   assert.equal(off.status, 200, off.text);
   assert.equal((await put('apple', appleBody({ p12_base64: b64('fakepass.p12'), wwdr_pem: read('fakeapple.pem') }))).status, 200);
 
-  const g2 = await startGateway({ config: { apple: { require_apple_wwdr: true, wwdr_ca_file: f('trusted.pem') } } });
+  const g2 = await startGateway({ config: appleWith({ require_apple_wwdr: true, wwdr_ca_file: f('trusted.pem') }) });
   try {
     const acct = g2.account();
     const up = (body) => g2.request('PUT', '/api/v1/credentials/apple', { key: acct.key, body });
@@ -386,7 +398,7 @@ test('apple.require_apple_wwdr: only certificates that chain to the configured W
     assert.equal(r.body.has_wwdr, true);
     r = await up(appleBody({ p12_base64: b64('applepass.p12') }));
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.body.has_wwdr, true, 'the issuer comes from apple.wwdr_ca_file');
+    assert.equal(r.body.has_wwdr, true, 'the issuer comes from wwdr_ca_file');
     // a wwdr_pem that is not the issuer is still refused
     assertError(await up(appleBody({ p12_base64: b64('applepass.p12'), wwdr_pem: read('wwdr.pem') })), 400, { param: 'wwdr_pem' });
   } finally {
@@ -394,10 +406,13 @@ test('apple.require_apple_wwdr: only certificates that chain to the configured W
   }
 
   // the option needs its file, and a file with certificates in it
-  await assert.rejects(startGateway({ config: { apple: { require_apple_wwdr: true } } }), /apple\.wwdr_ca_file/);
+  await assert.rejects(startGateway({ config: appleWith({ require_apple_wwdr: true }) }),
+    /plugin "apple-signer".*config\.wwdr_ca_file: required when config\.require_apple_wwdr is true/);
   fs.writeFileSync(f('empty.pem'), 'no certificates here\n');
-  await assert.rejects(startGateway({ config: { apple: { require_apple_wwdr: true, wwdr_ca_file: f('empty.pem') } } }),
-    /apple\.wwdr_ca_file .*holds no PEM certificate/);
-  await assert.rejects(startGateway({ config: { apple: { require_apple_wwdr: true, wwdr_ca_file: f('missing.pem') } } }),
-    /apple\.wwdr_ca_file .*missing\.pem: No such file/);
+  await assert.rejects(startGateway({ config: appleWith({ require_apple_wwdr: true, wwdr_ca_file: f('empty.pem') }) }),
+    /config\.wwdr_ca_file .*holds no PEM certificate/);
+  await assert.rejects(startGateway({ config: appleWith({ require_apple_wwdr: true, wwdr_ca_file: f('missing.pem') }) }),
+    /config\.wwdr_ca_file .*missing\.pem: No such file/);
+  await assert.rejects(startGateway({ config: appleWith({ require_apple_wwdr: 'yes' }) }),
+    /config\.require_apple_wwdr: must be true or false/);
 });

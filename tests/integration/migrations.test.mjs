@@ -58,3 +58,54 @@ test('a failing migration rolls back alone and stops with its name', async () =>
   assert.equal(psql(db, "SELECT count(*) FROM pg_tables WHERE tablename = 't_bad'"), '0');
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+// Credential kinds are whatever plugins register: 0008 replaced the fixed list of the
+// credentials.platform CHECK by a name shape, and 0004 was edited to say the same (the runner
+// records a file's name only, so an edited file never runs again where it ran). A database
+// migrated with the files as they were before keeps its rows and ends with the same constraint
+// as a fresh one.
+test('a database made before credential kinds upgrades to the same constraint as a fresh one', async () => {
+  const runIn = (dir, db) => new Promise((resolve) => {
+    const p = spawn(BIN, ['migrate'], { env: { ...process.env, WALLETPASS_DATABASE_URL: db, WALLETPASS_CONFIG: '', WALLETPASS_MIGRATIONS_DIR: dir }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('exit', (code) => resolve({ code, err }));
+  });
+  const src = path.join(SOURCE_DIR, 'migrations');
+  const old = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'wp-mig-old-'));
+  const before = files.filter((f) => f < '0008');
+  for (const f of before) fs.copyFileSync(path.join(src, f), path.join(old, f));
+  const f4 = path.join(old, '0004_passes_templates.sql');
+  const generic = "CHECK (platform ~ '^[a-z][a-z0-9_-]{0,31}$')";
+  const text = fs.readFileSync(f4, 'utf8');
+  assert.ok(text.includes(generic), '0004 carries the name-shape CHECK');
+  fs.writeFileSync(f4, text.replace(generic, "CHECK (platform IN ('apple', 'google'))"));
+
+  const db = createDatabase();
+  let r = await runIn(old, db);
+  assert.equal(r.code, 0, r.err);
+  psql(db, `INSERT INTO accounts (id, name, email, plan) VALUES ('acct_old', 'Old', 'old@example.com', 'trial');
+            INSERT INTO credentials (account_id, platform, sealed, key_version, meta)
+            VALUES ('acct_old', 'apple', 'wpv1:1:a', 1, '{"team_identifier": "ABCDE12345"}'),
+                   ('acct_old', 'google', 'wpv1:1:g', 1, '{}')`);
+  assert.throws(() => psql(db, "INSERT INTO credentials (account_id, platform, sealed, key_version, meta) VALUES ('acct_old', 'acme', 'x', 1, '{}')"),
+    /credentials_platform_check/, 'the old list refuses other kinds');
+
+  r = await runIn(src, db);
+  assert.equal(r.code, 0, r.err);
+  assert.doesNotMatch(r.err, /NOTICE/);
+  assert.equal(psql(db, "SELECT string_agg(version, ',' ORDER BY version) FROM schema_migrations WHERE version >= '0008'"),
+    files.filter((f) => f >= '0008').join(','));
+  assert.equal(psql(db, "SELECT string_agg(platform || ':' || sealed, ',' ORDER BY platform) FROM credentials"), 'apple:wpv1:1:a,google:wpv1:1:g');
+  psql(db, "INSERT INTO credentials (account_id, platform, sealed, key_version, meta) VALUES ('acct_old', 'acme', 'x', 1, '{}')");
+  for (const bad of ['Acme', '1acme', 'a b', 'a'.repeat(33), ''])
+    assert.throws(() => psql(db, `INSERT INTO credentials (account_id, platform, sealed, key_version, meta) VALUES ('acct_old', '${bad}', 'x', 1, '{}')`),
+      /credentials_platform_check/, bad);
+
+  const fresh = createDatabase();
+  assert.equal((await runIn(src, fresh)).code, 0);
+  const def = (u) => psql(u, "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'credentials_platform_check'");
+  assert.equal(def(db), def(fresh));
+  assert.match(def(fresh), /platform ~ /);
+  fs.rmSync(old, { recursive: true, force: true });
+});

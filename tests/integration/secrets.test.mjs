@@ -68,7 +68,9 @@ test('no plaintext secret in the server log, the access log or any table', async
       jobs: { workers: 2, poll_ms: 50 },
       outbound: { allow_private_targets: true },
       plugin_dir: path.join(BUILD_DIR, 'plugins'),
-      plugins: [{ name: 'apple-signer' }, { name: 'webhooks', config: { allow_http: true } }],
+      // google-jwt owns the Google credentials uploaded below; its Google API is a closed local port
+      plugins: [{ name: 'apple-signer' }, { name: 'webhooks', config: { allow_http: true } },
+        { name: 'google-jwt', config: { api_base_url: 'http://127.0.0.1:9/v1', token_url: 'http://127.0.0.1:9/token' } }],
     },
   });
   const secrets = { 'P12 password': PASSWORD, 'master key': gw.env.WALLETPASS_MASTER_KEY };

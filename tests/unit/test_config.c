@@ -455,37 +455,48 @@ static void test_load_other_shipped_configs(void **state)
     }
 }
 
-/* apple.require_apple_wwdr: off by default (the full example documents
- * defaults), on in the production example, and never without its file. */
-static void test_apple_require_wwdr(void **state)
+/* Keys that moved into a plugin's configuration (plugins/<name>/moved_config.def)
+ * are refused, naming the plugin and the key's new name, never ignored;
+ * the shipped examples carry them in the plugin's entry. */
+static void test_moved_keys(void **state)
 {
     (void)state;
     wp_config cfg;
     wp_err err;
     wp_err_clear(&err);
-    assert_int_equal(from_text("{}", &cfg, &err), WP_OK);
-    assert_false(cfg.apple_require_wwdr);
-    assert_null(cfg.apple_wwdr_ca_file);
-    wp_config_free(&cfg);
-    assert_int_equal(wp_config_load(WP_SOURCE_DIR "/config/walletpass.example.json", &cfg, &err), WP_OK);
-    assert_false(cfg.apple_require_wwdr);
-    wp_config_free(&cfg);
-    assert_int_equal(wp_config_load(WP_SOURCE_DIR "/config/production.example.json", &cfg, &err), WP_OK);
-    assert_true(cfg.apple_require_wwdr);
-    assert_non_null(cfg.apple_wwdr_ca_file);
-    wp_config_free(&cfg);
     assert_int_equal(from_text("{\"apple\": {\"require_apple_wwdr\": true}}", &cfg, &err), WP_ECONFIG);
-    assert_string_equal(err.param, "apple.wwdr_ca_file");
-    assert_int_equal(from_text("{\"apple\": {\"require_apple_wwdr\": \"yes\"}}", &cfg, &err), WP_ECONFIG);
     assert_string_equal(err.param, "apple.require_apple_wwdr");
+    assert_non_null(strstr(err.msg, "moved into the configuration of the plugin \"apple-signer\""));
+    assert_non_null(strstr(err.msg, "\"config\": {\"require_apple_wwdr\": ...}"));
+    assert_int_equal(from_text("{\"apple\": {\"wwdr_ca_file\": \"/x/wwdr.pem\"}}", &cfg, &err), WP_ECONFIG);
+    assert_string_equal(err.param, "apple.wwdr_ca_file");
+    assert_non_null(strstr(err.msg, "\"wwdr_ca_file\""));
+    /* another key of the moved section, and the section alone */
     assert_int_equal(from_text("{\"apple\": {\"require_wwdr\": true}}", &cfg, &err), WP_ECONFIG);
     assert_string_equal(err.param, "apple.require_wwdr");
-    assert_int_equal(
-        from_text("{\"apple\": {\"require_apple_wwdr\": true, \"wwdr_ca_file\": \"/x/wwdr.pem\"}}", &cfg, &err),
-        WP_OK);
-    assert_true(cfg.apple_require_wwdr);
-    assert_string_equal(cfg.apple_wwdr_ca_file, "/x/wwdr.pem");
-    wp_config_free(&cfg);
+    assert_non_null(strstr(err.msg, "unknown configuration key"));
+    assert_non_null(strstr(err.msg, "apple-signer"));
+    assert_int_equal(from_text("{\"apple\": {}}", &cfg, &err), WP_ECONFIG);
+    assert_string_equal(err.param, "apple");
+    assert_non_null(strstr(err.msg, "apple-signer"));
+    /* an unknown section is still just unknown */
+    assert_int_equal(from_text("{\"orange\": {\"x\": 1}}", &cfg, &err), WP_ECONFIG);
+    assert_string_equal(err.param, "orange");
+    assert_string_equal(err.msg, "orange: unknown configuration key");
+    /* the production example puts them where they belong */
+    {
+        assert_int_equal(wp_config_load(WP_SOURCE_DIR "/config/production.example.json", &cfg, &err), WP_OK);
+        json_object *found = NULL;
+        for (size_t j = 0; j < json_object_array_length(cfg.plugins); j++) {
+            json_object *e = json_object_array_get_idx(cfg.plugins, j), *n, *c;
+            if (json_object_object_get_ex(e, "name", &n) && strcmp(json_object_get_string(n), "apple-signer") == 0 &&
+                json_object_object_get_ex(e, "config", &c))
+                json_object_object_get_ex(c, "require_apple_wwdr", &found);
+        }
+        assert_non_null(found);
+        assert_true(json_object_get_boolean(found));
+        wp_config_free(&cfg);
+    }
 }
 
 static void test_env_port(void **state)
@@ -660,7 +671,7 @@ int main(void)
         cmocka_unit_test_setup(test_load_defaults, clean_env),
         cmocka_unit_test_setup(test_load_example, clean_env),
         cmocka_unit_test_setup(test_load_other_shipped_configs, clean_env),
-        cmocka_unit_test_setup(test_apple_require_wwdr, clean_env),
+        cmocka_unit_test_setup(test_moved_keys, clean_env),
         cmocka_unit_test_setup(test_env_port, clean_env),
         cmocka_unit_test_setup(test_env_overrides_file, clean_env),
         cmocka_unit_test_setup(test_env_does_not_mask_bad_section, clean_env),

@@ -40,8 +40,8 @@
  *      plugins that need it.
  *   3. The plugin's migrations are applied (see docs/plugins.md).
  *   4. init(host, self, config) runs once, on the main thread.  Only during
- *      init may a plugin register routes, filters, event subscribers and job
- *      handlers; afterwards those functions return WP_ELATE.  A non-WP_OK
+ *      init may a plugin register routes, filters, event subscribers, job
+ *      handlers and credential kinds; afterwards those functions return WP_ELATE.  A non-WP_OK
  *      return stops start-up (unless the configuration marks the plugin
  *      optional); call host->init_error() first to say why.  Once every
  *      plugin has started, each hook in needs_hooks must have a filter.
@@ -123,6 +123,8 @@
  *                           structs: wp_subscribe_options_v1, wp_plugin_event_v2
  *                           names: init_error = set_error, err_set = error_set,
  *                           resp_from_err = resp_err (one slot, two names each)
+ *   1.6 (walletpass 0.1.0)  wp_host: credential_kind_register
+ *                           structs: wp_credential_kind_v1
  *
  * Rules: a function is only ever appended to wp_host (a removed one keeps its
  * slot as NULL); a struct only ever grows at its end and carries its size
@@ -150,7 +152,7 @@ extern "C" {
 
 /* ABI version of this header. */
 #define WP_ABI_MAJOR 1
-#define WP_ABI_MINOR 5
+#define WP_ABI_MINOR 6
 
 /*
  * The oldest host minor the plugin runs on (recorded as
@@ -355,6 +357,50 @@ typedef struct wp_job_options_v1 {
 #define WP_JOB_OPTIONS_INIT {sizeof(wp_job_options_v1), 0, 0, NULL}
 
 /*
+ * A credential kind (ABI 1.6), registered with host->credential_kind_register
+ * during init: the plugin that owns a platform says what an account uploads
+ * for it; the host does the rest.  For kind "acme" the host serves
+ *
+ *   PUT    /api/v1/credentials/acme   200 {object, platform, ...meta, created_at, updated_at}
+ *   GET    /api/v1/credentials/acme   200 the same; 404 when the account has none
+ *   DELETE /api/v1/credentials/acme   200 {object, platform, deleted: true}; 404 when none
+ *
+ * with API-key authentication, Cache-Control: no-store, the body parsed as
+ * strict JSON, no query parameters, one row per account, errors in the API
+ * error shape.  What validate returns as the secret is sealed by the vault
+ * (bound to the account and the kind, so a copy in another account's row
+ * does not open) and comes back decrypted from vault_read(self, account,
+ * "acme"); the meta object is stored in clear and shown by PUT and GET.
+ *
+ * validate: HTTP worker threads, concurrently.  body (the request's JSON,
+ * borrowed; the host overwrites its strings afterwards: keep nothing of it)
+ * is checked; on success *secret and *meta receive new JSON objects,
+ * transferred to the host (the host overwrites the secret's strings once
+ * it is sealed).  On a refusal: fill err with host->error_set (WP_EINVAL,
+ * code "parameter_missing"/"parameter_invalid"/"parameter_unknown", param
+ * the field at fault) and return its status; nothing is stored.  Never put
+ * a secret in a message.  req: the request, for req_account_id and the
+ * like (borrowed).
+ */
+typedef wp_status (*wp_credential_validate_fn)(void *ud, wp_req *req, const json_object *body, json_object **secret,
+                                               json_object **meta, wp_err *err);
+
+typedef struct wp_credential_kind_v1 {
+    uint32_t size;                      /* sizeof(wp_credential_kind_v1): set by WP_CREDENTIAL_KIND_INIT */
+    uint32_t reserved;                  /* 0 */
+    const char *name;                   /* the route's last segment and vault_read's name: 1..32 characters
+                                         * of [a-z0-9_-], starting with a letter ("apple") */
+    const char *display_name;           /* in messages ("no Apple credentials are stored ..."); NULL: name */
+    wp_credential_validate_fn validate; /* required */
+    void *ud;                           /* handed to validate as is */
+    /* Top-level body fields whose strings may exceed limits.max_string_bytes
+     * (base64 files, PEM texts): NULL-terminated, NULL for none. */
+    const char *const *long_fields;
+} wp_credential_kind_v1;
+#define wp_credential_kind wp_credential_kind_v1
+#define WP_CREDENTIAL_KIND_INIT {sizeof(wp_credential_kind_v1), 0, NULL, NULL, NULL, NULL, NULL}
+
+/*
  * Callbacks.  `ud` is the pointer given at registration, handed back as is.
  *
  * Route handler: HTTP worker thread, concurrently.  Must send exactly one
@@ -544,20 +590,16 @@ struct wp_host {
      * the address that was checked (DNS rebinding). */
     wp_status (*url_check)(wp_plugin *self, const char *url, char *pin, size_t pin_len);
 
-    /* Reads an account's decrypted credential `name`; *out transferred (a
-     * new object: drop it with json_object_put as soon as it is used, and
-     * never log it or put it in a response).  Shapes:
-     *   "apple"  {"pass_type_identifier", "team_identifier",
-     *             "certificate_pem" (the Pass Type ID certificate),
-     *             "private_key_pem" (its key, unencrypted PKCS#8 PEM),
-     *             "wwdr_pem" (the issuing WWDR intermediate, or null)}
-     *   "google" {"issuer_id" (digits, as a string), "client_email",
-     *             "private_key_pem" (RSA, PKCS#8 PEM), "private_key_id",
-     *             "token_uri"}
+    /* Reads an account's decrypted credential of kind `name` (the secret
+     * object the kind's validate returned at upload, see
+     * wp_credential_kind; the plugin that registers a kind documents its
+     * shape); *out transferred (a new object: drop it with json_object_put
+     * as soon as it is used, and never log it or put it in a response).
      * WP_ENOTFOUND when the account has none (PUT /api/v1/credentials/<name>)
-     * and for any other name; WP_ECRYPTO when the stored value does not open
-     * (sealed under a master key no longer configured); WP_EUNAVAIL when the
-     * database is unreachable or the process has no vault (`walletpass plugins`). */
+     * and for a malformed name; WP_ECRYPTO when the stored value does not
+     * open (sealed under a master key no longer configured); WP_EUNAVAIL when
+     * the database is unreachable or the process has no vault (`walletpass
+     * plugins`). */
     wp_status (*vault_read)(wp_plugin *self, const char *account_id, const char *name, json_object **out);
 
     /* ---- ABI 1.2: what platform plugins need to render passes -------- */
@@ -679,6 +721,18 @@ struct wp_host {
      * both versions, WP_SCHEMA_SKIP marks it done.  Registration: init only. */
     wp_status (*subscribe_ex)(wp_plugin *self, const char *type, wp_plugin_event_fn fn, void *ud,
                               const wp_subscribe_options *opts);
+
+    /* ---- ABI 1.6: credential kinds ---------------------------------------- */
+
+    /* Registration (init only; WP_ELATE afterwards).  Registers the
+     * credential kind `kind` (borrowed: the host copies the strings and the
+     * long_fields list and keeps the pointers validate and ud): the routes
+     * PUT/GET/DELETE /api/v1/credentials/<name> and vault_read's name (see
+     * wp_credential_kind).  The host reads only the fields within
+     * kind->size.  WP_EINVAL for a malformed name or a missing validate;
+     * WP_ECONFLICT when another plugin registered the name (reported at
+     * load, like a taken route). */
+    wp_status (*credential_kind_register)(wp_plugin *self, const wp_credential_kind *kind);
 };
 
 /* True when the host's table has the slot `fn` and it is not NULL. */
@@ -693,6 +747,7 @@ struct wp_host {
 #define WP_HOST_SIZE_1_3 WP_HOST_SLOT_(40)
 #define WP_HOST_SIZE_1_4 WP_HOST_SLOT_(44)
 #define WP_HOST_SIZE_1_5 WP_HOST_SLOT_(45)
+#define WP_HOST_SIZE_1_6 WP_HOST_SLOT_(46)
 
 /* The definition a plugin exports (made by WP_PLUGIN_DEFINE*). */
 typedef struct wp_plugin_def {
@@ -849,7 +904,12 @@ WP_STATIC_ASSERT(WP_HOST_SIZE_1_4 == offsetof(wp_host, job_enqueue_ex) + sizeof(
 /* ABI 1.5 */
 WP_STATIC_ASSERT(offsetof(wp_host, subscribe_ex) == WP_HOST_SLOT_(44), "ABI: wp_host.subscribe_ex moved");
 WP_STATIC_ASSERT(WP_HOST_SIZE_1_5 == offsetof(wp_host, subscribe_ex) + sizeof(void (*)(void)), "ABI: 1.5 ends at subscribe_ex");
-WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SIZE_1_5, "ABI: wp_host size changed");
+/* ABI 1.6 */
+WP_STATIC_ASSERT(offsetof(wp_host, credential_kind_register) == WP_HOST_SLOT_(45),
+                 "ABI: wp_host.credential_kind_register moved");
+WP_STATIC_ASSERT(WP_HOST_SIZE_1_6 == offsetof(wp_host, credential_kind_register) + sizeof(void (*)(void)),
+                 "ABI: 1.6 ends at credential_kind_register");
+WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SIZE_1_6, "ABI: wp_host size changed");
 /* the definition */
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, magic) == 0, "ABI: wp_plugin_def.magic moved");
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, size) == 4, "ABI: wp_plugin_def.size moved");
@@ -874,6 +934,12 @@ WP_STATIC_ASSERT(offsetof(wp_job_options_v1, run_at_ms) == 8, "ABI: wp_job_optio
 WP_STATIC_ASSERT(offsetof(wp_job_options_v1, serial_key) == 16, "ABI: wp_job_options_v1.serial_key moved");
 WP_STATIC_ASSERT(offsetof(wp_subscribe_options_v1, on_mismatch) == 12, "ABI: wp_subscribe_options_v1.on_mismatch moved");
 WP_STATIC_ASSERT(offsetof(wp_subscribe_options_v1, retry) == 16, "ABI: wp_subscribe_options_v1.retry moved");
+WP_STATIC_ASSERT(offsetof(wp_credential_kind_v1, name) == 8, "ABI: wp_credential_kind_v1.name moved");
+WP_STATIC_ASSERT(offsetof(wp_credential_kind_v1, validate) == 8 + 2 * sizeof(void *),
+                 "ABI: wp_credential_kind_v1.validate moved");
+WP_STATIC_ASSERT(offsetof(wp_credential_kind_v1, long_fields) == 8 + 4 * sizeof(void *),
+                 "ABI: wp_credential_kind_v1.long_fields moved");
+WP_STATIC_ASSERT(sizeof(wp_credential_kind_v1) == 8 + 5 * sizeof(void *), "ABI: wp_credential_kind_v1 size changed");
 #undef WP_STATIC_ASSERT
 
 #ifdef __cplusplus

@@ -167,8 +167,6 @@ export async function startGateway(options = {}) {
     server,
     public_url: tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
     log_level: 'info',
-    // the suites' certificates come from throwaway CAs, not Apple's WWDR
-    apple: { require_apple_wwdr: false },
     ...(options.config || {}),
   };
   if (options.config && options.config.server) {

@@ -1,5 +1,5 @@
-/* credcheck.c - see credcheck.h.  OpenSSL parses and checks everything. */
-#include "credcheck.h"
+/* apple_credcheck.c - see apple_credcheck.h.  OpenSSL parses and checks everything. */
+#include "apple_credcheck.h"
 
 #include <ctype.h>
 #include <openssl/asn1.h>
@@ -16,37 +16,74 @@
 #include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vault.h"
 
 #define PASS_TYPE_EXT_OID "1.2.840.113635.100.6.1.16"
 
 /* ---------------------------------------------------------------- helpers */
 
-static wp_status missing(wp_err *err, const char *param, const char *what)
+typedef apple_credcheck_err cc_err;
+
+static wp_status fail(cc_err *err, wp_status st, const char *code, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static wp_status fail(cc_err *err, wp_status st, const char *code, const char *param, const char *fmt, ...)
 {
-    wp_err_param(err, WP_EINVAL, param, "%s is required: %s", param, what);
-    return wp_err_code(err, "parameter_missing");
+    if (!err) return st;
+    err->status = st;
+    err->code = code;
+    snprintf(err->param, sizeof err->param, "%s", param ? param : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return st;
 }
 
-static wp_status invalid(wp_err *err, const char *param, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static wp_status invalid(wp_err *err, const char *param, const char *fmt, ...)
+static wp_status oom(cc_err *err) { return fail(err, WP_ENOMEM, NULL, NULL, "out of memory"); }
+
+static wp_status missing(cc_err *err, const char *param, const char *what)
+{
+    return fail(err, WP_EINVAL, "parameter_missing", param, "%s is required: %s", param, what);
+}
+
+static wp_status invalid(cc_err *err, const char *param, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static wp_status invalid(cc_err *err, const char *param, const char *fmt, ...)
 {
     char msg[400];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    wp_err_param(err, WP_EINVAL, param, "%s", msg);
-    return wp_err_code(err, "parameter_invalid");
+    return fail(err, WP_EINVAL, "parameter_invalid", param, "%s", msg);
+}
+
+/* Standard base64 with padding; *out (freed by the caller) and *len on WP_OK. */
+static wp_status b64_decode(const char *in, unsigned char **out, size_t *len)
+{
+    size_t n = strlen(in);
+    if (n % 4 != 0 || n > INT32_MAX) return WP_EINVAL;
+    unsigned char *buf = malloc(n / 4 * 3 + 1);
+    if (!buf) return WP_ENOMEM;
+    int got = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)n);
+    if (got < 0) {
+        free(buf);
+        return WP_EINVAL;
+    }
+    /* EVP_DecodeBlock counts padding as zero bytes: take them off. */
+    if (n >= 1 && in[n - 1] == '=') got--;
+    if (n >= 2 && in[n - 2] == '=') got--;
+    *out = buf;
+    *len = (size_t)got;
+    return WP_OK;
 }
 
 /* Refuses keys of body not in allowed (NULL-terminated). */
-static wp_status only_fields(json_object *body, const char *const *allowed, wp_err *err)
+static wp_status only_fields(json_object *body, const char *const *allowed, cc_err *err)
 {
     if (!json_object_is_type(body, json_type_object))
         return invalid(err, "body", "the body must be a JSON object");
@@ -54,17 +91,14 @@ static wp_status only_fields(json_object *body, const char *const *allowed, wp_e
         (void)v;
         bool ok = false;
         for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, k) == 0;
-        if (!ok) {
-            wp_err_param(err, WP_EINVAL, k, "unknown field \"%s\"", k);
-            return wp_err_code(err, "parameter_unknown");
-        }
+        if (!ok) return fail(err, WP_EINVAL, "parameter_unknown", k, "unknown field \"%s\"", k);
     }
     return WP_OK;
 }
 
 /* A string field: *out borrowed from obj, NULL when absent (or null) and optional. */
 static wp_status str_field(json_object *obj, const char *key, const char *param, bool required, size_t max,
-                           const char *what, const char **out, wp_err *err)
+                           const char *what, const char **out, cc_err *err)
 {
     json_object *v = NULL;
     *out = NULL;
@@ -124,7 +158,7 @@ static void wipe(json_object *obj)
     }
 }
 
-void wp_credcheck_wipe_put(json_object *obj)
+void apple_credcheck_wipe_put(json_object *obj)
 {
     if (!obj) return;
     wipe(obj);
@@ -174,7 +208,7 @@ static char *serial_hex(const X509 *c)
 }
 
 /* Checks notBefore <= now <= notAfter; the message carries both dates. */
-static wp_status check_dates(const X509 *c, time_t now, const char *param, const char *what, wp_err *err)
+static wp_status check_dates(const X509 *c, time_t now, const char *param, const char *what, cc_err *err)
 {
     char nb[40], na[40];
     time_text(X509_get0_notBefore(c), nb, sizeof nb);
@@ -248,29 +282,29 @@ static STACK_OF(X509) *pem_certs(const char *pem, bool *bad)
     return out;
 }
 
-wp_status wp_credcheck_trust_pem(const char *pem, const char *what, int *count, wp_err *err)
+wp_status apple_credcheck_trust_pem(const char *pem, const char *what, int *count, cc_err *err)
 {
     bool bad = false;
     STACK_OF(X509) *certs = pem ? pem_certs(pem, &bad) : NULL;
-    if (!certs && pem) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    if (!certs && pem) return oom(err);
     int n = certs ? sk_X509_num(certs) : 0;
     sk_X509_pop_free(certs, X509_free);
     if (count) *count = n;
-    if (bad) return wp_err_param(err, WP_ECONFIG, what, "%s: a PEM block in it is not a readable certificate", what);
+    if (bad) return fail(err, WP_ECONFIG, NULL, what, "%s: a PEM block in it is not a readable certificate", what);
     if (n == 0)
-        return wp_err_param(err, WP_ECONFIG, what, "%s: holds no PEM certificate (-----BEGIN CERTIFICATE-----); put "
-                            "Apple's WWDR intermediate certificates in it", what);
+        return fail(err, WP_ECONFIG, NULL, what, "%s: holds no PEM certificate (-----BEGIN CERTIFICATE-----); put "
+                    "Apple's WWDR intermediate certificates in it", what);
     return WP_OK;
 }
 
 /*
- * apple.require_apple_wwdr: cert must chain to a certificate of trusted_pem
+ * require_apple_wwdr: cert must chain to a certificate of trusted_pem
  * (an intermediate there is an anchor: partial chains are accepted), through
  * wwdr when one was given or found.  *issuer_out (may stay NULL) receives a
  * copy of the certificate that issued cert, for a credential without wwdr_pem.
  */
 static wp_status require_chain(X509 *cert, X509 *wwdr, const char *trusted_pem, time_t now, X509 **issuer_out,
-                               wp_err *err)
+                               cc_err *err)
 {
     *issuer_out = NULL;
     bool bad = false;
@@ -280,24 +314,24 @@ static wp_status require_chain(X509 *cert, X509 *wwdr, const char *trusted_pem, 
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     wp_status st = WP_OK;
     if (!store || !ctx || !untrusted || (trusted_pem && !anchors)) {
-        st = wp_err_set(err, WP_ENOMEM, "out of memory");
+        st = oom(err);
         goto done;
     }
     for (int i = 0; anchors && i < sk_X509_num(anchors); i++) X509_STORE_add_cert(store, sk_X509_value(anchors, i));
     X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
     if (wwdr && !sk_X509_push(untrusted, wwdr)) {
-        st = wp_err_set(err, WP_ENOMEM, "out of memory");
+        st = oom(err);
         goto done;
     }
     if (X509_STORE_CTX_init(ctx, store, cert, untrusted) != 1) {
-        st = wp_err_set(err, WP_ENOMEM, "out of memory");
+        st = oom(err);
         goto done;
     }
     X509_STORE_CTX_set_time(ctx, 0, now);
     if (!anchors || sk_X509_num(anchors) == 0 || X509_verify_cert(ctx) != 1) {
         int code = anchors && sk_X509_num(anchors) ? X509_STORE_CTX_get_error(ctx) : X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
         st = invalid(err, "wwdr_pem", "the pass certificate does not chain to Apple's WWDR intermediate (%s); this "
-                     "gateway accepts only Pass Type ID certificates issued by Apple (apple.require_apple_wwdr): upload "
+                     "gateway accepts only Pass Type ID certificates issued by Apple (require_apple_wwdr): upload "
                      "the certificate from the Apple Developer portal, with wwdr_pem the WWDR intermediate that issued "
                      "it", X509_verify_cert_error_string(code));
         goto done;
@@ -337,22 +371,22 @@ typedef struct {
     STACK_OF(X509) *ca;
 } p12_parts;
 
-static wp_status open_p12(const char *b64, const char *password, p12_parts *out, wp_err *err)
+static wp_status open_p12(const char *b64, const char *password, p12_parts *out, cc_err *err)
 {
     /* base64 tools wrap lines: drop whitespace before decoding */
     size_t n = strlen(b64);
     char *clean = malloc(n + 1);
-    if (!clean) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    if (!clean) return oom(err);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (!isspace((unsigned char)b64[i])) clean[m++] = b64[i];
     clean[m] = '\0';
     unsigned char *der = NULL;
     size_t der_len = 0;
-    wp_status st = m ? wp_base64_decode(clean, &der, &der_len) : WP_EINVAL;
+    wp_status st = m ? b64_decode(clean, &der, &der_len) : WP_EINVAL;
     OPENSSL_cleanse(clean, m);
     free(clean);
-    if (st == WP_ENOMEM) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    if (st == WP_ENOMEM) return oom(err);
     if (st != WP_OK || der_len == 0)
         return invalid(err, "p12_base64", "p12_base64 is not valid base64; encode the .p12 file with: base64 -w0 "
                        "Certificates.p12");
@@ -437,8 +471,8 @@ static char *pem_key(EVP_PKEY *k)
 
 /* The checks after the fields are read; runs inside the legacy-capable library context. */
 static wp_status apple_check(const char *p12_b64, const char *password, const char *ptid, const char *team,
-                             const char *wwdr_pem, time_t now, const wp_credcheck_apple_opts *opts,
-                             json_object **secret, json_object **meta, wp_err *err)
+                             const char *wwdr_pem, time_t now, const apple_credcheck_opts *opts,
+                             json_object **secret, json_object **meta, cc_err *err)
 {
     p12_parts pp = {0};
     X509 *wwdr = NULL;
@@ -538,7 +572,7 @@ static wp_status apple_check(const char *p12_b64, const char *password, const ch
     key_pem = pem_key(pp.key);
     if (wwdr) wwdr_out = pem_cert(wwdr);
     if (!serial || !cert_pem || !key_pem || (wwdr && !wwdr_out)) {
-        st = wp_err_set(err, WP_ENOMEM, "out of memory");
+        st = oom(err);
         goto done;
     }
     char nb[40], na[40];
@@ -579,11 +613,12 @@ done:
     return st;
 }
 
-wp_status wp_credcheck_apple(json_object *body, time_t now, const wp_credcheck_apple_opts *opts, json_object **secret,
-                             json_object **meta, wp_err *err)
+wp_status apple_credcheck(const json_object *cbody, time_t now, const apple_credcheck_opts *opts, json_object **secret,
+                             json_object **meta, cc_err *err)
 {
     static const char *const fields[] = {"p12_base64", "p12_password", "pass_type_identifier", "team_identifier",
                                          "wwdr_pem", NULL};
+    json_object *body = (json_object *)cbody; /* read only: json-c's getters take no const */
     *secret = *meta = NULL;
     const char *p12, *pw, *ptid, *team, *wwdr;
     wp_status st;
@@ -620,93 +655,3 @@ wp_status wp_credcheck_apple(json_object *body, time_t now, const wp_credcheck_a
     return st;
 }
 
-/* ------------------------------------------------------------------ google */
-
-wp_status wp_credcheck_google(json_object *body, json_object **secret, json_object **meta, wp_err *err)
-{
-    static const char *const fields[] = {"issuer_id", "service_account_json", NULL};
-    *secret = *meta = NULL;
-    wp_status st;
-    if ((st = only_fields(body, fields, err)) != WP_OK) return st;
-
-    json_object *iv;
-    if (!json_object_object_get_ex(body, "issuer_id", &iv) || !iv)
-        return missing(err, "issuer_id", "the issuer ID from the Google Pay & Wallet Console, as a string of digits");
-    if (!json_object_is_type(iv, json_type_string))
-        return invalid(err, "issuer_id", "issuer_id must be a string of digits (\"3388000000012345678\"): a JSON "
-                       "number would lose digits");
-    const char *issuer = json_object_get_string(iv);
-    size_t il = strlen(issuer);
-    bool digits = il > 0 && il <= 30;
-    for (size_t i = 0; digits && i < il; i++) digits = isdigit((unsigned char)issuer[i]);
-    if (!digits)
-        return invalid(err, "issuer_id", "issuer_id must be 1 to 30 digits, the issuer ID shown in the Google Pay & "
-                       "Wallet Console");
-
-    json_object *sa;
-    if (!json_object_object_get_ex(body, "service_account_json", &sa) || !sa)
-        return missing(err, "service_account_json", "the service account's JSON key file, as an object");
-    if (!json_object_is_type(sa, json_type_object))
-        return invalid(err, "service_account_json", "service_account_json must be the key file's JSON object itself "
-                       "(not a string or a path)");
-    const char *type, *email, *pkey, *kid, *token_uri;
-    if ((st = str_field(sa, "type", "service_account_json.type", true, 64, "\"service_account\"", &type, err)))
-        return st;
-    if (strcmp(type, "service_account") != 0)
-        return invalid(err, "service_account_json.type", "service_account_json.type must be \"service_account\": "
-                       "create a JSON key for a service account in the Google Cloud console");
-    if ((st = str_field(sa, "client_email", "service_account_json.client_email", true, 320,
-                        "the service account's email", &email, err)))
-        return st;
-    const char *at = strchr(email, '@');
-    if (!at || at == email || !at[1] || strchr(email, ' '))
-        return invalid(err, "service_account_json.client_email", "service_account_json.client_email must be the "
-                       "service account's email address (name@project.iam.gserviceaccount.com)");
-    if ((st = str_field(sa, "private_key_id", "service_account_json.private_key_id", true, 200,
-                        "the key's id from the key file", &kid, err)))
-        return st;
-    for (const char *c = kid; *c; c++)
-        if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
-            return invalid(err, "service_account_json.private_key_id", "service_account_json.private_key_id must be "
-                           "the key id from the key file (letters and digits)");
-    if ((st = str_field(sa, "token_uri", "service_account_json.token_uri", false, 2048, "an https URL", &token_uri,
-                        err)))
-        return st;
-    if (token_uri && strncmp(token_uri, "https://", 8) != 0 && strncmp(token_uri, "http://", 7) != 0)
-        return invalid(err, "service_account_json.token_uri", "service_account_json.token_uri must be an https URL "
-                       "(https://oauth2.googleapis.com/token)");
-    if (!token_uri) token_uri = "https://oauth2.googleapis.com/token";
-    if ((st = str_field(sa, "private_key", "service_account_json.private_key", true, 1u << 16,
-                        "the PEM private key from the key file", &pkey, err)))
-        return st;
-
-    BIO *b = BIO_new_mem_buf(pkey, -1);
-    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, no_password, NULL) : NULL;
-    BIO_free(b);
-    ERR_clear_error();
-    if (!k)
-        return invalid(err, "service_account_json.private_key", "service_account_json.private_key is not a PEM "
-                       "private key (-----BEGIN PRIVATE KEY-----); copy the key file's private_key unchanged");
-    if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) {
-        EVP_PKEY_free(k);
-        return invalid(err, "service_account_json.private_key", "service_account_json.private_key must be an RSA key "
-                       "(Google Wallet JWTs are signed with RS256)");
-    }
-    char *pem = pem_key(k);
-    EVP_PKEY_free(k);
-    if (!pem) return wp_err_set(err, WP_ENOMEM, "out of memory");
-
-    json_object *s = json_object_new_object();
-    json_object_object_add(s, "issuer_id", json_object_new_string(issuer));
-    json_object_object_add(s, "client_email", json_object_new_string(email));
-    json_object_object_add(s, "private_key_pem", new_str_wiped(pem));
-    json_object_object_add(s, "private_key_id", json_object_new_string(kid));
-    json_object_object_add(s, "token_uri", json_object_new_string(token_uri));
-    json_object *m = json_object_new_object();
-    json_object_object_add(m, "issuer_id", json_object_new_string(issuer));
-    json_object_object_add(m, "client_email", json_object_new_string(email));
-    json_object_object_add(m, "private_key_id", json_object_new_string(kid));
-    *secret = s;
-    *meta = m;
-    return WP_OK;
-}
