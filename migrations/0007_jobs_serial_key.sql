@@ -1,4 +1,4 @@
--- Serialised jobs: a job may carry a serial key ("google-jwt:<account>:<pass>").
+-- Serialised jobs: a job may carry a serial key ("<plugin>:<account>:<pass>").
 -- The queue never runs two jobs with the same key at once and, among the due
 -- jobs of one key, runs the one enqueued first (docs/jobs-and-events.md).
 
