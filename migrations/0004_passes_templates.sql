@@ -22,7 +22,7 @@ CREATE TABLE passes (
     body           jsonb NOT NULL,               -- the effective body: template merged with overrides
     overrides      jsonb NOT NULL DEFAULT '{}',  -- the keys the pass itself set (template propagation skips them)
     version        int NOT NULL DEFAULT 1,       -- moves on every real change
-    auth_token     text NOT NULL,                -- the pass's device-service token, sealed by the vault
+    auth_token     text NOT NULL,                -- a per-pass token, sealed by the vault (moved by 0009)
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (account_id, id),
@@ -31,7 +31,7 @@ CREATE TABLE passes (
 );
 CREATE INDEX passes_list_idx ON passes (account_id, id DESC);
 CREATE INDEX passes_template_idx ON passes (account_id, template_id) WHERE template_id IS NOT NULL;
--- Device web services name a pass by (type identifier, serial number) only.
+-- Device protocols name a pass by its serial number (and a scope of their own) only.
 CREATE INDEX passes_serial_idx ON passes (serial_number);
 
 -- Credentials of the kinds plugins register, sealed by the vault; `meta` holds what reads may show.

@@ -1,6 +1,6 @@
 -- Pass notifications (POST /passes/:id/notify) and the lookups of public pass links.
 
--- One row per accepted notification: the daily limit per pass counts them.
+-- One row per accepted notification: daily limits per pass (a platform plugin's) count them.
 CREATE TABLE pass_notifications (
     account_id  text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     id          text NOT NULL,                   -- ntf_…
@@ -12,5 +12,5 @@ CREATE TABLE pass_notifications (
 );
 CREATE INDEX pass_notifications_pass_idx ON pass_notifications (account_id, pass_id, created_at);
 
--- A public pass link names the pass by id only (the capability in it says which account's).
+-- A pass link names the pass by id only (the capability in it says which account's).
 CREATE INDEX passes_id_idx ON passes (id);

@@ -1,9 +1,11 @@
 /*
  * pass_schema.c - a table of the unified pass's fields and the checks per kind.
  *
- * Field-array limits follow what Apple Wallet shows on the front of a pass
- * (Apple's Wallet developer documentation): more fields would be silently hidden
- * on the phone, so they are refused here where the user can see why.
+ * Field-array limits are what a wallet shows on the front of a pass: more
+ * fields would be silently hidden on the phone, so they are refused here
+ * where the user can see why.  How a pass type maps onto a wallet's own
+ * types is the platform plugins' business (they add it to the pass resource
+ * through the pass.links filter), not the schema's.
  */
 #include "pass_schema.h"
 
@@ -87,26 +89,17 @@ static int type_bit(const char *t)
     return 0;
 }
 
-const char *wp_pass_apple_style(const char *t)
+int wp_pass_type_known(const char *t)
 {
-    switch (type_bit(t)) {
-    case T_GENERIC: return "generic";
-    case T_LOYALTY: return "storeCard";
-    case T_COUPON: return "coupon";
-    case T_EVENT: return "eventTicket";
-    default: return NULL;
-    }
+    return type_bit(t) != 0;
 }
 
-const char *wp_pass_google_type(const char *t)
+int wp_pass_field_known(const char *name)
 {
-    switch (type_bit(t)) {
-    case T_GENERIC: return "generic";
-    case T_LOYALTY: return "loyalty";
-    case T_COUPON: return "offer";
-    case T_EVENT: return "eventTicket";
-    default: return NULL;
-    }
+    if (!name) return 0;
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (strcmp(fields[i].name, name) == 0) return 1;
+    return 0;
 }
 
 static wp_status bad(wp_err *err, const char *param, const char *fmt, const char *a, const char *b)
@@ -155,7 +148,7 @@ static int in_enum(const char *vals, const char *s)
     return 0;
 }
 
-/* Field keys must be unique across every field group of the pass (Apple). */
+/* Field keys must be unique across every field group of the pass (wallets key their fields by them). */
 typedef struct {
     const char *keys[128];
     char where[128][64];

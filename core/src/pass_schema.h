@@ -28,8 +28,12 @@ typedef struct wp_pass_limits {
 /* Checks `body` (borrowed) for `mode`.  WP_OK, or WP_EINVAL with err->param set. */
 wp_status wp_pass_validate(json_object *body, wp_pass_mode mode, const wp_pass_limits *lim, wp_err *err);
 
-/* The Apple and Google names of a unified pass_type, or NULL when unknown. */
-const char *wp_pass_apple_style(const char *pass_type);
-const char *wp_pass_google_type(const char *pass_type);
+/* 1 when pass_type is one of the unified types (generic, loyalty, coupon, event), else 0.
+ * What a type is called on a wallet platform is the platform plugin's to say. */
+int wp_pass_type_known(const char *pass_type);
+
+/* 1 when name is a field of the unified body (any pass type), else 0: the pass
+ * resource flattens these next to its fixed keys, so nothing else may take them. */
+int wp_pass_field_known(const char *name);
 
 #endif

@@ -4,10 +4,11 @@
  *
  * Every write is one transaction on the request's connection: the row, the
  * metering count (metering.h), the event (the transactional outbox,
- * events.h) and whatever the `pass.validate` / `pass.links` filters write
- * through `req` commit together or not at all.  Checks run in the documented
- * order: 400 (body, then the merged pass, then pass.validate), 404, 402,
- * then the 409s of the pass's state.
+ * events.h) and whatever the `pass.validate` / `pass.links` /
+ * `pass.notify.validate` filters write through `req` commit together or not
+ * at all.  Checks run in the documented order: 400 (body, then the merged
+ * pass, then pass.validate), 404, 402, then the 409s of the pass's state,
+ * then (notify) pass.notify.validate's refusals (a platform's limit: 429).
  */
 #include "passes.h"
 
@@ -34,10 +35,9 @@
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define PASS_COLS                                                                                        \
     "account_id, id, serial_number, pass_type, status, template_id, body::text, overrides::text, version, " \
-    TS("created_at") ", " TS("updated_at") ", auth_token"
-enum { C_ACCT, C_ID, C_SERIAL, C_TYPE, C_STATUS, C_TPL, C_BODY, C_OVR, C_VERSION, C_CREATED, C_UPDATED, C_TOKEN };
+    TS("created_at") ", " TS("updated_at")
+enum { C_ACCT, C_ID, C_SERIAL, C_TYPE, C_STATUS, C_TPL, C_BODY, C_OVR, C_VERSION, C_CREATED, C_UPDATED };
 
-#define NOTIFY_PER_DAY 3     /* Google Wallet's limit of notifying messages per object and day */
 #define NOTIFY_MAX_CHARS 4096
 #define SERIAL_TRIES 8
 
@@ -61,17 +61,12 @@ static json_object *col_json(PGresult *r, int row, int col)
 static json_object *resource_from_row(PGresult *r, int i, json_object **body_out)
 {
     json_object *body = col_json(r, i, C_BODY);
-    const char *type = PQgetvalue(r, i, C_TYPE);
-    const char *apple = wp_pass_apple_style(type), *google = wp_pass_google_type(type);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(PQgetvalue(r, i, C_ID)));
     json_object_object_add(o, "object", json_object_new_string("pass"));
     json_object_object_add(o, "serial_number", json_object_new_string(PQgetvalue(r, i, C_SERIAL)));
-    json_object_object_add(o, "pass_type", json_object_new_string(type));
-    json_object_object_add(o, "apple_pass_type_id", apple ? json_object_new_string(apple) : NULL);
-    json_object_object_add(o, "google_pass_type", google ? json_object_new_string(google) : NULL);
-    json_object_object_add(o, "pkpass_url", NULL);
-    json_object_object_add(o, "google_save_url", NULL);
+    json_object_object_add(o, "pass_type", json_object_new_string(PQgetvalue(r, i, C_TYPE)));
+    /* (the platform plugins' keys go here: links_for) */
     json_object_object_add(o, "share_url", NULL);
     json_object_object_add(o, "status", json_object_new_string(PQgetvalue(r, i, C_STATUS)));
     json_object_object_add(o, "version", json_object_new_int(atoi(PQgetvalue(r, i, C_VERSION))));
@@ -88,20 +83,9 @@ static json_object *resource_from_row(PGresult *r, int i, json_object **body_out
     return o;
 }
 
-static void auth_token_aad(char *out, size_t len, const char *account_id, const char *pass_id)
-{
-    snprintf(out, len, "%s/pass/%s/auth_token", account_id, pass_id);
-}
-
 /* The renderer's document of row i (passes.h, wp_pass_load). */
-static wp_status loaded_from_row(wp_server *srv, PGresult *r, int i, json_object **out, wp_err *err)
+static wp_status loaded_from_row(PGresult *r, int i, json_object **out)
 {
-    char aad[200];
-    auth_token_aad(aad, sizeof aad, PQgetvalue(r, i, C_ACCT), PQgetvalue(r, i, C_ID));
-    unsigned char *plain = NULL;
-    size_t plen = 0;
-    wp_status st = wp_vault_open(srv->vault, aad, PQgetvalue(r, i, C_TOKEN), &plain, &plen, err);
-    if (st != WP_OK) return st;
     json_object *body = NULL;
     json_object *res = resource_from_row(r, i, &body);
     json_object *ovr = col_json(r, i, C_OVR), *keys = json_object_new_array();
@@ -115,20 +99,116 @@ static wp_status loaded_from_row(wp_server *srv, PGresult *r, int i, json_object
     json_object_object_add(o, "pass", res);
     json_object_object_add(o, "body", body);
     json_object_object_add(o, "overrides", keys);
-    json_object_object_add(o, "authentication_token", json_object_new_string_len((const char *)plain, (int)plen));
-    wp_vault_free_plain(plain, plen);
     *out = o;
     return WP_OK;
 }
 
+/* ---- the platform plugins' keys (pass.links) ---------------------------- */
+
+/* The resource's own keys: a plugin may not set them (the pass's body fields neither). */
+static const char *const fixed_keys[] = {"id",     "object",  "serial_number", "pass_type",  "share_url",
+                                         "status", "version", "template_id",   "created_at", "updated_at", NULL};
+/* Members of the pass.links document that are not contributed keys. */
+static const char *const doc_keys[] = {"schema", "account_id", "pass", "want_links", "share_buttons", NULL};
+
+static int in_list(const char *const *list, const char *k)
+{
+    for (; *list; list++)
+        if (strcmp(*list, k) == 0) return 1;
+    return 0;
+}
+
+/* A contributed key: 1..64 of [a-z0-9_], starting with a letter, and nobody else's. */
+static const char *key_refusal(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 64 || !(k[0] >= 'a' && k[0] <= 'z') || strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+        return "is not a key name (1..64 of [a-z0-9_], starting with a letter)";
+    if (in_list(fixed_keys, k) || wp_pass_field_known(k)) return "is a core field of the pass";
+    return NULL;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Puts the contributed keys (doc's other members, sorted by name) into res
+ * after pass_type, the rest of res keeping its order: json-c keeps insertion
+ * order, so res is emptied and refilled.  Values are strings or null.
+ */
+static void place_keys(json_object *res, json_object *doc)
+{
+    const char *names[128];
+    size_t nn = 0;
+    json_object_object_foreach(doc, dk, dv) {
+        (void)dv;
+        if (in_list(doc_keys, dk)) continue;
+        const char *why = key_refusal(dk);
+        if (why) {
+            wp_log_warn("pass.links: the key \"%.64s\" %s; left out", dk, why);
+            continue;
+        }
+        if (nn == sizeof names / sizeof names[0]) {
+            wp_log_warn("pass.links: more than %zu keys; \"%.64s\" left out", nn, dk);
+            continue;
+        }
+        names[nn++] = dk;
+    }
+    qsort(names, nn, sizeof names[0], key_cmp);
+    /* the current keys, held while res is refilled */
+    struct kv { char *k; json_object *v; } *old = NULL;
+    size_t no = 0, cap = (size_t)json_object_object_length(res);
+    old = cap ? calloc(cap, sizeof *old) : NULL;
+    if (cap && !old) {
+        wp_log_error("pass.links: out of memory; the platform keys are left out");
+        return;
+    }
+    json_object_object_foreach(res, rk, rv) {
+        if (no == cap) break;
+        old[no].k = strdup(rk);
+        old[no].v = json_object_get(rv);
+        no++;
+    }
+    for (size_t i = 0; i < no; i++)
+        if (old[i].k) json_object_object_del(res, old[i].k);
+    int placed = 0, after_type = 0;
+    for (size_t i = 0; i <= no; i++) {
+        /* right after pass_type (at the end, should it be missing) */
+        if (!placed && (i == no || after_type)) {
+            for (size_t j = 0; j < nn; j++) {
+                json_object *v = NULL;
+                json_object_object_get_ex(doc, names[j], &v);
+                if (v && !json_object_is_type(v, json_type_string)) {
+                    wp_log_warn("pass.links: %.64s is not a string; answered null", names[j]);
+                    v = NULL;
+                }
+                json_object_object_add(res, names[j], v ? json_object_new_string(json_object_get_string(v)) : NULL);
+            }
+            placed = 1;
+        }
+        if (i == no) break;
+        after_type = old[i].k && strcmp(old[i].k, "pass_type") == 0;
+        if (old[i].k) json_object_object_add(res, old[i].k, old[i].v);
+        else json_object_put(old[i].v);
+        free(old[i].k);
+    }
+    free(old);
+}
+
 /*
  * Sets res's share_url (the core's own link, passes.h), then runs `pass.links` over
- * {"schema": 1, "account_id", "pass": <copy of res>, "pkpass_url": null,
- * "google_save_url": null} and copies the two platform links back into res.
+ * {"schema": 1, "account_id", "pass": <copy of res>, "want_links", "share_buttons": []}
+ * and copies the keys the filters added back into res (place_keys).  want_links 0
+ * asks plugins for their keys without signing links (template propagation).
+ * buttons (may be NULL) receives share_buttons as the filters left it (transferred).
  * req may be NULL (a batch job).
  */
-static wp_status links_for(wp_server *srv, const char *account_id, wp_req *req, json_object *res, wp_err *err)
+static wp_status links_for(wp_server *srv, const char *account_id, wp_req *req, json_object *res, int want_links,
+                           json_object **buttons, wp_err *err)
 {
+    if (buttons) *buttons = NULL;
     json_object *idv = NULL;
     char share[1024];
     if (!json_object_object_get_ex(res, "id", &idv) ||
@@ -142,30 +222,24 @@ static wp_status links_for(wp_server *srv, const char *account_id, wp_req *req, 
     /* the tenant, for filters run without a request (batch jobs: req is NULL) */
     json_object_object_add(doc, "account_id", json_object_new_string(account_id));
     json_object_object_add(doc, "pass", copy);
-    json_object_object_add(doc, "pkpass_url", NULL);
-    json_object_object_add(doc, "google_save_url", NULL);
+    json_object_object_add(doc, "want_links", json_object_new_boolean(want_links));
+    json_object_object_add(doc, "share_buttons", json_object_new_array());
     wp_filter_result fr = wp_hooks_run("pass.links", doc, req, err);
     if (fr == WP_FILTER_REJECT) {
         json_object_put(doc);
         return err && err->status != WP_OK ? err->status : WP_EINTERNAL;
     }
-    static const char *const keys[] = {"pkpass_url", "google_save_url"};
-    for (int i = 0; i < 2; i++) {
-        json_object *v = NULL;
-        json_object_object_get_ex(doc, keys[i], &v);
-        if (v && !json_object_is_type(v, json_type_string)) {
-            wp_log_warn("pass.links: %s is not a string; answered null", keys[i]);
-            v = NULL;
-        }
-        json_object_object_add(res, keys[i], v ? json_object_new_string(json_object_get_string(v)) : NULL);
-    }
+    place_keys(res, doc);
+    json_object *b = NULL;
+    if (buttons && json_object_object_get_ex(doc, "share_buttons", &b) && json_object_is_type(b, json_type_array))
+        *buttons = json_object_get(b);
     json_object_put(doc);
     return WP_OK;
 }
 
 static wp_status add_links(wp_req *req, json_object *res, wp_err *err)
 {
-    return links_for(req->srv, req->account_id, req, res, err);
+    return links_for(req->srv, req->account_id, req, res, 1, NULL, err);
 }
 
 /* ---- errors ------------------------------------------------------------ */
@@ -421,7 +495,6 @@ wp_status wp_pass_create(wp_server *srv, PGconn *db, const char *account_id, jso
 {
     json_object *in = NULL, *body = NULL, *ovr = NULL, *res = NULL;
     PGresult *r = NULL;
-    char *sealed = NULL;
     wp_status st;
     *out = NULL;
     if (!json_object_is_type(in_body, json_type_object))
@@ -447,16 +520,11 @@ wp_status wp_pass_create(wp_server *srv, PGconn *db, const char *account_id, jso
         (st = wp_meter_check(db, srv->cfg, account_id, 1, err)) != WP_OK)
         goto done;
 
-    char id[WP_ID_MAX], token[64];
-    if (wp_id_new("pass", id) != WP_OK || wp_random_token(32, token, sizeof token) != WP_OK) {
-        st = wp_err_set(err, WP_ECRYPTO, "no randomness for the pass id and token");
+    char id[WP_ID_MAX];
+    if (wp_id_new("pass", id) != WP_OK) {
+        st = wp_err_set(err, WP_ECRYPTO, "no randomness for the pass id");
         goto done;
     }
-    char aad[200];
-    auth_token_aad(aad, sizeof aad, account_id, id);
-    st = wp_vault_seal(srv->vault, aad, token, strlen(token), &sealed, err);
-    memset(token, 0, sizeof token);
-    if (st != WP_OK) goto done;
 
     json_object *pt = NULL;
     json_object_object_get_ex(body, "pass_type", &pt);
@@ -469,13 +537,13 @@ wp_status wp_pass_create(wp_server *srv, PGconn *db, const char *account_id, jso
             goto done;
         }
         const char *params[] = {account_id, id, given_serial[0] ? given_serial : serial,
-                                json_object_get_string(pt), tid[0] ? tid : NULL, body_s, ovr_s, sealed};
+                                json_object_get_string(pt), tid[0] ? tid : NULL, body_s, ovr_s};
         /* ON CONFLICT keeps the transaction usable when the serial number is taken */
         if ((st = wp_db_query(db,
                               "INSERT INTO passes (account_id, id, serial_number, pass_type, template_id, body,"
-                              " overrides, auth_token) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)"
+                              " overrides) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)"
                               " ON CONFLICT (account_id, serial_number) DO NOTHING RETURNING " PASS_COLS,
-                              8, params, &r, err)) != WP_OK)
+                              7, params, &r, err)) != WP_OK)
             goto done;
         if (PQntuples(r) == 1) break;
         PQclear(r);
@@ -492,7 +560,7 @@ wp_status wp_pass_create(wp_server *srv, PGconn *db, const char *account_id, jso
         }
     }
     res = resource_from_row(r, 0, NULL);
-    if ((st = links_for(srv, account_id, req, res, err)) != WP_OK ||
+    if ((st = links_for(srv, account_id, req, res, 1, NULL, err)) != WP_OK ||
         (st = publish_on(srv, db, account_id, "pass.created", res, NULL, NULL, err)) != WP_OK ||
         /* last: the counter row stays locked until the caller commits */
         (st = wp_meter_consume(db, srv->cfg, account_id, 1, err)) != WP_OK)
@@ -501,7 +569,6 @@ wp_status wp_pass_create(wp_server *srv, PGconn *db, const char *account_id, jso
     res = NULL;
 done:
     if (r) PQclear(r);
-    free(sealed);
     json_object_put(res);
     json_object_put(in);
     json_object_put(body);
@@ -664,7 +731,7 @@ static void list_passes(wp_req *req, void *ud)
                       "status must be active or voided");
         return;
     }
-    if (type[0] && !wp_pass_apple_style(type)) {
+    if (type[0] && !wp_pass_type_known(type)) {
         wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", "pass_type",
                       "pass_type must be one of: generic, loyalty, coupon, event");
         return;
@@ -878,6 +945,45 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
+/*
+ * Runs `pass.notify.validate` over {"schema": 1, "account_id", "pass": <copy of
+ * res>, "message", "notifications_today", "day_ends_in_s"}: the notifications
+ * of this pass accepted since 00:00 UTC and the seconds until the next UTC day,
+ * so a platform plugin can hold its wallet's daily limits (docs/plugins.md).  The
+ * pass row is locked by the caller, so concurrent notifications count exactly.
+ */
+static wp_status run_notify_validate(wp_req *req, json_object *res, const char *message, wp_err *err)
+{
+    json_object *idv = NULL;
+    json_object_object_get_ex(res, "id", &idv);
+    const char *p[] = {req->account_id, json_object_get_string(idv)};
+    PGresult *c = NULL;
+    wp_status st = wp_db_query(req->db,
+                               "SELECT count(*), extract(epoch FROM date_trunc('day', now()) + interval '1 day' - now())::int"
+                               " FROM pass_notifications WHERE account_id = $1 AND pass_id = $2"
+                               " AND created_at >= date_trunc('day', now())",
+                               2, p, &c, err);
+    if (st != WP_OK) return st;
+    json_object *copy = NULL;
+    if (json_object_deep_copy(res, &copy, NULL) != 0) {
+        PQclear(c);
+        return wp_err_set(err, WP_ENOMEM, "out of memory");
+    }
+    int ends = atoi(PQgetvalue(c, 0, 1));
+    json_object *doc = json_object_new_object();
+    json_object_object_add(doc, "schema", json_object_new_int(1));
+    json_object_object_add(doc, "account_id", json_object_new_string(req->account_id));
+    json_object_object_add(doc, "pass", copy);
+    json_object_object_add(doc, "message", json_object_new_string(message));
+    json_object_object_add(doc, "notifications_today", json_object_new_int(atoi(PQgetvalue(c, 0, 0))));
+    json_object_object_add(doc, "day_ends_in_s", json_object_new_int(ends > 0 ? ends : 1));
+    PQclear(c);
+    wp_filter_result fr = wp_hooks_run("pass.notify.validate", doc, req, err);
+    json_object_put(doc);
+    if (fr == WP_FILTER_REJECT) return err->status != WP_OK ? err->status : WP_EINTERNAL;
+    return WP_OK;
+}
+
 static void notify_pass(wp_req *req, void *ud)
 {
     wp_server *srv = ud;
@@ -913,25 +1019,9 @@ static void notify_pass(wp_req *req, void *ud)
         fail_with(req, 409, "pass_voided", "status", "the pass is voided; its holders cannot be notified");
         goto done;
     }
-    /* the pass row is locked, so concurrent notifications of one pass count exactly */
-    const char *p2[] = {req->account_id, id};
-    if ((st = wp_db_query(db,
-                          "SELECT count(*), extract(epoch FROM date_trunc('day', now()) + interval '1 day' - now())::int"
-                          " FROM pass_notifications WHERE account_id = $1 AND pass_id = $2"
-                          " AND created_at >= date_trunc('day', now())",
-                          2, p2, &c, &err)) != WP_OK)
+    res = resource_from_row(r, 0, NULL);
+    if ((st = add_links(req, res, &err)) != WP_OK || (st = run_notify_validate(req, res, message, &err)) != WP_OK)
         goto failed;
-    if (atoi(PQgetvalue(c, 0, 0)) >= NOTIFY_PER_DAY) {
-        int wait = atoi(PQgetvalue(c, 0, 1));
-        char ra[16];
-        snprintf(ra, sizeof ra, "%d", wait > 0 ? wait : 1);
-        wp_resp_header(req, "Retry-After", ra);
-        fail_with(req, 429, "notification_limit_reached", "id",
-                  "this pass has had 3 notifications today (UTC), the most Google Wallet allows; try again tomorrow");
-        goto done;
-    }
-    PQclear(c);
-    c = NULL;
     char nid[WP_ID_MAX];
     if (wp_id_new("ntf", nid) != WP_OK) {
         st = wp_err_set(&err, WP_ECRYPTO, "no randomness for the notification id");
@@ -943,8 +1033,6 @@ static void notify_pass(wp_req *req, void *ud)
                           " RETURNING " TS("created_at"),
                           4, p3, &c, &err)) != WP_OK)
         goto failed;
-    res = resource_from_row(r, 0, NULL);
-    if ((st = add_links(req, res, &err)) != WP_OK) goto failed;
     json_object *data = json_object_new_object();
     json_object_object_add(data, "schema", json_object_new_int(1));
     json_object_object_add(data, "pass", json_object_get(res));
@@ -993,101 +1081,9 @@ wp_status wp_pass_load(wp_server *srv, PGconn *conn, const char *account_id, con
     PGresult *r;
     wp_status st = select_pass(db, account_id, pass_id, 0, &r, err);
     if (st == WP_OK) {
-        st = loaded_from_row(srv, r, 0, out, err);
+        st = loaded_from_row(r, 0, out);
         PQclear(r);
     }
-    if (pooled) wp_db_release(srv->db, db);
-    return st;
-}
-
-wp_status wp_pass_find_by_serial(wp_server *srv, PGconn *conn, const char *serial_number, json_object **out,
-                                 wp_err *err)
-{
-    *out = NULL;
-    int pooled;
-    PGconn *db = conn_for(srv, conn, &pooled, err);
-    if (!db) return err ? err->status : WP_EUNAVAIL;
-    const char *params[] = {serial_number};
-    PGresult *r;
-    wp_status st = wp_db_query(db,
-                               "SELECT " PASS_COLS " FROM passes WHERE serial_number = $1 ORDER BY created_at, id LIMIT 16",
-                               1, params, &r, err);
-    if (st == WP_OK) {
-        json_object *arr = json_object_new_array();
-        for (int i = 0; st == WP_OK && i < PQntuples(r); i++) {
-            json_object *one = NULL;
-            if ((st = loaded_from_row(srv, r, i, &one, err)) == WP_OK) json_object_array_add(arr, one);
-        }
-        PQclear(r);
-        if (st == WP_OK) *out = arr;
-        else json_object_put(arr);
-    }
-    if (pooled) wp_db_release(srv->db, db);
-    return st;
-}
-
-/* Tokens longer than this are no token of ours.  At most 64 candidates are
- * looked at (the accounts sharing one pass type identifier and one serial). */
-#define AUTH_TOKEN_MAX 256
-
-wp_status wp_pass_find_by_token(wp_server *srv, PGconn *conn, const char *pass_type_identifier,
-                                const char *serial_number, const char *token, json_object **out, wp_err *err)
-{
-    *out = NULL;
-    size_t tl = token ? strlen(token) : 0;
-    if (!pass_type_identifier || !serial_number || tl == 0 || tl > AUTH_TOKEN_MAX)
-        return wp_err_set(err, WP_EAUTH, "no such pass, or not its authentication token");
-    int pooled;
-    PGconn *db = conn_for(srv, conn, &pooled, err);
-    if (!db) return err ? err->status : WP_EUNAVAIL;
-    const char *params[] = {serial_number, pass_type_identifier};
-    PGresult *r;
-    wp_status st = wp_db_query(db,
-                               "SELECT p.account_id, p.id, p.serial_number, p.pass_type, p.status, p.template_id,"
-                               " p.body::text, p.overrides::text, p.version, " TS("p.created_at") ", "
-                               TS("p.updated_at") ", p.auth_token FROM passes p JOIN credentials c"
-                               " ON c.account_id = p.account_id AND c.platform = 'apple'"
-                               " WHERE p.serial_number = $1 AND c.meta->>'pass_type_identifier' = $2"
-                               " ORDER BY p.created_at, p.id LIMIT 64",
-                               2, params, &r, err);
-    if (st != WP_OK) {
-        if (pooled) wp_db_release(srv->db, db);
-        return st;
-    }
-    /* The given token, padded, so every comparison reads the same number of bytes. */
-    unsigned char given[AUTH_TOKEN_MAX], have[AUTH_TOKEN_MAX];
-    memset(given, 0, sizeof given);
-    memcpy(given, token, tl);
-    int match = -1, n = PQntuples(r);
-    for (int i = 0; i < n; i++) {
-        char aad[200];
-        auth_token_aad(aad, sizeof aad, PQgetvalue(r, i, C_ACCT), PQgetvalue(r, i, C_ID));
-        unsigned char *plain = NULL;
-        size_t plen = 0;
-        wp_err e;
-        wp_err_clear(&e);
-        if (wp_vault_open(srv->vault, aad, PQgetvalue(r, i, C_TOKEN), &plain, &plen, &e) != WP_OK) {
-            wp_log_warn("pass %s: its authentication token does not open: %s", PQgetvalue(r, i, C_ID), e.msg);
-            continue;
-        }
-        memset(have, 0, sizeof have);
-        int fits = plen <= sizeof have;
-        if (fits) memcpy(have, plain, plen);
-        wp_vault_free_plain(plain, plen);
-        /* No early exit: every candidate is opened and compared whatever matched before. */
-        int same = (CRYPTO_memcmp(have, given, sizeof have) == 0) & fits & (plen == tl);
-        if (same && match < 0) match = i;
-    }
-    if (n == 0) {
-        /* Same comparison work when nothing has this serial. */
-        memset(have, 0, sizeof have);
-        (void)CRYPTO_memcmp(have, given, sizeof have);
-    }
-    OPENSSL_cleanse(given, sizeof given);
-    OPENSSL_cleanse(have, sizeof have);
-    if (match < 0) st = wp_err_set(err, WP_EAUTH, "no such pass, or not its authentication token");
-    else st = loaded_from_row(srv, r, match, out, err);
-    PQclear(r);
     if (pooled) wp_db_release(srv->db, db);
     return st;
 }
@@ -1149,9 +1145,10 @@ wp_status wp_pass_share_url(wp_server *srv, const char *account_id, const char *
     return n > 0 && (size_t)n < len ? WP_OK : WP_EINVAL;
 }
 
-wp_status wp_pass_links(wp_server *srv, const char *account_id, wp_req *req, json_object *res, wp_err *err)
+wp_status wp_pass_links(wp_server *srv, const char *account_id, wp_req *req, json_object *res, int want_links,
+                        json_object **share_buttons, wp_err *err)
 {
-    return links_for(srv, account_id, req, res, err);
+    return links_for(srv, account_id, req, res, want_links, share_buttons, err);
 }
 
 /* The pass named by a capability, whichever account owns it: verify says which token fits. */
@@ -1172,7 +1169,7 @@ static wp_status load_by_capability(wp_server *srv, PGconn *conn, const char *pa
         for (int i = 0; i < PQntuples(r); i++) {
             if (verify(srv, PQgetvalue(r, i, C_ACCT), pass_id, token) != WP_OK) continue;
             if (err) wp_err_clear(err);
-            st = loaded_from_row(srv, r, i, out, err);
+            st = loaded_from_row(r, i, out);
             break;
         }
         PQclear(r);

@@ -5,16 +5,18 @@
  * A pass row (migrations/0004) keeps the effective body (template merged
  * with the pass's own keys, without serial_number and template_id, which
  * are columns), `overrides` ({"<key>": true} for every body key the pass
- * set itself, so template propagation leaves them alone), a version that
- * moves on every real change, and the Apple web-service token sealed by the
- * vault (associated data "<account_id>/pass/<pass_id>/auth_token").
+ * set itself, so template propagation leaves them alone) and a version that
+ * moves on every real change.  Secrets a platform needs per pass are its
+ * plugin's, kept by pass_secrets.h.
  *
- * The API resource (docs/api.md "Passes") is the body's keys flattened
- * next to id, object, serial_number, pass_type, apple_pass_type_id,
- * google_pass_type, pkpass_url, google_save_url, status, version,
- * share_url, template_id, created_at, updated_at.  The platform links come
- * from the `pass.links` filter (null without a platform plugin); share_url is
- * the core's own (wp_pass_share_url).
+ * The API resource (docs/api.md "Passes") is, in this order: id, object,
+ * serial_number, pass_type; the keys the platform plugins contribute through
+ * the `pass.links` filter, sorted by name; share_url (the core's own,
+ * wp_pass_share_url), status, version, template_id, created_at, updated_at;
+ * then the body's keys.  A contributed key is 1..64 of [a-z0-9_] starting
+ * with a letter, is none of the fixed keys above nor a body field (those are
+ * refused, and logged), and its value is a string or null (anything else is
+ * answered null).
  *
  * Ownership: every json_object handed out through an out-parameter is
  * transferred (json_object_put it).  conn may be NULL in the helpers below:
@@ -54,48 +56,20 @@ wp_status wp_pass_create(struct wp_server *srv, PGconn *conn, const char *accoun
 
 /*
  * Loads one pass of the account for a renderer:
- *   {"account_id": "acct_…", "pass": <the API resource, links null>,
- *    "body": <the effective body>, "overrides": ["key", ...],
- *    "authentication_token": "<the Apple web-service token, decrypted>"}
- * authentication_token is SECRET: it authenticates devices to the Apple web
- * service; never log it or return it through the API.
- * WP_ENOTFOUND when the account has no such pass; WP_ECRYPTO when the
- * token does not open (master key missing from the configuration).
+ *   {"account_id": "acct_…", "pass": <the API resource without the plugins' keys>,
+ *    "body": <the effective body>, "overrides": ["key", ...]}
+ * WP_ENOTFOUND when the account has no such pass.
  */
 wp_status wp_pass_load(struct wp_server *srv, PGconn *conn, const char *account_id, const char *pass_id,
                        json_object **out, wp_err *err);
 
 /*
- * The passes with this serial number across all accounts (Apple's web
- * service names a pass by pass type identifier + serial number only; the
- * caller keeps the one whose account's pass type identifier matches).
- * *out: an array (possibly empty) of documents shaped as wp_pass_load's,
- * at most 16, oldest first.
- */
-wp_status wp_pass_find_by_serial(struct wp_server *srv, PGconn *conn, const char *serial_number,
-                                 json_object **out, wp_err *err);
-
-/*
- * Apple's web service: the pass named by (pass type identifier, serial
- * number) whose Apple authentication token is `token`.  The candidates are
- * the passes with that serial in every account whose Apple credentials carry
- * that pass type identifier (several accounts may share one); each one's
- * token is opened and compared in constant time, all of them, whatever
- * matched first.  *out is shaped as wp_pass_load's (transferred).
- * WP_EAUTH for no candidate and for a wrong token alike; WP_EDB/WP_EUNAVAIL
- * from the database.  A candidate whose token does not open (master key no
- * longer configured) counts as not matching and is logged.
- */
-wp_status wp_pass_find_by_token(struct wp_server *srv, PGconn *conn, const char *pass_type_identifier,
-                                const char *serial_number, const char *token, json_object **out, wp_err *err);
-
-/*
- * The capability in pkpass links: the vault MAC (purpose "pkpass-link") of
+ * The pass link capability (host pass_link_token: the one a platform plugin
+ * puts in its download link): the vault MAC (purpose WP_PASS_LINK_PURPOSE) of
  * "<account_id>/<pass_id>".  It does not depend on the pass version, so a
  * link sent by email keeps working after updates and after the master key
  * rotates (as long as the old key is in vault.previous_keys).
  * out receives WP_PASS_LINK_TOKEN_LEN characters and a NUL.
- * The link is <public_url>/api/v1/passes/<pass_id>/pkpass?t=<token>.
  */
 #define WP_PASS_LINK_TOKEN_LEN 32
 wp_status wp_pass_link_token(struct wp_server *srv, const char *account_id, const char *pass_id,
@@ -106,9 +80,11 @@ wp_status wp_pass_link_verify(struct wp_server *srv, const char *account_id, con
 /*
  * The same kind of capability for another purpose: the vault MAC of
  * "<account_id>/<pass_id>" under the key derived for `purpose`, so one
- * purpose's capability never passes for another's (the pkpass link's
- * purpose is WP_PASS_LINK_PURPOSE; plugins get "pass-cap/<plugin>/<purpose>",
- * host pass_cap_token).  purpose: at most 140 characters.
+ * purpose's capability never passes for another's (the pass link's purpose
+ * is WP_PASS_LINK_PURPOSE; plugins get "pass-cap/<plugin>/<purpose>", host
+ * pass_cap_token).  purpose: at most 140 characters.
+ * WP_PASS_LINK_PURPOSE is frozen: it derives the key of every link capability
+ * already sent by mail or SMS, and those links must keep working.
  */
 #define WP_PASS_LINK_PURPOSE "pkpass-link"
 wp_status wp_pass_cap_token(struct wp_server *srv, const char *purpose, const char *account_id, const char *pass_id,
@@ -126,7 +102,7 @@ wp_status wp_pass_load_by_link(struct wp_server *srv, PGconn *conn, const char *
 
 /*
  * The share page's capability (share.h): the vault MAC (purpose "share-link") of
- * "<account_id>/<pass_id>", like the pkpass link's but of its own purpose, so
+ * "<account_id>/<pass_id>", like the pass link's but of its own purpose, so
  * neither link can be made from the other.  The page is
  * <public_url>/p/<pass_id>.<token>: wp_pass_share_url writes it into out
  * (WP_EINVAL when it does not fit).  Every pass resource the API answers
@@ -142,10 +118,14 @@ wp_status wp_pass_load_by_share(struct wp_server *srv, PGconn *conn, const char 
 
 /*
  * Fills the links of a pass resource (res, borrowed, changed in place) as the API
- * answers it: share_url, then pkpass_url and google_save_url from the
- * `pass.links` filters.  account_id is the pass's owner; req may be NULL.
+ * answers it: share_url, then the keys the `pass.links` filters contribute (see
+ * the top of this file).  account_id is the pass's owner; req may be NULL.
+ * want_links 0 tells the filters that no link is wanted (they may leave theirs
+ * null and skip the signing): template propagation's events.
+ * share_buttons (may be NULL) receives the filters' "share_buttons" array
+ * (transferred; share.h says what an entry holds).
  */
 wp_status wp_pass_links(struct wp_server *srv, const char *account_id, struct wp_req *req, json_object *res,
-                        wp_err *err);
+                        int want_links, json_object **share_buttons, wp_err *err);
 
 #endif

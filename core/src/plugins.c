@@ -20,6 +20,7 @@
 
 #include <openssl/crypto.h>
 
+#include "pass_secrets.h"
 #include "passes.h"
 #include "vault.h"
 
@@ -476,7 +477,7 @@ static wp_status presented_minor(unsigned *out, wp_err *err)
 /* host->size of a host of each minor, from the ledger in plugin.h. */
 static const size_t host_sizes[] = {WP_HOST_SIZE_1_0, WP_HOST_SIZE_1_1, WP_HOST_SIZE_1_2,
                                     WP_HOST_SIZE_1_3, WP_HOST_SIZE_1_4, WP_HOST_SIZE_1_5,
-                                    WP_HOST_SIZE_1_6};
+                                    WP_HOST_SIZE_1_6, WP_HOST_SIZE_1_7};
 _Static_assert(sizeof host_sizes / sizeof host_sizes[0] == WP_ABI_MINOR + 1, "a host size per ABI minor");
 
 static void present(wp_plugins *set)
@@ -1233,8 +1234,7 @@ static wp_status h_vault_read(wp_plugin *p, const char *account_id, const char *
 static const char *h_public_url(wp_plugin *p) { return p && p->set->public_url ? p->set->public_url : ""; }
 
 /* wp_pass_load's document (released here), reshaped as the ABI promises: the
- * API resource with "body" (the effective unified body) and the secret token
- * beside it. */
+ * API resource with "body" (the effective unified body) beside it. */
 static wp_status pass_shape(json_object *doc, const char *account_id, json_object **out)
 {
     json_object *res = NULL, *v;
@@ -1247,8 +1247,6 @@ static wp_status pass_shape(json_object *doc, const char *account_id, json_objec
         return host_failf(WP_ENOMEM, "out of memory");
     }
     if (json_object_object_get_ex(doc, "body", &v)) json_object_object_add(res, "body", json_object_get(v));
-    if (json_object_object_get_ex(doc, "authentication_token", &v))
-        json_object_object_add(res, "authentication_token", json_object_get(v));
     /* Not "account_id": that is also a field of loyalty passes (the member's account). */
     json_object_object_add(res, "owner_account_id", json_object_new_string(account_id));
     json_object_put(doc);
@@ -1398,68 +1396,7 @@ static wp_status h_vault_open(wp_plugin *p, const char *account_id, const char *
     return host_ok();
 }
 
-/* The owner is the account whose Apple credentials name this pass type
- * identifier (credentials.meta, written by the credentials module). */
-static wp_status h_pass_find(wp_plugin *p, const char *pass_type_identifier, const char *serial_number,
-                             json_object **out)
-{
-    if (out) *out = NULL;
-    if (!p || !pass_type_identifier || !serial_number || !out)
-        return host_failf(WP_EINVAL, "pass_find: pass_type_identifier, serial_number and out are required");
-    if (!*pass_type_identifier || !*serial_number || strlen(pass_type_identifier) > 255 || strlen(serial_number) > 255)
-        return host_failf(WP_ENOTFOUND, "no such pass");
-    wp_server *srv = p->set->env.srv;
-    if (!srv || !srv->db) return host_failf(WP_EUNAVAIL, "pass_find: passes are not available in this process");
-    wp_err e;
-    wp_err_clear(&e);
-    PGconn *c = wp_db_acquire(srv->db, &e);
-    if (!c) return host_fail(e.status, &e);
-    PGresult *res = NULL;
-    const char *params[2] = {serial_number, pass_type_identifier};
-    wp_status st = wp_db_query(c,
-                               "SELECT p.account_id, p.id FROM passes p JOIN credentials c"
-                               " ON c.account_id = p.account_id AND c.platform = 'apple'"
-                               " WHERE p.serial_number = $1 AND c.meta->>'pass_type_identifier' = $2"
-                               " ORDER BY p.created_at, p.id LIMIT 1",
-                               2, params, &res, &e);
-    wp_db_release(srv->db, c);
-    if (st != WP_OK) return host_fail(st, &e);
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return host_failf(WP_ENOTFOUND, "no such pass");
-    }
-    char account[128], id[128];
-    snprintf(account, sizeof account, "%s", PQgetvalue(res, 0, 0));
-    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 1));
-    PQclear(res);
-    return h_pass_get(p, account, id, out);
-}
-
 /* ---- ABI 1.4 ------------------------------------------------------------ */
-
-static wp_status h_pass_authenticate(wp_plugin *p, const char *pass_type_identifier, const char *serial_number,
-                                     const char *token, json_object **out)
-{
-    if (out) *out = NULL;
-    if (!p || !out) return host_failf(WP_EINVAL, "pass_authenticate: out is required");
-    if (!pass_type_identifier || !serial_number || !token || !*pass_type_identifier || !*serial_number ||
-        strlen(pass_type_identifier) > 255 || strlen(serial_number) > 255)
-        return host_failf(WP_EAUTH, "no such pass, or not its authentication token");
-    wp_server *srv = p->set->env.srv;
-    if (!srv || !srv->db || !srv->vault)
-        return host_failf(WP_EUNAVAIL, "pass_authenticate: passes are not available in this process");
-    wp_err e;
-    wp_err_clear(&e);
-    json_object *doc = NULL;
-    wp_status st = wp_pass_find_by_token(srv, NULL, pass_type_identifier, serial_number, token, &doc, &e);
-    if (st == WP_EAUTH) return host_failf(WP_EAUTH, "no such pass, or not its authentication token");
-    if (st != WP_OK) return host_fail(st == WP_ECRYPTO ? WP_EUNAVAIL : st, &e);
-    char account[64];
-    json_object *a = NULL;
-    snprintf(account, sizeof account, "%s",
-             json_object_object_get_ex(doc, "account_id", &a) ? json_object_get_string(a) : "");
-    return pass_shape(doc, account, out);
-}
 
 /* The vault purpose of a plugin's capability: "pass-cap/<plugin>/<purpose>". */
 static wp_status cap_purpose(wp_plugin *p, const char *fn, const char *purpose, char *out, size_t len)
@@ -1501,6 +1438,93 @@ static wp_status h_pass_cap_verify(wp_plugin *p, const char *purpose, const char
     wp_status st = cap_purpose(p, "pass_cap_verify", purpose, full, sizeof full);
     if (st != WP_OK) return st;
     return pass_verify(p, full, pass_id, token, account_out, account_len);
+}
+
+/* ---- ABI 1.5 ------------------------------------------------------------ */
+
+/* The request's connection (its transaction), or NULL for a pooled one. */
+static wp_status secret_conn(wp_req *req, PGconn **conn)
+{
+    *conn = NULL;
+    if (!req) return WP_OK;
+    wp_err e;
+    wp_err_clear(&e);
+    if (!(*conn = req_conn(req, &e))) return host_fail(e.status, &e);
+    return WP_OK;
+}
+
+/* Maps the passes module's errors onto the ABI's: a value that does not open is unavailable, not a bug. */
+static wp_status secret_fail(wp_status st, const wp_err *e)
+{
+    return host_fail(st == WP_ECRYPTO ? WP_EUNAVAIL : st, e);
+}
+
+static wp_status h_pass_secret_get(wp_plugin *p, wp_req *req, const char *account_id, const char *pass_id,
+                                   const char *name, uint32_t flags, char *out, size_t out_cap, size_t *out_len)
+{
+    if (out && out_cap) out[0] = '\0';
+    if (out_len) *out_len = 0;
+    if (!p || !out || out_cap == 0) return host_failf(WP_EINVAL, "pass_secret_get: out is required");
+    wp_server *srv = p->set->env.srv;
+    if (!srv || !srv->db || !srv->vault)
+        return host_failf(WP_EUNAVAIL, "pass_secret_get: passes are not available in this process");
+    PGconn *c;
+    wp_status st = secret_conn(req, &c);
+    if (st != WP_OK) return st;
+    wp_err e;
+    wp_err_clear(&e);
+    char *v = NULL;
+    size_t n = 0;
+    st = wp_pass_secret_get(srv, c, account_id, pass_id, p->name, name, (flags & WP_PASS_SECRET_MINT) != 0, &v, &n, &e);
+    if (st != WP_OK) return secret_fail(st, &e);
+    if (n + 1 > out_cap) {
+        wp_pass_secret_free(v, n);
+        return host_failf(WP_ETOOLARGE, "pass_secret_get: out holds %zu bytes, the secret needs %zu", out_cap, n + 1);
+    }
+    memcpy(out, v, n + 1);
+    if (out_len) *out_len = n;
+    wp_pass_secret_free(v, n);
+    return host_ok();
+}
+
+static wp_status h_pass_secret_put(wp_plugin *p, wp_req *req, const char *account_id, const char *pass_id,
+                                   const char *name, const char *value, size_t len)
+{
+    if (!p) return host_failf(WP_EINVAL, "pass_secret_put: self is required");
+    wp_server *srv = p->set->env.srv;
+    if (!srv || !srv->db || !srv->vault)
+        return host_failf(WP_EUNAVAIL, "pass_secret_put: passes are not available in this process");
+    PGconn *c;
+    wp_status st = secret_conn(req, &c);
+    if (st != WP_OK) return st;
+    wp_err e;
+    wp_err_clear(&e);
+    st = wp_pass_secret_put(srv, c, account_id, pass_id, p->name, name, value, len, &e);
+    return st == WP_OK ? host_ok() : secret_fail(st, &e);
+}
+
+static wp_status h_pass_secret_find(wp_plugin *p, const char *name, const char *serial_number, const char *secret,
+                                    json_object **out)
+{
+    if (out) *out = NULL;
+    if (!p || !out) return host_failf(WP_EINVAL, "pass_secret_find: out is required");
+    wp_server *srv = p->set->env.srv;
+    if (!srv || !srv->db || !srv->vault)
+        return host_failf(WP_EUNAVAIL, "pass_secret_find: passes are not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    char account[64], pass_id[64];
+    wp_status st = wp_pass_secret_find(srv, NULL, p->name, name, serial_number, secret, account, sizeof account,
+                                       pass_id, sizeof pass_id, &e);
+    if (st == WP_EAUTH) return host_failf(WP_EAUTH, "no such pass, or not its secret");
+    if (st != WP_OK) return secret_fail(st, &e);
+    json_object *doc = NULL;
+    wp_err_clear(&e);
+    /* found a moment ago; a pass gone since answers as an unknown one */
+    if ((st = wp_pass_load(srv, NULL, account, pass_id, &doc, &e)) == WP_ENOTFOUND)
+        return host_failf(WP_EAUTH, "no such pass, or not its secret");
+    if (st != WP_OK) return secret_fail(st, &e);
+    return pass_shape(doc, account, out);
 }
 
 static const wp_host host_table = {
@@ -1546,11 +1570,14 @@ static const wp_host host_table = {
     .req_api_key = h_req_api_key,
     .vault_seal = h_vault_seal,
     .vault_open = h_vault_open,
-    .pass_find = h_pass_find,
-    .pass_authenticate = h_pass_authenticate,
+    .pass_find = NULL,         /* retired in ABI 1.7 (plugin.h) */
+    .pass_authenticate = NULL, /* retired in ABI 1.7 */
     .pass_cap_token = h_pass_cap_token,
     .pass_cap_verify = h_pass_cap_verify,
     .job_enqueue_ex = h_job_enqueue_ex,
     .subscribe_ex = h_subscribe_ex,
     .credential_kind_register = h_credential_kind_register,
+    .pass_secret_get = h_pass_secret_get,
+    .pass_secret_put = h_pass_secret_put,
+    .pass_secret_find = h_pass_secret_find,
 };

@@ -3,7 +3,7 @@
  *
  * Configuration:  "plugin_dir": "/usr/lib/walletpass/plugins"   (env WALLETPASS_PLUGIN_DIR;
  *                                  default: the build's plugin output directory)
- *                 "plugins": [{"name": "hello", "path": "hello.so", "optional": false, "config": {...}}]
+ *                 "plugins": [{"name": "webhooks", "path": "webhooks.so", "optional": false, "config": {...}}]
  * `path` defaults to "<name>.so"; relative paths are taken inside plugin_dir,
  * and a file that resolves outside it (symlinks included), is not a regular
  * file, or is world-writable is refused.  A plugin's migrations live next

@@ -19,7 +19,7 @@
 
 /* The page's only style; the CSP names its hash, so it must stay byte for byte what is sent. */
 static const char page_css[] =
-    "body{margin:0;font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;background:#f4f4f6;color:#111}"
+    "body{margin:0;font:16px/1.5 system-ui,\"Segoe UI\",Roboto,sans-serif;background:#f4f4f6;color:#111}"
     "main{max-width:28rem;margin:0 auto;padding:2rem 1.25rem;text-align:center}"
     ".logo{max-width:10rem;max-height:6rem;margin-bottom:1rem}"
     "h1{font-size:1.6rem;margin:0 0 .25rem}"
@@ -28,7 +28,6 @@ static const char page_css[] =
     ".button{display:block;padding:.9rem 1rem;border-radius:.6rem;background:#000;color:#fff;"
     "text-decoration:none;font-weight:600;font-size:1.05rem}"
     ".button:focus-visible{outline:3px solid #1a73e8;outline-offset:3px}"
-    ".button.google{background:#1f1f1f}"
     ".notice{padding:.75rem;border-radius:.5rem;background:#fff3cd;color:#5c4400}"
     ".qr{margin:2rem 0 0}.qr svg{width:12rem;height:12rem}"
     "figcaption{color:#444;font-size:.9rem}";
@@ -90,17 +89,27 @@ static void add_esc(buf *b, const char *s)
 
 /* ---- what to show ------------------------------------------------------ */
 
-int wp_share_offer(const char *ua)
+wp_share_device wp_share_device_of(const char *ua)
 {
     if (!ua) ua = "";
-    if (strstr(ua, "iPhone") || strstr(ua, "iPad") || strstr(ua, "iPod")) return WP_SHARE_APPLE;
-    if (strstr(ua, "Android")) return WP_SHARE_GOOGLE;
-    /* Safari on a Mac (and iPadOS, which presents itself as one) opens .pkpass files in Wallet;
-     * the other Mac browsers say "Safari" too, so they are excluded by their own tokens. */
+    if (strstr(ua, "iPhone") || strstr(ua, "iPad") || strstr(ua, "iPod")) return WP_DEVICE_IOS;
+    if (strstr(ua, "Android")) return WP_DEVICE_ANDROID;
+    /* Safari on a Mac (and iPadOS, which presents itself as one); the other Mac
+     * browsers say "Safari" too, so they are excluded by their own tokens. */
     if (strstr(ua, "Macintosh") && strstr(ua, "Safari/") && !strstr(ua, "Chrome/") && !strstr(ua, "Chromium/") &&
         !strstr(ua, "Edg/") && !strstr(ua, "Firefox/") && !strstr(ua, "OPR/"))
-        return WP_SHARE_APPLE;
-    return WP_SHARE_APPLE | WP_SHARE_GOOGLE | WP_SHARE_QR;
+        return WP_DEVICE_MAC_SAFARI;
+    return WP_DEVICE_OTHER;
+}
+
+const char *wp_share_device_name(wp_share_device d)
+{
+    switch (d) {
+    case WP_DEVICE_IOS: return "ios";
+    case WP_DEVICE_MAC_SAFARI: return "mac-safari";
+    case WP_DEVICE_ANDROID: return "android";
+    default: return "other";
+    }
 }
 
 static const char *str_of(json_object *o, const char *key)
@@ -153,8 +162,28 @@ static bool add_logo_src(buf *b, json_object *pass)
 /* Only http(s) links become buttons: they come from plugins, and a javascript: URL must never. */
 static const char *web_link(json_object *res, const char *key)
 {
-    const char *v = str_of(res, key);
+    const char *v = key ? str_of(res, key) : NULL;
     return v && (strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) == 0) ? v : NULL;
+}
+
+/* A share_buttons entry's text member: 1..80 bytes, else NULL. */
+static const char *button_text(json_object *b, const char *key)
+{
+    const char *v = str_of(b, key);
+    return v && strlen(v) <= 80 ? v : NULL;
+}
+
+/* Whether a share_buttons entry names this device class in its "devices". */
+static bool button_for(json_object *b, wp_share_device dev)
+{
+    json_object *devs = NULL;
+    if (!json_object_object_get_ex(b, "devices", &devs) || !json_object_is_type(devs, json_type_array)) return false;
+    const char *want = wp_share_device_name(dev);
+    for (size_t i = 0; i < json_object_array_length(devs); i++) {
+        json_object *d = json_object_array_get_idx(devs, i);
+        if (json_object_is_type(d, json_type_string) && strcmp(json_object_get_string(d), want) == 0) return true;
+    }
+    return false;
 }
 
 static void page_head(buf *b, const char *title)
@@ -168,27 +197,29 @@ static void page_head(buf *b, const char *title)
     add(b, "</style>\n</head>\n<body>\n<main>\n");
 }
 
-static void page_button(buf *b, int offer, int platform, const char *url, const char *cls, const char *label,
-                        const char *wallet)
+static void page_button(buf *b, const char *url, const char *label)
 {
-    if (!(offer & platform)) return;
-    if (url) {
-        add(b, "<a class=\"button ");
-        add(b, cls);
-        add(b, "\" href=\"");
-        add_esc(b, url);
-        add(b, "\">");
-        add(b, label);
-        add(b, "</a>\n");
-    } else if (offer != (WP_SHARE_APPLE | WP_SHARE_GOOGLE | WP_SHARE_QR)) {
-        add(b, "<p class=\"notice\">This pass cannot be added to ");
-        add(b, wallet);
-        add(b, " yet.</p>\n");
-    }
+    add(b, "<a class=\"button\" href=\"");
+    add_esc(b, url);
+    add(b, "\">");
+    add_esc(b, label);
+    add(b, "</a>\n");
 }
 
-/* The page of one pass (res: the API resource with its links). */
-static void render_page(buf *b, json_object *res, const char *share_url, int offer)
+static void page_notice(buf *b, const char *wallet)
+{
+    add(b, "<p class=\"notice\">This pass cannot be added to ");
+    add_esc(b, wallet);
+    add(b, " yet.</p>\n");
+}
+
+/*
+ * The page of one pass (res: the API resource with its links; buttons: the
+ * pass.links filters' share_buttons, in filter order).  On a phone or a
+ * Mac's Safari, the buttons naming that device; elsewhere every button and a
+ * QR code of the page itself.
+ */
+static void render_page(buf *b, json_object *res, json_object *buttons, const char *share_url, wp_share_device dev)
 {
     const char *title = pass_title(res), *org = str_of(res, "organization_name");
     const char *status = str_of(res, "status");
@@ -217,15 +248,29 @@ static void render_page(buf *b, json_object *res, const char *share_url, int off
         add(b, "<p class=\"notice\" role=\"status\">This pass is no longer valid.</p>\n</main>\n</body>\n</html>\n");
         return;
     }
-    const char *apple = web_link(res, "pkpass_url"), *google = web_link(res, "google_save_url");
+    bool elsewhere = dev == WP_DEVICE_OTHER, any = false, named = false;
     add(b, "<div class=\"actions\">\n");
-    page_button(b, offer, WP_SHARE_APPLE, apple, "apple", "Add to Apple Wallet", "Apple Wallet");
-    page_button(b, offer, WP_SHARE_GOOGLE, google, "google", "Add to Google Wallet", "Google Wallet");
+    size_t nb = buttons && json_object_is_type(buttons, json_type_array) ? json_object_array_length(buttons) : 0;
+    for (size_t i = 0; i < nb; i++) {
+        json_object *bt = json_object_array_get_idx(buttons, i);
+        const char *label = button_text(bt, "label"), *wallet = button_text(bt, "wallet");
+        if (!json_object_is_type(bt, json_type_object) || !label || !wallet) {
+            wp_log_warn("share page: share_buttons[%zu] needs link, label and wallet (1..80 bytes); left out", i);
+            continue;
+        }
+        if (!elsewhere && !button_for(bt, dev)) continue;
+        named = true;
+        const char *url = web_link(res, str_of(bt, "link"));
+        if (url) {
+            page_button(b, url, label);
+            any = true;
+        } else if (!elsewhere) {
+            page_notice(b, wallet);
+        }
+    }
     add(b, "</div>\n");
-    bool any = ((offer & WP_SHARE_APPLE) && apple) || ((offer & WP_SHARE_GOOGLE) && google);
-    if ((offer & WP_SHARE_QR) && !any)
-        add(b, "<p class=\"notice\">This pass cannot be added to a wallet yet.</p>\n");
-    if ((offer & WP_SHARE_QR) && any) {
+    if (!any && (elsewhere || !named)) add(b, "<p class=\"notice\">This pass cannot be added to a wallet yet.</p>\n");
+    if (elsewhere && any) {
         char *svg = NULL;
         if (wp_qr_svg(share_url, "QR code of this page", &svg) == WP_OK) {
             add(b, "<figure class=\"qr\">\n");
@@ -290,7 +335,7 @@ static void share_page(wp_req *req, void *ud)
         wp_resp_from_err(req, &err);
         return;
     }
-    json_object *doc = NULL, *res = NULL, *acct = NULL;
+    json_object *doc = NULL, *res = NULL, *acct = NULL, *buttons = NULL;
     wp_status st = wp_pass_load_by_share(srv, db, pass_id, dot + 1, &doc, &err);
     if (st == WP_ENOTFOUND) {
         not_found(req);
@@ -298,7 +343,7 @@ static void share_page(wp_req *req, void *ud)
     }
     if (st == WP_OK && (!json_object_object_get_ex(doc, "pass", &res) || !json_object_object_get_ex(doc, "account_id", &acct)))
         st = wp_err_set(&err, WP_EINTERNAL, "share page: the pass document is incomplete");
-    if (st == WP_OK) st = wp_pass_links(srv, json_object_get_string(acct), req, res, &err);
+    if (st == WP_OK) st = wp_pass_links(srv, json_object_get_string(acct), req, res, 1, &buttons, &err);
     if (st != WP_OK) {
         json_object_put(doc);
         wp_resp_from_err(req, &err);
@@ -306,7 +351,8 @@ static void share_page(wp_req *req, void *ud)
     }
     buf b = {0};
     const char *share_url = str_of(res, "share_url");
-    render_page(&b, res, share_url ? share_url : "", wp_share_offer(wp_req_header(req, "User-Agent")));
+    render_page(&b, res, buttons, share_url ? share_url : "", wp_share_device_of(wp_req_header(req, "User-Agent")));
+    json_object_put(buttons);
     json_object_put(doc);
     if (b.oom) {
         free(b.s);

@@ -18,6 +18,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "pass_schema.h"
+#include "passes.h"
 #include "server.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -593,28 +594,32 @@ static json_object *keys_for(json_object *keys, json_object *tpl, json_object *b
 
 /*
  * The pass as pass.updated carries it: the API resource of passes.h (body
- * keys flattened next to the pass's own attributes).  Links are null here:
- * a background job has no request for the pass.links filter.
+ * keys flattened next to the pass's own attributes), with the platform
+ * plugins' keys asked for without links (want_links 0: a propagation may
+ * touch thousands of passes, and a signed link is nobody's to follow here).
  */
-static json_object *pass_event_json(PGresult *r, int i, json_object *body, PGresult *u)
+static json_object *pass_event_json(wp_server *srv, const char *account_id, PGresult *r, int i, json_object *body,
+                                    PGresult *u)
 {
     json_object *p = json_object_new_object();
-    json_object_object_foreach(body, k, v) json_object_object_add(p, k, json_object_get(v));
-    const char *pass_type = PQgetvalue(u, 0, 2);
-    const char *apple = wp_pass_apple_style(pass_type), *google = wp_pass_google_type(pass_type);
     json_object_object_add(p, "id", json_object_new_string(PQgetvalue(r, i, 0)));
     json_object_object_add(p, "object", json_object_new_string("pass"));
     json_object_object_add(p, "serial_number", json_object_new_string(PQgetvalue(r, i, 1)));
-    json_object_object_add(p, "pass_type", json_object_new_string(pass_type));
-    json_object_object_add(p, "apple_pass_type_id", apple ? json_object_new_string(apple) : NULL);
-    json_object_object_add(p, "google_pass_type", google ? json_object_new_string(google) : NULL);
-    json_object_object_add(p, "pkpass_url", NULL);
-    json_object_object_add(p, "google_save_url", NULL);
+    json_object_object_add(p, "pass_type", json_object_new_string(PQgetvalue(u, 0, 2)));
+    json_object_object_add(p, "share_url", NULL);
     json_object_object_add(p, "status", json_object_new_string(PQgetvalue(r, i, 3)));
     json_object_object_add(p, "version", json_object_new_int(atoi(PQgetvalue(u, 0, 0))));
     json_object_object_add(p, "template_id", json_object_new_string(PQgetvalue(r, i, 7)));
     json_object_object_add(p, "created_at", json_object_new_string(PQgetvalue(r, i, 8)));
     json_object_object_add(p, "updated_at", json_object_new_string(PQgetvalue(u, 0, 1)));
+    json_object_object_foreach(body, k, v) {
+        if (!json_object_object_get_ex(p, k, NULL)) json_object_object_add(p, k, json_object_get(v));
+    }
+    wp_err e;
+    wp_err_clear(&e);
+    if (wp_pass_links(srv, account_id, NULL, p, 0, NULL, &e) != WP_OK)
+        wp_log_warn("templates.propagate: pass %s: its platform keys are left out of pass.updated: %s",
+                    PQgetvalue(r, i, 0), e.msg);
     return p;
 }
 
@@ -679,7 +684,7 @@ static wp_status propagate_chunk(wp_server *srv, PGconn *db, const char *account
             goto next;
         json_object *data = json_object_new_object();
         json_object_object_add(data, "schema", json_object_new_int(1));
-        json_object_object_add(data, "pass", pass_event_json(r, i, body, u));
+        json_object_object_add(data, "pass", pass_event_json(srv, account_id, r, i, body, u));
         json_object_object_add(data, "changed", json_object_get(changed));
         json_object *src = json_object_new_object();
         json_object_object_add(src, "template_id", json_object_new_string(template_id));

@@ -246,3 +246,13 @@ wp_status wp_vault_mac_verify(const wp_vault *v, const char *purpose, const char
     }
     return ok ? WP_OK : WP_ECRYPTO;
 }
+
+int wp_vault_mac_all(const wp_vault *v, const char *purpose, const char *data, char out[][WP_VAULT_MAC_LEN + 1],
+                     int max)
+{
+    if (!purpose || !data || max <= 0) return 0;
+    int n = 0;
+    for (int i = 0; i < v->nkeys && n < max; i++)
+        if (mac_with(v->keys[i].key, purpose, data, out[n]) == WP_OK) n++;
+    return n;
+}

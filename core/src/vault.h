@@ -44,7 +44,7 @@ void wp_vault_free_plain(unsigned char *plain, size_t len);
 int wp_vault_key_version(const wp_vault *v);
 
 /*
- * Capabilities (pkpass links): a MAC over `data` under a key derived from
+ * Capabilities (pass links): a MAC over `data` under a key derived from
  * the master key for `purpose` (HMAC-SHA256(master, "walletpass-mac/" purpose),
  * so a MAC for one purpose is useless for another).  *out receives the
  * base64url of HMAC-SHA256(derived key, data) cut to WP_VAULT_MAC_LEN
@@ -58,7 +58,17 @@ int wp_vault_key_version(const wp_vault *v);
 wp_status wp_vault_mac(const wp_vault *v, const char *purpose, const char *data, char *out, size_t outlen);
 wp_status wp_vault_mac_verify(const wp_vault *v, const char *purpose, const char *data, const char *mac);
 
-/* Decodes standard base64 (with padding); *out freed by the caller.  Used for keys and base64 uploads. */
+/*
+ * The MAC of data for purpose under every configured key version, current
+ * first, into out[0..max-1]: a value looked up by its MAC (a stored
+ * column) is found whichever key made the stored MAC.  Returns how many
+ * were written (at most max; WP_VAULT_MAX_KEYS is always enough).
+ */
+#define WP_VAULT_MAX_KEYS 16
+int wp_vault_mac_all(const wp_vault *v, const char *purpose, const char *data, char out[][WP_VAULT_MAC_LEN + 1],
+                     int max);
+
+/* Decodes standard base64 (with padding); *out freed by the caller.  Used for keys and P12 uploads. */
 wp_status wp_base64_decode(const char *in, unsigned char **out, size_t *len);
 /* Encodes; *out freed by the caller. */
 wp_status wp_base64_encode(const unsigned char *in, size_t len, char **out);

@@ -17,7 +17,9 @@
  * Job: apns.push retries pushes APNs answered 429/5xx (or never answered).
  *
  * The bundle itself comes from the apple-signer through the hook
- * "apple.pkpass.build" (no HTTP call between plugins).  A notification
+ * "apple.pkpass.build", and a device is authenticated by it through
+ * "apple.pass.authenticate" (the token is the apple-signer's per-pass
+ * secret; no HTTP call between plugins).  A notification
  * message travels as the back field "wp_message" with changeMessage "%@".
  *
  * Threads: handlers run concurrently; the configuration is written in init
@@ -197,13 +199,42 @@ static void publish_device(wp_req *req, const char *account, const char *type, c
 /* ---- authentication of the device calls ------------------------------------- */
 
 /*
+ * The pass (ptid, serial) whose authentication token is `token`, through the
+ * apple-signer's hook "apple.pass.authenticate" (every account holding that
+ * pass type identifier and serial is a candidate, each token compared in
+ * constant time).  WP_OK with *pass (transferred), WP_EAUTH alike for an
+ * unknown pass and a wrong token, WP_EUNAVAIL when it could not be checked.
+ */
+static wp_status authenticate(wp_req *req, const char *ptid, const char *serial, const char *token, json_object **pass)
+{
+    *pass = NULL;
+    if (!ptid || !serial || !token) return WP_EAUTH;
+    json_object *doc = json_object_new_object();
+    if (!doc) return WP_EUNAVAIL;
+    json_object_object_add(doc, "schema", json_object_new_int(1));
+    json_object_object_add(doc, "pass_type_identifier", json_object_new_string(ptid));
+    json_object_object_add(doc, "serial_number", json_object_new_string(serial));
+    json_object_object_add(doc, "authentication_token", json_object_new_string(token));
+    wp_err *err = host->err_new(req);
+    wp_status st = WP_EAUTH;
+    if (!err || host->hook_run("apple.pass.authenticate", doc, req, err) == WP_FILTER_REJECT || jget(doc, "unavailable")) {
+        st = WP_EUNAVAIL;
+    } else if (jget(doc, "pass") && json_object_is_type(jget(doc, "pass"), json_type_object)) {
+        *pass = json_object_get(jget(doc, "pass"));
+        st = WP_OK;
+    }
+    json_object *t = jget(doc, "authentication_token");
+    if (t) OPENSSL_cleanse((char *)json_object_get_string(t), (size_t)json_object_get_string_len(t));
+    json_object_put(doc);
+    return st;
+}
+
+/*
  * Finds the pass named by :ptid/:serial whose token is the one in
- * "Authorization: ApplePass <authenticationToken>" (host pass_authenticate:
- * every account holding that pass type identifier and serial is a
- * candidate, each token compared in constant time).  Returns the pass
- * (transferred) or NULL after sending 401 or 503.  An unknown serial and a
- * wrong token get the same 401, so the service tells nobody which serials
- * exist.
+ * "Authorization: ApplePass <authenticationToken>" (authenticate above).
+ * Returns the pass (transferred) or NULL after sending 401 or 503.  An
+ * unknown serial and a wrong token get the same 401, so the service tells
+ * nobody which serials exist.
  */
 static json_object *authorize(wp_req *req)
 {
@@ -215,7 +246,7 @@ static json_object *authorize(wp_req *req)
         return NULL;
     }
     json_object *pass = NULL;
-    wp_status st = host->pass_authenticate(self, ptid, serial, h + 10, &pass);
+    wp_status st = authenticate(req, ptid, serial, h + 10, &pass);
     if (st == WP_EAUTH) {
         host->resp_header(req, "WWW-Authenticate", "ApplePass");
         host->resp_error(req, 401, "pass_token_invalid", NULL,
@@ -521,7 +552,7 @@ static const char *line_account(const char *line, const char *token, log_pass *s
     snprintf(lp->ptid, sizeof lp->ptid, "%s", ptid);
     snprintf(lp->serial, sizeof lp->serial, "%s", serial);
     json_object *pass = NULL;
-    lp->ok = host->pass_authenticate(self, ptid, serial, token, &pass) == WP_OK && jstr(pass, "owner_account_id");
+    lp->ok = authenticate(NULL, ptid, serial, token, &pass) == WP_OK && jstr(pass, "owner_account_id");
     if (lp->ok) snprintf(lp->account, sizeof lp->account, "%s", jstr(pass, "owner_account_id"));
     json_object_put(pass);
     return lp->ok ? lp->account : NULL;
@@ -968,8 +999,8 @@ static wp_status apns_init(const wp_host *h, wp_plugin *me, const json_object *c
 {
     host = h;
     self = me;
-    if (h->abi_minor < 4 || !WP_HOST_HAS(h, pass_authenticate)) {
-        h->init_error(me, "apns needs plugin ABI 1.4 (pass_authenticate)");
+    if (h->abi_minor < 2 || !WP_HOST_HAS(h, pass_get)) {
+        h->init_error(me, "apns needs plugin ABI 1.2 (pass_get)");
         return WP_EABI;
     }
     apns_settings set;
@@ -1033,6 +1064,6 @@ static void apns_shutdown(wp_plugin *me)
 /* The bundles a device downloads come from the apple-signer, through the hook apple.pkpass.build:
  * without it every download would fail, so the gateway refuses to start without it. */
 static const char *const apns_needs_plugins[] = {"apple-signer", NULL};
-static const char *const apns_needs_hooks[] = {"apple.pkpass.build", NULL};
+static const char *const apns_needs_hooks[] = {"apple.pkpass.build", "apple.pass.authenticate", NULL};
 WP_PLUGIN_DEFINE_NEEDS("apns", "0.1.0", "Apple Wallet web service and APNs pushes on every pass update", apns_init,
                        apns_shutdown, NULL, NULL, apns_needs_plugins, apns_needs_hooks)

@@ -3,11 +3,19 @@
  *
  *   GET|HEAD /api/v1/passes/:id/pkpass   (public route; either ?t=<capability>
  *            or Authorization: Bearer <API key> of the pass's account)
- *   filter pass.links      adds pkpass_url when the account has Apple credentials
+ *   filter pass.links      adds apple_pass_type_id (the pass.json style) and
+ *                          pkpass_url (null without the account's Apple
+ *                          credentials), and the share page's button
  *   filter pass.validate   base64 images must be real PNGs within the size limit
  *   hook   pass.render.apple  run over {schema, account_id, pass, pass_json}
  *   filter apple.pkpass.build  the signed bundle for another plugin (apns)
  *   credential kind "apple"    PUT/GET/DELETE /api/v1/credentials/apple (apple_credkind.h)
+ *   filter apple.pass.authenticate  a device's pass, by pass type identifier,
+ *                          serial number and authentication token (apns)
+ *
+ * The authenticationToken in pass.json is the pass's secret "authentication_token"
+ * of this plugin (host pass_secret_get, ABI 1.7), minted at the first build;
+ * migrations/0001 claims the tokens the core minted before.
  *
  * Configuration ("config" of the plugin entry; unknown keys are refused):
  *   web_service_path   "/apple"   appended to public_url for webServiceURL
@@ -33,8 +41,8 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-/* credential_kind_register (1.6): the plugin owns the "apple" credential kind; init checks it. */
-#define WP_REQUIRE_ABI_MINOR 6
+/* credential_kind_register (1.6) and pass_secret_* (1.7): its credential kind and per-pass token. */
+#define WP_REQUIRE_ABI_MINOR 7
 #include <walletpass/plugin.h>
 #include <walletpass/plugin_config.h>
 
@@ -58,6 +66,8 @@ static size_t image_cache_entries;
 static size_t image_cache_mb;
 
 #define PKPASS_TYPE "application/vnd.apple.pkpass"
+/* The pass secret Apple's web service authenticates devices with (host pass_secret_*). */
+#define TOKEN_NAME "authentication_token"
 
 static json_object *jget(const json_object *o, const char *k)
 {
@@ -270,7 +280,7 @@ static wp_status collect_images(json_object *body, const char *style, file_set *
 typedef struct {
     wp_req *req;
     const char *account_id;
-    json_object *pass;          /* pass_get's resource (with the token) */
+    json_object *pass;          /* pass_get's resource (build_bundle adds the token) */
     json_object *creds;         /* vault_read's object */
     apple_cred *cred;
     json_object *extra_back;    /* apple.pkpass.build's back_fields (may be NULL) */
@@ -310,6 +320,17 @@ static wp_status build_bundle(void *ud, unsigned char **data, size_t *len, int *
                               size_t codelen, char *msg, size_t msglen)
 {
     build_ctx *bc = ud;
+    /* The web-service token goes into pass.json: the pass's own, minted once. */
+    char token[256];
+    if (host->pass_secret_get(self, NULL, bc->account_id, jstr(bc->pass, "id"), TOKEN_NAME, WP_PASS_SECRET_MINT, token,
+                              sizeof token, NULL) != WP_OK) {
+        snprintf(msg, msglen, "the pass's authentication token could not be read: %s", host->last_error());
+        snprintf(code, codelen, "pass_unavailable");
+        *http_status = 503;
+        return WP_EUNAVAIL;
+    }
+    json_object_object_add(bc->pass, "authentication_token", json_object_new_string(token));
+    OPENSSL_cleanse(token, sizeof token);
     char wsurl[2048] = "";
     if (ws_path[0] && host->public_url(self)[0]) snprintf(wsurl, sizeof wsurl, "%s%s", host->public_url(self), ws_path);
     apple_ids ids = {jstr(bc->creds, "pass_type_identifier"), jstr(bc->creds, "team_identifier"), wsurl};
@@ -556,16 +577,37 @@ static void pkpass(wp_req *req, void *ud)
 
 /* ---- filters ---------------------------------------------------------------------------- */
 
-/* pass.links: {"pass": resource, "pkpass_url": null, ...}; a link only when it will work. */
+/*
+ * pass.links: {"pass": resource, "want_links", "share_buttons": [], ...}.
+ * Adds apple_pass_type_id and pkpass_url (a link only when it will work:
+ * null without the account's Apple credentials, or when no link is wanted),
+ * and the share page's button for iPhones, iPads and Safari on a Mac.
+ */
 static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp_err *err)
 {
     (void)ud;
     (void)err;
     json_object *pass = jget(doc, "pass");
     const char *id = jstr(pass, "id");
+    const char *style = apple_style(jstr(pass, "pass_type"));
+    json_object_object_add(doc, "apple_pass_type_id", style ? json_object_new_string(style) : NULL);
+    json_object_object_add(doc, "pkpass_url", NULL);
+    json_object *buttons = jget(doc, "share_buttons");
+    if (buttons && json_object_is_type(buttons, json_type_array)) {
+        json_object *b = json_object_new_object(), *devs = json_object_new_array();
+        json_object_array_add(devs, json_object_new_string("ios"));
+        json_object_array_add(devs, json_object_new_string("mac-safari"));
+        json_object_object_add(b, "link", json_object_new_string("pkpass_url"));
+        json_object_object_add(b, "label", json_object_new_string("Add to Apple Wallet"));
+        json_object_object_add(b, "wallet", json_object_new_string("Apple Wallet"));
+        json_object_object_add(b, "devices", devs);
+        json_object_array_add(buttons, b);
+    }
+    json_object *want = jget(doc, "want_links");
+    if (want && !json_object_get_boolean(want)) return WP_FILTER_MODIFIED;
     const char *account = req ? host->req_account_id(req) : NULL;
     if (!account || !*account) account = jstr(doc, "account_id"); /* the tenant, set by the core */
-    if (!id || !account || !*account) return WP_FILTER_CONTINUE;
+    if (!id || !account || !*account) return WP_FILTER_MODIFIED;
     /* A list answers up to 100 passes of one account in one request: read the
      * vault once per request (the request id is unique; the memo is per thread). */
     static _Thread_local char memo_req[64], memo_account[64];
@@ -584,16 +626,59 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
             memo_has = has;
         }
     }
-    if (!has) return WP_FILTER_CONTINUE;
+    if (!has) return WP_FILTER_MODIFIED;
     char tok[256];
     if (host->pass_link_token(self, account, id, tok, sizeof tok) != WP_OK) {
         host->log(self, WP_LOG_WARN, "pass %s: no link capability: %s", id, host->last_error());
-        return WP_FILTER_CONTINUE;
+        return WP_FILTER_MODIFIED;
     }
     char url[2048];
     snprintf(url, sizeof url, "%s/api/v1/passes/%s/pkpass?t=%s", host->public_url(self), id, tok);
     OPENSSL_cleanse(tok, sizeof tok);
     json_object_object_add(doc, "pkpass_url", json_object_new_string(url));
+    return WP_FILTER_MODIFIED;
+}
+
+/* ---- hook apple.pass.authenticate ------------------------------------------------------ */
+
+/*
+ * Apple's web service (apns) names a pass by (pass type identifier, serial
+ * number) and authenticates the device with the pass's authenticationToken:
+ *   in:  {schema: 1, pass_type_identifier, serial_number, authentication_token}
+ *   out: "pass" (host pass_get's shape, with owner_account_id) when the token
+ *        is that pass's and its account's Apple credentials carry that pass
+ *        type identifier; "unavailable": true when that could not be checked
+ *        (database, vault: retry); neither for anything else, alike.
+ * Several accounts may hold one pass type identifier and one serial (one
+ * certificate shared by an agency's tenants): the token decides, compared
+ * in constant time with every candidate's by the host (pass_secret_find).
+ */
+static wp_filter_result auth_filter(void *ud, wp_req *req, json_object *doc, wp_err *err)
+{
+    (void)ud;
+    (void)req;
+    (void)err;
+    const char *ptid = jstr(doc, "pass_type_identifier"), *serial = jstr(doc, "serial_number");
+    const char *token = jstr(doc, "authentication_token");
+    if (!ptid || !serial || !token) return WP_FILTER_CONTINUE;
+    json_object *pass = NULL, *creds = NULL;
+    wp_status st = host->pass_secret_find(self, TOKEN_NAME, serial, token, &pass);
+    if (st == WP_EAUTH) return WP_FILTER_CONTINUE;
+    if (st == WP_OK) st = host->vault_read(self, jstr(pass, "owner_account_id"), "apple", &creds);
+    if (st != WP_OK && st != WP_ENOTFOUND) {
+        host->log(self, WP_LOG_WARN, "a device's pass could not be checked: %s", host->last_error());
+        json_object_put(pass);
+        json_object_object_add(doc, "unavailable", json_object_new_boolean(1));
+        return WP_FILTER_MODIFIED;
+    }
+    const char *have = jstr(creds, "pass_type_identifier");
+    int same = st == WP_OK && have && strcmp(have, ptid) == 0;
+    creds_put(creds);
+    if (!same) {
+        json_object_put(pass);
+        return WP_FILTER_CONTINUE;
+    }
+    json_object_object_add(doc, "pass", pass);
     return WP_FILTER_MODIFIED;
 }
 
@@ -755,8 +840,9 @@ static wp_status apple_init(const wp_host *h, wp_plugin *me, const json_object *
 {
     host = h;
     self = me;
-    if (h->abi_minor < 2 || !WP_HOST_HAS(h, req_api_key)) {
-        h->init_error(me, "apple-signer needs plugin ABI 1.2 (pass_get, pass_link_*, req_api_key)");
+    if (!WP_HOST_HAS(h, pass_secret_find) || !WP_HOST_HAS(h, credential_kind_register)) {
+        h->init_error(me, "apple-signer needs plugin ABI 1.7 (credential_kind_register, pass_secret_get, "
+                      "pass_secret_find)");
         return WP_EABI;
     }
     apple_settings set;
@@ -788,7 +874,8 @@ static wp_status apple_init(const wp_host *h, wp_plugin *me, const json_object *
         (st = h->route_add(me, "HEAD", "/api/v1/passes/:id/pkpass", WP_AUTH_PUBLIC, pkpass, NULL)) != WP_OK ||
         (st = h->filter_add(me, "pass.links", WP_PRIO_DEFAULT, links_filter, NULL)) != WP_OK ||
         (st = h->filter_add(me, "pass.validate", WP_PRIO_DEFAULT, validate_filter, NULL)) != WP_OK ||
-        (st = h->filter_add(me, "apple.pkpass.build", WP_PRIO_DEFAULT, build_filter, NULL)) != WP_OK) {
+        (st = h->filter_add(me, "apple.pkpass.build", WP_PRIO_DEFAULT, build_filter, NULL)) != WP_OK ||
+        (st = h->filter_add(me, "apple.pass.authenticate", WP_PRIO_DEFAULT, auth_filter, NULL)) != WP_OK) {
         h->init_error(me, "%s", h->last_error());
         apple_cache_shutdown();
         apple_fetch_shutdown();

@@ -2,11 +2,16 @@
  * google_plugin.c - the google-jwt plugin: Google Wallet save links and live
  * object updates.
  *
- *   filter  pass.links (WP_PRIO_DEFAULT): adds google_save_url when the
- *           account has a Google credential (vault "google"), else leaves null.
+ *   filter  pass.links (WP_PRIO_DEFAULT): adds google_pass_type (the Wallet
+ *           class type), google_save_url when the account has a Google
+ *           credential (vault "google"), else null, and the share page's
+ *           button for Android phones.
  *           The link is cached per (account, pass, version, key).  A JWT
  *           longer than 1,800 characters is replaced by a skinny one after
  *           the class and object are inserted over the REST API.
+ *   filter  pass.notify.validate: Google Wallet's limit of 3 notifying
+ *           messages per object and day: the 4th notification of a pass in
+ *           one UTC day is refused, 429 notification_limit_reached.
  *   hook    pass.render.google: {schema 1, pass, type, class, object} runs
  *           before every JWT and REST write; filters may change class/object.
  *   events  pass.updated, pass.voided -> the object as the pass is now (the
@@ -686,11 +691,26 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
     (void)err;
     json_object *pass = doc_get(doc, "pass");
     if (!pass || !json_object_is_type(pass, json_type_object)) return WP_FILTER_CONTINUE;
+    const char *gtype = gr_google_type(gr_pass_str(pass, "pass_type"));
+    json_object_object_add(doc, "google_pass_type", gtype ? json_object_new_string(gtype) : NULL);
+    json_object_object_add(doc, "google_save_url", NULL);
+    json_object *buttons = doc_get(doc, "share_buttons");
+    if (buttons && json_object_is_type(buttons, json_type_array)) {
+        json_object *b = json_object_new_object(), *devs = json_object_new_array();
+        json_object_array_add(devs, json_object_new_string("android"));
+        json_object_object_add(b, "link", json_object_new_string("google_save_url"));
+        json_object_object_add(b, "label", json_object_new_string("Add to Google Wallet"));
+        json_object_object_add(b, "wallet", json_object_new_string("Google Wallet"));
+        json_object_object_add(b, "devices", devs);
+        json_object_array_add(buttons, b);
+    }
+    json_object *want = doc_get(doc, "want_links");
+    if (want && !json_object_get_boolean(want)) return WP_FILTER_MODIFIED;
     /* The tenant: the request's account, else an "account_id" the caller put in the document. */
     const char *account = req ? host->req_account_id(req) : NULL;
     if (!account || !*account) account = jstr(doc, "account_id");
     creds cr;
-    if (creds_read_ex(account, &cr, 1) != WP_OK) return WP_FILTER_CONTINUE;
+    if (creds_read_ex(account, &cr, 1) != WP_OK) return WP_FILTER_MODIFIED;
     char key[1024];
     int cacheable = link_key(key, sizeof key, account, pass, &cr) == 0;
     char *url = cacheable ? gc_get(links, key) : NULL;
@@ -701,7 +721,7 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
             /* A missing link beats a broken one (docs/api.md): log, leave null. */
             host->log(self, WP_LOG_WARN, "pass %s: no Google save link: %s", gr_pass_str(pass, "id"), msg);
             creds_free(&cr);
-            return WP_FILTER_CONTINUE;
+            return WP_FILTER_MODIFIED;
         }
         if (cacheable) gc_put(links, key, url);
         host->metrics_add(self, "save_links_signed_total", "Google save links signed", 1);
@@ -784,6 +804,32 @@ static wp_status on_updated(void *ud, const wp_plugin_event *ev)
 }
 static wp_status on_voided(void *ud, const wp_plugin_event *ev) { (void)ud; return enqueue_op(ev, "void", 0); }
 static wp_status on_notify(void *ud, const wp_plugin_event *ev) { (void)ud; return enqueue_op(ev, "notify", 0); }
+
+/* ---- pass.notify.validate: Google Wallet's three notifications a day -------------- */
+
+/*
+ * {schema: 1, account_id, pass, message, notifications_today, day_ends_in_s}:
+ * the core counts the notifications it accepted for the pass since 00:00 UTC;
+ * a 4th in one day is refused (429 notification_limit_reached, Retry-After:
+ * the seconds to the next UTC day), as Google Wallet allows 3 notifying
+ * messages per object and day.
+ */
+static wp_filter_result notify_limit_filter(void *ud, wp_req *req, json_object *doc, wp_err *err)
+{
+    (void)ud;
+    json_object *n = doc_get(doc, "notifications_today"), *ends = doc_get(doc, "day_ends_in_s");
+    if (!n || json_object_get_int(n) < NOTIFY_CAP) return WP_FILTER_CONTINUE;
+    if (req) {
+        char ra[24];
+        int wait = ends ? json_object_get_int(ends) : 0;
+        snprintf(ra, sizeof ra, "%d", wait > 0 ? wait : 1);
+        host->resp_header(req, "Retry-After", ra);
+    }
+    host->error_set(err, WP_ELIMIT, "notification_limit_reached", "id",
+                    "this pass has had %d notifications today (UTC), the most Google Wallet allows; try again tomorrow",
+                    NOTIFY_CAP);
+    return WP_FILTER_REJECT;
+}
 
 /* ---- notifications: the three-a-day rule, at most once each ----------------------- */
 
@@ -1447,6 +1493,7 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
     kind.long_fields = long_fields;
     if ((st = host->credential_kind_register(self, &kind)) != WP_OK ||
         (st = host->filter_add(self, "pass.links", WP_PRIO_DEFAULT, links_filter, NULL)) != WP_OK ||
+        (st = host->filter_add(self, "pass.notify.validate", WP_PRIO_DEFAULT, notify_limit_filter, NULL)) != WP_OK ||
         (st = host->subscribe(self, "pass.created", on_created, NULL, NULL)) != WP_OK ||
         (st = host->subscribe(self, "pass.updated", on_updated, NULL, NULL)) != WP_OK ||
         (st = host->subscribe(self, "pass.voided", on_voided, NULL, NULL)) != WP_OK ||

@@ -1,8 +1,8 @@
 /*
  * db_passes: the C helpers platform plugins read passes with (passes.h):
- * wp_pass_load (with the decrypted Apple token), wp_pass_find_by_serial
- * across accounts, and the pkpass link capability (wp_pass_link_token,
- * wp_pass_load_by_link), including a master key rotation.
+ * wp_pass_load (no secret in it: those are pass_secrets.h's) and the pass
+ * link capability (wp_pass_link_token, wp_pass_load_by_link), including a
+ * master key rotation.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,23 +24,17 @@
 static dbt T;
 static wp_server S;
 
-/* Inserts a pass the way passes.c stores one: token sealed for "<acct>/pass/<id>/auth_token". */
-static void add_pass(PGconn *c, const char *acct, const char *id, const char *serial, const char *token)
+/* Inserts a pass the way passes.c stores one. */
+static void add_pass(PGconn *c, const char *acct, const char *id, const char *serial)
 {
-    char aad[200];
-    snprintf(aad, sizeof aad, "%s/pass/%s/auth_token", acct, id);
-    char *sealed = NULL;
-    wp_err err;
-    assert_int_equal(wp_vault_seal(S.vault, aad, token, strlen(token), &sealed, &err), WP_OK);
-    const char *params[] = {acct, id, serial, sealed};
+    const char *params[] = {acct, id, serial};
     PGresult *r = PQexecParams(c,
-                               "INSERT INTO passes (account_id, id, serial_number, pass_type, body, overrides, auth_token)"
+                               "INSERT INTO passes (account_id, id, serial_number, pass_type, body, overrides)"
                                " VALUES ($1, $2, $3, 'loyalty', '{\"pass_type\": \"loyalty\", \"organization_name\":"
-                               " \"Solstice\", \"logo_text\": \"S\"}', '{\"logo_text\": true}', $4)",
-                               4, NULL, params, NULL, NULL, 0);
+                               " \"Solstice\", \"logo_text\": \"S\"}', '{\"logo_text\": true}')",
+                               3, NULL, params, NULL, NULL, 0);
     assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
-    free(sealed);
 }
 
 static int group_setup(void **state)
@@ -54,9 +48,9 @@ static int group_setup(void **state)
     if (!c) return -1;
     int rc = dbt_account(c, "acct_a") || dbt_account(c, "acct_b");
     if (!rc) {
-        add_pass(c, "acct_a", "pass_a1", "SN-SHARED1", "token-a1-0123456789abcdef0123456789abcdef");
-        add_pass(c, "acct_b", "pass_b1", "SN-SHARED1", "token-b1-0123456789abcdef0123456789abcdef");
-        add_pass(c, "acct_a", "pass_a2", "SN-ONLYA", "token-a2-0123456789abcdef0123456789abcdef");
+        add_pass(c, "acct_a", "pass_a1", "SN-SHARED1");
+        add_pass(c, "acct_b", "pass_b1", "SN-SHARED1");
+        add_pass(c, "acct_a", "pass_a2", "SN-ONLYA");
     }
     PQfinish(c);
     return rc ? -1 : 0;
@@ -83,16 +77,17 @@ static void test_load(void **state)
     json_object *o = NULL;
     assert_int_equal(wp_pass_load(&S, NULL, "acct_a", "pass_a1", &o, &err), WP_OK);
     assert_string_equal(str(o, "account_id"), "acct_a");
-    assert_string_equal(str(o, "authentication_token"), "token-a1-0123456789abcdef0123456789abcdef");
+    assert_false(json_object_object_get_ex(o, "authentication_token", NULL));
     json_object *pass = NULL, *body = NULL, *ovr = NULL;
     assert_true(json_object_object_get_ex(o, "pass", &pass));
     assert_true(json_object_object_get_ex(o, "body", &body));
     assert_true(json_object_object_get_ex(o, "overrides", &ovr));
     assert_string_equal(str(pass, "id"), "pass_a1");
     assert_string_equal(str(pass, "serial_number"), "SN-SHARED1");
-    assert_string_equal(str(pass, "apple_pass_type_id"), "storeCard");
+    assert_string_equal(str(pass, "pass_type"), "loyalty");
     assert_string_equal(str(pass, "organization_name"), "Solstice");
     assert_null(str(pass, "authentication_token"));
+    assert_null(str(pass, "apple_pass_type_id")); /* a platform's keys are its plugin's (pass.links) */
     assert_string_equal(str(body, "logo_text"), "S");
     assert_int_equal(json_object_array_length(ovr), 1);
     json_object_put(o);
@@ -104,30 +99,9 @@ static void test_load(void **state)
     PGconn *c = wp_db_acquire(T.db, &err);
     assert_non_null(c);
     assert_int_equal(wp_pass_load(&S, c, "acct_b", "pass_b1", &o, &err), WP_OK);
-    assert_string_equal(str(o, "authentication_token"), "token-b1-0123456789abcdef0123456789abcdef");
+    assert_string_equal(str(o, "account_id"), "acct_b");
     json_object_put(o);
     wp_db_release(T.db, c);
-}
-
-static void test_find_by_serial(void **state)
-{
-    (void)state;
-    wp_err err;
-    json_object *arr = NULL;
-    assert_int_equal(wp_pass_find_by_serial(&S, NULL, "SN-SHARED1", &arr, &err), WP_OK);
-    assert_int_equal(json_object_array_length(arr), 2);
-    int seen_a = 0, seen_b = 0;
-    for (size_t i = 0; i < 2; i++) {
-        json_object *one = json_object_array_get_idx(arr, i);
-        if (strcmp(str(one, "account_id"), "acct_a") == 0) seen_a = 1;
-        if (strcmp(str(one, "account_id"), "acct_b") == 0) seen_b = 1;
-        assert_non_null(str(one, "authentication_token"));
-    }
-    assert_true(seen_a && seen_b);
-    json_object_put(arr);
-    assert_int_equal(wp_pass_find_by_serial(&S, NULL, "SN-NONE", &arr, &err), WP_OK);
-    assert_int_equal(json_object_array_length(arr), 0);
-    json_object_put(arr);
 }
 
 static void test_link_capability(void **state)
@@ -179,7 +153,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load),
-        cmocka_unit_test(test_find_by_serial),
         cmocka_unit_test(test_link_capability),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

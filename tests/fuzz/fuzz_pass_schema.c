@@ -27,8 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     json_object *t = NULL;
     if (json_object_object_get_ex(body, "pass_type", &t) && json_object_is_type(t, json_type_string)) {
-        (void)wp_pass_apple_style(json_object_get_string(t));
-        (void)wp_pass_google_type(json_object_get_string(t));
+        /* an accepted create names a known type */
+        if (st == WP_OK && mode == WP_PASS_CREATE && !wp_pass_type_known(json_object_get_string(t))) {
+            fprintf(stderr, "accepted a pass of unknown type \"%s\"\n", json_object_get_string(t));
+            abort();
+        }
     }
     json_object_put(body);
     return 0;

@@ -40,9 +40,9 @@ test('SIGKILL mid template propagation: the restarted gateway finishes it; every
   const tpl = t.body.id;
   const N = 1500; // three chunks of 500
   const body = JSON.stringify(t.body.body).replace(/'/g, "''");
-  g1.sql(`INSERT INTO passes (account_id, id, serial_number, pass_type, template_id, body, auth_token)
+  g1.sql(`INSERT INTO passes (account_id, id, serial_number, pass_type, template_id, body)
           SELECT '${acct.account}', 'pass_flt' || lpad(g::text, 6, '0'), 'SN-FLT-' || g, 'loyalty', '${tpl}',
-                 '${body}'::jsonb, 'x' FROM generate_series(1, ${N}) g`);
+                 '${body}'::jsonb FROM generate_series(1, ${N}) g`);
   // A pass of the second chunk is locked: the first chunk commits, the second waits, and the
   // gateway is killed while it waits (the lock, not a clock, decides where the kill lands).
   // (FOR UPDATE with OFFSET would lock every row it skips: the row is chosen first.)

@@ -98,7 +98,7 @@ test('a plugin built with the current header, requiring 1.2, finds the newer slo
     pass_authenticate: true, job_enqueue_ex: true, subscribe_ex: true,
   });
   const list = runWith({ plugins: [{ name: 'req12' }] }, ['plugins']);
-  assert.match(list.stdout, /req12\s+1\.0\.0\s+ABI 1\.2 \(built 1\.6\)/);
+  assert.match(list.stdout, /req12\s+1\.0\.0\s+ABI 1\.2 \(built 1\.7\)/);
 });
 
 test('... and on a host presenting 1.2 it loads and finds the 1.3+ slots absent', async () => {
@@ -118,22 +118,22 @@ test('... and on a host presenting 1.2 it loads and finds the 1.3+ slots absent'
   assert.equal(f.body.host_size, f.body.my_table_size);
   assert.equal(f.body.url_check_metadata, WP_EDENIED);
   assert.equal((await old.request('GET', '/api/v1/abi10', { key: b.key })).body.host_minor, 2);
-  assert.match(old.stderr(), /plugins see plugin ABI 1\.2 \(WALLETPASS_PLUGIN_ABI\), not this walletpass's 1\.6/);
+  assert.match(old.stderr(), /plugins see plugin ABI 1\.2 \(WALLETPASS_PLUGIN_ABI\), not this walletpass's 1\.7/);
 });
 
 test('a plugin requiring a newer minor than the host is refused, naming both versions', () => {
   let r = runWith({ plugins: [{ name: 'reqnow' }] }, ['serve'], { WALLETPASS_PLUGIN_ABI: '1.2' });
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /plugin "reqnow" \(.*\/reqnow\.so\) requires ABI 1\.6 \(built against 1\.6\), walletpass provides ABI 1\.2 \(presented as such by WALLETPASS_PLUGIN_ABI\): upgrade walletpass, or use a build of the plugin that requires at most 1\.2/);
+  assert.match(r.stderr, /plugin "reqnow" \(.*\/reqnow\.so\) requires ABI 1\.7 \(built against 1\.7\), walletpass provides ABI 1\.2 \(presented as such by WALLETPASS_PLUGIN_ABI\): upgrade walletpass, or use a build of the plugin that requires at most 1\.2/);
   r = runWith({ plugins: [{ name: 'abi14' }] }, ['plugins'], { WALLETPASS_PLUGIN_ABI: '1.3' });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /plugin "abi14" \(.*\) requires ABI 1\.4 \(built against 1\.4\), walletpass provides ABI 1\.3/);
   r = runWith({ plugins: [{ name: 'abinew' }] }, ['plugins']);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /plugin "abinew" \(.*\) requires ABI 1\.99 \(built against 1\.99\), walletpass provides ABI 1\.6/);
+  assert.match(r.stderr, /plugin "abinew" \(.*\) requires ABI 1\.99 \(built against 1\.99\), walletpass provides ABI 1\.7/);
   r = runWith({ plugins: [] }, ['plugins'], { WALLETPASS_PLUGIN_ABI: '1.9' });
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /WALLETPASS_PLUGIN_ABI: "1\.9" is not an ABI this walletpass can present \(1\.0 to 1\.6\)/);
+  assert.match(r.stderr, /WALLETPASS_PLUGIN_ABI: "1\.9" is not an ABI this walletpass can present \(1\.0 to 1\.7\)/);
 });
 
 test('a configuration with apns but without apple-signer does not start, naming both', () => {
@@ -152,7 +152,7 @@ test('a needed plugin starts first, whatever the configured order; walletpass pl
   const r = runWith({ plugin_dir: IN_TREE, plugins: [{ name: 'apns' }, { name: 'apple-signer' }] }, ['plugins']);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.stdout.indexOf('apple-signer ') < r.stdout.indexOf('apns '), r.stdout);
-  assert.match(r.stdout, /apns\s+0\.1\.0\s+ABI 1\.4 \(built 1\.6\)[^\n]*\n[^\n]*\n    needs  plugin apple-signer\n    needs  hook apple\.pkpass\.build/);
+  assert.match(r.stdout, /apns\s+0\.1\.0\s+ABI 1\.4 \(built 1\.7\)[^\n]*\n[^\n]*\n    needs  plugin apple-signer\n    needs  hook apple\.pkpass\.build\n    needs  hook apple\.pass\.authenticate/);
 });
 
 test('a hook a plugin needs without a filter, and needs in a cycle, stop start-up naming them', () => {

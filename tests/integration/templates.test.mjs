@@ -252,9 +252,9 @@ function insertPass(who, tplBody, tplId, own = {}, { status = 'active' } = {}) {
   const body = { ...tplBody, ...own };
   const overrides = Object.fromEntries(Object.keys(own).map((k) => [k, true]));
   const q = (o) => `'${JSON.stringify(o).replace(/'/g, "''")}'::jsonb`;
-  gw.sql(`INSERT INTO passes (account_id, id, serial_number, pass_type, status, template_id, body, overrides, auth_token)
+  gw.sql(`INSERT INTO passes (account_id, id, serial_number, pass_type, status, template_id, body, overrides)
           VALUES ('${who.account}', '${id}', '${serial}', '${body.pass_type}', '${status}', '${tplId}', ${q(body)},
-                  ${q(overrides)}, 'sealed-token')`);
+                  ${q(overrides)})`);
   return id;
 }
 const passRow = (id) => {
@@ -375,9 +375,9 @@ test('templates: propagation goes through every pass in chunks, and a deleted te
   const t = (await create(c, base, 'Big')).body;
   const n = 1234; // more than two chunks of 500
   const body = JSON.stringify(t.body).replace(/'/g, "''");
-  gw.sql(`INSERT INTO passes (account_id, id, serial_number, pass_type, template_id, body, auth_token)
+  gw.sql(`INSERT INTO passes (account_id, id, serial_number, pass_type, template_id, body)
           SELECT '${c.account}', 'pass_big' || lpad(g::text, 6, '0'), 'SN-BIG-' || g, 'loyalty', '${t.id}',
-                 '${body}'::jsonb, 'x' FROM generate_series(1, ${n}) g`);
+                 '${body}'::jsonb FROM generate_series(1, ${n}) g`);
   const u = await gw.request('PUT', `/api/v1/templates/${t.id}`, {
     key: c.key, body: { body: { logo_text: 'Everyone' }, propagate: true },
   });

@@ -1,4 +1,4 @@
-/* test_share.c - the share page's choice of buttons by User-Agent, and its QR code SVG. */
+/* test_share.c - the share page's device classes by User-Agent, and its QR code SVG. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,35 +11,44 @@
 #include "qrsvg.h"
 #include "share.h"
 
-#define BOTH (WP_SHARE_APPLE | WP_SHARE_GOOGLE | WP_SHARE_QR)
+#define IOS WP_DEVICE_IOS
+#define MAC WP_DEVICE_MAC_SAFARI
+#define ANDROID WP_DEVICE_ANDROID
+#define OTHER WP_DEVICE_OTHER
 
-static void test_offer_by_user_agent(void **state)
+static void test_device_by_user_agent(void **state)
 {
     (void)state;
-    static const struct { const char *ua; int want; } cases[] = {
+    static const struct { const char *ua; wp_share_device want; } cases[] = {
         {"Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-         "Version/18.0 Mobile/15E148 Safari/604.1", WP_SHARE_APPLE},
+         "Version/18.0 Mobile/15E148 Safari/604.1", IOS},
         {"Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-         "CriOS/130.0 Mobile/15E148 Safari/604.1", WP_SHARE_APPLE},
-        {"Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15", WP_SHARE_APPLE},
+         "CriOS/130.0 Mobile/15E148 Safari/604.1", IOS},
+        {"Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15", IOS},
         {"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 "
-         "Safari/605.1.15", WP_SHARE_APPLE},
+         "Safari/605.1.15", MAC},
         {"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Mobile "
-         "Safari/537.36", WP_SHARE_GOOGLE},
+         "Safari/537.36", ANDROID},
         {"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 "
-         "Safari/537.36", BOTH},
-        {"Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:131.0) Gecko/20100101 Firefox/131.0", BOTH},
+         "Safari/537.36", OTHER},
+        {"Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:131.0) Gecko/20100101 Firefox/131.0", OTHER},
         {"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 "
-         "Safari/537.36 Edg/130.0", BOTH},
-        {"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36", BOTH},
-        {"curl/8.5.0", BOTH},
-        {"", BOTH},
-        {NULL, BOTH},
+         "Safari/537.36 Edg/130.0", OTHER},
+        {"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36", OTHER},
+        {"curl/8.5.0", OTHER},
+        {"", OTHER},
+        {NULL, OTHER},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int got = wp_share_offer(cases[i].ua);
-        if (got != cases[i].want) fail_msg("%s: offer %d, want %d", cases[i].ua ? cases[i].ua : "(null)", got, cases[i].want);
+        wp_share_device got = wp_share_device_of(cases[i].ua);
+        if (got != cases[i].want)
+            fail_msg("%s: device %s, want %s", cases[i].ua ? cases[i].ua : "(null)", wp_share_device_name(got),
+                     wp_share_device_name(cases[i].want));
     }
+    assert_string_equal(wp_share_device_name(IOS), "ios");
+    assert_string_equal(wp_share_device_name(MAC), "mac-safari");
+    assert_string_equal(wp_share_device_name(ANDROID), "android");
+    assert_string_equal(wp_share_device_name(OTHER), "other");
 }
 
 static void test_qr_svg(void **state)
@@ -70,7 +79,7 @@ static void test_qr_svg(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_offer_by_user_agent),
+        cmocka_unit_test(test_device_by_user_agent),
         cmocka_unit_test(test_qr_svg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

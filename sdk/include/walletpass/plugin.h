@@ -125,6 +125,12 @@
  *                           resp_from_err = resp_err (one slot, two names each)
  *   1.6 (walletpass 0.1.0)  wp_host: credential_kind_register
  *                           structs: wp_credential_kind_v1
+ *   1.7 (walletpass 0.1.0)  wp_host: pass_secret_get, pass_secret_put,
+ *                           pass_secret_find; WP_PASS_SECRET_MINT.  Retired
+ *                           (slots kept, NULL): pass_find, pass_authenticate.
+ *                           pass_get no longer carries "authentication_token"
+ *                           (a platform's per-pass secret is its plugin's:
+ *                           pass_secret_get).
  *
  * Rules: a function is only ever appended to wp_host (a removed one keeps its
  * slot as NULL); a struct only ever grows at its end and carries its size
@@ -152,7 +158,7 @@ extern "C" {
 
 /* ABI version of this header. */
 #define WP_ABI_MAJOR 1
-#define WP_ABI_MINOR 6
+#define WP_ABI_MINOR 7
 
 /*
  * The oldest host minor the plugin runs on (recorded as
@@ -228,7 +234,7 @@ typedef enum wp_log_level { WP_LOG_DEBUG = 0, WP_LOG_INFO = 1, WP_LOG_WARN = 2, 
 typedef enum wp_auth_kind {
     WP_AUTH_PUBLIC = 0,     /* anyone */
     WP_AUTH_API_KEY = 1,    /* Authorization: Bearer sk_live_...; req_account_id() is the key's account */
-    WP_AUTH_PASS_TOKEN = 2, /* Authorization: ApplePass <token>; the handler checks the token */
+    WP_AUTH_PASS_TOKEN = 2, /* a device's per-pass token in Authorization; the handler checks it (pass_secret_find) */
     WP_AUTH_PORTAL = 3      /* dashboard session cookie */
 } wp_auth_kind;
 
@@ -611,12 +617,12 @@ struct wp_host {
 
     /* Reads one pass of account_id: the API resource (id, serial_number,
      * pass_type, status, template_id, created_at, updated_at, version, body:
-     * the effective unified body), "owner_account_id" (the account the pass
-     * belongs to; a loyalty pass's own "account_id" field is the member's),
-     * plus the secret "authentication_token"
-     * (the Apple web-service token; never log it, never put it in an API
-     * response).  *out transferred.  WP_ENOTFOUND when the pass does not
-     * exist or belongs to another account. */
+     * the effective unified body) and "owner_account_id" (the account the
+     * pass belongs to; a loyalty pass's own "account_id" field is the
+     * member's).  Before ABI 1.7 it also carried a secret
+     * "authentication_token"; a plugin's per-pass secrets are now its own
+     * (pass_secret_get).  *out transferred.  WP_ENOTFOUND when the pass does
+     * not exist or belongs to another account. */
     wp_status (*pass_get)(wp_plugin *self, const char *account_id, const char *pass_id, json_object **out);
 
     /* The capability that lets a link reach one pass without an API key
@@ -640,7 +646,7 @@ struct wp_host {
      * or 503 response has already been sent; return from the handler. */
     wp_status (*req_api_key)(wp_req *req);
 
-    /* ---- ABI 1.3: plugin secrets; Apple's web service ------------------ */
+    /* ---- ABI 1.3: plugin secrets ---------------------------------------- */
 
     /* Seals len bytes of plain (borrowed) with the gateway vault (AES-256-GCM,
      * current master key).  The associated data is built by the host as
@@ -662,36 +668,25 @@ struct wp_host {
     wp_status (*vault_open)(wp_plugin *self, const char *account_id, const char *purpose, const char *sealed,
                             void *out, size_t out_cap, size_t *out_len);
 
-    /* Apple's web service names a pass by (pass type identifier, serial
-     * number) only: finds the pass with this serial number in the account
-     * whose Apple credentials carry this pass type identifier.  *out
-     * (transferred) is shaped as pass_get's, with "account_id" (the owner)
-     * and the secret "authentication_token".  WP_ENOTFOUND when no account
-     * with that pass type identifier has such a pass.  When several accounts
-     * hold that pass type identifier and serial, this is the oldest pass:
-     * to authenticate a device, use pass_authenticate (ABI 1.4). */
+    /* RETIRED in ABI 1.7: the slot stays and the host leaves it NULL
+     * (WP_HOST_HAS says no).  It found a pass by one platform's identifiers;
+     * a device finds its pass with pass_secret_find now. */
     wp_status (*pass_find)(wp_plugin *self, const char *pass_type_identifier, const char *serial_number,
                            json_object **out);
 
-    /* ---- ABI 1.4: device authentication; capabilities by purpose ------- */
+    /* ---- ABI 1.4: capabilities by purpose; ordered jobs ---------------- */
 
-    /* Apple's web service: the pass named by (pass type identifier, serial
-     * number) whose authentication token is `token`.  Every account whose
-     * Apple credentials carry that pass type identifier may hold that serial
-     * (one certificate shared by an agency's tenants), so the token decides:
-     * it is compared in constant time with the token of every candidate.
-     * *out (transferred) is shaped as pass_find's.  WP_EAUTH alike for an
-     * unknown pass and a wrong token (answer both the same way, so the web
-     * service tells nobody which serials exist); WP_EUNAVAIL when the
-     * database or the vault is unavailable. */
+    /* RETIRED in ABI 1.7: the slot stays and the host leaves it NULL
+     * (WP_HOST_HAS says no).  It authenticated one platform's devices; use
+     * pass_secret_find. */
     wp_status (*pass_authenticate)(wp_plugin *self, const char *pass_type_identifier, const char *serial_number,
                                    const char *token, json_object **out);
 
     /* A capability for one pass and one purpose of this plugin: a MAC of
      * the account and the pass under a key derived for
-     * "<plugin name>/<purpose>", so it opens only what it was made for (a
-     * Google image URL never opens the pkpass link, whose capability is
-     * pass_link_token's).  purpose: 1..64 characters of [a-z0-9._-].
+     * "<plugin name>/<purpose>", so it opens only what it was made for (an
+     * image URL's capability never opens the download link, whose capability
+     * is pass_link_token's).  purpose: 1..64 characters of [a-z0-9._-].
      * URL-safe characters only; out: at least 128 bytes. */
     wp_status (*pass_cap_token)(wp_plugin *self, const char *purpose, const char *account_id, const char *pass_id,
                                 char *out, size_t len);
@@ -733,7 +728,49 @@ struct wp_host {
      * WP_ECONFLICT when another plugin registered the name (reported at
      * load, like a taken route). */
     wp_status (*credential_kind_register)(wp_plugin *self, const wp_credential_kind *kind);
+
+    /* ---- ABI 1.7: per-pass secrets of a plugin ------------------------- */
+
+    /* A secret a platform needs per pass (the token its devices send back to
+     * prove they hold the pass), kept by the host: sealed at rest by the
+     * vault, one per (pass, calling plugin, name), and never in the API.
+     * name: 1..64 characters of [a-z0-9_.-]; values are 1..1024 bytes
+     * without NUL.  With req, the statements join the request's transaction
+     * (a secret minted in a request that fails is gone with it).
+     *
+     * pass_secret_get: the secret `name` of account_id's pass, copied into
+     * out followed by a NUL (out_cap must exceed its length; WP_ETOOLARGE
+     * otherwise); *out_len (may be NULL) receives its length.  With flags
+     * WP_PASS_SECRET_MINT, a pass that has none gets one first: 32 random
+     * bytes as 43 URL-safe characters (callers minting at once get the same
+     * one).  WP_ENOTFOUND when the account has no such pass, or (without
+     * MINT) the pass has no such secret; WP_EUNAVAIL when the database or
+     * the vault is unavailable or the value does not open (its master key
+     * is no longer configured).  Wipe out after use. */
+    wp_status (*pass_secret_get)(wp_plugin *self, wp_req *req, const char *account_id, const char *pass_id,
+                                 const char *name, uint32_t flags, char *out, size_t out_cap, size_t *out_len);
+
+    /* Stores (replaces) the secret `name` of account_id's pass: value
+     * borrowed, len bytes.  WP_ENOTFOUND when the account has no such pass;
+     * WP_EINVAL for a bad name or value. */
+    wp_status (*pass_secret_put)(wp_plugin *self, wp_req *req, const char *account_id, const char *pass_id,
+                                 const char *name, const char *value, size_t len);
+
+    /* A device names its pass by serial number and proves it holds it with
+     * the secret: the pass with serial_number, in any account, whose secret
+     * `name` (of this plugin) is `secret`, compared in constant time with
+     * every candidate.  *out (transferred) is shaped as pass_get's, with
+     * "owner_account_id".  WP_EAUTH alike for an unknown serial, a pass
+     * without that secret and a wrong secret (answer them the same way, so
+     * nobody learns which serials exist); WP_EUNAVAIL when the database or
+     * the vault is unavailable.  Scope checks of your own (which account
+     * may serve this device) come after, answered as WP_EAUTH was. */
+    wp_status (*pass_secret_find)(wp_plugin *self, const char *name, const char *serial_number, const char *secret,
+                                  json_object **out);
 };
+
+/* flags of pass_secret_get (ABI 1.7) */
+#define WP_PASS_SECRET_MINT 1u
 
 /* True when the host's table has the slot `fn` and it is not NULL. */
 #define WP_HOST_HAS(host, fn) \
@@ -748,6 +785,7 @@ struct wp_host {
 #define WP_HOST_SIZE_1_4 WP_HOST_SLOT_(44)
 #define WP_HOST_SIZE_1_5 WP_HOST_SLOT_(45)
 #define WP_HOST_SIZE_1_6 WP_HOST_SLOT_(46)
+#define WP_HOST_SIZE_1_7 WP_HOST_SLOT_(49)
 
 /* The definition a plugin exports (made by WP_PLUGIN_DEFINE*). */
 typedef struct wp_plugin_def {
@@ -909,7 +947,13 @@ WP_STATIC_ASSERT(offsetof(wp_host, credential_kind_register) == WP_HOST_SLOT_(45
                  "ABI: wp_host.credential_kind_register moved");
 WP_STATIC_ASSERT(WP_HOST_SIZE_1_6 == offsetof(wp_host, credential_kind_register) + sizeof(void (*)(void)),
                  "ABI: 1.6 ends at credential_kind_register");
-WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SIZE_1_6, "ABI: wp_host size changed");
+/* ABI 1.7 */
+WP_STATIC_ASSERT(offsetof(wp_host, pass_secret_get) == WP_HOST_SLOT_(46), "ABI: wp_host.pass_secret_get moved");
+WP_STATIC_ASSERT(offsetof(wp_host, pass_secret_put) == WP_HOST_SLOT_(47), "ABI: wp_host.pass_secret_put moved");
+WP_STATIC_ASSERT(offsetof(wp_host, pass_secret_find) == WP_HOST_SLOT_(48), "ABI: wp_host.pass_secret_find moved");
+WP_STATIC_ASSERT(WP_HOST_SIZE_1_7 == offsetof(wp_host, pass_secret_find) + sizeof(void (*)(void)),
+                 "ABI: 1.7 ends at pass_secret_find");
+WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SIZE_1_7, "ABI: wp_host size changed");
 /* the definition */
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, magic) == 0, "ABI: wp_plugin_def.magic moved");
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, size) == 4, "ABI: wp_plugin_def.size moved");
