@@ -188,7 +188,9 @@ export async function startGateway(options = {}) {
   let stderr = '';
   proc.stderr.on('data', (d) => (stderr += d));
   proc.stdout.on('data', (d) => (stderr += d));
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  // 'close', not 'exit': the process may be gone while its last stderr lines (a crash report) are
+  // still in the pipe; 'close' comes once the pipes are drained too.
+  const exited = new Promise((resolve) => proc.on('close', (code, signal) => resolve({ code, signal })));
   const url = tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`;
   // over HTTPS every request goes through Node's https client, trusting the test's certificate
   const send = tls
