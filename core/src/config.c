@@ -422,7 +422,7 @@ int wp_config_public_url_warning(const wp_config *cfg, char *buf, size_t len)
     url_host(cfg->public_url, host, sizeof host);
     if (loopback_host(host)) return 0;
     snprintf(buf, len,
-             "public_url %s is plain HTTP: Apple Wallet calls a pass's webServiceURL only over HTTPS, so Apple Wallet "
+             "public_url %s is plain HTTP: wallet apps call a pass's web service only over HTTPS, so wallet apps "
              "will not update the passes this gateway issues. Serve HTTPS (server.tls, or a reverse proxy in front) "
              "and set public_url to the https:// address (docs/operations.md, \"HTTPS\")",
              cfg->public_url);

@@ -89,7 +89,7 @@ wp_status wp_config_from_json(json_object *doc, wp_config *cfg, wp_err *err);
 void wp_config_free(wp_config *cfg);
 
 /*
- * Apple Wallet calls a pass's webServiceURL only over HTTPS.  When public_url
+ * Wallet apps call a pass's web service only over HTTPS.  When public_url
  * is http:// with a host other than localhost or a loopback address, writes
  * the warning for the log, `walletpass config check` and /readyz into buf and
  * returns 1; otherwise returns 0 (buf untouched).

@@ -84,9 +84,10 @@ wp_status wp_pass_link_verify(struct wp_server *srv, const char *account_id, con
  * is WP_PASS_LINK_PURPOSE; plugins get "pass-cap/<plugin>/<purpose>", host
  * pass_cap_token).  purpose: at most 140 characters.
  * WP_PASS_LINK_PURPOSE is frozen: it derives the key of every link capability
- * already sent by mail or SMS, and those links must keep working.
+ * already sent by mail or SMS, and those links must keep working (it was
+ * renamed once, before the first release: docs/operations.md).
  */
-#define WP_PASS_LINK_PURPOSE "pkpass-link"
+#define WP_PASS_LINK_PURPOSE "pass-link"
 wp_status wp_pass_cap_token(struct wp_server *srv, const char *purpose, const char *account_id, const char *pass_id,
                             char out[WP_PASS_LINK_TOKEN_LEN + 1]);
 wp_status wp_pass_cap_verify(struct wp_server *srv, const char *purpose, const char *account_id, const char *pass_id,

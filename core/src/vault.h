@@ -68,7 +68,7 @@ wp_status wp_vault_mac_verify(const wp_vault *v, const char *purpose, const char
 int wp_vault_mac_all(const wp_vault *v, const char *purpose, const char *data, char out[][WP_VAULT_MAC_LEN + 1],
                      int max);
 
-/* Decodes standard base64 (with padding); *out freed by the caller.  Used for keys and P12 uploads. */
+/* Decodes standard base64 (with padding); *out freed by the caller.  Used for keys and credential uploads. */
 wp_status wp_base64_decode(const char *in, unsigned char **out, size_t *len);
 /* Encodes; *out freed by the caller. */
 wp_status wp_base64_encode(const unsigned char *in, size_t len, char **out);
