@@ -144,7 +144,7 @@ static wp_status load_plugins(wp_server *srv, wp_plugins **out, wp_err *err)
 {
     wp_plugins_env env = {.router = srv->router, .db = srv->db, .metrics = srv->metrics, .jobs = srv->jobs,
                           .events = srv->events, .allow_private_targets = allow_private_targets(srv->cfg),
-                          .srv = srv};
+                          .domain = &srv->domain};
     return wp_plugins_load(srv->cfg, &env, out, err);
 }
 

@@ -14,9 +14,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "accounts.h"
 #include "apikey.h"
 #include "batches.h"
 #include "events.h"
+#include "events_api.h"
 #include "framing.h"
 #include "idempotency.h"
 #include "keepalive.h"
@@ -54,6 +56,9 @@ static void set_rate_headers(wp_req *req, const wp_rate_decision *d)
     snprintf(v, sizeof v, "%ld", d->reset_seconds);
     wp_resp_header(req, "X-RateLimit-Reset", v);
 }
+
+/* The server a request came to: CivetWeb's user data (the request itself carries only req->env). */
+static wp_server *server_of(const wp_req *req) { return mg_get_user_data(mg_get_context(req->conn)); }
 
 /* Returns 1 when the request may proceed; otherwise a response was sent. */
 static int authenticate(wp_req *req)
@@ -101,7 +106,7 @@ int wp_server_auth_bearer(wp_req *req)
     snprintf(req->api_key_id, sizeof req->api_key_id, "%s", auth.key_id);
     snprintf(req->key_prefix, sizeof req->key_prefix, "%s", auth.prefix);
 
-    wp_rate_decision d = wp_ratelimit_take(req->srv->ratelimit, req->api_key_id, mono_now());
+    wp_rate_decision d = wp_ratelimit_take(server_of(req)->ratelimit, req->api_key_id, mono_now());
     if (d.limit > 0) set_rate_headers(req, &d);
     if (!d.allowed) {
         char ra[24];
@@ -145,7 +150,7 @@ static void log_access(wp_req *req, double elapsed)
     snprintf(e.key_prefix, sizeof e.key_prefix, "%s", req->key_prefix);
     snprintf(e.request_id, sizeof e.request_id, "%s", req->request_id);
     snprintf(e.kind, sizeof e.kind, "api");
-    wp_accesslog_push(req->srv->accesslog, &e);
+    wp_accesslog_push(server_of(req)->accesslog, &e);
 }
 
 /* The client's address: the peer, or behind trusted proxies what X-Forwarded-For says (clientaddr.h). */
@@ -153,10 +158,10 @@ static void set_client_ip(wp_req *req)
 {
     const char *xff[16];
     size_t n = 0;
-    if (req->srv->proxies.n > 0)
+    if (server_of(req)->proxies.n > 0)
         for (int i = 0; i < req->ri->num_headers && n < sizeof xff / sizeof xff[0]; i++)
             if (strcasecmp(req->ri->http_headers[i].name, "X-Forwarded-For") == 0) xff[n++] = req->ri->http_headers[i].value;
-    wp_clientaddr(&req->srv->proxies, req->ri->remote_addr, xff, n, req->client_ip, sizeof req->client_ip);
+    wp_clientaddr(&server_of(req)->proxies, req->ri->remote_addr, xff, n, req->client_ip, sizeof req->client_ip);
 }
 
 /*
@@ -168,10 +173,10 @@ static void redirect_to_https(wp_req *req, const char *raw_path)
 {
     const char *q = req->ri->query_string;
     char loc[1400];
-    int n = snprintf(loc, sizeof loc, "%s%s%s%s", req->srv->https_origin, raw_path, q ? "?" : "", q ? q : "");
+    int n = snprintf(loc, sizeof loc, "%s%s%s%s", server_of(req)->https_origin, raw_path, q ? "?" : "", q ? q : "");
     if (n < 0 || (size_t)n >= sizeof loc) {
         wp_resp_error(req, 414, "invalid_request_error", "uri_too_long", "path",
-                      "the target is too long to redirect: send the request to %s directly", req->srv->https_origin);
+                      "the target is too long to redirect: send the request to %s directly", server_of(req)->https_origin);
         return;
     }
     wp_resp_header(req, "Location", loc);
@@ -189,7 +194,7 @@ static int on_begin_request(struct mg_connection *conn)
     }
     req->conn = conn;
     req->ri = ri;
-    req->srv = srv;
+    req->env = &srv->http;
     req->t_start = mono_now();
     new_request_id(req->request_id);
     set_client_ip(req);
@@ -395,19 +400,22 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if ((st = wp_accesslog_start(srv->db, cfg->access_log_queue, cfg->access_log_batch, cfg->access_log_flush_ms,
                                  &srv->accesslog, err)) != WP_OK)
         return st;
+    srv->http = (wp_http_env){.cfg = cfg, .db = srv->db, .json_limits = srv->json_limits,
+                              .auth_bearer = wp_server_auth_bearer};
     if ((st = wp_health_routes(srv, err)) != WP_OK) return st;
-    if ((st = wp_accounts_routes(srv, err)) != WP_OK) return st;
-    if ((st = wp_logs_routes(srv, err)) != WP_OK) return st;
+    if ((st = wp_accounts_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
+    if ((st = wp_logs_routes(srv->router, err)) != WP_OK) return st;
     /* Job queue and event bus exist before plugins load, so plugins can register handlers. */
     wp_jobs_config jc;
     if ((st = wp_jobs_config_read(cfg->root, &jc, err)) != WP_OK) return st;
     if ((st = wp_jobs_new_cfg(srv->db, NULL, &jc, &srv->jobs, err)) != WP_OK) return st;
     if ((st = wp_events_new(srv->jobs, &srv->events, err)) != WP_OK) return st;
-    if ((st = wp_events_routes(srv, err)) != WP_OK) return st;
-    if ((st = wp_passes_routes(srv, err)) != WP_OK) return st;
-    if ((st = wp_share_routes(srv, err)) != WP_OK) return st;
-    if ((st = wp_batches_routes(srv, err)) != WP_OK) return st;
-    if ((st = wp_templates_routes(srv, err)) != WP_OK) return st;
+    srv->domain = (wp_domain){.cfg = cfg, .db = srv->db, .vault = srv->vault, .jobs = srv->jobs, .events = srv->events};
+    if ((st = wp_events_routes(srv->router, err)) != WP_OK) return st;
+    if ((st = wp_passes_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
+    if ((st = wp_share_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
+    if ((st = wp_batches_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
+    if ((st = wp_templates_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
     return WP_OK;
 }
 

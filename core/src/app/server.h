@@ -12,7 +12,9 @@
 #include "clientaddr.h"
 #include "config.h"
 #include "db.h"
+#include "domain.h"
 #include "events.h"
+#include "http.h"
 #include "jobs.h"
 #include "json_strict.h"
 #include "metrics.h"
@@ -36,6 +38,8 @@ typedef struct wp_server {
     wp_proxies proxies;         /* server.trusted_proxies */
     char https_origin[512];     /* "https://host[:port]" of public_url: where the redirect listener points */
     wp_json_limits json_limits;
+    wp_http_env http;           /* what every request sees (req->env): cfg, db, json_limits */
+    wp_domain domain;           /* what the API's handlers and the plugin host see: cfg, db, vault, jobs, events */
 } wp_server;
 
 /* Creates the vault from master_key and the "vault" configuration section. */
@@ -60,9 +64,7 @@ void wp_server_free(wp_server *srv);
 struct wp_req;
 int wp_server_auth_bearer(struct wp_req *req);
 
-/* Route registration for the core's own modules (accounts, logs, health ...). */
+/* Route registration for the server's own health routes (health.c). */
 wp_status wp_health_routes(wp_server *srv, wp_err *err);
-wp_status wp_accounts_routes(wp_server *srv, wp_err *err);
-wp_status wp_logs_routes(wp_server *srv, wp_err *err);
 
 #endif

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
 #include "log.h"
 
 typedef struct {
@@ -181,21 +180,6 @@ wp_filter_result wp_hooks_run(const char *name, json_object *doc, wp_req *req, w
     }
     depth--;
     return out;
-}
-
-void wp_hooks_respond(wp_req *req, const wp_err *err)
-{
-    int status = wp_http_status_for(err->status);
-    if (status >= 500) {
-        wp_resp_from_err(req, err);
-        return;
-    }
-    const char *type = status == 401 ? "authentication_error" : status == 429 ? "rate_limit_error"
-                                                                              : "invalid_request_error";
-    const char *code = err->code ? err->code : status == 404 ? "resource_missing" : status == 409 ? "conflict"
-                                                                                                 : "parameter_invalid";
-    if (status == 503) wp_resp_header(req, "Retry-After", "1");
-    wp_resp_error(req, status, type, code, err->param[0] ? err->param : NULL, "%s", err->msg);
 }
 
 void wp_hooks_dump(FILE *out)

@@ -32,15 +32,13 @@ void wp_hooks_seal(void);
  * filter is registered or none changed anything, WP_FILTER_MODIFIED when
  * one did, WP_FILTER_STOP when one stopped the chain, WP_FILTER_REJECT when
  * one refused: then err holds the error for the HTTP response (status,
- * code, param, message; wp_hooks_respond sends it).  A filter that returns
+ * code, param, message; wp_resp_rejected in http.h sends it).  A filter that returns
  * an unknown value, or REJECT without an error, is reported as an internal
  * error naming its owner.  Running a hook from inside one of its own filters
  * (on the same thread) is refused with WP_EINTERNAL.  req may be NULL.
  */
 wp_filter_result wp_hooks_run(const char *hook, json_object *doc, wp_req *req, wp_err *err);
 
-/* Sends the error response for a REJECT (err->code and err->param kept). */
-void wp_hooks_respond(wp_req *req, const wp_err *err);
 
 /* Fills a wp_err the way host->error_set does; code is copied into
  * thread-local storage that lives until the next call on this thread. */

@@ -9,7 +9,7 @@
 #include "db.h"
 #include "ids.h"
 #include "log.h"
-#include "server.h"
+#include "domain.h"
 #include "vault.h"
 
 static int name_ok(const char *s, const char *extra)
@@ -50,16 +50,16 @@ void wp_pass_secret_free(char *value, size_t len)
     free(value);
 }
 
-static PGconn *conn_for(wp_server *srv, PGconn *conn, int *pooled, wp_err *err)
+static PGconn *conn_for(wp_domain *dom, PGconn *conn, int *pooled, wp_err *err)
 {
     *pooled = 0;
     if (conn) return conn;
-    if (!srv->db) {
+    if (!dom->db) {
         wp_err_set(err, WP_EUNAVAIL, "pass secrets: no database in this process");
         return NULL;
     }
     *pooled = 1;
-    return wp_db_acquire(srv->db, err);
+    return wp_db_acquire(dom->db, err);
 }
 
 /* Checks the account and pass ids the statements bind (they come from plugins). */
@@ -80,14 +80,14 @@ static wp_status value_ok(const char *value, size_t len, wp_err *err)
 }
 
 /* Opens row i's value (columns: sealed, legacy) into a NUL-terminated copy. */
-static wp_status open_value(wp_server *srv, const char *account_id, const char *pass_id, const char *plugin,
+static wp_status open_value(wp_domain *dom, const char *account_id, const char *pass_id, const char *plugin,
                             const char *name, const char *sealed, int legacy, char **out, size_t *out_len, wp_err *err)
 {
     char aad[400];
     aad_for(aad, sizeof aad, account_id, pass_id, plugin, name, legacy);
     unsigned char *plain = NULL;
     size_t n = 0;
-    wp_status st = wp_vault_open(srv->vault, aad, sealed, &plain, &n, err);
+    wp_status st = wp_vault_open(dom->vault, aad, sealed, &plain, &n, err);
     if (st != WP_OK) return st;
     char *v = malloc(n + 1);
     if (!v) {
@@ -103,16 +103,16 @@ static wp_status open_value(wp_server *srv, const char *account_id, const char *
 }
 
 /* Seals value for the row and computes its look-up MAC (current key). */
-static wp_status seal_value(wp_server *srv, const char *account_id, const char *pass_id, const char *plugin,
+static wp_status seal_value(wp_domain *dom, const char *account_id, const char *pass_id, const char *plugin,
                             const char *name, const char *value, size_t len, char **sealed,
                             char lookup[WP_VAULT_MAC_LEN + 1], wp_err *err)
 {
     char aad[400], purpose[160];
     aad_for(aad, sizeof aad, account_id, pass_id, plugin, name, 0);
     purpose_for(purpose, sizeof purpose, plugin, name);
-    wp_status st = wp_vault_seal(srv->vault, aad, value, len, sealed, err);
+    wp_status st = wp_vault_seal(dom->vault, aad, value, len, sealed, err);
     if (st != WP_OK) return st;
-    if (wp_vault_mac(srv->vault, purpose, value, lookup, WP_VAULT_MAC_LEN + 1) != WP_OK) {
+    if (wp_vault_mac(dom->vault, purpose, value, lookup, WP_VAULT_MAC_LEN + 1) != WP_OK) {
         free(*sealed);
         *sealed = NULL;
         return wp_err_set(err, WP_ECRYPTO, "pass secrets: the look-up MAC failed");
@@ -131,7 +131,7 @@ static wp_status select_row(PGconn *db, const char *account_id, const char *pass
                        4, params, r, err);
 }
 
-wp_status wp_pass_secret_get(wp_server *srv, PGconn *conn, const char *account_id, const char *pass_id,
+wp_status wp_pass_secret_get(wp_domain *dom, PGconn *conn, const char *account_id, const char *pass_id,
                              const char *plugin, const char *name, int mint, char **out, size_t *out_len, wp_err *err)
 {
     *out = NULL;
@@ -139,9 +139,9 @@ wp_status wp_pass_secret_get(wp_server *srv, PGconn *conn, const char *account_i
     wp_status st;
     if ((st = wp_pass_secret_check_names(plugin, name, err)) != WP_OK || (st = ids_ok(account_id, pass_id, err)) != WP_OK)
         return st;
-    if (!srv->vault) return wp_err_set(err, WP_EUNAVAIL, "pass secrets: no vault in this process");
+    if (!dom->vault) return wp_err_set(err, WP_EUNAVAIL, "pass secrets: no vault in this process");
     int pooled;
-    PGconn *db = conn_for(srv, conn, &pooled, err);
+    PGconn *db = conn_for(dom, conn, &pooled, err);
     if (!db) return err ? err->status : WP_EUNAVAIL;
     PGresult *r = NULL;
     char *sealed = NULL;
@@ -154,7 +154,7 @@ wp_status wp_pass_secret_get(wp_server *srv, PGconn *conn, const char *account_i
             st = wp_err_set(err, WP_ECRYPTO, "no randomness for a pass secret");
             goto done;
         }
-        st = seal_value(srv, account_id, pass_id, plugin, name, token, strlen(token), &sealed, lookup, err);
+        st = seal_value(dom, account_id, pass_id, plugin, name, token, strlen(token), &sealed, lookup, err);
         OPENSSL_cleanse(token, sizeof token);
         if (st != WP_OK) goto done;
         /* From the pass row: nothing is inserted (and no error aborts the caller's
@@ -175,34 +175,34 @@ wp_status wp_pass_secret_get(wp_server *srv, PGconn *conn, const char *account_i
         st = wp_err_param(err, WP_ENOTFOUND, "pass_id", mint ? "no pass %s" : "pass %s has no such secret", pass_id);
         goto done;
     }
-    st = open_value(srv, account_id, pass_id, plugin, name, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)[0] == 't', out,
+    st = open_value(dom, account_id, pass_id, plugin, name, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)[0] == 't', out,
                     out_len, err);
 done:
     if (r) PQclear(r);
     free(sealed);
-    if (pooled) wp_db_release(srv->db, db);
+    if (pooled) wp_db_release(dom->db, db);
     return st;
 }
 
-wp_status wp_pass_secret_put(wp_server *srv, PGconn *conn, const char *account_id, const char *pass_id,
+wp_status wp_pass_secret_put(wp_domain *dom, PGconn *conn, const char *account_id, const char *pass_id,
                              const char *plugin, const char *name, const char *value, size_t len, wp_err *err)
 {
     wp_status st;
     if ((st = wp_pass_secret_check_names(plugin, name, err)) != WP_OK || (st = ids_ok(account_id, pass_id, err)) != WP_OK ||
         (st = value_ok(value, len, err)) != WP_OK)
         return st;
-    if (!srv->vault) return wp_err_set(err, WP_EUNAVAIL, "pass secrets: no vault in this process");
+    if (!dom->vault) return wp_err_set(err, WP_EUNAVAIL, "pass secrets: no vault in this process");
     /* the look-up MAC reads a C string: value_ok refused NULs, so a copy with one ends it */
     char *copy = malloc(len + 1);
     if (!copy) return wp_err_set(err, WP_ENOMEM, "out of memory");
     memcpy(copy, value, len);
     copy[len] = '\0';
     char *sealed = NULL, lookup[WP_VAULT_MAC_LEN + 1];
-    st = seal_value(srv, account_id, pass_id, plugin, name, copy, len, &sealed, lookup, err);
+    st = seal_value(dom, account_id, pass_id, plugin, name, copy, len, &sealed, lookup, err);
     wp_pass_secret_free(copy, len);
     if (st != WP_OK) return st;
     int pooled;
-    PGconn *db = conn_for(srv, conn, &pooled, err);
+    PGconn *db = conn_for(dom, conn, &pooled, err);
     if (!db) {
         free(sealed);
         return err ? err->status : WP_EUNAVAIL;
@@ -218,11 +218,11 @@ wp_status wp_pass_secret_put(wp_server *srv, PGconn *conn, const char *account_i
     if (st == WP_OK && PQntuples(r) == 0) st = wp_err_param(err, WP_ENOTFOUND, "pass_id", "no pass %s", pass_id);
     if (r) PQclear(r);
     free(sealed);
-    if (pooled) wp_db_release(srv->db, db);
+    if (pooled) wp_db_release(dom->db, db);
     return st;
 }
 
-wp_status wp_pass_secret_find(wp_server *srv, PGconn *conn, const char *plugin, const char *name,
+wp_status wp_pass_secret_find(wp_domain *dom, PGconn *conn, const char *plugin, const char *name,
                               const char *serial_number, const char *secret, char *account_out, size_t account_len,
                               char *pass_out, size_t pass_len, wp_err *err)
 {
@@ -230,7 +230,7 @@ wp_status wp_pass_secret_find(wp_server *srv, PGconn *conn, const char *plugin, 
     if (pass_out && pass_len) pass_out[0] = '\0';
     wp_status st;
     if ((st = wp_pass_secret_check_names(plugin, name, err)) != WP_OK) return st;
-    if (!srv->vault) return wp_err_set(err, WP_EUNAVAIL, "pass secrets: no vault in this process");
+    if (!dom->vault) return wp_err_set(err, WP_EUNAVAIL, "pass secrets: no vault in this process");
     size_t tl = secret ? strlen(secret) : 0;
     if (!serial_number || !*serial_number || strlen(serial_number) > 255 || tl == 0 || tl > WP_PASS_SECRET_MAX)
         return wp_err_set(err, WP_EAUTH, "no such pass, or not its secret");
@@ -239,7 +239,7 @@ wp_status wp_pass_secret_find(wp_server *srv, PGconn *conn, const char *plugin, 
      * (base64url characters need no quoting in one). */
     char purpose[160], macs[WP_VAULT_MAX_KEYS][WP_VAULT_MAC_LEN + 1];
     purpose_for(purpose, sizeof purpose, plugin, name);
-    int nm = wp_vault_mac_all(srv->vault, purpose, secret, macs, WP_VAULT_MAX_KEYS);
+    int nm = wp_vault_mac_all(dom->vault, purpose, secret, macs, WP_VAULT_MAX_KEYS);
     char arr[WP_VAULT_MAX_KEYS * (WP_VAULT_MAC_LEN + 1) + 3];
     size_t o = 0;
     arr[o++] = '{';
@@ -252,7 +252,7 @@ wp_status wp_pass_secret_find(wp_server *srv, PGconn *conn, const char *plugin, 
     arr[o] = '\0';
 
     int pooled;
-    PGconn *db = conn_for(srv, conn, &pooled, err);
+    PGconn *db = conn_for(dom, conn, &pooled, err);
     if (!db) return err ? err->status : WP_EUNAVAIL;
     /* At most 64 candidates: the passes with this serial whose MAC matches
      * (MACs first), then moved rows not matched yet. */
@@ -266,7 +266,7 @@ wp_status wp_pass_secret_find(wp_server *srv, PGconn *conn, const char *plugin, 
                      " ORDER BY s.lookup IS NULL, p.created_at, p.id LIMIT 64",
                      4, params, &r, err);
     if (st != WP_OK) {
-        if (pooled) wp_db_release(srv->db, db);
+        if (pooled) wp_db_release(dom->db, db);
         return st;
     }
     /* The given secret, padded, so every comparison reads the same number of bytes. */
@@ -276,7 +276,7 @@ wp_status wp_pass_secret_find(wp_server *srv, PGconn *conn, const char *plugin, 
         free(given);
         free(have);
         PQclear(r);
-        if (pooled) wp_db_release(srv->db, db);
+        if (pooled) wp_db_release(dom->db, db);
         return wp_err_set(err, WP_ENOMEM, "out of memory");
     }
     memcpy(given, secret, tl);
@@ -286,7 +286,7 @@ wp_status wp_pass_secret_find(wp_server *srv, PGconn *conn, const char *plugin, 
         size_t plen = 0;
         wp_err e;
         wp_err_clear(&e);
-        if (open_value(srv, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), plugin, name, PQgetvalue(r, i, 2),
+        if (open_value(dom, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), plugin, name, PQgetvalue(r, i, 2),
                        PQgetvalue(r, i, 3)[0] == 't', &plain, &plen, &e) != WP_OK) {
             wp_log_warn("pass %s: its secret %s/%s does not open: %s", PQgetvalue(r, i, 1), plugin, name, e.msg);
             continue;
@@ -327,6 +327,6 @@ wp_status wp_pass_secret_find(wp_server *srv, PGconn *conn, const char *plugin, 
     }
     OPENSSL_cleanse(macs, sizeof macs);
     PQclear(r);
-    if (pooled) wp_db_release(srv->db, db);
+    if (pooled) wp_db_release(dom->db, db);
     return st;
 }

@@ -32,9 +32,9 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+#include "domain.h"
 #include "err.h"
 
-struct wp_server;
 
 #define WP_PASS_SECRET_MAX 1024
 #define WP_PASS_SECRET_NAME_MAX 64
@@ -50,13 +50,13 @@ wp_status wp_pass_secret_check_names(const char *plugin, const char *name, wp_er
  * no such secret; WP_ECRYPTO when the value does not open (its master key
  * is no longer configured); WP_EDB/WP_EUNAVAIL from the database.
  */
-wp_status wp_pass_secret_get(struct wp_server *srv, PGconn *conn, const char *account_id, const char *pass_id,
+wp_status wp_pass_secret_get(wp_domain *dom, PGconn *conn, const char *account_id, const char *pass_id,
                              const char *plugin, const char *name, int mint, char **out, size_t *out_len,
                              wp_err *err);
 
 /* Stores (replaces) the secret.  WP_ENOTFOUND when the account has no such pass;
  * WP_EINVAL for a value that is empty, too long or holds a NUL. */
-wp_status wp_pass_secret_put(struct wp_server *srv, PGconn *conn, const char *account_id, const char *pass_id,
+wp_status wp_pass_secret_put(wp_domain *dom, PGconn *conn, const char *account_id, const char *pass_id,
                              const char *plugin, const char *name, const char *value, size_t len, wp_err *err);
 
 /*
@@ -67,7 +67,7 @@ wp_status wp_pass_secret_put(struct wp_server *srv, PGconn *conn, const char *ac
  * WP_EDB/WP_EUNAVAIL from the database.  A candidate whose value does not
  * open counts as not matching, and is logged.
  */
-wp_status wp_pass_secret_find(struct wp_server *srv, PGconn *conn, const char *plugin, const char *name,
+wp_status wp_pass_secret_find(wp_domain *dom, PGconn *conn, const char *plugin, const char *name,
                               const char *serial_number, const char *secret, char *account_out, size_t account_len,
                               char *pass_out, size_t pass_len, wp_err *err);
 

@@ -10,7 +10,8 @@
 
 #include "apikey.h"
 #include "db.h"
-#include "server.h"
+#include "accounts.h"
+#include "http.h"
 
 static const char *const no_query[] = {NULL};
 
@@ -35,7 +36,7 @@ static json_object *str_or_null(PGresult *r, int row, int col)
 
 static void get_account(wp_req *req, void *ud)
 {
-    wp_server *srv = ud;
+    wp_domain *dom = ud;
     PGconn *db = begin(req, no_query);
     if (!db) return;
     wp_err err;
@@ -75,7 +76,7 @@ static void get_account(wp_req *req, void *ud)
     json_object_object_add(usage, "operations", json_object_new_int64(strtoll(PQgetvalue(r, 0, 7), NULL, 10)));
     json_object *plan_obj, *ops;
     long long limit = -1;
-    if (json_object_object_get_ex(srv->cfg->plans, plan, &plan_obj) &&
+    if (json_object_object_get_ex(dom->cfg->plans, plan, &plan_obj) &&
         json_object_object_get_ex(plan_obj, "operations_per_month", &ops))
         limit = json_object_get_int64(ops);
     json_object_object_add(usage, "limit", limit < 0 ? NULL : json_object_new_int64(limit));
@@ -281,15 +282,14 @@ static void rotate_key(wp_req *req, void *ud)
     json_object_put(o);
 }
 
-wp_status wp_accounts_routes(wp_server *srv, wp_err *err)
+wp_status wp_accounts_routes(wp_router *rt, wp_domain *dom, wp_err *err)
 {
-    wp_router *rt = srv->router;
     wp_status st;
-    if ((st = wp_router_add(rt, "GET", "/api/v1/account", WP_AUTH_API_KEY, get_account, srv, "core", err)) ||
-        (st = wp_router_add(rt, "POST", "/api/v1/api_keys", WP_AUTH_API_KEY, create_key, srv, "core", err)) ||
-        (st = wp_router_add(rt, "GET", "/api/v1/api_keys", WP_AUTH_API_KEY, list_keys, srv, "core", err)) ||
-        (st = wp_router_add(rt, "DELETE", "/api/v1/api_keys/:id", WP_AUTH_API_KEY, delete_key, srv, "core", err)) ||
-        (st = wp_router_add(rt, "POST", "/api/v1/api_keys/:id/rotate", WP_AUTH_API_KEY, rotate_key, srv, "core", err)))
+    if ((st = wp_router_add(rt, "GET", "/api/v1/account", WP_AUTH_API_KEY, get_account, dom, "core", err)) ||
+        (st = wp_router_add(rt, "POST", "/api/v1/api_keys", WP_AUTH_API_KEY, create_key, dom, "core", err)) ||
+        (st = wp_router_add(rt, "GET", "/api/v1/api_keys", WP_AUTH_API_KEY, list_keys, dom, "core", err)) ||
+        (st = wp_router_add(rt, "DELETE", "/api/v1/api_keys/:id", WP_AUTH_API_KEY, delete_key, dom, "core", err)) ||
+        (st = wp_router_add(rt, "POST", "/api/v1/api_keys/:id/rotate", WP_AUTH_API_KEY, rotate_key, dom, "core", err)))
         return st;
     return WP_OK;
 }

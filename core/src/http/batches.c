@@ -21,7 +21,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "passes.h"
-#include "server.h"
+#include "domain.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
@@ -133,7 +133,7 @@ wp_status wp_batch_envelope(json_object *in, json_object **passes, const char **
 
 static void create_batch(wp_req *req, void *ud)
 {
-    wp_server *srv = ud;
+    wp_domain *dom = ud;
     wp_err err;
     wp_err_clear(&err);
     json_object *in = NULL, *passes = NULL, *res = NULL;
@@ -185,7 +185,7 @@ static void create_batch(wp_req *req, void *ud)
         json_object_object_add(payload, "batch_id", json_object_new_string(id));
         json_object_object_add(payload, "from", json_object_new_int((int)from));
         json_object_object_add(payload, "to", json_object_new_int((int)(from + WP_BATCH_CHUNK < n ? from + WP_BATCH_CHUNK : n)));
-        wp_status st = wp_jobs_enqueue(srv->jobs, db, req->account_id, WP_BATCH_JOB, payload, 0, NULL, &err);
+        wp_status st = wp_jobs_enqueue(dom->jobs, db, req->account_id, WP_BATCH_JOB, payload, 0, NULL, &err);
         json_object_put(payload);
         if (st != WP_OK) goto failed;
     }
@@ -298,7 +298,7 @@ static json_object *item_error(const wp_err *e)
  * is skipped.  WP_OK when the item is done (either way); a transient error
  * otherwise (the caller retries the job).
  */
-static wp_status process_item(wp_server *srv, PGconn *db, const char *account_id, const char *batch_id,
+static wp_status process_item(wp_domain *dom, PGconn *db, const char *account_id, const char *batch_id,
                               const char *idx, const char *template_id, int last_attempt, wp_err *err)
 {
     PGresult *r = NULL;
@@ -316,7 +316,7 @@ static wp_status process_item(wp_server *srv, PGconn *db, const char *account_id
     if ((st = wp_db_query(db, "SAVEPOINT item", 0, NULL, NULL, err)) != WP_OK) goto out;
     wp_err ie;
     wp_err_clear(&ie);
-    wp_status cst = wp_pass_create(srv, db, account_id, body, template_id, NULL, &res, &ie);
+    wp_status cst = wp_pass_create(dom, db, account_id, body, template_id, NULL, &res, &ie);
     if (cst == WP_OK) {
         json_object *pid = NULL;
         json_object_object_get_ex(res, "id", &pid);
@@ -351,7 +351,7 @@ out:
 }
 
 /* Marks the batch completed and publishes batch.completed when no item is pending (once). */
-static wp_status finish_if_done(wp_server *srv, PGconn *db, const char *account_id, const char *batch_id, wp_err *err)
+static wp_status finish_if_done(wp_domain *dom, PGconn *db, const char *account_id, const char *batch_id, wp_err *err)
 {
     PGresult *r = NULL;
     const char *p[] = {account_id, batch_id};
@@ -373,7 +373,7 @@ static wp_status finish_if_done(wp_server *srv, PGconn *db, const char *account_
     json_object *data = json_object_new_object();
     json_object_object_add(data, "schema", json_object_new_int(1));
     json_object_object_add(data, "batch", batch_resource(r));
-    st = wp_events_publish(srv->events, db, account_id, "batch.completed", data, NULL, err);
+    st = wp_events_publish(dom->events, db, account_id, "batch.completed", data, NULL, err);
     json_object_put(data);
     if (st == WP_OK) wp_log_info("batch %s completed", batch_id);
 out:
@@ -383,7 +383,7 @@ out:
     return st;
 }
 
-static wp_status run_chunk(wp_server *srv, PGconn *db, const char *account_id, const char *batch_id, int from, int to,
+static wp_status run_chunk(wp_domain *dom, PGconn *db, const char *account_id, const char *batch_id, int from, int to,
                            int last_attempt, wp_err *err)
 {
     PGresult *r = NULL;
@@ -411,17 +411,17 @@ static wp_status run_chunk(wp_server *srv, PGconn *db, const char *account_id, c
                           4, q, &r, err)) != WP_OK)
         return st;
     for (int i = 0; st == WP_OK && i < PQntuples(r); i++)
-        st = process_item(srv, db, account_id, batch_id, PQgetvalue(r, i, 0), tid[0] ? tid : NULL, last_attempt, err);
+        st = process_item(dom, db, account_id, batch_id, PQgetvalue(r, i, 0), tid[0] ? tid : NULL, last_attempt, err);
     PQclear(r);
     if (st != WP_OK) return st;
-    return finish_if_done(srv, db, account_id, batch_id, err);
+    return finish_if_done(dom, db, account_id, batch_id, err);
 }
 
 static wp_status chunk_job(const char *kind, json_object *payload, const char *job_id, int attempt, void *ud,
                            wp_err *err)
 {
     (void)kind;
-    wp_server *srv = ud;
+    wp_domain *dom = ud;
     json_object *acct = NULL, *bid = NULL, *from = NULL, *to = NULL;
     json_object_object_get_ex(payload, "account_id", &acct);
     json_object_object_get_ex(payload, "batch_id", &bid);
@@ -430,11 +430,11 @@ static wp_status chunk_job(const char *kind, json_object *payload, const char *j
     if (!json_object_is_type(acct, json_type_string) || !json_object_is_type(bid, json_type_string) ||
         !json_object_is_type(from, json_type_int) || !json_object_is_type(to, json_type_int))
         return wp_err_set(err, WP_FAIL, "malformed %s payload (account_id, batch_id, from, to expected)", WP_BATCH_JOB);
-    PGconn *db = wp_db_acquire(srv->db, err);
+    PGconn *db = wp_db_acquire(dom->db, err);
     if (!db) return WP_RETRY;
-    wp_status st = run_chunk(srv, db, json_object_get_string(acct), json_object_get_string(bid),
+    wp_status st = run_chunk(dom, db, json_object_get_string(acct), json_object_get_string(bid),
                              json_object_get_int(from), json_object_get_int(to), attempt >= CHUNK_ATTEMPTS, err);
-    wp_db_release(srv->db, db);
+    wp_db_release(dom->db, db);
     if (st != WP_OK) {
         wp_log_warn("%s %s (attempt %d): %s", WP_BATCH_JOB, job_id, attempt, err->msg);
         return WP_RETRY;
@@ -444,13 +444,12 @@ static wp_status chunk_job(const char *kind, json_object *payload, const char *j
 
 /* ---- routes ------------------------------------------------------------------------ */
 
-wp_status wp_batches_routes(wp_server *srv, wp_err *err)
+wp_status wp_batches_routes(wp_router *rt, wp_domain *dom, wp_err *err)
 {
-    wp_router *rt = srv->router;
     wp_status st;
-    if ((st = wp_router_add(rt, "POST", "/api/v1/passes/batch", WP_AUTH_API_KEY, create_batch, srv, "core", err)) ||
-        (st = wp_router_add(rt, "GET", "/api/v1/batches/:id", WP_AUTH_API_KEY, get_batch, srv, "core", err)))
+    if ((st = wp_router_add(rt, "POST", "/api/v1/passes/batch", WP_AUTH_API_KEY, create_batch, dom, "core", err)) ||
+        (st = wp_router_add(rt, "GET", "/api/v1/batches/:id", WP_AUTH_API_KEY, get_batch, dom, "core", err)))
         return st;
-    return wp_jobs_register(srv->jobs, WP_BATCH_JOB, chunk_job, srv, chunk_retry,
+    return wp_jobs_register(dom->jobs, WP_BATCH_JOB, chunk_job, dom, chunk_retry,
                             (int)(sizeof chunk_retry / sizeof chunk_retry[0]), err);
 }

@@ -17,9 +17,10 @@
 
 #include <json-c/json.h>
 
+#include "domain.h"
 #include "err.h"
+#include "router.h"
 
-struct wp_server;
 
 #define WP_BATCH_MAX_ITEMS 1000
 #define WP_BATCH_CHUNK 100            /* items per job */
@@ -37,6 +38,6 @@ struct wp_server;
 wp_status wp_batch_envelope(json_object *in, json_object **passes, const char **template_id, wp_err *err);
 
 /* Registers the two routes (owner "core") and the WP_BATCH_JOB handler. */
-wp_status wp_batches_routes(struct wp_server *srv, wp_err *err);
+wp_status wp_batches_routes(wp_router *rt, wp_domain *dom, wp_err *err);
 
 #endif

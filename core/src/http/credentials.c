@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "json_strict.h"
-#include "server.h"
+#include "http.h"
 
 static const char *const no_query[] = {NULL};
 
@@ -161,7 +161,7 @@ static wp_status parse_body(wp_req *req, const wp_cred_kind *k, json_object **ou
     size_t len;
     if ((st = wp_req_body(req, &data, &len, err)) != WP_OK) return st;
     if (len == 0) return wp_err_param(err, WP_EINVAL, "body", "request body is empty; a JSON object is expected");
-    wp_json_limits lim = req->srv->json_limits;
+    wp_json_limits lim = req->env->json_limits;
     lim.long_prefixes = (const char *const *)k->long_fields;
     return wp_json_parse_strict(data, len, &lim, out, err);
 }
@@ -218,8 +218,9 @@ static void put_credentials(wp_req *req, void *ud)
     aad_for(aad, sizeof aad, req->account_id, k->name);
     char *plain = (char *)json_object_to_json_string_ext(secret, JSON_C_TO_STRING_PLAIN);
     char *sealed = NULL;
-    st = plain ? wp_vault_seal(req->srv->vault, aad, plain, strlen(plain), &sealed, &err)
-               : wp_err_set(&err, WP_ENOMEM, "out of memory");
+    st = !k->vault ? wp_err_set(&err, WP_EUNAVAIL, "credentials cannot be stored in this process: it has no vault")
+         : plain   ? wp_vault_seal(k->vault, aad, plain, strlen(plain), &sealed, &err)
+                   : wp_err_set(&err, WP_ENOMEM, "out of memory");
     if (plain) OPENSSL_cleanse(plain, strlen(plain)); /* json-c's buffer, freed with the object */
     wp_credentials_wipe_put(secret);
     if (st != WP_OK) {
@@ -231,7 +232,7 @@ static void put_credentials(wp_req *req, void *ud)
     PGresult *r = NULL;
     if (db) {
         char kv[16];
-        snprintf(kv, sizeof kv, "%d", wp_vault_key_version(req->srv->vault));
+        snprintf(kv, sizeof kv, "%d", wp_vault_key_version(k->vault));
         const char *params[] = {req->account_id, k->name, sealed, kv,
                                 json_object_to_json_string_ext(meta, JSON_C_TO_STRING_PLAIN)};
         st = wp_db_query(db,
@@ -321,8 +322,10 @@ static void delete_credentials(wp_req *req, void *ud)
     json_object_put(o);
 }
 
-wp_status wp_credentials_kind_routes(wp_router *router, wp_cred_kind *k, const char *owner, wp_err *err)
+wp_status wp_credentials_kind_routes(wp_router *router, wp_vault *vault, wp_cred_kind *k, const char *owner,
+                                     wp_err *err)
 {
+    k->vault = vault;
     char path[64];
     snprintf(path, sizeof path, "/api/v1/credentials/%s", k->name);
     wp_status st;

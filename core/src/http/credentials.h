@@ -39,6 +39,7 @@ typedef struct wp_cred_kind {
     wp_credential_validate_fn validate;
     void *ud;
     char **long_fields;     /* NULL-terminated (owned), or NULL */
+    wp_vault *vault;        /* borrowed: what the routes seal with (wp_credentials_kind_routes) */
 } wp_cred_kind;
 
 /* True for a valid kind name: 1..32 characters of [a-z0-9_-], starting
@@ -51,8 +52,10 @@ wp_status wp_credentials_kind_new(const wp_credential_kind *kind, wp_cred_kind *
 void wp_credentials_kind_free(wp_cred_kind *k);
 
 /* Registers PUT/GET/DELETE /api/v1/credentials/<name> for k (borrowed: it
- * must outlive the router) under `owner`.  WP_ECONFLICT when taken. */
-wp_status wp_credentials_kind_routes(wp_router *router, wp_cred_kind *k, const char *owner, wp_err *err);
+ * must outlive the router) under `owner`; the routes seal with vault
+ * (borrowed; NULL answers 503).  WP_ECONFLICT when taken. */
+wp_status wp_credentials_kind_routes(wp_router *router, wp_vault *vault, wp_cred_kind *k, const char *owner,
+                                     wp_err *err);
 
 /*
  * The decrypted credential of kind `name` of account_id, as the kind's

@@ -19,7 +19,6 @@
 #include "json_strict.h"
 #include "keepalive.h"
 #include "log.h"
-#include "server.h"
 #include "utf8.h"
 
 const char *wp_req_param(const wp_req *req, const char *name)
@@ -137,7 +136,7 @@ static double mono_now(void)
 
 wp_status wp_req_body(wp_req *req, const char **data, size_t *len, wp_err *err)
 {
-    size_t max = req->srv->cfg->max_body_bytes;
+    size_t max = req->env->cfg->max_body_bytes;
     if (!req->body_read) {
         /* Compressed bodies are not decoded: read as they are they would be garbage (or a zip bomb later). */
         const char *ce = wp_req_header(req, "Content-Encoding");
@@ -159,7 +158,7 @@ wp_status wp_req_body(wp_req *req, const char **data, size_t *len, wp_err *err)
         size_t used = 0;
         /* CivetWeb ends a read that gets nothing for server.header_timeout_seconds; the
          * whole body has server.request_timeout_ms, checked here between pieces. */
-        double deadline = mono_now() + req->srv->cfg->request_timeout_ms / 1000.0;
+        double deadline = mono_now() + req->env->cfg->request_timeout_ms / 1000.0;
         int late = 0;
         for (;;) {
             if (used + 1 >= cap) {
@@ -194,7 +193,7 @@ wp_status wp_req_body(wp_req *req, const char **data, size_t *len, wp_err *err)
                                 late ? "the request body did not arrive within %d ms"
                                      : "the request body stopped short of its Content-Length (nothing arrived for "
                                        "%d s, or the client closed)",
-                                late ? req->srv->cfg->request_timeout_ms : req->srv->cfg->header_timeout_seconds);
+                                late ? req->env->cfg->request_timeout_ms : req->env->cfg->header_timeout_seconds);
         }
     } else if (req->body_len > max) {
         return wp_err_param(err, WP_ETOOLARGE, "body", "request body is larger than %zu bytes", max);
@@ -231,12 +230,12 @@ wp_status wp_req_json(wp_req *req, json_object **out, wp_err *err)
     st = wp_req_body(req, &data, &len, err);
     if (st != WP_OK) return st;
     if (len == 0) return wp_err_param(err, WP_EINVAL, "body", "request body is empty; a JSON object is expected");
-    return wp_json_parse_strict(data, len, &req->srv->json_limits, out, err);
+    return wp_json_parse_strict(data, len, &req->env->json_limits, out, err);
 }
 
 PGconn *wp_req_db(wp_req *req, wp_err *err)
 {
-    if (!req->db) req->db = wp_db_acquire(req->srv->db, err);
+    if (!req->db) req->db = wp_db_acquire(req->env->db, err);
     return req->db;
 }
 
@@ -313,7 +312,7 @@ const char *wp_http_reason(int status)
 
 static int client_keeps_alive(const wp_req *req)
 {
-    if (req->close_after || !wp_keepalive_allowed(req->srv->cfg)) return 0;
+    if (req->close_after || !wp_keepalive_allowed(req->env->cfg)) return 0;
     const char *c = wp_req_header(req, "Connection");
     if (c) return strcasestr(c, "keep-alive") != NULL;
     return strcmp(req->ri->http_version, "1.1") == 0;
@@ -396,11 +395,11 @@ static void send_now(wp_req *req, int status, const char *content_type, const vo
     if (!keep) force_close(req);
     int no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
     char ka[48] = "";
-    if (keep) snprintf(ka, sizeof ka, "Keep-Alive: timeout=%d\r\n", wp_keepalive_hint_s(req->srv->cfg));
+    if (keep) snprintf(ka, sizeof ka, "Keep-Alive: timeout=%d\r\n", wp_keepalive_hint_s(req->env->cfg));
     /* HSTS only over TLS: a browser ignores it on plain HTTP, and a proxy in front sets its own */
     char hsts[64] = "";
-    if (req->ri->is_ssl && req->srv->cfg->tls_hsts_max_age > 0)
-        snprintf(hsts, sizeof hsts, "Strict-Transport-Security: max-age=%d\r\n", req->srv->cfg->tls_hsts_max_age);
+    if (req->ri->is_ssl && req->env->cfg->tls_hsts_max_age > 0)
+        snprintf(hsts, sizeof hsts, "Strict-Transport-Security: max-age=%d\r\n", req->env->cfg->tls_hsts_max_age);
     char head[4096];
     int hn = snprintf(head, sizeof head,
                       "HTTP/1.1 %d %s\r\nDate: %s\r\nRequest-Id: %s\r\nConnection: %s\r\n%s%s%s%s%s%s",
@@ -507,4 +506,19 @@ void wp_resp_from_err(wp_req *req, const wp_err *err)
                       "internal error; quote request id %s when reporting it", req->request_id);
         return;
     }
+}
+
+void wp_resp_rejected(wp_req *req, const wp_err *err)
+{
+    int status = wp_http_status_for(err->status);
+    if (status >= 500) {
+        wp_resp_from_err(req, err);
+        return;
+    }
+    const char *type = status == 401 ? "authentication_error" : status == 429 ? "rate_limit_error"
+                                                                              : "invalid_request_error";
+    const char *code = err->code ? err->code : status == 404 ? "resource_missing" : status == 409 ? "conflict"
+                                                                                                 : "parameter_invalid";
+    if (status == 503) wp_resp_header(req, "Retry-After", "1");
+    wp_resp_error(req, status, type, code, err->param[0] ? err->param : NULL, "%s", err->msg);
 }

@@ -17,20 +17,39 @@
 #include <stddef.h>
 
 #include "clientaddr.h"
+#include "config.h"
+#include "db.h"
 #include "err.h"
+#include "json_strict.h"
 
 #define WP_MAX_PARAMS 8
 
 /* wp_auth_kind (WP_AUTH_PUBLIC, _API_KEY, _PASS_TOKEN, _PORTAL) is part of the
  * plugin ABI: walletpass/plugin.h, included by err.h. */
 
-struct wp_server;
 struct wp_route;
+
+/*
+ * What the HTTP layer needs of the running server: the limits and timeouts
+ * of the configuration, the pool a request's connection comes from and the
+ * JSON limits.  The server fills one and every request points at it
+ * (borrowed, read-only while requests run).  Handlers get their own
+ * dependencies as their route's user data, never the server.
+ */
+typedef struct wp_http_env {
+    const wp_config *cfg;
+    wp_db *db;
+    wp_json_limits json_limits;
+    /* The API-key check of WP_AUTH_API_KEY routes, for public routes that
+     * accept a key too (host req_api_key): 1 and req->account_id filled,
+     * or 0 when the 401/429/503 was sent.  NULL: no key is accepted. */
+    int (*auth_bearer)(struct wp_req *req);
+} wp_http_env;
 
 typedef struct wp_req {
     struct mg_connection *conn;
     const struct mg_request_info *ri;
-    struct wp_server *srv;
+    const wp_http_env *env;
     const struct wp_route *route;
     char request_id[32];
     char client_ip[WP_CLIENTADDR_MAX]; /* the client's address (clientaddr.h: the peer, or behind trusted proxies) */
@@ -138,6 +157,11 @@ void wp_resp_error(wp_req *req, int status, const char *type, const char *code, 
                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Maps a wp_err to the error response for its status (400, 404, 409, 413, 415, 503, 500). */
 void wp_resp_from_err(wp_req *req, const wp_err *err);
+
+/* Sends the error response for a filter's REJECT (hooks.h) or a check that
+ * names its own API code: err->code and err->param kept, the type from the
+ * status; 5xx as wp_resp_from_err. */
+void wp_resp_rejected(wp_req *req, const wp_err *err);
 
 /* Marks the connection to be closed after the response. */
 void wp_resp_close(wp_req *req);

@@ -9,7 +9,7 @@
 #include "db.h"
 #include "ids.h"
 #include "log.h"
-#include "server.h"
+#include "http.h"
 
 static int valid_key(const char *k)
 {

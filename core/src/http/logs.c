@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server.h"
+#include "accounts.h"
+#include "db.h"
+#include "http.h"
 #include "timefmt.h"
 
 #define CSV_MAX_ROWS 100000
@@ -182,7 +184,7 @@ static void list_logs(wp_req *req, void *ud)
     json_object_put(o);
 }
 
-wp_status wp_logs_routes(wp_server *srv, wp_err *err)
+wp_status wp_logs_routes(wp_router *rt, wp_err *err)
 {
-    return wp_router_add(srv->router, "GET", "/api/v1/logs", WP_AUTH_API_KEY, list_logs, srv, "core", err);
+    return wp_router_add(rt, "GET", "/api/v1/logs", WP_AUTH_API_KEY, list_logs, NULL, "core", err);
 }

@@ -28,7 +28,7 @@
 #include "log.h"
 #include "metering.h"
 #include "pass_schema.h"
-#include "server.h"
+#include "domain.h"
 #include "timefmt.h"
 #include "vault.h"
 
@@ -42,6 +42,9 @@ enum { C_ACCT, C_ID, C_SERIAL, C_TYPE, C_STATUS, C_TPL, C_BODY, C_OVR, C_VERSION
 #define SERIAL_TRIES 8
 
 static const char *const no_query[] = {NULL};
+
+/* The handlers' dependencies: every route of this file has the domain as its user data. */
+static wp_domain *dom_of(const wp_req *req) { return req->route->ud; }
 
 /* ---- rows and resources ---------------------------------------------- */
 
@@ -205,14 +208,14 @@ static void place_keys(json_object *res, json_object *doc)
  * buttons (may be NULL) receives share_buttons as the filters left it (transferred).
  * req may be NULL (a batch job).
  */
-static wp_status links_for(wp_server *srv, const char *account_id, wp_req *req, json_object *res, int want_links,
+static wp_status links_for(wp_domain *dom, const char *account_id, wp_req *req, json_object *res, int want_links,
                            json_object **buttons, wp_err *err)
 {
     if (buttons) *buttons = NULL;
     json_object *idv = NULL;
     char share[1024];
     if (!json_object_object_get_ex(res, "id", &idv) ||
-        wp_pass_share_url(srv, account_id, json_object_get_string(idv), share, sizeof share) != WP_OK)
+        wp_pass_share_url(dom, account_id, json_object_get_string(idv), share, sizeof share) != WP_OK)
         return wp_err_set(err, WP_EINTERNAL, "the share link of the pass could not be made");
     json_object_object_add(res, "share_url", json_object_new_string(share));
     json_object *copy = NULL;
@@ -239,7 +242,7 @@ static wp_status links_for(wp_server *srv, const char *account_id, wp_req *req, 
 
 static wp_status add_links(wp_req *req, json_object *res, wp_err *err)
 {
-    return links_for(req->srv, req->account_id, req, res, 1, NULL, err);
+    return links_for(dom_of(req), req->account_id, req, res, 1, NULL, err);
 }
 
 /* ---- errors ------------------------------------------------------------ */
@@ -253,7 +256,7 @@ static void fail(wp_req *req, const wp_err *err)
         return;
     }
     if (err->code && wp_http_status_for(err->status) < 500) {
-        wp_hooks_respond(req, err); /* keeps a filter's or the schema's code */
+        wp_resp_rejected(req, err); /* keeps a filter's or the schema's code */
         return;
     }
     wp_resp_from_err(req, err);
@@ -267,10 +270,10 @@ static void fail_with(wp_req *req, int status, const char *code, const char *par
 
 /* ---- helpers for the handlers --------------------------------------- */
 
-static wp_pass_limits limits_of(const wp_server *srv)
+static wp_pass_limits limits_of(const wp_domain *dom)
 {
-    wp_pass_limits l = {.max_string = srv->cfg->max_string_bytes, .max_image = srv->cfg->max_image_bytes,
-                        .max_metadata = srv->cfg->max_metadata_bytes};
+    wp_pass_limits l = {.max_string = dom->cfg->max_string_bytes, .max_image = dom->cfg->max_image_bytes,
+                        .max_metadata = dom->cfg->max_metadata_bytes};
     return l;
 }
 
@@ -313,7 +316,7 @@ static PGconn *prologue(wp_req *req, json_object **body)
  * "template_id", "body"}.  A filter may change "body"; the changed body must
  * still pass the schema, and replaces *body.
  */
-static wp_status run_validate(wp_server *srv, const char *account_id, wp_req *req, const char *mode,
+static wp_status run_validate(wp_domain *dom, const char *account_id, wp_req *req, const char *mode,
                               const char *pass_id, const char *serial, const char *template_id, json_object **body,
                               wp_err *err)
 {
@@ -334,7 +337,7 @@ static wp_status run_validate(wp_server *srv, const char *account_id, wp_req *re
     } else if (fr == WP_FILTER_MODIFIED) {
         json_object *nb = NULL;
         json_object_object_get_ex(doc, "body", &nb);
-        wp_pass_limits lim = limits_of(srv);
+        wp_pass_limits lim = limits_of(dom);
         if (!nb) {
             st = wp_err_set(err, WP_EINTERNAL, "a pass.validate filter removed the body");
         } else if ((st = wp_pass_validate(nb, WP_PASS_CREATE, &lim, err)) == WP_OK) {
@@ -380,14 +383,14 @@ static wp_status select_pass(PGconn *db, const char *account_id, const char *id,
 }
 
 /* Publishes {"schema": 1, "pass": res, ...extra} as `type` in the request's transaction. */
-static wp_status publish_on(wp_server *srv, PGconn *conn, const char *account_id, const char *type,
+static wp_status publish_on(wp_domain *dom, PGconn *conn, const char *account_id, const char *type,
                             json_object *res, const char *extra_key, json_object *extra, wp_err *err)
 {
     json_object *data = json_object_new_object();
     json_object_object_add(data, "schema", json_object_new_int(1));
     json_object_object_add(data, "pass", json_object_get(res));
     if (extra_key) json_object_object_add(data, extra_key, json_object_get(extra));
-    wp_status st = wp_events_publish(srv->events, conn, account_id, type, data, NULL, err);
+    wp_status st = wp_events_publish(dom->events, conn, account_id, type, data, NULL, err);
     json_object_put(data);
     return st;
 }
@@ -395,7 +398,7 @@ static wp_status publish_on(wp_server *srv, PGconn *conn, const char *account_id
 static wp_status publish(wp_req *req, const char *type, json_object *res, const char *extra_key, json_object *extra,
                          wp_err *err)
 {
-    return publish_on(req->srv, req->db, req->account_id, type, res, extra_key, extra, err);
+    return publish_on(dom_of(req), req->db, req->account_id, type, res, extra_key, extra, err);
 }
 
 /* Commits and answers res (the transaction is rolled back on any failure). */
@@ -441,10 +444,10 @@ static wp_status load_template(PGconn *db, const char *account_id, const char *t
  * Checks the request alone first, so a bad field is a 400 before an
  * unknown template is a 404.  *merged and *overrides are transferred.
  */
-static wp_status merge_create(wp_server *srv, const char *account_id, PGconn *db, json_object *in,
+static wp_status merge_create(wp_domain *dom, const char *account_id, PGconn *db, json_object *in,
                               json_object **merged, json_object **overrides, wp_err *err)
 {
-    wp_pass_limits lim = limits_of(srv);
+    wp_pass_limits lim = limits_of(dom);
     json_object *tidv = NULL, *base = NULL;
     json_object_object_get_ex(in, "template_id", &tidv);
     int templated = tidv && !json_object_is_type(tidv, json_type_null);
@@ -490,7 +493,7 @@ static wp_status merge_create(wp_server *srv, const char *account_id, PGconn *db
     return WP_OK;
 }
 
-wp_status wp_pass_create(wp_server *srv, PGconn *db, const char *account_id, json_object *in_body,
+wp_status wp_pass_create(wp_domain *dom, PGconn *db, const char *account_id, json_object *in_body,
                          const char *template_id, wp_req *req, json_object **out, wp_err *err)
 {
     json_object *in = NULL, *body = NULL, *ovr = NULL, *res = NULL;
@@ -504,7 +507,7 @@ wp_status wp_pass_create(wp_server *srv, PGconn *db, const char *account_id, jso
     json_object_object_foreach(in_body, ik, iv) json_object_object_add(in, ik, json_object_get(iv));
     if (template_id && !json_object_object_get_ex(in, "template_id", NULL))
         json_object_object_add(in, "template_id", json_object_new_string(template_id));
-    if ((st = merge_create(srv, account_id, db, in, &body, &ovr, err)) != WP_OK) goto done;
+    if ((st = merge_create(dom, account_id, db, in, &body, &ovr, err)) != WP_OK) goto done;
 
     /* serial_number and template_id are columns; the body keeps the rest */
     char given_serial[80] = "", tid[80] = "";
@@ -515,9 +518,9 @@ wp_status wp_pass_create(wp_server *srv, PGconn *db, const char *account_id, jso
     json_object_object_del(body, "serial_number");
     json_object_object_del(body, "template_id");
 
-    if ((st = run_validate(srv, account_id, req, "create", NULL, given_serial[0] ? given_serial : NULL,
+    if ((st = run_validate(dom, account_id, req, "create", NULL, given_serial[0] ? given_serial : NULL,
                            tid[0] ? tid : NULL, &body, err)) != WP_OK ||
-        (st = wp_meter_check(db, srv->cfg, account_id, 1, err)) != WP_OK)
+        (st = wp_meter_check(db, dom->cfg, account_id, 1, err)) != WP_OK)
         goto done;
 
     char id[WP_ID_MAX];
@@ -560,10 +563,10 @@ wp_status wp_pass_create(wp_server *srv, PGconn *db, const char *account_id, jso
         }
     }
     res = resource_from_row(r, 0, NULL);
-    if ((st = links_for(srv, account_id, req, res, 1, NULL, err)) != WP_OK ||
-        (st = publish_on(srv, db, account_id, "pass.created", res, NULL, NULL, err)) != WP_OK ||
+    if ((st = links_for(dom, account_id, req, res, 1, NULL, err)) != WP_OK ||
+        (st = publish_on(dom, db, account_id, "pass.created", res, NULL, NULL, err)) != WP_OK ||
         /* last: the counter row stays locked until the caller commits */
-        (st = wp_meter_consume(db, srv->cfg, account_id, 1, err)) != WP_OK)
+        (st = wp_meter_consume(db, dom->cfg, account_id, 1, err)) != WP_OK)
         goto done;
     *out = res;
     res = NULL;
@@ -578,13 +581,13 @@ done:
 
 static void create_pass(wp_req *req, void *ud)
 {
-    wp_server *srv = ud;
+    wp_domain *dom = ud;
     json_object *in = NULL, *res = NULL;
     PGconn *db = prologue(req, &in);
     if (!db) return;
     wp_err err;
     wp_err_clear(&err);
-    if (wp_db_begin(db, &err) != WP_OK || wp_pass_create(srv, db, req->account_id, in, NULL, req, &res, &err) != WP_OK)
+    if (wp_db_begin(db, &err) != WP_OK || wp_pass_create(dom, db, req->account_id, in, NULL, req, &res, &err) != WP_OK)
         fail(req, &err);
     else
         commit_and_send(req, 201, res);
@@ -805,7 +808,7 @@ static void list_passes(wp_req *req, void *ud)
 
 static void update_pass(wp_req *req, void *ud)
 {
-    wp_server *srv = ud;
+    wp_domain *dom = ud;
     json_object *patch = NULL, *body = NULL, *changed = NULL, *res = NULL;
     PGresult *r = NULL, *u = NULL;
     PGconn *db = prologue(req, &patch);
@@ -814,7 +817,7 @@ static void update_pass(wp_req *req, void *ud)
     wp_err err;
     wp_err_clear(&err);
     wp_status st;
-    wp_pass_limits lim = limits_of(srv);
+    wp_pass_limits lim = limits_of(dom);
     if ((st = wp_pass_validate(patch, WP_PASS_UPDATE, &lim, &err)) != WP_OK) goto failed;
     if (json_object_object_get_ex(patch, "template_id", NULL)) {
         /* the template a pass came from is history: copy fields instead */
@@ -850,10 +853,10 @@ static void update_pass(wp_req *req, void *ud)
         commit_and_send(req, 200, res);
         goto done;
     }
-    if ((st = run_validate(srv, req->account_id, req, "update", id, PQgetvalue(r, 0, C_SERIAL), PQgetisnull(r, 0, C_TPL) ? NULL
+    if ((st = run_validate(dom, req->account_id, req, "update", id, PQgetvalue(r, 0, C_SERIAL), PQgetisnull(r, 0, C_TPL) ? NULL
                                                                                                   : PQgetvalue(r, 0, C_TPL),
                            &body, &err)) != WP_OK ||
-        (st = wp_meter_check(db, srv->cfg, req->account_id, 1, &err)) != WP_OK)
+        (st = wp_meter_check(db, dom->cfg, req->account_id, 1, &err)) != WP_OK)
         goto failed;
     if (voided) goto voided;
     json_object *ovr = json_object_new_object();
@@ -875,7 +878,7 @@ static void update_pass(wp_req *req, void *ud)
     if ((st = add_links(req, res, &err)) != WP_OK ||
         (st = publish(req, "pass.updated", res, "changed", changed, &err)) != WP_OK ||
         /* last: the counter row stays locked until the commit */
-        (st = wp_meter_consume(db, srv->cfg, req->account_id, 1, &err)) != WP_OK)
+        (st = wp_meter_consume(db, dom->cfg, req->account_id, 1, &err)) != WP_OK)
         goto failed;
     commit_and_send(req, 200, res);
     goto done;
@@ -986,7 +989,7 @@ static wp_status run_notify_validate(wp_req *req, json_object *res, const char *
 
 static void notify_pass(wp_req *req, void *ud)
 {
-    wp_server *srv = ud;
+    wp_domain *dom = ud;
     json_object *in = NULL, *res = NULL, *out = NULL;
     PGresult *r = NULL, *c = NULL;
     PGconn *db = prologue(req, &in);
@@ -1013,7 +1016,7 @@ static void notify_pass(wp_req *req, void *ud)
         goto done;
     }
     if ((st = wp_db_begin(db, &err)) != WP_OK || (st = select_pass(db, req->account_id, id, 1, &r, &err)) != WP_OK ||
-        (st = wp_meter_check(db, srv->cfg, req->account_id, 1, &err)) != WP_OK)
+        (st = wp_meter_check(db, dom->cfg, req->account_id, 1, &err)) != WP_OK)
         goto failed;
     if (strcmp(PQgetvalue(r, 0, C_STATUS), "voided") == 0) {
         fail_with(req, 409, "pass_voided", "status", "the pass is voided; its holders cannot be notified");
@@ -1038,9 +1041,9 @@ static void notify_pass(wp_req *req, void *ud)
     json_object_object_add(data, "pass", json_object_get(res));
     json_object_object_add(data, "message", json_object_new_string(message));
     json_object_object_add(data, "notification_id", json_object_new_string(nid));
-    st = wp_events_publish(srv->events, db, req->account_id, "pass.notify", data, NULL, &err);
+    st = wp_events_publish(dom->events, db, req->account_id, "pass.notify", data, NULL, &err);
     json_object_put(data);
-    if (st == WP_OK) st = wp_meter_consume(db, srv->cfg, req->account_id, 1, &err); /* last: see create */
+    if (st == WP_OK) st = wp_meter_consume(db, dom->cfg, req->account_id, 1, &err); /* last: see create */
     if (st != WP_OK) goto failed;
     out = json_object_new_object();
     json_object_object_add(out, "id", json_object_new_string(nid));
@@ -1063,20 +1066,20 @@ done:
 
 /* ---- helpers for plugins ---------------------------------------------- */
 
-static PGconn *conn_for(wp_server *srv, PGconn *conn, int *pooled, wp_err *err)
+static PGconn *conn_for(wp_domain *dom, PGconn *conn, int *pooled, wp_err *err)
 {
     *pooled = 0;
     if (conn) return conn;
     *pooled = 1;
-    return wp_db_acquire(srv->db, err);
+    return wp_db_acquire(dom->db, err);
 }
 
-wp_status wp_pass_load(wp_server *srv, PGconn *conn, const char *account_id, const char *pass_id, json_object **out,
+wp_status wp_pass_load(wp_domain *dom, PGconn *conn, const char *account_id, const char *pass_id, json_object **out,
                        wp_err *err)
 {
     *out = NULL;
     int pooled;
-    PGconn *db = conn_for(srv, conn, &pooled, err);
+    PGconn *db = conn_for(dom, conn, &pooled, err);
     if (!db) return err ? err->status : WP_EUNAVAIL;
     PGresult *r;
     wp_status st = select_pass(db, account_id, pass_id, 0, &r, err);
@@ -1084,7 +1087,7 @@ wp_status wp_pass_load(wp_server *srv, PGconn *conn, const char *account_id, con
         st = loaded_from_row(r, 0, out);
         PQclear(r);
     }
-    if (pooled) wp_db_release(srv->db, db);
+    if (pooled) wp_db_release(dom->db, db);
     return st;
 }
 
@@ -1093,72 +1096,72 @@ static void link_data(char *out, size_t len, const char *account_id, const char 
     snprintf(out, len, "%s/%s", account_id, pass_id);
 }
 
-wp_status wp_pass_cap_token(wp_server *srv, const char *purpose, const char *account_id, const char *pass_id,
+wp_status wp_pass_cap_token(wp_domain *dom, const char *purpose, const char *account_id, const char *pass_id,
                             char out[WP_PASS_LINK_TOKEN_LEN + 1])
 {
     char data[200];
     link_data(data, sizeof data, account_id, pass_id);
-    return wp_vault_mac(srv->vault, purpose, data, out, WP_PASS_LINK_TOKEN_LEN + 1);
+    return wp_vault_mac(dom->vault, purpose, data, out, WP_PASS_LINK_TOKEN_LEN + 1);
 }
 
-wp_status wp_pass_cap_verify(wp_server *srv, const char *purpose, const char *account_id, const char *pass_id,
+wp_status wp_pass_cap_verify(wp_domain *dom, const char *purpose, const char *account_id, const char *pass_id,
                              const char *token)
 {
     char data[200];
     link_data(data, sizeof data, account_id, pass_id);
-    return wp_vault_mac_verify(srv->vault, purpose, data, token) == WP_OK ? WP_OK : WP_ENOTFOUND;
+    return wp_vault_mac_verify(dom->vault, purpose, data, token) == WP_OK ? WP_OK : WP_ENOTFOUND;
 }
 
-wp_status wp_pass_link_token(wp_server *srv, const char *account_id, const char *pass_id,
+wp_status wp_pass_link_token(wp_domain *dom, const char *account_id, const char *pass_id,
                              char out[WP_PASS_LINK_TOKEN_LEN + 1])
 {
-    return wp_pass_cap_token(srv, WP_PASS_LINK_PURPOSE, account_id, pass_id, out);
+    return wp_pass_cap_token(dom, WP_PASS_LINK_PURPOSE, account_id, pass_id, out);
 }
 
-wp_status wp_pass_link_verify(wp_server *srv, const char *account_id, const char *pass_id, const char *token)
+wp_status wp_pass_link_verify(wp_domain *dom, const char *account_id, const char *pass_id, const char *token)
 {
-    return wp_pass_cap_verify(srv, WP_PASS_LINK_PURPOSE, account_id, pass_id, token);
+    return wp_pass_cap_verify(dom, WP_PASS_LINK_PURPOSE, account_id, pass_id, token);
 }
 
-wp_status wp_pass_share_token(wp_server *srv, const char *account_id, const char *pass_id,
+wp_status wp_pass_share_token(wp_domain *dom, const char *account_id, const char *pass_id,
                               char out[WP_PASS_LINK_TOKEN_LEN + 1])
 {
     char data[200];
     link_data(data, sizeof data, account_id, pass_id);
-    return wp_vault_mac(srv->vault, "share-link", data, out, WP_PASS_LINK_TOKEN_LEN + 1);
+    return wp_vault_mac(dom->vault, "share-link", data, out, WP_PASS_LINK_TOKEN_LEN + 1);
 }
 
-static wp_status share_verify(wp_server *srv, const char *account_id, const char *pass_id, const char *token)
+static wp_status share_verify(wp_domain *dom, const char *account_id, const char *pass_id, const char *token)
 {
     char data[200];
     link_data(data, sizeof data, account_id, pass_id);
-    return wp_vault_mac_verify(srv->vault, "share-link", data, token) == WP_OK ? WP_OK : WP_ENOTFOUND;
+    return wp_vault_mac_verify(dom->vault, "share-link", data, token) == WP_OK ? WP_OK : WP_ENOTFOUND;
 }
 
-wp_status wp_pass_share_url(wp_server *srv, const char *account_id, const char *pass_id, char *out, size_t len)
+wp_status wp_pass_share_url(wp_domain *dom, const char *account_id, const char *pass_id, char *out, size_t len)
 {
     char tok[WP_PASS_LINK_TOKEN_LEN + 1];
-    wp_status st = wp_pass_share_token(srv, account_id, pass_id, tok);
+    wp_status st = wp_pass_share_token(dom, account_id, pass_id, tok);
     if (st != WP_OK) return st;
-    int n = snprintf(out, len, "%s/p/%s.%s", srv->cfg->public_url, pass_id, tok);
+    int n = snprintf(out, len, "%s/p/%s.%s", dom->cfg->public_url, pass_id, tok);
     OPENSSL_cleanse(tok, sizeof tok);
     return n > 0 && (size_t)n < len ? WP_OK : WP_EINVAL;
 }
 
-wp_status wp_pass_links(wp_server *srv, const char *account_id, wp_req *req, json_object *res, int want_links,
+wp_status wp_pass_links(wp_domain *dom, const char *account_id, wp_req *req, json_object *res, int want_links,
                         json_object **share_buttons, wp_err *err)
 {
-    return links_for(srv, account_id, req, res, want_links, share_buttons, err);
+    return links_for(dom, account_id, req, res, want_links, share_buttons, err);
 }
 
 /* The pass named by a capability, whichever account owns it: verify says which token fits. */
-static wp_status load_by_capability(wp_server *srv, PGconn *conn, const char *pass_id, const char *token,
-                                    wp_status (*verify)(wp_server *, const char *, const char *, const char *),
+static wp_status load_by_capability(wp_domain *dom, PGconn *conn, const char *pass_id, const char *token,
+                                    wp_status (*verify)(wp_domain *, const char *, const char *, const char *),
                                     json_object **out, wp_err *err)
 {
     *out = NULL;
     int pooled;
-    PGconn *db = conn_for(srv, conn, &pooled, err);
+    PGconn *db = conn_for(dom, conn, &pooled, err);
     if (!db) return err ? err->status : WP_EUNAVAIL;
     const char *params[] = {pass_id};
     PGresult *r;
@@ -1167,41 +1170,40 @@ static wp_status load_by_capability(wp_server *srv, PGconn *conn, const char *pa
         st = wp_err_param(err, WP_ENOTFOUND, "id", "no pass %s, or the link is not valid", pass_id);
         /* ids are unique in practice; the token decides which account's pass it names */
         for (int i = 0; i < PQntuples(r); i++) {
-            if (verify(srv, PQgetvalue(r, i, C_ACCT), pass_id, token) != WP_OK) continue;
+            if (verify(dom, PQgetvalue(r, i, C_ACCT), pass_id, token) != WP_OK) continue;
             if (err) wp_err_clear(err);
             st = loaded_from_row(r, i, out);
             break;
         }
         PQclear(r);
     }
-    if (pooled) wp_db_release(srv->db, db);
+    if (pooled) wp_db_release(dom->db, db);
     return st;
 }
 
-wp_status wp_pass_load_by_link(wp_server *srv, PGconn *conn, const char *pass_id, const char *token,
+wp_status wp_pass_load_by_link(wp_domain *dom, PGconn *conn, const char *pass_id, const char *token,
                                json_object **out, wp_err *err)
 {
-    return load_by_capability(srv, conn, pass_id, token, wp_pass_link_verify, out, err);
+    return load_by_capability(dom, conn, pass_id, token, wp_pass_link_verify, out, err);
 }
 
-wp_status wp_pass_load_by_share(wp_server *srv, PGconn *conn, const char *pass_id, const char *token,
+wp_status wp_pass_load_by_share(wp_domain *dom, PGconn *conn, const char *pass_id, const char *token,
                                 json_object **out, wp_err *err)
 {
-    return load_by_capability(srv, conn, pass_id, token, share_verify, out, err);
+    return load_by_capability(dom, conn, pass_id, token, share_verify, out, err);
 }
 
 /* ---- routes ------------------------------------------------------------ */
 
-wp_status wp_passes_routes(wp_server *srv, wp_err *err)
+wp_status wp_passes_routes(wp_router *rt, wp_domain *dom, wp_err *err)
 {
-    wp_router *rt = srv->router;
     wp_status st;
-    if ((st = wp_router_add(rt, "POST", "/api/v1/passes", WP_AUTH_API_KEY, create_pass, srv, "core", err)) ||
-        (st = wp_router_add(rt, "GET", "/api/v1/passes", WP_AUTH_API_KEY, list_passes, srv, "core", err)) ||
-        (st = wp_router_add(rt, "GET", "/api/v1/passes/:id", WP_AUTH_API_KEY, get_pass, srv, "core", err)) ||
-        (st = wp_router_add(rt, "PUT", "/api/v1/passes/:id", WP_AUTH_API_KEY, update_pass, srv, "core", err)) ||
-        (st = wp_router_add(rt, "DELETE", "/api/v1/passes/:id", WP_AUTH_API_KEY, void_pass, srv, "core", err)) ||
-        (st = wp_router_add(rt, "POST", "/api/v1/passes/:id/notify", WP_AUTH_API_KEY, notify_pass, srv, "core", err)))
+    if ((st = wp_router_add(rt, "POST", "/api/v1/passes", WP_AUTH_API_KEY, create_pass, dom, "core", err)) ||
+        (st = wp_router_add(rt, "GET", "/api/v1/passes", WP_AUTH_API_KEY, list_passes, dom, "core", err)) ||
+        (st = wp_router_add(rt, "GET", "/api/v1/passes/:id", WP_AUTH_API_KEY, get_pass, dom, "core", err)) ||
+        (st = wp_router_add(rt, "PUT", "/api/v1/passes/:id", WP_AUTH_API_KEY, update_pass, dom, "core", err)) ||
+        (st = wp_router_add(rt, "DELETE", "/api/v1/passes/:id", WP_AUTH_API_KEY, void_pass, dom, "core", err)) ||
+        (st = wp_router_add(rt, "POST", "/api/v1/passes/:id/notify", WP_AUTH_API_KEY, notify_pass, dom, "core", err)))
         return st;
     return WP_OK;
 }

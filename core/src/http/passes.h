@@ -28,12 +28,13 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "domain.h"
 #include "err.h"
+#include "router.h"
 
-struct wp_server;
 
 /* Registers the /api/v1/passes routes (called from wp_server_init). */
-wp_status wp_passes_routes(struct wp_server *srv, wp_err *err);
+wp_status wp_passes_routes(wp_router *rt, wp_domain *dom, wp_err *err);
 
 /*
  * Creates one pass of the account from a POST /api/v1/passes body (`in`,
@@ -51,7 +52,7 @@ wp_status wp_passes_routes(struct wp_server *srv, wp_err *err);
  * (serial_number_taken); 5xx statuses are transient (database, vault).
  */
 struct wp_req;
-wp_status wp_pass_create(struct wp_server *srv, PGconn *conn, const char *account_id, json_object *in,
+wp_status wp_pass_create(wp_domain *dom, PGconn *conn, const char *account_id, json_object *in,
                          const char *template_id, struct wp_req *req, json_object **out, wp_err *err);
 
 /*
@@ -60,7 +61,7 @@ wp_status wp_pass_create(struct wp_server *srv, PGconn *conn, const char *accoun
  *    "body": <the effective body>, "overrides": ["key", ...]}
  * WP_ENOTFOUND when the account has no such pass.
  */
-wp_status wp_pass_load(struct wp_server *srv, PGconn *conn, const char *account_id, const char *pass_id,
+wp_status wp_pass_load(wp_domain *dom, PGconn *conn, const char *account_id, const char *pass_id,
                        json_object **out, wp_err *err);
 
 /*
@@ -72,10 +73,10 @@ wp_status wp_pass_load(struct wp_server *srv, PGconn *conn, const char *account_
  * out receives WP_PASS_LINK_TOKEN_LEN characters and a NUL.
  */
 #define WP_PASS_LINK_TOKEN_LEN 32
-wp_status wp_pass_link_token(struct wp_server *srv, const char *account_id, const char *pass_id,
+wp_status wp_pass_link_token(wp_domain *dom, const char *account_id, const char *pass_id,
                              char out[WP_PASS_LINK_TOKEN_LEN + 1]);
 /* WP_OK when token is the link token of that pass (constant time), else WP_ENOTFOUND. */
-wp_status wp_pass_link_verify(struct wp_server *srv, const char *account_id, const char *pass_id, const char *token);
+wp_status wp_pass_link_verify(wp_domain *dom, const char *account_id, const char *pass_id, const char *token);
 
 /*
  * The same kind of capability for another purpose: the vault MAC of
@@ -88,9 +89,9 @@ wp_status wp_pass_link_verify(struct wp_server *srv, const char *account_id, con
  * renamed once, before the first release: docs/operations.md).
  */
 #define WP_PASS_LINK_PURPOSE "pass-link"
-wp_status wp_pass_cap_token(struct wp_server *srv, const char *purpose, const char *account_id, const char *pass_id,
+wp_status wp_pass_cap_token(wp_domain *dom, const char *purpose, const char *account_id, const char *pass_id,
                             char out[WP_PASS_LINK_TOKEN_LEN + 1]);
-wp_status wp_pass_cap_verify(struct wp_server *srv, const char *purpose, const char *account_id, const char *pass_id,
+wp_status wp_pass_cap_verify(wp_domain *dom, const char *purpose, const char *account_id, const char *pass_id,
                              const char *token);
 
 /*
@@ -98,7 +99,7 @@ wp_status wp_pass_cap_verify(struct wp_server *srv, const char *purpose, const c
  * loads the pass (wp_pass_load's shape) when the token is its link token.
  * Unknown id and wrong token are the same WP_ENOTFOUND (answer 404).
  */
-wp_status wp_pass_load_by_link(struct wp_server *srv, PGconn *conn, const char *pass_id, const char *token,
+wp_status wp_pass_load_by_link(wp_domain *dom, PGconn *conn, const char *pass_id, const char *token,
                                json_object **out, wp_err *err);
 
 /*
@@ -109,12 +110,12 @@ wp_status wp_pass_load_by_link(struct wp_server *srv, PGconn *conn, const char *
  * (WP_EINVAL when it does not fit).  Every pass resource the API answers
  * carries it as share_url.
  */
-wp_status wp_pass_share_token(struct wp_server *srv, const char *account_id, const char *pass_id,
+wp_status wp_pass_share_token(wp_domain *dom, const char *account_id, const char *pass_id,
                               char out[WP_PASS_LINK_TOKEN_LEN + 1]);
-wp_status wp_pass_share_url(struct wp_server *srv, const char *account_id, const char *pass_id, char *out,
+wp_status wp_pass_share_url(wp_domain *dom, const char *account_id, const char *pass_id, char *out,
                             size_t len);
 /* As wp_pass_load_by_link, for the share capability. */
-wp_status wp_pass_load_by_share(struct wp_server *srv, PGconn *conn, const char *pass_id, const char *token,
+wp_status wp_pass_load_by_share(wp_domain *dom, PGconn *conn, const char *pass_id, const char *token,
                                 json_object **out, wp_err *err);
 
 /*
@@ -126,7 +127,7 @@ wp_status wp_pass_load_by_share(struct wp_server *srv, PGconn *conn, const char 
  * share_buttons (may be NULL) receives the filters' "share_buttons" array
  * (transferred; share.h says what an entry holds).
  */
-wp_status wp_pass_links(struct wp_server *srv, const char *account_id, struct wp_req *req, json_object *res,
+wp_status wp_pass_links(wp_domain *dom, const char *account_id, struct wp_req *req, json_object *res,
                         int want_links, json_object **share_buttons, wp_err *err);
 
 #endif

@@ -14,7 +14,7 @@
 #include "passes.h"
 #include "qrsvg.h"
 #include "router.h"
-#include "server.h"
+#include "domain.h"
 #include "vault.h"
 
 /* The page's only style; the CSP names its hash, so it must stay byte for byte what is sent. */
@@ -317,7 +317,7 @@ static void not_found(wp_req *req)
 
 static void share_page(wp_req *req, void *ud)
 {
-    wp_server *srv = ud;
+    wp_domain *dom = ud;
     const char *cap = wp_req_param(req, "capability");
     /* <pass_id>.<token>; query parameters are ignored: mail tools append their own */
     const char *dot = cap ? strchr(cap, '.') : NULL;
@@ -336,14 +336,14 @@ static void share_page(wp_req *req, void *ud)
         return;
     }
     json_object *doc = NULL, *res = NULL, *acct = NULL, *buttons = NULL;
-    wp_status st = wp_pass_load_by_share(srv, db, pass_id, dot + 1, &doc, &err);
+    wp_status st = wp_pass_load_by_share(dom, db, pass_id, dot + 1, &doc, &err);
     if (st == WP_ENOTFOUND) {
         not_found(req);
         return;
     }
     if (st == WP_OK && (!json_object_object_get_ex(doc, "pass", &res) || !json_object_object_get_ex(doc, "account_id", &acct)))
         st = wp_err_set(&err, WP_EINTERNAL, "share page: the pass document is incomplete");
-    if (st == WP_OK) st = wp_pass_links(srv, json_object_get_string(acct), req, res, 1, &buttons, &err);
+    if (st == WP_OK) st = wp_pass_links(dom, json_object_get_string(acct), req, res, 1, &buttons, &err);
     if (st != WP_OK) {
         json_object_put(doc);
         wp_resp_from_err(req, &err);
@@ -364,7 +364,7 @@ static void share_page(wp_req *req, void *ud)
     free(b.s);
 }
 
-wp_status wp_share_routes(wp_server *srv, wp_err *err)
+wp_status wp_share_routes(wp_router *rt, wp_domain *dom, wp_err *err)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -376,5 +376,5 @@ wp_status wp_share_routes(wp_server *srv, wp_err *err)
              "default-src 'none'; style-src 'sha256-%s'; img-src data: https:; base-uri 'none'; "
              "form-action 'none'; frame-ancestors 'none'",
              (const char *)b64);
-    return wp_router_add(srv->router, "GET", "/p/:capability", WP_AUTH_PUBLIC, share_page, srv, "core", err);
+    return wp_router_add(rt, "GET", "/p/:capability", WP_AUTH_PUBLIC, share_page, dom, "core", err);
 }

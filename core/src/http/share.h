@@ -22,12 +22,13 @@
 #ifndef WP_SHARE_H
 #define WP_SHARE_H
 
+#include "domain.h"
 #include "err.h"
+#include "router.h"
 
-struct wp_server;
 
 /* Registers GET /p/:capability (called from wp_server_init). */
-wp_status wp_share_routes(struct wp_server *srv, wp_err *err);
+wp_status wp_share_routes(wp_router *rt, wp_domain *dom, wp_err *err);
 
 /* The device class of a User-Agent, and its name in "devices" (exposed for the unit test). */
 typedef enum { WP_DEVICE_OTHER = 0, WP_DEVICE_IOS, WP_DEVICE_MAC_SAFARI, WP_DEVICE_ANDROID } wp_share_device;

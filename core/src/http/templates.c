@@ -19,7 +19,7 @@
 #include "log.h"
 #include "pass_schema.h"
 #include "passes.h"
-#include "server.h"
+#include "domain.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define TPL_COLS "id, name, body::text, version, " TS("created_at") ", " TS("updated_at")
@@ -43,10 +43,13 @@ static json_object *parse_db_json(const char *s)
     return o;
 }
 
-static wp_pass_limits limits_of(const wp_server *srv)
+/* The handlers' dependencies: every route of this file has the domain as its user data. */
+static wp_domain *dom_of(const wp_req *req) { return req->route->ud; }
+
+static wp_pass_limits limits_of(const wp_domain *dom)
 {
-    wp_pass_limits lim = {.max_string = srv->cfg->max_string_bytes, .max_image = srv->cfg->max_image_bytes,
-                          .max_metadata = srv->cfg->max_metadata_bytes};
+    wp_pass_limits lim = {.max_string = dom->cfg->max_string_bytes, .max_image = dom->cfg->max_image_bytes,
+                          .max_metadata = dom->cfg->max_metadata_bytes};
     return lim;
 }
 
@@ -118,8 +121,8 @@ static int name_check(wp_req *req, json_object *v)
  */
 static int validate_body(wp_req *req, const char *template_id, json_object **body)
 {
-    wp_server *srv = req->srv;
-    wp_pass_limits lim = limits_of(srv);
+    wp_domain *dom = dom_of(req);
+    wp_pass_limits lim = limits_of(dom);
     wp_err err;
     wp_err_clear(&err);
     if (wp_pass_validate(*body, WP_PASS_TEMPLATE, &lim, &err) != WP_OK) {
@@ -139,7 +142,7 @@ static int validate_body(wp_req *req, const char *template_id, json_object **bod
     if (fr == WP_FILTER_REJECT) {
         json_object_put(doc);
         prefix_body_param(&err);
-        wp_hooks_respond(req, &err);
+        wp_resp_rejected(req, &err);
         return 0;
     }
     json_object *after = NULL;
@@ -340,7 +343,7 @@ static void list_tpl(wp_req *req, void *ud)
  */
 static void update_tpl(wp_req *req, void *ud)
 {
-    wp_server *srv = ud;
+    wp_domain *dom = ud;
     wp_err err;
     wp_err_clear(&err);
     if (wp_req_query_check(req, no_query, &err) != WP_OK) {
@@ -385,7 +388,7 @@ static void update_tpl(wp_req *req, void *ud)
             goto out;
         }
     }
-    wp_pass_limits lim = limits_of(srv);
+    wp_pass_limits lim = limits_of(dom);
     if (patch && wp_pass_validate(patch, WP_PASS_TEMPLATE, &lim, &err) != WP_OK) {
         prefix_body_param(&err);
         wp_resp_from_err(req, &err);
@@ -465,7 +468,7 @@ static void update_tpl(wp_req *req, void *ud)
         /* Nothing changed: the whole template (pushes earlier updates made without propagate). */
         json_object_object_add(payload, "keys", nchanged ? json_object_get(changed) : NULL);
         char job_id[48];
-        st = wp_jobs_enqueue(srv->jobs, db, req->account_id, WP_TEMPLATES_JOB, payload, 0, job_id, &err);
+        st = wp_jobs_enqueue(dom->jobs, db, req->account_id, WP_TEMPLATES_JOB, payload, 0, job_id, &err);
         if (st != WP_OK) {
             json_object_put(payload);
             json_object_put(changed);
@@ -598,7 +601,7 @@ static json_object *keys_for(json_object *keys, json_object *tpl, json_object *b
  * plugins' keys asked for without links (want_links 0: a propagation may
  * touch thousands of passes, and a signed link is nobody's to follow here).
  */
-static json_object *pass_event_json(wp_server *srv, const char *account_id, PGresult *r, int i, json_object *body,
+static json_object *pass_event_json(wp_domain *dom, const char *account_id, PGresult *r, int i, json_object *body,
                                     PGresult *u)
 {
     json_object *p = json_object_new_object();
@@ -617,14 +620,14 @@ static json_object *pass_event_json(wp_server *srv, const char *account_id, PGre
     }
     wp_err e;
     wp_err_clear(&e);
-    if (wp_pass_links(srv, account_id, NULL, p, 0, NULL, &e) != WP_OK)
+    if (wp_pass_links(dom, account_id, NULL, p, 0, NULL, &e) != WP_OK)
         wp_log_warn("templates.propagate: pass %s: its platform keys are left out of pass.updated: %s",
                     PQgetvalue(r, i, 0), e.msg);
     return p;
 }
 
 /* One chunk in one transaction.  *last receives the last pass id seen, *n the rows seen. */
-static wp_status propagate_chunk(wp_server *srv, PGconn *db, const char *account_id, const char *template_id,
+static wp_status propagate_chunk(wp_domain *dom, PGconn *db, const char *account_id, const char *template_id,
                                  json_object *tpl, json_object *keys, char *last, int *n, int *updated, int *skipped,
                                  wp_err *err)
 {
@@ -644,7 +647,7 @@ static wp_status propagate_chunk(wp_server *srv, PGconn *db, const char *account
         return st;
     }
     *n = PQntuples(r);
-    wp_pass_limits lim_pass = limits_of(srv);
+    wp_pass_limits lim_pass = limits_of(dom);
     for (int i = 0; i < *n && st == WP_OK; i++) {
         const char *pass_id = PQgetvalue(r, i, 0);
         json_object *body = parse_db_json(PQgetvalue(r, i, 5));
@@ -684,13 +687,13 @@ static wp_status propagate_chunk(wp_server *srv, PGconn *db, const char *account
             goto next;
         json_object *data = json_object_new_object();
         json_object_object_add(data, "schema", json_object_new_int(1));
-        json_object_object_add(data, "pass", pass_event_json(srv, account_id, r, i, body, u));
+        json_object_object_add(data, "pass", pass_event_json(dom, account_id, r, i, body, u));
         json_object_object_add(data, "changed", json_object_get(changed));
         json_object *src = json_object_new_object();
         json_object_object_add(src, "template_id", json_object_new_string(template_id));
         json_object_object_add(data, "source", src);
         PQclear(u);
-        st = wp_events_publish(srv->events, db, account_id, "pass.updated", data, NULL, err);
+        st = wp_events_publish(dom->events, db, account_id, "pass.updated", data, NULL, err);
         json_object_put(data);
         if (st == WP_OK) (*updated)++;
     next:
@@ -707,13 +710,13 @@ static wp_status propagate_chunk(wp_server *srv, PGconn *db, const char *account
     return wp_db_commit(db, err);
 }
 
-wp_status wp_templates_propagate(wp_server *srv, const char *account_id, const char *template_id, json_object *keys,
+wp_status wp_templates_propagate(wp_domain *dom, const char *account_id, const char *template_id, json_object *keys,
                                  int *updated, int *skipped, wp_err *err)
 {
     int up = 0, sk = 0;
     if (updated) *updated = 0;
     if (skipped) *skipped = 0;
-    PGconn *db = wp_db_acquire(srv->db, err);
+    PGconn *db = wp_db_acquire(dom->db, err);
     if (!db) return err ? err->status : WP_EUNAVAIL;
     /* A deleted template still propagates: the update was asked for before the delete. */
     const char *params[] = {account_id, template_id};
@@ -721,27 +724,27 @@ wp_status wp_templates_propagate(wp_server *srv, const char *account_id, const c
     wp_status st = wp_db_query(db, "SELECT body::text FROM templates WHERE account_id = $1 AND id = $2", 2, params,
                                &r, err);
     if (st != WP_OK) {
-        wp_db_release(srv->db, db);
+        wp_db_release(dom->db, db);
         return st;
     }
     if (PQntuples(r) != 1) {
         PQclear(r);
-        wp_db_release(srv->db, db);
+        wp_db_release(dom->db, db);
         return wp_err_set(err, WP_ENOTFOUND, "no template %s in account %s", template_id, account_id);
     }
     json_object *tpl = parse_db_json(PQgetvalue(r, 0, 0));
     PQclear(r);
     if (!tpl) {
-        wp_db_release(srv->db, db);
+        wp_db_release(dom->db, db);
         return wp_err_set(err, WP_EINTERNAL, "template %s: stored body is unreadable", template_id);
     }
     char last[WP_ID_MAX + 8] = "";
     int n;
     do {
-        st = propagate_chunk(srv, db, account_id, template_id, tpl, keys, last, &n, &up, &sk, err);
+        st = propagate_chunk(dom, db, account_id, template_id, tpl, keys, last, &n, &up, &sk, err);
     } while (st == WP_OK && n == WP_TEMPLATES_CHUNK);
     json_object_put(tpl);
-    wp_db_release(srv->db, db);
+    wp_db_release(dom->db, db);
     if (updated) *updated = up;
     if (skipped) *skipped = sk;
     return st;
@@ -751,7 +754,7 @@ static wp_status propagate_job(const char *kind, json_object *payload, const cha
                                wp_err *err)
 {
     (void)kind;
-    wp_server *srv = ud;
+    wp_domain *dom = ud;
     json_object *acct = NULL, *tid = NULL, *keys = NULL;
     json_object_object_get_ex(payload, "account_id", &acct);
     json_object_object_get_ex(payload, "template_id", &tid);
@@ -760,7 +763,7 @@ static wp_status propagate_job(const char *kind, json_object *payload, const cha
         (keys && !json_object_is_type(keys, json_type_array)))
         return wp_err_set(err, WP_FAIL, "malformed %s payload (account_id, template_id, keys expected)", WP_TEMPLATES_JOB);
     int updated = 0, skipped = 0;
-    wp_status st = wp_templates_propagate(srv, json_object_get_string(acct), json_object_get_string(tid), keys,
+    wp_status st = wp_templates_propagate(dom, json_object_get_string(acct), json_object_get_string(tid), keys,
                                           &updated, &skipped, err);
     if (st == WP_ENOTFOUND) {
         /* The account (and its templates) was deleted meanwhile: nothing left to do. */
@@ -776,17 +779,16 @@ static wp_status propagate_job(const char *kind, json_object *payload, const cha
     return WP_OK;
 }
 
-wp_status wp_templates_routes(wp_server *srv, wp_err *err)
+wp_status wp_templates_routes(wp_router *rt, wp_domain *dom, wp_err *err)
 {
     static const int retry[] = {5, 30, 120, 600, 1800};
-    wp_router *rt = srv->router;
     wp_status st;
-    if ((st = wp_router_add(rt, "POST", "/api/v1/templates", WP_AUTH_API_KEY, create_tpl, srv, "core", err)) ||
-        (st = wp_router_add(rt, "GET", "/api/v1/templates", WP_AUTH_API_KEY, list_tpl, srv, "core", err)) ||
-        (st = wp_router_add(rt, "GET", "/api/v1/templates/:id", WP_AUTH_API_KEY, get_tpl, srv, "core", err)) ||
-        (st = wp_router_add(rt, "PUT", "/api/v1/templates/:id", WP_AUTH_API_KEY, update_tpl, srv, "core", err)) ||
-        (st = wp_router_add(rt, "DELETE", "/api/v1/templates/:id", WP_AUTH_API_KEY, delete_tpl, srv, "core", err)))
+    if ((st = wp_router_add(rt, "POST", "/api/v1/templates", WP_AUTH_API_KEY, create_tpl, dom, "core", err)) ||
+        (st = wp_router_add(rt, "GET", "/api/v1/templates", WP_AUTH_API_KEY, list_tpl, dom, "core", err)) ||
+        (st = wp_router_add(rt, "GET", "/api/v1/templates/:id", WP_AUTH_API_KEY, get_tpl, dom, "core", err)) ||
+        (st = wp_router_add(rt, "PUT", "/api/v1/templates/:id", WP_AUTH_API_KEY, update_tpl, dom, "core", err)) ||
+        (st = wp_router_add(rt, "DELETE", "/api/v1/templates/:id", WP_AUTH_API_KEY, delete_tpl, dom, "core", err)))
         return st;
-    return wp_jobs_register(srv->jobs, WP_TEMPLATES_JOB, propagate_job, srv, retry, (int)(sizeof retry / sizeof retry[0]),
+    return wp_jobs_register(dom->jobs, WP_TEMPLATES_JOB, propagate_job, dom, retry, (int)(sizeof retry / sizeof retry[0]),
                             err);
 }

@@ -29,19 +29,20 @@
 
 #include <json-c/json.h>
 
+#include "domain.h"
 #include "err.h"
+#include "router.h"
 
 #define WP_TEMPLATES_JOB "templates.propagate"
 #define WP_TEMPLATES_CHUNK 500       /* passes per propagation transaction */
 #define WP_TEMPLATES_NAME_MAX 200    /* bytes of a template name */
 
-struct wp_server;
 
 /*
  * Registers the five routes (owner "core") and the WP_TEMPLATES_JOB
  * handler.  Start-up only: after wp_jobs_new, before wp_jobs_start.
  */
-wp_status wp_templates_routes(struct wp_server *srv, wp_err *err);
+wp_status wp_templates_routes(wp_router *rt, wp_domain *dom, wp_err *err);
 
 /*
  * The propagation itself (what the job runs), for tests and tools.
@@ -52,7 +53,7 @@ wp_status wp_templates_routes(struct wp_server *srv, wp_err *err);
  * the template does not exist; database errors as db.h reports them
  * (chunks committed before the error stay committed).
  */
-wp_status wp_templates_propagate(struct wp_server *srv, const char *account_id, const char *template_id,
+wp_status wp_templates_propagate(wp_domain *dom, const char *account_id, const char *template_id,
                                  json_object *keys, int *updated, int *skipped, wp_err *err);
 
 #endif

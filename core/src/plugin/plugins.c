@@ -15,7 +15,7 @@
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
-#include "server.h"
+#include "domain.h"
 #include "ssrf.h"
 
 #include <openssl/crypto.h>
@@ -307,7 +307,7 @@ static wp_status commit(struct wp_plugin *p, wp_err *err)
             if (env->jobs) st = wp_jobs_register(env->jobs, r->a, job_entry, r, r->delays, r->ndelays, &e);
             break;
         case REG_CRED:
-            st = wp_credentials_kind_routes(env->router, r->kind, p->name, &e);
+            st = wp_credentials_kind_routes(env->router, env->domain ? env->domain->vault : NULL, r->kind, p->name, &e);
             break;
         }
         if (st != WP_OK)
@@ -1204,7 +1204,7 @@ static void h_resp_error(wp_req *req, int status, const char *code, const char *
 static void h_resp_err(wp_req *req, const wp_err *err)
 {
     finish_tx(req, 400);
-    wp_hooks_respond(req, err);
+    wp_resp_rejected(req, err);
 }
 
 static wp_status h_url_check(wp_plugin *p, const char *url, char *pin, size_t pin_len)
@@ -1220,12 +1220,12 @@ static wp_status h_vault_read(wp_plugin *p, const char *account_id, const char *
     if (out) *out = NULL;
     if (!p || !account_id || !name || !out)
         return host_failf(WP_EINVAL, "vault_read: account_id, name and out are required");
-    wp_server *srv = p->set->env.srv;
-    if (!srv || !srv->vault || !srv->db)
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->vault || !dom->db)
         return host_failf(WP_EUNAVAIL, "vault_read: the credential vault is not available in this process");
     wp_err e;
     wp_err_clear(&e);
-    wp_status st = wp_credentials_read_pool(srv->vault, srv->db, account_id, name, out, &e);
+    wp_status st = wp_credentials_read_pool(dom->vault, dom->db, account_id, name, out, &e);
     return st == WP_OK ? host_ok() : host_fail(st, &e);
 }
 
@@ -1258,12 +1258,12 @@ static wp_status h_pass_get(wp_plugin *p, const char *account_id, const char *pa
 {
     if (out) *out = NULL;
     if (!p || !account_id || !pass_id || !out) return host_failf(WP_EINVAL, "pass_get: account_id, pass_id and out are required");
-    wp_server *srv = p->set->env.srv;
-    if (!srv || !srv->db) return host_failf(WP_EUNAVAIL, "pass_get: passes are not available in this process");
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->db) return host_failf(WP_EUNAVAIL, "pass_get: passes are not available in this process");
     wp_err e;
     wp_err_clear(&e);
     json_object *doc = NULL;
-    wp_status st = wp_pass_load(srv, NULL, account_id, pass_id, &doc, &e);
+    wp_status st = wp_pass_load(dom, NULL, account_id, pass_id, &doc, &e);
     if (st != WP_OK) return host_fail(st, &e);
     return pass_shape(doc, account_id, out);
 }
@@ -1275,10 +1275,10 @@ static wp_status h_pass_link_token(wp_plugin *p, const char *account_id, const c
         return host_failf(WP_EINVAL, "pass_link_token: account_id, pass_id and out are required");
     if (len < WP_PASS_LINK_TOKEN_LEN + 1)
         return host_failf(WP_EINVAL, "pass_link_token: out must hold at least %d bytes", WP_PASS_LINK_TOKEN_LEN + 1);
-    wp_server *srv = p->set->env.srv;
-    if (!srv) return host_failf(WP_EUNAVAIL, "pass_link_token: passes are not available in this process");
+    wp_domain *dom = p->set->env.domain;
+    if (!dom) return host_failf(WP_EUNAVAIL, "pass_link_token: passes are not available in this process");
     char tok[WP_PASS_LINK_TOKEN_LEN + 1];
-    wp_status st = wp_pass_link_token(srv, account_id, pass_id, tok);
+    wp_status st = wp_pass_link_token(dom, account_id, pass_id, tok);
     if (st != WP_OK) return host_failf(st, "pass_link_token: %s", wp_status_str(st));
     snprintf(out, len, "%s", tok);
     OPENSSL_cleanse(tok, sizeof tok);
@@ -1295,20 +1295,20 @@ static wp_status pass_verify(wp_plugin *p, const char *purpose, const char *pass
     if (account_out && account_len) account_out[0] = '\0';
     if (!p || !pass_id || !token || !*token || strlen(token) > 256 || strlen(pass_id) > 64)
         return host_failf(WP_ENOTFOUND, "no such pass or capability");
-    wp_server *srv = p->set->env.srv;
-    if (!srv || !srv->db) return host_failf(WP_EUNAVAIL, "capability check: passes are not available in this process");
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->db) return host_failf(WP_EUNAVAIL, "capability check: passes are not available in this process");
     wp_err e;
     wp_err_clear(&e);
-    PGconn *c = wp_db_acquire(srv->db, &e);
+    PGconn *c = wp_db_acquire(dom->db, &e);
     if (!c) return host_fail(e.status, &e);
     PGresult *res = NULL;
     const char *params[1] = {pass_id};
     wp_status st = wp_db_query(c, "SELECT account_id FROM passes WHERE id = $1 LIMIT 4", 1, params, &res, &e);
-    wp_db_release(srv->db, c);
+    wp_db_release(dom->db, c);
     if (st != WP_OK) return host_fail(st, &e);
     int found = 0;
     for (int i = 0; i < PQntuples(res) && !found; i++) {
-        if (wp_pass_cap_verify(srv, purpose, PQgetvalue(res, i, 0), pass_id, token) != WP_OK) continue;
+        if (wp_pass_cap_verify(dom, purpose, PQgetvalue(res, i, 0), pass_id, token) != WP_OK) continue;
         found = 1;
         if (account_out && account_len) snprintf(account_out, account_len, "%s", PQgetvalue(res, i, 0));
     }
@@ -1326,7 +1326,7 @@ static wp_status h_req_api_key(wp_req *req)
 {
     const char *h = req ? wp_req_header(req, "Authorization") : NULL;
     if (!h || !*h) return host_failf(WP_ENOTFOUND, "no Authorization header");
-    if (wp_server_auth_bearer(req)) return host_ok();
+    if (req->env->auth_bearer && req->env->auth_bearer(req)) return host_ok();
     return host_failf(WP_EAUTH, "the API key was refused (the response was sent)");
 }
 
@@ -1354,12 +1354,12 @@ static wp_status h_vault_seal(wp_plugin *p, const char *account_id, const char *
     char aad[320];
     wp_status st = vault_aad(p, "vault_seal", account_id, purpose, aad, sizeof aad);
     if (st != WP_OK) return st;
-    wp_server *srv = p->set->env.srv;
-    if (!srv || !srv->vault) return host_failf(WP_EUNAVAIL, "vault_seal: the vault is not available in this process");
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->vault) return host_failf(WP_EUNAVAIL, "vault_seal: the vault is not available in this process");
     wp_err e;
     wp_err_clear(&e);
     char *sealed = NULL;
-    if ((st = wp_vault_seal(srv->vault, aad, plain ? plain : "", len, &sealed, &e)) != WP_OK) return host_fail(st, &e);
+    if ((st = wp_vault_seal(dom->vault, aad, plain ? plain : "", len, &sealed, &e)) != WP_OK) return host_fail(st, &e);
     size_t n = strlen(sealed);
     if (n + 1 > out_len) {
         free(sealed);
@@ -1379,13 +1379,13 @@ static wp_status h_vault_open(wp_plugin *p, const char *account_id, const char *
     char aad[320];
     wp_status st = vault_aad(p, "vault_open", account_id, purpose, aad, sizeof aad);
     if (st != WP_OK) return st;
-    wp_server *srv = p->set->env.srv;
-    if (!srv || !srv->vault) return host_failf(WP_EUNAVAIL, "vault_open: the vault is not available in this process");
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->vault) return host_failf(WP_EUNAVAIL, "vault_open: the vault is not available in this process");
     wp_err e;
     wp_err_clear(&e);
     unsigned char *plain = NULL;
     size_t n = 0;
-    if ((st = wp_vault_open(srv->vault, aad, sealed, &plain, &n, &e)) != WP_OK) return host_fail(st, &e);
+    if ((st = wp_vault_open(dom->vault, aad, sealed, &plain, &n, &e)) != WP_OK) return host_fail(st, &e);
     if (n > out_cap) {
         wp_vault_free_plain(plain, n);
         return host_failf(WP_ETOOLARGE, "vault_open: out holds %zu bytes, the value has %zu", out_cap, n);
@@ -1419,10 +1419,10 @@ static wp_status h_pass_cap_token(wp_plugin *p, const char *purpose, const char 
     char full[160];
     wp_status st = cap_purpose(p, "pass_cap_token", purpose, full, sizeof full);
     if (st != WP_OK) return st;
-    wp_server *srv = p->set->env.srv;
-    if (!srv || !srv->vault) return host_failf(WP_EUNAVAIL, "pass_cap_token: passes are not available in this process");
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->vault) return host_failf(WP_EUNAVAIL, "pass_cap_token: passes are not available in this process");
     char tok[WP_PASS_LINK_TOKEN_LEN + 1];
-    if ((st = wp_pass_cap_token(srv, full, account_id, pass_id, tok)) != WP_OK)
+    if ((st = wp_pass_cap_token(dom, full, account_id, pass_id, tok)) != WP_OK)
         return host_failf(st, "pass_cap_token: %s", wp_status_str(st));
     snprintf(out, len, "%s", tok);
     OPENSSL_cleanse(tok, sizeof tok);
@@ -1465,8 +1465,8 @@ static wp_status h_pass_secret_get(wp_plugin *p, wp_req *req, const char *accoun
     if (out && out_cap) out[0] = '\0';
     if (out_len) *out_len = 0;
     if (!p || !out || out_cap == 0) return host_failf(WP_EINVAL, "pass_secret_get: out is required");
-    wp_server *srv = p->set->env.srv;
-    if (!srv || !srv->db || !srv->vault)
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->db || !dom->vault)
         return host_failf(WP_EUNAVAIL, "pass_secret_get: passes are not available in this process");
     PGconn *c;
     wp_status st = secret_conn(req, &c);
@@ -1475,7 +1475,7 @@ static wp_status h_pass_secret_get(wp_plugin *p, wp_req *req, const char *accoun
     wp_err_clear(&e);
     char *v = NULL;
     size_t n = 0;
-    st = wp_pass_secret_get(srv, c, account_id, pass_id, p->name, name, (flags & WP_PASS_SECRET_MINT) != 0, &v, &n, &e);
+    st = wp_pass_secret_get(dom, c, account_id, pass_id, p->name, name, (flags & WP_PASS_SECRET_MINT) != 0, &v, &n, &e);
     if (st != WP_OK) return secret_fail(st, &e);
     if (n + 1 > out_cap) {
         wp_pass_secret_free(v, n);
@@ -1491,15 +1491,15 @@ static wp_status h_pass_secret_put(wp_plugin *p, wp_req *req, const char *accoun
                                    const char *name, const char *value, size_t len)
 {
     if (!p) return host_failf(WP_EINVAL, "pass_secret_put: self is required");
-    wp_server *srv = p->set->env.srv;
-    if (!srv || !srv->db || !srv->vault)
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->db || !dom->vault)
         return host_failf(WP_EUNAVAIL, "pass_secret_put: passes are not available in this process");
     PGconn *c;
     wp_status st = secret_conn(req, &c);
     if (st != WP_OK) return st;
     wp_err e;
     wp_err_clear(&e);
-    st = wp_pass_secret_put(srv, c, account_id, pass_id, p->name, name, value, len, &e);
+    st = wp_pass_secret_put(dom, c, account_id, pass_id, p->name, name, value, len, &e);
     return st == WP_OK ? host_ok() : secret_fail(st, &e);
 }
 
@@ -1508,20 +1508,20 @@ static wp_status h_pass_secret_find(wp_plugin *p, const char *name, const char *
 {
     if (out) *out = NULL;
     if (!p || !out) return host_failf(WP_EINVAL, "pass_secret_find: out is required");
-    wp_server *srv = p->set->env.srv;
-    if (!srv || !srv->db || !srv->vault)
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->db || !dom->vault)
         return host_failf(WP_EUNAVAIL, "pass_secret_find: passes are not available in this process");
     wp_err e;
     wp_err_clear(&e);
     char account[64], pass_id[64];
-    wp_status st = wp_pass_secret_find(srv, NULL, p->name, name, serial_number, secret, account, sizeof account,
+    wp_status st = wp_pass_secret_find(dom, NULL, p->name, name, serial_number, secret, account, sizeof account,
                                        pass_id, sizeof pass_id, &e);
     if (st == WP_EAUTH) return host_failf(WP_EAUTH, "no such pass, or not its secret");
     if (st != WP_OK) return secret_fail(st, &e);
     json_object *doc = NULL;
     wp_err_clear(&e);
     /* found a moment ago; a pass gone since answers as an unknown one */
-    if ((st = wp_pass_load(srv, NULL, account, pass_id, &doc, &e)) == WP_ENOTFOUND)
+    if ((st = wp_pass_load(dom, NULL, account, pass_id, &doc, &e)) == WP_ENOTFOUND)
         return host_failf(WP_EAUTH, "no such pass, or not its secret");
     if (st != WP_OK) return secret_fail(st, &e);
     return pass_shape(doc, account, out);

@@ -37,6 +37,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "domain.h"
 #include "err.h"
 #include "events.h"
 #include "jobs.h"
@@ -50,7 +51,7 @@ typedef struct wp_plugins_env {
     wp_jobs *jobs;          /* NULL: job handlers are recorded but not registered; enqueue WP_EUNAVAIL */
     wp_events *events;      /* NULL: same for subscribers and publish */
     bool allow_private_targets; /* outbound.allow_private_targets */
-    struct wp_server *srv;  /* NULL (listing mode): pass_get/pass_link_* answer WP_EUNAVAIL */
+    wp_domain *domain;      /* NULL (listing mode): pass_get/pass_link_*, vault and secrets answer WP_EUNAVAIL */
 } wp_plugins_env;
 
 typedef struct wp_plugins wp_plugins;

@@ -10,7 +10,6 @@
 
 #include "ids.h"
 #include "log.h"
-#include "server.h"
 
 #define NAME_MAX_LEN 48
 
@@ -248,37 +247,13 @@ wp_status wp_events_get(wp_events *ev, PGconn *conn, const char *account_id, con
     return st;
 }
 
-static void list_events(wp_req *req, void *ud)
+bool wp_events_type_valid(const char *type) { return name_valid(type); }
+
+wp_status wp_events_page(PGconn *conn, const char *account_id, const char *type, const char *after, int limit,
+                         json_object **data, bool *has_more, wp_err *err)
 {
-    (void)ud;
-    static const char *const allowed[] = {"limit", "starting_after", "type", NULL};
-    wp_err err;
-    wp_err_clear(&err);
-    int limit;
-    char after[64], type[64] = "";
-    if (wp_req_query_check(req, allowed, &err) != WP_OK || wp_req_page(req, &limit, after, sizeof after, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
-        return;
-    }
-    if (wp_req_query(req, "type", type, sizeof type, &err) < 0) {
-        wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", "type", "type is too long");
-        return;
-    }
-    if (after[0] && !wp_id_valid(after, "evt")) {
-        wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", "starting_after",
-                      "starting_after must be an event id (evt_...)");
-        return;
-    }
-    if (type[0] && !name_valid(type)) {
-        wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", "type",
-                      "type must be an event type such as pass.created");
-        return;
-    }
-    PGconn *db = wp_req_db(req, &err);
-    if (!db) {
-        wp_resp_from_err(req, &err);
-        return;
-    }
+    *data = NULL;
+    *has_more = false;
     char lim[16], sql[600];
     snprintf(lim, sizeof lim, "%d", limit + 1);
     snprintf(sql, sizeof sql,
@@ -286,25 +261,14 @@ static void list_events(wp_req *req, void *ud)
              " AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR id < $3)"
              " ORDER BY id DESC LIMIT $4::int",
              ts_fmt);
-    const char *params[] = {req->account_id, type[0] ? type : NULL, after[0] ? after : NULL, lim};
+    const char *params[] = {account_id, type && type[0] ? type : NULL, after && after[0] ? after : NULL, lim};
     PGresult *r;
-    if (wp_db_query(db, sql, 4, params, &r, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
-        return;
-    }
+    wp_status st = wp_db_query(conn, sql, 4, params, &r, err);
+    if (st != WP_OK) return st;
     int n = PQntuples(r);
-    json_object *data = json_object_new_array();
-    for (int i = 0; i < n && i < limit; i++) json_object_array_add(data, event_doc(r, i));
+    *data = json_object_new_array();
+    for (int i = 0; i < n && i < limit; i++) json_object_array_add(*data, event_doc(r, i));
     PQclear(r);
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "object", json_object_new_string("list"));
-    json_object_object_add(o, "data", data);
-    json_object_object_add(o, "has_more", json_object_new_boolean(n > limit));
-    wp_resp_json(req, 200, o);
-    json_object_put(o);
-}
-
-wp_status wp_events_routes(struct wp_server *srv, wp_err *err)
-{
-    return wp_router_add(srv->router, "GET", "/api/v1/events", WP_AUTH_API_KEY, list_events, srv, "core", err);
+    *has_more = n > limit;
+    return WP_OK;
 }

@@ -34,6 +34,7 @@
 #define WP_EVENTS_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <libpq-fe.h>
 
 #include "err.h"
@@ -42,7 +43,6 @@
 #define WP_EVENT_SCHEMA 1   /* the version of the event document this host emits */
 
 typedef struct wp_events wp_events;
-struct wp_server;
 
 /* One delivery of an event to one subscriber; everything borrowed for the call. */
 typedef struct wp_event_delivery {
@@ -90,7 +90,16 @@ wp_status wp_events_publish(wp_events *ev, PGconn *conn, const char *account_id,
 wp_status wp_events_get(wp_events *ev, PGconn *conn, const char *account_id, const char *event_id,
                         json_object **out, wp_err *err);
 
-/* GET /api/v1/events: the caller's events, newest first; ?type=, ?limit=, ?starting_after=. */
-wp_status wp_events_routes(struct wp_server *srv, wp_err *err);
+/* True for a well-formed event type ("pass.created"). */
+bool wp_events_type_valid(const char *type);
+
+/*
+ * One page of the account's events, newest first (GET /api/v1/events):
+ * type and after ("" or NULL: any) filter, limit rows at most; *data is a
+ * new array of event documents (transferred), *has_more says whether older
+ * ones follow.
+ */
+wp_status wp_events_page(PGconn *conn, const char *account_id, const char *type, const char *after, int limit,
+                         json_object **data, bool *has_more, wp_err *err);
 
 #endif
