@@ -12,6 +12,10 @@
 
 #include "db.h"
 
+/* libpq connect_timeout of the suites' pools: generous, since a test machine may be loaded far
+ * beyond its cores (a backend fork under a sanitizer then takes seconds). */
+#define DBT_CONNECT_TIMEOUT_S 60
+
 typedef struct dbt {
     char admin[512];
     char url[600];

@@ -237,7 +237,7 @@ static void child_publish(int wfd)
 {
     wp_err err;
     wp_err_clear(&err);
-    wp_db_options o = {.url = T.url, .pool_size = 2, .acquire_timeout_ms = 5000, .application_name = "child"};
+    wp_db_options o = {.url = T.url, .pool_size = 2, .acquire_timeout_ms = 5000, .application_name = "child", .connect_timeout_s = DBT_CONNECT_TIMEOUT_S};
     wp_db *db;
     if (wp_db_open(&o, &db, &err) != WP_OK) _exit(3);
     g_pool = db;

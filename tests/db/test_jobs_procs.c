@@ -103,7 +103,7 @@ static void worker_process(const char *kind, wp_job_fn fn, void *ud, int nworker
 {
     wp_err err;
     wp_err_clear(&err);
-    wp_db_options o = {.url = T.url, .pool_size = nworkers + 1, .acquire_timeout_ms = 10000,
+    wp_db_options o = {.url = T.url, .pool_size = nworkers + 1, .acquire_timeout_ms = 10000, .connect_timeout_s = DBT_CONNECT_TIMEOUT_S,
                        .application_name = "worker"};
     if (wp_db_open(&o, &g_pool, &err) != WP_OK) _exit(3);
     wp_jobs_config cfg;
