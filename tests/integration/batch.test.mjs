@@ -37,7 +37,7 @@ const pass = (i, extra = {}) => ({
   barcode_message: `M-${i}`, ...extra,
 });
 
-async function waitCompleted(g, key, id, timeout = 120000) {
+async function waitCompleted(g, key, id, timeout = 600000) {
   return waitFor(async () => {
     const r = await g.request('GET', `/api/v1/batches/${id}`, { key });
     assert.equal(r.status, 200, r.text);

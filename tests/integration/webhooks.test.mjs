@@ -294,7 +294,7 @@ test('a dead receiver ends failed after 5 attempts; a manual retry delivers it',
   rx.behaviour.set('/dead', () => ({ status: alive ? 200 : 500 }));
   const ep = await createEndpoint(acct.key, { url: rx.url('/dead'), event_types: ['pass.created'] });
   await createPass(acct.key, 'dead-1');
-  const failed = await waitFor(async () => (await deliveries(acct.key, ep.body.id, '?status=failed'))[0], { timeout: 30000, what: 'failed' });
+  const failed = await waitFor(async () => (await deliveries(acct.key, ep.body.id, '?status=failed'))[0], { timeout: 120000, what: 'failed' });
   assert.equal(failed.attempts, 5);
   assert.equal(failed.next_attempt_at, null);
   assert.equal(rx.on('/dead').length, 5);
