@@ -99,6 +99,7 @@ function gatewayOptions(extra = {}, plugin = {}) {
 // For attempts held open by the receiver until the test releases them: far longer than any wait
 // of the test, so no attempt ends by the clock, however slow the machine.
 const HOLD = { timeout_ms: 120000 };
+const KILL_HOLD = { timeout_ms: 20000 };
 
 let gw, rx, a, b;
 before(async () => {
@@ -362,11 +363,14 @@ test('a hanging endpoint does not delay another: deliveries to the fast one go o
 
 test('SIGKILL with deliveries pending: after a restart every event is delivered', async () => {
   const rx2 = await receiver();
-  // Until the kill every attempt is held open (none can end by the clock): all 10 are pending.
-  let up = false, release;
-  const held = new Promise((r) => (release = r));
-  rx2.behaviour.set('/k', () => (up ? { status: 200 } : { status: 200, until: held }));
-  const g1 = await startGateway(gatewayOptions({}, HOLD));
+  // Until the kill every attempt is held open, never answered (the killed gateway's requests stay
+  // unanswered for good), so all 10 deliveries are pending at the kill.  An attempt ends by the
+  // clock after 20 s; five of them, 100 s, before a delivery could fail, however slow the machine.
+  // (The restarted gateway waits for the killed one's attempts to end, 20 s, before it retries.)
+  let up = false;
+  const never = new Promise(() => {});
+  rx2.behaviour.set('/k', () => (up ? { status: 200 } : { status: 200, until: never }));
+  const g1 = await startGateway(gatewayOptions({}, KILL_HOLD));
   const acct = g1.account();
   const ep = await g1.request('POST', '/api/v1/webhooks', { key: acct.key, body: { url: rx2.url('/k'), event_types: ['*'] } });
   assert.equal(ep.status, 201, ep.text);
@@ -377,21 +381,20 @@ test('SIGKILL with deliveries pending: after a restart every event is delivered'
   await waitFor(() => rx2.on('/k').length >= 1, { what: 'an attempt in flight' });
   await g1.stop({ signal: 'SIGKILL' });
   up = true;
-  release();
   const ids = g1.sql("SELECT id FROM events WHERE type = 'pass.created'").split('\n');
   assert.equal(ids.length, 10);
   const pendingAtKill = Number(g1.sql("SELECT count(*) FROM webhooks_deliveries WHERE status <> 'succeeded'")) +
     (10 - Number(g1.sql('SELECT count(*) FROM webhooks_deliveries')));
   assert.equal(pendingAtKill, 10, 'every delivery was pending when the gateway died');
   // Same database, same master key (the secrets are sealed with it).
-  const g2 = await startGateway({ ...gatewayOptions({}, HOLD), dbUrl: g1.dbUrl, env: { WALLETPASS_MASTER_KEY: g1.env.WALLETPASS_MASTER_KEY } });
+  const g2 = await startGateway({ ...gatewayOptions({}, KILL_HOLD), dbUrl: g1.dbUrl, env: { WALLETPASS_MASTER_KEY: g1.env.WALLETPASS_MASTER_KEY } });
   try {
     await waitFor(() => ids.every((id) => rx2.seen.some((r) => r.headers['webhook-id'] === id && r.answered === 200)), { timeout: 120000, what: 'every event delivered' })
       .catch((e) => {
         throw new Error(`${e.message}\n${g2.sql('SELECT id, event_id, status, attempts, locked_until, last_error FROM webhooks_deliveries')}\n` +
           `${g2.sql("SELECT kind, status, attempts, run_at, last_error FROM jobs ORDER BY run_at")}\n${g2.stderr()}`);
       });
-    await waitFor(() => g2.sql("SELECT count(*) FROM webhooks_deliveries WHERE status = 'succeeded'") === '10', { what: 'all succeeded' });
+    await waitFor(() => g2.sql("SELECT count(*) FROM webhooks_deliveries WHERE status = 'succeeded'") === '10', { timeout: 120000, what: 'all succeeded' });
     for (const r of rx2.seen) verifyBoth(ep.body.secret, r);
   } finally {
     await g2.stop();

@@ -274,9 +274,10 @@ export function rawRequest(port, data, { timeout = 60000 } = {}) {
     s.setEncoding('latin1');
     s.on('data', (d) => (buf += d));
     s.on('error', reject);
-    s.on('close', () => { closed = true; resolve({ text: buf, closed: true }); });
+    // the timer goes with the close: a pending one would keep node (and the suite) alive
+    const timer = setTimeout(() => { if (!closed) { s.destroy(); resolve({ text: buf, closed: false }); } }, timeout);
+    s.on('close', () => { closed = true; clearTimeout(timer); resolve({ text: buf, closed: true }); });
     s.write(data);
-    setTimeout(() => { if (!closed) { s.destroy(); resolve({ text: buf, closed: false }); } }, timeout);
   });
 }
 
