@@ -130,12 +130,12 @@ test('PostgreSQL stopped for 10 s under load: only 503s with Retry-After, no cra
       }
     };
     const clients = Array.from({ length: 8 }, (_, c) => client(c));
-    await waitFor(() => created >= 50, { timeout: 60000, what: 'load before the outage' });
+    await waitFor(() => created >= 50, { timeout: 120000, what: 'load before the outage' });
 
     await pgAsync('wp_pg_stop', dir, port);
     phase = 'outage';
     await sleep(10000); // the outage itself, not an assertion
-    await waitFor(() => outage.length >= 20, { timeout: 60000, what: 'requests answered during the outage' });
+    await waitFor(() => outage.length >= 20, { timeout: 120000, what: 'requests answered during the outage' });
     assert.equal(gw.proc.exitCode, null, 'the gateway runs through the outage');
     assert.equal((await gw.request('GET', '/healthz')).status, 200);
     assertError(await gw.request('GET', '/readyz'), 503, { code: 'service_unavailable' });
@@ -143,9 +143,9 @@ test('PostgreSQL stopped for 10 s under load: only 503s with Retry-After, no cra
     await pgAsync('wp_pg_start', dir, port);
     phase = 'after';
     await waitFor(async () => (await gw.request('GET', '/api/v1/account', { key: a.key })).status === 200,
-      { timeout: 60000, interval: 200, what: 'service back after the database' });
+      { timeout: 120000, interval: 200, what: 'service back after the database' });
     const before = created;
-    await waitFor(() => created >= before + 50, { timeout: 60000, what: 'load served again' });
+    await waitFor(() => created >= before + 50, { timeout: 120000, what: 'load served again' });
     running = false;
     await Promise.all(clients);
 
