@@ -88,7 +88,9 @@ const PLUGIN_CONFIG = {
 function gatewayOptions(extra = {}, plugin = {}) {
   return {
     config: {
-      jobs: { workers: 6, poll_ms: 50, lease_seconds: 2 },
+      // a lease long enough that a renewal late on a loaded machine never gives a running attempt
+      // away (a killed gateway's jobs are taken over as soon as its death is seen, not by lease)
+      jobs: { workers: 6, poll_ms: 50, lease_seconds: 30 },
       outbound: { allow_private_targets: true },
       plugin_dir: PLUGIN_DIR,
       plugins: [{ name: 'webhooks', config: { ...PLUGIN_CONFIG, ...plugin } }],
