@@ -30,7 +30,7 @@ function runWith(config, args, env = {}) {
     ...process.env, WALLETPASS_CONFIG: cfgPath, WALLETPASS_DATABASE_URL: createDatabase(),
     WALLETPASS_MASTER_KEY: crypto.randomBytes(32).toString('base64'), ...env,
   };
-  const r = spawnSync(BIN, args, { env: e, timeout: 60000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(BIN, args, { env: e, timeout: 120000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.signal || r.error) throw new Error(`walletpass ${args.join(' ')} did not exit (${r.signal || r.error}): ${r.stderr}`);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

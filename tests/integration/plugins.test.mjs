@@ -40,7 +40,7 @@ function preparePluginDir() {
 }
 
 /** Runs `walletpass <args>` with a config; returns { code, stdout, stderr }. */
-function runWith(config, args, { timeout = 30000 } = {}) {
+function runWith(config, args, { timeout = 120000 } = {}) {
   const cfgPath = path.join(work, `cfg-${Math.random().toString(16).slice(2)}.json`);
   fs.writeFileSync(cfgPath, JSON.stringify({ plugin_dir: pluginDir, log_level: 'info', ...config }));
   const env = {

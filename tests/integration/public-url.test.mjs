@@ -116,7 +116,7 @@ test('walletpass config check: the warning, key errors, TLS files checked', () =
   assert.match(r.stderr, /error: public_url: must start with https:\/\/ when the gateway serves HTTPS/);
 
   // serve refuses the same mistakes at start-up, before it listens
-  const s = spawnSync(BIN, ['serve'], { encoding: 'utf8', timeout: 60000,
+  const s = spawnSync(BIN, ['serve'], { encoding: 'utf8', timeout: 120000,
     env: { ...process.env, WALLETPASS_CONFIG: check(tlsCfg('c.pem', 'other.key')).file,
       WALLETPASS_DATABASE_URL: createDatabase(), WALLETPASS_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') } });
   assert.equal(s.status, 1, s.stderr);

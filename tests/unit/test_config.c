@@ -55,6 +55,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.db_pool_size, 54); /* 0 means num_threads + 4 */
     assert_int_equal(cfg.db_acquire_timeout_ms, 5000);
     assert_int_equal(cfg.db_statement_timeout_ms, 30000);
+    assert_int_equal(cfg.db_connect_timeout_s, 10);
+    assert_int_equal(cfg.db_startup_wait_s, 60);
     assert_null(cfg.master_key);
     assert_int_equal(cfg.max_body_bytes, 2097152);
     assert_int_equal(cfg.max_json_depth, 32);

@@ -66,12 +66,15 @@ static int fail(const wp_err *err)
     return 1;
 }
 
-static PGconn *connect_db(const wp_config *cfg, wp_db **pool, wp_err *err)
+/* wait_s: how long to wait for a database that does not answer yet (serve, migrate: a service
+ * started beside its database); the one-shot commands fail at once. */
+static PGconn *connect_db(const wp_config *cfg, wp_db **pool, int wait_s, wp_err *err)
 {
     wp_db_options o = {.url = cfg->database_url, .pool_size = 1, .acquire_timeout_ms = cfg->db_acquire_timeout_ms,
-                       .statement_timeout_ms = 0, .application_name = "walletpass-cli"};
+                       .statement_timeout_ms = 0, .connect_timeout_s = cfg->db_connect_timeout_s,
+                       .application_name = "walletpass-cli"};
     if (wp_db_open(&o, pool, err) != WP_OK) return NULL;
-    PGconn *c = wp_db_acquire(*pool, err);
+    PGconn *c = wp_db_acquire_waiting(*pool, wait_s, err);
     if (!c) {
         wp_db_close(*pool);
         *pool = NULL;
@@ -79,10 +82,10 @@ static PGconn *connect_db(const wp_config *cfg, wp_db **pool, wp_err *err)
     return c;
 }
 
-static int run_migrate(const wp_config *cfg, wp_err *err)
+static int run_migrate(const wp_config *cfg, int wait_s, wp_err *err)
 {
     wp_db *pool;
-    PGconn *c = connect_db(cfg, &pool, err);
+    PGconn *c = connect_db(cfg, &pool, wait_s, err);
     if (!c) return 0;
     int n = 0;
     wp_status st = wp_migrate_dir(c, "core", cfg->migrations_dir, 1, &n, err);
@@ -98,7 +101,7 @@ static int cmd_serve(wp_config *cfg)
 {
     wp_err err;
     wp_err_clear(&err);
-    if (!run_migrate(cfg, &err)) return fail(&err);
+    if (!run_migrate(cfg, cfg->db_startup_wait_s, &err)) return fail(&err);
     /* Signals are taken synchronously by this thread; workers never see them. */
     sigset_t set;
     sigemptyset(&set);
@@ -334,9 +337,9 @@ static int cmd_account_create(const wp_config *cfg, int argc, char **argv)
     }
     wp_err err;
     wp_err_clear(&err);
-    if (!run_migrate(cfg, &err)) return fail(&err);
+    if (!run_migrate(cfg, 0, &err)) return fail(&err);
     wp_db *pool;
-    PGconn *c = connect_db(cfg, &pool, &err);
+    PGconn *c = connect_db(cfg, &pool, 0, &err);
     if (!c) return fail(&err);
     char id[WP_ID_MAX];
     int trial = strcmp(plan, "trial") == 0 ? cfg->trial_days : 0;
@@ -358,7 +361,7 @@ static int cmd_key_create(const wp_config *cfg, int argc, char **argv)
     wp_err err;
     wp_err_clear(&err);
     wp_db *pool;
-    PGconn *c = connect_db(cfg, &pool, &err);
+    PGconn *c = connect_db(cfg, &pool, 0, &err);
     if (!c) return fail(&err);
     const char *params[] = {account};
     PGresult *r;
@@ -407,7 +410,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") == 0) rc = cmd_serve(&cfg);
     else if (strcmp(cmd, "plugins") == 0) rc = cmd_plugins(&cfg, argc, argv);
     else if (strcmp(cmd, "routes") == 0) rc = cmd_routes(&cfg);
-    else if (strcmp(cmd, "migrate") == 0) rc = run_migrate(&cfg, &err) ? 0 : fail(&err);
+    else if (strcmp(cmd, "migrate") == 0) rc = run_migrate(&cfg, cfg.db_startup_wait_s, &err) ? 0 : fail(&err);
     else if (strcmp(cmd, "account") == 0 && argc > 2 && strcmp(argv[2], "create") == 0)
         rc = cmd_account_create(&cfg, argc, argv);
     else if (strcmp(cmd, "key") == 0 && argc > 2 && strcmp(argv[2], "create") == 0)

@@ -44,6 +44,8 @@ typedef struct wp_config {
     int db_pool_size;           /* 0: num_threads + 4 */
     int db_acquire_timeout_ms;
     int db_statement_timeout_ms;
+    int db_connect_timeout_s;   /* libpq connect_timeout for each new connection */
+    int db_startup_wait_s;      /* serve, migrate: wait this long for a database not answering yet */
     /* security */
     char *master_key;           /* base64 of 32 bytes; NULL until the vault needs it */
     /* limits for request bodies */

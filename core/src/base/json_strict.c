@@ -260,8 +260,14 @@ static void path_pop(scanner *sc, size_t old)
     sc->path[old] = '\0';
 }
 
+/* Key comparisons made by this thread (wp_json_strict_key_compares). */
+static _Thread_local unsigned long long key_compares;
+
+unsigned long long wp_json_strict_key_compares(void) { return key_compares; }
+
 static int keycmp(const void *a, const void *b)
 {
+    key_compares++;
     const keybuf *x = a, *y = b;
     size_t n = x->n < y->n ? x->n : y->n;
     int c = memcmp(x->s, y->s, n);

@@ -33,4 +33,10 @@ typedef struct wp_json_limits {
 wp_status wp_json_parse_strict(const char *text, size_t len, const wp_json_limits *lim,
                                json_object **out, wp_err *err);
 
+/*
+ * How many object-key comparisons the duplicate-key check made in this thread so far: a
+ * machine-independent measure of its cost (tests hold it to n log n, not n squared).
+ */
+unsigned long long wp_json_strict_key_compares(void);
+
 #endif

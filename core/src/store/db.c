@@ -46,6 +46,7 @@ struct wp_db {
     int size;
     int in_use;
     int acquire_timeout_ms;
+    char connect_timeout[16]; /* seconds, as libpq's text */
     char *conninfo_url;
     char options[128];
     char appname[64];
@@ -95,19 +96,19 @@ static int libpq_knows(const char *keyword)
     return found;
 }
 
-static PGconn *open_conn(wp_db *db, wp_err *err)
+/* The keywords and values every connection is opened with; returns how many (NULL-terminated). */
+static size_t conn_params(const wp_db *db, const char **keys, const char **vals)
 {
-    const char *keys[NTCP + 5], *vals[NTCP + 5];
     size_t n = 0;
     for (size_t i = 0; i < NTCP; i++) {
         if (!db->tcp_known[i]) continue;
         keys[n] = tcp_keys[i];
         vals[n++] = tcp_vals[i];
     }
-    /* Before dbname, like the keepalives: a connect_timeout in the database URL overrides the 3 s
-     * (a slow link, or a gateway run under valgrind). */
+    /* Before dbname, like the keepalives: a connect_timeout in the database URL overrides
+     * database.connect_timeout_seconds. */
     keys[n] = "connect_timeout";
-    vals[n++] = "3";
+    vals[n++] = db->connect_timeout;
     const char *rest_k[] = {"dbname", "options", "application_name"};
     const char *rest_v[] = {db->conninfo_url, db->options, db->appname};
     for (size_t i = 0; i < 3; i++) {
@@ -115,6 +116,15 @@ static PGconn *open_conn(wp_db *db, wp_err *err)
         vals[n++] = rest_v[i];
     }
     keys[n] = vals[n] = NULL;
+    return n;
+}
+
+#define NPARAMS (NTCP + 5)
+
+static PGconn *open_conn(wp_db *db, wp_err *err)
+{
+    const char *keys[NPARAMS], *vals[NPARAMS];
+    conn_params(db, keys, vals);
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c || PQstatus(c) != CONNECTION_OK) {
         unavailable(err, c ? PQerrorMessage(c) : "out of memory");
@@ -142,6 +152,10 @@ wp_status wp_db_open(const wp_db_options *opt, wp_db **out, wp_err *err)
     }
     db->nfree = db->size; /* all slots idle, none opened yet */
     db->acquire_timeout_ms = opt->acquire_timeout_ms > 0 ? opt->acquire_timeout_ms : 5000;
+    /* Under 2 libpq would use 2 anyway. 10 s: a backend fork on a host loaded far beyond its
+     * cores can take several seconds, and this bounds only a connection being opened. */
+    snprintf(db->connect_timeout, sizeof db->connect_timeout, "%d",
+             opt->connect_timeout_s <= 0 ? 10 : opt->connect_timeout_s < 2 ? 2 : opt->connect_timeout_s);
     /* client_min_messages: NOTICEs ("already exists, skipping") are not for operators. */
     snprintf(db->options, sizeof db->options, "-c statement_timeout=%d -c TimeZone=UTC -c client_min_messages=warning",
              opt->statement_timeout_ms);
@@ -279,6 +293,39 @@ void wp_db_stats(wp_db *db, int *size, int *in_use, int *open)
         if (db->free_conns[i]) idle_open++;
     *open = idle_open + db->in_use;
     pthread_mutex_unlock(&db->mu);
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+PGconn *wp_db_acquire_waiting(wp_db *db, int wait_s, wp_err *err)
+{
+    double deadline = mono_s() + (wait_s > 0 ? wait_s : 0);
+    bool said = false;
+    for (;;) {
+        PGconn *c = wp_db_acquire(db, err);
+        if (c || wait_s <= 0) return c;
+        const char *keys[NPARAMS], *vals[NPARAMS];
+        conn_params(db, keys, vals);
+        /* PQPING_OK here: the server answers but refused this connection (password, database,
+         * a full max_connections); PQPING_NO_ATTEMPT: the URL itself is wrong. */
+        PGPing p = PQpingParams(keys, vals, 1);
+        if (p != PQPING_NO_RESPONSE && p != PQPING_REJECT) return NULL;
+        double left = deadline - mono_s();
+        if (left < 1) return NULL;
+        if (!said) {
+            wp_log_warn("waiting up to %d s for the database to accept connections (database.startup_wait_seconds)",
+                        wait_s);
+            said = true;
+        }
+        struct timespec one = {1, 0};
+        nanosleep(&one, NULL);
+        wp_err_clear(err);
+    }
 }
 
 wp_status wp_db_ping(wp_db *db, wp_err *err)

@@ -28,6 +28,7 @@ typedef struct wp_db_options {
     int pool_size;
     int acquire_timeout_ms;     /* wait for a free slot at most this long */
     int statement_timeout_ms;   /* 0: none */
+    int connect_timeout_s;      /* libpq connect_timeout; 0: 10 s. A connect_timeout in the URL wins */
     const char *application_name;
 } wp_db_options;
 
@@ -41,6 +42,14 @@ void wp_db_release(wp_db *db, PGconn *conn);
 
 /* Opens a connection outside the pool (listeners, migrations); caller PQfinish()es it. */
 PGconn *wp_db_connect_raw(wp_db *db, wp_err *err);
+
+/*
+ * At startup: a pooled connection, waiting up to wait_s seconds (retrying every second) while
+ * the server does not answer or refuses connections for now (starting up, shutting down, not
+ * yet listening).  A server that answers but refuses us (password, unknown database) fails at
+ * once: waiting cannot fix that.  The caller releases the connection with wp_db_release().
+ */
+PGconn *wp_db_acquire_waiting(wp_db *db, int wait_s, wp_err *err);
 
 /*
  * Runs one parameterised statement.  *res (when res is non-NULL) receives the
