@@ -11,23 +11,8 @@
 #include "apikey.h"
 #include "db.h"
 #include "accounts.h"
+#include "handler.h"
 #include "http.h"
-
-static const char *const no_query[] = {NULL};
-
-/* Common prologue: refuses unknown query parameters, gets the connection. */
-static PGconn *begin(wp_req *req, const char *const *allowed)
-{
-    wp_err err;
-    wp_err_clear(&err);
-    if (wp_req_query_check(req, allowed, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
-        return NULL;
-    }
-    PGconn *db = wp_req_db(req, &err);
-    if (!db) wp_resp_from_err(req, &err);
-    return db;
-}
 
 static json_object *str_or_null(PGresult *r, int row, int col)
 {
@@ -37,8 +22,8 @@ static json_object *str_or_null(PGresult *r, int row, int col)
 static void get_account(wp_req *req, void *ud)
 {
     wp_domain *dom = ud;
-    PGconn *db = begin(req, no_query);
-    if (!db) return;
+    PGconn *db;
+    if (!wp_handler_begin(req, NULL, NULL, &db)) return;
     wp_err err;
     wp_err_clear(&err);
     const char *params[] = {req->account_id};
@@ -53,7 +38,7 @@ static void get_account(wp_req *req, void *ud)
                     " a.parent_account_id"
                     " FROM accounts a WHERE a.id = $1",
                     1, params, &r, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     if (PQntuples(r) != 1) {
@@ -109,14 +94,14 @@ static void respond_new_key(wp_req *req, PGconn *db, const char *name)
     wp_err_clear(&err);
     wp_apikey_new k;
     if (wp_apikey_create(db, req->account_id, name, &k, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     const char *params[] = {req->account_id, k.id};
     PGresult *r;
     if (wp_db_query(db, "SELECT " KEY_COLS " FROM api_keys WHERE account_id = $1 AND id = $2", 2, params, &r, &err) !=
         WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     json_object *o = key_json(r, 0);
@@ -130,8 +115,8 @@ static void respond_new_key(wp_req *req, PGconn *db, const char *name)
 static void create_key(wp_req *req, void *ud)
 {
     (void)ud;
-    PGconn *db = begin(req, no_query);
-    if (!db) return;
+    PGconn *db;
+    if (!wp_handler_begin(req, NULL, NULL, &db)) return;
     wp_err err;
     wp_err_clear(&err);
     json_object *body = NULL;
@@ -139,7 +124,7 @@ static void create_key(wp_req *req, void *ud)
     /* The body is optional: an empty POST creates an unnamed key. */
     if (req->ri->content_length > 0 || wp_req_header(req, "Content-Type")) {
         if (wp_req_json(req, &body, &err) != WP_OK) {
-            wp_resp_from_err(req, &err);
+            wp_handler_fail(req, &err);
             return;
         }
         if (!json_object_is_type(body, json_type_object)) {
@@ -170,28 +155,23 @@ static void list_keys(wp_req *req, void *ud)
 {
     (void)ud;
     static const char *const allowed[] = {"limit", "starting_after", NULL};
-    PGconn *db = begin(req, allowed);
-    if (!db) return;
+    wp_page page;
+    PGconn *db;
+    if (!wp_handler_page(req, allowed, NULL, NULL, &page, &db)) return;
     wp_err err;
     wp_err_clear(&err);
-    int limit;
-    char after[WP_ID_MAX + 8];
-    if (wp_req_page(req, &limit, after, sizeof after, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
-        return;
-    }
     char lim[16];
-    snprintf(lim, sizeof lim, "%d", limit + 1);
-    const char *params[] = {req->account_id, after[0] ? after : NULL, lim};
+    wp_handler_page_limit(&page, lim);
+    const char *params[] = {req->account_id, page.after[0] ? page.after : NULL, lim};
     PGresult *r;
     if (wp_db_query(db,
                     "SELECT " KEY_COLS " FROM api_keys WHERE account_id = $1 AND ($2::text IS NULL OR id < $2)"
                     " ORDER BY id DESC LIMIT $3::int",
                     3, params, &r, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
-    wp_resp_list(req, r, limit, key_json);
+    wp_handler_send_rows(req, r, page.limit, key_json);
     PQclear(r);
 }
 
@@ -213,14 +193,14 @@ static int revoke(wp_req *req, PGconn *db, const char *id, wp_err *err)
 static void delete_key(wp_req *req, void *ud)
 {
     (void)ud;
-    PGconn *db = begin(req, no_query);
-    if (!db) return;
+    PGconn *db;
+    if (!wp_handler_begin(req, NULL, NULL, &db)) return;
     wp_err err;
     wp_err_clear(&err);
     const char *id = wp_req_param(req, "id");
     int n = revoke(req, db, id, &err);
     if (n < 0) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     if (n == 0) {
@@ -239,8 +219,8 @@ static void delete_key(wp_req *req, void *ud)
 static void rotate_key(wp_req *req, void *ud)
 {
     (void)ud;
-    PGconn *db = begin(req, no_query);
-    if (!db) return;
+    PGconn *db;
+    if (!wp_handler_begin(req, NULL, NULL, &db)) return;
     wp_err err;
     wp_err_clear(&err);
     const char *id = wp_req_param(req, "id");
@@ -249,7 +229,7 @@ static void rotate_key(wp_req *req, void *ud)
     if (wp_db_begin(db, &err) != WP_OK ||
         wp_db_query(db, "SELECT name FROM api_keys WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL FOR UPDATE",
                     2, params, &r, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     if (PQntuples(r) != 1) {
@@ -260,17 +240,17 @@ static void rotate_key(wp_req *req, void *ud)
     char *name = PQgetisnull(r, 0, 0) ? NULL : wp_req_strdup(req, PQgetvalue(r, 0, 0));
     PQclear(r);
     if (revoke(req, db, id, &err) < 0) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     wp_apikey_new k;
     if (wp_apikey_create(db, req->account_id, name, &k, &err) != WP_OK || wp_db_commit(db, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     const char *p2[] = {req->account_id, k.id};
     if (wp_db_query(db, "SELECT " KEY_COLS " FROM api_keys WHERE account_id = $1 AND id = $2", 2, p2, &r, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     json_object *o = key_json(r, 0);
