@@ -1,5 +1,5 @@
 /*
- * wh_send.h - one webhook HTTP attempt with libcurl.
+ * wh_send.h - one webhook HTTP attempt (plugins/common's wpc_fetch).
  *
  * POSTs body to url, connecting only to the address in pin (the
  * "host:port:address" string host->url_check returned, via CURLOPT_RESOLVE:
