@@ -339,7 +339,7 @@ static int cmd_account_create(const wp_config *cfg, int argc, char **argv)
     PGconn *c = connect_db(cfg, &pool, &err);
     if (!c) return fail(&err);
     char id[WP_ID_MAX];
-    int trial = strcmp(plan, "trial") == 0 ? cfg->trial_days : 0;
+    int trial = cfg->trial_days; /* every plan starts with a trial (docs/api.md, "Plans and trials") */
     wp_status st = wp_account_create(c, name, email, plan, trial, id, &err);
     wp_db_release(pool, c);
     wp_db_close(pool);

@@ -72,6 +72,11 @@ wp_status wp_pass_load(struct wp_server *srv, PGconn *conn, const char *account_
  * out receives WP_PASS_LINK_TOKEN_LEN characters and a NUL.
  */
 #define WP_PASS_LINK_TOKEN_LEN 32
+
+/* The resource's "livemode": false for a pass of a test workspace (tenancy.h).
+ * Platform plugins read it from pass_get and the event data: a test pass is
+ * marked as such and reaches no wallet service (docs/plugins.md). */
+#define WP_PASS_LIVEMODE_COL "(SELECT a.livemode FROM accounts a WHERE a.id = passes.account_id)"
 wp_status wp_pass_link_token(struct wp_server *srv, const char *account_id, const char *pass_id,
                              char out[WP_PASS_LINK_TOKEN_LEN + 1]);
 /* WP_OK when token is the link token of that pass (constant time), else WP_ENOTFOUND. */

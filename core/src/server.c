@@ -24,7 +24,9 @@
 #include "log.h"
 #include "passes.h"
 #include "share.h"
+#include "subaccounts.h"
 #include "templates.h"
+#include "tenancy.h"
 
 /* Strings under these may be long: base64 images.  Credential uploads name
  * their own long fields (wp_credential_kind.long_fields, credentials.c). */
@@ -111,7 +113,7 @@ int wp_server_auth_bearer(wp_req *req)
                       "too many requests for this API key; retry in %ld s", d.retry_after);
         return 0;
     }
-    return 1;
+    return wp_tenancy_resolve(req, db, auth.livemode);
 }
 
 /* An object id (":id", ":..._id") that cannot exist is not found; any other parameter is malformed. */
@@ -142,6 +144,7 @@ static void log_access(wp_req *req, double elapsed)
     e.status = req->status;
     e.latency_us = (int)(elapsed * 1e6);
     snprintf(e.account_id, sizeof e.account_id, "%s", req->account_id);
+    snprintf(e.agency_account_id, sizeof e.agency_account_id, "%s", req->agency_account_id);
     snprintf(e.key_prefix, sizeof e.key_prefix, "%s", req->key_prefix);
     snprintf(e.request_id, sizeof e.request_id, "%s", req->request_id);
     snprintf(e.kind, sizeof e.kind, "api");
@@ -397,6 +400,7 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
         return st;
     if ((st = wp_health_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_accounts_routes(srv, err)) != WP_OK) return st;
+    if ((st = wp_subaccounts_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_logs_routes(srv, err)) != WP_OK) return st;
     /* Job queue and event bus exist before plugins load, so plugins can register handlers. */
     wp_jobs_config jc;
