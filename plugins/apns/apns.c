@@ -932,6 +932,13 @@ static wp_status on_change(void *ud, const wp_plugin_event *ev)
         host->log(self, WP_LOG_WARN, "pass %s: update tag not stored: %s", pass_id, host->last_error());
         return WP_RETRY;
     }
+    /* A test-mode pass (the core's "livemode": false) is served to devices
+     * that ask, but no push goes to Apple for it. */
+    json_object *lm = jget(pass, "livemode");
+    if (lm && json_object_is_type(lm, json_type_boolean) && !json_object_get_boolean(lm)) {
+        host->log(self, WP_LOG_DEBUG, "pass %s is a test pass: no push", pass_id);
+        return WP_OK;
+    }
     json_object *devices = NULL;
     if (host->db_query(self, NULL,
                        "SELECT device_library_identifier AS d, push_token AS t FROM apns_registrations"
