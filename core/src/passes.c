@@ -35,8 +35,8 @@
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define PASS_COLS                                                                                        \
     "account_id, id, serial_number, pass_type, status, template_id, body::text, overrides::text, version, " \
-    TS("created_at") ", " TS("updated_at") ", " WP_PASS_LIVEMODE_COL
-enum { C_ACCT, C_ID, C_SERIAL, C_TYPE, C_STATUS, C_TPL, C_BODY, C_OVR, C_VERSION, C_CREATED, C_UPDATED, C_LIVE };
+    TS("created_at") ", " TS("updated_at") ", " WP_PASS_LIVEMODE_COL ", " WP_PASS_GONE_COL
+enum { C_ACCT, C_ID, C_SERIAL, C_TYPE, C_STATUS, C_TPL, C_BODY, C_OVR, C_VERSION, C_CREATED, C_UPDATED, C_LIVE, C_GONE };
 
 #define NOTIFY_MAX_CHARS 4096
 #define SERIAL_TRIES 8
@@ -89,6 +89,8 @@ static wp_status loaded_from_row(PGresult *r, int i, json_object **out)
 {
     json_object *body = NULL;
     json_object *res = resource_from_row(r, i, &body);
+    /* Its account was deleted: links answer 410 (passes.h, WP_PASS_GONE_COL). */
+    if (strcmp(PQgetvalue(r, i, C_GONE), "t") == 0) json_object_object_add(res, "account_deleted", json_object_new_boolean(1));
     json_object *ovr = col_json(r, i, C_OVR), *keys = json_object_new_array();
     json_object_object_foreach(ovr, k, v) {
         (void)v;

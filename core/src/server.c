@@ -25,6 +25,7 @@
 #include "passes.h"
 #include "share.h"
 #include "subaccounts.h"
+#include "sweep.h"
 #include "templates.h"
 #include "tenancy.h"
 
@@ -430,6 +431,7 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     }
     wp_status jst = wp_jobs_start(srv->jobs, err);
     if (jst != WP_OK) return jst;
+    if ((jst = wp_sweep_start(srv->db, cfg, &srv->sweep, err)) != WP_OK) return jst;
     char ports[600], threads[16], ka_ms[16], req_ms[16], backlog[16], hsts[16];
     /* "s": CivetWeb's TLS listener; the redirect listener is plain and only answers 308 */
     int pn = srv->tls && cfg->tls_redirect_port
@@ -502,11 +504,14 @@ void wp_server_stop(wp_server *srv)
     if (srv->mg) mg_stop(srv->mg);
     srv->mg = NULL;
     wp_jobs_stop(srv->jobs);
+    wp_sweep_stop(srv->sweep);
+    srv->sweep = NULL;
     if (srv->accesslog) wp_accesslog_flush(srv->accesslog);
 }
 
 void wp_server_free(wp_server *srv)
 {
+    wp_sweep_stop(srv->sweep); /* when start failed after it began */
     if (srv->accesslog) wp_accesslog_stop(srv->accesslog);
     wp_events_free(srv->events);
     wp_jobs_free(srv->jobs);
