@@ -3,7 +3,8 @@
  *
  * Every query is scoped by the live account the request acts on
  * (req->live_account_id, tenancy.h); another account's key id answers 404
- * like an id that does not exist.  A test key sees and makes test keys only.
+ * like an id that does not exist.  A key sees only keys of its own mode (live
+ * or test); a live key can create test keys, a test key only test keys.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,8 +109,9 @@ static json_object *key_json(PGresult *r, int i)
     "id, name, prefix, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"  \
     " to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), livemode"
 
-/* A test key reaches test keys only ($n: the caller's mode). */
-#define KEY_MODE(n) " AND (livemode = false OR $" #n "::boolean)"
+/* Each mode reaches its own keys only, as for every object ($n: the caller's
+ * mode); a live key may still create test keys (the way into test mode). */
+#define KEY_MODE(n) " AND livemode = $" #n "::boolean"
 
 static const char *mode_param(const wp_req *req) { return req->livemode ? "t" : "f"; }
 

@@ -369,11 +369,12 @@ static void update_sub(wp_req *req, void *ud)
 {
     (void)ud;
     PGconn *db = begin(req);
-    if (!db || !agency_ok(req, db, 1)) return;
+    if (!db) return;
     const char *id = wp_req_param(req, "id");
     PGresult *r;
-    if (!select_sub(req, db, id, &r)) return;
+    if (!select_sub(req, db, id, &r)) return; /* 404 first: a foreign id says nothing more */
     PQclear(r);
+    if (!agency_ok(req, db, 1)) return;
     static const char *const allowed[] = {"name", "email", "allocation", NULL};
     json_object *body = object_body(req, allowed);
     if (!body) return;
@@ -422,11 +423,12 @@ static void set_allocation(wp_req *req, void *ud)
 {
     (void)ud;
     PGconn *db = begin(req);
-    if (!db || !agency_ok(req, db, 1)) return;
+    if (!db) return;
     const char *id = wp_req_param(req, "id");
     PGresult *r;
-    if (!select_sub(req, db, id, &r)) return;
+    if (!select_sub(req, db, id, &r)) return; /* 404 first: a foreign id says nothing more */
     PQclear(r);
+    if (!agency_ok(req, db, 1)) return;
     static const char *const allowed[] = {"operations_per_month", NULL};
     json_object *body = object_body(req, allowed);
     if (!body) return;
@@ -463,7 +465,7 @@ static void delete_sub(wp_req *req, void *ud)
 {
     (void)ud;
     PGconn *db = begin(req);
-    if (!db || !agency_ok(req, db, 1)) return;
+    if (!db) return;
     const char *id = wp_req_param(req, "id");
     wp_err err;
     wp_err_clear(&err);
@@ -472,7 +474,7 @@ static void delete_sub(wp_req *req, void *ud)
         wp_resp_from_err(req, &err);
         return;
     }
-    if (!select_sub(req, db, id, &r)) return;
+    if (!select_sub(req, db, id, &r) || !agency_ok(req, db, 1)) return;
     json_object *o = sub_json(r, 0);
     PQclear(r);
     const char *p[] = {req->live_account_id, live_param(req), id};
@@ -506,11 +508,12 @@ static void create_sub_key(wp_req *req, void *ud)
 {
     (void)ud;
     PGconn *db = begin(req);
-    if (!db || !agency_ok(req, db, 1)) return;
+    if (!db) return;
     const char *id = wp_req_param(req, "id");
     PGresult *r;
-    if (!select_sub(req, db, id, &r)) return;
+    if (!select_sub(req, db, id, &r)) return; /* 404 first: a foreign id says nothing more */
     PQclear(r);
+    if (!agency_ok(req, db, 1)) return;
     const char *name = NULL;
     int livemode = 1;
     json_object *body = NULL;

@@ -66,6 +66,8 @@ before(async () => {
     jobs: { workers: 2, poll_ms: 200 },
     plans: { trial: { operations_per_month: 1000 }, tiny: { operations_per_month: 4 } },
     metering: { default_plan: 'tiny', trial_days: 0 },
+    accounts: { sweep_interval_seconds: 1 },
+    test_mode: { retention_days: 7 },
   } });
   A = gw.account();
   let r = await gw.request('PUT', '/api/v1/credentials/apple', { key: A.key, body: {
@@ -114,8 +116,9 @@ test('keys: the CLI key is live, a live key makes sk_test_ keys, a test key only
   assert.equal(r.body.livemode, false);
   const live = (await gw.request('GET', '/api/v1/api_keys', { key: A.key })).body.data;
   const test = (await gw.request('GET', '/api/v1/api_keys', { key: testKey })).body.data;
-  assert.ok(live.some((k) => k.livemode) && live.some((k) => !k.livemode), 'a live key sees both');
+  assert.ok(live.length >= 1 && live.every((k) => k.livemode), 'a live key sees live keys only');
   assert.ok(test.length >= 2 && test.every((k) => !k.livemode), 'a test key sees test keys only');
+  assertError(await gw.request('DELETE', `/api/v1/api_keys/${test[0].id}`, { key: A.key }), 404);
   const liveKeyId = live.find((k) => k.livemode).id;
   assertError(await gw.request('DELETE', `/api/v1/api_keys/${liveKeyId}`, { key: testKey }), 404);
   assertError(await gw.request('POST', `/api/v1/api_keys/${liveKeyId}/rotate`, { key: testKey }), 404);
@@ -230,4 +233,19 @@ test('webhooks: test objects reach endpoints made with a test key only, and live
   assert.deepEqual(tests, [tp.id]);
   assert.ok(!lives.includes(tp.id));
   assert.deepEqual(lives, [lp.body.id]);
+});
+
+test('test passes are deleted after test_mode.retention_days; live passes stay', async () => {
+  const tp = (await create(testKey, { ...BASE, serial_number: 'TEST-OLD-1' })).body;
+  const young = (await create(testKey, { ...BASE, serial_number: 'TEST-YOUNG-1' })).body;
+  const lp = (await gw.request('GET', '/api/v1/passes?limit=1', { key: A.key })).body.data[0];
+  // an update leaves a row of the apns plugin's behind (its tag)
+  assert.equal((await gw.request('PUT', `/api/v1/passes/${tp.id}`, { key: testKey, body: { logo_text: 'Old' } })).status, 200);
+  await waitFor(() => gw.sql(`SELECT count(*) FROM apns_passes WHERE pass_id = '${tp.id}'`) === '1', { what: 'the tag row' });
+  gw.sql(`UPDATE passes SET created_at = now() - interval '8 days' WHERE id IN ('${tp.id}', '${lp.id}')`);
+  await waitFor(() => gw.sql(`SELECT count(*) FROM passes WHERE id = '${tp.id}'`) === '0', { what: 'the sweep', timeout: 30000 });
+  assert.equal(gw.sql(`SELECT count(*) FROM pass_secrets WHERE pass_id = '${tp.id}'`), '0');
+  assert.equal(gw.sql(`SELECT count(*) FROM apns_passes WHERE pass_id = '${tp.id}'`), '0', "a plugin's rows of the pass go too");
+  assert.equal((await gw.request('GET', `/api/v1/passes/${young.id}`, { key: testKey })).status, 200);
+  assert.equal((await gw.request('GET', `/api/v1/passes/${lp.id}`, { key: A.key })).status, 200, 'a live pass is never swept');
 });
