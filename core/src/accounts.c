@@ -171,7 +171,7 @@ static void create_key(wp_req *req, void *ud)
                 }
                 livemode = json_object_get_boolean(v);
                 if (livemode && !req->livemode) {
-                    wp_resp_error(req, 403, "permission_error", "livemode_required", "livemode",
+                    wp_resp_error(req, 403, "invalid_request_error", "livemode_required", "livemode",
                                   "a test key can create test keys only; use a live key");
                     json_object_put(body);
                     return;

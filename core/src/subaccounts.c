@@ -155,12 +155,12 @@ static int allocation_field(wp_req *req, json_object *body, const char *name, in
 static int agency_ok(wp_req *req, PGconn *db, int writing)
 {
     if (!req->livemode && writing) {
-        wp_resp_error(req, 403, "permission_error", "livemode_required", NULL,
+        wp_resp_error(req, 403, "invalid_request_error", "livemode_required", NULL,
                       "sub-accounts are live objects: manage them with a live key (sk_live_...)");
         return 0;
     }
     if (req->agency_account_id[0] && writing) {
-        wp_resp_error(req, 403, "permission_error", "nesting_not_allowed", WP_TENANCY_HEADER,
+        wp_resp_error(req, 403, "invalid_request_error", "nesting_not_allowed", WP_TENANCY_HEADER,
                       "a sub-account cannot have sub-accounts of its own (nesting is one level)");
         return 0;
     }
@@ -176,7 +176,7 @@ static int agency_ok(wp_req *req, PGconn *db, int writing)
     int top = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     if (!top) {
-        wp_resp_error(req, 403, "permission_error", "nesting_not_allowed", NULL,
+        wp_resp_error(req, 403, "invalid_request_error", "nesting_not_allowed", NULL,
                       "a sub-account cannot have sub-accounts of its own (nesting is one level)");
         return 0;
     }
