@@ -13,6 +13,7 @@
 #include "apikey.h"
 #include "db.h"
 #include "server.h"
+#include "subaccounts.h"
 
 static const char *const no_query[] = {NULL};
 
