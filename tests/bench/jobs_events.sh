@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: the job queue and the event bus (core/src/jobs.h, events.h).
+# Benchmark: the job queue and the event bus (core/src/store/jobs.h, events.h).
 #
 #   events    publish -> subscriber latency: events published one by one with
 #             wp_events_publish (each its own transaction) at a fixed rate,

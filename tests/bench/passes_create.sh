@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: creating passes, POST /api/v1/passes (core/src/passes.c), with
+# Benchmark: creating passes, POST /api/v1/passes (core/src/http/passes.c), with
 # no platform plugin loaded.
 #
 #   target     wrk POSTs the Solstice Coffee body of docs/api.md (no serial_number:

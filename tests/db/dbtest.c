@@ -60,7 +60,9 @@ int dbt_setup(dbt *t)
     char sql[128];
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", t->name);
     if (admin_exec(t, sql) != 0) return -1;
+    /* connect_timeout: a test machine may be loaded far beyond its cores (DBT_CONNECT_TIMEOUT_S) */
     wp_db_options o = {.url = t->url, .pool_size = 8, .acquire_timeout_ms = 5000, .statement_timeout_ms = 30000,
+                       .connect_timeout_s = DBT_CONNECT_TIMEOUT_S,
                        .application_name = "walletpass-dbtest"};
     wp_err err;
     wp_err_clear(&err);

@@ -12,6 +12,13 @@
 
 #include "db.h"
 
+/* libpq connect_timeout of the suites' pools: generous, since a test machine may be loaded far
+ * beyond its cores (a backend fork under a sanitizer then takes seconds). */
+#define DBT_CONNECT_TIMEOUT_S 60
+/* How long the suites wait for what must happen (dbt_wait_ll): it only ends a wait for something
+ * that never comes, so it is generous for the same reason. */
+#define DBT_WAIT_MS 120000
+
 typedef struct dbt {
     char admin[512];
     char url[600];

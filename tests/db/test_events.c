@@ -122,7 +122,7 @@ static void test_rollback_never_delivered_commit_delivered(void **state)
 
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM delivered WHERE event_id IN ('%s', '%s')", ok, voided);
-    assert_int_equal(dbt_wait_ll(c, sql, 3, 10000), 3);
+    assert_int_equal(dbt_wait_ll(c, sql, 3, DBT_WAIT_MS), 3);
     assert_int_equal(count(c, "SELECT count(*) FROM delivered WHERE event_id = '%s' AND subscriber = 'rec'"
                               " AND type = 'pass.created' AND account_id = 'acct_a'"
                               " AND data = '{\"n\":2,\"s\":\"caf\\u00e9\"}'::jsonb", ok), 1);
@@ -216,7 +216,7 @@ static void test_deliveries_of_a_pass_in_order(void **state)
     PGconn *c = dbt_connect(&T);
     assert_non_null(c);
     assert_int_equal(wp_jobs_start(q, &err), WP_OK);
-    assert_int_equal(dbt_wait_ll(c, "SELECT count(*) FROM spans", 60, 60000), 60);
+    assert_int_equal(dbt_wait_ll(c, "SELECT count(*) FROM spans", 60, DBT_WAIT_MS), 60);
     /* For each subscriber and pass: no overlap, and publish order. */
     assert_int_equal(dbt_ll(c, "SELECT count(*) FROM spans a JOIN spans b ON a.subscriber = b.subscriber"
                                " AND a.pass = b.pass AND a.n < b.n WHERE a.t1 > b.t0"),
@@ -237,7 +237,7 @@ static void child_publish(int wfd)
 {
     wp_err err;
     wp_err_clear(&err);
-    wp_db_options o = {.url = T.url, .pool_size = 2, .acquire_timeout_ms = 5000, .application_name = "child"};
+    wp_db_options o = {.url = T.url, .pool_size = 2, .acquire_timeout_ms = 5000, .application_name = "child", .connect_timeout_s = DBT_CONNECT_TIMEOUT_S};
     wp_db *db;
     if (wp_db_open(&o, &db, &err) != WP_OK) _exit(3);
     g_pool = db;
@@ -293,7 +293,7 @@ static void test_committed_event_survives_sigkill(void **state)
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM delivered WHERE event_id = '%s' AND subscriber = 'rec'"
                               " AND data->>'killed' = 'true'", id);
-    assert_int_equal(dbt_wait_ll(c, sql, 1, 10000), 1);
+    assert_int_equal(dbt_wait_ll(c, sql, 1, DBT_WAIT_MS), 1);
     wp_jobs_stop(q);
     wp_events_free(ev);
     wp_jobs_free(q);

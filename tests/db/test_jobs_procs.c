@@ -103,7 +103,7 @@ static void worker_process(const char *kind, wp_job_fn fn, void *ud, int nworker
 {
     wp_err err;
     wp_err_clear(&err);
-    wp_db_options o = {.url = T.url, .pool_size = nworkers + 1, .acquire_timeout_ms = 10000,
+    wp_db_options o = {.url = T.url, .pool_size = nworkers + 1, .acquire_timeout_ms = 10000, .connect_timeout_s = DBT_CONNECT_TIMEOUT_S,
                        .application_name = "worker"};
     if (wp_db_open(&o, &g_pool, &err) != WP_OK) _exit(3);
     wp_jobs_config cfg;
@@ -183,7 +183,7 @@ static void test_two_processes_thousands_of_jobs(void **state)
         json_object_put(p);
         if (i % 500 == 499) assert_int_equal(dbt_exec(C, "COMMIT"), 0);
     }
-    assert_int_equal(dbt_wait_ll(C, "SELECT count(*) FROM jobs WHERE kind = 't.work' AND status = 'done'", NJOBS, 60000),
+    assert_int_equal(dbt_wait_ll(C, "SELECT count(*) FROM jobs WHERE kind = 't.work' AND status = 'done'", NJOBS, DBT_WAIT_MS),
                      NJOBS);
     reap(&a);
     reap(&b);
@@ -242,7 +242,7 @@ static void test_lease_expiry_after_sigkill(void **state)
     /* Another process (this one) picks it up once the lease has lapsed. */
     assert_int_equal(wp_jobs_start(q, &err), WP_OK);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE id = '%s' AND status = 'done'", id);
-    assert_int_equal(dbt_wait_ll(C, sql, 1, 10000), 1);
+    assert_int_equal(dbt_wait_ll(C, sql, 1, DBT_WAIT_MS), 1);
     wp_jobs_free(q);
     snprintf(sql, sizeof sql, "SELECT attempts FROM jobs WHERE id = '%s' AND last_error LIKE 'lease expired%%'", id);
     assert_int_equal(dbt_ll(C, sql), 2);
@@ -286,7 +286,7 @@ static void test_dead_owner_on_this_host_taken_over_at_once(void **state)
 
     assert_int_equal(wp_jobs_start(q, &err), WP_OK);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE id = '%s' AND status = 'done'", id);
-    assert_int_equal(dbt_wait_ll(C, sql, 1, 30000), 1);
+    assert_int_equal(dbt_wait_ll(C, sql, 1, DBT_WAIT_MS), 1);
     wp_jobs_free(q);
     snprintf(sql, sizeof sql, "SELECT attempts FROM jobs WHERE id = '%s' AND last_error LIKE 'owner died: %%:%d:%%'", id,
              (int)ch.pid);
@@ -307,7 +307,7 @@ static void test_long_handler_keeps_its_lease(void **state)
     wp_jobs *q;
     assert_int_equal(wp_jobs_new(T.db, NULL, 0, 1, 100, &q, &err), WP_OK);
     for (int i = 0; i < 3; i++) assert_int_equal(wp_jobs_enqueue(q, NULL, NULL, "t.slow", NULL, 0, NULL, &err), WP_OK);
-    assert_int_equal(dbt_wait_ll(C, "SELECT count(*) FROM jobs WHERE kind = 't.slow' AND status = 'done'", 3, 20000), 3);
+    assert_int_equal(dbt_wait_ll(C, "SELECT count(*) FROM jobs WHERE kind = 't.slow' AND status = 'done'", 3, DBT_WAIT_MS), 3);
     reap(&a);
     reap(&b);
     wp_jobs_free(q);

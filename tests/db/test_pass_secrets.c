@@ -15,14 +15,14 @@
 
 #include "dbtest.h"
 #include "pass_secrets.h"
-#include "server.h"
+#include "domain.h"
 #include "vault.h"
 
 #define K1 "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 #define K2 "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
 
 static dbt T;
-static wp_server S;
+static wp_domain S;
 static PGconn *C;
 
 static void add_pass(const char *acct, const char *id, const char *serial)

@@ -15,14 +15,14 @@
 
 #include "dbtest.h"
 #include "passes.h"
-#include "server.h"
+#include "domain.h"
 #include "vault.h"
 
 #define K1 "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 #define K2 "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
 
 static dbt T;
-static wp_server S;
+static wp_domain S;
 
 /* Inserts a pass the way passes.c stores one. */
 static void add_pass(PGconn *c, const char *acct, const char *id, const char *serial)

@@ -38,7 +38,7 @@ const pass = (i, extra = {}) => ({
   barcode_message: `M-${i}`, ...extra,
 });
 
-async function waitCompleted(g, key, id, timeout = 120000) {
+async function waitCompleted(g, key, id, timeout = 600000) {
   return waitFor(async () => {
     const r = await g.request('GET', `/api/v1/batches/${id}`, { key });
     assert.equal(r.status, 200, r.text);
@@ -209,9 +209,11 @@ test('the Idempotency-Key covers the whole batch: a retry answers the same batch
 });
 
 test('SIGKILL mid-batch: a new gateway on the same database finishes it; exactly N passes, none twice', async () => {
-  // one worker and a short lease: the batch is slow enough to be caught mid-way,
-  // and the killed process's chunk is requeued soon after the restart
-  const slow = { ...CONFIG, jobs: { workers: 1, poll_ms: 100, lease_seconds: 2 } };
+  // one worker: the batch is slow enough to be caught mid-way; the killed process's chunk is
+  // requeued at the restart (its owner is seen dead on this machine, no lease has to run out).
+  // The lease is long enough that a renewal late on a loaded machine never gives a running
+  // chunk away.
+  const slow = { ...CONFIG, jobs: { workers: 1, poll_ms: 100, lease_seconds: 30 } };
   const g1 = await startGateway({ config: slow });
   const acct = g1.account();
   const N = 1000;

@@ -23,7 +23,7 @@ test('healthz, readyz and metrics answer at the root', async () => {
   const m = await waitFor(async () => {
     const r = await gw.request('GET', '/metrics');
     return /walletpass_http_requests_total\{method="GET",route="\/api\/v1\/account",status="200"\} \d+/.test(r.text) && r;
-  }, { what: 'the account request in /metrics', timeout: 5000 });
+  }, { what: 'the account request in /metrics', timeout: 120000 });
   assert.equal(m.status, 200);
   assert.match(m.text, /walletpass_http_request_duration_seconds_bucket\{method="GET",route="\/api\/v1\/account",le="\+Inf"\} \d+/);
   assert.match(m.text, /walletpass_db_pool_size \d+/);

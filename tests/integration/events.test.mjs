@@ -73,7 +73,7 @@ test('config: unknown or out-of-range keys in "jobs" stop start-up naming the ke
   const run = (jobs) => {
     const cfg = path.join(dir, 'c.json');
     fs.writeFileSync(cfg, JSON.stringify({ server: { port: 1, listen_address: '127.0.0.1' }, jobs }));
-    return spawnSync(BIN, ['serve'], { env: { ...gw.env, WALLETPASS_CONFIG: cfg }, encoding: 'utf8', timeout: 20000 });
+    return spawnSync(BIN, ['serve'], { env: { ...gw.env, WALLETPASS_CONFIG: cfg }, encoding: 'utf8', timeout: 120000 });
   };
   const r1 = run({ workerz: 2 });
   assert.equal(r1.status, 1, r1.stderr);

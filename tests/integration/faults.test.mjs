@@ -6,7 +6,7 @@
 // database and in the answers, never timed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,8 +17,10 @@ const JOBS = { workers: 1, poll_ms: 100, lease_seconds: 3600 };
 const NO_LIMIT = { requests_per_second: 0 };
 // The suite blocks node in synchronous psql/CLI calls, longer than the server's 5 s keep-alive on a
 // loaded machine: the server would close a pooled connection node cannot notice closing, and fetch
-// does not retry a POST on it.  So the server keeps idle connections longer.
-const SERVER = { keep_alive_timeout_ms: 120000 };
+// does not retry a POST on it.  So the server keeps idle connections longer.  For the same reason
+// a request whose body node had not finished sending when it blocked must not be cut off by the
+// server's stall limit (header_timeout_seconds, 5 s): that limit is for clients, not under test here.
+const SERVER = { keep_alive_timeout_ms: 120000, header_timeout_seconds: 120 };
 
 /** A psql session holding a row lock until release() (a transaction left open). */
 async function holdLock(dbUrl, lockSql) {
@@ -88,6 +90,13 @@ function pg(fn, dir, port) {
   return execFileSync('bash', ['-c', `source "$1"; ${fn} "$2" "$3"`, 'pg', COMMON, dir, String(port)],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
+// The same without blocking node: while the clients run, their requests must keep moving.
+function pgAsync(fn, dir, port) {
+  return new Promise((resolve, reject) => {
+    execFile('bash', ['-c', `source "$1"; ${fn} "$2" "$3"`, 'pg', COMMON, dir, String(port)], { encoding: 'utf8' },
+      (err, out, errText) => (err ? reject(new Error(`${fn}: ${err.message}\n${errText}`)) : resolve(out.trim())));
+  });
+}
 
 test('PostgreSQL stopped for 10 s under load: only 503s with Retry-After, no crash, recovery without a restart', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-pg-faults-'));
@@ -121,22 +130,22 @@ test('PostgreSQL stopped for 10 s under load: only 503s with Retry-After, no cra
       }
     };
     const clients = Array.from({ length: 8 }, (_, c) => client(c));
-    await waitFor(() => created >= 50, { timeout: 60000, what: 'load before the outage' });
+    await waitFor(() => created >= 50, { timeout: 120000, what: 'load before the outage' });
 
-    pg('wp_pg_stop', dir, port);
+    await pgAsync('wp_pg_stop', dir, port);
     phase = 'outage';
     await sleep(10000); // the outage itself, not an assertion
-    await waitFor(() => outage.length >= 20, { timeout: 60000, what: 'requests answered during the outage' });
+    await waitFor(() => outage.length >= 20, { timeout: 120000, what: 'requests answered during the outage' });
     assert.equal(gw.proc.exitCode, null, 'the gateway runs through the outage');
     assert.equal((await gw.request('GET', '/healthz')).status, 200);
     assertError(await gw.request('GET', '/readyz'), 503, { code: 'service_unavailable' });
 
-    pg('wp_pg_start', dir, port);
+    await pgAsync('wp_pg_start', dir, port);
     phase = 'after';
     await waitFor(async () => (await gw.request('GET', '/api/v1/account', { key: a.key })).status === 200,
-      { timeout: 60000, interval: 200, what: 'service back after the database' });
+      { timeout: 120000, interval: 200, what: 'service back after the database' });
     const before = created;
-    await waitFor(() => created >= before + 50, { timeout: 60000, what: 'load served again' });
+    await waitFor(() => created >= before + 50, { timeout: 120000, what: 'load served again' });
     running = false;
     await Promise.all(clients);
 

@@ -19,7 +19,7 @@ function bare(args) {
   const env = { ...process.env, WALLETPASS_CONFIG: path.join(SOURCE_DIR, 'config', 'dev.json') };
   delete env.WALLETPASS_DATABASE_URL;
   delete env.WALLETPASS_MASTER_KEY;
-  return spawnSync(BIN, args, { env, cwd: dir, encoding: 'utf8', timeout: 60000 });
+  return spawnSync(BIN, args, { env, cwd: dir, encoding: 'utf8', timeout: 120000 });
 }
 
 test('walletpass routes needs neither a database nor a master key', () => {

@@ -8,11 +8,11 @@ import net from 'node:net';
 import { startGateway, rawRequest } from './lib/harness.mjs';
 
 let gw, a;
-// keep-alive on, and a keep-alive timeout well past the 3 s rawRequest
-// waits, so "closed" can only mean the server chose to close.
+// keep-alive on, and keep-alive and request timeouts (10 min) far past the waits below (2 min
+// at most), so "closed" can only mean the server chose to close, however slow the machine.
 before(async () => {
   gw = await startGateway({
-    config: { server: { keep_alive: true, keep_alive_timeout_ms: 20000, request_timeout_ms: 20000 }, limits: { max_body_bytes: 4096 } },
+    config: { server: { keep_alive: true, keep_alive_timeout_ms: 600000, request_timeout_ms: 600000 }, limits: { max_body_bytes: 4096 } },
   });
   a = gw.account();
 });
@@ -41,10 +41,8 @@ function responses(text) {
 }
 
 async function expectRefusedAndClosed(raw, why) {
-  const t0 = Date.now();
-  const r = await rawRequest(gw.port, raw, { timeout: 3000 });
+  const r = await rawRequest(gw.port, raw, { timeout: 120000 });
   assert.ok(r.closed, `${why}: the server must close the connection (got ${JSON.stringify(r.text)})`);
-  assert.ok(Date.now() - t0 < 2500, `${why}: closed only after ${Date.now() - t0} ms`);
   const rs = responses(r.text);
   assert.equal(rs.length, 1, `${why}: exactly one response, got ${rs.length}: ${JSON.stringify(r.text)}`);
   const [res] = rs;
@@ -168,19 +166,17 @@ function respondThenClose(port, head, rest) {
     s.setEncoding('latin1');
     let buf = '';
     let res = null;
-    const t0 = Date.now();
-    let tAnswer = 0;
-    const fail = setTimeout(() => { s.destroy(); reject(new Error(`no close: ${JSON.stringify(buf)}`)); }, 5000);
+    // the server's request timeout is 10 min: an answer that waited for the body never comes in time
+    const fail = setTimeout(() => { s.destroy(); reject(new Error(`no close: ${JSON.stringify(buf)}`)); }, 120000);
     s.on('error', reject);
     s.on('data', (d) => {
       buf += d;
       if (res) return;
       try { [res] = responses(buf); } catch { return; }
-      tAnswer = Date.now() - t0;
       if (rest === null) s.end(); // the client gives up on the body
       else s.write(rest);
     });
-    s.on('close', () => { clearTimeout(fail); resolve({ res, text: buf, tAnswer }); });
+    s.on('close', () => { clearTimeout(fail); resolve({ res, text: buf }); });
     s.write(head);
   });
 }
@@ -196,12 +192,12 @@ test('a body refused for its size: 413 at once, before the body is sent, then cl
     [head + `Transfer-Encoding: chunked\r\n\r\n2000\r\n${'x'.repeat(0x2000)}\r\n`, '0\r\n\r\n'],
   ];
   for (const [h, rest] of cases) {
-    const { res, text, tAnswer } = await respondThenClose(gw.port, h, rest);
+    // "at once": the client sends the rest of the body only after the answer arrived
+    const { res, text } = await respondThenClose(gw.port, h, rest);
     assert.ok(res, `a response: ${JSON.stringify(text)}`);
     assert.equal(res.status, 413, JSON.stringify(text));
     assert.equal(res.headers.connection, 'close');
     assert.equal(JSON.parse(res.body).error.code, 'body_too_large');
-    assert.ok(tAnswer < 2000, `answered after ${tAnswer} ms`);
     assert.equal(responses(text).length, 1, `one response only: ${JSON.stringify(text)}`);
   }
 });
@@ -291,7 +287,7 @@ test('a Content-Length too long to be a number of bytes: 400 naming it', async (
 
 /** Like expectRefusedAndClosed, for answers CivetWeb decides before routing (any status). */
 async function expectJsonBeforeRouting(raw, status, why) {
-  const r = await rawRequest(gw.port, raw, { timeout: 3000 });
+  const r = await rawRequest(gw.port, raw, { timeout: 120000 });
   assert.ok(r.closed, `${why}: the server must close the connection (got ${JSON.stringify(r.text)})`);
   const rs = responses(r.text);
   assert.equal(rs.length, 1, `${why}: ${JSON.stringify(r.text)}`);

@@ -262,7 +262,7 @@ test('PUT a pass: exactly one PATCH of the object with the new values (created f
   });
   assert.equal(r.status, 200, r.text);
   const patches = () => g.apiCalls('PATCH', new RegExp(`/loyaltyObject/${oid.replace(/\./g, '\\.')}$`));
-  await waitFor(() => patches().length >= 1, { what: 'a PATCH of the object', timeout: 20000 });
+  await waitFor(() => patches().length >= 1, { what: 'a PATCH of the object', timeout: 120000 });
   await new Promise((res) => setTimeout(res, 1500));
   assert.equal(patches().length, 1, JSON.stringify(g.calls.map((c) => [c.method, c.path, c.status, c.at, c.body && Object.keys(c.body).length])));
   const body = patches()[0].body;
@@ -281,7 +281,7 @@ test('PUT a pass: exactly one PATCH of the object with the new values (created f
   const foid = `${ISSUER}.${fat.id}`;
   const u = await gw.request('PUT', `/api/v1/passes/${fat.id}`, { key: acct.key, body: { barcode_message: 'M-999' } });
   assert.equal(u.status, 200, u.text);
-  await waitFor(() => g.store.get(`genericObject/${foid}`), { what: 'the generic object created', timeout: 20000 });
+  await waitFor(() => g.store.get(`genericObject/${foid}`), { what: 'the generic object created', timeout: 120000 });
   assert.equal(g.store.get(`genericObject/${foid}`).barcode.value, 'M-999');
   assert.equal(g.store.get(`genericObject/${foid}`).notifyPreference, undefined);
 });
@@ -296,7 +296,7 @@ test('a 500 from the API is retried through the job queue', { skip }, async (t) 
   const r = await gw.request('PUT', `/api/v1/passes/${p.id}`, { key: acct.key, body: { account_name: 'Jane Retry' } });
   assert.equal(r.status, 200, r.text);
   await waitFor(() => g.apiCalls('PATCH', re).filter((c) => !c.injected).length > before,
-    { what: 'the retried PATCH', timeout: 30000 });
+    { what: 'the retried PATCH', timeout: 120000 });
   const mine = g.apiCalls('PATCH', re).slice(before);
   assert.equal(mine[0].injected, 500);
   assert.equal(mine.length, 2, 'one failure, one retry');
@@ -314,14 +314,14 @@ test('a change that lives on the class (loyalty colour) patches the class, not t
   const classBefore = g.apiCalls('PATCH', cre).length, objBefore = g.apiCalls('PATCH', ore).length;
   const r = await gw.request('PUT', `/api/v1/passes/${p.id}`, { key: acct.key, body: { background_color: '#223344' } });
   assert.equal(r.status, 200, r.text);
-  await waitFor(() => g.apiCalls('PATCH', cre).length > classBefore, { what: 'the class PATCH', timeout: 20000 });
+  await waitFor(() => g.apiCalls('PATCH', cre).length > classBefore, { what: 'the class PATCH', timeout: 120000 });
   assert.equal(g.store.get(`loyaltyClass/${cid}`).hexBackgroundColor, '#223344');
   // The class job is enqueued by the pass's sync job, which found the object as Google has it.
   assert.equal(g.apiCalls('PATCH', ore).length, objBefore);
   // An update that leaves the class as it was does not touch it.
   const r2 = await gw.request('PUT', `/api/v1/passes/${p.id}`, { key: acct.key, body: { account_name: 'Jane Again' } });
   assert.equal(r2.status, 200, r2.text);
-  await waitFor(() => g.apiCalls('PATCH', ore).length === objBefore + 1, { what: 'the object PATCH', timeout: 20000 });
+  await waitFor(() => g.apiCalls('PATCH', ore).length === objBefore + 1, { what: 'the object PATCH', timeout: 120000 });
   assert.equal(g.apiCalls('PATCH', ore).at(-1).body.hexBackgroundColor, undefined);
   await new Promise((res) => setTimeout(res, 500));
   assert.equal(g.apiCalls('PATCH', cre).length, classBefore + 1);
@@ -334,7 +334,7 @@ test('notify: addMessage TEXT_AND_NOTIFY, then TEXT once 3 notifications were se
   const re = new RegExp(`/loyaltyObject/${oid.replace(/\./g, '\\.')}/addMessage$`);
   const n = await gw.request('POST', `/api/v1/passes/${p.id}/notify`, { key: acct.key, body: { message: 'Double points today' } });
   assert.ok(n.status === 200 || n.status === 201 || n.status === 202, n.text);
-  await waitFor(() => g.apiCalls('POST', re).length === 1, { what: 'addMessage', timeout: 20000 });
+  await waitFor(() => g.apiCalls('POST', re).length === 1, { what: 'addMessage', timeout: 120000 });
   const m1 = g.apiCalls('POST', re)[0].body.message;
   assert.equal(m1.messageType, 'TEXT_AND_NOTIFY');
   assert.equal(m1.body, 'Double points today');
@@ -345,7 +345,7 @@ test('notify: addMessage TEXT_AND_NOTIFY, then TEXT once 3 notifications were se
   gw.sql(`INSERT INTO google_jwt_notifications (account_id, pass_id, event_id, kind) VALUES ('${acct.account}', '${p.id}', 'evt_seeded', 'message')`);
   const n2 = await gw.request('POST', `/api/v1/passes/${p.id}/notify`, { key: acct.key, body: { message: 'Fourth today' } });
   assert.ok(n2.status < 300, n2.text);
-  await waitFor(() => g.apiCalls('POST', re).length === 2, { what: 'the second addMessage', timeout: 20000 });
+  await waitFor(() => g.apiCalls('POST', re).length === 2, { what: 'the second addMessage', timeout: 120000 });
   const m2 = g.apiCalls('POST', re)[1].body.message;
   assert.equal(m2.messageType, 'TEXT');
   assert.equal(m2.body, 'Fourth today');
@@ -357,7 +357,7 @@ test('void: the object is patched to state INACTIVE', { skip }, async (t) => {
   const oid = `${ISSUER}.${p.id}`;
   const r = await gw.request('DELETE', `/api/v1/passes/${p.id}`, { key: acct.key });
   assert.equal(r.status, 200, r.text);
-  await waitFor(() => g.store.get(`loyaltyObject/${oid}`).state === 'INACTIVE', { what: 'state INACTIVE', timeout: 20000 });
+  await waitFor(() => g.store.get(`loyaltyObject/${oid}`).state === 'INACTIVE', { what: 'state INACTIVE', timeout: 120000 });
   // The whole object as the voided pass renders, so nothing older survives at Google.
   const last = g.apiCalls('PATCH', new RegExp(`/loyaltyObject/${oid.replace(/\./g, '\\.')}$`)).pop();
   assert.equal(last.body.state, 'INACTIVE');
@@ -374,7 +374,7 @@ test('expiration_date: the object is patched to state EXPIRED when the date pass
   const oid = `${ISSUER}.${r.body.id}`;
   assert.equal(g.store.get(`genericObject/${oid}`).state, 'ACTIVE');
   assert.equal(g.store.get(`genericObject/${oid}`).validTimeInterval.end.date, when);
-  await waitFor(() => g.store.get(`genericObject/${oid}`).state === 'EXPIRED', { what: 'state EXPIRED', timeout: 30000 });
+  await waitFor(() => g.store.get(`genericObject/${oid}`).state === 'EXPIRED', { what: 'state EXPIRED', timeout: 120000 });
   const p = g.apiCalls('PATCH', new RegExp(`/genericObject/${oid.replace(/\./g, '\\.')}$`));
   assert.equal(p.length, 1);
   assert.equal(p[0].body.state, 'EXPIRED');

@@ -36,7 +36,7 @@ function routes(config) {
     WALLETPASS_DATABASE_URL: 'postgresql://walletpass@127.0.0.1:1/not_connected',
     WALLETPASS_MASTER_KEY: crypto.randomBytes(32).toString('base64'),
   };
-  const r = spawnSync(BIN, ['routes'], { env, encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(BIN, ['routes'], { env, encoding: 'utf8', timeout: 120000, stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status !== 0)
     throw new Error(`walletpass routes failed (exit ${r.status}${r.signal ? ', ' + r.signal : ''}):\n${r.stderr}`);
   assert.ok(!/AddressSanitizer|LeakSanitizer|runtime error:/.test(r.stderr), 'sanitizer report:\n' + r.stderr);

@@ -17,10 +17,10 @@ const FIXTURES = path.join(BUILD_DIR, 'tests', 'fixtures', 'plugins');
 const IN_TREE = path.join(BUILD_DIR, 'plugins');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-plugins-abi-'));
 const pluginDir = path.join(work, 'plugins');
-const FROZEN = [0, 1, 2, 3, 4];
+const FROZEN = [0, 1, 2, 3, 4, 5, 6];
 // host->size of a host of each minor on this (64-bit) machine: 8 bytes, then 8 per slot
-const SIZE = { 0: 8 + 30 * 8, 1: 8 + 32 * 8, 2: 8 + 37 * 8, 3: 8 + 40 * 8, 4: 8 + 44 * 8, 5: 8 + 45 * 8 };
-const WP_EINVAL = 2, WP_ENOTFOUND = 3, WP_EDENIED = 19;
+const SIZE = { 0: 8 + 30 * 8, 1: 8 + 32 * 8, 2: 8 + 37 * 8, 3: 8 + 40 * 8, 4: 8 + 44 * 8, 5: 8 + 45 * 8, 6: 8 + 46 * 8, 7: 8 + 49 * 8 };
+const WP_OK = 0, WP_EINVAL = 2, WP_ENOTFOUND = 3, WP_EDENIED = 19;
 
 /** Runs `walletpass <args>` with a config (and env); returns { code, stdout, stderr }. */
 function runWith(config, args, env = {}) {
@@ -30,7 +30,7 @@ function runWith(config, args, env = {}) {
     ...process.env, WALLETPASS_CONFIG: cfgPath, WALLETPASS_DATABASE_URL: createDatabase(),
     WALLETPASS_MASTER_KEY: crypto.randomBytes(32).toString('base64'), ...env,
   };
-  const r = spawnSync(BIN, args, { env: e, timeout: 60000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(BIN, args, { env: e, timeout: 120000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.signal || r.error) throw new Error(`walletpass ${args.join(' ')} did not exit (${r.signal || r.error}): ${r.stderr}`);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -58,14 +58,14 @@ after(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-test('a plugin built against each released header (1.0 .. 1.4) loads, and a slot of every minor it has works', async () => {
+test('a plugin built against each released header (1.0 .. 1.6) loads, and a slot of every minor it has works', async () => {
   for (const m of FROZEN) {
     const r = await gw.request('GET', `/api/v1/abi1${m}`, { key: a.key });
     assert.equal(r.status, 200, `abi1${m}: ${r.text}`);
     const o = r.body;
     assert.equal(o.header_minor, m);
-    assert.equal(o.host_minor, 5);
-    assert.equal(o.host_size, SIZE[5]);
+    assert.equal(o.host_minor, 7);
+    assert.equal(o.host_size, SIZE[7]);
     assert.equal(o.my_table_size, SIZE[m], `abi1${m} sees the table of its own header`);
     assert.equal(o.account, a.account);
     assert.equal(o.hook, true, 'its filter ran through hook_run');
@@ -77,8 +77,16 @@ test('a plugin built against each released header (1.0 .. 1.4) loads, and a slot
     if (m >= 3) assert.equal(o.vault_roundtrip, 'frozen');
     if (m >= 4) {
       assert.equal(o.job_enqueue_ex_foreign_key, WP_EINVAL);
-      assert.match(o.job_enqueue_ex_error, /serial key "not-mine:x" must start with "abi14:"/);
+      assert.match(o.job_enqueue_ex_error, new RegExp(`serial key "not-mine:x" must start with "abi1${m}:"`));
       assert.equal(o.pass_cap_verify_unknown, WP_ENOTFOUND);
+    }
+    if (m >= 5) assert.equal(o.subscribe_ex, WP_OK, 'subscribe_ex in init');
+    if (m >= 6) {
+      assert.equal(o.credential_kind_register, WP_OK, 'credential_kind_register in init');
+      // the kind it registered is served by the host
+      const c = await gw.request('GET', `/api/v1/credentials/abi1${m}`, { key: a.key });
+      assert.equal(c.status, 404, c.text);
+      assert.equal(c.body.error.code, 'resource_missing');
     }
   }
   const list = runWith({ plugins: FROZEN.map((m) => ({ name: `abi1${m}` })) }, ['plugins']);
@@ -89,13 +97,14 @@ test('a plugin built against each released header (1.0 .. 1.4) loads, and a slot
 test('a plugin built with the current header, requiring 1.2, finds the newer slots present on this host', async () => {
   const r = await gw.request('GET', '/api/v1/req12', { key: a.key });
   assert.equal(r.status, 200, r.text);
-  assert.equal(r.body.host_minor, 5);
-  assert.equal(r.body.header_minor, 5);
+  assert.equal(r.body.host_minor, 7);
+  assert.equal(r.body.header_minor, 7);
   assert.equal(r.body.requires_minor, 2);
   assert.equal(r.body.public_url, gw.url);
+  // pass_find and pass_authenticate were retired in 1.7: their slots stay, NULL
   assert.deepEqual(r.body.has, {
-    resp_from_err: true, url_check: true, req_api_key: true, vault_seal: true, pass_find: true,
-    pass_authenticate: true, job_enqueue_ex: true, subscribe_ex: true,
+    resp_from_err: true, url_check: true, req_api_key: true, vault_seal: true, pass_find: false,
+    pass_authenticate: false, job_enqueue_ex: true, subscribe_ex: true,
   });
   const list = runWith({ plugins: [{ name: 'req12' }] }, ['plugins']);
   assert.match(list.stdout, /req12\s+1\.0\.0\s+ABI 1\.2 \(built 1\.7\)/);

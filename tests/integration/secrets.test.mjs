@@ -129,7 +129,7 @@ test('no plaintext secret in the server log, the access log or any table', async
     const pk = await fetch(r.body.pkpass_url);
     assert.equal(pk.status, 200);
     await waitFor(() => rx.got.length >= 1, { timeout: 60000, what: 'the webhook delivery' });
-    await waitFor(() => gw.sql("SELECT count(*) FROM access_logs") !== '0', { timeout: 30000, what: 'the access log' });
+    await waitFor(() => gw.sql("SELECT count(*) FROM access_logs") !== '0', { timeout: 120000, what: 'the access log' });
 
     await gw.stop();
     stopped = true;

@@ -44,7 +44,7 @@ function supervise(c) {
 test('a child that dies on a signal is started again, with back-off, until SIGTERM stops both', async () => {
   const c = child('crashy', { crashes: 2, signal: 'SEGV' });
   const s = supervise(c);
-  await waitFor(() => c.count() === 3, { timeout: 30000, what: 'the third start (after two crashes)' });
+  await waitFor(() => c.count() === 3, { timeout: 120000, what: 'the third start (after two crashes)' });
   assert.match(s.err(), /died on signal SEGV \(exit status 139\); starting it again in 1 s/);
   assert.match(s.err(), /died on signal SEGV \(exit status 139\); starting it again in 2 s/);
   s.p.kill('SIGTERM');
@@ -56,7 +56,7 @@ test('a child that dies on a signal is started again, with back-off, until SIGTE
 test('SIGINT (Ctrl-C) stops the child and the loop too', async () => {
   const c = child('calm');
   const s = supervise(c);
-  await waitFor(() => c.count() === 1, { timeout: 30000, what: 'the start' });
+  await waitFor(() => c.count() === 1, { timeout: 120000, what: 'the start' });
   s.p.kill('SIGINT');
   assert.deepEqual(await s.exited, { code: 0, signal: null });
   assert.ok(c.stopped());
@@ -65,13 +65,13 @@ test('SIGINT (Ctrl-C) stops the child and the loop too', async () => {
 test('SIGKILL and SIGABRT count as crashes too', async () => {
   const c = child('killed', { crashes: 1, signal: 'KILL' });
   const s = supervise(c);
-  await waitFor(() => c.count() === 2, { timeout: 30000, what: 'a start after the SIGKILL' });
+  await waitFor(() => c.count() === 2, { timeout: 120000, what: 'a start after the SIGKILL' });
   assert.match(s.err(), /died on signal KILL/);
   s.p.kill('SIGTERM');
   await s.exited;
   const a = child('aborted', { crashes: 1, signal: 'ABRT' });
   const t = supervise(a);
-  await waitFor(() => a.count() === 2, { timeout: 30000, what: 'a start after the SIGABRT' });
+  await waitFor(() => a.count() === 2, { timeout: 120000, what: 'a start after the SIGABRT' });
   t.p.kill('SIGTERM');
   await t.exited;
 });

@@ -55,6 +55,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.db_pool_size, 54); /* 0 means num_threads + 4 */
     assert_int_equal(cfg.db_acquire_timeout_ms, 5000);
     assert_int_equal(cfg.db_statement_timeout_ms, 30000);
+    assert_int_equal(cfg.db_connect_timeout_s, 10);
+    assert_int_equal(cfg.db_startup_wait_s, 60);
     assert_null(cfg.master_key);
     assert_int_equal(cfg.max_body_bytes, 2097152);
     assert_int_equal(cfg.max_json_depth, 32);
@@ -317,7 +319,7 @@ static void test_public_url_warning(void **state)
             print_error("%s: warning %d, want %d\n", cases[i].url, got, cases[i].warns);
             bad++;
         }
-        if (got && (!strstr(text, "Apple Wallet will not update") || !strstr(text, cases[i].url))) {
+        if (got && (!strstr(text, "wallet apps will not update") || !strstr(text, cases[i].url))) {
             print_error("%s: the warning does not say it: %s\n", cases[i].url, text);
             bad++;
         }

@@ -111,38 +111,38 @@ static void test_mac(void **state)
     wp_err err;
     assert_int_equal(wp_vault_new(K1, 1, NULL, &v, &err), WP_OK);
     char mac[WP_VAULT_MAC_LEN + 1];
-    assert_int_equal(wp_vault_mac(v, "pkpass-link", "acct_a/pass_x", mac, sizeof mac), WP_OK);
-    /* base64url(HMAC(HMAC(K1, "walletpass-mac/pkpass-link"), "acct_a/pass_x"))[:32] */
-    assert_string_equal(mac, "YYUecYtXgKnD6q1XEfoFiRvwkAuPXEJU");
+    assert_int_equal(wp_vault_mac(v, "pass-link", "acct_a/pass_x", mac, sizeof mac), WP_OK);
+    /* base64url(HMAC(HMAC(K1, "walletpass-mac/pass-link"), "acct_a/pass_x"))[:32] */
+    assert_string_equal(mac, "ECnn-srBqDnrFaPiaLKD560RjZiOZ8S-");
     assert_int_equal(strlen(mac), 32);
-    assert_int_equal(wp_vault_mac_verify(v, "pkpass-link", "acct_a/pass_x", mac), WP_OK);
-    assert_int_equal(wp_vault_mac_verify(v, "pkpass-link", "acct_a/pass_y", mac), WP_ECRYPTO);
+    assert_int_equal(wp_vault_mac_verify(v, "pass-link", "acct_a/pass_x", mac), WP_OK);
+    assert_int_equal(wp_vault_mac_verify(v, "pass-link", "acct_a/pass_y", mac), WP_ECRYPTO);
     assert_int_equal(wp_vault_mac_verify(v, "other-purpose", "acct_a/pass_x", mac), WP_ECRYPTO);
     char bad[WP_VAULT_MAC_LEN + 1];
     memcpy(bad, mac, sizeof bad);
     bad[5] = bad[5] == 'A' ? 'B' : 'A';
-    assert_int_equal(wp_vault_mac_verify(v, "pkpass-link", "acct_a/pass_x", bad), WP_ECRYPTO);
+    assert_int_equal(wp_vault_mac_verify(v, "pass-link", "acct_a/pass_x", bad), WP_ECRYPTO);
     bad[5] = mac[5];
     bad[31] = '\0'; /* a truncated MAC */
-    assert_int_equal(wp_vault_mac_verify(v, "pkpass-link", "acct_a/pass_x", bad), WP_ECRYPTO);
-    assert_int_equal(wp_vault_mac_verify(v, "pkpass-link", "acct_a/pass_x", ""), WP_ECRYPTO);
-    assert_int_equal(wp_vault_mac_verify(v, "pkpass-link", "acct_a/pass_x", NULL), WP_ECRYPTO);
+    assert_int_equal(wp_vault_mac_verify(v, "pass-link", "acct_a/pass_x", bad), WP_ECRYPTO);
+    assert_int_equal(wp_vault_mac_verify(v, "pass-link", "acct_a/pass_x", ""), WP_ECRYPTO);
+    assert_int_equal(wp_vault_mac_verify(v, "pass-link", "acct_a/pass_x", NULL), WP_ECRYPTO);
     /* the output buffer must hold the MAC and its NUL */
     char small[WP_VAULT_MAC_LEN];
-    assert_int_equal(wp_vault_mac(v, "pkpass-link", "acct_a/pass_x", small, sizeof small), WP_EINVAL);
+    assert_int_equal(wp_vault_mac(v, "pass-link", "acct_a/pass_x", small, sizeof small), WP_EINVAL);
 
     /* rotation: a new current key makes new MACs, old ones still verify while the old key is listed */
     json_object *prev = json_tokener_parse("{\"1\":\"" K1 "\"}");
     wp_vault *cur, *only_new;
     assert_int_equal(wp_vault_new(K2, 2, prev, &cur, &err), WP_OK);
     char mac2[WP_VAULT_MAC_LEN + 1];
-    assert_int_equal(wp_vault_mac(cur, "pkpass-link", "acct_a/pass_x", mac2, sizeof mac2), WP_OK);
+    assert_int_equal(wp_vault_mac(cur, "pass-link", "acct_a/pass_x", mac2, sizeof mac2), WP_OK);
     assert_string_not_equal(mac, mac2);
-    assert_int_equal(wp_vault_mac_verify(cur, "pkpass-link", "acct_a/pass_x", mac), WP_OK);
-    assert_int_equal(wp_vault_mac_verify(cur, "pkpass-link", "acct_a/pass_x", mac2), WP_OK);
+    assert_int_equal(wp_vault_mac_verify(cur, "pass-link", "acct_a/pass_x", mac), WP_OK);
+    assert_int_equal(wp_vault_mac_verify(cur, "pass-link", "acct_a/pass_x", mac2), WP_OK);
     assert_int_equal(wp_vault_new(K2, 2, NULL, &only_new, &err), WP_OK);
-    assert_int_equal(wp_vault_mac_verify(only_new, "pkpass-link", "acct_a/pass_x", mac), WP_ECRYPTO);
-    assert_int_equal(wp_vault_mac_verify(v, "pkpass-link", "acct_a/pass_x", mac2), WP_ECRYPTO);
+    assert_int_equal(wp_vault_mac_verify(only_new, "pass-link", "acct_a/pass_x", mac), WP_ECRYPTO);
+    assert_int_equal(wp_vault_mac_verify(v, "pass-link", "acct_a/pass_x", mac2), WP_ECRYPTO);
     json_object_put(prev);
     wp_vault_free(v);
     wp_vault_free(cur);

@@ -183,8 +183,8 @@ static wp_status tinywallet_init(const wp_host *h, wp_plugin *me, const json_obj
 {
     host = h;
     self = me;
-    if (h->abi_minor < 5 || !WP_HOST_HAS(h, pass_secret_find) || !WP_HOST_HAS(h, pass_cap_token)) {
-        h->set_error(me, "tinywallet needs plugin ABI 1.5 (pass_secret_get, pass_secret_find, pass_cap_token)");
+    if (!WP_HOST_HAS(h, pass_secret_find) || !WP_HOST_HAS(h, pass_cap_token)) {
+        h->init_error(me, "tinywallet needs plugin ABI 1.7 (pass_secret_get, pass_secret_find, pass_cap_token)");
         return WP_EABI;
     }
     json_object_object_foreach((json_object *)config, key, val) {

@@ -125,12 +125,10 @@
  *                           resp_from_err = resp_err (one slot, two names each)
  *   1.6 (walletpass 0.1.0)  wp_host: credential_kind_register
  *                           structs: wp_credential_kind_v1
- *   1.7 (walletpass 0.1.0)  wp_host: pass_secret_get, pass_secret_put,
- *                           pass_secret_find; WP_PASS_SECRET_MINT.  Retired
- *                           (slots kept, NULL): pass_find, pass_authenticate.
- *                           pass_get no longer carries "authentication_token"
- *                           (a platform's per-pass secret is its plugin's:
- *                           pass_secret_get).
+ *   1.7 (walletpass 0.1.0)  wp_host: pass_secret_get, pass_secret_put, pass_secret_find
+ *                           macros: WP_PASS_SECRET_MINT
+ *                           retired: pass_find, pass_authenticate (slots kept, NULL)
+ *                           changed: pass_get no longer carries "authentication_token"
  *
  * Rules: a function is only ever appended to wp_host (a removed one keeps its
  * slot as NULL); a struct only ever grows at its end and carries its size

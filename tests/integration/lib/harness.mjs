@@ -97,7 +97,9 @@ export function cli(args, env) {
   return execFileSync(BIN, args, { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
-export async function waitFor(fn, { timeout = 15000, interval = 50, what = 'condition' } = {}) {
+// The default bound is generous: it only ends a wait for something that never happens, and a
+// machine loaded far beyond its cores (sanitizer builds, suites two at a time) is slow at everything.
+export async function waitFor(fn, { timeout = 60000, interval = 50, what = 'condition' } = {}) {
   const end = Date.now() + timeout;
   let last;
   while (Date.now() < end) {
@@ -146,7 +148,7 @@ export function httpsRequest(url, { method = 'GET', headers = {}, body, ca, agen
  * Starts a gateway.  options.config is merged into the generated config file;
  * options.env adds environment variables; options.dbUrl reuses a database;
  * options.wrapper runs it under another program (["valgrind", ...]) and
- * options.startTimeout (ms, 30 s) bounds the wait for /healthz.
+ * options.startTimeout (ms, 120 s) bounds the wait for /healthz.
  * options.tls = { cert, key, ca, redirectPort }: HTTPS with that certificate chain and key (PEM
  * files) on the gateway's port, public_url https://localhost:<port>, and request() through Node's
  * https client trusting ca (PEM text); redirectPort adds the plain listener that redirects.
@@ -169,6 +171,9 @@ export async function startGateway(options = {}) {
     log_level: 'info',
     ...(options.config || {}),
   };
+  // Each new database connection may take seconds on a loaded machine (a backend forked and
+  // authenticated while sanitizer builds compete for the cores): the gateway's and the CLI's.
+  config.database = { connect_timeout_seconds: 60, ...((options.config && options.config.database) || {}) };
   if (options.config && options.config.server) {
     config.server = { ...server, ...options.config.server };
     if (server.tls && options.config.server.tls) config.server.tls = { ...server.tls, ...options.config.server.tls };
@@ -188,7 +193,9 @@ export async function startGateway(options = {}) {
   let stderr = '';
   proc.stderr.on('data', (d) => (stderr += d));
   proc.stdout.on('data', (d) => (stderr += d));
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  // 'close', not 'exit': the process may be gone while its last stderr lines (a crash report) are
+  // still in the pipe; 'close' comes once the pipes are drained too.
+  const exited = new Promise((resolve) => proc.on('close', (code, signal) => resolve({ code, signal })));
   const url = tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`;
   // over HTTPS every request goes through Node's https client, trusting the test's certificate
   const send = tls
@@ -204,7 +211,7 @@ export async function startGateway(options = {}) {
     if (dead) throw Object.assign(new Error(`gateway exited early (${JSON.stringify(dead)}):\n${stderr}`), { fatal: true });
     const r = await send(url + '/healthz');
     return r.ok;
-  }, { what: 'gateway /healthz', timeout: options.startTimeout || 30000 }).catch((e) => {
+  }, { what: 'gateway /healthz', timeout: options.startTimeout || 120000 }).catch((e) => {
     proc.kill('SIGKILL');
     throw new Error(e.message + '\n--- gateway stderr ---\n' + stderr);
   });
@@ -255,8 +262,11 @@ export async function startGateway(options = {}) {
   return gw;
 }
 
-/** Sends raw bytes on a new TCP connection; resolves with everything received until close (or timeout). */
-export function rawRequest(port, data, { timeout = 3000 } = {}) {
+/**
+ * Sends raw bytes on a new TCP connection; resolves with everything received until close (or
+ * timeout, when closed is false: generous, since a loaded machine answers slowly).
+ */
+export function rawRequest(port, data, { timeout = 60000 } = {}) {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1');
     let buf = '';
@@ -264,9 +274,10 @@ export function rawRequest(port, data, { timeout = 3000 } = {}) {
     s.setEncoding('latin1');
     s.on('data', (d) => (buf += d));
     s.on('error', reject);
-    s.on('close', () => { closed = true; resolve({ text: buf, closed: true }); });
+    // the timer goes with the close: a pending one would keep node (and the suite) alive
+    const timer = setTimeout(() => { if (!closed) { s.destroy(); resolve({ text: buf, closed: false }); } }, timeout);
+    s.on('close', () => { closed = true; clearTimeout(timer); resolve({ text: buf, closed: true }); });
     s.write(data);
-    setTimeout(() => { if (!closed) { s.destroy(); resolve({ text: buf, closed: false }); } }, timeout);
   });
 }
 

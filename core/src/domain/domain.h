@@ -1,0 +1,29 @@
+/*
+ * domain.h - what the domain's services need of the running process: the
+ * configuration, the pool, the vault, the job queue and the event bus.
+ *
+ * app/server.c fills one per process and hands it to the modules that need
+ * it: the API's handlers get it as their route's user data, the plugin host
+ * through its environment.  No module below app/ sees the server itself.
+ * Everything it points to is borrowed and outlives the requests and jobs
+ * that use it.  A process without a service (the CLI's listing mode, a test)
+ * leaves its pointer NULL; the services answer WP_EUNAVAIL then.
+ */
+#ifndef WP_DOMAIN_H
+#define WP_DOMAIN_H
+
+#include "config.h"
+#include "db.h"
+#include "events.h"
+#include "jobs.h"
+#include "vault.h"
+
+typedef struct wp_domain {
+    const wp_config *cfg;   /* public_url, the pass limits, the plans */
+    wp_db *db;
+    wp_vault *vault;        /* capabilities (link and share tokens), per-pass secrets */
+    wp_jobs *jobs;
+    wp_events *events;
+} wp_domain;
+
+#endif

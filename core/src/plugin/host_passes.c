@@ -1,0 +1,303 @@
+/*
+ * host_passes.c - the host table's slots on passes: the pass, its link and
+ * capabilities, the vault and per-pass secrets, through wp_domain (plugin_host.h).
+ */
+#include "plugin_host.h"
+
+/* ---- ABI 1.2 ------------------------------------------------------------ */
+
+const char *wp_host_public_url(wp_plugin *p) { return p && p->set->public_url ? p->set->public_url : ""; }
+
+/* wp_pass_load's document (released here), reshaped as the ABI promises: the
+ * API resource with "body" (the effective unified body) beside it. */
+static wp_status pass_shape(json_object *doc, const char *account_id, json_object **out)
+{
+    json_object *res = NULL, *v;
+    if (json_object_object_get_ex(doc, "pass", &v) && json_object_is_type(v, json_type_object))
+        res = json_object_get(v);
+    else
+        res = json_object_new_object();
+    if (!res) {
+        json_object_put(doc);
+        return wp_plugin_failf(WP_ENOMEM, "out of memory");
+    }
+    if (json_object_object_get_ex(doc, "body", &v)) json_object_object_add(res, "body", json_object_get(v));
+    /* Not "account_id": that is also a field of loyalty passes (the member's account). */
+    json_object_object_add(res, "owner_account_id", json_object_new_string(account_id));
+    json_object_put(doc);
+    *out = res;
+    return wp_plugin_ok();
+}
+
+wp_status wp_host_pass_get(wp_plugin *p, const char *account_id, const char *pass_id, json_object **out)
+{
+    if (out) *out = NULL;
+    if (!p || !account_id || !pass_id || !out) return wp_plugin_failf(WP_EINVAL, "pass_get: account_id, pass_id and out are required");
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->db) return wp_plugin_failf(WP_EUNAVAIL, "pass_get: passes are not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    json_object *doc = NULL;
+    wp_status st = wp_pass_load(dom, NULL, account_id, pass_id, &doc, &e);
+    if (st != WP_OK) return wp_plugin_fail(st, &e);
+    return pass_shape(doc, account_id, out);
+}
+
+wp_status wp_host_pass_link_token(wp_plugin *p, const char *account_id, const char *pass_id, char *out, size_t len)
+{
+    if (out && len) out[0] = '\0';
+    if (!p || !account_id || !pass_id || !out || len == 0)
+        return wp_plugin_failf(WP_EINVAL, "pass_link_token: account_id, pass_id and out are required");
+    if (len < WP_PASS_LINK_TOKEN_LEN + 1)
+        return wp_plugin_failf(WP_EINVAL, "pass_link_token: out must hold at least %d bytes", WP_PASS_LINK_TOKEN_LEN + 1);
+    wp_domain *dom = p->set->env.domain;
+    if (!dom) return wp_plugin_failf(WP_EUNAVAIL, "pass_link_token: passes are not available in this process");
+    char tok[WP_PASS_LINK_TOKEN_LEN + 1];
+    wp_status st = wp_pass_link_token(dom, account_id, pass_id, tok);
+    if (st != WP_OK) return wp_plugin_failf(st, "pass_link_token: %s", wp_status_str(st));
+    snprintf(out, len, "%s", tok);
+    OPENSSL_cleanse(tok, sizeof tok);
+    return wp_plugin_ok();
+}
+
+/* Checks a capability of `purpose` (the vault's) for pass_id.  It names no
+ * account: the owner is looked up by pass id (ids are random, but the key is
+ * (account_id, id), so every owner is tried) and the MAC checked in constant
+ * time by the passes module. */
+static wp_status pass_verify(wp_plugin *p, const char *purpose, const char *pass_id, const char *token,
+                             char *account_out, size_t account_len)
+{
+    if (account_out && account_len) account_out[0] = '\0';
+    if (!p || !pass_id || !token || !*token || strlen(token) > 256 || strlen(pass_id) > 64)
+        return wp_plugin_failf(WP_ENOTFOUND, "no such pass or capability");
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->db) return wp_plugin_failf(WP_EUNAVAIL, "capability check: passes are not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    PGconn *c = wp_db_acquire(dom->db, &e);
+    if (!c) return wp_plugin_fail(e.status, &e);
+    PGresult *res = NULL;
+    const char *params[1] = {pass_id};
+    wp_status st = wp_db_query(c, "SELECT account_id FROM passes WHERE id = $1 LIMIT 4", 1, params, &res, &e);
+    wp_db_release(dom->db, c);
+    if (st != WP_OK) return wp_plugin_fail(st, &e);
+    int found = 0;
+    for (int i = 0; i < PQntuples(res) && !found; i++) {
+        if (wp_pass_cap_verify(dom, purpose, PQgetvalue(res, i, 0), pass_id, token) != WP_OK) continue;
+        found = 1;
+        if (account_out && account_len) snprintf(account_out, account_len, "%s", PQgetvalue(res, i, 0));
+    }
+    PQclear(res);
+    return found ? wp_plugin_ok() : wp_plugin_failf(WP_ENOTFOUND, "no such pass or capability");
+}
+
+wp_status wp_host_pass_link_verify(wp_plugin *p, const char *pass_id, const char *token, char *account_out,
+                                    size_t account_len)
+{
+    return pass_verify(p, WP_PASS_LINK_PURPOSE, pass_id, token, account_out, account_len);
+}
+
+wp_status wp_host_req_api_key(wp_req *req)
+{
+    const char *h = req ? wp_req_header(req, "Authorization") : NULL;
+    if (!h || !*h) return wp_plugin_failf(WP_ENOTFOUND, "no Authorization header");
+    if (req->env->auth_bearer && req->env->auth_bearer(req)) return wp_plugin_ok();
+    return wp_plugin_failf(WP_EAUTH, "the API key was refused (the response was sent)");
+}
+
+/* ---- ABI 1.3 ------------------------------------------------------------ */
+
+/* purpose: 1..128 of [A-Za-z0-9._/-]; the associated data names account, plugin and purpose. */
+static wp_status vault_aad(wp_plugin *p, const char *fn, const char *account_id, const char *purpose, char *aad,
+                           size_t len)
+{
+    size_t n = purpose ? strlen(purpose) : 0;
+    if (!account_id || !*account_id || n == 0 || n > 128 || strspn(purpose, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                      "abcdefghijklmnopqrstuvwxyz0123456789._/-") != n)
+        return wp_plugin_failf(WP_EINVAL, "%s: account_id and a purpose of 1..128 characters [A-Za-z0-9._/-] are required",
+                          fn);
+    snprintf(aad, len, "%s/%s/%s", account_id, p->name, purpose);
+    return WP_OK;
+}
+
+wp_status wp_host_vault_seal(wp_plugin *p, const char *account_id, const char *purpose, const void *plain,
+                              size_t len, char *out, size_t out_len)
+{
+    if (out && out_len) out[0] = '\0';
+    if (!p || (!plain && len) || !out || out_len == 0)
+        return wp_plugin_failf(WP_EINVAL, "vault_seal: plain and out are required");
+    char aad[320];
+    wp_status st = vault_aad(p, "vault_seal", account_id, purpose, aad, sizeof aad);
+    if (st != WP_OK) return st;
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->vault) return wp_plugin_failf(WP_EUNAVAIL, "vault_seal: the vault is not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    char *sealed = NULL;
+    if ((st = wp_vault_seal(dom->vault, aad, plain ? plain : "", len, &sealed, &e)) != WP_OK) return wp_plugin_fail(st, &e);
+    size_t n = strlen(sealed);
+    if (n + 1 > out_len) {
+        free(sealed);
+        return wp_plugin_failf(WP_ETOOLARGE, "vault_seal: out holds %zu bytes, the sealed value needs %zu", out_len, n + 1);
+    }
+    memcpy(out, sealed, n + 1);
+    free(sealed);
+    return wp_plugin_ok();
+}
+
+wp_status wp_host_vault_open(wp_plugin *p, const char *account_id, const char *purpose, const char *sealed,
+                              void *out, size_t out_cap, size_t *out_len)
+{
+    if (out_len) *out_len = 0;
+    if (!p || !sealed || (!out && out_cap) || !out_len)
+        return wp_plugin_failf(WP_EINVAL, "vault_open: sealed, out and out_len are required");
+    char aad[320];
+    wp_status st = vault_aad(p, "vault_open", account_id, purpose, aad, sizeof aad);
+    if (st != WP_OK) return st;
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->vault) return wp_plugin_failf(WP_EUNAVAIL, "vault_open: the vault is not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    unsigned char *plain = NULL;
+    size_t n = 0;
+    if ((st = wp_vault_open(dom->vault, aad, sealed, &plain, &n, &e)) != WP_OK) return wp_plugin_fail(st, &e);
+    if (n > out_cap) {
+        wp_vault_free_plain(plain, n);
+        return wp_plugin_failf(WP_ETOOLARGE, "vault_open: out holds %zu bytes, the value has %zu", out_cap, n);
+    }
+    if (n) memcpy(out, plain, n);
+    *out_len = n;
+    wp_vault_free_plain(plain, n);
+    return wp_plugin_ok();
+}
+
+/* ---- ABI 1.4 ------------------------------------------------------------ */
+
+/* The vault purpose of a plugin's capability: "pass-cap/<plugin>/<purpose>". */
+static wp_status cap_purpose(wp_plugin *p, const char *fn, const char *purpose, char *out, size_t len)
+{
+    size_t n = purpose ? strlen(purpose) : 0;
+    if (n == 0 || n > 64 || strspn(purpose, "abcdefghijklmnopqrstuvwxyz0123456789._-") != n)
+        return wp_plugin_failf(WP_EINVAL, "%s: purpose must be 1..64 characters of [a-z0-9._-]", fn);
+    snprintf(out, len, "pass-cap/%s/%s", p->name, purpose);
+    return WP_OK;
+}
+
+wp_status wp_host_pass_cap_token(wp_plugin *p, const char *purpose, const char *account_id, const char *pass_id,
+                                  char *out, size_t len)
+{
+    if (out && len) out[0] = '\0';
+    if (!p || !account_id || !pass_id || !out || len == 0)
+        return wp_plugin_failf(WP_EINVAL, "pass_cap_token: account_id, pass_id and out are required");
+    if (len < WP_PASS_LINK_TOKEN_LEN + 1)
+        return wp_plugin_failf(WP_EINVAL, "pass_cap_token: out must hold at least %d bytes", WP_PASS_LINK_TOKEN_LEN + 1);
+    char full[160];
+    wp_status st = cap_purpose(p, "pass_cap_token", purpose, full, sizeof full);
+    if (st != WP_OK) return st;
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->vault) return wp_plugin_failf(WP_EUNAVAIL, "pass_cap_token: passes are not available in this process");
+    char tok[WP_PASS_LINK_TOKEN_LEN + 1];
+    if ((st = wp_pass_cap_token(dom, full, account_id, pass_id, tok)) != WP_OK)
+        return wp_plugin_failf(st, "pass_cap_token: %s", wp_status_str(st));
+    snprintf(out, len, "%s", tok);
+    OPENSSL_cleanse(tok, sizeof tok);
+    return wp_plugin_ok();
+}
+
+wp_status wp_host_pass_cap_verify(wp_plugin *p, const char *purpose, const char *pass_id, const char *token,
+                                   char *account_out, size_t account_len)
+{
+    if (account_out && account_len) account_out[0] = '\0';
+    char full[160];
+    if (!p) return wp_plugin_failf(WP_ENOTFOUND, "no such pass or capability");
+    wp_status st = cap_purpose(p, "pass_cap_verify", purpose, full, sizeof full);
+    if (st != WP_OK) return st;
+    return pass_verify(p, full, pass_id, token, account_out, account_len);
+}
+
+/* ---- ABI 1.5 ------------------------------------------------------------ */
+
+/* The request's connection (its transaction), or NULL for a pooled one. */
+static wp_status secret_conn(wp_req *req, PGconn **conn)
+{
+    *conn = NULL;
+    if (!req) return WP_OK;
+    wp_err e;
+    wp_err_clear(&e);
+    if (!(*conn = wp_plugin_req_conn(req, &e))) return wp_plugin_fail(e.status, &e);
+    return WP_OK;
+}
+
+/* Maps the passes module's errors onto the ABI's: a value that does not open is unavailable, not a bug. */
+static wp_status secret_fail(wp_status st, const wp_err *e)
+{
+    return wp_plugin_fail(st == WP_ECRYPTO ? WP_EUNAVAIL : st, e);
+}
+
+wp_status wp_host_pass_secret_get(wp_plugin *p, wp_req *req, const char *account_id, const char *pass_id,
+                                   const char *name, uint32_t flags, char *out, size_t out_cap, size_t *out_len)
+{
+    if (out && out_cap) out[0] = '\0';
+    if (out_len) *out_len = 0;
+    if (!p || !out || out_cap == 0) return wp_plugin_failf(WP_EINVAL, "pass_secret_get: out is required");
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->db || !dom->vault)
+        return wp_plugin_failf(WP_EUNAVAIL, "pass_secret_get: passes are not available in this process");
+    PGconn *c;
+    wp_status st = secret_conn(req, &c);
+    if (st != WP_OK) return st;
+    wp_err e;
+    wp_err_clear(&e);
+    char *v = NULL;
+    size_t n = 0;
+    st = wp_pass_secret_get(dom, c, account_id, pass_id, p->name, name, (flags & WP_PASS_SECRET_MINT) != 0, &v, &n, &e);
+    if (st != WP_OK) return secret_fail(st, &e);
+    if (n + 1 > out_cap) {
+        wp_pass_secret_free(v, n);
+        return wp_plugin_failf(WP_ETOOLARGE, "pass_secret_get: out holds %zu bytes, the secret needs %zu", out_cap, n + 1);
+    }
+    memcpy(out, v, n + 1);
+    if (out_len) *out_len = n;
+    wp_pass_secret_free(v, n);
+    return wp_plugin_ok();
+}
+
+wp_status wp_host_pass_secret_put(wp_plugin *p, wp_req *req, const char *account_id, const char *pass_id,
+                                   const char *name, const char *value, size_t len)
+{
+    if (!p) return wp_plugin_failf(WP_EINVAL, "pass_secret_put: self is required");
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->db || !dom->vault)
+        return wp_plugin_failf(WP_EUNAVAIL, "pass_secret_put: passes are not available in this process");
+    PGconn *c;
+    wp_status st = secret_conn(req, &c);
+    if (st != WP_OK) return st;
+    wp_err e;
+    wp_err_clear(&e);
+    st = wp_pass_secret_put(dom, c, account_id, pass_id, p->name, name, value, len, &e);
+    return st == WP_OK ? wp_plugin_ok() : secret_fail(st, &e);
+}
+
+wp_status wp_host_pass_secret_find(wp_plugin *p, const char *name, const char *serial_number, const char *secret,
+                                    json_object **out)
+{
+    if (out) *out = NULL;
+    if (!p || !out) return wp_plugin_failf(WP_EINVAL, "pass_secret_find: out is required");
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->db || !dom->vault)
+        return wp_plugin_failf(WP_EUNAVAIL, "pass_secret_find: passes are not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    char account[64], pass_id[64];
+    wp_status st = wp_pass_secret_find(dom, NULL, p->name, name, serial_number, secret, account, sizeof account,
+                                       pass_id, sizeof pass_id, &e);
+    if (st == WP_EAUTH) return wp_plugin_failf(WP_EAUTH, "no such pass, or not its secret");
+    if (st != WP_OK) return secret_fail(st, &e);
+    json_object *doc = NULL;
+    wp_err_clear(&e);
+    /* found a moment ago; a pass gone since answers as an unknown one */
+    if ((st = wp_pass_load(dom, NULL, account, pass_id, &doc, &e)) == WP_ENOTFOUND)
+        return wp_plugin_failf(WP_EAUTH, "no such pass, or not its secret");
+    if (st != WP_OK) return secret_fail(st, &e);
+    return pass_shape(doc, account, out);
+}

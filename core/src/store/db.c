@@ -1,0 +1,338 @@
+/*
+ * db.c - a mutex + condition-variable pool of PGconn slots.
+ *
+ * Slots are handed out LIFO so a lightly loaded gateway keeps reusing the
+ * same warm connections.  Health is checked on acquire (PQstatus) and after
+ * every failed statement, which is what lets the pool ride out a database
+ * restart: a dead connection is reset once, then the error reaches the caller.
+ *
+ * Connections get TCP keepalives and a TCP user timeout unless the URL sets
+ * them, so a database host that vanishes (power, network partition, a
+ * failover that moves the address) is noticed in about a minute instead of
+ * the kernel's two hours of silence or fifteen minutes of retransmits.
+ *
+ * Errors that mean "the database cannot be reached" say only that: libpq's
+ * text names the host, port and reason, which is for the operator's log
+ * (written here, at most once a second), not for API clients.
+ */
+#include "db.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+/*
+ * Dead-peer detection (seconds unless named): probes after 30 s idle, every
+ * 10 s, 3 unanswered end it; unacknowledged data ends it after 30 s
+ * (tcp_user_timeout, libpq 12 and later).  Only keywords this libpq knows are
+ * used, and they come before the URL, whose own values win.
+ */
+static const char *const tcp_keys[] = {"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+                                       "tcp_user_timeout"};
+static const char *const tcp_vals[] = {"1", "30", "10", "3", "30000"};
+#define NTCP (sizeof tcp_keys / sizeof tcp_keys[0])
+
+struct wp_db {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    PGconn **free_conns;   /* stack of idle connections (may hold NULL: not yet opened) */
+    int nfree;
+    int size;
+    int in_use;
+    int acquire_timeout_ms;
+    char connect_timeout[16]; /* seconds, as libpq's text */
+    char *conninfo_url;
+    char options[128];
+    char appname[64];
+    bool tcp_known[NTCP];  /* which of tcp_keys this libpq accepts */
+};
+
+static void first_line(char *dst, size_t n, const char *msg)
+{
+    snprintf(dst, n, "%s", msg ? msg : "");
+    char *nl = strchr(dst, '\n');
+    if (nl) *nl = '\0';
+}
+
+#define DB_UNAVAILABLE "the database is unavailable; try again"
+
+/* Logs why the database cannot be reached; while it is down every request
+ * fails alike, so one line a second at most, counting the ones left out. */
+static void log_unavailable(const char *detail)
+{
+    static atomic_llong last_s;
+    static atomic_int skipped;
+    long long now = (long long)time(NULL), prev = atomic_load(&last_s);
+    if (now <= prev || !atomic_compare_exchange_strong(&last_s, &prev, now)) {
+        atomic_fetch_add(&skipped, 1);
+        return;
+    }
+    int n = atomic_exchange(&skipped, 0);
+    if (n) wp_log_warn("database unavailable: %s (and %d more failures not logged)", detail, n);
+    else wp_log_warn("database unavailable: %s", detail);
+}
+
+static wp_status unavailable(wp_err *err, const char *libpq_msg)
+{
+    char line[300];
+    first_line(line, sizeof line, libpq_msg);
+    log_unavailable(line);
+    return wp_err_set(err, WP_EUNAVAIL, DB_UNAVAILABLE);
+}
+
+
+static int libpq_knows(const char *keyword)
+{
+    PQconninfoOption *opts = PQconndefaults();
+    int found = 0;
+    for (PQconninfoOption *o = opts; o && o->keyword && !found; o++) found = strcmp(o->keyword, keyword) == 0;
+    PQconninfoFree(opts);
+    return found;
+}
+
+/* The keywords and values every connection is opened with; returns how many (NULL-terminated). */
+static size_t conn_params(const wp_db *db, const char **keys, const char **vals)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < NTCP; i++) {
+        if (!db->tcp_known[i]) continue;
+        keys[n] = tcp_keys[i];
+        vals[n++] = tcp_vals[i];
+    }
+    /* Before dbname, like the keepalives: a connect_timeout in the database URL overrides
+     * database.connect_timeout_seconds. */
+    keys[n] = "connect_timeout";
+    vals[n++] = db->connect_timeout;
+    const char *rest_k[] = {"dbname", "options", "application_name"};
+    const char *rest_v[] = {db->conninfo_url, db->options, db->appname};
+    for (size_t i = 0; i < 3; i++) {
+        keys[n] = rest_k[i];
+        vals[n++] = rest_v[i];
+    }
+    keys[n] = vals[n] = NULL;
+    return n;
+}
+
+#define NPARAMS (NTCP + 5)
+
+static PGconn *open_conn(wp_db *db, wp_err *err)
+{
+    const char *keys[NPARAMS], *vals[NPARAMS];
+    conn_params(db, keys, vals);
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        unavailable(err, c ? PQerrorMessage(c) : "out of memory");
+        if (c) PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+wp_status wp_db_open(const wp_db_options *opt, wp_db **out, wp_err *err)
+{
+    *out = NULL;
+    if (!opt->url || !*opt->url)
+        return wp_err_set(err, WP_ECONFIG, "database.url is not set (WALLETPASS_DATABASE_URL)");
+    wp_db *db = calloc(1, sizeof *db);
+    if (!db) return wp_err_set(err, WP_ENOMEM, "out of memory");
+    db->size = opt->pool_size > 0 ? opt->pool_size : 8;
+    db->free_conns = calloc((size_t)db->size, sizeof *db->free_conns);
+    db->conninfo_url = strdup(opt->url);
+    if (!db->free_conns || !db->conninfo_url) {
+        free(db->free_conns);
+        free(db->conninfo_url);
+        free(db);
+        return wp_err_set(err, WP_ENOMEM, "out of memory");
+    }
+    db->nfree = db->size; /* all slots idle, none opened yet */
+    db->acquire_timeout_ms = opt->acquire_timeout_ms > 0 ? opt->acquire_timeout_ms : 5000;
+    /* Under 2 libpq would use 2 anyway. 10 s: a backend fork on a host loaded far beyond its
+     * cores can take several seconds, and this bounds only a connection being opened. */
+    snprintf(db->connect_timeout, sizeof db->connect_timeout, "%d",
+             opt->connect_timeout_s <= 0 ? 10 : opt->connect_timeout_s < 2 ? 2 : opt->connect_timeout_s);
+    /* client_min_messages: NOTICEs ("already exists, skipping") are not for operators. */
+    snprintf(db->options, sizeof db->options, "-c statement_timeout=%d -c TimeZone=UTC -c client_min_messages=warning",
+             opt->statement_timeout_ms);
+    snprintf(db->appname, sizeof db->appname, "%s", opt->application_name ? opt->application_name : "walletpass");
+    for (size_t i = 0; i < NTCP; i++) db->tcp_known[i] = libpq_knows(tcp_keys[i]);
+    pthread_mutex_init(&db->mu, NULL);
+    pthread_cond_init(&db->cv, NULL);
+    *out = db;
+    return WP_OK;
+}
+
+void wp_db_close(wp_db *db)
+{
+    if (!db) return;
+    for (int i = 0; i < db->nfree; i++)
+        if (db->free_conns[i]) PQfinish(db->free_conns[i]);
+    pthread_mutex_destroy(&db->mu);
+    pthread_cond_destroy(&db->cv);
+    free(db->free_conns);
+    free(db->conninfo_url);
+    free(db);
+}
+
+PGconn *wp_db_connect_raw(wp_db *db, wp_err *err) { return open_conn(db, err); }
+
+PGconn *wp_db_acquire(wp_db *db, wp_err *err)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += db->acquire_timeout_ms / 1000;
+    deadline.tv_nsec += (long)(db->acquire_timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&db->mu);
+    while (db->nfree == 0) {
+        if (pthread_cond_timedwait(&db->cv, &db->mu, &deadline) == ETIMEDOUT && db->nfree == 0) {
+            pthread_mutex_unlock(&db->mu);
+            wp_err_set(err, WP_EUNAVAIL, "database pool exhausted: no connection free within %d ms",
+                       db->acquire_timeout_ms);
+            return NULL;
+        }
+    }
+    PGconn *c = db->free_conns[--db->nfree];
+    db->in_use++;
+    pthread_mutex_unlock(&db->mu);
+
+    if (c && PQstatus(c) != CONNECTION_OK) {
+        PQfinish(c);
+        c = NULL;
+    }
+    if (!c) c = open_conn(db, err);
+    if (!c) {
+        pthread_mutex_lock(&db->mu);
+        db->free_conns[db->nfree++] = NULL;
+        db->in_use--;
+        pthread_cond_signal(&db->cv);
+        pthread_mutex_unlock(&db->mu);
+    }
+    return c;
+}
+
+void wp_db_release(wp_db *db, PGconn *conn)
+{
+    if (conn) {
+        PGTransactionStatusType ts = PQtransactionStatus(conn);
+        if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) wp_db_rollback(conn);
+        if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+            PQfinish(conn);
+            conn = NULL;
+        }
+    }
+    pthread_mutex_lock(&db->mu);
+    db->free_conns[db->nfree++] = conn;
+    db->in_use--;
+    pthread_cond_signal(&db->cv);
+    pthread_mutex_unlock(&db->mu);
+}
+
+wp_status wp_db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                      PGresult **res, wp_err *err)
+{
+    if (res) *res = NULL;
+    for (int attempt = 0;; attempt++) {
+        bool idle = PQtransactionStatus(conn) == PQTRANS_IDLE;
+        PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            if (res) *res = r;
+            else PQclear(r);
+            return WP_OK;
+        }
+        if (PQstatus(conn) != CONNECTION_OK) {
+            if (r) PQclear(r);
+            /* A connection that died while idle (database restarted) is
+             * safe to reopen and retry once: nothing of ours was lost. */
+            if (attempt == 0 && idle) {
+                PQreset(conn);
+                if (PQstatus(conn) == CONNECTION_OK) continue;
+            }
+            return unavailable(err, PQerrorMessage(conn));
+        }
+        const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        char line[300];
+        first_line(line, sizeof line, r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
+        wp_status code = WP_EDB;
+        if (state && strcmp(state, "23505") == 0) code = WP_ECONFLICT;
+        else if (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+                           strcmp(state, "57P03") == 0))
+            code = WP_EUNAVAIL;
+        if (code == WP_EUNAVAIL) unavailable(err, line);
+        else wp_err_set(err, code, "database: %s", line);
+        if (r) PQclear(r);
+        return code;
+    }
+}
+
+wp_status wp_db_begin(PGconn *conn, wp_err *err) { return wp_db_query(conn, "BEGIN", 0, NULL, NULL, err); }
+wp_status wp_db_commit(PGconn *conn, wp_err *err) { return wp_db_query(conn, "COMMIT", 0, NULL, NULL, err); }
+
+void wp_db_rollback(PGconn *conn)
+{
+    PGresult *r = PQexec(conn, "ROLLBACK");
+    if (r) PQclear(r);
+}
+
+void wp_db_stats(wp_db *db, int *size, int *in_use, int *open)
+{
+    pthread_mutex_lock(&db->mu);
+    *size = db->size;
+    *in_use = db->in_use;
+    int idle_open = 0;
+    for (int i = 0; i < db->nfree; i++)
+        if (db->free_conns[i]) idle_open++;
+    *open = idle_open + db->in_use;
+    pthread_mutex_unlock(&db->mu);
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+PGconn *wp_db_acquire_waiting(wp_db *db, int wait_s, wp_err *err)
+{
+    double deadline = mono_s() + (wait_s > 0 ? wait_s : 0);
+    bool said = false;
+    for (;;) {
+        PGconn *c = wp_db_acquire(db, err);
+        if (c || wait_s <= 0) return c;
+        const char *keys[NPARAMS], *vals[NPARAMS];
+        conn_params(db, keys, vals);
+        /* PQPING_OK here: the server answers but refused this connection (password, database,
+         * a full max_connections); PQPING_NO_ATTEMPT: the URL itself is wrong. */
+        PGPing p = PQpingParams(keys, vals, 1);
+        if (p != PQPING_NO_RESPONSE && p != PQPING_REJECT) return NULL;
+        double left = deadline - mono_s();
+        if (left < 1) return NULL;
+        if (!said) {
+            wp_log_warn("waiting up to %d s for the database to accept connections (database.startup_wait_seconds)",
+                        wait_s);
+            said = true;
+        }
+        struct timespec one = {1, 0};
+        nanosleep(&one, NULL);
+        wp_err_clear(err);
+    }
+}
+
+wp_status wp_db_ping(wp_db *db, wp_err *err)
+{
+    PGconn *c = wp_db_acquire(db, err);
+    if (!c) return err ? err->status : WP_EUNAVAIL;
+    wp_status st = wp_db_query(c, "SELECT 1", 0, NULL, NULL, err);
+    wp_db_release(db, c);
+    return st;
+}
