@@ -159,6 +159,19 @@ test('trial: every plan starts with one; the plan limit applies after it; GET /a
   assert.throws(() => gw.cli(['account', 'set-plan', T.account, 'gold']), /not a plan/);
 });
 
+test("set-plan: an agency's sub-accounts follow its plan; a sub-account's own id is refused", async () => {
+  const P = gw.account('Planned agency');
+  const s = (await newSub(P, { allocation: 2 })).body;
+  assert.equal(s.plan, 'ten');
+  assert.equal(gw.cli(['account', 'set-plan', P.account, 'big']), `${P.account}\tten\tbig`);
+  assert.equal((await gw.request('GET', `/api/v1/accounts/${s.id}`, { key: P.key })).body.plan, 'big');
+  assert.equal((await gw.request('GET', '/api/v1/account', { key: P.key, headers: as(P, s.id) })).body.plan, 'big');
+  assert.throws(() => gw.cli(['account', 'set-plan', s.id, 'unlimited']), new RegExp(`sub-account of ${P.account}`));
+  assert.equal(gw.sql(`SELECT plan FROM accounts WHERE id = '${s.id}'`), 'big', 'unchanged by the refusal');
+  assert.equal(gw.sql(`SELECT count(*) FROM account_plan_changes WHERE account_id = '${s.id}'`), '0');
+  assert.throws(() => gw.cli(['account', 'set-plan', 'acct_nope', 'big']), /no account acct_nope/);
+});
+
 test('CLI: account list, key list, key revoke', async () => {
   const C = gw.account('Listed');
   const rows = gw.cli(['account', 'list']).split('\n').map((l) => l.split('\t'));

@@ -84,10 +84,14 @@ static int account_set_plan(const wp_config *cfg, int argc, char **argv)
     wp_err_clear(&err);
     const char *p[] = {id, plan};
     PGresult *r;
-    /* The account and its test workspace change together; the change is recorded once. */
+    /* A top-level account changes with its test workspace and its sub-accounts
+     * (theirs too), whose plan is their agency's; the change is recorded once. */
     if (run(cfg,
-            "WITH old AS (SELECT id, plan FROM accounts WHERE id = $1 AND livemode AND deleted_at IS NULL FOR UPDATE),"
-            " upd AS (UPDATE accounts a SET plan = $2 WHERE a.id = $1 OR a.live_account_id = $1 RETURNING a.id),"
+            "WITH old AS (SELECT id, plan FROM accounts WHERE id = $1 AND livemode AND deleted_at IS NULL"
+            "   AND parent_account_id IS NULL FOR UPDATE),"
+            " upd AS (UPDATE accounts a SET plan = $2 FROM old WHERE a.id = old.id OR a.live_account_id = old.id"
+            "   OR a.parent_account_id = old.id"
+            "   OR a.live_account_id IN (SELECT s.id FROM accounts s WHERE s.parent_account_id = old.id) RETURNING a.id),"
             " logged AS (INSERT INTO account_plan_changes (account_id, from_plan, to_plan, source)"
             "   SELECT id, plan, $2, 'cli' FROM old RETURNING from_plan)"
             " SELECT from_plan FROM logged",
@@ -95,7 +99,17 @@ static int account_set_plan(const wp_config *cfg, int argc, char **argv)
         return fail("account set-plan", &err);
     if (PQntuples(r) != 1) {
         PQclear(r);
-        fprintf(stderr, "walletpass account set-plan: no account %s\n", id);
+        if (run(cfg, "SELECT parent_account_id FROM accounts WHERE id = $1 AND livemode AND deleted_at IS NULL", 1, p, &r,
+                &err) != WP_OK)
+            return fail("account set-plan", &err);
+        if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+            fprintf(stderr,
+                    "walletpass account set-plan: %s is a sub-account of %s: it has its agency's plan; change the"
+                    " agency's plan, or its allocation (PUT /api/v1/accounts/%s/allocation)\n",
+                    id, PQgetvalue(r, 0, 0), id);
+        else
+            fprintf(stderr, "walletpass account set-plan: no account %s\n", id);
+        PQclear(r);
         return 1;
     }
     wp_log_info("account %s: plan %s -> %s (walletpass account set-plan)", id, PQgetvalue(r, 0, 0), plan);
