@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startGateway, waitFor, assertError } from './lib/harness.mjs';
+import { startGateway, waitFor, assertError, createDatabase } from './lib/harness.mjs';
 import { makePki, TEAM, P12_PASSWORD } from './lib/apple-pki.mjs';
 import { startWebhookReceiver } from './lib/webhook-receiver.mjs';
 
@@ -110,4 +110,34 @@ test("account.created and account.deleted reach the agency's endpoints that aske
   assert.equal((await gw.request('POST', '/api/v1/passes', { key: ag.key, body: BASE })).status, 201);
   await waitFor(() => hooks.seen.some((x) => x.path === '/passes-only'), { what: 'the pass.created delivery', timeout: 30000 });
   assert.deepEqual(hooks.seen.filter((x) => x.path === '/passes-only').map((x) => x.event.type), ['pass.created']);
+});
+
+test("a batch of a deleted sub-account creates no pass once the deletion has answered", async () => {
+  // The batch is queued by a gateway that runs no job handlers and taken, after the deletion, by a
+  // second gateway on the same (fresh) database that does: no timing decides the order.
+  const db = createDatabase();
+  const queuer = await startGateway({ dbUrl: db, config: {
+    rate_limit: { requests_per_second: 0 }, jobs: { workers: 0 } } });
+  let runner;
+  try {
+    const ag = queuer.account('Batch agency');
+    const sub = await queuer.request('POST', '/api/v1/accounts', { key: ag.key,
+      body: { name: 'Client', email: `${crypto.randomBytes(5).toString('hex')}@client.example` } });
+    assert.equal(sub.status, 201, sub.text);
+    const h = { 'WalletPass-Account': sub.body.id };
+    const b = await queuer.request('POST', '/api/v1/passes/batch', { key: ag.key, headers: h,
+      body: { passes: [{ ...BASE, serial_number: 'B-1' }, { ...BASE, serial_number: 'B-2' }] } });
+    assert.equal(b.status, 202, b.text);
+    assert.equal((await queuer.request('DELETE', `/api/v1/accounts/${sub.body.id}`, { key: ag.key })).status, 200);
+    runner = await startGateway({ dbUrl: db, config: {
+      rate_limit: { requests_per_second: 0 }, jobs: { workers: 2, poll_ms: 200 } } });
+    const open = () => queuer.sql(`SELECT count(*) FROM jobs WHERE kind = 'batches.chunk'
+      AND payload->>'batch_id' = '${b.body.id}' AND status IN ('queued', 'running')`).trim();
+    await waitFor(() => open() === '0', { what: 'the batch job run', timeout: 60000 });
+    assert.equal(queuer.sql(`SELECT count(*) FROM passes WHERE account_id = '${sub.body.id}'`).trim(), '0', 'no pass of the deleted sub-account');
+    assert.equal(queuer.sql(`SELECT count(*) FROM batch_items WHERE batch_id = '${b.body.id}' AND status = 'pending'`).trim(), '2');
+  } finally {
+    if (runner) await runner.stop();
+    await queuer.stop();
+  }
 });
