@@ -20,7 +20,8 @@ function gatewayErrors(response, z) {
     error = {};
   }
   const message = error.message || `The gateway answered ${response.status}.`;
-  if (response.status === 401) throw new z.errors.Error(`The API key was refused: ${message}`, 'AuthenticationError', 401);
+  // a revoked or rotated key: Zapier marks the connection expired and asks the user to reconnect
+  if (response.status === 401) throw new z.errors.ExpiredAuthError(`The API key was refused: ${message}`);
   if (response.status === 429) {
     const after = Number(response.getHeader ? response.getHeader('retry-after') : 0) || 60;
     throw new z.errors.ThrottledError(message, after);
