@@ -32,7 +32,8 @@
 #include "outbound.h"
 
 static const char *const event_types[] = {"pass.created",   "pass.updated", "pass.voided",
-                                          "pass.installed", "pass.removed", "batch.completed"};
+                                          "pass.installed", "pass.removed", "batch.completed",
+                                          "account.created", "account.deleted"};
 
 static void now_iso(char out[40])
 {

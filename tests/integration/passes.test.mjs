@@ -33,6 +33,7 @@ before(async () => {
         unlimited: { operations_per_month: -1 },
         tiny: { operations_per_month: 3 },
       },
+      metering: { trial_days: 0 }, // no trial: the plan's limit applies from the start
     },
   });
   a = gw.account();

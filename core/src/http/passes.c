@@ -35,8 +35,8 @@
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define PASS_COLS                                                                                        \
     "account_id, id, serial_number, pass_type, status, template_id, body::text, overrides::text, version, " \
-    TS("created_at") ", " TS("updated_at")
-enum { C_ACCT, C_ID, C_SERIAL, C_TYPE, C_STATUS, C_TPL, C_BODY, C_OVR, C_VERSION, C_CREATED, C_UPDATED };
+    TS("created_at") ", " TS("updated_at") ", " WP_PASS_LIVEMODE_COL ", " WP_PASS_GONE_COL
+enum { C_ACCT, C_ID, C_SERIAL, C_TYPE, C_STATUS, C_TPL, C_BODY, C_OVR, C_VERSION, C_CREATED, C_UPDATED, C_LIVE, C_GONE };
 
 #define NOTIFY_MAX_CHARS 4096
 #define SERIAL_TRIES 8
@@ -76,6 +76,7 @@ static json_object *resource_from_row(PGresult *r, int i, json_object **body_out
     json_object_object_add(o, "template_id", str_or_null(r, i, C_TPL));
     json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(r, i, C_CREATED)));
     json_object_object_add(o, "updated_at", json_object_new_string(PQgetvalue(r, i, C_UPDATED)));
+    json_object_object_add(o, "livemode", json_object_new_boolean(strcmp(PQgetvalue(r, i, C_LIVE), "f") != 0));
     /* The pass's own fields sit next to these; the schema keeps their names apart. */
     json_object_object_foreach(body, k, v) {
         if (json_object_object_get_ex(o, k, NULL)) continue;
@@ -91,6 +92,8 @@ static wp_status loaded_from_row(PGresult *r, int i, json_object **out)
 {
     json_object *body = NULL;
     json_object *res = resource_from_row(r, i, &body);
+    /* Its account was deleted: links answer 410 (passes.h, WP_PASS_GONE_COL). */
+    if (strcmp(PQgetvalue(r, i, C_GONE), "t") == 0) json_object_object_add(res, "account_deleted", json_object_new_boolean(1));
     json_object *ovr = col_json(r, i, C_OVR), *keys = json_object_new_array();
     json_object_object_foreach(ovr, k, v) {
         (void)v;
@@ -109,8 +112,8 @@ static wp_status loaded_from_row(PGresult *r, int i, json_object **out)
 /* ---- the platform plugins' keys (pass.links) ---------------------------- */
 
 /* The resource's own keys: a plugin may not set them (the pass's body fields neither). */
-static const char *const fixed_keys[] = {"id",     "object",  "serial_number", "pass_type",  "share_url",
-                                         "status", "version", "template_id",   "created_at", "updated_at", NULL};
+static const char *const fixed_keys[] = {"id",     "object",  "serial_number", "pass_type",  "share_url", "status",
+                                         "version", "template_id", "created_at", "updated_at", "livemode", NULL};
 /* Members of the pass.links document that are not contributed keys. */
 static const char *const doc_keys[] = {"schema", "account_id", "pass", "want_links", "share_buttons", NULL};
 
@@ -252,7 +255,9 @@ static void fail(wp_req *req, const wp_err *err)
 {
     if (req->db && PQtransactionStatus(req->db) != PQTRANS_IDLE) wp_db_rollback(req->db);
     if (err->status == WP_ELIMIT && err->code && strcmp(err->code, "plan_limit_reached") == 0) {
-        wp_resp_error(req, 402, "invalid_request_error", "plan_limit_reached", NULL, "%s", err->msg);
+        /* param: "plan", or "allocation" for a sub-account's own allowance (metering.h) */
+        wp_resp_error(req, 402, "invalid_request_error", "plan_limit_reached", err->param[0] ? err->param : NULL, "%s",
+                      err->msg);
         return;
     }
     if (err->code && wp_http_status_for(err->status) < 500) {
