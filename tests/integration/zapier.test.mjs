@@ -3,7 +3,8 @@
 // the search, over HTTP to a gateway with the zapier-bridge plugin (and apple-signer + apns, whose
 // device registrations are the pass.installed / pass.removed events) and its PostgreSQL.  Nothing
 // of the gateway is mocked; nothing leaves this machine (Zapier's servers are never called: its
-// REST hooks land at a local target).  Also: the app passes Zapier's schema validation and the
+// REST hooks land at a local target).  The app connects with a test-mode key (sk_test_), as a user
+// building Zaps would; a live key's Zaps never see its events.  Also: the app passes Zapier's schema validation and the
 // reviewers' rules; deliveries have the sample's keys and types; a 410 unsubscribes; a failed
 // delivery is retried on the webhooks' schedule; errors name the field; a 429 keeps Retry-After.
 import { test, before, after } from 'node:test';
@@ -75,7 +76,7 @@ function startTarget() {
 }
 const hitsAt = (p) => hits.filter((h) => h.path === p);
 
-let gw, A, B, auth, targetUrl;
+let gw, A, B, auth, testKey, targetUrl;
 before(async () => {
   makePki();
   targetUrl = await startTarget();
@@ -95,7 +96,11 @@ before(async () => {
     pass_type_identifier: PTID, team_identifier: TEAM, wwdr_pem: fs.readFileSync(f('wwdr.pem'), 'utf8'),
   } });
   assert.equal(r.status, 200, r.text);
-  auth = { base_url: gw.url, api_key: A.key };
+  const k = await gw.request('POST', '/api/v1/api_keys', { key: A.key, body: { name: 'zapier', livemode: false } });
+  assert.equal(k.status, 201, k.text);
+  testKey = k.body.key;
+  assert.match(testKey, /^sk_test_/);
+  auth = { base_url: gw.url, api_key: testKey };
 });
 after(async () => {
   if (gw) await gw.stop();
@@ -107,6 +112,9 @@ const run = (fn, bundle = {}) => appTester(fn, { authData: auth, inputData: {}, 
 /** "key:type" of every key, in order: what a Zap built on one object needs of the next. */
 const shape = (o) => Object.entries(o).map(([k, v]) => `${k}:${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`);
 const HOOK_TRIGGERS = Object.values(App.triggers).filter((t) => t.operation.type === 'hook');
+/** The subscriptions of A's live account and of its test workspace. */
+const hooksOfA = () => gw.sql(`SELECT count(*) FROM zapier_bridge_hooks WHERE account_id IN
+  (SELECT id FROM accounts WHERE id = '${A.account}' OR live_account_id = '${A.account}')`);
 
 test('the app passes Zapier\'s schema validation and the rules its reviewers apply', async () => {
   const handler = zapier.createAppHandler(App);
@@ -133,13 +141,17 @@ test('the app passes Zapier\'s schema validation and the rules its reviewers app
   assert.ok(def.authentication.connectionLabel);
 });
 
-test('connection: the test answers the account and its label; a bad key is refused with a message', async () => {
+test('connection: the test answers the account, its mode and its label; a bad key is refused with a message', async () => {
   const me = await run(App.authentication.test);
   assert.equal(me.account_id, A.account);
   assert.equal(me.name, 'Solstice Coffee');
-  assert.equal(me.mode, 'live');
-  assert.equal(me.livemode, true);
-  assert.match(me.label, /^Solstice Coffee \(.+@example\.com\)$/);
+  assert.equal(me.mode, 'test');
+  assert.equal(me.livemode, false);
+  assert.match(me.label, /^Solstice Coffee \(.+@example\.com\) \[test\]$/);
+  const live = await run(App.authentication.test, { authData: { ...auth, api_key: A.key } });
+  assert.equal(live.mode, 'live');
+  assert.equal(live.livemode, true);
+  assert.match(live.label, /^Solstice Coffee \(.+@example\.com\)$/);
   await assert.rejects(appTester(App.authentication.test, { authData: { ...auth, api_key: 'sk_live_' + 'x'.repeat(43) } }),
     /The API key was refused/);
   const raw = await gw.request('GET', '/api/v1/zapier/me');
@@ -159,7 +171,7 @@ test('every trigger: sample data [] before any event, subscribe, deliveries flat
   assert.notEqual(second.id, subs.pass_created.id);
 
   // a template with fields: the dropdown and the dynamic inputs
-  const tpl = await gw.request('POST', '/api/v1/templates', { key: A.key, body: { name: 'Beans', body: {
+  const tpl = await gw.request('POST', '/api/v1/templates', { key: testKey, body: { name: 'Beans', body: {
     pass_type: 'loyalty', organization_name: 'Solstice Coffee', program_name: 'Beans',
     primary_fields: [{ key: 'points', label: 'Points', value: '0', change_message: 'You have %@ points' }],
     secondary_fields: [{ key: 'tier', label: 'Tier', value: 'Green' }],
@@ -176,6 +188,7 @@ test('every trigger: sample data [] before any event, subscribe, deliveries flat
   } });
   assert.match(created.id, /^pass_/);
   assert.equal(created.pass_id, created.id);
+  assert.equal(created.livemode, false, 'made with the test key: a test pass');
   assert.deepEqual(JSON.parse(created.fields_json), { points: '120', tier: 'Green' });
   assert.deepEqual(shape(created), shape(App.creates.create_pass.operation.sample));
   const bySerial = await run(App.searches.find_pass.operation.perform, { inputData: { serial_number: 'ZAP-1' } });
@@ -211,7 +224,7 @@ test('every trigger: sample data [] before any event, subscribe, deliveries flat
   const voided = await run(App.creates.void_pass.operation.perform, { inputData: { pass_id: created.id } });
   assert.equal(voided.status, 'voided');
   assert.deepEqual(shape(voided), shape(App.creates.void_pass.operation.sample));
-  const batch = await gw.request('POST', '/api/v1/passes/batch', { key: A.key, body: { template_id: tpl.body.id, passes: [{ serial_number: 'ZAP-B1' }] } });
+  const batch = await gw.request('POST', '/api/v1/passes/batch', { key: testKey, body: { template_id: tpl.body.id, passes: [{ serial_number: 'ZAP-B1' }] } });
   assert.equal(batch.status, 202, batch.text);
 
   // every trigger's target gets its event, flat, with exactly the keys and types of the app's sample
@@ -245,7 +258,28 @@ test('every trigger: sample data [] before any event, subscribe, deliveries flat
     assert.equal((await run(t.operation.performUnsubscribe, { subscribeData: subs[t.key] })).deleted, true);
   }
   await run(App.triggers.pass_created.operation.performUnsubscribe, { subscribeData: second });
-  assert.equal(gw.sql(`SELECT count(*) FROM zapier_bridge_hooks WHERE account_id = '${A.account}'`), '0');
+  assert.equal(hooksOfA(), '0');
+});
+
+test('test and live keys keep their Zaps apart: a live subscription gets live events only', async () => {
+  const liveAuth = { ...auth, api_key: A.key };
+  const live = await appTester(App.triggers.pass_created.operation.performSubscribe,
+    { authData: liveAuth, inputData: {}, targetUrl: `${targetUrl}/live/1` });
+  const test_ = await run(App.triggers.pass_created.operation.performSubscribe, { targetUrl: `${targetUrl}/test/1` });
+  await run(App.creates.create_pass.operation.perform, { inputData: { pass_type: 'generic', organization_name: 'Test' } });
+  const made = await appTester(App.creates.create_pass.operation.perform,
+    { authData: liveAuth, inputData: { pass_type: 'generic', organization_name: 'Live' } });
+  assert.equal(made.livemode, true);
+  await waitFor(() => hitsAt('/live/1').length >= 1 && hitsAt('/test/1').length >= 1, { what: 'both delivered', timeout: 120000 });
+  // the live sample list is the live account's events; the test key's its workspace's
+  const liveList = await appTester(App.triggers.pass_created.operation.performList, { authData: liveAuth, inputData: {} });
+  assert.deepEqual(liveList.map((e) => e.pass_id), [made.id]);
+  await run(App.creates.create_pass.operation.perform, { inputData: { pass_type: 'generic', organization_name: 'Test 2' } });
+  await waitFor(() => hitsAt('/test/1').length >= 2, { what: 'the second test event delivered', timeout: 120000 });
+  assert.deepEqual(hitsAt('/live/1').map((h) => [h.body.organization_name, h.body.livemode]), [['Live', true]]);
+  assert.deepEqual(hitsAt('/test/1').map((h) => [h.body.organization_name, h.body.livemode]), [['Test', false], ['Test 2', false]]);
+  await appTester(App.triggers.pass_created.operation.performUnsubscribe, { authData: liveAuth, inputData: {}, subscribeData: live });
+  await run(App.triggers.pass_created.operation.performUnsubscribe, { subscribeData: test_ });
 });
 
 test('a 410 from the target removes the subscription; another failure is retried on the schedule', async () => {
@@ -277,7 +311,7 @@ test('errors Zapier shows well: the message names the field; a miss and a foreig
   await assert.rejects(run(App.creates.void_pass.operation.perform, { inputData: { pass_id: 'pass_00000000000000000000000000' } }),
     /no pass|not found|pass_0/i);
   // the plugin's own checks, straight over HTTP
-  const post = (body, key = A.key) => gw.request('POST', '/api/v1/zapier/hooks', { key, body });
+  const post = (body, key = testKey) => gw.request('POST', '/api/v1/zapier/hooks', { key, body });
   let r = await post({ target_url: `${targetUrl}/x`, event: 'pass.exploded' });
   assert.equal(r.status, 400);
   assert.equal(r.body.error.param, 'event');
@@ -288,9 +322,9 @@ test('errors Zapier shows well: the message names the field; a miss and a foreig
   assert.equal(r.body.error.code, 'url_refused');
   r = await post({ target_url: `${targetUrl}/x`, event: 'pass.created', extra: 1 });
   assert.equal(r.body.error.param, 'extra');
-  r = await gw.request('GET', '/api/v1/zapier/events?type=nope', { key: A.key });
+  r = await gw.request('GET', '/api/v1/zapier/events?type=nope', { key: testKey });
   assert.equal(r.body.error.param, 'type');
-  r = await gw.request('GET', '/api/v1/zapier/passes/find', { key: A.key });
+  r = await gw.request('GET', '/api/v1/zapier/passes/find', { key: testKey });
   assert.equal(r.body.error.param, 'serial_number');
   // another account cannot remove A's subscription (its DELETE is a no-op), nor see A's passes
   const mine = (await post({ target_url: `${targetUrl}/x`, event: 'pass.created' })).body;
@@ -299,7 +333,12 @@ test('errors Zapier shows well: the message names the field; a miss and a foreig
   assert.equal(gw.sql(`SELECT count(*) FROM zapier_bridge_hooks WHERE id = '${mine.id}'`), '1');
   r = await gw.request('GET', '/api/v1/zapier/passes/find?serial_number=ZAP-1', { key: B.key });
   assert.deepEqual(r.body, []);
+  // and the live key does not see the test key's pass either
+  r = await gw.request('GET', '/api/v1/zapier/passes/find?serial_number=ZAP-1', { key: A.key });
+  assert.deepEqual(r.body, []);
   r = await gw.request('DELETE', `/api/v1/zapier/hooks/${mine.id}`, { key: A.key });
+  assert.equal(gw.sql(`SELECT count(*) FROM zapier_bridge_hooks WHERE id = '${mine.id}'`), '1', 'nor can the live key');
+  r = await gw.request('DELETE', `/api/v1/zapier/hooks/${mine.id}`, { key: testKey });
   assert.equal(gw.sql(`SELECT count(*) FROM zapier_bridge_hooks WHERE id = '${mine.id}'`), '0');
 });
 
