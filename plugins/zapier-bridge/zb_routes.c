@@ -117,8 +117,9 @@ static void me(wp_req *req, void *ud)
         json_object *lm = member(acct, "livemode");
         int live = lm && json_object_is_type(lm, json_type_boolean) ? json_object_get_boolean(lm) : 1;
         const char *name = json_object_get_string(member(acct, "name")), *email = json_object_get_string(member(acct, "email"));
-        char label[600];
-        snprintf(label, sizeof label, "%s (%s)%s", name ? name : "", email ? email : "", live ? "" : " [test]");
+        size_t need = (name ? strlen(name) : 0) + (email ? strlen(email) : 0) + 16;
+        char *label = zb_host->req_alloc(req, need); /* request arena: freed with the request */
+        if (label) snprintf(label, need, "%s (%s)%s", name ? name : "", email ? email : "", live ? "" : " [test]");
         json_object *o = json_object_new_object();
         json_object_object_add(o, "id", json_object_get(member(acct, "id")));
         json_object_object_add(o, "account_id", json_object_get(member(acct, "id")));
@@ -126,7 +127,7 @@ static void me(wp_req *req, void *ud)
         json_object_object_add(o, "email", json_object_new_string(email ? email : ""));
         json_object_object_add(o, "livemode", json_object_new_boolean(live));
         json_object_object_add(o, "mode", json_object_new_string(live ? "live" : "test"));
-        json_object_object_add(o, "label", json_object_new_string(label));
+        json_object_object_add(o, "label", json_object_new_string(label ? label : ""));
         zb_host->resp_json(req, 200, o);
         json_object_put(o);
     }
@@ -494,23 +495,24 @@ static void find_passes(wp_req *req, void *ud)
 {
     (void)ud;
     static const char *const by[] = {"serial_number", "barcode_message", NULL};
-    char path[4700] = "/api/v1/passes?limit=100";
+    /* the query of a call in process is at most 2047 bytes, like a client's */
+    char path[2048 + 16] = "/api/v1/passes?limit=100";
     int given = 0;
     for (const char *const *q = by; *q; q++) {
-        char v[2048], enc[4200];
+        char v[2048], enc[2048];
         int r = zb_host->req_query(req, *q, v, sizeof v);
-        if (r < 0) {
-            zb_host->resp_error(req, 400, "parameter_invalid", *q, "%s is too long", *q);
-            return;
-        }
-        if (r == 0 || !v[0]) continue;
-        if (!pct(v, enc, sizeof enc)) {
-            zb_host->resp_error(req, 400, "parameter_invalid", *q, "%s is too long", *q);
-            return;
-        }
         size_t n = strlen(path);
-        snprintf(path + n, sizeof path - n, "&%s=%s", *q, enc);
-        given++;
+        if (r > 0 && v[0] && pct(v, enc, sizeof enc)) {
+            int w = snprintf(path + n, sizeof path - n, "&%s=%s", *q, enc);
+            if (w > 0 && (size_t)w < sizeof path - n && n + (size_t)w < 2048) {
+                given++;
+                continue;
+            }
+        }
+        if (r == 0 || (r > 0 && !v[0])) continue;
+        path[n] = '\0';
+        zb_host->resp_error(req, 400, "parameter_invalid", *q, "%s is too long", *q);
+        return;
     }
     if (!given) {
         zb_host->resp_error(req, 400, "parameter_missing", "serial_number",
@@ -604,11 +606,13 @@ static void template_fields(wp_req *req, void *ud)
                 json_object *f = json_object_array_get_idx(fields, i), *key = member(f, "key"), *label = member(f, "label");
                 json_object *value = member(f, "value");
                 if (!key || !json_object_is_type(key, json_type_string)) continue;
-                char k[80], help[600];
-                snprintf(k, sizeof k, "field_%s", json_object_get_string(key));
-                snprintf(help, sizeof help, "The value of the template's field \"%s\" (%s). Empty: the template's "
-                         "value (%s).", json_object_get_string(key), field_groups[g],
-                         value ? json_object_get_string(value) : "none");
+                const char *ks = json_object_get_string(key), *vs = value ? json_object_get_string(value) : "none";
+                size_t need = strlen(ks) + strlen(vs) + 128;
+                char *k = zb_host->req_alloc(req, strlen(ks) + 8), *help = zb_host->req_alloc(req, need);
+                if (!k || !help) continue; /* out of memory: the input is left out, the others offered */
+                snprintf(k, strlen(ks) + 8, "field_%s", ks);
+                snprintf(help, need, "The value of the template's field \"%s\" (%s). Empty: the template's value (%s).",
+                         ks, field_groups[g], vs);
                 json_object *o = json_object_new_object();
                 json_object_object_add(o, "key", json_object_new_string(k));
                 json_object_object_add(o, "label", json_object_new_string(
