@@ -34,7 +34,7 @@ before(async () => {
     outbound: { allow_private_targets: true },
     rate_limit: { requests_per_second: 0 },
     plugins: [{ name: 'apple-signer' }, { name: 'google-jwt', config: { max_jwt_length: 100000 } }, { name: 'apns' },
-      { name: 'geofence' }, { name: 'webhooks', config: { allow_http: true } }],
+      { name: 'geofence' }, { name: 'webhooks', config: { allow_http: true } }, { name: 'zapier-bridge' }],
   } });
   a = gw.account();
   const ok = async (method, p, body, status = 200) => {

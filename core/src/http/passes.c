@@ -716,15 +716,19 @@ static wp_status near_param(wp_req *req, near_q *q, int *on, wp_err *err)
 static void list_passes(wp_req *req, void *ud)
 {
     (void)ud;
-    static const char *const allowed[] = {"limit", "starting_after", "status", "pass_type", "template_id",
-                                          "created_after", "created_before", "near", "radius_m", NULL};
+    static const char *const allowed[] = {"limit",         "starting_after", "status",          "pass_type",
+                                          "template_id",   "created_after",  "created_before",  "near",
+                                          "radius_m",      "serial_number",  "barcode_message", NULL};
     near_q nq = {0}; /* read below only when near_on, but copied into nd[] either way */
     int near_on = 0;
     wp_err err;
     wp_err_clear(&err);
     int limit;
     char after[WP_ID_MAX + 8], status[16] = "", type[16] = "", tid[WP_ID_MAX + 8] = "", from[64], to[64];
+    char serial[72] = "", barcode[2048] = ""; /* a serial number has at most 64 bytes; a query at most 2 KiB */
     if (wp_req_query_check(req, allowed, &err) != WP_OK || wp_req_page(req, &limit, after, sizeof after, &err) != WP_OK ||
+        wp_req_query(req, "serial_number", serial, sizeof serial, &err) < 0 ||
+        wp_req_query(req, "barcode_message", barcode, sizeof barcode, &err) < 0 ||
         wp_req_query(req, "status", status, sizeof status, &err) < 0 ||
         wp_req_query(req, "pass_type", type, sizeof type, &err) < 0 ||
         wp_req_query(req, "template_id", tid, sizeof tid, &err) < 0 ||
@@ -756,7 +760,8 @@ static void list_passes(wp_req *req, void *ud)
     for (int i = 0; near_on && i < 9; i++) snprintf(nv[i], sizeof nv[i], "%.17g", nd[i]);
     const char *params[] = {req->account_id, after[0] ? after : NULL, status[0] ? status : NULL,
                             type[0] ? type : NULL,   tid[0] ? tid : NULL,     from[0] ? from : NULL,
-                            to[0] ? to : NULL,       lim,
+                            to[0] ? to : NULL,       serial[0] ? serial : NULL, barcode[0] ? barcode : NULL,
+                            lim,
                             nv[0], nv[1], nv[2], nv[3], nv[4], nv[5], nv[6], nv[7], nv[8]};
 #define LIST_FILTERS                                                                                      \
     " AND ($2::text IS NULL OR id < $2)"                                                                  \
@@ -764,7 +769,9 @@ static void list_passes(wp_req *req, void *ud)
     " AND ($4::text IS NULL OR pass_type = $4)"                                                           \
     " AND ($5::text IS NULL OR template_id = $5)"                                                         \
     " AND ($6::timestamptz IS NULL OR created_at > $6::timestamptz)"                                      \
-    " AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)"
+    " AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)"                                      \
+    " AND ($8::text IS NULL OR serial_number = $8)"                                                       \
+    " AND ($9::text IS NULL OR body->>'barcode_message' = $9)"
     PGresult *r;
     wp_status qst;
     if (near_on)
@@ -772,17 +779,17 @@ static void list_passes(wp_req *req, void *ud)
         qst = wp_db_query(db,
                           "SELECT " PASS_COLS " FROM passes WHERE account_id = $1 AND id IN ("
                           "SELECT l.pass_id FROM passes_locations l WHERE l.account_id = $1"
-                          " AND l.lat BETWEEN $12::float8 AND $13::float8"
-                          " AND (l.lng BETWEEN $14::float8 AND $15::float8 OR l.lng BETWEEN $16::float8 AND $17::float8)"
-                          " AND 2 * 6371008.8 * asin(least(1.0, sqrt(power(sin(radians(l.lat - $9::float8) / 2), 2)"
-                          " + cos(radians($9::float8)) * cos(radians(l.lat))"
-                          " * power(sin(radians(l.lng - $10::float8) / 2), 2)))) <= $11::float8)" LIST_FILTERS
-                          " ORDER BY id DESC LIMIT $8::int",
-                          17, params, &r, &err);
+                          " AND l.lat BETWEEN $14::float8 AND $15::float8"
+                          " AND (l.lng BETWEEN $16::float8 AND $17::float8 OR l.lng BETWEEN $18::float8 AND $19::float8)"
+                          " AND 2 * 6371008.8 * asin(least(1.0, sqrt(power(sin(radians(l.lat - $11::float8) / 2), 2)"
+                          " + cos(radians($11::float8)) * cos(radians(l.lat))"
+                          " * power(sin(radians(l.lng - $12::float8) / 2), 2)))) <= $13::float8)" LIST_FILTERS
+                          " ORDER BY id DESC LIMIT $10::int",
+                          19, params, &r, &err);
     else
         qst = wp_db_query(db, "SELECT " PASS_COLS " FROM passes WHERE account_id = $1" LIST_FILTERS
-                              " ORDER BY id DESC LIMIT $8::int",
-                          8, params, &r, &err);
+                              " ORDER BY id DESC LIMIT $10::int",
+                          10, params, &r, &err);
 #undef LIST_FILTERS
     if (qst != WP_OK) {
         wp_resp_from_err(req, &err);
