@@ -23,8 +23,8 @@
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define PASS_COLS                                                                                        \
     "account_id, id, serial_number, pass_type, status, template_id, body::text, overrides::text, version, " \
-    TS("created_at") ", " TS("updated_at")
-enum { C_ACCT, C_ID, C_SERIAL, C_TYPE, C_STATUS, C_TPL, C_BODY, C_OVR, C_VERSION, C_CREATED, C_UPDATED };
+    TS("created_at") ", " TS("updated_at") ", " WP_PASS_LIVEMODE_COL ", " WP_PASS_GONE_COL
+enum { C_ACCT, C_ID, C_SERIAL, C_TYPE, C_STATUS, C_TPL, C_BODY, C_OVR, C_VERSION, C_CREATED, C_UPDATED, C_LIVE, C_GONE };
 
 #define SERIAL_TRIES 8
 
@@ -58,6 +58,7 @@ static json_object *resource_from_row(PGresult *r, int i, json_object **body_out
     json_object_object_add(o, "template_id", str_or_null(r, i, C_TPL));
     json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(r, i, C_CREATED)));
     json_object_object_add(o, "updated_at", json_object_new_string(PQgetvalue(r, i, C_UPDATED)));
+    json_object_object_add(o, "livemode", json_object_new_boolean(strcmp(PQgetvalue(r, i, C_LIVE), "f") != 0));
     /* The pass's own fields sit next to these; the schema keeps their names apart. */
     json_object_object_foreach(body, k, v) {
         if (json_object_object_get_ex(o, k, NULL)) continue;
@@ -73,6 +74,8 @@ static wp_status loaded_from_row(PGresult *r, int i, json_object **out)
 {
     json_object *body = NULL;
     json_object *res = resource_from_row(r, i, &body);
+    /* Its account was deleted: links answer 410 (pass_service.h, WP_PASS_GONE_COL). */
+    if (strcmp(PQgetvalue(r, i, C_GONE), "t") == 0) json_object_object_add(res, "account_deleted", json_object_new_boolean(1));
     json_object *ovr = col_json(r, i, C_OVR), *keys = json_object_new_array();
     json_object_object_foreach(ovr, k, v) {
         (void)v;
@@ -91,8 +94,8 @@ static wp_status loaded_from_row(PGresult *r, int i, json_object **out)
 /* ---- the platform plugins' keys (pass.links) ---------------------------- */
 
 /* The resource's own keys: a plugin may not set them (the pass's body fields neither). */
-static const char *const fixed_keys[] = {"id",     "object",  "serial_number", "pass_type",  "share_url",
-                                         "status", "version", "template_id",   "created_at", "updated_at", NULL};
+static const char *const fixed_keys[] = {"id",     "object",  "serial_number", "pass_type",  "share_url", "status",
+                                         "version", "template_id", "created_at", "updated_at", "livemode", NULL};
 /* Members of the pass.links document that are not contributed keys. */
 static const char *const doc_keys[] = {"schema", "account_id", "pass", "want_links", "share_buttons", NULL};
 
@@ -552,7 +555,7 @@ wp_status wp_pass_list(wp_domain *dom, PGconn *db, const char *account_id, const
         for (int i = 0; i < 9; i++) snprintf(nv[i], sizeof nv[i], "%.17g", nd[i]);
     }
     const char *params[] = {account_id,      q->starting_after, q->status,        q->pass_type, q->template_id,
-                            q->created_after, q->created_before, lim,
+                            q->created_after, q->created_before, q->serial_number, q->barcode_message, lim,
                             nv[0], nv[1], nv[2], nv[3], nv[4], nv[5], nv[6], nv[7], nv[8]};
 #define LIST_FILTERS                                                                                      \
     " AND ($2::text IS NULL OR id < $2)"                                                                  \
@@ -560,7 +563,9 @@ wp_status wp_pass_list(wp_domain *dom, PGconn *db, const char *account_id, const
     " AND ($4::text IS NULL OR pass_type = $4)"                                                           \
     " AND ($5::text IS NULL OR template_id = $5)"                                                         \
     " AND ($6::timestamptz IS NULL OR created_at > $6::timestamptz)"                                      \
-    " AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)"
+    " AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)"                                      \
+    " AND ($8::text IS NULL OR serial_number = $8)"                                                       \
+    " AND ($9::text IS NULL OR body->>'barcode_message' = $9)"
     PGresult *r;
     wp_status st;
     if (q->near)
@@ -568,17 +573,17 @@ wp_status wp_pass_list(wp_domain *dom, PGconn *db, const char *account_id, const
         st = wp_db_query(db,
                          "SELECT " PASS_COLS " FROM passes WHERE account_id = $1 AND id IN ("
                          "SELECT l.pass_id FROM passes_locations l WHERE l.account_id = $1"
-                         " AND l.lat BETWEEN $12::float8 AND $13::float8"
-                         " AND (l.lng BETWEEN $14::float8 AND $15::float8 OR l.lng BETWEEN $16::float8 AND $17::float8)"
-                         " AND 2 * 6371008.8 * asin(least(1.0, sqrt(power(sin(radians(l.lat - $9::float8) / 2), 2)"
-                         " + cos(radians($9::float8)) * cos(radians(l.lat))"
-                         " * power(sin(radians(l.lng - $10::float8) / 2), 2)))) <= $11::float8)" LIST_FILTERS
-                         " ORDER BY id DESC LIMIT $8::int",
-                         17, params, &r, err);
+                         " AND l.lat BETWEEN $14::float8 AND $15::float8"
+                         " AND (l.lng BETWEEN $16::float8 AND $17::float8 OR l.lng BETWEEN $18::float8 AND $19::float8)"
+                         " AND 2 * 6371008.8 * asin(least(1.0, sqrt(power(sin(radians(l.lat - $11::float8) / 2), 2)"
+                         " + cos(radians($11::float8)) * cos(radians(l.lat))"
+                         " * power(sin(radians(l.lng - $12::float8) / 2), 2)))) <= $13::float8)" LIST_FILTERS
+                         " ORDER BY id DESC LIMIT $10::int",
+                         19, params, &r, err);
     else
         st = wp_db_query(db, "SELECT " PASS_COLS " FROM passes WHERE account_id = $1" LIST_FILTERS
-                             " ORDER BY id DESC LIMIT $8::int",
-                         8, params, &r, err);
+                             " ORDER BY id DESC LIMIT $10::int",
+                         10, params, &r, err);
 #undef LIST_FILTERS
     if (st != WP_OK) return st;
     json_object *arr = json_object_new_array();

@@ -111,6 +111,7 @@ typedef struct wp_pass_query {
     const char *starting_after; /* the last id of the previous page */
     const char *status, *pass_type, *template_id;
     const char *created_after, *created_before;
+    const char *serial_number, *barcode_message; /* exact matches (migration 0011 indexes them) */
     bool near;
     double lat, lng, radius_m;
 } wp_pass_query;
@@ -128,6 +129,16 @@ wp_status wp_pass_list(wp_domain *dom, PGconn *conn, const char *account_id, con
  */
 wp_status wp_pass_load(wp_domain *dom, PGconn *conn, const char *account_id, const char *pass_id,
                        json_object **out, wp_err *err);
+
+/* The resource's "livemode": false for a pass of a test workspace (tenancy.h).
+ * Platform plugins read it from pass_get and the event data: a test pass is
+ * marked as such and reaches no wallet service (docs/plugins.md). */
+#define WP_PASS_LIVEMODE_COL "(SELECT a.livemode FROM accounts a WHERE a.id = passes.account_id)"
+
+/* Whether the pass's account was deleted (a sub-account, subaccounts.c): the
+ * document wp_pass_load gives (and pass_get) then carries "account_deleted":
+ * true, and links to the pass answer 410 until its rows are purged. */
+#define WP_PASS_GONE_COL "(SELECT a.deleted_at IS NOT NULL FROM accounts a WHERE a.id = passes.account_id)"
 
 /*
  * The pass link capability (host pass_link_token: the one a platform plugin

@@ -93,7 +93,9 @@ void wp_handler_fail(wp_req *req, const wp_err *err)
 {
     if (req->db && PQtransactionStatus(req->db) != PQTRANS_IDLE) wp_db_rollback(req->db);
     if (err->status == WP_ELIMIT && err->code && strcmp(err->code, "plan_limit_reached") == 0) {
-        wp_resp_error(req, 402, "invalid_request_error", "plan_limit_reached", NULL, "%s", err->msg);
+        /* param: "plan", or "allocation" for a sub-account's own allowance (metering.h) */
+        wp_resp_error(req, 402, "invalid_request_error", "plan_limit_reached", err->param[0] ? err->param : NULL, "%s",
+                      err->msg);
         return;
     }
     if (err->code && wp_http_status_for(err->status) < 500) {

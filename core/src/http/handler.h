@@ -65,7 +65,8 @@ void wp_handler_send_rows(wp_req *req, PGresult *r, int limit, json_object *(*ro
 
 /*
  * Answers a service's error: rolls back the request's open transaction, then
- * sends 402 for a plan limit (WP_ELIMIT "plan_limit_reached"), the error with
+ * sends 402 for a plan limit (WP_ELIMIT "plan_limit_reached", param "plan" or
+ * "allocation" as metering.h names it), the error with
  * its own API code when it has one (wp_resp_rejected: a filter's refusal, the
  * schema's codes, "serial_number_taken", "pass_voided"), else the status's
  * default (wp_resp_from_err).

@@ -30,7 +30,20 @@ const char *wp_req_param(const wp_req *req, const char *name)
 
 const char *wp_req_header(const wp_req *req, const char *name)
 {
-    return mg_get_header(req->conn, name);
+    if (req->conn) return mg_get_header(req->conn, name);
+    for (int i = 0; i < req->ri->num_headers; i++)
+        if (strcasecmp(req->ri->http_headers[i].name, name) == 0) return req->ri->http_headers[i].value;
+    return NULL;
+}
+
+void wp_req_copy_auth(wp_req *dst, const wp_req *src)
+{
+    memcpy(dst->account_id, src->account_id, sizeof dst->account_id);
+    memcpy(dst->live_account_id, src->live_account_id, sizeof dst->live_account_id);
+    memcpy(dst->agency_account_id, src->agency_account_id, sizeof dst->agency_account_id);
+    dst->livemode = src->livemode;
+    memcpy(dst->api_key_id, src->api_key_id, sizeof dst->api_key_id);
+    memcpy(dst->key_prefix, src->key_prefix, sizeof dst->key_prefix);
 }
 
 const char *wp_req_method(const wp_req *req) { return req->ri->request_method; }
@@ -361,6 +374,19 @@ void wp_resp_raw(wp_req *req, int status, const char *content_type, const void *
     }
     req->responded = true;
     req->status = status;
+    if (req->inproc) {
+        /* a call in process: the response is its caller's, kept whole (inproc.c) */
+        req->capture = malloc(len + 1);
+        if (req->capture) {
+            memcpy(req->capture, body, len);
+            req->capture[len] = '\0';
+            req->capture_len = len;
+        } else {
+            req->status = 503; /* out of memory: answered as a temporary failure */
+        }
+        snprintf(req->capture_ctype, sizeof req->capture_ctype, "%s", content_type ? content_type : "");
+        return;
+    }
     /* With an Idempotency-Key the response is held back until its record is
      * stored (wp_resp_send_deferred): a client retrying the instant it reads
      * the answer must find the replay, not a request "still in progress". */

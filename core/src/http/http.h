@@ -60,7 +60,10 @@ typedef struct wp_req {
     int nparams;
     const char *bad_param;      /* a param that decodes to a NUL byte (router), else NULL */
     /* authentication result */
-    char account_id[48];
+    char account_id[48];        /* the scope of every object query: see tenancy.h */
+    char live_account_id[48];   /* the live account acted on (tenancy.h) */
+    char agency_account_id[48]; /* the key's account when it acts on a sub-account, else "" */
+    bool livemode;              /* a live key (sk_live_) or a test key (sk_test_) */
     char api_key_id[48];
     char key_prefix[24];
     /* body, read on demand */
@@ -89,12 +92,17 @@ typedef struct wp_req {
     size_t capture_len;
     char capture_ctype[96];
     bool deferred;              /* the captured response is not sent yet */
+    /* A call made in process on behalf of another request (inproc.h): no
+     * connection; ri is the host's, the response is kept in capture. */
+    bool inproc;
 } wp_req;
 
 /* Named path parameter (":id") or NULL. */
 const char *wp_req_param(const wp_req *req, const char *name);
 /* Request header (case-insensitive) or NULL. */
 const char *wp_req_header(const wp_req *req, const char *name);
+/* Copies what authentication put into src (the account, the key) into dst. */
+void wp_req_copy_auth(wp_req *dst, const wp_req *src);
 const char *wp_req_method(const wp_req *req);
 const char *wp_req_remote_ip(const wp_req *req);
 

@@ -107,15 +107,19 @@ static wp_status near_param(wp_req *req, wp_pass_query *q, wp_err *err)
 static void list_passes(wp_req *req, void *ud)
 {
     wp_domain *dom = ud;
-    static const char *const allowed[] = {"limit", "starting_after", "status", "pass_type", "template_id",
-                                          "created_after", "created_before", "near", "radius_m", NULL};
+    static const char *const allowed[] = {"limit",         "starting_after", "status",          "pass_type",
+                                          "template_id",   "created_after",  "created_before",  "near",
+                                          "radius_m",      "serial_number",  "barcode_message", NULL};
     wp_page page;
     if (!wp_handler_page(req, allowed, NULL, NULL, &page, NULL)) return;
     wp_pass_query q = {.limit = page.limit};
     wp_err err;
     wp_err_clear(&err);
     char status[16] = "", type[16] = "", tid[WP_ID_MAX + 8] = "", from[64], to[64];
-    if (wp_req_query(req, "status", status, sizeof status, &err) < 0 ||
+    char serial[72] = "", barcode[2048] = ""; /* a serial number has at most 64 bytes; a query at most 2 KiB */
+    if (wp_req_query(req, "serial_number", serial, sizeof serial, &err) < 0 ||
+        wp_req_query(req, "barcode_message", barcode, sizeof barcode, &err) < 0 ||
+        wp_req_query(req, "status", status, sizeof status, &err) < 0 ||
         wp_req_query(req, "pass_type", type, sizeof type, &err) < 0 ||
         wp_req_query(req, "template_id", tid, sizeof tid, &err) < 0 ||
         time_param(req, "created_after", from, sizeof from, &err) != WP_OK ||
@@ -144,6 +148,8 @@ static void list_passes(wp_req *req, void *ud)
     q.template_id = tid[0] ? tid : NULL;
     q.created_after = from[0] ? from : NULL;
     q.created_before = to[0] ? to : NULL;
+    q.serial_number = serial[0] ? serial : NULL;
+    q.barcode_message = barcode[0] ? barcode : NULL;
     json_object *data = NULL;
     bool has_more = false;
     if (wp_pass_list(dom, db, req->account_id, &q, req, &data, &has_more, &err) != WP_OK) wp_handler_fail(req, &err);

@@ -8,6 +8,7 @@
  *   glue.c         plugin routes' transactions; job and event trampolines
  *   host.c         diagnostics, logging, errors, events, jobs, SQL, metrics, the request and response
  *   host_passes.c  passes, capabilities, the vault and per-pass secrets (through wp_domain)
+ *   host_api.c     the gateway's API called in process (api_call)
  *   host_table.c   the wp_host table handed to plugins
  */
 #ifndef WP_PLUGIN_HOST_H
@@ -158,5 +159,8 @@ wp_status wp_host_pass_cap_verify(wp_plugin *p, const char *purpose, const char 
 wp_status wp_host_pass_secret_get(wp_plugin *p, wp_req *req, const char *account_id, const char *pass_id, const char *name, uint32_t flags, char *out, size_t out_cap, size_t *out_len);
 wp_status wp_host_pass_secret_put(wp_plugin *p, wp_req *req, const char *account_id, const char *pass_id, const char *name, const char *value, size_t len);
 wp_status wp_host_pass_secret_find(wp_plugin *p, const char *name, const char *serial_number, const char *secret, json_object **out);
+
+/* the API called in process (host_api.c) */
+wp_status wp_host_api_call(wp_plugin *p, wp_req *req, const char *method, const char *path, const json_object *body, int *status, json_object **out, json_object **headers);
 
 #endif

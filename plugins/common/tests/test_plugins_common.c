@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "outbound.h"
 #include "wpc_cred.h"
 #include "wpc_fetch.h"
 #include "wpc_json.h"
@@ -322,6 +323,50 @@ static void fetch_no_redirect_no_http(void **state)
     wpc_fetch_done(&r);
 }
 
+/* ---- outbound: the delivery schedule and one attempt ---- */
+
+static void outbound_attempts(void **state)
+{
+    (void)state;
+    static const int want[OUTBOUND_ATTEMPTS] = {0, 5, 30, 300, 1800};
+    for (int i = 0; i < OUTBOUND_ATTEMPTS; i++) assert_int_equal(outbound_schedule_s[i], want[i]);
+    server s;
+    pthread_t t;
+    char url[128], pin[128];
+    /* a 503 with Retry-After and a body longer than the excerpt: the status decides, the start is kept */
+    char answer[2048];
+    char big[OUTBOUND_EXCERPT + 101];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    snprintf(answer, sizeof answer,
+             "HTTP/1.1 503 Busy\r\nRetry-After: 9\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             strlen(big), big);
+    start(&s, &t, answer, url, pin);
+    const char *hdrs[] = {"Content-Type: application/json", NULL};
+    outbound_opts o = {60000, 60000, 4096, 1, "WalletPass-Test/1.0"};
+    outbound_result r;
+    outbound_send(url, pin, hdrs, "{}", 2, &o, &r);
+    stop(&s, t);
+    assert_int_equal(r.status_code, 503);
+    assert_string_equal(r.error, "");
+    assert_int_equal(r.retry_after_s, 9);
+    assert_int_equal(strlen(r.excerpt), OUTBOUND_EXCERPT);
+    assert_non_null(strstr(s.request, "POST /x HTTP/1.1"));
+    assert_non_null(strstr(s.request, "User-Agent: WalletPass-Test/1.0"));
+    /* a body past max_response_bytes: cut, the status line still decides */
+    start(&s, &t, answer, url, pin);
+    o.max_response_bytes = 16;
+    outbound_send(url, pin, hdrs, "{}", 2, &o, &r);
+    stop(&s, t);
+    assert_int_equal(r.status_code, 503);
+    assert_string_equal(r.error, "");
+    /* https only unless allowed: no response, the reason kept */
+    o.allow_http = 0;
+    outbound_send(url, pin, hdrs, "{}", 2, &o, &r);
+    assert_int_equal(r.status_code, 0);
+    assert_true(r.error[0] != '\0');
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -329,7 +374,7 @@ int main(void)
         cmocka_unit_test(json_getters),     cmocka_unit_test(pass_fields),        cmocka_unit_test(iso_times),
         cmocka_unit_test(http_dates),       cmocka_unit_test(cred_fields),        cmocka_unit_test(cred_wipe),
         cmocka_unit_test(fetch_whole),      cmocka_unit_test(fetch_too_big),      cmocka_unit_test(fetch_excerpt_post),
-        cmocka_unit_test(fetch_no_redirect_no_http),
+        cmocka_unit_test(fetch_no_redirect_no_http), cmocka_unit_test(outbound_attempts),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -129,6 +129,7 @@
  *                           macros: WP_PASS_SECRET_MINT
  *                           retired: pass_find, pass_authenticate (slots kept, NULL)
  *                           changed: pass_get no longer carries "authentication_token"
+ *   1.8 (walletpass 0.1.0)  wp_host: api_call
  *
  * Rules: a function is only ever appended to wp_host (a removed one keeps its
  * slot as NULL); a struct only ever grows at its end and carries its size
@@ -156,7 +157,7 @@ extern "C" {
 
 /* ABI version of this header. */
 #define WP_ABI_MAJOR 1
-#define WP_ABI_MINOR 7
+#define WP_ABI_MINOR 8
 
 /*
  * The oldest host minor the plugin runs on (recorded as
@@ -765,6 +766,35 @@ struct wp_host {
      * may serve this device) come after, answered as WP_EAUTH was. */
     wp_status (*pass_secret_find)(wp_plugin *self, const char *name, const char *serial_number, const char *secret,
                                   json_object **out);
+
+    /* ---- ABI 1.8: the gateway's API, called in process ----------------- */
+
+    /* Calls a route of the gateway's API (a path under /api/ whose route
+     * takes an API key: the core's or a plugin's) in process, as the
+     * request `req` the calling route handler is serving: the same account,
+     * API key and mode, through every check, limit, filter, metering rule
+     * and event of that route, exactly as if the client had sent the call
+     * itself (it takes no second token of the key's rate limit).  So a
+     * plugin offering another shape of the API (an integration's flat
+     * fields) leaves validation, metering and isolation to the core.
+     *
+     * method: "GET", "POST", "PUT", "PATCH" or "DELETE".  path: the path
+     * and query, percent-encoded as a client sends them
+     * ("/api/v1/passes?limit=5").  body: the JSON body (borrowed,
+     * serialised on this thread), NULL for none.  WP_OK once the route
+     * answered, whatever it answered: *status receives the HTTP status
+     * (201, 404, 429 ...), *out (may be NULL) its JSON body (transferred;
+     * NULL when the answer is not JSON), *headers (may be NULL) its
+     * response headers as an object of strings ({"Retry-After": "3"};
+     * transferred).  The call's work commits or rolls back before it
+     * returns, as a client's call would: make it before the route's own
+     * first db_query/publish/job_enqueue with req (WP_ECONFLICT inside an
+     * open transaction).  WP_EINVAL for req NULL or not authenticated by an
+     * API key, a call from inside an api_call (no nesting), a method or
+     * path not as above, or a route that takes no API key; WP_EUNAVAIL
+     * when no database connection is to be had. */
+    wp_status (*api_call)(wp_plugin *self, wp_req *req, const char *method, const char *path,
+                          const json_object *body, int *status, json_object **out, json_object **headers);
 };
 
 /* flags of pass_secret_get (ABI 1.7) */
@@ -784,6 +814,7 @@ struct wp_host {
 #define WP_HOST_SIZE_1_5 WP_HOST_SLOT_(45)
 #define WP_HOST_SIZE_1_6 WP_HOST_SLOT_(46)
 #define WP_HOST_SIZE_1_7 WP_HOST_SLOT_(49)
+#define WP_HOST_SIZE_1_8 WP_HOST_SLOT_(50)
 
 /* The definition a plugin exports (made by WP_PLUGIN_DEFINE*). */
 typedef struct wp_plugin_def {
@@ -951,7 +982,10 @@ WP_STATIC_ASSERT(offsetof(wp_host, pass_secret_put) == WP_HOST_SLOT_(47), "ABI: 
 WP_STATIC_ASSERT(offsetof(wp_host, pass_secret_find) == WP_HOST_SLOT_(48), "ABI: wp_host.pass_secret_find moved");
 WP_STATIC_ASSERT(WP_HOST_SIZE_1_7 == offsetof(wp_host, pass_secret_find) + sizeof(void (*)(void)),
                  "ABI: 1.7 ends at pass_secret_find");
-WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SIZE_1_7, "ABI: wp_host size changed");
+/* ABI 1.8 */
+WP_STATIC_ASSERT(offsetof(wp_host, api_call) == WP_HOST_SLOT_(49), "ABI: wp_host.api_call moved");
+WP_STATIC_ASSERT(WP_HOST_SIZE_1_8 == offsetof(wp_host, api_call) + sizeof(void (*)(void)), "ABI: 1.8 ends at api_call");
+WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SIZE_1_8, "ABI: wp_host size changed");
 /* the definition */
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, magic) == 0, "ABI: wp_plugin_def.magic moved");
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, size) == 4, "ABI: wp_plugin_def.size moved");
