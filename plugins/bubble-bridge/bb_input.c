@@ -212,11 +212,13 @@ int bb_multipart_parse(const char *data, size_t len, const char *boundary, json_
         const char *stop = find(body, (size_t)(end - body), nd, (size_t)ndl);
         if (!stop) goto malformed;
         if (file) {
+            /* named in the refusal only when the name is one a field could have */
             char key[BB_KEY_MAX + 1];
-            snprintf(key, sizeof key, "%.*s", (int)(nl > BB_KEY_MAX ? BB_KEY_MAX : nl), name);
+            int ok = nl > 0 && nl <= BB_KEY_MAX && utf8_ok(name, nl) && !memchr(name, '\0', nl);
+            snprintf(key, sizeof key, "%.*s", ok ? (int)nl : 4, ok ? name : "body");
             json_object_put(o);
             return bb_refuse(e, "parameter_invalid", key,
-                             "%s is a file: files are not taken, send an image's URL (image_<name>)", key);
+                             "%s: a file part; files are not taken, send an image's URL (image_<name>)", key);
         }
         if (add_field(o, name, nl, body, (size_t)(stop - body), e) != 0) {
             json_object_put(o);
