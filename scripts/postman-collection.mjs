@@ -13,7 +13,8 @@
 // What it makes: one folder per tag, one request per operation (more when a request body has several
 // named examples: one saved request each), Bearer auth from the collection variable {{apiKey}},
 // {{baseUrl}} from the first server, a collection variable for every path parameter (pre-filled with
-// the spec's example), optional query parameters present but disabled, the response examples saved
+// the spec's example), optional query parameters present but disabled (enabled with x-postman-enabled:
+// one of several alternatives the request needs), the response examples saved
 // with each request, and a test script that checks the status is one the operation documents as a
 // success. It needs the `yaml` package that scripts/test installs in tests/node_modules.
 import fs from 'node:fs';
@@ -83,7 +84,7 @@ export function buildCollection(spec) {
         } else if (prm.in === 'query') {
           const ex = prm.example ?? prm.schema?.example ?? prm.schema?.default;
           query.push({ key: prm.name, value: ex === undefined ? '' : String(ex), description: prm.description || '',
-            disabled: !prm.required });
+            disabled: !prm.required && !prm['x-postman-enabled'] });
         } else if (prm.in === 'header') {
           headers.push({ key: prm.name, value: String(prm.example ?? ''), description: prm.description || '', disabled: true });
         }

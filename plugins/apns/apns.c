@@ -264,12 +264,27 @@ static json_object *authorize(wp_req *req)
 
 /* ---- POST/DELETE /apple/v1/devices/:device/registrations/:ptid/:serial ------ */
 
+/*
+ * The pass of a deleted account (the core's "account_deleted" in pass_get):
+ * it stops updating, so a device neither registers for it nor fetches it
+ * again (410, like its links); unregistering still works.  1 when the 410
+ * was sent (pass released).
+ */
+static int gone(wp_req *req, json_object *pass)
+{
+    json_object *d = jget(pass, "account_deleted");
+    if (!d || !json_object_get_boolean(d)) return 0;
+    host->resp_error(req, 410, "account_deleted", NULL, "the account of this pass was deleted");
+    json_object_put(pass);
+    return 1;
+}
+
 static void register_device(wp_req *req, void *ud)
 {
     (void)ud;
     if (!path_ok(req)) return;
     json_object *pass = authorize(req);
-    if (!pass) return;
+    if (!pass || gone(req, pass)) return;
     json_object *in = NULL, *rows = NULL;
     const char *device = host->req_param(req, "device"), *ptid = host->req_param(req, "ptid");
     wp_err *err = host->err_new(req);
@@ -404,7 +419,7 @@ static void get_pass(wp_req *req, void *ud)
     (void)ud;
     if (!path_ok(req)) return;
     json_object *pass = authorize(req);
-    if (!pass) return;
+    if (!pass || gone(req, pass)) return;
     json_object *rows = NULL, *doc = NULL;
     const char *account = jstr(pass, "owner_account_id"), *pass_id = jstr(pass, "id");
     if (host->db_query(self, req,
@@ -931,6 +946,13 @@ static wp_status on_change(void *ud, const wp_plugin_event *ev)
                        5, p, NULL) != WP_OK) {
         host->log(self, WP_LOG_WARN, "pass %s: update tag not stored: %s", pass_id, host->last_error());
         return WP_RETRY;
+    }
+    /* A test-mode pass (the core's "livemode": false) is served to devices
+     * that ask, but no push goes to Apple for it. */
+    json_object *lm = jget(pass, "livemode");
+    if (lm && json_object_is_type(lm, json_type_boolean) && !json_object_get_boolean(lm)) {
+        host->log(self, WP_LOG_DEBUG, "pass %s is a test pass: no push", pass_id);
+        return WP_OK;
     }
     json_object *devices = NULL;
     if (host->db_query(self, NULL,

@@ -279,7 +279,18 @@ wp_status apple_render(const json_object *pass, const apple_ids *ids, json_objec
         snprintf(d, sizeof d, "%s %s", org, type);
         add_str(pj, "description", d);
     }
-    add_str(pj, "logoText", get_str(b, "logo_text"));
+    /* A test-mode pass (the core's "livemode": false) says so on its face
+     * and on its back, so nobody takes it for a real one. */
+    json_object *lm = get(pass, "livemode");
+    int test = lm && json_object_is_type(lm, json_type_boolean) && !json_object_get_boolean(lm);
+    if (test) {
+        const char *logo = get_str(b, "logo_text");
+        char t[4200];
+        snprintf(t, sizeof t, "TEST%s%s", logo && *logo ? " \xC2\xB7 " : "", logo && *logo ? logo : "");
+        add_str(pj, "logoText", t);
+    } else {
+        add_str(pj, "logoText", get_str(b, "logo_text"));
+    }
     add_color(pj, "backgroundColor", get_str(b, "background_color"));
     add_color(pj, "foregroundColor", get_str(b, "foreground_color"));
     add_color(pj, "labelColor", get_str(b, "label_color"));
@@ -295,6 +306,13 @@ wp_status apple_render(const json_object *pass, const apple_ids *ids, json_objec
         }
     }
     map_type_fields(&gs, type, b);
+    if (test) {
+        json_object *f = json_object_new_object();
+        add_str(f, "key", "walletpass_test_mode");
+        add_str(f, "label", "TEST");
+        add_str(f, "value", "A test pass, made with a test API key: it is not valid.");
+        json_object_array_add(gs.g[G_BACK], f);
+    }
     json_object *fields = json_object_new_object();
     for (int i = 0; i < G_COUNT; i++) {
         if (json_object_array_length(gs.g[i]) > 0) json_object_object_add(fields, group_key[i], gs.g[i]);

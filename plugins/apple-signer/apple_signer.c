@@ -498,6 +498,11 @@ static void pkpass(wp_req *req, void *ud)
         host->resp_error(req, 503, "pass_unavailable", NULL, "the pass could not be read: %s", host->last_error());
         return;
     }
+    if (json_object_object_get_ex(pass, "account_deleted", NULL)) {
+        json_object_put(pass);
+        host->resp_error(req, 410, "account_deleted", "id", "the account of pass %s was deleted", pass_id);
+        return;
+    }
     st = host->vault_read(self, account, "apple", &creds);
     if (st == WP_ENOTFOUND) {
         json_object_put(pass);

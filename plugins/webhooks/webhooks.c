@@ -1,7 +1,8 @@
 /*
  * webhooks.c - the webhooks plugin: its definition, configuration,
  * ids, secret storage and concurrency slots.  The HTTP API is wh_routes.c,
- * delivery wh_deliver.c, signing wh_sign.c, the HTTP attempt wh_send.c.
+ * delivery wh_deliver.c, signing wh_sign.c; the schedule and the HTTP attempt are
+ * plugins/shared/outbound.c's.
  *
  * Config (all optional; unknown keys refused):
  *   allow_http (false)                http:// endpoint URLs, for local testing
@@ -27,7 +28,6 @@
 const wp_host *wh_host;
 wp_plugin *wh_self;
 wh_config wh_cfg;
-const int wh_schedule_s[WH_ATTEMPTS] = {0, 5, 30, 300, 1800};
 
 /* ---- ids ----------------------------------------------------------------- */
 

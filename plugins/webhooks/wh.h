@@ -18,9 +18,7 @@
 #include "wh_sign.h"
 
 #define WH_JOB_KIND "webhooks.attempt"
-#define WH_ATTEMPTS 5       /* the schedule below */
 #define WH_ID_MAX 48
-#define WH_RETRY_AFTER_MAX 3600 /* the longest Retry-After (seconds) a receiver can ask for */
 
 /* ISO 8601 UTC with milliseconds, as every API timestamp. */
 #define WH_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -43,8 +41,6 @@ typedef struct wh_config {
 extern const wp_host *wh_host;
 extern wp_plugin *wh_self;
 extern wh_config wh_cfg;
-/* Seconds after the event of attempts 1..5: 0, 5, 30, 300, 1800. */
-extern const int wh_schedule_s[WH_ATTEMPTS];
 
 /* "<prefix>_" + 26 Crockford base32 characters (48-bit ms time, 80 random bits), like the core's ids. */
 int wh_id_new(const char *prefix, char out[WH_ID_MAX]);

@@ -29,10 +29,11 @@
 #include <time.h>
 
 #include "wh.h"
-#include "wh_send.h"
+#include "outbound.h"
 
 static const char *const event_types[] = {"pass.created",   "pass.updated", "pass.voided",
-                                          "pass.installed", "pass.removed", "batch.completed"};
+                                          "pass.installed", "pass.removed", "batch.completed",
+                                          "account.created", "account.deleted"};
 
 static void now_iso(char out[40])
 {
@@ -162,7 +163,7 @@ static void clean_excerpt(char *s)
 }
 
 static wp_status send_attempt(const char *account_id, const char *delivery_id, json_object *d, int n,
-                              long timeout_ms, wh_send_result *res)
+                              long timeout_ms, outbound_result *res)
 {
     char started[40];
     now_iso(started);
@@ -200,16 +201,16 @@ static wp_status send_attempt(const char *account_id, const char *delivery_id, j
             snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %s", ts);
             snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", sigs);
             const char *hdrs[] = {"Content-Type: application/json", h_id, h_ts, h_sig, NULL};
-            wh_send_opts o = {wh_cfg.connect_timeout_ms < timeout_ms ? wh_cfg.connect_timeout_ms : timeout_ms,
-                              timeout_ms, wh_cfg.max_response_bytes, wh_cfg.allow_http};
-            wh_send(url, pin, hdrs, body, blen, &o, res);
+            outbound_opts o = {wh_cfg.connect_timeout_ms < timeout_ms ? wh_cfg.connect_timeout_ms : timeout_ms,
+                              timeout_ms, wh_cfg.max_response_bytes, wh_cfg.allow_http, "WalletPass-Webhooks/1.0"};
+            outbound_send(url, pin, hdrs, body, blen, &o, res);
         }
     }
     clean_excerpt(res->excerpt);
     int ok = res->status_code >= 200 && res->status_code < 300;
     /* A receiver's Retry-After (429, 503) postpones the next attempt, never brings it forward;
      * capped, so a receiver cannot park a delivery for days. */
-    long ra = res->retry_after_s > WH_RETRY_AFTER_MAX ? WH_RETRY_AFTER_MAX : res->retry_after_s;
+    long ra = res->retry_after_s > OUTBOUND_RETRY_AFTER_MAX ? OUTBOUND_RETRY_AFTER_MAX : res->retry_after_s;
     if (!ok && !res->error[0]) {
         if (ra > 0) snprintf(res->error, sizeof res->error, "HTTP %d, Retry-After %ld s", res->status_code, ra);
         else snprintf(res->error, sizeof res->error, "HTTP %d", res->status_code);
@@ -219,7 +220,7 @@ static wp_status send_attempt(const char *account_id, const char *delivery_id, j
     snprintf(sn, sizeof sn, "%d", n);
     snprintf(code, sizeof code, "%d", res->status_code);
     snprintf(lat, sizeof lat, "%ld", res->latency_ms);
-    snprintf(off, sizeof off, "%.3f", n < WH_ATTEMPTS ? wh_schedule_s[n] * wh_cfg.retry_scale : 0.0);
+    snprintf(off, sizeof off, "%.3f", n < OUTBOUND_ATTEMPTS ? outbound_schedule_s[n] * wh_cfg.retry_scale : 0.0);
     const char *p[] = {account_id, delivery_id, sn, started, res->status_code ? code : NULL,
                        ok ? NULL : res->error, lat, res->excerpt, ok ? "true" : "false", off, after};
     json_object *rows = NULL;
@@ -317,7 +318,7 @@ wp_status wh_attempt_run(const char *account_id, const char *delivery_id, int n,
         return st == WP_OK ? WP_OK : WP_RETRY;
     }
     json_object_put(claimed);
-    wh_send_result res;
+    outbound_result res;
     /* the test send runs on a server worker, inside its request: a tighter bound */
     long tmo = !use_slots && wh_cfg.test_timeout_ms < wh_cfg.timeout_ms ? wh_cfg.test_timeout_ms : wh_cfg.timeout_ms;
     st = send_attempt(account_id, delivery_id, d, n, tmo, &res);

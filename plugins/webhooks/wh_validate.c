@@ -6,7 +6,8 @@
 #include <string.h>
 
 const char *const wh_valid_types[] = {"pass.created",   "pass.updated",    "pass.voided", "pass.installed",
-                                      "pass.removed",   "batch.completed", "*",           NULL};
+                                      "pass.removed",   "batch.completed", "account.created", "account.deleted",
+                                      "*",              NULL};
 
 /* Length of the UTF-8 sequence at s (n bytes left), 0 when it is not one. */
 static size_t seq_len(const unsigned char *s, size_t n)
@@ -69,7 +70,7 @@ static int check_types(json_object *v, wh_verr *e)
         if (!ok)
             return refuse(e, "parameter_invalid", param,
                           "%s must be one of pass.created, pass.updated, pass.voided, pass.installed, "
-                          "pass.removed, batch.completed or \"*\"",
+                          "pass.removed, batch.completed, account.created, account.deleted or \"*\"",
                           param);
         for (size_t j = 0; j < i; j++)
             if (strcmp(json_object_get_string(json_object_array_get_idx(v, j)), json_object_get_string(t)) == 0)

@@ -48,6 +48,18 @@ test('a call runs the route as the request: created, metered, and seen by the sa
   assert.equal(other.body.out.error.request_id, other.headers.get('request-id'));
 });
 
+test('a call made for a test key acts in test mode: a test pass the live key cannot see', async () => {
+  const k = await gw.request('POST', '/api/v1/api_keys', { key: a.key, body: { name: 'test', livemode: false } });
+  assert.equal(k.status, 201, k.text);
+  const r = await run(k.body.key, { method: 'POST', path: '/api/v1/passes', body: { ...PASS, barcode_message: 'T-1' } });
+  assert.equal(r.body.status, 201);
+  assert.equal(r.body.out.livemode, false);
+  assert.equal((await gw.request('GET', `/api/v1/passes/${r.body.out.id}`, { key: a.key })).status, 404);
+  assert.equal((await gw.request('GET', `/api/v1/passes/${r.body.out.id}`, { key: k.body.key })).status, 200);
+  const me = await run(k.body.key, { method: 'GET', path: '/api/v1/account' });
+  assert.equal(me.body.out.livemode, false);
+});
+
 test('the route checks the body and the query as over HTTP, naming the field', async () => {
   let r = await run(a.key, { method: 'POST', path: '/api/v1/passes', body: { pass_type: 'generic' } });
   assert.equal(r.body.status, 400);
@@ -91,7 +103,7 @@ test('refused: nested calls, inside the open transaction, without a request, key
   assert.equal(r.body.st, WP_EINVAL);
   r = await run(a.key, { method: 'TRACE', path: '/api/v1/account' });
   assert.equal(r.body.st, WP_EINVAL);
-  // nothing the refused calls touched was written: still one pass
+  // nothing the refused calls touched was written: still the one live pass
   const list = await gw.request('GET', '/api/v1/passes', { key: a.key });
   assert.equal(list.body.data.length, 1);
 });

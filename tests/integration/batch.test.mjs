@@ -19,6 +19,7 @@ const CONFIG = {
   plugins: [{ name: 'geofence' }],
   plans: { trial: { operations_per_month: 1000 }, unlimited: { operations_per_month: -1 }, five: { operations_per_month: 5 } },
   jobs: { workers: 2, poll_ms: 200 },
+  metering: { trial_days: 0 }, // no trial: the plan's limit applies from the start
 };
 
 let gw, a, b;

@@ -33,6 +33,7 @@ before(async () => {
         unlimited: { operations_per_month: -1 },
         tiny: { operations_per_month: 3 },
       },
+      metering: { trial_days: 0 }, // no trial: the plan's limit applies from the start
     },
   });
   a = gw.account();
@@ -238,6 +239,18 @@ test('list: newest first, paging, filters, unknown or bad parameters are 400', a
   assert.deepEqual(await ids_of(`created_before=${encodeURIComponent(created[2])}`), [ids[1], ids[0]]);
   assert.deepEqual(await ids_of('created_after=2000-01-01&created_before=2000-01-02'), []);
   assert.deepEqual(await ids_of('created_after=2000-01-01').then((x) => x.length), 5);
+
+  // serial_number and barcode_message: exact matches, on their indexes (a miss is an empty list)
+  const sn = all.body.data.find((p) => p.id === ids[3]).serial_number;
+  assert.deepEqual(await ids_of(`serial_number=${encodeURIComponent(sn)}`), [ids[3]]);
+  assert.deepEqual(await ids_of('serial_number=SN-NOPE'), []);
+  assert.deepEqual(await ids_of('barcode_message=MEMBER-00421'), [ids[3], ids[1]]);
+  assert.deepEqual(await ids_of(`barcode_message=MEMBER-00421&serial_number=${encodeURIComponent(sn)}`), [ids[3]]);
+  assert.deepEqual(await ids_of('barcode_message=MEMBER-0042'), []);
+  assert.deepEqual((await gw.request('GET', '/api/v1/passes?barcode_message=MEMBER-00421', { key: a.key })).body.data
+    .filter((p) => ids.includes(p.id)), [], 'another account finds none of them');
+  assert.equal(gw.sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'passes_barcode_idx'"), '1');
+  assertError(await gw.request('GET', `/api/v1/passes?serial_number=${'S'.repeat(80)}`, { key: c.key }), 400, { param: 'serial_number' });
 
   assertError(await gw.request('GET', '/api/v1/passes?colour=red', { key: c.key }), 400, { param: 'colour', code: 'parameter_unknown' });
   assertError(await gw.request('GET', '/api/v1/passes?status=gone', { key: c.key }), 400, { param: 'status' });

@@ -34,7 +34,7 @@ before(async () => {
     outbound: { allow_private_targets: true },
     rate_limit: { requests_per_second: 0 },
     plugins: [{ name: 'apple-signer' }, { name: 'google-jwt', config: { max_jwt_length: 100000 } }, { name: 'apns' },
-      { name: 'geofence' }, { name: 'webhooks', config: { allow_http: true } },
+      { name: 'geofence' }, { name: 'webhooks', config: { allow_http: true } }, { name: 'zapier-bridge' },
       { name: 'bubble-bridge', config: { allow_http: true } }],
   } });
   a = gw.account();
@@ -50,6 +50,7 @@ before(async () => {
   assert.ok(pass.pkpass_url && pass.google_save_url, 'both links with the test credentials');
   const batch = await ok('POST', '/api/v1/passes/batch', { template_id: tpl.id, passes: [{}, {}] }, 202);
   const wh = await ok('POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${receiver.address().port}/hook`, event_types: ['*'] }, 201);
+  const sub = await ok('POST', '/api/v1/accounts', { name: 'Postman client', email: 'client@postman.example' }, 201);
   const bubble = await ok('POST', '/api/v1/bubble/destinations', { event_type: 'pass.installed',
     url: `http://127.0.0.1:${receiver.address().port}/version-test/api/1.1/wf/pass_installed` }, 201);
   // the pass's Apple web-service token, from the pass.json of its bundle
@@ -63,7 +64,7 @@ before(async () => {
   assert.ok(img, 'the save link carries an image URL of the pass');
   Object.assign(vars, {
     baseUrl: gw.url, apiKey: a.key, passId: pass.id, templateId: tpl.id, batchId: batch.id, webhookId: wh.id,
-    bubbleDestinationId: bubble.id,
+    accountId: sub.id, bubbleDestinationId: bubble.id,
     token: img[1], hash: img[2], file: img[3],
     capability: new URL(pass.share_url).pathname.slice(3),
     device: "unknown-device", ptid: PTID, serial: pj.serialNumber, applePassToken: pj.authenticationToken,

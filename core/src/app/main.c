@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "apikey.h"
+#include "cli_accounts.h"
 #include "config.h"
 #include "crash.h"
 #include "db.h"
@@ -43,7 +44,12 @@ static int usage(void)
             "  migrate                                 apply pending migrations\n"
             "  account create --name NAME --email EMAIL [--plan PLAN]\n"
             "                                          create an account; prints its id\n"
-            "  key create --account ID [--name NAME]   create an API key; prints the key\n"
+            "  key create --account ID [--name NAME] [--test]\n"
+            "                                          create an API key (sk_live_, or sk_test_); prints the key\n"
+            "  account list                            accounts: id, plan, trial end, parent, operations, name, email\n"
+            "  account set-plan ID PLAN                change an account's plan at once (logged)\n"
+            "  key list --account ID                   keys: id, live|test, prefix, created, revoked, name\n"
+            "  key revoke --account ID KEY_ID          revoke a key\n"
             "  plugins [--hooks]                       list the configured plugins (and the filter order)\n"
             "  routes                                  list the routes of the core and the configured plugins\n"
             "  config check [FILE]                     validate a configuration file (default: WALLETPASS_CONFIG)\n"
@@ -342,7 +348,7 @@ static int cmd_account_create(const wp_config *cfg, int argc, char **argv)
     PGconn *c = connect_db(cfg, &pool, 0, &err);
     if (!c) return fail(&err);
     char id[WP_ID_MAX];
-    int trial = strcmp(plan, "trial") == 0 ? cfg->trial_days : 0;
+    int trial = cfg->trial_days; /* every plan starts with a trial (docs/api.md, "Plans and trials") */
     wp_status st = wp_account_create(c, name, email, plan, trial, id, &err);
     wp_db_release(pool, c);
     wp_db_close(pool);
@@ -365,14 +371,17 @@ static int cmd_key_create(const wp_config *cfg, int argc, char **argv)
     if (!c) return fail(&err);
     const char *params[] = {account};
     PGresult *r;
-    wp_status st = wp_db_query(c, "SELECT 1 FROM accounts WHERE id = $1", 1, params, &r, &err);
+    wp_status st = wp_db_query(c, "SELECT 1 FROM accounts WHERE id = $1 AND livemode AND deleted_at IS NULL", 1, params,
+                               &r, &err);
     if (st == WP_OK) {
         int found = PQntuples(r) == 1;
         PQclear(r);
         if (!found) st = wp_err_set(&err, WP_ENOTFOUND, "key create: no account %s", account);
     }
     wp_apikey_new k;
-    if (st == WP_OK) st = wp_apikey_create(c, account, name, &k, &err);
+    int test = 0;
+    for (int i = 3; i < argc; i++) test |= strcmp(argv[i], "--test") == 0;
+    if (st == WP_OK) st = wp_apikey_create_mode(c, account, name, !test, &k, &err);
     wp_db_release(pool, c);
     wp_db_close(pool);
     if (st != WP_OK) return fail(&err);
@@ -411,6 +420,7 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "plugins") == 0) rc = cmd_plugins(&cfg, argc, argv);
     else if (strcmp(cmd, "routes") == 0) rc = cmd_routes(&cfg);
     else if (strcmp(cmd, "migrate") == 0) rc = run_migrate(&cfg, cfg.db_startup_wait_s, &err) ? 0 : fail(&err);
+    else if ((rc = wp_cli_accounts(&cfg, argc, argv)) >= 0) (void)0;
     else if (strcmp(cmd, "account") == 0 && argc > 2 && strcmp(argv[2], "create") == 0)
         rc = cmd_account_create(&cfg, argc, argv);
     else if (strcmp(cmd, "key") == 0 && argc > 2 && strcmp(argv[2], "create") == 0)

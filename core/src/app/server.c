@@ -26,7 +26,10 @@
 #include "log.h"
 #include "passes.h"
 #include "share.h"
+#include "subaccounts.h"
+#include "sweep.h"
 #include "templates.h"
+#include "tenancy.h"
 
 /* Strings under these may be long: base64 images.  Credential uploads name
  * their own long fields (wp_credential_kind.long_fields, credentials.c). */
@@ -116,7 +119,7 @@ int wp_server_auth_bearer(wp_req *req)
                       "too many requests for this API key; retry in %ld s", d.retry_after);
         return 0;
     }
-    return 1;
+    return wp_tenancy_resolve(req, db, auth.livemode);
 }
 
 /* An object id (":id", ":..._id") that cannot exist is not found; any other parameter is malformed. */
@@ -147,6 +150,7 @@ static void log_access(wp_req *req, double elapsed)
     e.status = req->status;
     e.latency_us = (int)(elapsed * 1e6);
     snprintf(e.account_id, sizeof e.account_id, "%s", req->account_id);
+    snprintf(e.agency_account_id, sizeof e.agency_account_id, "%s", req->agency_account_id);
     snprintf(e.key_prefix, sizeof e.key_prefix, "%s", req->key_prefix);
     snprintf(e.request_id, sizeof e.request_id, "%s", req->request_id);
     snprintf(e.kind, sizeof e.kind, "api");
@@ -405,6 +409,7 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
                               .auth_bearer = wp_server_auth_bearer};
     if ((st = wp_health_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_accounts_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
+    if ((st = wp_subaccounts_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
     if ((st = wp_logs_routes(srv->router, err)) != WP_OK) return st;
     /* Job queue and event bus exist before plugins load, so plugins can register handlers. */
     wp_jobs_config jc;
@@ -435,6 +440,7 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     }
     wp_status jst = wp_jobs_start(srv->jobs, err);
     if (jst != WP_OK) return jst;
+    if ((jst = wp_sweep_start(srv->db, cfg, &srv->sweep, err)) != WP_OK) return jst;
     char ports[600], threads[16], ka_ms[16], req_ms[16], backlog[16], hsts[16];
     /* "s": CivetWeb's TLS listener; the redirect listener is plain and only answers 308 */
     int pn = srv->tls && cfg->tls_redirect_port
@@ -507,11 +513,14 @@ void wp_server_stop(wp_server *srv)
     if (srv->mg) mg_stop(srv->mg);
     srv->mg = NULL;
     wp_jobs_stop(srv->jobs);
+    wp_sweep_stop(srv->sweep);
+    srv->sweep = NULL;
     if (srv->accesslog) wp_accesslog_flush(srv->accesslog);
 }
 
 void wp_server_free(wp_server *srv)
 {
+    wp_sweep_stop(srv->sweep); /* when start failed after it began */
     if (srv->accesslog) wp_accesslog_stop(srv->accesslog);
     wp_events_free(srv->events);
     wp_jobs_free(srv->jobs);

@@ -32,6 +32,7 @@ typedef struct wp_server {
     wp_accesslog *accesslog;
     wp_jobs *jobs;              /* the job queue (jobs.h) */
     wp_events *events;          /* the event bus on top of it (events.h) */
+    struct wp_sweep *sweep;     /* retention of deleted accounts and test passes (sweep.h) */
     wp_vault *vault;            /* credential and token encryption (master key) */
     struct mg_context *mg;
     wp_tls *tls;                /* server.tls: certificate and key in use; NULL: plain HTTP */

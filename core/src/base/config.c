@@ -74,6 +74,9 @@ static const key_spec schema[] = {
      OFF(plans), NULL},
     {"metering.default_plan", K_STR, 0, 0, "trial", OFF(default_plan), NULL},
     {"metering.trial_days", K_INT, 0, 3650, "14", OFF(trial_days), NULL},
+    {"accounts.deleted_retention_days", K_INT, 0, 3650, "30", OFF(deleted_retention_days), NULL},
+    {"test_mode.retention_days", K_INT, 1, 3650, "7", OFF(test_retention_days), NULL},
+    {"accounts.sweep_interval_seconds", K_INT, 1, 86400, "3600", OFF(sweep_interval_seconds), NULL},
     {"log_level", K_LOGLEVEL, 0, 0, "info", OFF(log_level), "WALLETPASS_LOG_LEVEL"},
 };
 

@@ -72,6 +72,9 @@ typedef struct wp_config {
     json_object *plans;         /* owned */
     char *default_plan;
     int trial_days;
+    int deleted_retention_days; /* a deleted sub-account's rows are purged this many days later */
+    int test_retention_days;    /* test-mode passes are deleted this many days after their creation */
+    int sweep_interval_seconds; /* how often those two retentions are applied (sweep.h) */
     /* logging */
     int log_level;
     /* the whole document after overrides, for sections read by other modules (owned) */

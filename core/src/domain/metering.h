@@ -17,8 +17,12 @@
 
 /*
  * Counts n operations for the account in the current UTC month.
- * WP_ELIMIT (answer 402 plan_limit_reached) when the plan's monthly limit
- * would be passed or the account's trial has ended; nothing is counted then.
+ * WP_ELIMIT (answer 402 plan_limit_reached, err->param naming the limit:
+ * "allocation" for a sub-account's own allowance, "plan" for the account's or
+ * its agency's plan) when the limit would be passed or a "trial" plan's trial
+ * has ended; nothing is counted then.  During an account's trial its plan's
+ * limit does not apply yet; a sub-account's operations count against its
+ * allocation and its agency's plan; test workspaces are not metered.
  */
 wp_status wp_meter_consume(PGconn *conn, const wp_config *cfg, const char *account_id, int n, wp_err *err);
 

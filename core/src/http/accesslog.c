@@ -18,7 +18,7 @@
 #include "log.h"
 #include "utf8.h"
 
-#define NCOLS 10
+#define NCOLS 11
 
 struct wp_accesslog {
     wp_db *db;
@@ -56,12 +56,13 @@ static wp_status insert_batch(wp_accesslog *al, wp_access_entry *e, int n)
     }
     size_t len = (size_t)snprintf(sql, sqlcap,
                                   "INSERT INTO access_logs (ts, ip, method, path, status, latency_us, account_id,"
-                                  " key_prefix, request_id, kind) VALUES ");
+                                  " key_prefix, request_id, kind, agency_account_id) VALUES ");
     for (int i = 0; i < n; i++) {
         int b = i * NCOLS;
         len += (size_t)snprintf(sql + len, sqlcap - len,
-                                "%s(to_timestamp($%d::double precision / 1000000),$%d,$%d,$%d,$%d::int,$%d::int,$%d,$%d,$%d,$%d)",
-                                i ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10);
+                                "%s(to_timestamp($%d::double precision / 1000000),$%d,$%d,$%d,$%d::int,$%d::int,$%d,$%d,$%d,$%d,$%d)",
+                                i ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10,
+                                b + 11);
         snprintf(nums[i][0], 24, "%lld", (long long)e[i].ts_us);
         snprintf(nums[i][1], 24, "%d", e[i].status);
         snprintf(nums[i][2], 24, "%d", e[i].latency_us);
@@ -75,6 +76,7 @@ static wp_status insert_batch(wp_accesslog *al, wp_access_entry *e, int n)
         params[b + 7] = e[i].key_prefix[0] ? e[i].key_prefix : NULL;
         params[b + 8] = e[i].request_id;
         params[b + 9] = e[i].kind;
+        params[b + 10] = e[i].agency_account_id[0] ? e[i].agency_account_id : NULL;
     }
     wp_status st = wp_db_query(db, sql, n * NCOLS, params, NULL, &err);
     if (st != WP_OK && st != WP_EUNAVAIL) wp_log_warn("access log: %d entries not written: %s", n, err.msg);

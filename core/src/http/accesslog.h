@@ -22,6 +22,7 @@ typedef struct wp_access_entry {
     int status;
     int latency_us;
     char account_id[48];
+    char agency_account_id[48]; /* the key's account when it acted on a sub-account, else "" */
     char key_prefix[24];
     char request_id[32];
     char kind[12];          /* "api" | "portal" | "login" */

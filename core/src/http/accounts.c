@@ -1,16 +1,18 @@
 /*
  * accounts.c - /api/v1/account and /api/v1/api_keys.
  *
- * Every query is scoped by the caller's account_id; another account's key
- * id answers 404 like an id that does not exist.
+ * Every query is scoped by the live account the request acts on
+ * (req->live_account_id, tenancy.h); another account's key id answers 404
+ * like an id that does not exist.  A key sees only keys of its own mode (live
+ * or test); a live key can create test keys, a test key only test keys.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "apikey.h"
 #include "db.h"
-#include "accounts.h"
 #include "http.h"
 
 static const char *const no_query[] = {NULL};
@@ -41,7 +43,7 @@ static void get_account(wp_req *req, void *ud)
     if (!db) return;
     wp_err err;
     wp_err_clear(&err);
-    const char *params[] = {req->account_id};
+    const char *params[] = {req->live_account_id};
     PGresult *r;
     if (wp_db_query(db,
                     "SELECT a.id, a.name, a.email, a.plan,"
@@ -50,7 +52,7 @@ static void get_account(wp_req *req, void *ud)
                     " to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM'),"
                     " coalesce((SELECT operations FROM usage_counters u WHERE u.account_id = a.id"
                     "   AND u.period = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM')), 0),"
-                    " a.parent_account_id"
+                    " a.parent_account_id, a.allocation, coalesce(a.trial_ends_at > now(), false)"
                     " FROM accounts a WHERE a.id = $1",
                     1, params, &r, &err) != WP_OK) {
         wp_resp_from_err(req, &err);
@@ -70,7 +72,10 @@ static void get_account(wp_req *req, void *ud)
     json_object_object_add(o, "plan", json_object_new_string(plan));
     json_object_object_add(o, "trial_ends_at", str_or_null(r, 0, 4));
     json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(r, 0, 5)));
+    json_object_object_add(o, "trial_active", json_object_new_boolean(strcmp(PQgetvalue(r, 0, 10), "t") == 0));
     json_object_object_add(o, "parent_account_id", str_or_null(r, 0, 8));
+    json_object_object_add(o, "livemode", json_object_new_boolean(req->livemode));
+    json_object_object_add(o, "allocation", PQgetisnull(r, 0, 9) ? NULL : json_object_new_int64(strtoll(PQgetvalue(r, 0, 9), NULL, 10)));
     json_object *usage = json_object_new_object();
     json_object_object_add(usage, "period", json_object_new_string(PQgetvalue(r, 0, 6)));
     json_object_object_add(usage, "operations", json_object_new_int64(strtoll(PQgetvalue(r, 0, 7), NULL, 10)));
@@ -79,6 +84,8 @@ static void get_account(wp_req *req, void *ud)
     if (json_object_object_get_ex(dom->cfg->plans, plan, &plan_obj) &&
         json_object_object_get_ex(plan_obj, "operations_per_month", &ops))
         limit = json_object_get_int64(ops);
+    /* A sub-account's own limit is its allocation (its agency's plan bounds it too). */
+    if (!PQgetisnull(r, 0, 8)) limit = PQgetisnull(r, 0, 9) ? -1 : strtoll(PQgetvalue(r, 0, 9), NULL, 10);
     json_object_object_add(usage, "limit", limit < 0 ? NULL : json_object_new_int64(limit));
     json_object_object_add(o, "usage", usage);
     PQclear(r);
@@ -95,24 +102,31 @@ static json_object *key_json(PGresult *r, int i)
     json_object_object_add(o, "prefix", json_object_new_string(PQgetvalue(r, i, 2)));
     json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(r, i, 3)));
     json_object_object_add(o, "revoked_at", str_or_null(r, i, 4));
+    json_object_object_add(o, "livemode", json_object_new_boolean(strcmp(PQgetvalue(r, i, 5), "t") == 0));
     return o;
 }
 
 #define KEY_COLS                                                                                    \
     "id, name, prefix, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"  \
-    " to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+    " to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), livemode"
 
-/* Creates a key and answers 201 with it (the only time the secret is shown). */
-static void respond_new_key(wp_req *req, PGconn *db, const char *name)
+/* Each mode reaches its own keys only, as for every object ($n: the caller's
+ * mode); a live key may still create test keys (the way into test mode). */
+#define KEY_MODE(n) " AND livemode = $" #n "::boolean"
+
+static const char *mode_param(const wp_req *req) { return req->livemode ? "t" : "f"; }
+
+/* Creates a key of account_id and answers 201 with it (the only time the secret is shown). */
+void wp_accounts_respond_new_key(wp_req *req, PGconn *db, const char *account_id, const char *name, int livemode)
 {
     wp_err err;
     wp_err_clear(&err);
     wp_apikey_new k;
-    if (wp_apikey_create(db, req->account_id, name, &k, &err) != WP_OK) {
+    if (wp_apikey_create_mode(db, account_id, name, livemode, &k, &err) != WP_OK) {
         wp_resp_from_err(req, &err);
         return;
     }
-    const char *params[] = {req->account_id, k.id};
+    const char *params[] = {account_id, k.id};
     PGresult *r;
     if (wp_db_query(db, "SELECT " KEY_COLS " FROM api_keys WHERE account_id = $1 AND id = $2", 2, params, &r, &err) !=
         WP_OK) {
@@ -136,7 +150,8 @@ static void create_key(wp_req *req, void *ud)
     wp_err_clear(&err);
     json_object *body = NULL;
     const char *name = NULL;
-    /* The body is optional: an empty POST creates an unnamed key. */
+    int livemode = req->livemode;
+    /* The body is optional: an empty POST creates an unnamed key of the caller's mode. */
     if (req->ri->content_length > 0 || wp_req_header(req, "Content-Type")) {
         if (wp_req_json(req, &body, &err) != WP_OK) {
             wp_resp_from_err(req, &err);
@@ -148,6 +163,22 @@ static void create_key(wp_req *req, void *ud)
             return;
         }
         json_object_object_foreach(body, k, v) {
+            if (strcmp(k, "livemode") == 0) {
+                if (!json_object_is_type(v, json_type_boolean)) {
+                    wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", "livemode",
+                                  "livemode must be true (a sk_live_ key) or false (a sk_test_ key)");
+                    json_object_put(body);
+                    return;
+                }
+                livemode = json_object_get_boolean(v);
+                if (livemode && !req->livemode) {
+                    wp_resp_error(req, 403, "invalid_request_error", "livemode_required", "livemode",
+                                  "a test key can create test keys only; use a live key");
+                    json_object_put(body);
+                    return;
+                }
+                continue;
+            }
             if (strcmp(k, "name") != 0) {
                 wp_resp_error(req, 400, "invalid_request_error", "parameter_unknown", k, "unknown field \"%s\"", k);
                 json_object_put(body);
@@ -162,7 +193,7 @@ static void create_key(wp_req *req, void *ud)
             name = json_object_get_string(v);
         }
     }
-    respond_new_key(req, db, name);
+    wp_accounts_respond_new_key(req, db, req->live_account_id, name, livemode);
     json_object_put(body);
 }
 
@@ -182,12 +213,12 @@ static void list_keys(wp_req *req, void *ud)
     }
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit + 1);
-    const char *params[] = {req->account_id, after[0] ? after : NULL, lim};
+    const char *params[] = {req->live_account_id, after[0] ? after : NULL, lim, mode_param(req)};
     PGresult *r;
     if (wp_db_query(db,
                     "SELECT " KEY_COLS " FROM api_keys WHERE account_id = $1 AND ($2::text IS NULL OR id < $2)"
-                    " ORDER BY id DESC LIMIT $3::int",
-                    3, params, &r, &err) != WP_OK) {
+                    KEY_MODE(4) " ORDER BY id DESC LIMIT $3::int",
+                    4, params, &r, &err) != WP_OK) {
         wp_resp_from_err(req, &err);
         return;
     }
@@ -198,12 +229,12 @@ static void list_keys(wp_req *req, void *ud)
 /* Revokes :id of the caller's account; returns 1 when it existed and was active. */
 static int revoke(wp_req *req, PGconn *db, const char *id, wp_err *err)
 {
-    const char *params[] = {req->account_id, id};
+    const char *params[] = {req->live_account_id, id, mode_param(req)};
     PGresult *r;
     if (wp_db_query(db,
                     "UPDATE api_keys SET revoked_at = now() WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL"
-                    " RETURNING id",
-                    2, params, &r, err) != WP_OK)
+                    KEY_MODE(3) " RETURNING id",
+                    3, params, &r, err) != WP_OK)
         return -1;
     int n = PQntuples(r);
     PQclear(r);
@@ -244,11 +275,12 @@ static void rotate_key(wp_req *req, void *ud)
     wp_err err;
     wp_err_clear(&err);
     const char *id = wp_req_param(req, "id");
-    const char *params[] = {req->account_id, id};
+    const char *params[] = {req->live_account_id, id, mode_param(req)};
     PGresult *r = NULL;
     if (wp_db_begin(db, &err) != WP_OK ||
-        wp_db_query(db, "SELECT name FROM api_keys WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL FOR UPDATE",
-                    2, params, &r, &err) != WP_OK) {
+        wp_db_query(db, "SELECT name, livemode FROM api_keys WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL"
+                    KEY_MODE(3) " FOR UPDATE",
+                    3, params, &r, &err) != WP_OK) {
         wp_resp_from_err(req, &err);
         return;
     }
@@ -258,17 +290,19 @@ static void rotate_key(wp_req *req, void *ud)
         return; /* the open transaction is rolled back when the connection is released */
     }
     char *name = PQgetisnull(r, 0, 0) ? NULL : wp_req_strdup(req, PQgetvalue(r, 0, 0));
+    int livemode = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
     PQclear(r);
     if (revoke(req, db, id, &err) < 0) {
         wp_resp_from_err(req, &err);
         return;
     }
     wp_apikey_new k;
-    if (wp_apikey_create(db, req->account_id, name, &k, &err) != WP_OK || wp_db_commit(db, &err) != WP_OK) {
+    if (wp_apikey_create_mode(db, req->live_account_id, name, livemode, &k, &err) != WP_OK ||
+        wp_db_commit(db, &err) != WP_OK) {
         wp_resp_from_err(req, &err);
         return;
     }
-    const char *p2[] = {req->account_id, k.id};
+    const char *p2[] = {req->live_account_id, k.id};
     if (wp_db_query(db, "SELECT " KEY_COLS " FROM api_keys WHERE account_id = $1 AND id = $2", 2, p2, &r, &err) != WP_OK) {
         wp_resp_from_err(req, &err);
         return;

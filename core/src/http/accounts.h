@@ -6,11 +6,18 @@
 #ifndef WP_ACCOUNTS_H
 #define WP_ACCOUNTS_H
 
+#include <libpq-fe.h>
+
 #include "domain.h"
 #include "err.h"
+#include "http.h"
 #include "router.h"
 
 wp_status wp_accounts_routes(wp_router *rt, wp_domain *dom, wp_err *err);
 wp_status wp_logs_routes(wp_router *rt, wp_err *err);
+
+/* Creates a key of account_id (live or test) and answers 201 with it, the
+ * only time its secret is shown; also used by subaccounts.c. */
+void wp_accounts_respond_new_key(wp_req *req, PGconn *db, const char *account_id, const char *name, int livemode);
 
 #endif

@@ -306,6 +306,15 @@ static wp_status process_item(wp_domain *dom, PGconn *db, const char *account_id
     wp_status st;
     const char *p[] = {account_id, batch_id, idx, NULL};
     if ((st = wp_db_begin(db, err)) != WP_OK) return st;
+    /* FOR SHARE waits for a deletion of the account in flight and then sees it: no item of a
+     * deleted sub-account becomes a pass once its DELETE has answered. The item stays pending and
+     * is purged with the account (docs/api.md, "Deleting a sub-account"). */
+    if ((st = wp_db_query(db, "SELECT 1 FROM accounts WHERE id = $1 AND deleted_at IS NULL FOR SHARE", 1, p, &r,
+                          err)) != WP_OK)
+        goto out;
+    if (PQntuples(r) == 0) goto out;
+    PQclear(r);
+    r = NULL;
     if ((st = wp_db_query(db,
                           "SELECT body::text FROM batch_items WHERE account_id = $1 AND batch_id = $2 AND idx = $3::int"
                           " AND status = 'pending' FOR UPDATE",
@@ -390,11 +399,12 @@ static wp_status run_chunk(wp_domain *dom, PGconn *db, const char *account_id, c
     const char *p[] = {account_id, batch_id};
     wp_status st = wp_db_query(db,
                                "UPDATE batches SET status = CASE status WHEN 'queued' THEN 'processing' ELSE status END,"
-                               " updated_at = now() WHERE account_id = $1 AND id = $2 RETURNING template_id",
+                               " updated_at = now() WHERE account_id = $1 AND id = $2 AND EXISTS ("
+                               "SELECT 1 FROM accounts a WHERE a.id = $1 AND a.deleted_at IS NULL) RETURNING template_id",
                                2, p, &r, err);
     if (st != WP_OK) return st;
     if (PQntuples(r) == 0) {
-        /* the account (and its batches) was deleted meanwhile: nothing left to do */
+        /* the account was deleted meanwhile (or purged with its batches): nothing left to do */
         PQclear(r);
         return WP_OK;
     }

@@ -345,8 +345,13 @@ wp_status wp_credentials_read(wp_vault *vault, PGconn *db, const char *account_i
                           "a-z, 0-9, '_' and '-')", name ? name : "(null)");
     const char *params[] = {account_id, name};
     PGresult *r;
-    wp_status st = wp_db_query(db, "SELECT sealed FROM credentials WHERE account_id = $1 AND platform = $2", 2,
-                               params, &r, err);
+    /* A test workspace (tenancy.h) without credentials of its own signs with
+     * its live account's, so test passes work like live ones. */
+    wp_status st = wp_db_query(db,
+                               "SELECT sealed, account_id FROM credentials WHERE platform = $2 AND account_id IN"
+                               " ($1, (SELECT live_account_id FROM accounts WHERE id = $1))"
+                               " ORDER BY account_id = $1 DESC LIMIT 1",
+                               2, params, &r, err);
     if (st != WP_OK) return st;
     if (PQntuples(r) != 1) {
         PQclear(r);
@@ -354,7 +359,7 @@ wp_status wp_credentials_read(wp_vault *vault, PGconn *db, const char *account_i
                           account_id, name, name);
     }
     char aad[160];
-    aad_for(aad, sizeof aad, account_id, name);
+    aad_for(aad, sizeof aad, PQgetvalue(r, 0, 1), name);
     unsigned char *plain = NULL;
     size_t len = 0;
     st = wp_vault_open(vault, aad, PQgetvalue(r, 0, 0), &plain, &len, err);

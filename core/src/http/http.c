@@ -39,6 +39,9 @@ const char *wp_req_header(const wp_req *req, const char *name)
 void wp_req_copy_auth(wp_req *dst, const wp_req *src)
 {
     memcpy(dst->account_id, src->account_id, sizeof dst->account_id);
+    memcpy(dst->live_account_id, src->live_account_id, sizeof dst->live_account_id);
+    memcpy(dst->agency_account_id, src->agency_account_id, sizeof dst->agency_account_id);
+    dst->livemode = src->livemode;
     memcpy(dst->api_key_id, src->api_key_id, sizeof dst->api_key_id);
     memcpy(dst->key_prefix, src->key_prefix, sizeof dst->key_prefix);
 }

@@ -60,7 +60,10 @@ typedef struct wp_req {
     int nparams;
     const char *bad_param;      /* a param that decodes to a NUL byte (router), else NULL */
     /* authentication result */
-    char account_id[48];
+    char account_id[48];        /* the scope of every object query: see tenancy.h */
+    char live_account_id[48];   /* the live account acted on (tenancy.h) */
+    char agency_account_id[48]; /* the key's account when it acts on a sub-account, else "" */
+    bool livemode;              /* a live key (sk_live_) or a test key (sk_test_) */
     char api_key_id[48];
     char key_prefix[24];
     /* body, read on demand */

@@ -118,7 +118,7 @@ static void list_logs(wp_req *req, void *ud)
     PGresult *r;
     if (wp_db_query(db,
                     "SELECT id, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), ip, method, path,"
-                    " status, latency_us, key_prefix, request_id, kind FROM access_logs"
+                    " status, latency_us, key_prefix, request_id, kind, agency_account_id FROM access_logs"
                     " WHERE account_id = $1"
                     " AND ($2::timestamptz IS NULL OR ts >= $2::timestamptz)"
                     " AND ($3::timestamptz IS NULL OR ts < $3::timestamptz)"
@@ -173,6 +173,9 @@ static void list_logs(wp_req *req, void *ud)
                                PQgetisnull(r, i, 7) ? NULL : json_object_new_string(PQgetvalue(r, i, 7)));
         json_object_object_add(o, "request_id", json_object_new_string(PQgetvalue(r, i, 8)));
         json_object_object_add(o, "kind", json_object_new_string(PQgetvalue(r, i, 9)));
+        /* set when an agency's key acted on this sub-account (WalletPass-Account) */
+        json_object_object_add(o, "agency_account_id",
+                               PQgetisnull(r, i, 10) ? NULL : json_object_new_string(PQgetvalue(r, i, 10)));
         json_object_array_add(data, o);
     }
     json_object *o = json_object_new_object();

@@ -35,8 +35,8 @@
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define PASS_COLS                                                                                        \
     "account_id, id, serial_number, pass_type, status, template_id, body::text, overrides::text, version, " \
-    TS("created_at") ", " TS("updated_at")
-enum { C_ACCT, C_ID, C_SERIAL, C_TYPE, C_STATUS, C_TPL, C_BODY, C_OVR, C_VERSION, C_CREATED, C_UPDATED };
+    TS("created_at") ", " TS("updated_at") ", " WP_PASS_LIVEMODE_COL ", " WP_PASS_GONE_COL
+enum { C_ACCT, C_ID, C_SERIAL, C_TYPE, C_STATUS, C_TPL, C_BODY, C_OVR, C_VERSION, C_CREATED, C_UPDATED, C_LIVE, C_GONE };
 
 #define NOTIFY_MAX_CHARS 4096
 #define SERIAL_TRIES 8
@@ -76,6 +76,7 @@ static json_object *resource_from_row(PGresult *r, int i, json_object **body_out
     json_object_object_add(o, "template_id", str_or_null(r, i, C_TPL));
     json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(r, i, C_CREATED)));
     json_object_object_add(o, "updated_at", json_object_new_string(PQgetvalue(r, i, C_UPDATED)));
+    json_object_object_add(o, "livemode", json_object_new_boolean(strcmp(PQgetvalue(r, i, C_LIVE), "f") != 0));
     /* The pass's own fields sit next to these; the schema keeps their names apart. */
     json_object_object_foreach(body, k, v) {
         if (json_object_object_get_ex(o, k, NULL)) continue;
@@ -91,6 +92,8 @@ static wp_status loaded_from_row(PGresult *r, int i, json_object **out)
 {
     json_object *body = NULL;
     json_object *res = resource_from_row(r, i, &body);
+    /* Its account was deleted: links answer 410 (passes.h, WP_PASS_GONE_COL). */
+    if (strcmp(PQgetvalue(r, i, C_GONE), "t") == 0) json_object_object_add(res, "account_deleted", json_object_new_boolean(1));
     json_object *ovr = col_json(r, i, C_OVR), *keys = json_object_new_array();
     json_object_object_foreach(ovr, k, v) {
         (void)v;
@@ -109,8 +112,8 @@ static wp_status loaded_from_row(PGresult *r, int i, json_object **out)
 /* ---- the platform plugins' keys (pass.links) ---------------------------- */
 
 /* The resource's own keys: a plugin may not set them (the pass's body fields neither). */
-static const char *const fixed_keys[] = {"id",     "object",  "serial_number", "pass_type",  "share_url",
-                                         "status", "version", "template_id",   "created_at", "updated_at", NULL};
+static const char *const fixed_keys[] = {"id",     "object",  "serial_number", "pass_type",  "share_url", "status",
+                                         "version", "template_id", "created_at", "updated_at", "livemode", NULL};
 /* Members of the pass.links document that are not contributed keys. */
 static const char *const doc_keys[] = {"schema", "account_id", "pass", "want_links", "share_buttons", NULL};
 
@@ -252,7 +255,9 @@ static void fail(wp_req *req, const wp_err *err)
 {
     if (req->db && PQtransactionStatus(req->db) != PQTRANS_IDLE) wp_db_rollback(req->db);
     if (err->status == WP_ELIMIT && err->code && strcmp(err->code, "plan_limit_reached") == 0) {
-        wp_resp_error(req, 402, "invalid_request_error", "plan_limit_reached", NULL, "%s", err->msg);
+        /* param: "plan", or "allocation" for a sub-account's own allowance (metering.h) */
+        wp_resp_error(req, 402, "invalid_request_error", "plan_limit_reached", err->param[0] ? err->param : NULL, "%s",
+                      err->msg);
         return;
     }
     if (err->code && wp_http_status_for(err->status) < 500) {
@@ -711,15 +716,19 @@ static wp_status near_param(wp_req *req, near_q *q, int *on, wp_err *err)
 static void list_passes(wp_req *req, void *ud)
 {
     (void)ud;
-    static const char *const allowed[] = {"limit", "starting_after", "status", "pass_type", "template_id",
-                                          "created_after", "created_before", "near", "radius_m", NULL};
+    static const char *const allowed[] = {"limit",         "starting_after", "status",          "pass_type",
+                                          "template_id",   "created_after",  "created_before",  "near",
+                                          "radius_m",      "serial_number",  "barcode_message", NULL};
     near_q nq = {0}; /* read below only when near_on, but copied into nd[] either way */
     int near_on = 0;
     wp_err err;
     wp_err_clear(&err);
     int limit;
     char after[WP_ID_MAX + 8], status[16] = "", type[16] = "", tid[WP_ID_MAX + 8] = "", from[64], to[64];
+    char serial[72] = "", barcode[2048] = ""; /* a serial number has at most 64 bytes; a query at most 2 KiB */
     if (wp_req_query_check(req, allowed, &err) != WP_OK || wp_req_page(req, &limit, after, sizeof after, &err) != WP_OK ||
+        wp_req_query(req, "serial_number", serial, sizeof serial, &err) < 0 ||
+        wp_req_query(req, "barcode_message", barcode, sizeof barcode, &err) < 0 ||
         wp_req_query(req, "status", status, sizeof status, &err) < 0 ||
         wp_req_query(req, "pass_type", type, sizeof type, &err) < 0 ||
         wp_req_query(req, "template_id", tid, sizeof tid, &err) < 0 ||
@@ -751,7 +760,8 @@ static void list_passes(wp_req *req, void *ud)
     for (int i = 0; near_on && i < 9; i++) snprintf(nv[i], sizeof nv[i], "%.17g", nd[i]);
     const char *params[] = {req->account_id, after[0] ? after : NULL, status[0] ? status : NULL,
                             type[0] ? type : NULL,   tid[0] ? tid : NULL,     from[0] ? from : NULL,
-                            to[0] ? to : NULL,       lim,
+                            to[0] ? to : NULL,       serial[0] ? serial : NULL, barcode[0] ? barcode : NULL,
+                            lim,
                             nv[0], nv[1], nv[2], nv[3], nv[4], nv[5], nv[6], nv[7], nv[8]};
 #define LIST_FILTERS                                                                                      \
     " AND ($2::text IS NULL OR id < $2)"                                                                  \
@@ -759,7 +769,9 @@ static void list_passes(wp_req *req, void *ud)
     " AND ($4::text IS NULL OR pass_type = $4)"                                                           \
     " AND ($5::text IS NULL OR template_id = $5)"                                                         \
     " AND ($6::timestamptz IS NULL OR created_at > $6::timestamptz)"                                      \
-    " AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)"
+    " AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)"                                      \
+    " AND ($8::text IS NULL OR serial_number = $8)"                                                       \
+    " AND ($9::text IS NULL OR body->>'barcode_message' = $9)"
     PGresult *r;
     wp_status qst;
     if (near_on)
@@ -767,17 +779,17 @@ static void list_passes(wp_req *req, void *ud)
         qst = wp_db_query(db,
                           "SELECT " PASS_COLS " FROM passes WHERE account_id = $1 AND id IN ("
                           "SELECT l.pass_id FROM passes_locations l WHERE l.account_id = $1"
-                          " AND l.lat BETWEEN $12::float8 AND $13::float8"
-                          " AND (l.lng BETWEEN $14::float8 AND $15::float8 OR l.lng BETWEEN $16::float8 AND $17::float8)"
-                          " AND 2 * 6371008.8 * asin(least(1.0, sqrt(power(sin(radians(l.lat - $9::float8) / 2), 2)"
-                          " + cos(radians($9::float8)) * cos(radians(l.lat))"
-                          " * power(sin(radians(l.lng - $10::float8) / 2), 2)))) <= $11::float8)" LIST_FILTERS
-                          " ORDER BY id DESC LIMIT $8::int",
-                          17, params, &r, &err);
+                          " AND l.lat BETWEEN $14::float8 AND $15::float8"
+                          " AND (l.lng BETWEEN $16::float8 AND $17::float8 OR l.lng BETWEEN $18::float8 AND $19::float8)"
+                          " AND 2 * 6371008.8 * asin(least(1.0, sqrt(power(sin(radians(l.lat - $11::float8) / 2), 2)"
+                          " + cos(radians($11::float8)) * cos(radians(l.lat))"
+                          " * power(sin(radians(l.lng - $12::float8) / 2), 2)))) <= $13::float8)" LIST_FILTERS
+                          " ORDER BY id DESC LIMIT $10::int",
+                          19, params, &r, &err);
     else
         qst = wp_db_query(db, "SELECT " PASS_COLS " FROM passes WHERE account_id = $1" LIST_FILTERS
-                              " ORDER BY id DESC LIMIT $8::int",
-                          8, params, &r, &err);
+                              " ORDER BY id DESC LIMIT $10::int",
+                          10, params, &r, &err);
 #undef LIST_FILTERS
     if (qst != WP_OK) {
         wp_resp_from_err(req, &err);

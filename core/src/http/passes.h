@@ -73,6 +73,16 @@ wp_status wp_pass_load(wp_domain *dom, PGconn *conn, const char *account_id, con
  * out receives WP_PASS_LINK_TOKEN_LEN characters and a NUL.
  */
 #define WP_PASS_LINK_TOKEN_LEN 32
+
+/* The resource's "livemode": false for a pass of a test workspace (tenancy.h).
+ * Platform plugins read it from pass_get and the event data: a test pass is
+ * marked as such and reaches no wallet service (docs/plugins.md). */
+#define WP_PASS_LIVEMODE_COL "(SELECT a.livemode FROM accounts a WHERE a.id = passes.account_id)"
+
+/* Whether the pass's account was deleted (a sub-account, subaccounts.c): the
+ * document wp_pass_load gives (and pass_get) then carries "account_deleted":
+ * true, and links to the pass answer 410 until its rows are purged. */
+#define WP_PASS_GONE_COL "(SELECT a.deleted_at IS NOT NULL FROM accounts a WHERE a.id = passes.account_id)"
 wp_status wp_pass_link_token(wp_domain *dom, const char *account_id, const char *pass_id,
                              char out[WP_PASS_LINK_TOKEN_LEN + 1]);
 /* WP_OK when token is the link token of that pass (constant time), else WP_ENOTFOUND. */

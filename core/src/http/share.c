@@ -343,6 +343,12 @@ static void share_page(wp_req *req, void *ud)
     }
     if (st == WP_OK && (!json_object_object_get_ex(doc, "pass", &res) || !json_object_object_get_ex(doc, "account_id", &acct)))
         st = wp_err_set(&err, WP_EINTERNAL, "share page: the pass document is incomplete");
+    if (st == WP_OK && json_object_object_get_ex(res, "account_deleted", NULL)) {
+        json_object_put(doc);
+        wp_resp_error(req, 410, "invalid_request_error", "account_deleted", NULL,
+                      "this pass's account was deleted: the link no longer works");
+        return;
+    }
     if (st == WP_OK) st = wp_pass_links(dom, json_object_get_string(acct), req, res, 1, &buttons, &err);
     if (st != WP_OK) {
         json_object_put(doc);

@@ -593,7 +593,7 @@ static json_object *keys_for(json_object *keys, json_object *tpl, json_object *b
 }
 
 #define PASS_COLS "id, serial_number, pass_type, status, version, body::text, overrides::text, template_id, " \
-                  TS("created_at") ", " TS("updated_at")
+                  TS("created_at") ", " TS("updated_at") ", " WP_PASS_LIVEMODE_COL
 
 /*
  * The pass as pass.updated carries it: the API resource of passes.h (body
@@ -615,6 +615,7 @@ static json_object *pass_event_json(wp_domain *dom, const char *account_id, PGre
     json_object_object_add(p, "template_id", json_object_new_string(PQgetvalue(r, i, 7)));
     json_object_object_add(p, "created_at", json_object_new_string(PQgetvalue(r, i, 8)));
     json_object_object_add(p, "updated_at", json_object_new_string(PQgetvalue(u, 0, 1)));
+    json_object_object_add(p, "livemode", json_object_new_boolean(strcmp(PQgetvalue(r, i, 10), "f") != 0));
     json_object_object_foreach(body, k, v) {
         if (!json_object_object_get_ex(p, k, NULL)) json_object_object_add(p, k, json_object_get(v));
     }

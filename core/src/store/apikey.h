@@ -1,5 +1,7 @@
 /*
- * apikey.h - API keys: "sk_live_" + 43 base64url characters (32 random bytes).
+ * apikey.h - API keys: "sk_live_" or "sk_test_" + 43 base64url characters
+ * (32 random bytes).  A test key acts on its account's test workspace
+ * (tenancy.h); keys made before test mode existed are live.
  *
  * Only the SHA-256 of a key is stored, with its first 14 characters as a
  * visible prefix for lookup and display.  The full key exists only in the
@@ -15,12 +17,13 @@
 #include "ids.h"
 
 #define WP_APIKEY_PREFIX_LEN 14
-#define WP_APIKEY_LEN 51 /* "sk_live_" + 43 */
+#define WP_APIKEY_LEN 51 /* "sk_live_" or "sk_test_" + 43 */
 
 typedef struct wp_apikey_auth {
     char account_id[WP_ID_MAX];
     char key_id[WP_ID_MAX];
     char prefix[WP_APIKEY_PREFIX_LEN + 1];
+    int livemode; /* 1: sk_live_, 0: sk_test_ */
 } wp_apikey_auth;
 
 typedef struct wp_apikey_new {
@@ -32,8 +35,13 @@ typedef struct wp_apikey_new {
 /* WP_EAUTH (with a message safe to show) for malformed, unknown or revoked keys. */
 wp_status wp_apikey_verify(PGconn *db, const char *token, wp_apikey_auth *out, wp_err *err);
 
-/* Creates a key for the account; name may be NULL. */
+/* Creates a live key for the account; name may be NULL. */
 wp_status wp_apikey_create(PGconn *db, const char *account_id, const char *name, wp_apikey_new *out, wp_err *err);
+
+/* The same, live (livemode 1) or test (0).  The account is a live account: a
+ * test key's workspace is found when the key is used (tenancy.h). */
+wp_status wp_apikey_create_mode(PGconn *db, const char *account_id, const char *name, int livemode,
+                                wp_apikey_new *out, wp_err *err);
 
 /* Creates an account; plan NULL takes the default.  trial_days 0: no trial end. */
 wp_status wp_account_create(PGconn *db, const char *name, const char *email, const char *plan, int trial_days,

@@ -1,5 +1,5 @@
-/* wh_send.c - one webhook HTTP attempt (see wh_send.h). */
-#include "wh_send.h"
+/* outbound.c - the delivery schedule and one HTTP attempt (see outbound.h). */
+#include "outbound.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -7,8 +7,10 @@
 
 #include <curl/curl.h>
 
+const int outbound_schedule_s[OUTBOUND_ATTEMPTS] = {0, 5, 30, 300, 1800};
+
 typedef struct sink {
-    wh_send_result *res;
+    outbound_result *res;
     size_t got, kept, max;
     int too_big;
 } sink;
@@ -22,8 +24,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
         return 0; /* cuts the transfer (CURLE_WRITE_ERROR) */
     }
     s->got += len;
-    if (s->kept < WH_EXCERPT) {
-        size_t take = len < WH_EXCERPT - s->kept ? len : WH_EXCERPT - s->kept;
+    if (s->kept < OUTBOUND_EXCERPT) {
+        size_t take = len < OUTBOUND_EXCERPT - s->kept ? len : OUTBOUND_EXCERPT - s->kept;
         memcpy(s->res->excerpt + s->kept, p, take);
         s->kept += take;
         s->res->excerpt[s->kept] = '\0';
@@ -38,8 +40,8 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void wh_send(const char *url, const char *pin, const char *const *headers, const char *body, size_t body_len,
-             const wh_send_opts *o, wh_send_result *res)
+void outbound_send(const char *url, const char *pin, const char *const *headers, const char *body, size_t body_len,
+                   const outbound_opts *o, outbound_result *res)
 {
     memset(res, 0, sizeof *res);
     long t0 = now_ms();
@@ -78,7 +80,7 @@ void wh_send(const char *url, const char *pin, const char *const *headers, const
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     if (resolve) curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "WalletPass-Webhooks/1.0");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "WalletPass/1.0");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
