@@ -18,8 +18,6 @@
 #define BB_NAME "bubble-bridge"
 #define BB_JOB_KIND "bubble-bridge.attempt"
 #define BB_ID_MAX 48
-#define BB_ATTEMPTS 5           /* the schedule below */
-#define BB_RETRY_AFTER_MAX 3600 /* the longest Retry-After (seconds) Bubble can ask for */
 #define BB_TOKEN_MAX 512        /* a bearer token, bytes */
 #define BB_TOKEN_SEALED_MAX 1024
 
@@ -43,8 +41,6 @@ typedef struct bb_config {
 extern const wp_host *bb_host;
 extern wp_plugin *bb_self;
 extern bb_config bb_cfg;
-/* Seconds after the event of attempts 1..5: 0, 5, 30, 300, 1800 (the webhooks plugin's schedule). */
-extern const int bb_schedule_s[BB_ATTEMPTS];
 /* The event types a destination can take, NULL-terminated. */
 extern const char *const bb_event_types[];
 int bb_event_type_known(const char *type);

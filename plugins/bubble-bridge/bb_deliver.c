@@ -27,7 +27,7 @@
 
 #include "bb.h"
 #include "bb_flat.h"
-#include "bb_send.h"
+#include "outbound.h"
 
 static const char *row_str(json_object *row, const char *key)
 {
@@ -177,7 +177,7 @@ static const char *refused_reason(int code)
 }
 
 static wp_status send_attempt(const char *account_id, const char *delivery_id, json_object *d, int n, int test,
-                              bb_send_result *res)
+                              outbound_result *res)
 {
     char url[2200];
     const char *dest = row_str(d, "destination_id"), *body = row_str(d, "body");
@@ -197,15 +197,15 @@ static wp_status send_attempt(const char *account_id, const char *delivery_id, j
         memset(token, 0, sizeof token);
         const char *hdrs[] = {"Content-Type: application/json", evh, auth[0] ? auth : NULL, NULL};
         long tmo = test && bb_cfg.test_timeout_ms < bb_cfg.timeout_ms ? bb_cfg.test_timeout_ms : bb_cfg.timeout_ms;
-        bb_send_opts o = {bb_cfg.connect_timeout_ms < tmo ? bb_cfg.connect_timeout_ms : tmo, tmo,
-                          bb_cfg.max_response_bytes, bb_cfg.allow_http};
-        bb_send(url, pin, hdrs, body, strlen(body), &o, res);
+        outbound_opts o = {bb_cfg.connect_timeout_ms < tmo ? bb_cfg.connect_timeout_ms : tmo, tmo,
+                           bb_cfg.max_response_bytes, bb_cfg.allow_http, "WalletPass-Bubble/1.0"};
+        outbound_send(url, pin, hdrs, body, strlen(body), &o, res);
         memset(auth, 0, sizeof auth);
     }
     clean_excerpt(res->excerpt);
     int ok = res->status_code >= 200 && res->status_code < 300;
     int refused = res->status_code == 401 || res->status_code == 403;
-    long ra = res->retry_after_s > BB_RETRY_AFTER_MAX ? BB_RETRY_AFTER_MAX : res->retry_after_s;
+    long ra = res->retry_after_s > OUTBOUND_RETRY_AFTER_MAX ? OUTBOUND_RETRY_AFTER_MAX : res->retry_after_s;
     if (!ok && !res->error[0]) {
         if (refused) snprintf(res->error, sizeof res->error, "HTTP %d: the destination is disabled", res->status_code);
         else if (ra > 0) snprintf(res->error, sizeof res->error, "HTTP %d, Retry-After %ld s", res->status_code, ra);
@@ -215,7 +215,7 @@ static wp_status send_attempt(const char *account_id, const char *delivery_id, j
     snprintf(after, sizeof after, "%ld", ok ? 0 : ra);
     snprintf(sn, sizeof sn, "%d", n);
     snprintf(code, sizeof code, "%d", res->status_code);
-    snprintf(off, sizeof off, "%.3f", n < BB_ATTEMPTS ? bb_schedule_s[n] * bb_cfg.retry_scale : 0.0);
+    snprintf(off, sizeof off, "%.3f", n < OUTBOUND_ATTEMPTS ? outbound_schedule_s[n] * bb_cfg.retry_scale : 0.0);
     const char *p[] = {account_id, delivery_id, sn, res->status_code ? code : NULL, ok ? NULL : res->error,
                        ok ? "true" : "false", off, after, refused ? "true" : "false", dest,
                        refused ? refused_reason(res->status_code) : NULL};
@@ -313,7 +313,7 @@ wp_status bb_attempt_run(const char *account_id, const char *delivery_id, int n,
         return st == WP_OK ? WP_OK : WP_RETRY;
     }
     json_object_put(claimed);
-    bb_send_result res;
+    outbound_result res;
     st = send_attempt(account_id, delivery_id, d, n, test, &res);
     if (!test) bb_slot_release(dest);
     json_object_put(rows);

@@ -2,8 +2,8 @@
  * bubble_bridge.c - the bubble-bridge plugin: its definition,
  * configuration, ids, bearer-token sealing and concurrency slots.  The pass
  * and template routes are bb_passes.c, the destinations bb_dest.c, delivery
- * bb_deliver.c, the flat shapes bb_flat.c, the request input bb_input.c,
- * the HTTP attempt bb_send.c.
+ * bb_deliver.c (its schedule and HTTP attempt: plugins/shared/outbound.h),
+ * the flat shapes bb_flat.c, the request input bb_input.c.
  *
  * Config (all optional; unknown keys refused): see README.md.
  */
@@ -22,7 +22,6 @@
 const wp_host *bb_host;
 wp_plugin *bb_self;
 bb_config bb_cfg;
-const int bb_schedule_s[BB_ATTEMPTS] = {0, 5, 30, 300, 1800};
 const char *const bb_event_types[] = {"pass.created", "pass.updated", "pass.voided", "pass.installed", "pass.removed",
                                       NULL};
 

@@ -1,6 +1,6 @@
 /*
  * outbound.h - what the plugins that deliver events to URLs of their users'
- * (webhooks, zapier-bridge) share: the delivery schedule and one HTTP
+ * (webhooks, zapier-bridge, bubble-bridge) share: the delivery schedule and one HTTP
  * attempt with libcurl.  A static library of plugins/shared/, linked into
  * each plugin: the plugins share this code, not each other's internals.
  *
