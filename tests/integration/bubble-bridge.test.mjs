@@ -5,7 +5,9 @@
 // deliveries to a local stand-in of a Bubble backend workflow that checks the bearer token and the flat
 // shape (the test event with every key non-empty, events on the webhook schedule with Retry-After, a
 // pass installed on a phone); a 401 or 403 disabling the destination with its reason; the token sealed
-// and never shown; https Bubble URLs only and private addresses refused; another account's objects 404.
+// and never shown; https Bubble URLs only and private addresses refused; another account's objects 404;
+// a test-mode key (sk_test_) through the bridge: livemode false, not metered, no push to Apple, no call
+// to Google, and its events to its own destinations only.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,7 +15,14 @@ import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import { startGateway, assertError, waitFor, BIN, SOURCE_DIR } from './lib/harness.mjs';
+import { makePki, TEAM, P12_PASSWORD } from './lib/apple-pki.mjs';
+import { createStandIn } from './lib/apns_standin.mjs';
+
+let jose;
+try { jose = await import('jose'); } catch { jose = null; }
+const { startGoogleStandin } = jose ? await import('./lib/google-standin.mjs') : {};
 
 const BUILD_DIR = process.env.WP_BUILD_DIR || path.resolve(path.dirname(BIN), '..');
 const PLUGIN_DIR = path.join(BUILD_DIR, 'plugins');
@@ -691,4 +700,145 @@ test('docs/bubble.md: every sample answer has the keys and types the call answer
   const tst = await bubble('POST', `/api/v1/bubble/destinations/${d.body.id}/test`, { key: k.key, as: 'form', fields: { initialize: 'true' } });
   sameShape(samples.delivery, tst.body, 'docs: the delivery');
   assert.equal(tst.body.status, 'succeeded');
+});
+
+test('a test-mode key makes Initialize call safe: livemode false, not metered, no push, no Google call, its own destinations', async () => {
+  const tdir = fs.mkdtempSync(path.join(dir, 'testmode-'));
+  const ptid = 'pass.com.example.bubbletest', issuer = '3388000000022199088';
+  const email = 'bubble@walletpass-test.iam.gserviceaccount.com';
+  const gkey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pki = makePki(tdir, { pass: ptid });
+  const pushes = [];
+  const apns = createStandIn({ key: fs.readFileSync(pki.file('tls.key')), cert: fs.readFileSync(pki.file('tls.pem')),
+    ca: fs.readFileSync(pki.file('wwdr.pem')) });
+  apns.h2.on('stream', (stream, headers) => {
+    stream.on('data', () => {});
+    stream.on('end', () => {
+      pushes.push(String(headers[':path']));
+      stream.respond({ ':status': 200, 'apns-id': `id-${pushes.length}` });
+      stream.end();
+    });
+  });
+  const apnsPort = await new Promise((resolve) => apns.listen(0, '127.0.0.1', () => resolve(apns.address().port)));
+  const plugins = [{ name: 'apple-signer' },
+    { name: 'apns', config: { host: '127.0.0.1', port: apnsPort, ca_file: pki.file('wwdr.pem'), timeout_ms: 60000 } },
+    { name: 'bubble-bridge', config: { allow_http: true, retry_scale: 0.005 } }];
+  let google = null;
+  if (jose) {
+    google = await startGoogleStandin({ issuerId: issuer, clientEmail: email, publicKey: gkey.publicKey });
+    // every live link goes over REST (a short max_jwt_length): a test link must not
+    plugins.push({ name: 'google-jwt', config: { api_base_url: google.apiBase, token_url: google.tokenUrl, max_jwt_length: 200 } });
+  }
+  const tg = await startGateway({ plan: 'tiny', config: {
+    plugin_dir: PLUGIN_DIR, plugins, outbound: { allow_private_targets: true }, rate_limit: { requests_per_second: 0 },
+    jobs: { workers: 2, poll_ms: 100 },
+    plans: { trial: { operations_per_month: 1000 }, tiny: { operations_per_month: 4 } },
+    metering: { default_plan: 'tiny', trial_days: 0 },
+  } });
+  try {
+    const A = tg.account();
+    const call = async (key, method, p, fields, as = 'form') => {
+      const opts = { key };
+      if (fields && as === 'form') {
+        opts.raw = new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString();
+        opts.headers = { 'content-type': 'application/x-www-form-urlencoded' };
+      } else if (fields) {
+        opts.body = fields;
+      }
+      const r = await tg.request(method, p, opts);
+      if (r.status < 300) checkShape(r.body, `${method} ${p}`);
+      return r;
+    };
+    let r = await tg.request('PUT', '/api/v1/credentials/apple', { key: A.key, body: { p12_base64: pki.p12Base64('pass'),
+      p12_password: P12_PASSWORD, pass_type_identifier: ptid, team_identifier: TEAM, wwdr_pem: pki.wwdrPem } });
+    assert.equal(r.status, 200, r.text);
+    if (jose) {
+      r = await tg.request('PUT', '/api/v1/credentials/google', { key: A.key, body: { issuer_id: issuer, service_account_json: {
+        type: 'service_account', project_id: 'p', private_key_id: 'k1', client_email: email,
+        private_key: gkey.privateKey.export({ type: 'pkcs8', format: 'pem' }), token_uri: 'https://oauth2.googleapis.com/token' } } });
+      assert.equal(r.status, 200, r.text);
+    }
+    r = await tg.request('POST', '/api/v1/api_keys', { key: A.key, body: { name: 'bubble development', livemode: false } });
+    assert.equal(r.status, 201, r.text);
+    const testKey = r.body.key;
+    assert.match(testKey, /^sk_test_/);
+    const body = { ...TEMPLATE.body, primary_fields: [{ key: 'points', label: 'Points', value: '0', change_message: 'Now %@ points' }] };
+    const ttpl = (await tg.request('POST', '/api/v1/templates', { key: testKey, body: { name: 'Members', body } })).body;
+    const ltpl = (await tg.request('POST', '/api/v1/templates', { key: A.key, body: { name: 'Members', body } })).body;
+    app.tokens.set(`${WF}/tm_test`, TOKEN);
+    app.tokens.set(`${WF}/tm_live`, TOKEN);
+    const td = await call(testKey, 'POST', '/api/v1/bubble/destinations', { event_type: 'pass.created', url: app.url('tm_test'), bearer_token: TOKEN });
+    const ld = await call(A.key, 'POST', '/api/v1/bubble/destinations', { event_type: 'pass.created', url: app.url('tm_live'), bearer_token: TOKEN });
+    assert.equal(td.status, 201, td.text);
+    assertError(await call(A.key, 'GET', `/api/v1/bubble/destinations/${td.body.id}`), 404);
+    assertError(await call(testKey, 'GET', `/api/v1/bubble/destinations/${ld.body.id}`), 404);
+
+    // Initialize call, again and again: five test passes on a plan of four operations, none counted
+    const tps = [];
+    for (let i = 0; i < 5; i++) {
+      const p = await call(testKey, 'POST', '/api/v1/bubble/passes', { template_id: ttpl.id, field_points: 100 + i },
+        i % 2 ? 'json' : 'form');
+      assert.equal(p.status, 201, p.text);
+      assert.equal(p.body.livemode, false);
+      assert.equal(p.body.has_pkpass_url, true, 'signed with the live credentials');
+      if (jose) assert.equal(p.body.has_google_save_url, true);
+      tps.push(p.body);
+    }
+    const usage = () => tg.request('GET', '/api/v1/account', { key: A.key }).then((x) => x.body.usage.operations);
+    assert.equal(await usage(), 0, 'test passes are not metered');
+    assertError(await call(A.key, 'GET', `/api/v1/bubble/passes/${tps[0].id}`), 404);
+    assertError(await call(A.key, 'POST', '/api/v1/bubble/passes', { template_id: ttpl.id }), 404, { param: 'template_id' });
+    const tl = await call(testKey, 'GET', `/api/v1/bubble/passes?template_id=${ttpl.id}&limit=100`);
+    assert.deepEqual(tl.body.data.map((p) => p.id).sort(), tps.map((p) => p.id).sort());
+    assert.ok(tl.body.data.every((p) => p.livemode === false));
+
+    // Apple: a phone holds the test pass; an update through the bridge pushes nothing
+    const pj = async (url) => {
+      const f = path.join(tdir, `p-${crypto.randomBytes(4).toString('hex')}.pkpass`);
+      fs.writeFileSync(f, Buffer.from(await (await fetch(url)).arrayBuffer()));
+      return JSON.parse(execFileSync('unzip', ['-p', f, 'pass.json'], { encoding: 'utf8' }));
+    };
+    const register = (j) => fetch(`${j.webServiceURL}/v1/devices/dev0123456789abcdef0123456789abcd/registrations/${j.passTypeIdentifier}/${j.serialNumber}`,
+      { method: 'POST', headers: { authorization: `ApplePass ${j.authenticationToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ pushToken: 'ab'.repeat(32) }) });
+    const tj = await pj(tps[0].pkpass_url);
+    assert.match(tj.logoText, /^TEST/);
+    assert.equal((await register(tj)).status, 201);
+    const googleBefore = jose ? google.apiCalls().length : 0;
+    r = await call(testKey, 'POST', `/api/v1/bubble/passes/${tps[0].id}/update`, { field_points: 500 });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.field_points, '500');
+    const ws = tg.sql(`SELECT id FROM accounts WHERE live_account_id = '${A.account}'`);
+    await waitFor(() => tg.sql(`SELECT count(*) FROM events WHERE account_id = '${ws}' AND type = 'pass.updated'`) === '1' &&
+      tg.sql(`SELECT count(*) FROM jobs WHERE account_id = '${ws}' AND status IN ('queued', 'running')`) === '0',
+    { what: "the test pass's events handled" });
+    assert.equal(pushes.length, 0, 'no push for a test pass');
+    if (jose) assert.equal(google.apiCalls().length, googleBefore, 'no call to Google for a test pass');
+    assert.equal(await usage(), 0);
+
+    // the test destination got the five test passes and nothing else; the live one none of them
+    await waitFor(() => app.on('tm_test').length === 5, { what: 'the test deliveries' });
+    assert.deepEqual(app.on('tm_test').map((x) => x.body.id).sort(), tps.map((p) => p.id).sort());
+    assert.ok(app.on('tm_test').every((x) => x.body.livemode === false && x.auth === `Bearer ${TOKEN}`));
+
+    // the control: the live key's pass is live, counted, pushed, sent to Google and to the live destination only
+    const lp = await call(A.key, 'POST', '/api/v1/bubble/passes', { template_id: ltpl.id, field_points: 7 });
+    assert.equal(lp.status, 201, lp.text);
+    assert.equal(lp.body.livemode, true);
+    assert.equal(await usage(), 1);
+    const lj = await pj(lp.body.pkpass_url);
+    assert.equal((await register(lj)).status, 201);
+    r = await call(A.key, 'POST', `/api/v1/bubble/passes/${lp.body.id}/update`, { field_points: 8 });
+    assert.equal(r.status, 200, r.text);
+    await waitFor(() => pushes.length === 1, { what: 'the live push' });
+    if (jose) assert.ok(google.apiCalls().length > googleBefore, 'a live pass reaches Google');
+    await waitFor(() => app.on('tm_live').length === 1, { what: 'the live delivery' });
+    assert.equal(app.on('tm_live')[0].body.id, lp.body.id);
+    assert.equal(app.on('tm_live')[0].body.livemode, true);
+    assert.equal(app.on('tm_test').length, 5);
+  } finally {
+    await tg.stop();
+    apns.close();
+    if (google) await google.close();
+  }
 });
