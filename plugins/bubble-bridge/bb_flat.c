@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -79,6 +80,29 @@ static int64_t int_of(json_object *v)
     return v && (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
                ? json_object_get_int64(v)
                : 0;
+}
+
+/* The strings of arr (an array; NULL: none) joined with commas, as a new JSON string: never cut. */
+static json_object *joined(const json_object *arr)
+{
+    size_t n = arr && json_object_is_type((json_object *)arr, json_type_array) ? json_object_array_length(arr) : 0;
+    size_t len = 0, used = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(arr, i);
+        if (json_object_is_type(c, json_type_string)) len += (size_t)json_object_get_string_len(c) + 1;
+    }
+    char *buf = malloc(len + 1);
+    if (!buf) return json_object_new_string("");
+    for (size_t i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(c, json_type_string)) continue;
+        if (used) buf[used++] = ',';
+        memcpy(buf + used, json_object_get_string(c), (size_t)json_object_get_string_len(c));
+        used += (size_t)json_object_get_string_len(c);
+    }
+    json_object *o = json_object_new_string_len(buf, (int)used);
+    free(buf);
+    return o;
 }
 
 /* ---- dates --------------------------------------------------------------------------- */
@@ -287,15 +311,7 @@ json_object *bb_flat_template(const json_object *tpl)
 {
     json_object *o = json_object_new_object(), *body = member(tpl, "body");
     json_object *keys = bb_flat_field_keys(body);
-    char list[4096] = "";
-    size_t used = 0;
     size_t n = json_object_array_length(keys);
-    for (size_t i = 0; i < n; i++) {
-        const char *k = json_object_get_string(json_object_array_get_idx(keys, i));
-        int w = snprintf(list + used, sizeof list - used, "%s%s", i ? "," : "", k);
-        if (w < 0 || (size_t)w >= sizeof list - used) break; /* at most 128 keys of 64 bytes: never */
-        used += (size_t)w;
-    }
     add_str(o, "id", str_of(tpl, "id"));
     add_str(o, "object", "template");
     add_str(o, "name", str_of(tpl, "name"));
@@ -303,7 +319,7 @@ json_object *bb_flat_template(const json_object *tpl)
     add_str(o, "organization_name", str_of(body, "organization_name"));
     add(o, "version", json_object_new_int64(int_of(member(tpl, "version"))));
     add(o, "fields_count", json_object_new_int((int)n));
-    add_str(o, "fields_keys", list);
+    add(o, "fields_keys", joined(keys));
     add_date(o, "created_at", member(tpl, "created_at"), 0);
     add_date(o, "updated_at", member(tpl, "updated_at"), 0);
     json_object_put(keys);
@@ -372,20 +388,6 @@ json_object *bb_flat_delivery(const char *event_id, const char *event_type, cons
                               const char *device, const json_object *field_keys)
 {
     json_object *o = json_object_new_object();
-    char list[2048] = "";
-    size_t used = 0;
-    for (size_t i = 0; changed && json_object_is_type((json_object *)changed, json_type_array) &&
-                       i < json_object_array_length(changed);
-         i++) {
-        json_object *c = json_object_array_get_idx(changed, i);
-        if (!json_object_is_type(c, json_type_string)) continue;
-        int w = snprintf(list + used, sizeof list - used, "%s%s", used ? "," : "", json_object_get_string(c));
-        if (w < 0 || (size_t)w >= sizeof list - used) {
-            list[used] = '\0'; /* more changed keys than a pass has: never */
-            break;
-        }
-        used += (size_t)w;
-    }
     add_str(o, "event_id", event_id);
     add_str(o, "event_type", event_type);
     json_object *ca = json_object_new_string(created_at ? created_at : "");
@@ -393,7 +395,7 @@ json_object *bb_flat_delivery(const char *event_id, const char *event_type, cons
     json_object_put(ca);
     add(o, "test_event", json_object_new_boolean(test));
     add_str(o, "destination_id", destination_id);
-    add_str(o, "changed_keys", list);
+    add(o, "changed_keys", joined(changed));
     add_str(o, "device_library_identifier", device);
     bb_flat_pass_into(o, pass, field_keys);
     return o;

@@ -96,20 +96,20 @@ static int check_keys(const json_object *in, const char *const *keys, int famili
     return 0;
 }
 
-/* The names of base's fields, comma-separated, for a message. */
+/* The names of base's fields, comma-separated, for a message: as many as fit in cap, "…" after the
+ * last one when more did not. */
 static void field_names(const json_object *base, char *out, size_t cap)
 {
     json_object *keys = bb_flat_field_keys(base);
-    size_t used = 0;
+    size_t used = 0, n = json_object_array_length(keys);
     out[0] = '\0';
-    for (size_t i = 0; i < json_object_array_length(keys); i++) {
-        int w = snprintf(out + used, cap - used, "%s%s", used ? ", " : "",
-                         json_object_get_string(json_object_array_get_idx(keys, i)));
-        if (w < 0 || (size_t)w >= cap - used) {
-            out[used] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const char *k = json_object_get_string(json_object_array_get_idx(keys, i));
+        if (used + strlen(k) + 2 + 4 >= cap) {
+            snprintf(out + used, cap - used, "%s\xE2\x80\xA6", used ? ", " : "");
             break;
         }
-        used += (size_t)w;
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? ", " : "", k);
     }
     json_object_put(keys);
     if (!out[0]) snprintf(out, cap, "none");
@@ -225,7 +225,7 @@ static int build_body(const json_object *in, const json_object *base, const char
             }
         }
         if (!found) {
-            char names[1024];
+            char names[320]; /* the message holds at most 512 bytes */
             json_object_put(val);
             field_names(base, names, sizeof names);
             return bb_refuse(e, "parameter_unknown", fk, "the %s has no field \"%.64s\"; its fields: %s", what, key,

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -233,6 +234,23 @@ static void test_rows_and_lists(void **s)
     assert_same_shape(ta, tb);
     assert_true(json_object_object_get_ex(ta, "fields_keys", &v));
     assert_string_equal(json_object_get_string(v), "points");
+    /* a template's keys, however many, are never cut */
+    json_object *big = parse("{\"id\":\"tpl_3\",\"body\":{\"back_fields\":[]}}"), *bb, *arr;
+    assert_true(json_object_object_get_ex(big, "body", &bb));
+    assert_true(json_object_object_get_ex(bb, "back_fields", &arr));
+    for (int i = 0; i < 100; i++) {
+        char key[80];
+        snprintf(key, sizeof key, "k%02d_%s", i, "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz0123");
+        json_object *f = json_object_new_object();
+        json_object_object_add(f, "key", json_object_new_string(key));
+        json_object_object_add(f, "value", json_object_new_string("v"));
+        json_object_array_add(arr, f);
+    }
+    json_object *tbig = bb_flat_template(big);
+    assert_true(json_object_object_get_ex(tbig, "fields_keys", &v));
+    assert_int_equal(json_object_get_string_len(v), 100 * 60 + 99); /* 100 keys of 60 bytes, 99 commas */
+    json_object_put(tbig);
+    json_object_put(big);
     json_object *fields = bb_flat_template_fields(tpl), *data;
     assert_true(json_object_object_get_ex(fields, "data", &data));
     assert_int_equal(json_object_array_length(data), 1);
