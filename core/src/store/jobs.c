@@ -261,7 +261,11 @@ wp_status wp_jobs_register(wp_jobs *q, const char *kind, wp_job_fn fn, void *ud,
 static PGconn *dedicated_conn(wp_jobs *q, wp_err *err)
 {
     if (!q->db_url) return wp_db_connect_raw(q->db, err);
-    PGconn *c = PQconnectdb(q->db_url);
+    /* A direct connection (database.listen_url): the session settings of the pool's, and a name
+     * operators can find in pg_stat_activity. */
+    const char *keys[] = {"dbname", "application_name", "options", NULL};
+    const char *vals[] = {q->db_url, "walletpass-jobs", "-c TimeZone=UTC -c client_min_messages=warning", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c || PQstatus(c) != CONNECTION_OK) {
         char line[300];
         snprintf(line, sizeof line, "%s", c ? PQerrorMessage(c) : "out of memory");
@@ -927,6 +931,9 @@ wp_status wp_jobs_start(wp_jobs *q, wp_err *err)
         return wp_err_set(err, WP_EINTERNAL, "cannot start the job queue listener thread");
     }
     q->maint_started = true;
+    if (q->cfg.no_listen)
+        wp_log_info("jobs: no LISTEN (transaction pooling without database.listen_url): new jobs are found by "
+                    "polling every %d ms", q->cfg.poll_ms);
     wp_log_info("jobs: %d workers for %d kinds, lease %d s, poll %d ms (owner %s)", n, q->nkinds,
                 q->cfg.lease_seconds, q->cfg.poll_ms, q->owner);
     return WP_OK;
