@@ -39,7 +39,9 @@ function canUnshareUts() {
   }
 }
 
-let pki, apns, rx, haproxy, haport, statsPort, gws = [], alive = [];
+let pki, apns, rx, haproxy, haport, statsPort;
+const gws = [];
+let alive = gws; // the gateways to stop at the end
 const pushes = [];
 
 function haproxyConfig(ports) {
@@ -125,7 +127,6 @@ before(async () => {
     gws.push(await startGateway({ config, wrapper, ...(prev ? { dbUrl: prev.dbUrl,
       env: { WALLETPASS_MASTER_KEY: prev.env.WALLETPASS_MASTER_KEY } } : {}) }));
   }
-  alive = [...gws];
   const cfgFile = path.join(dir, 'haproxy.cfg');
   fs.writeFileSync(cfgFile, haproxyConfig(gws.map((g) => g.port)));
   let haErr = '';

@@ -907,6 +907,17 @@ wp_status wp_jobs_start(wp_jobs *q, wp_err *err)
     fcntl(q->pipefd[0], F_SETFL, O_NONBLOCK);
     fcntl(q->pipefd[1], F_SETFL, O_NONBLOCK);
     q->running = true;
+    /* The first heartbeat before anything is served: the live count (the divisor of the shared
+     * limits) is right from the first request, not a second later. */
+    wp_err berr;
+    wp_err_clear(&berr);
+    PGconn *bc = wp_db_acquire(q->db, &berr);
+    if (bc) {
+        int live = 1;
+        if (wp_procs_beat(bc, q->owner, q->host, (long)getpid(), q->cfg.dead_after_seconds, &live, &berr) == WP_OK)
+            __atomic_store_n(&q->live, live, __ATOMIC_RELAXED);
+        wp_db_release(q->db, bc);
+    }
     int n = q->nkinds ? q->cfg.workers : 0;
     if (n) {
         q->workers = calloc((size_t)n, sizeof *q->workers);
