@@ -346,4 +346,12 @@ test('a mixed workload through HAProxy; one gateway SIGKILLed mid-run loses noth
   // the dead gateway's heartbeat row is gone; the survivors' remain
   assert.equal(survivor.sql(`SELECT count(*) FROM gateway_processes WHERE owner = '${owner}'`), '0');
   assert.equal(survivor.sql('SELECT count(*) FROM gateway_processes'), '2');
+
+  // a clean stop leaves the registry at once: the last one counts itself alone
+  const leaving = alive[1];
+  await leaving.stop();
+  alive = [survivor];
+  assert.equal(survivor.sql('SELECT count(*) FROM gateway_processes'), '1');
+  await waitFor(async () => (await (await fetch(`${survivor.url}/readyz`)).json()).processes === 1,
+    { timeout: 120000, what: 'the last gateway counting itself alone' });
 });

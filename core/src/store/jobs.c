@@ -570,13 +570,7 @@ static void *worker_main(void *arg)
         memset(js, 0, (size_t)q->cfg.claim_batch * sizeof *js);
     }
     free(js);
-    if (c) {
-        wp_err err;
-        wp_err_clear(&err);
-        if (wp_procs_leave(c, q->owner, &err) != WP_OK && !q->beat_warned)
-            wp_log_warn("jobs: leaving the registry of live processes failed: %s", err.msg);
-        PQfinish(c);
-    }
+    if (c) PQfinish(c);
     return NULL;
 }
 
