@@ -37,7 +37,7 @@ printf '\nfetch_storm: %s devices on one pass, %s keep-alive connections shared 
 echo "127.0.0.1, $(nproc) CPUs shared by the gateway, PostgreSQL and one Node process (stand-in and devices)"
 echo
 printf '%-64s %10s %10s %9s\n' phase "per second" seconds "p99 ms"
-printf '%-64s %10s %10s %9s\n' "registration: POST .../registrations/... (one by one, $c at a time)" \
+printf '%-64s %10s %10s %9s\n' "registration: POST /apple/v1/devices/.../registrations/..." \
     "$(val register_per_s)" "$(val register_secs)" "$(val register_p99_ms)"
 printf '%-64s %10s %10s\n' "PUT /api/v1/passes/:id (sent -> answered, ms)" "" "$(val put_ms)"
 printf '%-64s %10s %10s\n' "pushes: PUT sent -> last push at the stand-in" "$(val push_per_s)" "$(val push_secs)"
