@@ -34,7 +34,7 @@ cat >"$cfg" <<JSON
 JSON
 bench_apple_account "$cfg" "$db" bench-reads@example.com
 bench_gateway_start "$cfg" "$db" "$port"
-for i in $(seq 1 "$NPASSES"); do
+for _ in $(seq 1 "$NPASSES"); do
     out=$(curl -fsS -H "Authorization: Bearer $BENCH_KEY" -H 'Content-Type: application/json' \
         --data "$BENCH_SOLSTICE" "$BENCH_URL/api/v1/passes") || wp_die "POST /api/v1/passes failed"
 done

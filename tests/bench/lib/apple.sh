@@ -11,7 +11,7 @@ bench_apple_pki() {
     local dir=$1
     mkdir -p "$dir"
     (
-        cd "$dir"
+        cd "$dir" || exit 1
         printf '%s\n' '[ ca ]' 'default_ca = d' '[ d ]' 'database = index.txt' 'new_certs_dir = .' 'serial = serial' \
             'default_md = sha256' 'policy = p' 'unique_subject = no' '[ p ]' 'commonName = optional' >ca.cnf
         : >index.txt; echo 1000 >serial
@@ -121,8 +121,7 @@ NGINX
     trap 'bench_nginx_stop; bench_cleanup' EXIT
     BENCH_NGINX=http://127.0.0.1:$nport
     local i
-    for i in $(seq 1 50); do curl -fsS -o /dev/null "$BENCH_NGINX/" 2>/dev/null && return 0
-        curl -sS -o /dev/null "$BENCH_NGINX/" 2>/dev/null && return 0; sleep 0.1; done
+    for _ in $(seq 1 50); do curl -sS -o /dev/null "$BENCH_NGINX/" 2>/dev/null && return 0; sleep 0.1; done
     wp_die "nginx did not answer on $BENCH_NGINX"
 }
 
