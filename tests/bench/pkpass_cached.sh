@@ -50,9 +50,21 @@ serial=$(bench_pass_json "$www/pass.pkpass" serialNumber)
 ptid=$(bench_pass_json "$www/pass.pkpass" passTypeIdentifier)
 aurl=$BENCH_URL/apple/v1/passes/$ptid/$serial
 auth="Authorization: ApplePass $token"
+# A bundle signed again carries a new signingTime (whole seconds): two downloads
+# more than a second apart tell whether a route serves its bundle from the
+# cache; the last one, whether an Apple download left the link's bundle there.
+sleep 1.2
+curl -fsS -o "$BENCH_TMP/cap2.pkpass" "$BENCH_PKPASS_URL"
 lastmod=$(curl -fsS -o "$BENCH_TMP/apple.pkpass" -D - -H "$auth" "$aurl" | tr -d '\r' | sed -n 's/^[Ll]ast-[Mm]odified: //p')
 [ -n "$lastmod" ] || wp_die "GET $aurl sent no Last-Modified"
-cmp -s "$www/pass.pkpass" "$BENCH_TMP/apple.pkpass" || wp_say "note: the Apple route serves other bytes than pkpass_url"
+sleep 1.2
+curl -fsS -o "$BENCH_TMP/apple2.pkpass" -H "$auth" "$aurl"
+sleep 1.2
+curl -fsS -o "$BENCH_TMP/cap3.pkpass" "$BENCH_PKPASS_URL"
+same() { cmp -s "$1" "$2" && echo yes || echo no; }
+cap_cached=$(same "$www/pass.pkpass" "$BENCH_TMP/cap2.pkpass")
+apple_cached=$(same "$BENCH_TMP/apple.pkpass" "$BENCH_TMP/apple2.pkpass")
+cap_kept=$(same "$BENCH_TMP/cap2.pkpass" "$BENCH_TMP/cap3.pkpass")
 code=$(curl -sS -o /dev/null -w '%{http_code}' -H "$auth" -H "If-Modified-Since: $lastmod" "$aurl")
 [ "$code" = 304 ] || wp_die "GET $aurl with If-Modified-Since answered $code, not 304"
 
@@ -89,7 +101,7 @@ echo
 echo "pkpass_cached: wrk $(wrk -v 2>&1 | sed -n '1s/^wrk \([^ ]*\).*/\1/p'), ${WP_BENCH_DURATION} s per run" \
     "(after ${WP_BENCH_WARMUP} s warm-up), $WP_BENCH_THREADS threads, $CONNS connections, keep-alive," \
     "127.0.0.1, $(nproc) CPUs shared by wrk, the gateway, nginx and PostgreSQL"
-echo "$("$BENCH_NGINX_BIN" -v 2>&1 | sed 's/.*version: //') (worker_processes auto), ${bytes}-byte bundle, the same bytes from both;" \
+echo "$("$BENCH_NGINX_BIN" -v 2>&1 | sed 's/.*version: //') (worker_processes auto), ${bytes}-byte bundle: the gateway's first download, served by nginx;" \
     "nginx measured before and after the gateway, averaged"
 echo
 printf '%-50s %10s %8s %8s %9s %9s\n' target requests/s "p50 ms" "p99 ms" "req/s x" "p99 x"
@@ -104,6 +116,8 @@ line "gateway, GET /apple/v1/passes/... (ApplePass)" apple nginx
 line "nginx, If-Modified-Since -> 304 (baseline)" nginx304 nginx304
 printf '  %-48s %10s %8s %8s\n' "before / after" "${rps[nginx304_1]} / ${rps[nginx304_2]}" "" "${p99[nginx304_1]} / ${p99[nginx304_2]}"
 line "gateway, Apple route, If-Modified-Since -> 304" apple304 nginx304
+echo "served from the bundle cache (the same bytes 1.2 s later, not signed again): pkpass_url $cap_cached," \
+    "Apple route $apple_cached; pkpass_url still after an Apple route download: $cap_kept"
 echo
 for n in cap apple apple304; do
     b=nginx; [ $n = apple304 ] && b=nginx304
