@@ -14,8 +14,8 @@
 #              half: "flat" when that is below 1 MB or 2 % of its mean RSS.
 #              The baseline is the gateway's own RSS at the end of the first
 #              half (ratio end/mid).
-# Not part of a plain `scripts/bench` run's quick set: with the default
-# duration it takes 10 minutes.  Run with scripts/bench rss.
+# With the default duration it takes 10 minutes (also in a plain
+# `scripts/bench`, which runs every benchmark).  Run with scripts/bench rss.
 set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
 source "$(dirname "$0")/lib/apple.sh"
