@@ -50,6 +50,12 @@ before(async () => {
   const batch = await ok('POST', '/api/v1/passes/batch', { template_id: tpl.id, passes: [{}, {}] }, 202);
   const wh = await ok('POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${receiver.address().port}/hook`, event_types: ['*'] }, 201);
   const sub = await ok('POST', '/api/v1/accounts', { name: 'Postman client', email: 'client@postman.example' }, 201);
+  // a dashboard session of the account (the portal routes)
+  execFileSync(process.env.WP_BIN, ['user', 'create', '--account', a.account, '--email', 'postman@example.com', '--password-stdin'],
+    { env: { ...process.env, ...gw.env }, input: 'a long postman password\n', stdio: ['pipe', 'pipe', 'pipe'] });
+  const login = await gw.request('POST', '/portal/api/login', { body: { email: 'postman@example.com', password: 'a long postman password' } });
+  assert.equal(login.status, 200, login.text);
+  const portalSession = /wp_session=([^;]+)/.exec(login.headers.get('set-cookie'))[1];
   // the pass's Apple web-service token, from the pass.json of its bundle
   const pk = await fetch(pass.pkpass_url);
   assert.equal(pk.status, 200);
@@ -65,6 +71,7 @@ before(async () => {
     token: img[1], hash: img[2], file: img[3],
     capability: new URL(pass.share_url).pathname.slice(3),
     device: "unknown-device", ptid: PTID, serial: pj.serialNumber, applePassToken: pj.authenticationToken,
+    portalSession, portalCsrf: login.body.csrf_token,
   });
 });
 

@@ -1,0 +1,42 @@
+/*
+ * portal.h - the dashboard's accounts and sessions: /portal/api/... (docs/dashboard.md).
+ *
+ * Sign-up, login, logout, the session, password changes, users and
+ * invitations are routes of their own under /portal/api/.  The public API
+ * itself is reached from the dashboard as /portal/api/v1/..., the same
+ * routes and handlers as /api/v1/..., authenticated by the session cookie
+ * instead of an API key (server.c maps the path; wp_portal_authenticate is
+ * the check): no resource has a second implementation.
+ *
+ * A session is a random token in an HttpOnly, SameSite=Lax cookie (Secure
+ * when public_url is https), stored as its SHA-256 (portal_store.h), minted
+ * anew at every login and password change.  Every request that is not GET or
+ * HEAD must carry the session's CSRF token in X-CSRF-Token: a MAC of the
+ * session under the master key, handed out in the login and session answers
+ * (never in a cookie).  Login failures are counted per email and per client
+ * address in the database, so a lockout holds in every gateway process.
+ */
+#ifndef WP_PORTAL_H
+#define WP_PORTAL_H
+
+#include "domain.h"
+#include "http.h"
+#include "router.h"
+
+#define WP_PORTAL_PREFIX "/portal"          /* /portal/api/v1/... is /api/v1/... with a session */
+#define WP_PORTAL_COOKIE "wp_session"
+#define WP_PORTAL_CSRF_HEADER "X-CSRF-Token"
+
+/* Registers the /portal/api/ routes (when portal.enabled). */
+wp_status wp_portal_routes(wp_router *r, wp_domain *d, wp_err *err);
+
+/*
+ * The session check of a portal request (a WP_AUTH_PORTAL route or an API
+ * route reached under /portal/api/v1/): 1 with req->account_id (the user's
+ * account), req->api_key_id (the user's id: the scope of Idempotency-Key)
+ * and req->portal_user_id filled; or 0 when the 401 (no or no valid session)
+ * or 403 (a state-changing request without its CSRF token) was sent.
+ */
+int wp_portal_authenticate(wp_req *req, const wp_domain *d);
+
+#endif
