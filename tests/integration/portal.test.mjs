@@ -259,6 +259,18 @@ test('the API under /portal/api/v1 acts on the session\'s account only: another 
   assertError(await a.c.req('PATCH', '/portal/api/v1/account', { body: {} }), 405);
 });
 
+test('a link as a QR code, for signed-in users only', async () => {
+  const { c } = await signedUp();
+  const r = await c.req('GET', '/portal/api/qr?text=' + encodeURIComponent('http://127.0.0.1/p/pass_x.y'));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.headers.get('content-type'), 'image/svg+xml');
+  assert.match(r.text, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.equal(r.headers.get('content-security-policy'), "default-src 'none'");
+  assertError(await c.req('GET', '/portal/api/qr'), 400, { param: 'text' });
+  assertError(await c.req('GET', '/portal/api/qr?text=' + 'x'.repeat(2049)), 400, { param: 'text' });
+  assertError(await gw.request('GET', '/portal/api/qr?text=x'), 401, { code: 'session_missing' });
+});
+
 test('idle and expired sessions end; logout ends the session and clears the cookie', async () => {
   const { c, user } = await signedUp();
   gw.sql(`UPDATE portal_sessions SET last_seen_at = now() - interval '13 hours' WHERE user_id = '${user}'`);

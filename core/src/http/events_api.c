@@ -8,17 +8,22 @@
 static void list_events(wp_req *req, void *ud)
 {
     (void)ud;
-    static const char *const allowed[] = {"limit", "starting_after", "type", NULL};
+    static const char *const allowed[] = {"limit", "starting_after", "type", "pass_id", NULL};
     wp_err err;
     wp_err_clear(&err);
     int limit;
-    char after[64], type[64] = "";
+    char after[64], type[64] = "", pass_id[64] = "";
     if (wp_req_query_check(req, allowed, &err) != WP_OK || wp_req_page(req, &limit, after, sizeof after, &err) != WP_OK) {
         wp_resp_from_err(req, &err);
         return;
     }
     if (wp_req_query(req, "type", type, sizeof type, &err) < 0) {
         wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", "type", "type is too long");
+        return;
+    }
+    if (wp_req_query(req, "pass_id", pass_id, sizeof pass_id, &err) < 0 || (pass_id[0] && !wp_id_valid(pass_id, "pass"))) {
+        wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", "pass_id",
+                      "pass_id must be a pass id (pass_...)");
         return;
     }
     if (after[0] && !wp_id_valid(after, "evt")) {
@@ -38,7 +43,7 @@ static void list_events(wp_req *req, void *ud)
     }
     json_object *data = NULL;
     bool has_more = false;
-    if (wp_events_page(db, req->account_id, type, after, limit, &data, &has_more, &err) != WP_OK) {
+    if (wp_events_page(db, req->account_id, type, pass_id, after, limit, &data, &has_more, &err) != WP_OK) {
         wp_resp_from_err(req, &err);
         return;
     }

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "password.h"
 #include "portal_store.h"
+#include "qrsvg.h"
 
 #define NAME_MAX_CHARS 200
 #define CSRF_PURPOSE "portal-csrf"
@@ -647,6 +648,45 @@ static void create_invite(wp_req *req, void *ud)
     json_object_put(o);
 }
 
+/* ---- GET /portal/api/qr?text= ----------------------------------------------- */
+
+/* A QR code of a link the dashboard shows (a pass's share page) as an SVG image: drawn here,
+ * so that the dashboard needs no encoder of its own and no third-party service sees the link. */
+static void qr(wp_req *req, void *ud)
+{
+    (void)ud;
+    static const char *const allowed[] = {"text", NULL};
+    wp_err err;
+    wp_err_clear(&err);
+    char text[2100];
+    int got;
+    if (wp_req_query_check(req, allowed, &err) != WP_OK ||
+        (got = wp_req_query(req, "text", text, sizeof text, &err)) < 0) {
+        wp_resp_from_err(req, &err);
+        return;
+    }
+    if (got == 0 || !text[0] || strlen(text) > 2048) {
+        wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", "text",
+                      "text must be 1 to 2048 bytes: the link to draw as a QR code");
+        return;
+    }
+    char *svg = NULL;
+    wp_status st = wp_qr_svg(text, "QR code of the link", &svg);
+    if (st != WP_OK) {
+        free(svg);
+        if (st == WP_EINVAL)
+            wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", "text", "text does not fit in a QR code");
+        else
+            wp_resp_error(req, 503, "api_error", "service_unavailable", NULL, "out of memory; try again");
+        return;
+    }
+    wp_resp_header(req, "Content-Security-Policy", "default-src 'none'");
+    wp_resp_header(req, "X-Content-Type-Options", "nosniff");
+    wp_resp_header(req, "Cache-Control", "private, max-age=3600");
+    wp_resp_raw(req, 200, "image/svg+xml", svg, strlen(svg));
+    free(svg);
+}
+
 wp_status wp_portal_routes(wp_router *r, wp_domain *d, wp_err *err)
 {
     if (!d->cfg->portal_enabled) return WP_OK;
@@ -663,6 +703,7 @@ wp_status wp_portal_routes(wp_router *r, wp_domain *d, wp_err *err)
         {"PUT", "/portal/api/password", WP_AUTH_PORTAL, change_password},
         {"GET", "/portal/api/users", WP_AUTH_PORTAL, list_users},
         {"POST", "/portal/api/invites", WP_AUTH_PORTAL, create_invite},
+        {"GET", "/portal/api/qr", WP_AUTH_PORTAL, qr},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         wp_status st = wp_router_add(r, routes[i].method, routes[i].pattern, routes[i].auth, routes[i].fn, d, "core", err);
