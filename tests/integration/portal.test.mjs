@@ -225,7 +225,7 @@ test('without a session: 401; a state-changing call without its CSRF token: 403'
   const ok = await c.req('POST', '/portal/api/v1/api_keys', { body: { name: 'from the dashboard' } });
   assert.equal(ok.status, 201, ok.text);
   // the refused calls are in the account's access log, as the dashboard's
-  await waitFor(() => gw.sql(`SELECT count(*) FROM access_logs WHERE kind = 'portal' AND status = 403 AND path = '/portal/api/v1/api_keys'`) >= '4');
+  await waitFor(() => Number(gw.sql(`SELECT count(*) FROM access_logs WHERE kind = 'portal' AND status = 403 AND path = '/portal/api/v1/api_keys'`)) >= 4);
 });
 
 test('the API under /portal/api/v1 acts on the session\'s account only: another account\'s ids are 404', async () => {
