@@ -395,7 +395,7 @@ test('a client address with too many failures is locked out whatever the email',
   }
 });
 
-test('walletpass user create and user list, for deployments whose sign-up is off', async () => {
+test('walletpass user create, user list and user set-password, for deployments whose sign-up is off', async () => {
   const g = await startGateway({ config: { portal: { ...PORTAL, signup: 'off' } } });
   try {
     const { account } = g.account();
@@ -431,6 +431,20 @@ test('walletpass user create and user list, for deployments whose sign-up is off
     assert.match(x.stderr, /at least 10 characters/);
     x = run(['user', 'create', '--account', account]);
     assert.equal(x.status, 2);
+    // the operator resets a password: the user's sessions end, the new password works
+    const signedIn = client(g);
+    assert.equal((await signedIn.login('ops@example.com', 'a chosen long password')).status, 200);
+    const reset = execFileSync(BIN, ['user', 'set-password', '--email', 'OPS@example.com', '--password-stdin'],
+      { env: { ...process.env, ...g.env }, input: 'the operator set this\n', encoding: 'utf8' }).trim();
+    assert.equal(reset, id);
+    assertError(await signedIn.req('GET', '/portal/api/session'), 401, { code: 'session_invalid' });
+    assertError(await client(g).login('ops@example.com', 'a chosen long password'), 401);
+    assert.equal((await client(g).login('ops@example.com', 'the operator set this')).status, 200);
+    const [, gen2] = g.cli(['user', 'set-password', '--email', 'second@example.com']).split('\t');
+    assert.equal((await client(g).login('second@example.com', gen2)).status, 200);
+    x = run(['user', 'set-password', '--email', 'nobody@example.com']);
+    assert.equal(x.status, 1);
+    assert.match(x.stderr, /no dashboard user with email nobody@example.com/);
   } finally {
     await g.stop();
   }

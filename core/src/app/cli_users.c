@@ -68,6 +68,40 @@ static int email_ok(const char *e)
     return 1;
 }
 
+/* The password: the first line of stdin (--password-stdin), else generated (*generated set).
+ * 0 ok; otherwise the exit status, the message printed. */
+static int read_password(const wp_config *cfg, const char *cmd, int argc, char **argv, char *password, size_t len,
+                         int *generated)
+{
+    *generated = !has(argc, argv, "--password-stdin");
+    if (*generated) {
+        if (wp_random_token(18, password, len) != WP_OK) {
+            fprintf(stderr, "walletpass %s: no random bytes for a password\n", cmd);
+            return 1;
+        }
+        return 0;
+    }
+    if (!fgets(password, (int)len, stdin)) {
+        fprintf(stderr, "walletpass %s: --password-stdin: nothing on stdin\n", cmd);
+        return 2;
+    }
+    password[strcspn(password, "\r\n")] = '\0';
+    if (strlen(password) > WP_PASSWORD_MAX_BYTES) {
+        OPENSSL_cleanse(password, len);
+        fprintf(stderr, "walletpass %s: the password is longer than %d bytes\n", cmd, WP_PASSWORD_MAX_BYTES);
+        return 2;
+    }
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)password; *p; p++) chars += (*p & 0xc0) != 0x80;
+    if (chars < (size_t)cfg->portal_password_min_length) {
+        OPENSSL_cleanse(password, len);
+        fprintf(stderr, "walletpass %s: the password must have at least %d characters (portal.password_min_length)\n",
+                cmd, cfg->portal_password_min_length);
+        return 2;
+    }
+    return 0;
+}
+
 /* user create --account ID --email E [--password-stdin]: prints the user id (and a generated password). */
 static int user_create(const wp_config *cfg, int argc, char **argv)
 {
@@ -81,31 +115,8 @@ static int user_create(const wp_config *cfg, int argc, char **argv)
         return 2;
     }
     char password[WP_PASSWORD_MAX_BYTES + 2];
-    int generated = !has(argc, argv, "--password-stdin");
-    if (generated) {
-        if (wp_random_token(18, password, sizeof password) != WP_OK) {
-            fprintf(stderr, "walletpass user create: no random bytes for a password\n");
-            return 1;
-        }
-    } else {
-        if (!fgets(password, sizeof password, stdin)) {
-            fprintf(stderr, "walletpass user create: --password-stdin: nothing on stdin\n");
-            return 2;
-        }
-        password[strcspn(password, "\r\n")] = '\0';
-        if (strlen(password) > WP_PASSWORD_MAX_BYTES) {
-            fprintf(stderr, "walletpass user create: the password is longer than %d bytes\n", WP_PASSWORD_MAX_BYTES);
-            return 2;
-        }
-        size_t chars = 0;
-        for (const unsigned char *p = (const unsigned char *)password; *p; p++) chars += (*p & 0xc0) != 0x80;
-        if (chars < (size_t)cfg->portal_password_min_length) {
-            OPENSSL_cleanse(password, sizeof password);
-            fprintf(stderr, "walletpass user create: the password must have at least %d characters "
-                            "(portal.password_min_length)\n", cfg->portal_password_min_length);
-            return 2;
-        }
-    }
+    int generated = 0, rc = read_password(cfg, "user create", argc, argv, password, sizeof password, &generated);
+    if (rc) return rc;
     wp_err err;
     wp_err_clear(&err);
     char hash[WP_PASSWORD_HASH_MAX];
@@ -129,6 +140,50 @@ static int user_create(const wp_config *cfg, int argc, char **argv)
     wp_log_info("account %s: dashboard user %s created (walletpass user create)", account, id);
     if (generated) printf("%s\t%s\n", id, password);
     else printf("%s\n", id);
+    OPENSSL_cleanse(password, sizeof password);
+    return 0;
+}
+
+/* user set-password --email E [--password-stdin]: a new password; every session of the user ends. */
+static int user_set_password(const wp_config *cfg, int argc, char **argv)
+{
+    const char *email = flag(argc, argv, "--email");
+    if (!email || !*email) {
+        fprintf(stderr, "walletpass user set-password: usage: user set-password --email EMAIL [--password-stdin]\n");
+        return 2;
+    }
+    char password[WP_PASSWORD_MAX_BYTES + 2];
+    int generated = 0, rc = read_password(cfg, "user set-password", argc, argv, password, sizeof password, &generated);
+    if (rc) return rc;
+    wp_err err;
+    wp_err_clear(&err);
+    char hash[WP_PASSWORD_HASH_MAX];
+    wp_password_cost cost = {.log2_n = cfg->portal_password_log2_n};
+    if (wp_password_hash(password, cost, hash, sizeof hash, &err) != WP_OK) {
+        OPENSSL_cleanse(password, sizeof password);
+        return fail("user set-password", &err);
+    }
+    wp_db *pool = NULL;
+    PGconn *c = open_db(cfg, &pool, &err);
+    wp_portal_user u;
+    wp_status st = !c ? (err.status ? err.status : WP_EUNAVAIL) : wp_portal_user_by_email(c, email, &u, &err);
+    if (st == WP_ENOTFOUND) wp_err_set(&err, WP_ENOTFOUND, "no dashboard user with email %s", email);
+    /* the new password and the end of the old sessions, together */
+    if (st == WP_OK) st = wp_db_begin(c, &err);
+    if (st == WP_OK) st = wp_portal_user_set_password(c, u.account_id, u.id, hash, &err);
+    if (st == WP_OK) st = wp_portal_sessions_delete_user(c, u.account_id, u.id, &err);
+    if (st == WP_OK) st = wp_db_commit(c, &err);
+    if (st != WP_OK && c) wp_db_rollback(c);
+    if (c) wp_db_release(pool, c);
+    wp_db_close(pool);
+    if (st != WP_OK) {
+        OPENSSL_cleanse(password, sizeof password);
+        return fail("user set-password", &err);
+    }
+    wp_log_info("account %s: dashboard user %s has a new password; their sessions ended (walletpass user "
+                "set-password)", u.account_id, u.id);
+    if (generated) printf("%s\t%s\n", u.id, password);
+    else printf("%s\n", u.id);
     OPENSSL_cleanse(password, sizeof password);
     return 0;
 }
@@ -195,6 +250,7 @@ int wp_cli_users(const wp_config *cfg, int argc, char **argv)
     const char *a = argv[1], *b = argv[2];
     if (strcmp(a, "user") == 0 && strcmp(b, "create") == 0) return user_create(cfg, argc, argv);
     if (strcmp(a, "user") == 0 && strcmp(b, "list") == 0) return user_list(cfg, argc, argv);
+    if (strcmp(a, "user") == 0 && strcmp(b, "set-password") == 0) return user_set_password(cfg, argc, argv);
     if (strcmp(a, "invite") == 0 && strcmp(b, "create") == 0) return invite_create(cfg, argc, argv);
     return -1;
 }

@@ -1,7 +1,7 @@
 /*
  * cli_users.h - the CLI's dashboard commands, for deployments whose sign-up
  * is off or by invitation (docs/dashboard.md): user create, user list,
- * invite create.  Output meant for scripts goes to stdout, tab-separated;
+ * user set-password, invite create.  Output meant for scripts goes to stdout, tab-separated;
  * messages to stderr.
  */
 #ifndef WP_CLI_USERS_H

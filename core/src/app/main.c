@@ -55,6 +55,8 @@ static int usage(void)
             "  user create --account ID --email EMAIL [--password-stdin]\n"
             "                                          a dashboard user; prints its id (and a generated password)\n"
             "  user list --account ID                  dashboard users: id, email, created, last login\n"
+            "  user set-password --email EMAIL [--password-stdin]\n"
+            "                                          a new password (generated unless read); the user's sessions end\n"
             "  invite create [--account ID] [--email EMAIL]\n"
             "                                          a sign-up link (to a new account, or to join ID)\n"
             "  plugins [--hooks]                       list the configured plugins (and the filter order)\n"
