@@ -10,7 +10,7 @@ import { startGateway, assertError, createDatabase, waitFor, rawRequest, BIN } f
 
 const PASSWORD = 'correct horse battery staple';
 // The cheapest scrypt cost the gateway takes: these tests count attempts, not the work of each.
-const PORTAL = { signup: 'open', password_scrypt_log2_n: 10 };
+const PORTAL = { signup: 'open', password_scrypt_log2_n: 10, signup_ip_max: 1000 };
 
 let gw;
 before(async () => {
@@ -253,6 +253,13 @@ test('the API under /portal/api/v1 acts on the session\'s account only: another 
   // the same objects through the API with the account's key
   const apiKey = key.body.key;
   assert.equal((await gw.request('GET', `/api/v1/passes/${pass.body.id}`, { key: apiKey })).status, 200);
+  // Idempotency-Key works as with a key, scoped to the user
+  const once = { pass_type: 'generic', organization_name: 'Once' };
+  const i1 = await a.c.req('POST', '/portal/api/v1/passes', { body: once, headers: { 'idempotency-key': 'k-1' } });
+  const i2 = await a.c.req('POST', '/portal/api/v1/passes', { body: once, headers: { 'idempotency-key': 'k-1' } });
+  assert.equal(i1.status, 201, i1.text);
+  assert.equal(i2.headers.get('idempotent-replayed'), 'true');
+  assert.equal(i2.body.id, i1.body.id);
   // the API's public routes are not reached through /portal
   assertError(await a.c.req('GET', `/portal/api/v1/passes/${pass.body.id}/pkpass`), 404, { code: 'route_not_found' });
   assertError(await a.c.req('GET', '/portal/api/v1/nothing'), 404, { code: 'route_not_found' });
@@ -380,6 +387,20 @@ test('lockout after repeated failures, and sessions, hold across two gateway pro
   } finally {
     await g1.stop();
     await g2.stop();
+  }
+});
+
+test('sign-ups from one address are limited', async () => {
+  const g = await startGateway({ config: { portal: { ...PORTAL, signup_ip_max: 2 } } });
+  try {
+    assert.equal((await client(g).signup({ email: email(), password: PASSWORD })).status, 201);
+    assert.equal((await client(g).signup({ email: email(), password: PASSWORD })).status, 201);
+    const r = await client(g).signup({ email: email(), password: PASSWORD });
+    assertError(r, 429, { code: 'rate_limited', type: 'rate_limit_error' });
+    assert.ok(Number(r.headers.get('retry-after')) > 0);
+    assert.equal(g.sql('SELECT count(*) FROM portal_users'), '2');
+  } finally {
+    await g.stop();
   }
 });
 

@@ -88,6 +88,7 @@ static const key_spec schema[] = {
     {"portal.login_ip_max_failures", K_INT, 1, 100000, "50", OFF(portal_login_ip_max_failures), NULL},
     {"portal.login_window_minutes", K_INT, 1, 10080, "15", OFF(portal_login_window_minutes), NULL},
     {"portal.login_lockout_minutes", K_INT, 1, 10080, "15", OFF(portal_login_lockout_minutes), NULL},
+    {"portal.signup_ip_max", K_INT, 1, 100000, "10", OFF(portal_signup_ip_max), NULL},
     {"portal.password_min_length", K_INT, 8, 1024, "10", OFF(portal_password_min_length), NULL},
     {"portal.password_scrypt_log2_n", K_INT, 10, 20, "15", OFF(portal_password_log2_n), NULL},
     {"portal.invite_ttl_hours", K_INT, 1, 8760, "72", OFF(portal_invite_ttl_hours), NULL},

@@ -87,6 +87,7 @@ typedef struct wp_config {
     int portal_login_ip_max_failures; /* the same for one client address */
     int portal_login_window_minutes;
     int portal_login_lockout_minutes;
+    int portal_signup_ip_max;         /* sign-ups from one client address within the window */
     int portal_password_min_length;
     int portal_password_log2_n;       /* scrypt N = 2^this (password.h) */
     int portal_invite_ttl_hours;

@@ -331,6 +331,25 @@ static void signup(wp_req *req, void *ud)
     }
     wp_err err;
     wp_err_clear(&err);
+    /* accounts made from one address are counted like failed sign-ins: a script cannot make thousands */
+    char skey[WP_CLIENTADDR_MAX + 8];
+    snprintf(skey, sizeof skey, "signup:%s", wp_req_remote_ip(req));
+    const char *skeys[] = {skey};
+    long retry = 0;
+    wp_status tst = wp_portal_throttle_check(db, skeys, 1, &retry, &err);
+    if (tst != WP_OK) {
+        json_object_put(body);
+        if (tst == WP_ELIMIT) {
+            char ra[24];
+            snprintf(ra, sizeof ra, "%ld", retry);
+            wp_resp_header(req, "Retry-After", ra);
+            wp_resp_error(req, 429, "rate_limit_error", "rate_limited", NULL,
+                          "too many sign-ups from this address: try again in %ld minutes", (retry + 59) / 60);
+        } else {
+            wp_resp_from_err(req, &err);
+        }
+        return;
+    }
     char hash[WP_PASSWORD_HASH_MAX];
     /* the slow part, outside any transaction */
     if (wp_password_hash(password, cost_of(d), hash, sizeof hash, &err) != WP_OK) {
@@ -365,6 +384,10 @@ static void signup(wp_req *req, void *ud)
         return;
     }
     snprintf(req->account_id, sizeof req->account_id, "%s", account);
+    int locked = 0;
+    (void)wp_portal_throttle_fail(db, skey, d->cfg->portal_signup_ip_max, d->cfg->portal_login_window_minutes,
+                                  d->cfg->portal_login_lockout_minutes, &locked, &err);
+    wp_err_clear(&err);
     start_session(req, d, db, account, user, 201);
 }
 
