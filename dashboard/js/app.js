@@ -182,6 +182,7 @@ async function route() {
     h1.setAttribute('tabindex', '-1');
     h1.focus({ preventScroll: false });
   }
+  main.dataset.ready = path; // the screen of this path is drawn (what the browser suite waits for)
 }
 
 onSignedOut(() => {

@@ -76,10 +76,10 @@ after(async () => {
 });
 
 const heading = (p = page) => p.locator('main h1');
+/** Opens a screen and waits until it is drawn (a hash change keeps the old screen until then). */
 async function go(route, p = page) {
   await p.goto(`${gw.url}/dashboard/#${route}`);
-  await p.locator('main h1').first().waitFor();
-  await p.waitForFunction(() => !document.querySelector('main [role=status]') || !/Loading/.test(document.querySelector('main').textContent));
+  await p.locator(`main[data-ready="${route.split('?')[0]}"]`).waitFor();
 }
 
 /** Every control of the page has a label (its own, aria-label or aria-labelledby). */
@@ -88,6 +88,40 @@ async function unlabelled(p = page) {
     .filter((el) => el.type !== 'hidden' && !el.closest('[hidden]'))
     .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
     .map((el) => el.outerHTML.slice(0, 120)));
+}
+
+/**
+ * Text whose contrast with what is behind it is below WCAG AA: 4.5:1, or 3:1 for large text (24 px,
+ * or 18.66 px bold). The background is the first opaque one up the tree; the pass previews (the
+ * user's own colours) and disabled controls are left out.
+ */
+async function lowContrast(p = page) {
+  return p.evaluate(() => {
+    const rgb = (c) => { const m = c.match(/[\d.]+/g); return m ? m.map(Number) : null; };
+    const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+      .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const bgOf = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c && (c.length < 4 || c[3] === 1)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const out = [];
+    for (const el of document.querySelectorAll('body *')) {
+      if (el.closest('.previews, .pv-stage, [disabled], svg, noscript, .skip')) continue;
+      if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+      const cs = getComputedStyle(el);
+      if (cs.visibility === 'hidden' || cs.display === 'none' || el.getClientRects().length === 0) continue;
+      const fg = rgb(cs.color).slice(0, 3), bg = bgOf(el);
+      const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+      const ratio = (a + 0.05) / (b + 0.05);
+      const size = parseFloat(cs.fontSize), bold = Number(cs.fontWeight) >= 700;
+      const need = size >= 24 || (size >= 18.66 && bold) ? 3 : 4.5;
+      if (ratio < need) out.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 40)}": ${ratio.toFixed(2)}:1`);
+    }
+    return out;
+  });
 }
 
 async function shot(name, p = page, width = 'desktop') {
@@ -495,7 +529,7 @@ test('portal security from the browser: cookie flags, no CSRF token 403, another
   await third.close();
 });
 
-test('every screen at desktop and phone width: a heading, every control labelled, no script error, no CSP refusal', async () => {
+test('every screen at desktop and phone width: a heading, every control labelled, AA contrast, no script error, no CSP refusal', async () => {
   const screens = ['/passes', `/passes/${state.pass}`, '/designer', `/designer/template/${state.template}`, '/templates', '/credentials',
     '/keys', '/webhooks', '/logs', '/usage', '/devices', '/accounts', '/settings'];
   const names = ['passes', 'pass', 'designer', 'template', 'templates', 'credentials', 'keys', 'webhooks', 'logs', 'usage', 'devices', 'accounts', 'settings'];
@@ -512,6 +546,7 @@ test('every screen at desktop and phone width: a heading, every control labelled
       await go(route, p);
       assert.equal(await p.locator('main h1').count(), 1, `${route}: one h1`);
       assert.deepEqual(await unlabelled(p), [], `${route} (${width}): unlabelled controls`);
+      assert.deepEqual(await lowContrast(p), [], `${route} (${width}): text below WCAG AA contrast`);
       // nothing wider than the screen: the page scrolls down, never sideways
       const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 1, `${route} (${width}): ${overflow} px wider than the screen`);
