@@ -54,6 +54,10 @@ export function field(label, control, { hint, param, required } = {}) {
   control.setAttribute('aria-describedby', describedby.join(' '));
   if (param) control.dataset.param = param;
   if (required) control.required = true;
+  // an error shown here goes once the value is changed
+  const clear = () => { err.textContent = ''; control.removeAttribute('aria-invalid'); };
+  control.addEventListener('input', clear);
+  control.addEventListener('change', clear);
   return h('div', { class: 'field' }, h('label', { for: id }, label, required ? h('span', { class: 'muted' }, ' (required)') : null), control, hintEl, err);
 }
 

@@ -269,7 +269,36 @@ test('designer: a loyalty pass, the previews follow the form, the API\'s errors 
   assert.deepEqual(await unlabelled(), []);
 });
 
+test('designer: each type has its Apple style, its Google type and its own fields', async () => {
+  await go('/designer');
+  const front = page.locator('[data-preview="apple-front"]');
+  await page.getByLabel('Organisation name').fill('Types');
+  for (const [type, label, style, gtype, fieldLabel, value] of [
+    ['event', 'Event ticket', 'eventTicket', 'eventTicket', 'Event name', 'Jazz night'],
+    ['coupon', 'Coupon', 'coupon', 'offer', 'Offer', '20 % off'],
+    ['generic', 'Generic', 'generic', 'generic', null, null],
+  ]) {
+    await page.getByLabel('Type', { exact: true }).selectOption(type);
+    await waitFor(async () => (await front.getAttribute('data-style')) === style, { what: `the ${style} style` });
+    if (fieldLabel) {
+      // required by the API: issuing without it names the field
+      await page.getByRole('button', { name: 'Issue the pass' }).click();
+      const param = type === 'event' ? 'event_name' : 'offer_title';
+      await waitFor(async () => (await page.locator(`[data-error-for="${param}"]`).textContent()).length > 0, { what: `the error next to ${param}` });
+      await page.getByLabel(new RegExp('^' + fieldLabel)).fill(value);
+      await waitFor(async () => (await front.textContent()).includes(value), { what: `${value} on the front` });
+    }
+    await page.getByRole('tab', { name: 'Google' }).click();
+    assert.equal(await page.locator('[data-preview="google"]').getAttribute('data-type'), gtype);
+    if (value) assert.match(await page.locator('[data-preview="google"] .g-title').textContent(), new RegExp(value));
+    await page.getByRole('tab', { name: 'Apple front' }).click();
+    await shot(`designer-${type}`);
+  }
+  assert.equal(gw.sql(`SELECT count(*) FROM passes WHERE account_id = '${state.account}'`), '0', 'nothing was issued');
+});
+
 test('issue a pass from the template: its Apple and Google links and the QR code of its share link', async () => {
+  await go(`/designer/template/${state.template}`);
   await page.getByLabel('Serial number').fill('MEMBER-00421');
   await page.getByRole('button', { name: 'Issue a pass from this template' }).click();
   const result = page.locator('#result');

@@ -154,6 +154,11 @@ export async function show(ctx) {
     // fields of the other types go: the API refuses a field of another pass type
     for (const [t, fs] of Object.entries(TYPE_FIELDS)) if (t !== typeSelect.value) for (const [k] of fs) delete body[k];
     body.pass_type = typeSelect.value;
+    // the starter's loyalty field makes no sense on another type: it goes unless it was edited
+    if (same(body.primary_fields, STARTER.primary_fields) && body.pass_type !== 'loyalty') {
+      delete body.primary_fields;
+      drawGroups();
+    }
     drawTypeFields();
     refresh();
   });
@@ -176,8 +181,10 @@ export async function show(ctx) {
           const inp = (k, l) => {
             const el = h('input', { type: 'text', value: f[k] ?? '', 'aria-label': `${label} ${i + 1}: ${l}` });
             el.dataset.param = `${g}[${i}].${k}`;
-            el.addEventListener('input', () => { f[k] = el.value; refresh(); });
-            return h('div', { class: 'field' }, h('span', { class: 'small muted', 'aria-hidden': 'true' }, l), el, h('div', { class: 'error', dataset: { errorFor: `${g}[${i}].${k}` }, role: 'alert' }));
+            const err = h('div', { class: 'error', id: nextId('e'), dataset: { errorFor: `${g}[${i}].${k}` }, role: 'alert' });
+            el.setAttribute('aria-describedby', err.id);
+            el.addEventListener('input', () => { f[k] = el.value; err.textContent = ''; el.removeAttribute('aria-invalid'); refresh(); });
+            return h('div', { class: 'field' }, h('span', { class: 'small muted', 'aria-hidden': 'true' }, l), el, err);
           };
           return h('div', { class: 'frow' }, inp('key', 'key'), inp('label', 'label'), inp('value', 'value'),
             h('button', { type: 'button', class: 'btn small danger', 'aria-label': `Remove ${label.toLowerCase()} ${i + 1}`, on: { click: () => { rows.splice(i, 1); body[g] = rows; drawGroups(); refresh(); } } }, 'Remove'));
@@ -219,7 +226,7 @@ export async function show(ctx) {
 
   render(form,
     h('fieldset', {}, h('legend', {}, 'The pass'),
-      h('div', { class: 'row' }, field('Type', typeSelect, { param: 'pass_type', hint: 'Loyalty is a store card on Apple and a loyalty card on Google.' }),
+      h('div', { class: 'row' }, field('Type', typeSelect, { param: 'pass_type', hint: 'Each wallet draws it in its own style: the preview names them.' }),
         field('Organisation name', textInput('organization_name', { required: true }), { param: 'organization_name', required: true })),
       h('div', { class: 'row' }, field('Logo text', textInput('logo_text'), { param: 'logo_text' }), field('Description', textInput('description'), { param: 'description', hint: 'Read by VoiceOver on the phone.' }))),
     h('fieldset', {}, h('legend', {}, 'Type fields'), typeFields),
