@@ -31,28 +31,36 @@ static wp_password_cost cost_of(const wp_domain *d)
 
 static int https(const wp_domain *d) { return strncmp(d->cfg->public_url, "https://", 8) == 0; }
 
+int wp_portal_cookie_in(const char *header, const char *name, char *out, size_t len)
+{
+    size_t nl = strlen(name);
+    const char *p = header;
+    while (p && *p) {
+        while (*p == ' ' || *p == ';') p++;
+        const char *end = strchr(p, ';');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            const char *v = p + nl + 1;
+            size_t vl = n - nl - 1;
+            while (vl > 0 && *v == ' ') v++, vl--;
+            while (vl > 0 && v[vl - 1] == ' ') vl--;
+            if (vl >= len) return 0; /* too long for any value we hand out: not ours */
+            memcpy(out, v, vl);
+            out[vl] = '\0';
+            return 1;
+        }
+        p = end;
+    }
+    return 0;
+}
+
 /* The value of cookie `name` in the request's Cookie headers into out; 1 when found and it fits. */
 static int cookie(const wp_req *req, const char *name, char *out, size_t len)
 {
-    size_t nl = strlen(name);
-    for (int i = 0; i < req->ri->num_headers; i++) {
-        if (strcasecmp(req->ri->http_headers[i].name, "Cookie") != 0) continue;
-        const char *p = req->ri->http_headers[i].value;
-        while (p && *p) {
-            while (*p == ' ' || *p == ';') p++;
-            const char *end = strchr(p, ';');
-            size_t n = end ? (size_t)(end - p) : strlen(p);
-            if (n > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-                size_t vl = n - nl - 1;
-                while (vl > 0 && p[nl + 1 + vl - 1] == ' ') vl--;
-                if (vl >= len) return 0;
-                memcpy(out, p + nl + 1, vl);
-                out[vl] = '\0';
-                return 1;
-            }
-            p = end;
-        }
-    }
+    for (int i = 0; i < req->ri->num_headers; i++)
+        if (strcasecmp(req->ri->http_headers[i].name, "Cookie") == 0 &&
+            wp_portal_cookie_in(req->ri->http_headers[i].value, name, out, len))
+            return 1;
     return 0;
 }
 

@@ -27,6 +27,13 @@
 #define WP_PORTAL_COOKIE "wp_session"
 #define WP_PORTAL_CSRF_HEADER "X-CSRF-Token"
 
+/*
+ * The value of cookie `name` in one Cookie header's value ("a=1; wp_session=x"): the first
+ * "name=" pair's value, spaces around it dropped, into out (len bytes with the NUL).  1 when
+ * found and it fits; 0 otherwise (a longer value is not taken, never cut).
+ */
+int wp_portal_cookie_in(const char *header, const char *name, char *out, size_t len);
+
 /* Registers the /portal/api/ routes (when portal.enabled). */
 wp_status wp_portal_routes(wp_router *r, wp_domain *d, wp_err *err);
 

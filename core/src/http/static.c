@@ -38,8 +38,7 @@ static const char *type_of(const char *name)
     return NULL;
 }
 
-/* Letters, digits, "-._/", no empty segment, no segment starting with a dot (".", "..", ".git"). */
-static int name_ok(const char *rel)
+int wp_static_name_ok(const char *rel)
 {
     if (!*rel || *rel == '/') return 0;
     int seg_start = 1;
@@ -92,7 +91,7 @@ void wp_static_serve(wp_req *req, const char *root, const char *rel)
 {
     if (!*rel) rel = "index.html";
     const char *type = type_of(rel);
-    if (!name_ok(rel) || !type || !root) {
+    if (!wp_static_name_ok(rel) || !type || !root) {
         not_found(req, rel);
         return;
     }

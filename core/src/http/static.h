@@ -21,6 +21,10 @@
     "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; "                \
     "frame-ancestors 'none'; object-src 'none'"
 
+/* 1 when rel may name a dashboard file: letters, digits and "-._/", no empty segment, no
+ * segment starting with a dot (".", "..", ".git"), not starting with "/". */
+int wp_static_name_ok(const char *rel);
+
 /* Answers req with the file `rel` ("" is index.html) under root: 200, 304 or 404. */
 void wp_static_serve(wp_req *req, const char *root, const char *rel);
 
