@@ -16,12 +16,19 @@ export class ApiError extends Error {
 const state = {
   csrf: null,
   acting: sessionStorage.getItem('wp.acting') || null, // a sub-account acted on (WalletPass-Account)
+  test: sessionStorage.getItem('wp.test') === '1', // test mode (WalletPass-Mode: test)
   onSignedOut: () => {},
 };
 
 export function setCsrf(token) { state.csrf = token; }
 export function onSignedOut(fn) { state.onSignedOut = fn; }
 export function acting() { return state.acting; }
+export function testMode() { return state.test; }
+export function setTestMode(on) {
+  state.test = !!on;
+  if (on) sessionStorage.setItem('wp.test', '1');
+  else sessionStorage.removeItem('wp.test');
+}
 export function setActing(id) {
   state.acting = id || null;
   if (id) sessionStorage.setItem('wp.acting', id);
@@ -36,6 +43,7 @@ export async function call(method, url, body, { raw = false, quiet401 = false, h
   if (state.acting && url.startsWith('/portal/api/v1/') && !('WalletPass-Account' in headers))
     headers['WalletPass-Account'] = state.acting;
   if (headers['WalletPass-Account'] === '') delete headers['WalletPass-Account']; // the account itself
+  if (state.test && url.startsWith('/portal/api/v1/')) headers['WalletPass-Mode'] = 'test';
 
   let res;
   try {

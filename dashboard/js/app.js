@@ -1,7 +1,7 @@
 // The dashboard's entry point: the session, the shell (top bar, navigation) and the hash router.
 // Each screen is a module of screens/ exporting show(ctx); ctx.main is the page's <main>.
 import { h, render } from './dom.js';
-import { api, portal, setCsrf, onSignedOut, acting, setActing, ApiError } from './api.js';
+import { api, portal, setCsrf, onSignedOut, acting, setActing, testMode, setTestMode, ApiError } from './api.js';
 
 const NAV = [
   ['/passes', 'Passes'],
@@ -118,22 +118,27 @@ function shell(current) {
       ctx.subaccounts.map((a) => h('option', { value: a.id, selected: acting() === a.id }, a.name)));
     switcher = h('div', {}, h('label', { for: 'acting', class: 'visually-hidden' }, 'Account'), sel);
   }
+  const testToggle = h('input', { type: 'checkbox', id: 'test-mode', checked: testMode(), on: { change: () => { setTestMode(testToggle.checked); route(); } } });
+  const mode = h('label', { class: 'check mode', for: 'test-mode' }, testToggle, 'Test mode');
   const logout = h('button', { type: 'button', class: 'btn small', on: { click: async () => {
     try { await portal.logout(); } catch { /* signed out either way */ }
     setCsrf(null);
     setActing(null);
+    setTestMode(false);
     ctx.session = null;
     go('/login');
   } } }, 'Sign out');
   const top = h('header', { class: 'topbar' },
     h('a', { class: 'brand', href: '#/passes' }, h('img', { src: 'img/icon.svg', alt: '' }), 'WalletPass'),
-    toggle, switcher,
+    toggle, switcher, mode,
     h('span', { class: 'who' }, h('span', { class: 'visually-hidden' }, 'Signed in as '), s.user.email), logout);
   const sub = acting() && ctx.subaccounts.find((a) => a.id === acting());
   const banner = sub ? h('div', { class: 'acting', role: 'status' }, 'Acting as the sub-account ', h('strong', {}, sub.name),
     h('button', { type: 'button', class: 'btn small', on: { click: () => { setActing(null); route(); } } }, 'Back to ', s.account.name || 'the agency')) : null;
+  const testBanner = testMode() ? h('div', { class: 'acting test', role: 'status' },
+    h('strong', {}, 'Test mode'), ': test passes, test keys and test webhooks only; nothing reaches a wallet or a phone.') : null;
   const main = h('main', { id: 'main', tabindex: '-1' });
-  render(app, top, banner, h('div', { class: 'layout' }, nav, main));
+  render(app, top, banner, testBanner, h('div', { class: 'layout' }, nav, main));
   return main;
 }
 

@@ -507,6 +507,21 @@ test('usage, device logs, sub-accounts (acting as one) and settings', async () =
   await shot('settings');
 });
 
+test('test mode: the test workspace, as a test key sees it', async () => {
+  await go('/passes');
+  await page.getByLabel('Test mode', { exact: true }).check();
+  await page.locator('.acting.test').waitFor();
+  await page.getByText('No passes yet').waitFor();
+  await go('/keys');
+  await page.getByRole('button', { name: 'Create a key' }).click();
+  assert.match(await page.getByRole('textbox', { name: 'API key' }).inputValue(), /^sk_test_/);
+  await shot('test-mode');
+  await page.getByLabel('Test mode', { exact: true }).uncheck();
+  await go('/passes');
+  await page.locator('main tbody tr', { hasText: 'MEMBER-00421' }).waitFor();
+  assert.equal(await page.locator('.acting.test').count(), 0);
+});
+
 test('portal security from the browser: cookie flags, no CSRF token 403, another account\'s ids 404, lockout', async () => {
   const cookies = await context.cookies();
   const c = cookies.find((x) => x.name === 'wp_session');

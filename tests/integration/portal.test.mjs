@@ -266,6 +266,25 @@ test('the API under /portal/api/v1 acts on the session\'s account only: another 
   assertError(await a.c.req('PATCH', '/portal/api/v1/account', { body: {} }), 405);
 });
 
+test('WalletPass-Mode: test acts on the account\'s test workspace, as a test key would', async () => {
+  const { c } = await signedUp();
+  const test = { 'walletpass-mode': 'test' };
+  const acct = await c.req('GET', '/portal/api/v1/account', { headers: test });
+  assert.equal(acct.status, 200, acct.text);
+  assert.equal(acct.body.livemode, false);
+  const p = await c.req('POST', '/portal/api/v1/passes', { body: { pass_type: 'generic', organization_name: 'T' }, headers: test });
+  assert.equal(p.status, 201, p.text);
+  assert.equal(p.body.livemode, false);
+  assert.equal((await c.req('GET', '/portal/api/v1/passes', { headers: test })).body.data.length, 1);
+  assert.equal((await c.req('GET', '/portal/api/v1/passes')).body.data.length, 0, 'live mode sees no test pass');
+  assertError(await c.req('GET', `/portal/api/v1/passes/${p.body.id}`), 404);
+  const k = await c.req('POST', '/portal/api/v1/api_keys', { body: {}, headers: test });
+  assert.equal(k.status, 201, k.text);
+  assert.match(k.body.key, /^sk_test_/);
+  assert.equal((await c.req('GET', '/portal/api/v1/account', { headers: { 'walletpass-mode': 'live' } })).body.livemode, true);
+  assertError(await c.req('GET', '/portal/api/v1/account', { headers: { 'walletpass-mode': 'staging' } }), 400, { param: 'WalletPass-Mode' });
+});
+
 test('a link as a QR code, for signed-in users only', async () => {
   const { c } = await signedUp();
   const r = await c.req('GET', '/portal/api/qr?text=' + encodeURIComponent('http://127.0.0.1/p/pass_x.y'));

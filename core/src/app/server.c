@@ -86,6 +86,8 @@ static int authenticate_portal(wp_req *req, int api)
     if (!wp_portal_authenticate(req, &srv->domain)) return 0;
     if (rate_limited(req, req->portal_user_id)) return 0;
     if (!api) return 1;
+    int live = wp_portal_mode(req);
+    if (live < 0) return 0;
     wp_err err;
     wp_err_clear(&err);
     PGconn *db = wp_req_db(req, &err);
@@ -93,7 +95,7 @@ static int authenticate_portal(wp_req *req, int api)
         wp_resp_from_err(req, &err);
         return 0;
     }
-    return wp_tenancy_resolve(req, db, 1);
+    return wp_tenancy_resolve(req, db, live);
 }
 
 /* Returns 1 when the request may proceed; otherwise a response was sent. */

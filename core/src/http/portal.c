@@ -289,6 +289,16 @@ int wp_portal_authenticate(wp_req *req, const wp_domain *d)
     return 1;
 }
 
+int wp_portal_mode(wp_req *req)
+{
+    const char *m = wp_req_header(req, WP_PORTAL_MODE_HEADER);
+    if (!m || strcmp(m, "live") == 0) return 1;
+    if (strcmp(m, "test") == 0) return 0;
+    wp_resp_error(req, 400, "invalid_request_error", "parameter_invalid", WP_PORTAL_MODE_HEADER,
+                  "the " WP_PORTAL_MODE_HEADER " header must be live or test");
+    return -1;
+}
+
 /* ---- GET /portal/api/config ---------------------------------------------- */
 
 static void get_config(wp_req *req, void *ud)

@@ -26,6 +26,7 @@
 #define WP_PORTAL_PREFIX "/portal"          /* /portal/api/v1/... is /api/v1/... with a session */
 #define WP_PORTAL_COOKIE "wp_session"
 #define WP_PORTAL_CSRF_HEADER "X-CSRF-Token"
+#define WP_PORTAL_MODE_HEADER "WalletPass-Mode" /* "test": the API as a test key would see it */
 
 /*
  * The value of cookie `name` in one Cookie header's value ("a=1; wp_session=x"): the first
@@ -33,6 +34,12 @@
  * found and it fits; 0 otherwise (a longer value is not taken, never cut).
  */
 int wp_portal_cookie_in(const char *header, const char *name, char *out, size_t len);
+
+/*
+ * The mode a dashboard request acts in: 1 live (no WalletPass-Mode header, or "live"), 0 test
+ * ("test": the account's test workspace, as a test key); -1 when the 400 naming the header was sent.
+ */
+int wp_portal_mode(wp_req *req);
 
 /* Registers the /portal/api/ routes (when portal.enabled). */
 wp_status wp_portal_routes(wp_router *r, wp_domain *d, wp_err *err);
