@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { startGateway, assertError, createDatabase, waitFor, rawRequest, BIN } from './lib/harness.mjs';
 
 const PASSWORD = 'correct horse battery staple';
@@ -524,6 +525,13 @@ test('the dashboard\'s files: / redirects, a strict CSP, nothing outside the fol
     '/dashboard/nothing.html'])
     assert.equal(await rawStatus(p), 404, p);
   assert.equal((await fetch(gw.url + '/dashboard/', { method: 'POST' })).status, 405);
+  // a folder without the dashboard: said at start-up and by config check
+  const cfg = `${gw.cfgPath}.nodash.json`;
+  fs.writeFileSync(cfg, JSON.stringify({ portal: { dashboard_dir: '/nonexistent/dashboard' } }));
+  const chk = spawnSync(BIN, ['config', 'check', cfg], { encoding: 'utf8', env: { ...process.env, WALLETPASS_DATABASE_URL: 'postgresql://x@127.0.0.1:1/x' } });
+  assert.equal(chk.status, 0, chk.stderr);
+  assert.match(chk.stderr, /warning: the dashboard's files are not in \/nonexistent\/dashboard/);
+  fs.rmSync(cfg);
   // portal.enabled false: neither the files nor /portal
   const off = await startGateway({ config: { portal: { enabled: false } } });
   try {

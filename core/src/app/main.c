@@ -274,6 +274,10 @@ static int cmd_config_check(const char *path)
         fprintf(stderr, "warning: %s\n", text);
         warnings++;
     }
+    if (cfg.portal_enabled && !wp_server_dashboard_found(&cfg, text, sizeof text)) {
+        fprintf(stderr, "warning: %s\n", text);
+        warnings++;
+    }
     if (cfg.tls_certificate_file) {
         wp_tls *tls = NULL;
         wp_tls_info info;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "accounts.h"
 #include "apikey.h"
@@ -490,6 +491,18 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     return WP_OK;
 }
 
+int wp_server_dashboard_found(const wp_config *cfg, char *why, size_t len)
+{
+    char index[1100];
+    int n = snprintf(index, sizeof index, "%s/index.html", cfg->portal_dashboard_dir);
+    if (n > 0 && (size_t)n < sizeof index && access(index, R_OK) == 0) return 1;
+    snprintf(why, len,
+             "the dashboard's files are not in %s (no readable index.html): /dashboard/ answers 404; set "
+             "portal.dashboard_dir (or WALLETPASS_DASHBOARD_DIR) to the dashboard folder, or portal.enabled to false",
+             cfg->portal_dashboard_dir);
+    return 0;
+}
+
 wp_status wp_server_start(wp_server *srv, wp_err *err)
 {
     wp_router_seal(srv->router);
@@ -503,6 +516,7 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
         log_tls_info("certificate", &info);
         url_origin(cfg->public_url, srv->https_origin, sizeof srv->https_origin);
     }
+    if (cfg->portal_enabled && !wp_server_dashboard_found(cfg, warning, sizeof warning)) wp_log_warn("%s", warning);
     wp_status jst = wp_jobs_start(srv->jobs, err);
     if (jst != WP_OK) return jst;
     if ((jst = wp_sweep_start(srv->db, cfg, &srv->sweep, err)) != WP_OK) return jst;
