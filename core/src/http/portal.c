@@ -675,7 +675,12 @@ static void create_invite(wp_req *req, void *ud)
         return;
     }
     char url[1200];
-    snprintf(url, sizeof url, "%s/dashboard/#/signup?invite=%s", d->cfg->public_url, token);
+    int un = snprintf(url, sizeof url, "%s/dashboard/#/signup?invite=%s", d->cfg->public_url, token);
+    if (un < 0 || (size_t)un >= sizeof url) {
+        json_object_put(body);
+        wp_resp_error(req, 500, "api_error", "internal_error", NULL, "public_url is too long for an invitation link");
+        return;
+    }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "object", json_object_new_string("portal_invite"));
     json_object_object_add(o, "account_id", json_object_new_string(req->live_account_id));
