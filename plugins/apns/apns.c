@@ -41,6 +41,9 @@
 #include <walletpass/plugin_config.h>
 
 #include "apns_client.h"
+#include "wpc_cred.h"
+#include "wpc_json.h"
+#include "wpc_time.h"
 
 static const wp_host *host;
 static wp_plugin *self;
@@ -60,61 +63,9 @@ static const int retry_delay_s[] = {2, 10, 60, 300};
 #define MAX_LOG_CHARS 4096
 #define MAX_TOKEN 4096
 
-static json_object *jget(const json_object *o, const char *k)
-{
-    json_object *v = NULL;
-    if (!o || !json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null)) return NULL;
-    return v;
-}
-
-static const char *jstr(const json_object *o, const char *k)
-{
-    json_object *v = jget(o, k);
-    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 static const char *row_str(json_object *rows, size_t i, const char *k)
 {
-    return jstr(json_object_array_get_idx(rows, i), k);
-}
-
-/* ---- time ------------------------------------------------------------------- */
-
-/* "2025-06-01T12:00:00.123Z" (the API's UTC form) -> Unix seconds, fraction dropped; -1 when not one. */
-static long long iso_seconds(const char *s)
-{
-    int y, mo, d, h, mi, sec;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6) return -1;
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d, tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
-    return (long long)timegm(&tm);
-}
-
-static void http_date(long long t, char *out, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
-
-/* IMF-fixdate (RFC 9110) -> Unix seconds; -1 when not one. */
-static long long http_date_parse(const char *s)
-{
-    static const char *const mons[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    char wd[4], mon[4];
-    int d, y, h, mi, sec;
-    if (!s || sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d GMT", wd, &d, mon, &y, &h, &mi, &sec) != 7) return -1;
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    tm.tm_mon = -1;
-    for (int i = 0; i < 12; i++)
-        if (strcmp(mon, mons[i]) == 0) tm.tm_mon = i;
-    if (tm.tm_mon < 0) return -1;
-    tm.tm_year = y - 1900, tm.tm_mday = d, tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
-    return (long long)timegm(&tm);
+    return wpc_json_str(json_object_array_get_idx(rows, i), k);
 }
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -171,17 +122,6 @@ static int path_ok(wp_req *req)
     return 1;
 }
 
-static void creds_put(json_object *c)
-{
-    if (!c) return;
-    json_object_object_foreach(c, k, v) {
-        (void)k;
-        if (json_object_is_type(v, json_type_string))
-            OPENSSL_cleanse((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
-    }
-    json_object_put(c);
-}
-
 static void publish_device(wp_req *req, const char *account, const char *type, const char *pass_id,
                            const char *serial, const char *device)
 {
@@ -217,13 +157,13 @@ static wp_status authenticate(wp_req *req, const char *ptid, const char *serial,
     json_object_object_add(doc, "authentication_token", json_object_new_string(token));
     wp_err *err = host->err_new(req);
     wp_status st = WP_EAUTH;
-    if (!err || host->hook_run("apple.pass.authenticate", doc, req, err) == WP_FILTER_REJECT || jget(doc, "unavailable")) {
+    if (!err || host->hook_run("apple.pass.authenticate", doc, req, err) == WP_FILTER_REJECT || wpc_json_get(doc, "unavailable")) {
         st = WP_EUNAVAIL;
-    } else if (jget(doc, "pass") && json_object_is_type(jget(doc, "pass"), json_type_object)) {
-        *pass = json_object_get(jget(doc, "pass"));
+    } else if (wpc_json_get(doc, "pass") && json_object_is_type(wpc_json_get(doc, "pass"), json_type_object)) {
+        *pass = json_object_get(wpc_json_get(doc, "pass"));
         st = WP_OK;
     }
-    json_object *t = jget(doc, "authentication_token");
+    json_object *t = wpc_json_get(doc, "authentication_token");
     if (t) OPENSSL_cleanse((char *)json_object_get_string(t), (size_t)json_object_get_string_len(t));
     json_object_put(doc);
     return st;
@@ -272,7 +212,7 @@ static json_object *authorize(wp_req *req)
  */
 static int gone(wp_req *req, json_object *pass)
 {
-    json_object *d = jget(pass, "account_deleted");
+    json_object *d = wpc_json_get(pass, "account_deleted");
     if (!d || !json_object_get_boolean(d)) return 0;
     host->resp_error(req, 410, "account_deleted", NULL, "the account of this pass was deleted");
     json_object_put(pass);
@@ -297,13 +237,14 @@ static void register_device(wp_req *req, void *ud)
         host->resp_err(req, err);
         goto done;
     }
-    const char *token = jstr(in, "pushToken");
+    const char *token = wpc_json_str(in, "pushToken");
     if (!json_object_is_type(in, json_type_object) || !token || !*token || strlen(token) > MAX_TOKEN) {
         host->resp_error(req, 400, token && *token ? "parameter_invalid" : "parameter_missing", "pushToken",
                          "pushToken must be a string of 1 to %d characters", MAX_TOKEN);
         goto done;
     }
-    const char *account = jstr(pass, "owner_account_id"), *pass_id = jstr(pass, "id"), *serial = jstr(pass, "serial_number");
+    const char *account = wpc_json_str(pass, "owner_account_id"), *pass_id = wpc_json_str(pass, "id"),
+               *serial = wpc_json_str(pass, "serial_number");
     const char *p[] = {account, device, ptid, serial, token, pass_id};
     wp_status st = host->db_query(self, req,
                                   "INSERT INTO apns_registrations (account_id, device_library_identifier,"
@@ -329,7 +270,7 @@ static void register_device(wp_req *req, void *ud)
                          host->last_error());
         goto done;
     }
-    json_object *created = jget(json_object_array_get_idx(rows, 0), "created");
+    json_object *created = wpc_json_get(json_object_array_get_idx(rows, 0), "created");
     int is_new = created && json_object_get_boolean(created);
     if (is_new) publish_device(req, account, "pass.installed", pass_id, serial, device);
     host->resp_header(req, "Cache-Control", "no-store");
@@ -349,7 +290,8 @@ static void unregister_device(wp_req *req, void *ud)
     if (!pass) return;
     json_object *rows = NULL;
     const char *device = host->req_param(req, "device"), *ptid = host->req_param(req, "ptid");
-    const char *account = jstr(pass, "owner_account_id"), *pass_id = jstr(pass, "id"), *serial = jstr(pass, "serial_number");
+    const char *account = wpc_json_str(pass, "owner_account_id"), *pass_id = wpc_json_str(pass, "id"),
+               *serial = wpc_json_str(pass, "serial_number");
     const char *p[] = {account, device, ptid, serial};
     if (host->db_query(self, req,
                        "DELETE FROM apns_registrations WHERE account_id = $1 AND device_library_identifier = $2"
@@ -421,7 +363,7 @@ static void get_pass(wp_req *req, void *ud)
     json_object *pass = authorize(req);
     if (!pass || gone(req, pass)) return;
     json_object *rows = NULL, *doc = NULL;
-    const char *account = jstr(pass, "owner_account_id"), *pass_id = jstr(pass, "id");
+    const char *account = wpc_json_str(pass, "owner_account_id"), *pass_id = wpc_json_str(pass, "id");
     if (host->db_query(self, req,
                        "SELECT modified_s::text AS modified_s, message, message_id FROM apns_passes"
                        " WHERE account_id = $1 AND pass_id = $2",
@@ -433,25 +375,26 @@ static void get_pass(wp_req *req, void *ud)
     /* Last-Modified: whole seconds; modified_s moves by at least one second per
      * change (apns_passes), so a change within the second of the previous one
      * is not hidden by If-Modified-Since. */
-    long long m = iso_seconds(jstr(pass, "updated_at"));
-    long long ms = row && jstr(row, "modified_s") ? atoll(jstr(row, "modified_s")) : 0;
+    long long m = wpc_time_iso_parse(wpc_json_str(pass, "updated_at"));
+    long long ms = row && wpc_json_str(row, "modified_s") ? atoll(wpc_json_str(row, "modified_s")) : 0;
     if (ms > m) m = ms;
     long long now = (long long)time(NULL), lm = m > now ? now : m;
     char lmh[64];
-    http_date(lm, lmh, sizeof lmh);
+    wpc_time_http_format(lm, lmh, sizeof lmh);
     host->resp_header(req, "Last-Modified", lmh);
     host->resp_header(req, "Cache-Control", "no-cache");
-    long long ims = http_date_parse(host->req_header(req, "If-Modified-Since"));
+    long long ims = wpc_time_http_parse(host->req_header(req, "If-Modified-Since"));
     if (ims >= 0 && ims >= m) {
         host->resp_raw(req, 304, NULL, NULL, 0);
         goto done;
     }
-    const char *message = row ? jstr(row, "message") : NULL;
+    const char *message = row ? wpc_json_str(row, "message") : NULL;
     doc = json_object_new_object();
     json_object_object_add(doc, "schema", json_object_new_int(1));
     json_object_object_add(doc, "account_id", json_object_new_string(account));
     json_object_object_add(doc, "pass_id", json_object_new_string(pass_id));
-    json_object_object_add(doc, "variant", message ? json_object_new_string(jstr(row, "message_id") ? jstr(row, "message_id") : "m") : NULL);
+    const char *mid = wpc_json_str(row, "message_id");
+    json_object_object_add(doc, "variant", message ? json_object_new_string(mid ? mid : "m") : NULL);
     if (message) {
         json_object *f = json_object_new_object(), *a = json_object_new_array();
         json_object_object_add(f, "key", json_object_new_string(MESSAGE_KEY));
@@ -466,7 +409,7 @@ static void get_pass(wp_req *req, void *ud)
         host->resp_err(req, err);
         goto done;
     }
-    const char *b64 = jstr(doc, "pkpass_base64");
+    const char *b64 = wpc_json_str(doc, "pkpass_base64");
     if (!b64) {
         host->resp_error(req, 503, "apple_signer_missing", NULL,
                          "no plugin builds .pkpass bundles: load the apple-signer plugin");
@@ -482,7 +425,7 @@ static void get_pass(wp_req *req, void *ud)
     }
     if (bl >= 1 && b64[bl - 1] == '=') n--;
     if (bl >= 2 && b64[bl - 2] == '=') n--;
-    if (jstr(doc, "etag")) host->resp_header(req, "ETag", jstr(doc, "etag"));
+    if (wpc_json_str(doc, "etag")) host->resp_header(req, "ETag", wpc_json_str(doc, "etag"));
     host->resp_raw(req, 200, "application/vnd.apple.pkpass", bytes, (size_t)n);
     free(bytes);
 done:
@@ -567,8 +510,8 @@ static const char *line_account(const char *line, const char *token, log_pass *s
     snprintf(lp->ptid, sizeof lp->ptid, "%s", ptid);
     snprintf(lp->serial, sizeof lp->serial, "%s", serial);
     json_object *pass = NULL;
-    lp->ok = authenticate(NULL, ptid, serial, token, &pass) == WP_OK && jstr(pass, "owner_account_id");
-    if (lp->ok) snprintf(lp->account, sizeof lp->account, "%s", jstr(pass, "owner_account_id"));
+    lp->ok = authenticate(NULL, ptid, serial, token, &pass) == WP_OK && wpc_json_str(pass, "owner_account_id");
+    if (lp->ok) snprintf(lp->account, sizeof lp->account, "%s", wpc_json_str(pass, "owner_account_id"));
     json_object_put(pass);
     return lp->ok ? lp->account : NULL;
 }
@@ -612,7 +555,7 @@ static void device_log(wp_req *req, void *ud)
         host->resp_err(req, err);
         return;
     }
-    json_object *logs = jget(in, "logs");
+    json_object *logs = wpc_json_get(in, "logs");
     if (!json_object_is_type(in, json_type_object) || !logs || !json_object_is_type(logs, json_type_array)) {
         host->resp_error(req, 400, logs ? "parameter_invalid" : "parameter_missing", "logs",
                          "logs must be an array of strings");
@@ -740,16 +683,17 @@ static void api_devices(wp_req *req, void *ud)
         json_object *r = json_object_array_get_idx(rows, i), *o = json_object_new_object();
         json_object_object_add(o, "object", json_object_new_string("device"));
         json_object_object_add(o, "platform", json_object_new_string("apple"));
-        json_object_object_add(o, "device_library_identifier", json_object_new_string(jstr(r, "device_library_identifier")));
-        json_object_object_add(o, "pass_type_identifier", json_object_new_string(jstr(r, "pass_type_identifier")));
-        json_object_object_add(o, "registered_at", json_object_new_string(jstr(r, "created_at")));
-        json_object_object_add(o, "updated_at", json_object_new_string(jstr(r, "updated_at")));
+        json_object_object_add(o, "device_library_identifier", json_object_new_string(wpc_json_str(r, "device_library_identifier")));
+        json_object_object_add(o, "pass_type_identifier", json_object_new_string(wpc_json_str(r, "pass_type_identifier")));
+        json_object_object_add(o, "registered_at", json_object_new_string(wpc_json_str(r, "created_at")));
+        json_object_object_add(o, "updated_at", json_object_new_string(wpc_json_str(r, "updated_at")));
         json_object *lp = NULL;
-        if (jget(r, "last_push_status")) {
+        if (wpc_json_get(r, "last_push_status")) {
             lp = json_object_new_object();
-            json_object_object_add(lp, "status", json_object_get(jget(r, "last_push_status")));
-            json_object_object_add(lp, "reason", jstr(r, "last_push_reason") ? json_object_new_string(jstr(r, "last_push_reason")) : NULL);
-            json_object_object_add(lp, "at", json_object_new_string(jstr(r, "last_push_at")));
+            json_object_object_add(lp, "status", json_object_get(wpc_json_get(r, "last_push_status")));
+            const char *reason = wpc_json_str(r, "last_push_reason");
+            json_object_object_add(lp, "reason", reason ? json_object_new_string(reason) : NULL);
+            json_object_object_add(lp, "at", json_object_new_string(wpc_json_str(r, "last_push_at")));
         }
         json_object_object_add(o, "last_push", lp);
         json_object_array_add(data, o);
@@ -812,14 +756,14 @@ static wp_status push_devices(const char *account, const char *pass_id, json_obj
     if (!tokens || !res) {
         free(tokens);
         free(res);
-        creds_put(creds);
+        wpc_cred_wipe_put(creds);
         return WP_RETRY;
     }
-    for (size_t i = 0; i < n; i++) tokens[i] = jstr(json_object_array_get_idx(devices, i), "t");
+    for (size_t i = 0; i < n; i++) tokens[i] = wpc_json_str(json_object_array_get_idx(devices, i), "t");
     char msg[300] = "";
-    st = apns_send(jstr(creds, "certificate_pem"), jstr(creds, "private_key_pem"), jstr(creds, "pass_type_identifier"),
-                   tokens, n, res, msg, sizeof msg);
-    creds_put(creds);
+    st = apns_send(wpc_json_str(creds, "certificate_pem"), wpc_json_str(creds, "private_key_pem"),
+                   wpc_json_str(creds, "pass_type_identifier"), tokens, n, res, msg, sizeof msg);
+    wpc_cred_wipe_put(creds);
     if (st == WP_ELIMIT) {
         /* APNs is busy with other batches (slow, or hanging until timeout_ms): this one comes back
          * later as a job, without counting as an attempt, and its worker serves other work.
@@ -845,7 +789,7 @@ static wp_status push_devices(const char *account, const char *pass_id, json_obj
     int ok = 0;
     for (size_t i = 0; i < n; i++) {
         json_object *dev = json_object_array_get_idx(devices, i), *r = json_object_new_object();
-        const char *device = jstr(dev, "d");
+        const char *device = wpc_json_str(dev, "d");
         json_object_object_add(r, "d", json_object_new_string(device ? device : ""));
         json_object_object_add(r, "s", json_object_new_int(res[i].status));
         json_object_object_add(r, "r", res[i].reason[0] ? json_object_new_string(res[i].reason) : NULL);
@@ -923,15 +867,15 @@ static wp_status push_devices(const char *account, const char *pass_id, json_obj
 static wp_status on_change(void *ud, const wp_plugin_event *ev)
 {
     (void)ud;
-    json_object *pass = jget(ev->data, "pass");
-    const char *pass_id = jstr(pass, "id"), *serial = jstr(pass, "serial_number");
+    json_object *pass = wpc_json_get(ev->data, "pass");
+    const char *pass_id = wpc_json_str(pass, "id"), *serial = wpc_json_str(pass, "serial_number");
     if (!pass_id || !serial) {
         host->log(self, WP_LOG_WARN, "event %s carries no pass: ignored", ev->id);
         return WP_FAIL;
     }
     int notify = strcmp(ev->type, "pass.notify") == 0;
-    const char *message = notify ? jstr(ev->data, "message") : NULL;
-    const char *mid = notify ? jstr(ev->data, "notification_id") : NULL;
+    const char *message = notify ? wpc_json_str(ev->data, "message") : NULL;
+    const char *mid = notify ? wpc_json_str(ev->data, "notification_id") : NULL;
     if (notify && !mid) mid = ev->id;
     const char *p[] = {ev->account_id, pass_id, serial, message, mid};
     if (host->db_query(self, NULL,
@@ -949,7 +893,7 @@ static wp_status on_change(void *ud, const wp_plugin_event *ev)
     }
     /* A test-mode pass (the core's "livemode": false) is served to devices
      * that ask, but no push goes to Apple for it. */
-    json_object *lm = jget(pass, "livemode");
+    json_object *lm = wpc_json_get(pass, "livemode");
     if (lm && json_object_is_type(lm, json_type_boolean) && !json_object_get_boolean(lm)) {
         host->log(self, WP_LOG_DEBUG, "pass %s is a test pass: no push", pass_id);
         return WP_OK;
@@ -970,9 +914,9 @@ static wp_status on_change(void *ud, const wp_plugin_event *ev)
 static wp_status on_push_job(void *ud, const wp_plugin_job *job)
 {
     (void)ud;
-    const char *account = jstr(job->payload, "account_id"), *pass_id = jstr(job->payload, "pass_id");
-    json_object *devices = jget(job->payload, "devices"), *att = jget(job->payload, "attempt"),
-                *def = jget(job->payload, "deferred");
+    const char *account = wpc_json_str(job->payload, "account_id"), *pass_id = wpc_json_str(job->payload, "pass_id");
+    json_object *devices = wpc_json_get(job->payload, "devices"), *att = wpc_json_get(job->payload, "attempt"),
+                *def = wpc_json_get(job->payload, "deferred");
     if (!account || !pass_id || !devices || !json_object_is_type(devices, json_type_array)) {
         host->log(self, WP_LOG_WARN, "job %s: malformed payload", job->id);
         return WP_FAIL;

@@ -29,40 +29,6 @@
 
 typedef apple_credcheck_err cc_err;
 
-static wp_status fail(cc_err *err, wp_status st, const char *code, const char *param, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static wp_status fail(cc_err *err, wp_status st, const char *code, const char *param, const char *fmt, ...)
-{
-    if (!err) return st;
-    err->status = st;
-    err->code = code;
-    snprintf(err->param, sizeof err->param, "%s", param ? param : "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    return st;
-}
-
-static wp_status oom(cc_err *err) { return fail(err, WP_ENOMEM, NULL, NULL, "out of memory"); }
-
-static wp_status missing(cc_err *err, const char *param, const char *what)
-{
-    return fail(err, WP_EINVAL, "parameter_missing", param, "%s is required: %s", param, what);
-}
-
-static wp_status invalid(cc_err *err, const char *param, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static wp_status invalid(cc_err *err, const char *param, const char *fmt, ...)
-{
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return fail(err, WP_EINVAL, "parameter_invalid", param, "%s", msg);
-}
-
-/* Standard base64 with padding; *out (freed by the caller) and *len on WP_OK. */
 static wp_status b64_decode(const char *in, unsigned char **out, size_t *len)
 {
     size_t n = strlen(in);
@@ -82,89 +48,6 @@ static wp_status b64_decode(const char *in, unsigned char **out, size_t *len)
     return WP_OK;
 }
 
-/* Refuses keys of body not in allowed (NULL-terminated). */
-static wp_status only_fields(json_object *body, const char *const *allowed, cc_err *err)
-{
-    if (!json_object_is_type(body, json_type_object))
-        return invalid(err, "body", "the body must be a JSON object");
-    json_object_object_foreach(body, k, v) {
-        (void)v;
-        bool ok = false;
-        for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, k) == 0;
-        if (!ok) return fail(err, WP_EINVAL, "parameter_unknown", k, "unknown field \"%s\"", k);
-    }
-    return WP_OK;
-}
-
-/* A string field: *out borrowed from obj, NULL when absent (or null) and optional. */
-static wp_status str_field(json_object *obj, const char *key, const char *param, bool required, size_t max,
-                           const char *what, const char **out, cc_err *err)
-{
-    json_object *v = NULL;
-    *out = NULL;
-    if (!json_object_object_get_ex(obj, key, &v) || !v) return required ? missing(err, param, what) : WP_OK;
-    if (!json_object_is_type(v, json_type_string)) return invalid(err, param, "%s must be a string: %s", param, what);
-    const char *s = json_object_get_string(v);
-    if (required && !*s) return missing(err, param, what);
-    if (strlen(s) > max) return invalid(err, param, "%s is longer than %zu characters", param, max);
-    *out = s;
-    return WP_OK;
-}
-
-/* A BIO's contents as a new string (NULL on out of memory). */
-static char *bio_str(BIO *b)
-{
-    char *p;
-    long n = BIO_get_mem_data(b, &p);
-    char *s = malloc((size_t)n + 1);
-    if (!s) return NULL;
-    memcpy(s, p, (size_t)n);
-    s[n] = '\0';
-    return s;
-}
-
-/* PEM passphrase callback: never prompt (a server has no terminal to ask on). */
-static int no_password(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf, (void)size, (void)rwflag, (void)u;
-    return -1;
-}
-
-static json_object *new_str_wiped(char *s)
-{
-    json_object *o = s ? json_object_new_string(s) : NULL;
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-    return o;
-}
-
-static void wipe(json_object *obj)
-{
-    if (json_object_is_type(obj, json_type_string)) {
-        /* json-c keeps the bytes in the object: overwrite them before it frees them */
-        OPENSSL_cleanse((char *)json_object_get_string(obj), (size_t)json_object_get_string_len(obj));
-    } else if (json_object_is_type(obj, json_type_object)) {
-        json_object_object_foreach(obj, k, v) {
-            (void)k;
-            if (v) wipe(v);
-        }
-    } else if (json_object_is_type(obj, json_type_array)) {
-        for (size_t i = 0; i < json_object_array_length(obj); i++) {
-            json_object *v = json_object_array_get_idx(obj, i);
-            if (v) wipe(v);
-        }
-    }
-}
-
-void apple_credcheck_wipe_put(json_object *obj)
-{
-    if (!obj) return;
-    wipe(obj);
-    json_object_put(obj);
-}
-
 /* ------------------------------------------------------------ certificates */
 
 static char *name_text(const X509_NAME *n)
@@ -172,7 +55,7 @@ static char *name_text(const X509_NAME *n)
     BIO *b = BIO_new(BIO_s_mem());
     if (!b) return NULL;
     X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253);
-    char *s = bio_str(b);
+    char *s = wpc_cred_bio_str(b);
     BIO_free(b);
     return s;
 }
@@ -214,9 +97,9 @@ static wp_status check_dates(const X509 *c, time_t now, const char *param, const
     time_text(X509_get0_notBefore(c), nb, sizeof nb);
     time_text(X509_get0_notAfter(c), na, sizeof na);
     if (X509_cmp_time(X509_get0_notBefore(c), &now) > 0)
-        return invalid(err, param, "%s is not valid yet: valid from %s to %s", what, nb, na);
+        return wpc_cred_invalid(err, param, "%s is not valid yet: valid from %s to %s", what, nb, na);
     if (X509_cmp_time(X509_get0_notAfter(c), &now) < 0)
-        return invalid(err, param, "%s expired on %s (valid from %s to %s); create a new one in the Apple Developer "
+        return wpc_cred_invalid(err, param, "%s expired on %s (valid from %s to %s); create a new one in the Apple Developer "
                        "portal and upload it", what, na, nb, na);
     return WP_OK;
 }
@@ -267,7 +150,7 @@ static STACK_OF(X509) *pem_certs(const char *pem, bool *bad)
         return NULL;
     }
     for (;;) {
-        X509 *c = PEM_read_bio_X509(b, NULL, no_password, NULL);
+        X509 *c = PEM_read_bio_X509(b, NULL, wpc_cred_no_password, NULL);
         if (!c) break;
         if (!sk_X509_push(out, c)) {
             X509_free(c);
@@ -286,13 +169,13 @@ wp_status apple_credcheck_trust_pem(const char *pem, const char *what, int *coun
 {
     bool bad = false;
     STACK_OF(X509) *certs = pem ? pem_certs(pem, &bad) : NULL;
-    if (!certs && pem) return oom(err);
+    if (!certs && pem) return wpc_cred_oom(err);
     int n = certs ? sk_X509_num(certs) : 0;
     sk_X509_pop_free(certs, X509_free);
     if (count) *count = n;
-    if (bad) return fail(err, WP_ECONFIG, NULL, what, "%s: a PEM block in it is not a readable certificate", what);
+    if (bad) return wpc_cred_fail(err, WP_ECONFIG, NULL, what, "%s: a PEM block in it is not a readable certificate", what);
     if (n == 0)
-        return fail(err, WP_ECONFIG, NULL, what, "%s: holds no PEM certificate (-----BEGIN CERTIFICATE-----); put "
+        return wpc_cred_fail(err, WP_ECONFIG, NULL, what, "%s: holds no PEM certificate (-----BEGIN CERTIFICATE-----); put "
                     "Apple's WWDR intermediate certificates in it", what);
     return WP_OK;
 }
@@ -314,23 +197,23 @@ static wp_status require_chain(X509 *cert, X509 *wwdr, const char *trusted_pem, 
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     wp_status st = WP_OK;
     if (!store || !ctx || !untrusted || (trusted_pem && !anchors)) {
-        st = oom(err);
+        st = wpc_cred_oom(err);
         goto done;
     }
     for (int i = 0; anchors && i < sk_X509_num(anchors); i++) X509_STORE_add_cert(store, sk_X509_value(anchors, i));
     X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
     if (wwdr && !sk_X509_push(untrusted, wwdr)) {
-        st = oom(err);
+        st = wpc_cred_oom(err);
         goto done;
     }
     if (X509_STORE_CTX_init(ctx, store, cert, untrusted) != 1) {
-        st = oom(err);
+        st = wpc_cred_oom(err);
         goto done;
     }
     X509_STORE_CTX_set_time(ctx, 0, now);
     if (!anchors || sk_X509_num(anchors) == 0 || X509_verify_cert(ctx) != 1) {
         int code = anchors && sk_X509_num(anchors) ? X509_STORE_CTX_get_error(ctx) : X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT;
-        st = invalid(err, "wwdr_pem", "the pass certificate does not chain to Apple's WWDR intermediate (%s); this "
+        st = wpc_cred_invalid(err, "wwdr_pem", "the pass certificate does not chain to Apple's WWDR intermediate (%s); this "
                      "gateway accepts only Pass Type ID certificates issued by Apple (require_apple_wwdr): upload "
                      "the certificate from the Apple Developer portal, with wwdr_pem the WWDR intermediate that issued "
                      "it", X509_verify_cert_error_string(code));
@@ -376,7 +259,7 @@ static wp_status open_p12(const char *b64, const char *password, p12_parts *out,
     /* base64 tools wrap lines: drop whitespace before decoding */
     size_t n = strlen(b64);
     char *clean = malloc(n + 1);
-    if (!clean) return oom(err);
+    if (!clean) return wpc_cred_oom(err);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (!isspace((unsigned char)b64[i])) clean[m++] = b64[i];
@@ -386,15 +269,15 @@ static wp_status open_p12(const char *b64, const char *password, p12_parts *out,
     wp_status st = m ? b64_decode(clean, &der, &der_len) : WP_EINVAL;
     OPENSSL_cleanse(clean, m);
     free(clean);
-    if (st == WP_ENOMEM) return oom(err);
+    if (st == WP_ENOMEM) return wpc_cred_oom(err);
     if (st != WP_OK || der_len == 0)
-        return invalid(err, "p12_base64", "p12_base64 is not valid base64; encode the .p12 file with: base64 -w0 "
+        return wpc_cred_invalid(err, "p12_base64", "p12_base64 is not valid base64; encode the .p12 file with: base64 -w0 "
                        "Certificates.p12");
 
     const unsigned char *p = der;
     PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)der_len);
     if (!p12) {
-        st = invalid(err, "p12_base64", "p12_base64 does not hold a PKCS#12 (.p12) file; export the Pass Type ID "
+        st = wpc_cred_invalid(err, "p12_base64", "p12_base64 does not hold a PKCS#12 (.p12) file; export the Pass Type ID "
                      "certificate together with its private key from Keychain Access as .p12");
         goto done;
     }
@@ -404,29 +287,29 @@ static wp_status open_p12(const char *b64, const char *password, p12_parts *out,
         if (!PKCS12_verify_mac(p12, pw, -1)) {
             if (!*password && PKCS12_verify_mac(p12, NULL, 0)) pw = NULL;
             else {
-                st = invalid(err, "p12_password", "p12_password is not the password of this P12 file (its integrity "
+                st = wpc_cred_invalid(err, "p12_password", "p12_password is not the password of this P12 file (its integrity "
                              "check failed); use the password chosen when exporting it");
                 goto done;
             }
         }
     }
     if (!PKCS12_parse(p12, pw, &out->key, &out->cert, &out->ca)) {
-        st = invalid(err, "p12_base64", "the P12 file could not be decrypted with this password, or uses an "
+        st = wpc_cred_invalid(err, "p12_base64", "the P12 file could not be decrypted with this password, or uses an "
                      "encryption this server cannot read; re-export it (openssl pkcs12 -export) and upload it again");
         goto done;
     }
     if (!out->key) {
-        st = invalid(err, "p12_base64", "the P12 file holds no private key; export the certificate together with "
+        st = wpc_cred_invalid(err, "p12_base64", "the P12 file holds no private key; export the certificate together with "
                      "its private key (in Keychain Access, select both)");
         goto done;
     }
     if (!out->cert) {
-        st = invalid(err, "p12_base64", "the P12 file holds no certificate matching its private key; export the "
+        st = wpc_cred_invalid(err, "p12_base64", "the P12 file holds no certificate matching its private key; export the "
                      "Pass Type ID certificate together with its own private key");
         goto done;
     }
     if (X509_check_private_key(out->cert, out->key) != 1) {
-        st = invalid(err, "p12_base64", "the private key in the P12 file does not belong to its certificate");
+        st = wpc_cred_invalid(err, "p12_base64", "the private key in the P12 file does not belong to its certificate");
         goto done;
     }
     st = WP_OK;
@@ -456,16 +339,8 @@ static bool team_id_ok(const char *s)
 static char *pem_cert(X509 *c)
 {
     BIO *b = BIO_new(BIO_s_mem());
-    char *s = b && PEM_write_bio_X509(b, c) ? bio_str(b) : NULL;
+    char *s = b && PEM_write_bio_X509(b, c) ? wpc_cred_bio_str(b) : NULL;
     BIO_free(b);
-    return s;
-}
-
-static char *pem_key(EVP_PKEY *k)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *s = b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) ? bio_str(b) : NULL;
-    BIO_free(b); /* a mem BIO clears its buffer when freed */
     return s;
 }
 
@@ -491,13 +366,13 @@ static wp_status apple_check(const char *p12_b64, const char *password, const ch
     subject = name_text(subj);
     issuer = name_text(X509_get_issuer_name(pp.cert));
     if (!uid || strncmp(uid, "pass.", 5) != 0) {
-        st = invalid(err, "p12_base64", "the certificate in the P12 file is not a Pass Type ID certificate: its subject "
+        st = wpc_cred_invalid(err, "p12_base64", "the certificate in the P12 file is not a Pass Type ID certificate: its subject "
                      "(%s) has %s; create one under Certificates, Identifiers & Profiles > Pass Type IDs",
                      subject ? subject : "?", uid ? "a UID that does not start with \"pass.\"" : "no UID");
         goto done;
     }
     if (!ou || !*ou) {
-        st = invalid(err, "p12_base64", "the certificate in the P12 file is not a Pass Type ID certificate: its subject "
+        st = wpc_cred_invalid(err, "p12_base64", "the certificate in the P12 file is not a Pass Type ID certificate: its subject "
                      "(%s) has no OU (team identifier)", subject ? subject : "?");
         goto done;
     }
@@ -506,7 +381,7 @@ static wp_status apple_check(const char *p12_b64, const char *password, const ch
         snprintf(a, sizeof a, "Pass Type ID: %s", uid);
         snprintf(b, sizeof b, "Pass Type ID with NFC: %s", uid);
         if (strcmp(cn, a) != 0 && strcmp(cn, b) != 0) {
-            st = invalid(err, "p12_base64", "the certificate in the P12 file is not a Pass Type ID certificate: its "
+            st = wpc_cred_invalid(err, "p12_base64", "the certificate in the P12 file is not a Pass Type ID certificate: its "
                          "CN is \"%s\", expected \"Pass Type ID: %s\"", cn, uid);
             goto done;
         }
@@ -514,33 +389,33 @@ static wp_status apple_check(const char *p12_b64, const char *password, const ch
     bool has_ext;
     ext = pass_type_ext(pp.cert, &has_ext);
     if (has_ext && (!ext || strcmp(ext, uid) != 0)) {
-        st = invalid(err, "p12_base64", "the certificate's Pass Type ID extension (" PASS_TYPE_EXT_OID ") does not "
+        st = wpc_cred_invalid(err, "p12_base64", "the certificate's Pass Type ID extension (" PASS_TYPE_EXT_OID ") does not "
                      "name its UID %s", uid);
         goto done;
     }
     if (strcmp(ptid, uid) != 0) {
-        st = invalid(err, "pass_type_identifier", "pass_type_identifier \"%s\" does not match the certificate, which "
+        st = wpc_cred_invalid(err, "pass_type_identifier", "pass_type_identifier \"%s\" does not match the certificate, which "
                      "is for \"%s\"", ptid, uid);
         goto done;
     }
     if (strcmp(team, ou) != 0) {
-        st = invalid(err, "team_identifier", "team_identifier \"%s\" does not match the certificate's team (OU) \"%s\"",
+        st = wpc_cred_invalid(err, "team_identifier", "team_identifier \"%s\" does not match the certificate's team (OU) \"%s\"",
                      team, ou);
         goto done;
     }
 
     if (wwdr_pem) {
         BIO *b = BIO_new_mem_buf(wwdr_pem, -1);
-        wwdr = b ? PEM_read_bio_X509(b, NULL, no_password, NULL) : NULL;
+        wwdr = b ? PEM_read_bio_X509(b, NULL, wpc_cred_no_password, NULL) : NULL;
         BIO_free(b);
         if (!wwdr) {
-            st = invalid(err, "wwdr_pem", "wwdr_pem is not a PEM certificate (-----BEGIN CERTIFICATE-----); download "
+            st = wpc_cred_invalid(err, "wwdr_pem", "wwdr_pem is not a PEM certificate (-----BEGIN CERTIFICATE-----); download "
                          "the Apple WWDR intermediate (G4 for certificates issued since 2022) and send it as PEM");
             goto done;
         }
         if (!issued_by(wwdr, pp.cert)) {
             char *ws = name_text(X509_get_subject_name(wwdr));
-            st = invalid(err, "wwdr_pem", "wwdr_pem (%s) did not issue the pass certificate, whose issuer is %s; send "
+            st = wpc_cred_invalid(err, "wwdr_pem", "wwdr_pem (%s) did not issue the pass certificate, whose issuer is %s; send "
                          "the intermediate that issued it (WWDR G4 for certificates issued since 2022)",
                          ws ? ws : "?", issuer ? issuer : "?");
             free(ws);
@@ -569,10 +444,10 @@ static wp_status apple_check(const char *p12_b64, const char *password, const ch
 
     serial = serial_hex(pp.cert);
     cert_pem = pem_cert(pp.cert);
-    key_pem = pem_key(pp.key);
+    key_pem = wpc_cred_pem_key(pp.key);
     if (wwdr) wwdr_out = pem_cert(wwdr);
     if (!serial || !cert_pem || !key_pem || (wwdr && !wwdr_out)) {
-        st = oom(err);
+        st = wpc_cred_oom(err);
         goto done;
     }
     char nb[40], na[40];
@@ -583,7 +458,7 @@ static wp_status apple_check(const char *p12_b64, const char *password, const ch
     json_object_object_add(s, "pass_type_identifier", json_object_new_string(uid));
     json_object_object_add(s, "team_identifier", json_object_new_string(ou));
     json_object_object_add(s, "certificate_pem", json_object_new_string(cert_pem));
-    json_object_object_add(s, "private_key_pem", new_str_wiped(key_pem));
+    json_object_object_add(s, "private_key_pem", wpc_cred_str_wiped(key_pem));
     key_pem = NULL;
     json_object_object_add(s, "wwdr_pem", wwdr_out ? json_object_new_string(wwdr_out) : NULL);
     json_object *m = json_object_new_object();
@@ -622,27 +497,27 @@ wp_status apple_credcheck(const json_object *cbody, time_t now, const apple_cred
     *secret = *meta = NULL;
     const char *p12, *pw, *ptid, *team, *wwdr;
     wp_status st;
-    if ((st = only_fields(body, fields, err)) != WP_OK) return st;
-    if ((st = str_field(body, "p12_base64", "p12_base64", true, 1u << 22, "the .p12 file, base64-encoded", &p12, err)))
+    if ((st = wpc_cred_only_fields(body, fields, err)) != WP_OK) return st;
+    if ((st = wpc_cred_str_field(body, "p12_base64", "p12_base64", true, 1u << 22, "the .p12 file, base64-encoded", &p12, err)))
         return st;
     /* the password may be empty, so presence is checked apart from emptiness */
     json_object *pwv;
     if (!json_object_object_get_ex(body, "p12_password", &pwv) || !pwv)
-        return missing(err, "p12_password", "the password the .p12 file was exported with (\"\" for none)");
-    if ((st = str_field(body, "p12_password", "p12_password", false, 1024, "the .p12 password", &pw, err))) return st;
-    if ((st = str_field(body, "pass_type_identifier", "pass_type_identifier", true, 255,
+        return wpc_cred_missing(err, "p12_password", "the password the .p12 file was exported with (\"\" for none)");
+    if ((st = wpc_cred_str_field(body, "p12_password", "p12_password", false, 1024, "the .p12 password", &pw, err))) return st;
+    if ((st = wpc_cred_str_field(body, "pass_type_identifier", "pass_type_identifier", true, 255,
                         "the Pass Type ID, e.g. \"pass.com.example.loyalty\"", &ptid, err)))
         return st;
     if (!pass_type_id_ok(ptid))
-        return invalid(err, "pass_type_identifier", "pass_type_identifier must look like \"pass.com.example.loyalty\" "
+        return wpc_cred_invalid(err, "pass_type_identifier", "pass_type_identifier must look like \"pass.com.example.loyalty\" "
                        "(\"pass.\" then letters, digits, '.', '-')");
-    if ((st = str_field(body, "team_identifier", "team_identifier", true, 64,
+    if ((st = wpc_cred_str_field(body, "team_identifier", "team_identifier", true, 64,
                         "the 10-character Apple team ID, e.g. \"ABCDE12345\"", &team, err)))
         return st;
     if (!team_id_ok(team))
-        return invalid(err, "team_identifier", "team_identifier must be the 10-character Apple team ID (A-Z, 0-9), "
+        return wpc_cred_invalid(err, "team_identifier", "team_identifier must be the 10-character Apple team ID (A-Z, 0-9), "
                        "e.g. \"ABCDE12345\"");
-    if ((st = str_field(body, "wwdr_pem", "wwdr_pem", false, 1u << 16, "the WWDR certificate as PEM", &wwdr, err)))
+    if ((st = wpc_cred_str_field(body, "wwdr_pem", "wwdr_pem", false, 1u << 16, "the WWDR certificate as PEM", &wwdr, err)))
         return st;
     if (wwdr && !*wwdr) wwdr = NULL;
 

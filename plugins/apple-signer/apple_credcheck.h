@@ -43,7 +43,7 @@
  *
  * Ownership: body is borrowed; *secret and *meta are new objects the caller
  * owns.  The secret holds private key material: seal it, never log it, and
- * release it with apple_credcheck_wipe_put.  Error messages never quote a
+ * release it with wpc_cred_wipe_put (wpc_cred.h).  Error messages never quote a
  * secret.  Thread-safe.
  */
 #ifndef APPLE_CREDCHECK_H
@@ -54,14 +54,11 @@
 #include <time.h>
 #include <walletpass/plugin.h>
 
-/* Why a check failed: status, API error code (static; NULL for non-400s),
- * the field at fault ("" when none) and a message a user can act on. */
-typedef struct apple_credcheck_err {
-    wp_status status;
-    const char *code;
-    char param[160];
-    char msg[400];
-} apple_credcheck_err;
+#include "wpc_cred.h"
+
+/* Why a check failed (wpc_cred.h): status, API error code (static; NULL for
+ * non-400s), the field at fault ("" when none) and a message a user can act on. */
+typedef wpc_cred_err apple_credcheck_err;
 
 /* What the plugin's configuration adds to the checks. */
 typedef struct apple_credcheck_opts {
@@ -79,8 +76,5 @@ wp_status apple_credcheck(const json_object *body, time_t now, const apple_credc
  * the message (and err->param); *count (may be NULL) receives the number
  * of certificates.  WP_ECONFIG when not. */
 wp_status apple_credcheck_trust_pem(const char *pem, const char *what, int *count, apple_credcheck_err *err);
-
-/* Overwrites every string inside obj, then drops the reference.  NULL is fine. */
-void apple_credcheck_wipe_put(json_object *obj);
 
 #endif

@@ -8,9 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
 #include "apple_bundle.h"
+#include "wpc_fetch.h"
 
 typedef struct img {
     char *url;
@@ -108,33 +107,6 @@ static void store(const char *url, const unsigned char *data, size_t len)
     free(d);
 }
 
-typedef struct {
-    unsigned char *buf;
-    size_t len, cap, max;
-    int too_big;
-} sink;
-
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-    sink *s = ud;
-    size_t add = size * n;
-    if (s->len + add > s->max) {
-        s->too_big = 1;
-        return 0; /* aborts the transfer */
-    }
-    if (s->len + add > s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 16384;
-        while (nc < s->len + add) nc *= 2;
-        unsigned char *nb = realloc(s->buf, nc);
-        if (!nb) return 0;
-        s->buf = nb;
-        s->cap = nc;
-    }
-    memcpy(s->buf + s->len, p, add);
-    s->len += add;
-    return add;
-}
-
 static double mono_now(void)
 {
     struct timespec ts;
@@ -160,51 +132,33 @@ wp_status apple_fetch_get(const char *url, const char *pin, const apple_fetch_op
             return WP_EIO;
         }
     }
-    CURL *h = curl_easy_init();
-    if (!h) {
-        snprintf(msg, msglen, "out of memory");
-        return WP_ENOMEM;
-    }
-    struct curl_slist *resolve = pin && *pin ? curl_slist_append(NULL, pin) : NULL;
-    sink s = {.max = o->max_bytes};
-    char cerr[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_bytes);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "walletpass-apple-signer/0.1");
-    if (resolve) curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
-    if (o->ca_file && *o->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
-    CURLcode rc = curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(resolve);
+    wpc_fetch_req rq = {.url = url, .pin = pin, .connect_timeout_ms = timeout_ms, .timeout_ms = timeout_ms,
+                        .max_bytes = o->max_bytes, .whole = true, .ca_file = o->ca_file,
+                        .user_agent = "walletpass-apple-signer/0.1"};
+    wpc_fetch_res fr;
+    wpc_fetch(&rq, &fr);
     wp_status st = WP_OK;
-    if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+    if (fr.too_big) {
         snprintf(msg, msglen, "the image at the URL is larger than %zu bytes", o->max_bytes);
         st = WP_ETOOLARGE;
-    } else if (rc != CURLE_OK) {
-        snprintf(msg, msglen, "the image could not be fetched: %s", cerr[0] ? cerr : curl_easy_strerror(rc));
+    } else if (fr.oom) {
+        snprintf(msg, msglen, "out of memory");
+        st = WP_ENOMEM;
+    } else if (fr.failed) {
+        snprintf(msg, msglen, "the image could not be fetched: %s", fr.error);
         st = WP_EIO;
-    } else if (status != 200) {
-        snprintf(msg, msglen, "the image URL answered HTTP %ld (200 expected; redirects are not followed)", status);
+    } else if (fr.status != 200) {
+        snprintf(msg, msglen, "the image URL answered HTTP %ld (200 expected; redirects are not followed)", fr.status);
         st = WP_EIO;
     } else {
-        st = apple_png_check(s.buf, s.len, o->max_bytes, NULL, NULL, msg, msglen);
+        st = apple_png_check(fr.body, fr.len, o->max_bytes, NULL, NULL, msg, msglen);
     }
     if (st != WP_OK) {
-        free(s.buf);
+        wpc_fetch_done(&fr);
         return st;
     }
-    store(url, s.buf, s.len);
-    *data = s.buf;
-    *len = s.len;
+    store(url, fr.body, fr.len);
+    *data = fr.body;
+    *len = fr.len;
     return WP_OK;
 }

@@ -12,18 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_object *get(const json_object *o, const char *k)
-{
-    json_object *v = NULL;
-    if (!o || !json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null)) return NULL;
-    return v;
-}
-
-static const char *get_str(const json_object *o, const char *k)
-{
-    json_object *v = get(o, k);
-    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
+#include "wpc_json.h"
 
 const char *apple_style(const char *t)
 {
@@ -115,7 +104,7 @@ static int key_used(const groups *gs, const char *key)
     for (int i = 0; i < G_COUNT; i++) {
         size_t n = json_object_array_length(gs->g[i]);
         for (size_t j = 0; j < n; j++) {
-            const char *k = get_str(json_object_array_get_idx(gs->g[i], j), "key");
+            const char *k = wpc_json_str(json_object_array_get_idx(gs->g[i], j), "key");
             if (k && strcmp(k, key) == 0) return 1;
         }
     }
@@ -127,10 +116,10 @@ static json_object *convert_field(json_object *f)
 {
     json_object *o = json_object_new_object(), *v;
     if (!o) return NULL;
-    if ((v = get(f, "key"))) json_object_object_add(o, "key", json_object_get(v));
-    if ((v = get(f, "label"))) json_object_object_add(o, "label", json_object_get(v));
-    if ((v = get(f, "value"))) json_object_object_add(o, "value", json_object_get(v));
-    if ((v = get(f, "change_message"))) json_object_object_add(o, "changeMessage", json_object_get(v));
+    if ((v = wpc_json_get(f, "key"))) json_object_object_add(o, "key", json_object_get(v));
+    if ((v = wpc_json_get(f, "label"))) json_object_object_add(o, "label", json_object_get(v));
+    if ((v = wpc_json_get(f, "value"))) json_object_object_add(o, "value", json_object_get(v));
+    if ((v = wpc_json_get(f, "change_message"))) json_object_object_add(o, "changeMessage", json_object_get(v));
     return o;
 }
 
@@ -173,27 +162,27 @@ static json_object *redemption_text(json_object *v)
 static void map_type_fields(groups *gs, const char *type, json_object *b)
 {
     if (strcmp(type, "event") == 0) {
-        add_mapped(gs, G_PRIMARY, "event_name", "Event", get(b, "event_name"), V_TEXT);
-        add_mapped(gs, G_SECONDARY, "venue_name", "Venue", get(b, "venue_name"), V_TEXT);
-        add_mapped(gs, G_SECONDARY, "event_start", "Starts", get(b, "event_start"), V_DATE);
-        add_mapped(gs, G_AUXILIARY, "seat_section", "Section", get(b, "seat_section"), V_TEXT);
-        add_mapped(gs, G_AUXILIARY, "seat_row", "Row", get(b, "seat_row"), V_TEXT);
-        add_mapped(gs, G_AUXILIARY, "seat_number", "Seat", get(b, "seat_number"), V_TEXT);
-        add_mapped(gs, G_BACK, "event_end", "Ends", get(b, "event_end"), V_DATE);
-        add_mapped(gs, G_BACK, "venue_address", "Address", get(b, "venue_address"), V_TEXT);
+        add_mapped(gs, G_PRIMARY, "event_name", "Event", wpc_json_get(b, "event_name"), V_TEXT);
+        add_mapped(gs, G_SECONDARY, "venue_name", "Venue", wpc_json_get(b, "venue_name"), V_TEXT);
+        add_mapped(gs, G_SECONDARY, "event_start", "Starts", wpc_json_get(b, "event_start"), V_DATE);
+        add_mapped(gs, G_AUXILIARY, "seat_section", "Section", wpc_json_get(b, "seat_section"), V_TEXT);
+        add_mapped(gs, G_AUXILIARY, "seat_row", "Row", wpc_json_get(b, "seat_row"), V_TEXT);
+        add_mapped(gs, G_AUXILIARY, "seat_number", "Seat", wpc_json_get(b, "seat_number"), V_TEXT);
+        add_mapped(gs, G_BACK, "event_end", "Ends", wpc_json_get(b, "event_end"), V_DATE);
+        add_mapped(gs, G_BACK, "venue_address", "Address", wpc_json_get(b, "venue_address"), V_TEXT);
     } else if (strcmp(type, "coupon") == 0) {
-        add_mapped(gs, G_PRIMARY, "offer_title", "Offer", get(b, "offer_title"), V_TEXT);
-        add_mapped(gs, G_SECONDARY, "valid_until", "Expires", get(b, "valid_until"), V_DATE);
-        add_mapped(gs, G_BACK, "offer_details", "Details", get(b, "offer_details"), V_TEXT);
-        add_mapped(gs, G_BACK, "valid_from", "Valid from", get(b, "valid_from"), V_DATE);
-        json_object *rc = redemption_text(get(b, "redemption_channel"));
+        add_mapped(gs, G_PRIMARY, "offer_title", "Offer", wpc_json_get(b, "offer_title"), V_TEXT);
+        add_mapped(gs, G_SECONDARY, "valid_until", "Expires", wpc_json_get(b, "valid_until"), V_DATE);
+        add_mapped(gs, G_BACK, "offer_details", "Details", wpc_json_get(b, "offer_details"), V_TEXT);
+        add_mapped(gs, G_BACK, "valid_from", "Valid from", wpc_json_get(b, "valid_from"), V_DATE);
+        json_object *rc = redemption_text(wpc_json_get(b, "redemption_channel"));
         add_mapped(gs, G_BACK, "redemption_channel", "Redeem", rc, V_TEXT);
         json_object_put(rc);
     } else if (strcmp(type, "loyalty") == 0) {
-        add_mapped(gs, G_HEADER, "points", "Points", get(b, "points"), V_TEXT);
-        add_mapped(gs, G_SECONDARY, "account_name", "Member", get(b, "account_name"), V_TEXT);
-        add_mapped(gs, G_SECONDARY, "account_id", "Member ID", get(b, "account_id"), V_TEXT);
-        add_mapped(gs, G_BACK, "program_name", "Program", get(b, "program_name"), V_TEXT);
+        add_mapped(gs, G_HEADER, "points", "Points", wpc_json_get(b, "points"), V_TEXT);
+        add_mapped(gs, G_SECONDARY, "account_name", "Member", wpc_json_get(b, "account_name"), V_TEXT);
+        add_mapped(gs, G_SECONDARY, "account_id", "Member ID", wpc_json_get(b, "account_id"), V_TEXT);
+        add_mapped(gs, G_BACK, "program_name", "Program", wpc_json_get(b, "program_name"), V_TEXT);
     }
 }
 
@@ -212,10 +201,10 @@ static json_object *barcode(const char *format, const char *message, const char 
 
 static json_object *barcodes(json_object *b)
 {
-    const char *msg = get_str(b, "barcode_message");
+    const char *msg = wpc_json_str(b, "barcode_message");
     if (!msg) return NULL;
-    const char *fmt = get_str(b, "barcode_format");
-    const char *alt = get_str(b, "barcode_alt_text");
+    const char *fmt = wpc_json_str(b, "barcode_format");
+    const char *alt = wpc_json_str(b, "barcode_alt_text");
     const char *pk = "PKBarcodeFormatQR";
     if (fmt && strcmp(fmt, "pdf417") == 0) pk = "PKBarcodeFormatPDF417";
     else if (fmt && strcmp(fmt, "aztec") == 0) pk = "PKBarcodeFormatAztec";
@@ -250,14 +239,14 @@ static void add_date(json_object *o, const char *k, const char *iso)
 wp_status apple_render(const json_object *pass, const apple_ids *ids, json_object **out, char *msg, size_t msglen)
 {
     *out = NULL;
-    json_object *b = get(pass, "body");
+    json_object *b = wpc_json_get(pass, "body");
     if (!b || !json_object_is_type(b, json_type_object)) b = (json_object *)pass;
-    const char *type = get_str(pass, "pass_type");
-    if (!type) type = get_str(b, "pass_type");
+    const char *type = wpc_json_str(pass, "pass_type");
+    if (!type) type = wpc_json_str(b, "pass_type");
     const char *style = apple_style(type);
-    const char *serial = get_str(pass, "serial_number");
-    if (!serial) serial = get_str(b, "serial_number");
-    const char *org = get_str(b, "organization_name");
+    const char *serial = wpc_json_str(pass, "serial_number");
+    if (!serial) serial = wpc_json_str(b, "serial_number");
+    const char *org = wpc_json_str(b, "organization_name");
     if (!style || !serial || !org || !*org || !ids || !ids->pass_type_identifier || !ids->team_identifier) {
         snprintf(msg, msglen, "the pass lacks %s", !style ? "a known pass_type" : !serial ? "a serial_number"
                  : (!org || !*org) ? "an organization_name" : "the Apple pass type and team identifiers");
@@ -270,7 +259,7 @@ wp_status apple_render(const json_object *pass, const apple_ids *ids, json_objec
     add_str(pj, "teamIdentifier", ids->team_identifier);
     add_str(pj, "serialNumber", serial);
     add_str(pj, "organizationName", org);
-    const char *desc = get_str(b, "description");
+    const char *desc = wpc_json_str(b, "description");
     if (desc && *desc) {
         add_str(pj, "description", desc);
     } else {
@@ -281,24 +270,24 @@ wp_status apple_render(const json_object *pass, const apple_ids *ids, json_objec
     }
     /* A test-mode pass (the core's "livemode": false) says so on its face
      * and on its back, so nobody takes it for a real one. */
-    json_object *lm = get(pass, "livemode");
+    json_object *lm = wpc_json_get(pass, "livemode");
     int test = lm && json_object_is_type(lm, json_type_boolean) && !json_object_get_boolean(lm);
     if (test) {
-        const char *logo = get_str(b, "logo_text");
+        const char *logo = wpc_json_str(b, "logo_text");
         char t[4200];
         snprintf(t, sizeof t, "TEST%s%s", logo && *logo ? " \xC2\xB7 " : "", logo && *logo ? logo : "");
         add_str(pj, "logoText", t);
     } else {
-        add_str(pj, "logoText", get_str(b, "logo_text"));
+        add_str(pj, "logoText", wpc_json_str(b, "logo_text"));
     }
-    add_color(pj, "backgroundColor", get_str(b, "background_color"));
-    add_color(pj, "foregroundColor", get_str(b, "foreground_color"));
-    add_color(pj, "labelColor", get_str(b, "label_color"));
+    add_color(pj, "backgroundColor", wpc_json_str(b, "background_color"));
+    add_color(pj, "foregroundColor", wpc_json_str(b, "foreground_color"));
+    add_color(pj, "labelColor", wpc_json_str(b, "label_color"));
 
     groups gs;
     for (int i = 0; i < G_COUNT; i++) {
         gs.g[i] = json_object_new_array();
-        json_object *src = get(b, group_src[i]);
+        json_object *src = wpc_json_get(b, group_src[i]);
         size_t n = src && json_object_is_type(src, json_type_array) ? json_object_array_length(src) : 0;
         for (size_t j = 0; j < n; j++) {
             json_object *f = convert_field(json_object_array_get_idx(src, j));
@@ -326,18 +315,18 @@ wp_status apple_render(const json_object *pass, const apple_ids *ids, json_objec
     /* relevantDate is not supported on coupon and storeCard; an
      * event is relevant from its start unless told otherwise. */
     if (strcmp(style, "generic") == 0 || strcmp(style, "eventTicket") == 0) {
-        const char *rel = get_str(b, "relevant_date");
-        if (!rel && strcmp(style, "eventTicket") == 0) rel = get_str(b, "event_start");
+        const char *rel = wpc_json_str(b, "relevant_date");
+        if (!rel && strcmp(style, "eventTicket") == 0) rel = wpc_json_str(b, "event_start");
         add_date(pj, "relevantDate", rel);
     }
-    const char *exp = get_str(b, "expiration_date");
-    if (!exp && strcmp(style, "coupon") == 0) exp = get_str(b, "valid_until");
+    const char *exp = wpc_json_str(b, "expiration_date");
+    if (!exp && strcmp(style, "coupon") == 0) exp = wpc_json_str(b, "valid_until");
     add_date(pj, "expirationDate", exp);
-    const char *status = get_str(pass, "status");
+    const char *status = wpc_json_str(pass, "status");
     if (status && strcmp(status, "voided") == 0) json_object_object_add(pj, "voided", json_object_new_boolean(1));
 
     /* Both or neither, and the token is at least 16 characters. */
-    const char *tok = get_str(pass, "authentication_token");
+    const char *tok = wpc_json_str(pass, "authentication_token");
     if (ids->web_service_url && *ids->web_service_url && tok && strlen(tok) >= 16) {
         add_str(pj, "webServiceURL", ids->web_service_url);
         add_str(pj, "authenticationToken", tok);

@@ -52,6 +52,9 @@
 #include "apple_fetch.h"
 #include "apple_render.h"
 #include "default_icons.h"
+#include "wpc_cred.h"
+#include "wpc_json.h"
+#include "wpc_time.h"
 
 static const wp_host *host;
 static wp_plugin *self;
@@ -68,75 +71,6 @@ static size_t image_cache_mb;
 #define PKPASS_TYPE "application/vnd.apple.pkpass"
 /* The pass secret Apple's web service authenticates devices with (host pass_secret_*). */
 #define TOKEN_NAME "authentication_token"
-
-static json_object *jget(const json_object *o, const char *k)
-{
-    json_object *v = NULL;
-    if (!o || !json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null)) return NULL;
-    return v;
-}
-
-static const char *jstr(const json_object *o, const char *k)
-{
-    json_object *v = jget(o, k);
-    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-/* ---- time ------------------------------------------------------------------- */
-
-/* "2025-06-01T12:00:00.123Z" / "+02:00" -> Unix seconds (fraction dropped); -1 when unusable. */
-static long long iso_to_unix(const char *s)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    int y, mo, d, h, mi, sec = 0, n = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5) return -1;
-    const char *p = s + n;
-    if (*p == ':') {
-        if (sscanf(p + 1, "%2d", &sec) != 1) return -1;
-        p += 3;
-        if (*p == '.')
-            for (p++; *p >= '0' && *p <= '9'; p++) {}
-    }
-    tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d, tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
-    long long t = (long long)timegm(&tm);
-    if (*p == '+' || *p == '-') {
-        int zh = 0, zm = 0;
-        if (sscanf(p + 1, "%2d:%2d", &zh, &zm) < 1) return -1;
-        long long off = zh * 3600LL + zm * 60LL;
-        t += *p == '+' ? -off : off;
-    } else if (*p != 'Z' && *p != 'z') {
-        return -1;
-    }
-    return t;
-}
-
-static void http_date(long long t, char *out, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
-
-/* RFC 9110 HTTP-date (IMF-fixdate only: what every client sends today); -1 when not one. */
-static long long http_date_parse(const char *s)
-{
-    static const char *const mons[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    char wd[4], mon[4];
-    int d, y, h, mi, sec;
-    if (!s || sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d GMT", wd, &d, mon, &y, &h, &mi, &sec) != 7) return -1;
-    (void)wd;
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    tm.tm_mon = -1;
-    for (int i = 0; i < 12; i++)
-        if (strcmp(mon, mons[i]) == 0) tm.tm_mon = i;
-    if (tm.tm_mon < 0) return -1;
-    tm.tm_year = y - 1900, tm.tm_mday = d, tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec;
-    return (long long)timegm(&tm);
-}
 
 /* If-None-Match: "*" or a list of entity tags (weak ones compare weakly, RFC 9110 §13.1.2). */
 static int etag_matches(const char *inm, const char *etag)
@@ -157,19 +91,6 @@ static int etag_matches(const char *inm, const char *etag)
 
 /* Releases vault_read's object (transferred: ours alone) after overwriting
  * its strings, so the private key does not linger in freed heap memory. */
-static void creds_put(json_object *c)
-{
-    if (!c) return;
-    if (json_object_is_type(c, json_type_object)) {
-        json_object_object_foreach(c, k, v) {
-            (void)k;
-            if (json_object_is_type(v, json_type_string))
-                OPENSSL_cleanse((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
-        }
-    }
-    json_object_put(c);
-}
-
 /* SHA-256 over every credential field: a change of any makes a new identity. */
 static void cred_hash(const json_object *c, char out[65])
 {
@@ -179,7 +100,7 @@ static void cred_hash(const json_object *c, char out[65])
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
         for (const char *const *k = keys; *k; k++) {
-            const char *v = jstr(c, *k);
+            const char *v = wpc_json_str(c, *k);
             EVP_DigestUpdate(ctx, v ? v : "", v ? strlen(v) + 1 : 1); /* the NUL separates the fields */
         }
         EVP_DigestFinal_ex(ctx, md, NULL);
@@ -247,8 +168,8 @@ static wp_status add_image(file_set *fs, const char *name, const char *value, do
 static wp_status collect_images(json_object *body, const char *style, file_set *fs, char *param, size_t plen,
                                 char *msg, size_t msglen)
 {
-    json_object *imgs = jget(body, "images");
-    const char *icon = jstr(imgs, "icon");
+    json_object *imgs = wpc_json_get(body, "images");
+    const char *icon = wpc_json_str(imgs, "icon");
     wp_status st;
     /* one bound for all fetches of this bundle: the request waits for them on a server worker */
     double deadline = apple_fetch_deadline(image_timeout_ms);
@@ -264,10 +185,10 @@ static wp_status collect_images(json_object *body, const char *style, file_set *
             fs->f[fs->n++] = (apple_file){n[i], d[i], l[i]};
         }
     }
-    int has_strip = jstr(imgs, "strip") != NULL && strcmp(style, "generic") != 0;
+    int has_strip = wpc_json_str(imgs, "strip") != NULL && strcmp(style, "generic") != 0;
     static const char *const others[] = {"logo", "strip", "thumbnail", "background", NULL};
     for (const char *const *k = others; *k; k++) {
-        const char *v = jstr(imgs, *k);
+        const char *v = wpc_json_str(imgs, *k);
         if (v && style_uses(style, *k, has_strip) &&
             (st = add_image(fs, *k, v, deadline, param, plen, msg, msglen)) != WP_OK)
             return st;
@@ -293,24 +214,26 @@ static void add_extra_back(json_object *pj, json_object *extra)
     if (!extra || !json_object_is_type(extra, json_type_array) || json_object_array_length(extra) == 0) return;
     json_object *style = NULL;
     static const char *const styles[] = {"boardingPass", "coupon", "eventTicket", "generic", "storeCard", NULL};
-    for (const char *const *k = styles; *k && !style; k++) style = jget(pj, *k);
+    for (const char *const *k = styles; *k && !style; k++) style = wpc_json_get(pj, *k);
     if (!style) return;
-    json_object *back = jget(style, "backFields");
+    json_object *back = wpc_json_get(style, "backFields");
     if (!back) {
         back = json_object_new_array();
         json_object_object_add(style, "backFields", back);
     }
     for (size_t i = 0; i < json_object_array_length(extra); i++) {
         json_object *f = json_object_array_get_idx(extra, i);
-        const char *key = jstr(f, "key");
+        const char *key = wpc_json_str(f, "key");
         if (!key) continue;
         int taken = 0;
         static const char *const groups[] = {"headerFields", "primaryFields", "secondaryFields", "auxiliaryFields",
                                              "backFields", NULL};
         for (const char *const *g = groups; *g && !taken; g++) {
-            json_object *a = jget(style, *g);
-            for (size_t j = 0; a && j < json_object_array_length(a) && !taken; j++)
-                taken = jstr(json_object_array_get_idx(a, j), "key") && strcmp(jstr(json_object_array_get_idx(a, j), "key"), key) == 0;
+            json_object *a = wpc_json_get(style, *g);
+            for (size_t j = 0; a && j < json_object_array_length(a) && !taken; j++) {
+                const char *k = wpc_json_str(json_object_array_get_idx(a, j), "key");
+                taken = k && strcmp(k, key) == 0;
+            }
         }
         if (!taken) json_object_array_add(back, json_object_get(f));
     }
@@ -322,7 +245,7 @@ static wp_status build_bundle(void *ud, unsigned char **data, size_t *len, int *
     build_ctx *bc = ud;
     /* The web-service token goes into pass.json: the pass's own, minted once. */
     char token[256];
-    if (host->pass_secret_get(self, NULL, bc->account_id, jstr(bc->pass, "id"), TOKEN_NAME, WP_PASS_SECRET_MINT, token,
+    if (host->pass_secret_get(self, NULL, bc->account_id, wpc_json_str(bc->pass, "id"), TOKEN_NAME, WP_PASS_SECRET_MINT, token,
                               sizeof token, NULL) != WP_OK) {
         snprintf(msg, msglen, "the pass's authentication token could not be read: %s", host->last_error());
         snprintf(code, codelen, "pass_unavailable");
@@ -333,7 +256,7 @@ static wp_status build_bundle(void *ud, unsigned char **data, size_t *len, int *
     OPENSSL_cleanse(token, sizeof token);
     char wsurl[2048] = "";
     if (ws_path[0] && host->public_url(self)[0]) snprintf(wsurl, sizeof wsurl, "%s%s", host->public_url(self), ws_path);
-    apple_ids ids = {jstr(bc->creds, "pass_type_identifier"), jstr(bc->creds, "team_identifier"), wsurl};
+    apple_ids ids = {wpc_json_str(bc->creds, "pass_type_identifier"), wpc_json_str(bc->creds, "team_identifier"), wsurl};
     json_object *pj = NULL;
     wp_status st = apple_render(bc->pass, &ids, &pj, msg, msglen);
     if (st != WP_OK) {
@@ -342,9 +265,10 @@ static wp_status build_bundle(void *ud, unsigned char **data, size_t *len, int *
         return st;
     }
     add_extra_back(pj, bc->extra_back);
-    json_object *body = jget(bc->pass, "body");
+    json_object *body = wpc_json_get(bc->pass, "body");
     if (!body) body = bc->pass;
-    const char *style = apple_style(jstr(bc->pass, "pass_type") ? jstr(bc->pass, "pass_type") : jstr(body, "pass_type"));
+    const char *type = wpc_json_str(bc->pass, "pass_type");
+    const char *style = apple_style(type ? type : wpc_json_str(body, "pass_type"));
 
     /* pass.render.apple: the pass (without its secret token) and pass.json, for filters to extend. */
     json_object *doc = json_object_new_object();
@@ -370,7 +294,7 @@ static wp_status build_bundle(void *ud, unsigned char **data, size_t *len, int *
         json_object_put(doc);
         return WP_EINVAL;
     }
-    pj = jget(doc, "pass_json");
+    pj = wpc_json_get(doc, "pass_json");
     if (!pj || !json_object_is_type(pj, json_type_object)) {
         snprintf(msg, msglen, "a pass.render.apple filter removed pass_json");
         *http_status = 500;
@@ -380,7 +304,7 @@ static wp_status build_bundle(void *ud, unsigned char **data, size_t *len, int *
     /* At most 10 locations and 10 beacons are honoured. */
     static const char *const capped[] = {"locations", "beacons", NULL};
     for (const char *const *k = capped; *k; k++) {
-        json_object *a = jget(pj, *k);
+        json_object *a = wpc_json_get(pj, *k);
         if (a && json_object_is_type(a, json_type_array) && json_object_array_length(a) > 10)
             json_object_array_del_idx(a, 10, json_object_array_length(a) - 10);
     }
@@ -519,11 +443,11 @@ static void pkpass(wp_req *req, void *ud)
     char hash[65], msg[400] = "";
     cred_hash(creds, hash);
     apple_cred *cred = NULL;
-    st = apple_cred_acquire(account, hash, jstr(creds, "certificate_pem"), jstr(creds, "private_key_pem"),
-                            jstr(creds, "wwdr_pem"), &cred, msg, sizeof msg);
+    st = apple_cred_acquire(account, hash, wpc_json_str(creds, "certificate_pem"), wpc_json_str(creds, "private_key_pem"),
+                            wpc_json_str(creds, "wwdr_pem"), &cred, msg, sizeof msg);
     if (st != WP_OK) {
         json_object_put(pass);
-        creds_put(creds);
+        wpc_cred_wipe_put(creds);
         host->resp_error(req, 409, "apple_credentials_invalid", NULL,
                          "the Apple credentials cannot sign: %s; upload them again with PUT /api/v1/credentials/apple",
                          msg);
@@ -531,24 +455,24 @@ static void pkpass(wp_req *req, void *ud)
     }
 
     /* Validators: the ETag names the pass version and the credentials; Last-Modified the pass's change. */
-    json_object *ver = jget(pass, "version");
+    json_object *ver = wpc_json_get(pass, "version");
     long long version = ver ? json_object_get_int64(ver) : 0;
-    long long updated = iso_to_unix(jstr(pass, "updated_at"));
+    long long updated = wpc_time_iso_parse(wpc_json_str(pass, "updated_at"));
     char etag[64], lm[64] = "";
     snprintf(etag, sizeof etag, "\"%lld-%.16s\"", version, hash);
-    if (updated >= 0) http_date(updated, lm, sizeof lm);
+    if (updated >= 0) wpc_time_http_format(updated, lm, sizeof lm);
     host->resp_header(req, "ETag", etag);
     if (lm[0]) host->resp_header(req, "Last-Modified", lm);
     host->resp_header(req, "Cache-Control", "private, no-cache");
     const char *inm = host->req_header(req, "If-None-Match");
     const char *ims = host->req_header(req, "If-Modified-Since");
-    long long imst = ims ? http_date_parse(ims) : -1;
+    long long imst = ims ? wpc_time_http_parse(ims) : -1;
     /* If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 §13.2.2). */
     int not_modified = inm ? etag_matches(inm, etag) : (imst >= 0 && updated >= 0 && updated <= imst);
     if (not_modified) {
         apple_cred_release(cred);
         json_object_put(pass);
-        creds_put(creds);
+        wpc_cred_wipe_put(creds);
         host->resp_raw(req, 304, NULL, NULL, 0);
         return;
     }
@@ -564,7 +488,7 @@ static void pkpass(wp_req *req, void *ud)
     st = apple_bundle_get(key, pass_id, build_bundle, &bc, &ref, &data, &len, &hs, code, sizeof code, msg, sizeof msg);
     if (st == WP_OK) {
         char cd[160];
-        const char *serial = jstr(pass, "serial_number");
+        const char *serial = wpc_json_str(pass, "serial_number");
         snprintf(cd, sizeof cd, "attachment; filename=\"%.100s.pkpass\"", serial ? serial : "pass");
         host->resp_header(req, "Content-Disposition", cd);
         host->resp_raw(req, 200, PKPASS_TYPE, data, len);
@@ -577,7 +501,7 @@ static void pkpass(wp_req *req, void *ud)
     }
     apple_cred_release(cred);
     json_object_put(pass);
-    creds_put(creds);
+    wpc_cred_wipe_put(creds);
 }
 
 /* ---- filters ---------------------------------------------------------------------------- */
@@ -592,12 +516,12 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
 {
     (void)ud;
     (void)err;
-    json_object *pass = jget(doc, "pass");
-    const char *id = jstr(pass, "id");
-    const char *style = apple_style(jstr(pass, "pass_type"));
+    json_object *pass = wpc_json_get(doc, "pass");
+    const char *id = wpc_json_str(pass, "id");
+    const char *style = apple_style(wpc_json_str(pass, "pass_type"));
     json_object_object_add(doc, "apple_pass_type_id", style ? json_object_new_string(style) : NULL);
     json_object_object_add(doc, "pkpass_url", NULL);
-    json_object *buttons = jget(doc, "share_buttons");
+    json_object *buttons = wpc_json_get(doc, "share_buttons");
     if (buttons && json_object_is_type(buttons, json_type_array)) {
         json_object *b = json_object_new_object(), *devs = json_object_new_array();
         json_object_array_add(devs, json_object_new_string("ios"));
@@ -608,10 +532,10 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
         json_object_object_add(b, "devices", devs);
         json_object_array_add(buttons, b);
     }
-    json_object *want = jget(doc, "want_links");
+    json_object *want = wpc_json_get(doc, "want_links");
     if (want && !json_object_get_boolean(want)) return WP_FILTER_MODIFIED;
     const char *account = req ? host->req_account_id(req) : NULL;
-    if (!account || !*account) account = jstr(doc, "account_id"); /* the tenant, set by the core */
+    if (!account || !*account) account = wpc_json_str(doc, "account_id"); /* the tenant, set by the core */
     if (!id || !account || !*account) return WP_FILTER_MODIFIED;
     /* A list answers up to 100 passes of one account in one request: read the
      * vault once per request (the request id is unique; the memo is per thread). */
@@ -624,7 +548,7 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
     } else {
         json_object *creds = NULL;
         has = host->vault_read(self, account, "apple", &creds) == WP_OK;
-        creds_put(creds);
+        wpc_cred_wipe_put(creds);
         if (rid) {
             snprintf(memo_req, sizeof memo_req, "%s", rid);
             snprintf(memo_account, sizeof memo_account, "%s", account);
@@ -663,22 +587,22 @@ static wp_filter_result auth_filter(void *ud, wp_req *req, json_object *doc, wp_
     (void)ud;
     (void)req;
     (void)err;
-    const char *ptid = jstr(doc, "pass_type_identifier"), *serial = jstr(doc, "serial_number");
-    const char *token = jstr(doc, "authentication_token");
+    const char *ptid = wpc_json_str(doc, "pass_type_identifier"), *serial = wpc_json_str(doc, "serial_number");
+    const char *token = wpc_json_str(doc, "authentication_token");
     if (!ptid || !serial || !token) return WP_FILTER_CONTINUE;
     json_object *pass = NULL, *creds = NULL;
     wp_status st = host->pass_secret_find(self, TOKEN_NAME, serial, token, &pass);
     if (st == WP_EAUTH) return WP_FILTER_CONTINUE;
-    if (st == WP_OK) st = host->vault_read(self, jstr(pass, "owner_account_id"), "apple", &creds);
+    if (st == WP_OK) st = host->vault_read(self, wpc_json_str(pass, "owner_account_id"), "apple", &creds);
     if (st != WP_OK && st != WP_ENOTFOUND) {
         host->log(self, WP_LOG_WARN, "a device's pass could not be checked: %s", host->last_error());
         json_object_put(pass);
         json_object_object_add(doc, "unavailable", json_object_new_boolean(1));
         return WP_FILTER_MODIFIED;
     }
-    const char *have = jstr(creds, "pass_type_identifier");
+    const char *have = wpc_json_str(creds, "pass_type_identifier");
     int same = st == WP_OK && have && strcmp(have, ptid) == 0;
-    creds_put(creds);
+    wpc_cred_wipe_put(creds);
     if (!same) {
         json_object_put(pass);
         return WP_FILTER_CONTINUE;
@@ -693,9 +617,9 @@ static wp_filter_result validate_filter(void *ud, wp_req *req, json_object *doc,
 {
     (void)ud;
     (void)req;
-    json_object *imgs = jget(doc, "images");
-    if (!imgs) imgs = jget(jget(doc, "body"), "images");
-    if (!imgs) imgs = jget(jget(doc, "pass"), "images");
+    json_object *imgs = wpc_json_get(doc, "images");
+    if (!imgs) imgs = wpc_json_get(wpc_json_get(doc, "body"), "images");
+    if (!imgs) imgs = wpc_json_get(wpc_json_get(doc, "pass"), "images");
     if (!imgs || !json_object_is_type(imgs, json_type_object)) return WP_FILTER_CONTINUE;
     json_object_object_foreach(imgs, name, v) {
         if (!json_object_is_type(v, json_type_string)) continue;
@@ -741,8 +665,8 @@ static wp_filter_result validate_filter(void *ud, wp_req *req, json_object *doc,
 static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp_err *err)
 {
     (void)ud;
-    const char *account = jstr(doc, "account_id"), *pass_id = jstr(doc, "pass_id");
-    const char *variant = jstr(doc, "variant");
+    const char *account = wpc_json_str(doc, "account_id"), *pass_id = wpc_json_str(doc, "pass_id");
+    const char *variant = wpc_json_str(doc, "variant");
     if (!account || !pass_id) return WP_FILTER_CONTINUE;
     json_object *pass = NULL, *creds = NULL;
     wp_status st = host->pass_get(self, account, pass_id, &pass);
@@ -762,19 +686,19 @@ static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp
     char hash[65], msg[400] = "";
     cred_hash(creds, hash);
     apple_cred *cred = NULL;
-    if (apple_cred_acquire(account, hash, jstr(creds, "certificate_pem"), jstr(creds, "private_key_pem"),
-                           jstr(creds, "wwdr_pem"), &cred, msg, sizeof msg) != WP_OK) {
+    if (apple_cred_acquire(account, hash, wpc_json_str(creds, "certificate_pem"), wpc_json_str(creds, "private_key_pem"),
+                           wpc_json_str(creds, "wwdr_pem"), &cred, msg, sizeof msg) != WP_OK) {
         json_object_put(pass);
-        creds_put(creds);
+        wpc_cred_wipe_put(creds);
         host->error_set(err, WP_ECONFLICT, "apple_credentials_invalid", NULL, "the Apple credentials cannot sign: %s", msg);
         return WP_FILTER_REJECT;
     }
-    json_object *ver = jget(pass, "version");
+    json_object *ver = wpc_json_get(pass, "version");
     long long version = ver ? json_object_get_int64(ver) : 0;
     char key[600], etag[200], code[48] = "";
     snprintf(key, sizeof key, "%s|%s|%lld|%s|%.150s", account, pass_id, version, hash, variant ? variant : "");
     snprintf(etag, sizeof etag, "\"%lld-%.16s%s%.100s\"", version, hash, variant ? "-" : "", variant ? variant : "");
-    build_ctx bc = {req, account, pass, creds, cred, jget(doc, "back_fields")};
+    build_ctx bc = {req, account, pass, creds, cred, wpc_json_get(doc, "back_fields")};
     apple_bundle_ref *ref = NULL;
     const unsigned char *data = NULL;
     size_t len = 0;
@@ -801,7 +725,7 @@ static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp
     }
     apple_cred_release(cred);
     json_object_put(pass);
-    creds_put(creds);
+    wpc_cred_wipe_put(creds);
     return fr;
 }
 

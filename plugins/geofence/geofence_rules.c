@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "wpc_json.h"
+
 static int fail(geo_error *e, const char *code, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -160,16 +162,6 @@ int geo_validate(const json_object *body, geo_error *e)
     return 0;
 }
 
-json_object *geo_field(const json_object *pass, const char *name)
-{
-    json_object *v = NULL, *body = NULL;
-    if (json_object_object_get_ex(pass, "body", &body) && json_object_is_type(body, json_type_object) &&
-        json_object_object_get_ex(body, name, &v) && !json_object_is_type(v, json_type_null))
-        return v;
-    if (json_object_object_get_ex(pass, name, &v) && !json_object_is_type(v, json_type_null)) return v;
-    return NULL;
-}
-
 /* Copies src[from] to dst[to] when present (a reference to the same value). */
 static void copy_key(json_object *dst, const char *to, json_object *src, const char *from)
 {
@@ -180,8 +172,8 @@ static void copy_key(json_object *dst, const char *to, json_object *src, const c
 int geo_render_apple(const json_object *pass, json_object *pj)
 {
     int changed = 0;
-    json_object *locs = geo_field(pass, "locations"), *beacons = geo_field(pass, "beacons"),
-                *md = geo_field(pass, "max_distance");
+    json_object *locs = wpc_pass_field(pass, "locations"), *beacons = wpc_pass_field(pass, "beacons"),
+                *md = wpc_pass_field(pass, "max_distance");
     json_object *arr = json_object_new_array();
     for (size_t i = 0; locs && json_object_is_type(locs, json_type_array) && i < json_object_array_length(locs) &&
                        json_object_array_length(arr) < GEO_MAX_LOCATIONS;
@@ -228,7 +220,7 @@ int geo_render_apple(const json_object *pass, json_object *pj)
 
 int geo_render_google(const json_object *pass, json_object *object)
 {
-    json_object *locs = geo_field(pass, "locations");
+    json_object *locs = wpc_pass_field(pass, "locations");
     json_object *arr = json_object_new_array();
     for (size_t i = 0; locs && json_object_is_type(locs, json_type_array) && i < json_object_array_length(locs) &&
                        json_object_array_length(arr) < GEO_MAX_LOCATIONS;

@@ -26,9 +26,6 @@ typedef struct geo_error {
 /* Checks a unified pass body (or a template body).  0 when valid, else -1 and *e. */
 int geo_validate(const json_object *body, geo_error *e);
 
-/* The value of a unified field: the pass's own key, else pass.body's (NULL when absent or null). */
-json_object *geo_field(const json_object *pass, const char *name);
-
 /*
  * Apple pass.json: sets `locations` (latitude, longitude, altitude,
  * relevantText), `beacons` (proximityUUID, major, minor, relevantText) and

@@ -20,7 +20,7 @@
  *
  * Ownership: body is borrowed; *secret and *meta are new objects the caller
  * owns.  The secret holds the private key: seal it, never log it, release
- * it with google_credcheck_wipe_put.  Messages never quote a secret.
+ * it with wpc_cred_wipe_put (wpc_cred.h).  Messages never quote a secret.
  * Thread-safe.
  */
 #ifndef GOOGLE_CREDCHECK_H
@@ -29,19 +29,13 @@
 #include <json-c/json.h>
 #include <walletpass/plugin.h>
 
-/* Why a check failed: status, API error code (static; NULL for non-400s),
- * the field at fault ("" when none) and a message a user can act on. */
-typedef struct google_credcheck_err {
-    wp_status status;
-    const char *code;
-    char param[160];
-    char msg[400];
-} google_credcheck_err;
+#include "wpc_cred.h"
+
+/* Why a check failed (wpc_cred.h): status, API error code (static; NULL for
+ * non-400s), the field at fault ("" when none) and a message a user can act on. */
+typedef wpc_cred_err google_credcheck_err;
 
 wp_status google_credcheck(const json_object *body, json_object **secret, json_object **meta,
                            google_credcheck_err *err);
-
-/* Overwrites every string inside obj, then drops the reference.  NULL is fine. */
-void google_credcheck_wipe_put(json_object *obj);
 
 #endif

@@ -59,6 +59,9 @@
 #include "google_jwt.h"
 #include "google_render.h"
 #include "google_rest.h"
+#include "wpc_cred.h"
+#include "wpc_json.h"
+#include "wpc_time.h"
 
 #define JOB_KIND "google-jwt.sync"
 #define LOGO_PATH "/google/images/default-logo.png"
@@ -126,13 +129,6 @@ typedef struct creds {
     char account[80]; /* the tenant the credential belongs to (c.account_id points here) */
     grest_creds c;
 } creds;
-
-static const char *jstr(json_object *o, const char *k)
-{
-    json_object *v = NULL;
-    return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-                                                                                            : NULL;
-}
 
 /*
  * The request path asks for the credential of every pass it answers (a list
@@ -223,11 +219,11 @@ static wp_status creds_read_ex(const char *account_id, creds *out, int cached)
         if (st != WP_OK) return st;
         cred_store(account_id, out->doc);
     }
-    out->c.issuer_id = jstr(out->doc, "issuer_id");
-    out->c.client_email = jstr(out->doc, "client_email");
-    out->c.private_key_pem = jstr(out->doc, "private_key_pem");
-    if (!out->c.private_key_pem) out->c.private_key_pem = jstr(out->doc, "private_key");
-    out->c.private_key_id = jstr(out->doc, "private_key_id");
+    out->c.issuer_id = wpc_json_str(out->doc, "issuer_id");
+    out->c.client_email = wpc_json_str(out->doc, "client_email");
+    out->c.private_key_pem = wpc_json_str(out->doc, "private_key_pem");
+    if (!out->c.private_key_pem) out->c.private_key_pem = wpc_json_str(out->doc, "private_key");
+    out->c.private_key_id = wpc_json_str(out->doc, "private_key_id");
     snprintf(out->account, sizeof out->account, "%s", account_id);
     out->c.account_id = out->account;
     if (!out->c.issuer_id || !out->c.client_email || !out->c.private_key_pem) {
@@ -245,11 +241,7 @@ static wp_status creds_read(const char *account_id, creds *out) { return creds_r
 /* Drops the credential, overwriting the key material first. */
 static void creds_free(creds *c)
 {
-    if (!c->doc) return;
-    json_object *pk = NULL;
-    if (json_object_object_get_ex(c->doc, "private_key_pem", &pk) && json_object_is_type(pk, json_type_string))
-        OPENSSL_cleanse((void *)json_object_get_string(pk), (size_t)json_object_get_string_len(pk));
-    json_object_put(c->doc);
+    wpc_cred_wipe_put(c->doc);
     c->doc = NULL;
 }
 
@@ -305,7 +297,7 @@ static const char *image_for(void *ud, const char *name, const char *value)
 /* A test-mode pass: the core's "livemode" is false (docs/plugins.md). */
 static int test_pass(const json_object *pass)
 {
-    json_object *lm = gr_pass_field(pass, "livemode");
+    json_object *lm = wpc_pass_field(pass, "livemode");
     return lm && json_object_is_type(lm, json_type_boolean) && !json_object_get_boolean(lm);
 }
 
@@ -331,7 +323,7 @@ static wp_status render(const json_object *pass, const creds *cr, const char *ac
                         json_object **doc, char *errbuf, size_t errlen)
 {
     *doc = NULL;
-    img_ctx ic = {.account = account_id, .pass_id = gr_pass_str(pass, "id")};
+    img_ctx ic = {.account = account_id, .pass_id = wpc_pass_str(pass, "id")};
     gr_render_opts o = {.issuer_id = cr->c.issuer_id, .account_id = account_id, .language = language,
                         .default_logo_url = default_logo_url, .image = image_for, .image_ud = &ic,
                         .now = time(NULL), .notify = notify};
@@ -342,7 +334,7 @@ static wp_status render(const json_object *pass, const creds *cr, const char *ac
     json_object *d = json_object_new_object();
     json_object_object_add(d, "schema", json_object_new_int(1));
     json_object_object_add(d, "pass", json_object_get((json_object *)pass));
-    json_object_object_add(d, "type", json_object_new_string(gr_google_type(gr_pass_str(pass, "pass_type"))));
+    json_object_object_add(d, "type", json_object_new_string(gr_google_type(wpc_pass_str(pass, "pass_type"))));
     json_object_object_add(d, "class", cls);
     json_object_object_add(d, "object", obj);
     wp_err *err = host->err_new(req);
@@ -353,13 +345,6 @@ static wp_status render(const json_object *pass, const creds *cr, const char *ac
     }
     *doc = d;
     return WP_OK;
-}
-
-static json_object *doc_get(json_object *doc, const char *k)
-{
-    json_object *v = NULL;
-    json_object_object_get_ex(doc, k, &v);
-    return v;
 }
 
 /* ---- save links ---------------------------------------------------------------- */
@@ -408,12 +393,12 @@ static json_object *notify_values(const json_object *pass)
                                          "back_fields", NULL};
     json_object *out = json_object_new_object();
     for (const char *const *g = groups; *g; g++) {
-        json_object *arr = gr_pass_field(pass, *g);
+        json_object *arr = wpc_pass_field(pass, *g);
         if (!arr || !json_object_is_type(arr, json_type_array)) continue;
         for (size_t j = 0; j < json_object_array_length(arr); j++) {
             json_object *f = json_object_array_get_idx(arr, j), *v = NULL;
-            const char *key = jstr(f, "key");
-            if (!key || !jstr(f, "change_message")) continue;
+            const char *key = wpc_json_str(f, "key");
+            if (!key || !wpc_json_str(f, "change_message")) continue;
             json_object_object_get_ex(f, "value", &v);
             json_object_object_add(out, key, json_object_new_string(v ? json_object_get_string(v) : ""));
         }
@@ -450,9 +435,9 @@ static int object_state(wp_req *req, const char *account, const char *object_id,
     json_object *row = json_object_array_get_idx(rows, 0);
     int n = row != NULL;
     if (row) {
-        const char *h = jstr(row, "content_hash");
+        const char *h = wpc_json_str(row, "content_hash");
         if (h && strlen(h) == 64) memcpy(hash, h, 65);
-        json_object *v = doc_get(row, "notify_values");
+        json_object *v = wpc_json_get(row, "notify_values");
         if (values && v && json_object_is_type(v, json_type_object)) *values = json_object_get(v);
     }
     json_object_put(rows);
@@ -487,7 +472,7 @@ static int class_current(wp_req *req, const char *account, const json_object *cl
 {
     char h[65];
     json_hash(cls, h);
-    const char *params[] = {account, json_object_get_string(doc_get((json_object *)cls, "id")), h};
+    const char *params[] = {account, json_object_get_string(wpc_json_get((json_object *)cls, "id")), h};
     json_object *rows = NULL;
     if (host->db_query(self, req, "SELECT 1 AS x FROM google_jwt_classes WHERE account_id = $1 AND class_id = $2 "
                        "AND content_hash = $3", 3, params, &rows) != WP_OK)
@@ -503,7 +488,7 @@ static wp_status class_record(wp_req *req, const char *account, const json_objec
 {
     char h[65];
     json_hash(cls, h);
-    const char *params[] = {account, json_object_get_string(doc_get((json_object *)cls, "id")), h};
+    const char *params[] = {account, json_object_get_string(wpc_json_get((json_object *)cls, "id")), h};
     wp_status st = host->db_query(
         self, req,
         overwrite ? "INSERT INTO google_jwt_classes (account_id, class_id, content_hash) VALUES ($1, $2, $3) "
@@ -572,7 +557,7 @@ static wp_status class_enqueue(wp_req *req, const char *account, const char *pas
 static wp_status class_check(wp_req *req, const char *account, const char *pass_id, const json_object *cls)
 {
     if (class_current(req, account, cls)) return WP_OK;
-    return class_enqueue(req, account, pass_id, json_object_get_string(doc_get((json_object *)cls, "id")));
+    return class_enqueue(req, account, pass_id, json_object_get_string(wpc_json_get((json_object *)cls, "id")));
 }
 
 /*
@@ -588,9 +573,9 @@ static wp_status class_check(wp_req *req, const char *account, const char *pass_
 static wp_status insert_both(const creds *cr, json_object *rdoc, const char *account, const char *pass_id, wp_req *req,
                              int job, long *status, char *errbuf, size_t errlen)
 {
-    const char *type = json_object_get_string(doc_get(rdoc, "type"));
-    json_object *cls = doc_get(rdoc, "class"), *obj = doc_get(rdoc, "object");
-    const char *oid = json_object_get_string(doc_get(obj, "id"));
+    const char *type = json_object_get_string(wpc_json_get(rdoc, "type"));
+    json_object *cls = wpc_json_get(rdoc, "class"), *obj = wpc_json_get(rdoc, "object");
+    const char *oid = json_object_get_string(wpc_json_get(obj, "id"));
     char path[700];
     snprintf(path, sizeof path, "/%sClass", type);
     wp_status st = grest_call(rest, &cr->c, "POST", path, cls, status, NULL, errbuf, errlen);
@@ -607,7 +592,7 @@ static wp_status insert_both(const creds *cr, json_object *rdoc, const char *acc
     }
     char h[65];
     json_hash(obj, h);
-    json_object *vals = notify_values(doc_get(rdoc, "pass"));
+    json_object *vals = notify_values(wpc_json_get(rdoc, "pass"));
     snprintf(path, sizeof path, "/%sObject", type);
     st = grest_call(rest, &cr->c, "POST", path, obj, status, NULL, errbuf, errlen);
     if (st == WP_OK && *status == 409) {
@@ -639,14 +624,14 @@ static wp_status save_link(const json_object *pass, const creds *cr, const char 
     json_object *rdoc = NULL;
     wp_status st = render(pass, cr, account_id, 0, req, &rdoc, errbuf, errlen);
     if (st != WP_OK) return st;
-    const char *type = json_object_get_string(doc_get(rdoc, "type"));
+    const char *type = json_object_get_string(wpc_json_get(rdoc, "type"));
     char ck[64], ok[64];
     snprintf(ck, sizeof ck, "%sClasses", type);
     snprintf(ok, sizeof ok, "%sObjects", type);
     json_object *payload = json_object_new_object();
     json_object *ca = json_object_new_array(), *oa = json_object_new_array();
-    json_object_array_add(ca, json_object_get(doc_get(rdoc, "class")));
-    json_object_array_add(oa, json_object_get(doc_get(rdoc, "object")));
+    json_object_array_add(ca, json_object_get(wpc_json_get(rdoc, "class")));
+    json_object_array_add(oa, json_object_get(wpc_json_get(rdoc, "object")));
     json_object_object_add(payload, ck, ca);
     json_object_object_add(payload, ok, oa);
     char *jwt = NULL;
@@ -657,22 +642,22 @@ static wp_status save_link(const json_object *pass, const creds *cr, const char 
         /* Too long for some browsers: create both at Google, link by id. */
         free(jwt);
         jwt = NULL;
-        json_object *object = doc_get(rdoc, "object");
-        const char *oid = json_object_get_string(doc_get(object, "id"));
+        json_object *object = wpc_json_get(rdoc, "object");
+        const char *oid = json_object_get_string(wpc_json_get(object, "id"));
         char sent[65];
         if (object_state(req, account_id, oid, sent, NULL) != 1) {
             /* Insert only: once the object exists, the sync jobs (one at a time per pass) keep it current.
              * A request waits for these calls on a server worker: they share one bound. */
             long status = 0;
             if (req) grest_budget_begin(request_rest_ms);
-            st = insert_both(cr, rdoc, account_id, gr_pass_str(pass, "id"), req, 0, &status, errbuf, errlen);
+            st = insert_both(cr, rdoc, account_id, wpc_pass_str(pass, "id"), req, 0, &status, errbuf, errlen);
             if (req) grest_budget_end();
             if (st == WP_OK && !ok_status(status)) st = WP_EUNAVAIL; /* errbuf says what Google answered */
         }
         if (st == WP_OK) {
             json_object *ref = json_object_new_object();
-            json_object_object_add(ref, "id", json_object_get(doc_get(object, "id")));
-            json_object_object_add(ref, "classId", json_object_get(doc_get(object, "classId")));
+            json_object_object_add(ref, "id", json_object_get(wpc_json_get(object, "id")));
+            json_object_object_add(ref, "classId", json_object_get(wpc_json_get(object, "classId")));
             payload = json_object_new_object();
             oa = json_object_new_array();
             json_object_array_add(oa, ref);
@@ -695,8 +680,8 @@ static wp_status save_link(const json_object *pass, const creds *cr, const char 
  * or the key itself) or issuer each make a new link. */
 static int link_key(char *out, size_t len, const char *account_id, const json_object *pass, const creds *cr)
 {
-    json_object *ver = gr_pass_field(pass, "version");
-    const char *id = gr_pass_str(pass, "id");
+    json_object *ver = wpc_pass_field(pass, "version");
+    const char *id = wpc_pass_str(pass, "id");
     if (!ver || !id) return -1;
     unsigned char kh[32];
     char khex[17];
@@ -712,12 +697,12 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
 {
     (void)ud;
     (void)err;
-    json_object *pass = doc_get(doc, "pass");
+    json_object *pass = wpc_json_get(doc, "pass");
     if (!pass || !json_object_is_type(pass, json_type_object)) return WP_FILTER_CONTINUE;
-    const char *gtype = gr_google_type(gr_pass_str(pass, "pass_type"));
+    const char *gtype = gr_google_type(wpc_pass_str(pass, "pass_type"));
     json_object_object_add(doc, "google_pass_type", gtype ? json_object_new_string(gtype) : NULL);
     json_object_object_add(doc, "google_save_url", NULL);
-    json_object *buttons = doc_get(doc, "share_buttons");
+    json_object *buttons = wpc_json_get(doc, "share_buttons");
     if (buttons && json_object_is_type(buttons, json_type_array)) {
         json_object *b = json_object_new_object(), *devs = json_object_new_array();
         json_object_array_add(devs, json_object_new_string("android"));
@@ -727,11 +712,11 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
         json_object_object_add(b, "devices", devs);
         json_object_array_add(buttons, b);
     }
-    json_object *want = doc_get(doc, "want_links");
+    json_object *want = wpc_json_get(doc, "want_links");
     if (want && !json_object_get_boolean(want)) return WP_FILTER_MODIFIED;
     /* The tenant: the request's account, else an "account_id" the caller put in the document. */
     const char *account = req ? host->req_account_id(req) : NULL;
-    if (!account || !*account) account = jstr(doc, "account_id");
+    if (!account || !*account) account = wpc_json_str(doc, "account_id");
     creds cr;
     if (creds_read_ex(account, &cr, 1) != WP_OK) return WP_FILTER_MODIFIED;
     char key[1024];
@@ -742,7 +727,7 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
         wp_status st = save_link(pass, &cr, account, req, &url, msg, sizeof msg);
         if (st != WP_OK) {
             /* A missing link beats a broken one (docs/api.md): log, leave null. */
-            host->log(self, WP_LOG_WARN, "pass %s: no Google save link: %s", gr_pass_str(pass, "id"), msg);
+            host->log(self, WP_LOG_WARN, "pass %s: no Google save link: %s", wpc_pass_str(pass, "id"), msg);
             creds_free(&cr);
             return WP_FILTER_MODIFIED;
         }
@@ -765,8 +750,8 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
  */
 static wp_status enqueue_op(const wp_plugin_event *ev, const char *op, int64_t run_at_ms)
 {
-    json_object *pass = doc_get((json_object *)ev->data, "pass");
-    const char *pass_id = pass ? gr_pass_str(pass, "id") : NULL;
+    json_object *pass = wpc_json_get((json_object *)ev->data, "pass");
+    const char *pass_id = pass ? wpc_pass_str(pass, "id") : NULL;
     if (!pass_id) {
         host->log(self, WP_LOG_WARN, "event %s (%s) carries no pass: ignored", ev->id, ev->type);
         return WP_OK;
@@ -805,7 +790,7 @@ static wp_status enqueue_op(const wp_plugin_event *ev, const char *op, int64_t r
 /* Unix ms of the pass's expiration_date when it is in the future, else 0. */
 static int64_t expiry_ms(const json_object *pass)
 {
-    long long t = gr_parse_time(gr_pass_str(pass, "expiration_date"));
+    long long t = wpc_time_iso_parse(wpc_pass_str(pass, "expiration_date"));
     return t > (long long)time(NULL) ? (int64_t)t * 1000 : 0;
 }
 
@@ -813,7 +798,7 @@ static int64_t expiry_ms(const json_object *pass)
  * the job checks the pass as it is then). */
 static wp_status enqueue_expiry(const wp_plugin_event *ev)
 {
-    json_object *pass = doc_get((json_object *)ev->data, "pass");
+    json_object *pass = wpc_json_get((json_object *)ev->data, "pass");
     int64_t at = pass ? expiry_ms(pass) : 0;
     return at ? enqueue_op(ev, "expire", at + 1000) : WP_OK;
 }
@@ -841,7 +826,7 @@ static wp_status on_notify(void *ud, const wp_plugin_event *ev) { (void)ud; retu
 static wp_filter_result notify_limit_filter(void *ud, wp_req *req, json_object *doc, wp_err *err)
 {
     (void)ud;
-    json_object *n = doc_get(doc, "notifications_today"), *ends = doc_get(doc, "day_ends_in_s");
+    json_object *n = wpc_json_get(doc, "notifications_today"), *ends = wpc_json_get(doc, "day_ends_in_s");
     if (!n || json_object_get_int(n) < NOTIFY_CAP) return WP_FILTER_CONTINUE;
     if (req) {
         char ra[24];
@@ -867,7 +852,7 @@ static int notifications_today(const char *account, const char *pass_id)
         host->log(self, WP_LOG_WARN, "counting notifications: %s", host->last_error());
         return NOTIFY_CAP; /* unknown: stay silent rather than exceed Google's cap */
     }
-    int n = (int)json_object_get_int(doc_get(json_object_array_get_idx(rows, 0), "n"));
+    int n = (int)json_object_get_int(wpc_json_get(json_object_array_get_idx(rows, 0), "n"));
     json_object_put(rows);
     return n;
 }
@@ -894,8 +879,8 @@ static int notification_claim(const char *account, const char *pass_id, const ch
                        "pass_id = $2 AND event_id = $3", 3, params, &rows) != WP_OK)
         return -1;
     json_object *row = json_object_array_get_idx(rows, 0);
-    snprintf(state, 16, "%s", row && jstr(row, "state") ? jstr(row, "state") : "sending");
-    *was_loud = row ? json_object_get_boolean(doc_get(row, "loud")) : 1;
+    snprintf(state, 16, "%s", row && wpc_json_str(row, "state") ? wpc_json_str(row, "state") : "sending");
+    *was_loud = row ? json_object_get_boolean(wpc_json_get(row, "loud")) : 1;
     json_object_put(rows);
     return 0;
 }
@@ -921,13 +906,13 @@ static int wants_notification(const json_object *pass, json_object *changed)
         const char *ch = json_object_get_string(json_object_array_get_idx(changed, i));
         if (!ch) continue;
         for (const char *const *g = groups; *g; g++) {
-            json_object *arr = gr_pass_field(pass, *g);
+            json_object *arr = wpc_pass_field(pass, *g);
             if (!arr || !json_object_is_type(arr, json_type_array)) continue;
             for (size_t j = 0; j < json_object_array_length(arr); j++) {
                 json_object *f = json_object_array_get_idx(arr, j);
-                const char *key = jstr(f, "key");
+                const char *key = wpc_json_str(f, "key");
                 /* "changed" names body keys ("primary_fields") or field keys ("points"). */
-                if (jstr(f, "change_message") && (strcmp(ch, *g) == 0 || (key && strcmp(ch, key) == 0))) return 1;
+                if (wpc_json_str(f, "change_message") && (strcmp(ch, *g) == 0 || (key && strcmp(ch, key) == 0))) return 1;
             }
         }
     }
@@ -985,7 +970,7 @@ static wp_status sync_object(sync_ctx *x, int may_notify)
     int notify = 0;
     if (may_notify && gr_type_has_notify(x->type)) {
         int changed = sent_vals ? values_changed(vals, sent_vals)
-                                : wants_notification(x->pass, doc_get(x->payload, "changed"));
+                                : wants_notification(x->pass, wpc_json_get(x->payload, "changed"));
         char state[16];
         int was_loud;
         if (changed && notifications_today(x->account, x->pass_id) < NOTIFY_CAP)
@@ -1021,10 +1006,10 @@ static int message_there(sync_ctx *x, const char *mid, long *status)
         *status = 0;
         return 0;
     }
-    json_object *msgs = doc_get(obj, "messages");
+    json_object *msgs = wpc_json_get(obj, "messages");
     int there = 0;
     for (size_t i = 0; msgs && json_object_is_type(msgs, json_type_array) && i < json_object_array_length(msgs); i++) {
-        const char *id = jstr(json_object_array_get_idx(msgs, i), "id");
+        const char *id = wpc_json_str(json_object_array_get_idx(msgs, i), "id");
         there |= id && strcmp(id, mid) == 0;
     }
     json_object_put(obj);
@@ -1040,16 +1025,16 @@ static int message_there(sync_ctx *x, const char *mid, long *status)
  */
 static wp_status send_message(sync_ctx *x)
 {
-    json_object *m = doc_get(x->payload, "message");
+    json_object *m = wpc_json_get(x->payload, "message");
     const char *header = NULL, *body = NULL;
     if (m && json_object_is_type(m, json_type_object)) {
-        header = jstr(m, "header");
-        body = jstr(m, "body");
-        if (!body) body = jstr(m, "message");
+        header = wpc_json_str(m, "header");
+        body = wpc_json_str(m, "body");
+        if (!body) body = wpc_json_str(m, "message");
     } else if (m) {
         body = json_object_get_string(m);
     }
-    if (!header) header = gr_pass_str(x->pass, "organization_name");
+    if (!header) header = wpc_pass_str(x->pass, "organization_name");
     char mid[160];
     snprintf(mid, sizeof mid, "%s", x->event_id);
     for (char *c = mid; *c; c++)
@@ -1106,11 +1091,11 @@ static wp_status send_message(sync_ctx *x)
  */
 static wp_status sync_class(sync_ctx *x)
 {
-    const char *want = jstr(x->payload, "class_id");
+    const char *want = wpc_json_str(x->payload, "class_id");
     for (int round = 0; round < 3; round++) {
         if (x->voided) return WP_OK; /* left its template behind: the active passes speak for the class */
-        json_object *cls = doc_get(x->rdoc, "class");
-        const char *cid = json_object_get_string(doc_get(cls, "id"));
+        json_object *cls = wpc_json_get(x->rdoc, "class");
+        const char *cid = json_object_get_string(wpc_json_get(cls, "id"));
         if (!want || strcmp(cid, want) != 0) return WP_OK; /* the pass moved to another class: its own job sees to it */
         if (class_current(NULL, x->account, cls)) return WP_OK;
         char cpath[700];
@@ -1126,7 +1111,7 @@ static wp_status sync_class(sync_ctx *x)
         if (class_record(NULL, x->account, cls, 1) != WP_OK) return WP_RETRY;
         json_object *again = NULL;
         if (host->pass_get(self, x->account, x->pass_id, &again) != WP_OK) return WP_OK;
-        json_object *v0 = gr_pass_field(x->pass, "version"), *v1 = gr_pass_field(again, "version");
+        json_object *v0 = wpc_pass_field(x->pass, "version"), *v1 = wpc_pass_field(again, "version");
         int moved = !v0 || !v1 || json_object_get_int64(v0) != json_object_get_int64(v1);
         if (!moved) {
             json_object_put(again);
@@ -1136,16 +1121,16 @@ static wp_status sync_class(sync_ctx *x)
         json_object_object_del(again, "owner_account_id");
         json_object_put(x->pass);
         x->pass = again;
-        x->voided = strcmp(gr_pass_str(x->pass, "status") ? gr_pass_str(x->pass, "status") : "", "voided") == 0;
+        x->voided = strcmp(wpc_pass_str(x->pass, "status") ? wpc_pass_str(x->pass, "status") : "", "voided") == 0;
         json_object_put(x->rdoc);
         x->rdoc = NULL;
         if (render(x->pass, &x->cr, x->account, 0, NULL, &x->rdoc, x->msg, sizeof x->msg) != WP_OK) {
             host->log(self, WP_LOG_ERROR, "pass %s: %s", x->pass_id, x->msg);
             return WP_FAIL;
         }
-        x->type = json_object_get_string(doc_get(x->rdoc, "type"));
-        x->object = doc_get(x->rdoc, "object");
-        x->cls = doc_get(x->rdoc, "class");
+        x->type = json_object_get_string(wpc_json_get(x->rdoc, "type"));
+        x->object = wpc_json_get(x->rdoc, "object");
+        x->cls = wpc_json_get(x->rdoc, "class");
     }
     return WP_OK;
 }
@@ -1178,7 +1163,7 @@ static wp_status sync_again(const sync_ctx *x, int tries, int deferred, int64_t 
     json_object_object_add(p, "deferred", json_object_new_int(deferred));
     char key[256];
     int cls = strcmp(x->op, "class") == 0;
-    const char *cid = cls ? jstr(x->payload, "class_id") : NULL;
+    const char *cid = cls ? wpc_json_str(x->payload, "class_id") : NULL;
     serial_key(key, x->account, cls ? "class:" : "", cls ? (cid ? cid : "") : x->pass_id);
     wp_status st = sync_enqueue(NULL, key, p, run_at_ms);
     json_object_put(p);
@@ -1215,12 +1200,12 @@ static wp_status job_sync(void *ud, const wp_plugin_job *job)
 {
     (void)ud;
     sync_ctx x = {.job = job, .payload = (json_object *)job->payload};
-    x.op = jstr(x.payload, "op");
-    x.account = jstr(x.payload, "account_id");
-    x.event_id = jstr(x.payload, "event_id");
+    x.op = wpc_json_str(x.payload, "op");
+    x.account = wpc_json_str(x.payload, "account_id");
+    x.event_id = wpc_json_str(x.payload, "event_id");
     if (!x.event_id) x.event_id = job->id;
-    json_object *ref = doc_get(x.payload, "pass");
-    x.pass_id = ref ? gr_pass_str(ref, "id") : NULL;
+    json_object *ref = wpc_json_get(x.payload, "pass");
+    x.pass_id = ref ? wpc_pass_str(ref, "id") : NULL;
     if (!x.op || !x.account || !x.pass_id) {
         host->log(self, WP_LOG_ERROR, "job %s: malformed payload", job->id);
         return WP_FAIL;
@@ -1277,11 +1262,11 @@ static wp_status job_sync_admitted(sync_ctx *x)
         x->pass = NULL;
         return WP_FAIL;
     }
-    x->type = json_object_get_string(doc_get(x->rdoc, "type"));
-    x->object = doc_get(x->rdoc, "object");
-    x->cls = doc_get(x->rdoc, "class");
-    x->object_id = json_object_get_string(doc_get(x->object, "id"));
-    x->voided = strcmp(gr_pass_str(x->pass, "status") ? gr_pass_str(x->pass, "status") : "", "voided") == 0;
+    x->type = json_object_get_string(wpc_json_get(x->rdoc, "type"));
+    x->object = wpc_json_get(x->rdoc, "object");
+    x->cls = wpc_json_get(x->rdoc, "class");
+    x->object_id = json_object_get_string(wpc_json_get(x->object, "id"));
+    x->voided = strcmp(wpc_pass_str(x->pass, "status") ? wpc_pass_str(x->pass, "status") : "", "voided") == 0;
     snprintf(x->path, sizeof x->path, "/%sObject/%s", x->type, x->object_id);
 
     int synced = 1;
@@ -1347,7 +1332,7 @@ static void serve_pass_image(wp_req *req, void *ud)
         json_object_put(pass);
         return;
     }
-    imgs = gr_pass_field(pass, "images");
+    imgs = wpc_pass_field(pass, "images");
     const char *b64 = imgs && json_object_object_get_ex(imgs, name, &v) && json_object_is_type(v, json_type_string)
                           ? json_object_get_string(v) : NULL;
     if (b64 && strncmp(b64, "data:", 5) == 0 && strchr(b64, ',')) b64 = strchr(b64, ',') + 1;

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "wpc_json.h"
+#include "wpc_time.h"
+
 static const char *const FIELD_GROUPS[] = {"header_fields", "primary_fields", "secondary_fields", "auxiliary_fields",
                                            "back_fields", NULL};
 
@@ -27,22 +30,6 @@ const char *gr_google_type(const char *t)
 
 int gr_type_has_notify(const char *gtype) { return gtype && strcmp(gtype, "generic") != 0; }
 
-json_object *gr_pass_field(const json_object *pass, const char *name)
-{
-    json_object *v = NULL, *body = NULL;
-    if (json_object_object_get_ex(pass, name, &v) && !json_object_is_type(v, json_type_null)) return v;
-    if (json_object_object_get_ex(pass, "body", &body) && json_object_is_type(body, json_type_object) &&
-        json_object_object_get_ex(body, name, &v) && !json_object_is_type(v, json_type_null))
-        return v;
-    return NULL;
-}
-
-const char *gr_pass_str(const json_object *pass, const char *name)
-{
-    json_object *v = gr_pass_field(pass, name);
-    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 int gr_make_id(char *out, size_t len, const char *issuer, const char *suffix)
 {
     int n = snprintf(out, len, "%s.%s", issuer, suffix);
@@ -54,8 +41,8 @@ int gr_make_id(char *out, size_t len, const char *issuer, const char *suffix)
 
 int gr_class_id(char *out, size_t len, const json_object *pass, const gr_render_opts *o)
 {
-    const char *gtype = gr_google_type(gr_pass_str(pass, "pass_type"));
-    const char *tpl = gr_pass_str(pass, "template_id");
+    const char *gtype = gr_google_type(wpc_pass_str(pass, "pass_type"));
+    const char *tpl = wpc_pass_str(pass, "template_id");
     char suffix[256];
     /* The type is part of the name: a class and its objects must share one type. */
     if (tpl && *tpl) snprintf(suffix, sizeof suffix, "%s_%s", tpl, gtype ? gtype : "x");
@@ -66,7 +53,7 @@ int gr_class_id(char *out, size_t len, const json_object *pass, const gr_render_
 
 int gr_object_id(char *out, size_t len, const json_object *pass, const gr_render_opts *o)
 {
-    const char *id = gr_pass_str(pass, "id");
+    const char *id = wpc_pass_str(pass, "id");
     if (!id || !*id) return -1;
     return gr_make_id(out, len, o->issuer_id, id);
 }
@@ -106,7 +93,7 @@ static void add_lstr(json_object *obj, const char *key, const gr_render_opts *o,
 /* The public URL of the pass's image `name`, or NULL. */
 static const char *image_url(const json_object *pass, const gr_render_opts *o, const char *name)
 {
-    json_object *imgs = gr_pass_field(pass, "images"), *v = NULL;
+    json_object *imgs = wpc_pass_field(pass, "images"), *v = NULL;
     if (!imgs || !json_object_object_get_ex(imgs, name, &v) || !json_object_is_type(v, json_type_string)) return NULL;
     const char *s = json_object_get_string(v);
     if (o->image) return o->image(o->image_ud, name, s);
@@ -151,7 +138,7 @@ static json_object *text_modules(const json_object *pass)
 {
     json_object *arr = json_object_new_array();
     for (const char *const *g = FIELD_GROUPS; *g; g++) {
-        json_object *fields = gr_pass_field(pass, *g);
+        json_object *fields = wpc_pass_field(pass, *g);
         if (!fields || !json_object_is_type(fields, json_type_array)) continue;
         for (size_t i = 0; i < json_object_array_length(fields); i++) {
             json_object *f = json_object_array_get_idx(fields, i), *key = NULL;
@@ -187,12 +174,12 @@ static const char *barcode_type(const char *fmt)
 
 static void add_barcode(json_object *obj, const json_object *pass)
 {
-    const char *msg = gr_pass_str(pass, "barcode_message");
+    const char *msg = wpc_pass_str(pass, "barcode_message");
     if (!msg || !*msg) return;
     json_object *b = json_object_new_object();
-    json_object_object_add(b, "type", json_object_new_string(barcode_type(gr_pass_str(pass, "barcode_format"))));
+    json_object_object_add(b, "type", json_object_new_string(barcode_type(wpc_pass_str(pass, "barcode_format"))));
     json_object_object_add(b, "value", json_object_new_string(msg));
-    const char *alt = gr_pass_str(pass, "barcode_alt_text");
+    const char *alt = wpc_pass_str(pass, "barcode_alt_text");
     if (alt && *alt) json_object_object_add(b, "alternateText", json_object_new_string(alt));
     json_object_object_add(obj, "barcode", b);
 }
@@ -200,7 +187,7 @@ static void add_barcode(json_object *obj, const json_object *pass)
 /* Google has at most 10 merchantLocations per class/object: only latitude and longitude. */
 static void add_locations(json_object *obj, const json_object *pass)
 {
-    json_object *locs = gr_pass_field(pass, "locations");
+    json_object *locs = wpc_pass_field(pass, "locations");
     if (!locs || !json_object_is_type(locs, json_type_array)) return;
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < json_object_array_length(locs) && json_object_array_length(arr) < 10; i++) {
@@ -232,30 +219,11 @@ static json_object *interval(const char *start, const char *end)
     return ti;
 }
 
-long long gr_parse_time(const char *s)
-{
-    int Y, M, D, h, m, sec, n = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6) return -1;
-    const char *p = s + n;
-    if (*p == '.')
-        for (p++; isdigit((unsigned char)*p); p++) {}
-    long off = 0;
-    if (*p == '+' || *p == '-') {
-        int oh = 0, om = 0;
-        if (sscanf(p + 1, "%2d:%2d", &oh, &om) < 1) return -1;
-        off = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
-    } else if (*p != 'Z' && *p != 'z') {
-        return -1;
-    }
-    struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec};
-    return (long long)timegm(&tm) - off;
-}
-
 const char *gr_state(const json_object *pass, time_t now)
 {
-    const char *status = gr_pass_str(pass, "status");
+    const char *status = wpc_pass_str(pass, "status");
     if (status && strcmp(status, "voided") == 0) return "INACTIVE";
-    long long exp = gr_parse_time(gr_pass_str(pass, "expiration_date"));
+    long long exp = wpc_time_iso_parse(wpc_pass_str(pass, "expiration_date"));
     if (exp >= 0 && exp <= (long long)(now ? now : time(NULL))) return "EXPIRED";
     return "ACTIVE";
 }
@@ -263,7 +231,7 @@ const char *gr_state(const json_object *pass, time_t now)
 /* The first primary field, the natural headline of a pass. */
 static json_object *primary(const json_object *pass)
 {
-    json_object *p = gr_pass_field(pass, "primary_fields");
+    json_object *p = wpc_pass_field(pass, "primary_fields");
     if (!p || !json_object_is_type(p, json_type_array) || json_object_array_length(p) == 0) return NULL;
     return json_object_array_get_idx(p, 0);
 }
@@ -273,34 +241,34 @@ static json_object *primary(const json_object *pass)
 static void render_generic(const json_object *pass, const gr_render_opts *o, json_object *cls, json_object *obj)
 {
     (void)cls; /* GenericClass needs only its id: no issuerName, no reviewStatus */
-    const char *org = gr_pass_str(pass, "organization_name");
-    const char *title = gr_pass_str(pass, "logo_text");
+    const char *org = wpc_pass_str(pass, "organization_name");
+    const char *title = wpc_pass_str(pass, "logo_text");
     add_lstr(obj, "cardTitle", o, title && *title ? title : org);
     json_object *pf = primary(pass);
-    const char *desc = gr_pass_str(pass, "description");
+    const char *desc = wpc_pass_str(pass, "description");
     const char *header = pf ? field_value(pf) : NULL;
     if (!header || !*header) header = desc && *desc ? desc : org;
     add_lstr(obj, "header", o, header);
     if (pf) add_lstr(obj, "subheader", o, field_label(pf));
-    add_str(obj, "hexBackgroundColor", gr_pass_str(pass, "background_color"));
+    add_str(obj, "hexBackgroundColor", wpc_pass_str(pass, "background_color"));
     const char *logo = logo_url(pass, o);
     if (logo) json_object_object_add(obj, "logo", image(o, logo, org ? org : "Logo"));
 }
 
 static void render_loyalty(const json_object *pass, const gr_render_opts *o, json_object *cls, json_object *obj)
 {
-    const char *org = gr_pass_str(pass, "organization_name");
-    const char *prog = gr_pass_str(pass, "program_name");
-    if (!prog || !*prog) prog = gr_pass_str(pass, "logo_text");
+    const char *org = wpc_pass_str(pass, "organization_name");
+    const char *prog = wpc_pass_str(pass, "program_name");
+    if (!prog || !*prog) prog = wpc_pass_str(pass, "logo_text");
     add_str(cls, "issuerName", org);
     add_str(cls, "programName", prog && *prog ? prog : org);
     const char *logo = logo_url(pass, o);
     if (logo) json_object_object_add(cls, "programLogo", image(o, logo, org ? org : "Logo"));
-    add_str(cls, "hexBackgroundColor", gr_pass_str(pass, "background_color"));
+    add_str(cls, "hexBackgroundColor", wpc_pass_str(pass, "background_color"));
 
-    add_str(obj, "accountId", gr_pass_str(pass, "account_id"));
-    add_str(obj, "accountName", gr_pass_str(pass, "account_name"));
-    json_object *pts = gr_pass_field(pass, "points");
+    add_str(obj, "accountId", wpc_pass_str(pass, "account_id"));
+    add_str(obj, "accountName", wpc_pass_str(pass, "account_name"));
+    json_object *pts = wpc_pass_field(pass, "points");
     if (pts) {
         json_object *bal = json_object_new_object();
         if (json_object_is_type(pts, json_type_int)) json_object_object_add(bal, "int", json_object_new_int64(json_object_get_int64(pts)));
@@ -315,47 +283,47 @@ static void render_loyalty(const json_object *pass, const gr_render_opts *o, jso
 
 static void render_offer(const json_object *pass, const gr_render_opts *o, json_object *cls, json_object *obj)
 {
-    const char *org = gr_pass_str(pass, "organization_name");
+    const char *org = wpc_pass_str(pass, "organization_name");
     add_str(cls, "issuerName", org);
     add_str(cls, "provider", org);
-    add_str(cls, "title", gr_pass_str(pass, "offer_title"));
-    const char *ch = gr_pass_str(pass, "redemption_channel");
+    add_str(cls, "title", wpc_pass_str(pass, "offer_title"));
+    const char *ch = wpc_pass_str(pass, "redemption_channel");
     json_object_object_add(cls, "redemptionChannel",
                            json_object_new_string(!ch ? "BOTH" : strcmp(ch, "online") == 0 ? "ONLINE"
                                                   : strcmp(ch, "instore") == 0 ? "INSTORE" : "BOTH"));
-    add_str(cls, "details", gr_pass_str(pass, "offer_details"));
-    add_str(cls, "hexBackgroundColor", gr_pass_str(pass, "background_color"));
+    add_str(cls, "details", wpc_pass_str(pass, "offer_details"));
+    add_str(cls, "hexBackgroundColor", wpc_pass_str(pass, "background_color"));
     const char *logo = logo_url(pass, o);
     if (logo) json_object_object_add(cls, "titleImage", image(o, logo, org ? org : "Logo"));
-    json_object *ti = interval(gr_pass_str(pass, "valid_from"), gr_pass_str(pass, "valid_until"));
+    json_object *ti = interval(wpc_pass_str(pass, "valid_from"), wpc_pass_str(pass, "valid_until"));
     if (ti) json_object_object_add(obj, "validTimeInterval", ti);
 }
 
 static void render_event(const json_object *pass, const gr_render_opts *o, json_object *cls, json_object *obj)
 {
-    const char *org = gr_pass_str(pass, "organization_name");
+    const char *org = wpc_pass_str(pass, "organization_name");
     add_str(cls, "issuerName", org);
-    add_lstr(cls, "eventName", o, gr_pass_str(pass, "event_name"));
-    const char *vn = gr_pass_str(pass, "venue_name"), *va = gr_pass_str(pass, "venue_address");
+    add_lstr(cls, "eventName", o, wpc_pass_str(pass, "event_name"));
+    const char *vn = wpc_pass_str(pass, "venue_name"), *va = wpc_pass_str(pass, "venue_address");
     if (vn && *vn) { /* venue.name and venue.address are both required once venue is set */
         json_object *venue = json_object_new_object();
         json_object_object_add(venue, "name", lstr(o, vn));
         json_object_object_add(venue, "address", lstr(o, va && *va ? va : vn));
         json_object_object_add(cls, "venue", venue);
     }
-    const char *st = gr_pass_str(pass, "event_start"), *en = gr_pass_str(pass, "event_end");
+    const char *st = wpc_pass_str(pass, "event_start"), *en = wpc_pass_str(pass, "event_end");
     if ((st && *st) || (en && *en)) {
         json_object *dt = json_object_new_object();
         add_str(dt, "start", st);
         add_str(dt, "end", en);
         json_object_object_add(cls, "dateTime", dt);
     }
-    add_str(cls, "hexBackgroundColor", gr_pass_str(pass, "background_color"));
+    add_str(cls, "hexBackgroundColor", wpc_pass_str(pass, "background_color"));
     const char *logo = logo_url(pass, o);
     if (logo) json_object_object_add(cls, "logo", image(o, logo, org ? org : "Logo"));
 
-    const char *seat = gr_pass_str(pass, "seat_number"), *row = gr_pass_str(pass, "seat_row"),
-               *sec = gr_pass_str(pass, "seat_section");
+    const char *seat = wpc_pass_str(pass, "seat_number"), *row = wpc_pass_str(pass, "seat_row"),
+               *sec = wpc_pass_str(pass, "seat_section");
     if ((seat && *seat) || (row && *row) || (sec && *sec)) {
         json_object *si = json_object_new_object();
         add_lstr(si, "seat", o, seat);
@@ -363,8 +331,8 @@ static void render_event(const json_object *pass, const gr_render_opts *o, json_
         add_lstr(si, "section", o, sec);
         json_object_object_add(obj, "seatInfo", si);
     }
-    add_str(obj, "ticketNumber", gr_pass_str(pass, "serial_number"));
-    add_str(obj, "hexBackgroundColor", gr_pass_str(pass, "background_color"));
+    add_str(obj, "ticketNumber", wpc_pass_str(pass, "serial_number"));
+    add_str(obj, "hexBackgroundColor", wpc_pass_str(pass, "background_color"));
 }
 
 wp_status gr_render(const json_object *pass, const gr_render_opts *o, json_object **class_out,
@@ -375,7 +343,7 @@ wp_status gr_render(const json_object *pass, const gr_render_opts *o, json_objec
         snprintf(errbuf, errlen, "the Google credential has no issuer_id");
         return WP_EINVAL;
     }
-    const char *ptype = gr_pass_str(pass, "pass_type");
+    const char *ptype = wpc_pass_str(pass, "pass_type");
     const char *gtype = gr_google_type(ptype);
     if (!gtype) {
         snprintf(errbuf, errlen, "pass_type \"%s\" has no Google Wallet type", ptype ? ptype : "");
@@ -411,7 +379,7 @@ wp_status gr_render(const json_object *pass, const gr_render_opts *o, json_objec
     if (tm) json_object_object_add(obj, "textModulesData", tm);
     add_locations(obj, pass);
     if (strcmp(gtype, "offer") != 0) {
-        json_object *ti = interval(NULL, gr_pass_str(pass, "expiration_date"));
+        json_object *ti = interval(NULL, wpc_pass_str(pass, "expiration_date"));
         if (ti) json_object_object_add(obj, "validTimeInterval", ti);
     }
     if (o->notify && gr_type_has_notify(gtype))

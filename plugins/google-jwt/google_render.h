@@ -40,11 +40,6 @@ typedef struct gr_render_opts {
 /* "generic" -> "generic", "loyalty" -> "loyalty", "coupon" -> "offer", "event" -> "eventTicket"; NULL if unknown. */
 const char *gr_google_type(const char *pass_type);
 
-/* The pass's unified field `name` (top level, else under "body"); borrowed, NULL when absent or null. */
-json_object *gr_pass_field(const json_object *pass, const char *name);
-/* The same as a string, NULL when absent or not a string. */
-const char *gr_pass_str(const json_object *pass, const char *name);
-
 /*
  * Writes "<issuer>.<suffix>" into out with every character of suffix
  * outside [A-Za-z0-9._-] replaced by '_'.  Returns 0, or -1 when it does not fit.
@@ -64,9 +59,6 @@ wp_status gr_render(const json_object *pass, const gr_render_opts *o, json_objec
 
 /* The object's state for the pass: "INACTIVE" (voided), "EXPIRED" (past expiration_date) or "ACTIVE". */
 const char *gr_state(const json_object *pass, time_t now);
-
-/* "YYYY-MM-DDTHH:MM:SS[.fff](Z|+-HH:MM)" as Unix seconds; -1 when malformed or NULL. */
-long long gr_parse_time(const char *iso);
 
 /* Whether the Google type has notifyPreference (not generic). */
 int gr_type_has_notify(const char *gtype);

@@ -2,7 +2,7 @@
  * webhooks.c - the webhooks plugin: its definition, configuration,
  * ids, secret storage and concurrency slots.  The HTTP API is wh_routes.c,
  * delivery wh_deliver.c, signing wh_sign.c; the schedule and the HTTP attempt are
- * plugins/shared/outbound.c's.
+ * plugins/common/outbound.c's.
  *
  * Config (all optional; unknown keys refused):
  *   allow_http (false)                http:// endpoint URLs, for local testing

@@ -28,42 +28,20 @@
 #include <string.h>
 #include <time.h>
 
-#include "wh.h"
 #include "outbound.h"
+#include "wh.h"
+#include "wpc_json.h"
+#include "wpc_time.h"
 
 static const char *const event_types[] = {"pass.created",   "pass.updated", "pass.voided",
                                           "pass.installed", "pass.removed", "batch.completed",
                                           "account.created", "account.deleted"};
-
-static void now_iso(char out[40])
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 40 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
-}
 
 static int64_t now_unix_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *row_str(json_object *row, const char *key)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(row, key, &v) || json_object_is_type(v, json_type_null)) return NULL;
-    return json_object_get_string(v);
-}
-
-static int64_t row_int(json_object *row, const char *key)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(row, key, &v) || json_object_is_type(v, json_type_null)) return 0;
-    return json_object_get_int64(v);
 }
 
 wp_status wh_enqueue_attempt(wp_req *req, const char *account_id, const char *delivery_id, int n, int64_t at_ms)
@@ -102,7 +80,7 @@ static wp_status on_event(void *ud, const wp_plugin_event *ev)
     const char *created_at = NULL;
     if (ev->size >= offsetof(wp_plugin_event, created_at) + sizeof ev->created_at) created_at = ev->created_at;
     if (!created_at) {
-        now_iso(created); /* this host does not say (NEEDS_HOST.md): the fan-out time, within moments */
+        wpc_time_iso_now(created); /* this host does not say (NEEDS_HOST.md): the fan-out time, within moments */
         created_at = created;
     }
     json_object *body = json_object_new_object();
@@ -113,7 +91,7 @@ static wp_status on_event(void *ud, const wp_plugin_event *ev)
     const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     wp_status out = WP_OK;
     for (size_t i = 0; i < n && out == WP_OK; i++) {
-        const char *ep = row_str(json_object_array_get_idx(eps, i), "id");
+        const char *ep = wpc_json_text(json_object_array_get_idx(eps, i), "id");
         char did[WH_ID_MAX];
         if (wh_id_new("whd", did) != 0) {
             out = WP_RETRY;
@@ -138,8 +116,8 @@ static wp_status on_event(void *ud, const wp_plugin_event *ev)
         }
         json_object *r = json_object_array_length(rows) ? json_object_array_get_idx(rows, 0) : NULL;
         /* attempts 0: the first attempt's job may not exist yet (a crash before it was queued). */
-        if (r && row_int(r, "attempts") == 0 && strcmp(row_str(r, "status"), "pending") == 0 &&
-            wh_enqueue_attempt(NULL, ev->account_id, row_str(r, "id"), 1, 0) != WP_OK) {
+        if (r && wpc_json_int64(r, "attempts", 0) == 0 && strcmp(wpc_json_text(r, "status"), "pending") == 0 &&
+            wh_enqueue_attempt(NULL, ev->account_id, wpc_json_text(r, "id"), 1, 0) != WP_OK) {
             wh_host->log(wh_self, WP_LOG_WARN, "event %s: attempt not queued: %s", ev->id, wh_host->last_error());
             out = WP_RETRY;
         }
@@ -166,11 +144,11 @@ static wp_status send_attempt(const char *account_id, const char *delivery_id, j
                               long timeout_ms, outbound_result *res)
 {
     char started[40];
-    now_iso(started);
-    const char *url = row_str(d, "url");
-    const char *ep = row_str(d, "endpoint_id");
-    const char *event_id = row_str(d, "event_id");
-    const char *body = row_str(d, "body");
+    wpc_time_iso_now(started);
+    const char *url = wpc_json_text(d, "url");
+    const char *ep = wpc_json_text(d, "endpoint_id");
+    const char *event_id = wpc_json_text(d, "event_id");
+    const char *body = wpc_json_text(d, "body");
     json_object *en;
     int enabled = json_object_object_get_ex(d, "enabled", &en) && json_object_get_boolean(en);
     memset(res, 0, sizeof *res);
@@ -181,7 +159,7 @@ static wp_status send_attempt(const char *account_id, const char *delivery_id, j
         snprintf(res->error, sizeof res->error, "endpoint disabled");
     } else if (wh_host->url_check(wh_self, url, pin, sizeof pin) != WP_OK) {
         snprintf(res->error, sizeof res->error, "refused: %s", wh_host->last_error());
-    } else if (wh_secret_load(account_id, ep, row_str(d, "secret_sealed"), secret) != WP_OK) {
+    } else if (wh_secret_load(account_id, ep, wpc_json_text(d, "secret_sealed"), secret) != WP_OK) {
         snprintf(res->error, sizeof res->error, "signing secret does not open");
     } else {
         char ts[24];
@@ -190,7 +168,7 @@ static wp_status send_attempt(const char *account_id, const char *delivery_id, j
         int bad = wh_sign_append(secret, event_id, ts, body, blen, sigs, sizeof sigs) != 0;
         json_object *pv;
         if (!bad && json_object_object_get_ex(d, "prev_valid", &pv) && json_object_get_boolean(pv) &&
-            wh_secret_load(account_id, ep, row_str(d, "previous_secret_sealed"), secret) == WP_OK)
+            wh_secret_load(account_id, ep, wpc_json_text(d, "previous_secret_sealed"), secret) == WP_OK)
             bad = wh_sign_append(secret, event_id, ts, body, blen, sigs, sizeof sigs) != 0;
         memset(secret, 0, sizeof secret);
         if (bad) {
@@ -246,8 +224,8 @@ static wp_status send_attempt(const char *account_id, const char *delivery_id, j
     wh_host->metrics_add(wh_self, ok ? "attempts_succeeded_total" : "attempts_failed_total",
                          ok ? "Webhook attempts answered 2xx" : "Webhook attempts that failed", 1);
     json_object *r = json_object_array_length(rows) ? json_object_array_get_idx(rows, 0) : NULL;
-    if (r && strcmp(row_str(r, "status"), "pending") == 0 &&
-        wh_enqueue_attempt(NULL, account_id, delivery_id, n + 1, row_int(r, "next_ms")) != WP_OK) {
+    if (r && strcmp(wpc_json_text(r, "status"), "pending") == 0 &&
+        wh_enqueue_attempt(NULL, account_id, delivery_id, n + 1, wpc_json_int64(r, "next_ms", 0)) != WP_OK) {
         wh_host->log(wh_self, WP_LOG_WARN, "delivery %s: attempt %d not queued: %s", delivery_id, n + 1,
                      wh_host->last_error());
         json_object_put(rows);
@@ -275,19 +253,19 @@ wp_status wh_attempt_run(const char *account_id, const char *delivery_id, int n,
         return WP_RETRY;
     }
     json_object *d = json_object_array_length(rows) ? json_object_array_get_idx(rows, 0) : NULL;
-    if (!d || strcmp(row_str(d, "status"), "pending") != 0) goto nothing; /* deleted, or finished */
-    int done = (int)row_int(d, "attempts"), max = (int)row_int(d, "max_attempts");
+    if (!d || strcmp(wpc_json_text(d, "status"), "pending") != 0) goto nothing; /* deleted, or finished */
+    int done = (int)wpc_json_int64(d, "attempts", 0), max = (int)wpc_json_int64(d, "max_attempts", 0);
     if (done >= n) {
         /* Run again after a crash: the attempt is recorded; its successor may not be queued. */
         if (done == n && done < max &&
-            wh_enqueue_attempt(NULL, account_id, delivery_id, n + 1, row_int(d, "next_ms")) != WP_OK) {
+            wh_enqueue_attempt(NULL, account_id, delivery_id, n + 1, wpc_json_int64(d, "next_ms", 0)) != WP_OK) {
             json_object_put(rows);
             return WP_RETRY;
         }
         goto nothing;
     }
     if (done < n - 1 || n > max) goto nothing; /* a stale job (the delivery was retried by hand meanwhile) */
-    const char *ep = row_str(d, "endpoint_id");
+    const char *ep = wpc_json_text(d, "endpoint_id");
     if (use_slots && !wh_slot_acquire(ep)) {
         st = wh_enqueue_attempt(NULL, account_id, delivery_id, n, now_unix_ms() + wh_cfg.defer_ms);
         json_object_put(rows);
@@ -308,10 +286,10 @@ wp_status wh_attempt_run(const char *account_id, const char *delivery_id, int n,
         if (use_slots) wh_slot_release(ep);
         if (st != WP_OK) {
             wh_host->log(wh_self, WP_LOG_WARN, "delivery %s not claimed: %s", delivery_id, wh_host->last_error());
-        } else if (row_int(d, "locked_ms") > now_unix_ms()) {
+        } else if (wpc_json_int64(d, "locked_ms", 0) > now_unix_ms()) {
             /* Another worker holds it, or a dead process did: look again when the claim expires,
              * so an attempt lost with its process is made after all. */
-            st = wh_enqueue_attempt(NULL, account_id, delivery_id, n, row_int(d, "locked_ms") + 100);
+            st = wh_enqueue_attempt(NULL, account_id, delivery_id, n, wpc_json_int64(d, "locked_ms", 0) + 100);
         }
         json_object_put(claimed);
         json_object_put(rows);

@@ -3,7 +3,7 @@
  * ids and delivery slots.  The HTTP API for the Zapier app is zb_routes.c
  * (every action goes through the core's own routes with host->api_call),
  * the flat shapes zb_flat.c, REST-hook deliveries zb_deliver.c; the
- * schedule and the HTTP attempt are plugins/shared/outbound.c's, the same as
+ * schedule and the HTTP attempt are plugins/common/outbound.c's, the same as
  * the webhooks plugin's.
  *
  * Config (all optional; unknown keys refused): allow_http (false),

@@ -1,7 +1,7 @@
 /*
  * zb_deliver.c - REST-hook deliveries: from events to POSTs at Zapier's
  * target URLs, through the same durable queue and on the same schedule as
- * the webhooks plugin (plugins/shared/outbound.h).
+ * the webhooks plugin (plugins/common/outbound.h).
  *
  * Fan-out (an event subscriber per trigger type): every subscription of the
  * account to the event's type gets one delivery row (unique per subscription
@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "outbound.h"
+#include "wpc_json.h"
 #include "zb.h"
 #include "zb_flat.h"
 
@@ -35,19 +36,6 @@ static int64_t now_unix_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *row_str(json_object *row, const char *key)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(row, key, &v) || json_object_is_type(v, json_type_null)) return NULL;
-    return json_object_get_string(v);
-}
-
-static int64_t row_int(json_object *row, const char *key)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(row, key, &v) || json_object_is_type(v, json_type_null)) return 0;
-    return json_object_get_int64(v);
-}
 
 static wp_status enqueue_attempt(const char *account_id, const char *delivery_id, int n, int64_t at_ms)
 {
@@ -92,7 +80,7 @@ static wp_status on_event(void *ud, const wp_plugin_event *ev)
     const char *text = json_object_to_json_string_ext(flat, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     wp_status out = WP_OK;
     for (size_t i = 0; i < n && out == WP_OK; i++) {
-        const char *hook = row_str(json_object_array_get_idx(hooks, i), "id");
+        const char *hook = wpc_json_text(json_object_array_get_idx(hooks, i), "id");
         char did[ZB_ID_MAX];
         if (zb_id_new("zhd", did) != 0) {
             out = WP_RETRY;
@@ -119,8 +107,8 @@ static wp_status on_event(void *ud, const wp_plugin_event *ev)
         }
         json_object *r = json_object_array_length(rows) ? json_object_array_get_idx(rows, 0) : NULL;
         /* attempts 0: the first attempt's job may not exist yet (a crash before it was queued) */
-        if (r && row_int(r, "attempts") == 0 && strcmp(row_str(r, "status"), "pending") == 0 &&
-            enqueue_attempt(ev->account_id, row_str(r, "id"), 1, 0) != WP_OK) {
+        if (r && wpc_json_int64(r, "attempts", 0) == 0 && strcmp(wpc_json_text(r, "status"), "pending") == 0 &&
+            enqueue_attempt(ev->account_id, wpc_json_text(r, "id"), 1, 0) != WP_OK) {
             zb_host->log(zb_self, WP_LOG_WARN, "event %s: attempt not queued: %s", ev->id, zb_host->last_error());
             out = WP_RETRY;
         }
@@ -150,8 +138,8 @@ static wp_status remove_gone(const char *account_id, const char *hook_id)
 
 static wp_status send_attempt(const char *account_id, const char *delivery_id, json_object *d, int n)
 {
-    const char *url = row_str(d, "target_url");
-    const char *body = row_str(d, "body");
+    const char *url = wpc_json_text(d, "target_url");
+    const char *body = wpc_json_text(d, "body");
     outbound_result res;
     memset(&res, 0, sizeof res);
     char pin[600] = "";
@@ -163,7 +151,7 @@ static wp_status send_attempt(const char *account_id, const char *delivery_id, j
                            "WalletPass-Zapier/1.0"};
         outbound_send(url, pin, hdrs, body, strlen(body), &o, &res);
     }
-    if (res.status_code == 410) return remove_gone(account_id, row_str(d, "hook_id"));
+    if (res.status_code == 410) return remove_gone(account_id, wpc_json_text(d, "hook_id"));
     int ok = res.status_code >= 200 && res.status_code < 300;
     long ra = res.retry_after_s > OUTBOUND_RETRY_AFTER_MAX ? OUTBOUND_RETRY_AFTER_MAX : res.retry_after_s;
     if (!ok && !res.error[0]) snprintf(res.error, sizeof res.error, "HTTP %d", res.status_code);
@@ -198,8 +186,8 @@ static wp_status send_attempt(const char *account_id, const char *delivery_id, j
     if (!ok) zb_host->log(zb_self, WP_LOG_INFO, "delivery %s attempt %d failed: %s", delivery_id, n, res.error);
     json_object *r = json_object_array_length(rows) ? json_object_array_get_idx(rows, 0) : NULL;
     wp_status out = WP_OK;
-    if (r && strcmp(row_str(r, "status"), "pending") == 0 &&
-        enqueue_attempt(account_id, delivery_id, n + 1, row_int(r, "next_ms")) != WP_OK) {
+    if (r && strcmp(wpc_json_text(r, "status"), "pending") == 0 &&
+        enqueue_attempt(account_id, delivery_id, n + 1, wpc_json_int64(r, "next_ms", 0)) != WP_OK) {
         zb_host->log(zb_self, WP_LOG_WARN, "delivery %s: attempt %d not queued: %s", delivery_id, n + 1,
                      zb_host->last_error());
         out = WP_RETRY; /* this job runs again, finds attempt n recorded and queues n + 1 */
@@ -225,11 +213,11 @@ static wp_status attempt_run(const char *account_id, const char *delivery_id, in
         return WP_RETRY;
     }
     json_object *d = json_object_array_length(rows) ? json_object_array_get_idx(rows, 0) : NULL;
-    if (!d || strcmp(row_str(d, "status"), "pending") != 0) goto nothing; /* unsubscribed, or finished */
-    int done = (int)row_int(d, "attempts"), max = (int)row_int(d, "max_attempts");
+    if (!d || strcmp(wpc_json_text(d, "status"), "pending") != 0) goto nothing; /* unsubscribed, or finished */
+    int done = (int)wpc_json_int64(d, "attempts", 0), max = (int)wpc_json_int64(d, "max_attempts", 0);
     if (done >= n) {
         /* run again after a crash: the attempt is recorded; its successor may not be queued */
-        if (done == n && done < max && enqueue_attempt(account_id, delivery_id, n + 1, row_int(d, "next_ms")) != WP_OK) {
+        if (done == n && done < max && enqueue_attempt(account_id, delivery_id, n + 1, wpc_json_int64(d, "next_ms", 0)) != WP_OK) {
             json_object_put(rows);
             return WP_RETRY;
         }
@@ -256,9 +244,9 @@ static wp_status attempt_run(const char *account_id, const char *delivery_id, in
         zb_slot_release();
         if (st != WP_OK) {
             zb_host->log(zb_self, WP_LOG_WARN, "delivery %s not claimed: %s", delivery_id, zb_host->last_error());
-        } else if (row_int(d, "locked_ms") > now_unix_ms()) {
+        } else if (wpc_json_int64(d, "locked_ms", 0) > now_unix_ms()) {
             /* another worker holds it, or a dead process did: look again when the claim expires */
-            st = enqueue_attempt(account_id, delivery_id, n, row_int(d, "locked_ms") + 100);
+            st = enqueue_attempt(account_id, delivery_id, n, wpc_json_int64(d, "locked_ms", 0) + 100);
         }
         json_object_put(claimed);
         json_object_put(rows);

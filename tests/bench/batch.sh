@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark: batch creation (POST /api/v1/passes/batch, core/src/http/batches.c).
+# Benchmark: batch creation (POST /api/v1/passes/batch, core/src/http/batches.c and
+# core/src/domain/batch_service.c).
 #
 #   batch     one batch of 1,000 passes: from the POST to GET /api/v1/batches/:id
 #             answering "completed" (4 job workers, chunks of 100)

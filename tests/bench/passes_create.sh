@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark: creating passes, POST /api/v1/passes (core/src/http/passes.c), with
-# no platform plugin loaded.
+# Benchmark: creating passes, POST /api/v1/passes (core/src/http/passes.c and
+# core/src/domain/pass_service.c), with no platform plugin loaded.
 #
 #   target     wrk POSTs the Solstice Coffee body of docs/api.md (no serial_number:
 #              each pass gets a generated one) with an API key whose account

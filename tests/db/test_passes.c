@@ -1,5 +1,5 @@
 /*
- * db_passes: the C helpers platform plugins read passes with (passes.h):
+ * db_passes: the C helpers platform plugins read passes with (pass_service.h):
  * wp_pass_load (no secret in it: those are pass_secrets.h's) and the pass
  * link capability (wp_pass_link_token, wp_pass_load_by_link), including a
  * master key rotation.
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "dbtest.h"
-#include "passes.h"
+#include "pass_service.h"
 #include "domain.h"
 #include "vault.h"
 
@@ -24,7 +24,7 @@
 static dbt T;
 static wp_domain S;
 
-/* Inserts a pass the way passes.c stores one. */
+/* Inserts a pass the way the pass service stores one. */
 static void add_pass(PGconn *c, const char *acct, const char *id, const char *serial)
 {
     const char *params[] = {acct, id, serial};

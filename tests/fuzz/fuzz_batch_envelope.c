@@ -1,6 +1,6 @@
 /*
  * fuzz_batch_envelope: the envelope of POST /api/v1/passes/batch
- * (wp_batch_envelope, core/src/http/batches.c): the input is the request body,
+ * (wp_batch_envelope, core/src/domain/batch_service.c): the input is the request body,
  * parsed strictly as the server does.  The items themselves go through the
  * pass body validation later (fuzz_pass_schema covers it).
  *
@@ -12,7 +12,7 @@
  */
 #include <stdio.h>
 
-#include "batches.h"
+#include "batch_service.h"
 #include "fuzz.h"
 #include "ids.h"
 #include "utf8.h"

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
     }
-    google_credcheck_wipe_put(secret);
+    wpc_cred_wipe_put(secret);
     json_object_put(meta);
     json_object_put(body);
     return 0;

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "bad refusal: \"%s\"\n", err.msg);
         abort();
     }
-    apple_credcheck_wipe_put(secret);
+    wpc_cred_wipe_put(secret);
     json_object_put(meta);
     json_object_put(body);
     free(b64);

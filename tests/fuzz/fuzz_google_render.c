@@ -8,6 +8,8 @@
 
 #include "fuzz.h"
 #include "google_render.h"
+#include "wpc_json.h"
+#include "wpc_time.h"
 
 static const char *image_url(void *ud, const char *name, const char *value)
 {
@@ -41,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)gr_class_id(id, sizeof id, pass, &o);
     (void)gr_object_id(id, sizeof id, pass, &o);
     (void)gr_state(pass, o.now);
-    const char *d = gr_pass_str(pass, "expiration_date");
-    if (d) (void)gr_parse_time(d);
+    const char *d = wpc_pass_str(pass, "expiration_date");
+    if (d) (void)wpc_time_iso_parse(d);
     json_object_put(pass);
     return 0;
 }

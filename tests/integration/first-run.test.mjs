@@ -27,7 +27,8 @@ test('walletpass routes needs neither a database nor a master key', () => {
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   for (const want of ['GET /healthz public core', 'GET /p/:capability public core', 'POST /api/v1/passes api_key core',
-    'GET /api/v1/passes/:id/pkpass public apple-signer', 'POST /api/v1/webhooks api_key webhooks'])
+    'GET /api/v1/passes/:id/pkpass public apple-signer', 'POST /api/v1/webhooks api_key webhooks',
+    'POST /api/v1/bubble/passes api_key bubble-bridge'])
     assert.ok(lines.includes(want), `${want} missing:\n${r.stdout}`);
   assert.ok(!/master_key|database/.test(r.stderr), r.stderr);
 });
@@ -35,7 +36,7 @@ test('walletpass routes needs neither a database nor a master key', () => {
 test('walletpass plugins needs neither a database nor a master key', () => {
   const r = bare(['plugins']);
   assert.equal(r.status, 0, r.stderr);
-  for (const name of ['apple-signer', 'google-jwt', 'apns', 'geofence', 'webhooks']) assert.match(r.stdout, new RegExp(`^${name} `, 'm'));
+  for (const name of ['apple-signer', 'google-jwt', 'apns', 'geofence', 'webhooks', 'bubble-bridge']) assert.match(r.stdout, new RegExp(`^${name} `, 'm'));
 });
 
 test('scripts/make-test-credentials: accepted by the API, and marked as test material', async () => {

@@ -416,7 +416,8 @@ test('pass.render.google: another plugin edits the object, or refuses (then the 
     });
     assert.equal(refused.status, 201, refused.text);
     assert.equal(refused.body.google_save_url, null);
-    assert.match(gw2.stderr(), /pass\.render\.google refused the pass/);
+    // the log line may still be in the pipe when the answer arrives
+    await waitFor(() => /pass\.render\.google refused the pass/.test(gw2.stderr()), { what: 'the refusal in the log' });
   } finally {
     await gw2.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -461,15 +462,10 @@ test('one OAuth token served every REST call; the assertion was checked by the s
   const at = g.apiCalls().map((c) => c.at).sort((x, y) => x - y);
   const busiest = Math.max(...at.map((t0) => at.filter((x) => x >= t0 && x < t0 + 1000).length));
   assert.ok(busiest <= 22, `${busiest} calls within one second`);
-  // The largest burst (calls less than 120 ms apart, e.g. three passes inserted at once) is spread
-  // by the limiter: n calls take at least about (n - 1) x 50 ms, where unlimited they take a few ms.
-  let best = [], cur = [at[0]];
-  for (const x of at.slice(1)) {
-    if (x - cur[cur.length - 1] < 120) cur.push(x); else cur = [x];
-    if (cur.length > best.length) best = [...cur];
-  }
-  // (three skinny passes at once: a class insert and an object insert each)
-  assert.ok(best.length >= 6, `a burst of at least 6 calls expected, largest ${best.length}`);
-  const span = best[best.length - 1] - best[0];
-  assert.ok(span >= (best.length - 1) * 35, `${best.length} calls in ${span} ms: not rate limited`);
+  // The limiter gives one issuer's calls departure slots 50 ms apart, so any 6 consecutive calls
+  // span at least 250 ms at departure; arrival may shift one end by a scheduling delay, hence 150.
+  // (Unlimited, the class and object inserts of three passes created at once arrive within a few
+  // ms.) A loaded machine only spreads calls further: no burst is required to exist.
+  for (let i = 0; i + 5 < at.length; i++)
+    assert.ok(at[i + 5] - at[i] >= 150, `6 calls within ${at[i + 5] - at[i]} ms: not rate limited`);
 });

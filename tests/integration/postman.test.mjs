@@ -3,7 +3,8 @@
 // (newman, pinned in tests/package.json) runs them against a real gateway with every in-tree plugin:
 // each must answer a status its operation documents as a success. The gateway is filled first with
 // one object of each kind (test credentials from scripts/make-test-credentials, a template, a pass
-// with a logo, a batch, a webhook endpoint) and the collection variables point at them.
+// with a logo, a batch, a webhook endpoint, a Bubble destination, a dashboard session) and the collection
+// variables point at them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -34,7 +35,8 @@ before(async () => {
     outbound: { allow_private_targets: true },
     rate_limit: { requests_per_second: 0 },
     plugins: [{ name: 'apple-signer' }, { name: 'google-jwt', config: { max_jwt_length: 100000 } }, { name: 'apns' },
-      { name: 'geofence' }, { name: 'webhooks', config: { allow_http: true } }, { name: 'zapier-bridge' }],
+      { name: 'geofence' }, { name: 'webhooks', config: { allow_http: true } }, { name: 'zapier-bridge' },
+      { name: 'bubble-bridge', config: { allow_http: true } }],
   } });
   a = gw.account();
   const ok = async (method, p, body, status = 200) => {
@@ -56,6 +58,8 @@ before(async () => {
   const login = await gw.request('POST', '/portal/api/login', { body: { email: 'postman@example.com', password: 'a long postman password' } });
   assert.equal(login.status, 200, login.text);
   const portalSession = /wp_session=([^;]+)/.exec(login.headers.get('set-cookie'))[1];
+  const bubble = await ok('POST', '/api/v1/bubble/destinations', { event_type: 'pass.installed',
+    url: `http://127.0.0.1:${receiver.address().port}/version-test/api/1.1/wf/pass_installed` }, 201);
   // the pass's Apple web-service token, from the pass.json of its bundle
   const pk = await fetch(pass.pkpass_url);
   assert.equal(pk.status, 200);
@@ -67,7 +71,7 @@ before(async () => {
   assert.ok(img, 'the save link carries an image URL of the pass');
   Object.assign(vars, {
     baseUrl: gw.url, apiKey: a.key, passId: pass.id, templateId: tpl.id, batchId: batch.id, webhookId: wh.id,
-    accountId: sub.id,
+    accountId: sub.id, bubbleDestinationId: bubble.id,
     token: img[1], hash: img[2], file: img[3],
     capability: new URL(pass.share_url).pathname.slice(3),
     device: "unknown-device", ptid: PTID, serial: pj.serialNumber, applePassToken: pj.authenticationToken,

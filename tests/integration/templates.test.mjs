@@ -197,7 +197,7 @@ test('templates: bad requests are 400 naming the field (body fields as body.<fie
 test('templates: pass.validate filters check template bodies; their errors name body.<field>', async () => {
   const bad = await create(a, { ...base, locations: [{ latitude: 10, longitude: 0 }, { latitude: 100, longitude: 0 }] });
   assertError(bad, 400, { param: 'body.locations[1].latitude', code: 'invalid_location' });
-  // The filter sees passes.c's document with mode "template" and the new template's id.
+  // The filter sees the pass service's document with mode "template" and the new template's id.
   const echo = await create(a, { logo_text: 'echo' });
   const e = assertError(echo, 400, { param: 'body.logo_text', code: 'echo' });
   assert.match(e.message, /^mode=template template_id=tpl_[0-9a-z]{26}$/);

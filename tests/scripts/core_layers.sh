@@ -46,16 +46,19 @@ for f in $(find . -type f \( -name '*.c' -o -name '*.h' \) -path './*/*' | sed '
     done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
 done
 
-# Plugins see the SDK and plugins/common only, never the core's headers.
+# Plugins see the SDK and plugins/common only, never the core's headers; and
+# plugins/common, shared by every plugin, sees the SDK and itself only.
 cd "$src/plugins"
 for f in $(find . -type f \( -name '*.c' -o -name '*.h' \) | sed 's|^\./||' | sort); do
     while IFS= read -r inc; do
         name=${inc##*/}
         if [ -n "${where[$name]+x}" ] && [ ! -e "$(dirname "$f")/$inc" ] && [ ! -e "common/$inc" ]; then
             say "plugins/$f includes $inc, a header of the core (core/src/${where[$name]}): use the SDK"
+        elif [ "${f%%/*}" = common ] && [ ! -e "common/$inc" ]; then
+            say "plugins/$f includes $inc: plugins/common includes only its own headers and the SDK's"
         fi
     done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
 done
 
 [ $fail -eq 0 ] || exit 1
-echo "ok: every include in core/src points down its layers; plugins include no core header"
+echo "ok: every include in core/src points down its layers; plugins include no core header; plugins/common no plugin's"

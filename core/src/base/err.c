@@ -52,6 +52,21 @@ wp_status wp_err_code(wp_err *err, const char *code)
     return err->status;
 }
 
+int wp_err_http_status(wp_status s)
+{
+    switch (s) {
+    case WP_EINVAL: return 400;
+    case WP_ENOTFOUND: return 404;
+    case WP_ECONFLICT: return 409;
+    case WP_ETOOLARGE: return 413;
+    case WP_EMEDIATYPE: return 415;
+    case WP_EAUTH: return 401;
+    case WP_ELIMIT: return 429;
+    case WP_EUNAVAIL: return 503;
+    default: return 500;
+    }
+}
+
 static void wp_err_vfill(wp_err *err, wp_status s, const char *fmt, va_list ap)
 {
     err->status = s;

@@ -34,4 +34,9 @@ void wp_err_clear(wp_err *err);
 /* Sets the API error code (a static string) and returns err->status. */
 wp_status wp_err_code(wp_err *err, const char *code);
 
+/* The HTTP status the API answers for s (400, 401, 404, 409, 413, 415, 429, 503,
+ * else 500): a service that records an API error without a request (a batch
+ * item's) answers as the handlers do. */
+int wp_err_http_status(wp_status s);
+
 #endif

@@ -13,23 +13,8 @@
 #include "accounts.h"
 #include "apikey.h"
 #include "db.h"
+#include "handler.h"
 #include "http.h"
-
-static const char *const no_query[] = {NULL};
-
-/* Common prologue: refuses unknown query parameters, gets the connection. */
-static PGconn *begin(wp_req *req, const char *const *allowed)
-{
-    wp_err err;
-    wp_err_clear(&err);
-    if (wp_req_query_check(req, allowed, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
-        return NULL;
-    }
-    PGconn *db = wp_req_db(req, &err);
-    if (!db) wp_resp_from_err(req, &err);
-    return db;
-}
 
 static json_object *str_or_null(PGresult *r, int row, int col)
 {
@@ -39,8 +24,8 @@ static json_object *str_or_null(PGresult *r, int row, int col)
 static void get_account(wp_req *req, void *ud)
 {
     wp_domain *dom = ud;
-    PGconn *db = begin(req, no_query);
-    if (!db) return;
+    PGconn *db;
+    if (!wp_handler_begin(req, NULL, NULL, &db)) return;
     wp_err err;
     wp_err_clear(&err);
     const char *params[] = {req->live_account_id};
@@ -55,7 +40,7 @@ static void get_account(wp_req *req, void *ud)
                     " a.parent_account_id, a.allocation, coalesce(a.trial_ends_at > now(), false)"
                     " FROM accounts a WHERE a.id = $1",
                     1, params, &r, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     if (PQntuples(r) != 1) {
@@ -123,14 +108,14 @@ void wp_accounts_respond_new_key(wp_req *req, PGconn *db, const char *account_id
     wp_err_clear(&err);
     wp_apikey_new k;
     if (wp_apikey_create_mode(db, account_id, name, livemode, &k, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     const char *params[] = {account_id, k.id};
     PGresult *r;
     if (wp_db_query(db, "SELECT " KEY_COLS " FROM api_keys WHERE account_id = $1 AND id = $2", 2, params, &r, &err) !=
         WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     json_object *o = key_json(r, 0);
@@ -144,8 +129,8 @@ void wp_accounts_respond_new_key(wp_req *req, PGconn *db, const char *account_id
 static void create_key(wp_req *req, void *ud)
 {
     (void)ud;
-    PGconn *db = begin(req, no_query);
-    if (!db) return;
+    PGconn *db;
+    if (!wp_handler_begin(req, NULL, NULL, &db)) return;
     wp_err err;
     wp_err_clear(&err);
     json_object *body = NULL;
@@ -154,7 +139,7 @@ static void create_key(wp_req *req, void *ud)
     /* The body is optional: an empty POST creates an unnamed key of the caller's mode. */
     if (req->ri->content_length > 0 || wp_req_header(req, "Content-Type")) {
         if (wp_req_json(req, &body, &err) != WP_OK) {
-            wp_resp_from_err(req, &err);
+            wp_handler_fail(req, &err);
             return;
         }
         if (!json_object_is_type(body, json_type_object)) {
@@ -201,28 +186,23 @@ static void list_keys(wp_req *req, void *ud)
 {
     (void)ud;
     static const char *const allowed[] = {"limit", "starting_after", NULL};
-    PGconn *db = begin(req, allowed);
-    if (!db) return;
+    wp_page page;
+    PGconn *db;
+    if (!wp_handler_page(req, allowed, NULL, NULL, &page, &db)) return;
     wp_err err;
     wp_err_clear(&err);
-    int limit;
-    char after[WP_ID_MAX + 8];
-    if (wp_req_page(req, &limit, after, sizeof after, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
-        return;
-    }
     char lim[16];
-    snprintf(lim, sizeof lim, "%d", limit + 1);
-    const char *params[] = {req->live_account_id, after[0] ? after : NULL, lim, mode_param(req)};
+    wp_handler_page_limit(&page, lim);
+    const char *params[] = {req->live_account_id, page.after[0] ? page.after : NULL, lim, mode_param(req)};
     PGresult *r;
     if (wp_db_query(db,
                     "SELECT " KEY_COLS " FROM api_keys WHERE account_id = $1 AND ($2::text IS NULL OR id < $2)"
                     KEY_MODE(4) " ORDER BY id DESC LIMIT $3::int",
                     4, params, &r, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
-    wp_resp_list(req, r, limit, key_json);
+    wp_handler_send_rows(req, r, page.limit, key_json);
     PQclear(r);
 }
 
@@ -244,14 +224,14 @@ static int revoke(wp_req *req, PGconn *db, const char *id, wp_err *err)
 static void delete_key(wp_req *req, void *ud)
 {
     (void)ud;
-    PGconn *db = begin(req, no_query);
-    if (!db) return;
+    PGconn *db;
+    if (!wp_handler_begin(req, NULL, NULL, &db)) return;
     wp_err err;
     wp_err_clear(&err);
     const char *id = wp_req_param(req, "id");
     int n = revoke(req, db, id, &err);
     if (n < 0) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     if (n == 0) {
@@ -270,8 +250,8 @@ static void delete_key(wp_req *req, void *ud)
 static void rotate_key(wp_req *req, void *ud)
 {
     (void)ud;
-    PGconn *db = begin(req, no_query);
-    if (!db) return;
+    PGconn *db;
+    if (!wp_handler_begin(req, NULL, NULL, &db)) return;
     wp_err err;
     wp_err_clear(&err);
     const char *id = wp_req_param(req, "id");
@@ -281,7 +261,7 @@ static void rotate_key(wp_req *req, void *ud)
         wp_db_query(db, "SELECT name, livemode FROM api_keys WHERE account_id = $1 AND id = $2 AND revoked_at IS NULL"
                     KEY_MODE(3) " FOR UPDATE",
                     3, params, &r, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     if (PQntuples(r) != 1) {
@@ -293,18 +273,18 @@ static void rotate_key(wp_req *req, void *ud)
     int livemode = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
     PQclear(r);
     if (revoke(req, db, id, &err) < 0) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     wp_apikey_new k;
     if (wp_apikey_create_mode(db, req->live_account_id, name, livemode, &k, &err) != WP_OK ||
         wp_db_commit(db, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     const char *p2[] = {req->live_account_id, k.id};
     if (wp_db_query(db, "SELECT " KEY_COLS " FROM api_keys WHERE account_id = $1 AND id = $2", 2, p2, &r, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     json_object *o = key_json(r, 0);

@@ -9,10 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_strict.h"
+#include "handler.h"
 #include "http.h"
-
-static const char *const no_query[] = {NULL};
+#include "json_strict.h"
 
 /* Meta keys a kind may not use: the view's own. */
 static const char *const reserved_meta[] = {"object", "platform", "created_at", "updated_at", "deleted", NULL};
@@ -131,17 +130,11 @@ static json_object *view(const char *name, json_object *meta, const char *create
     return o;
 }
 
-/* Common prologue: no-store, no query parameters. */
+/* Common prologue: no-store (the answers describe secrets), no query parameters. */
 static bool begin(wp_req *req)
 {
     wp_resp_header(req, "Cache-Control", "no-store");
-    wp_err err;
-    wp_err_clear(&err);
-    if (wp_req_query_check(req, no_query, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
-        return false;
-    }
-    return true;
+    return wp_handler_begin(req, NULL, NULL, NULL);
 }
 
 static void not_found(wp_req *req, const wp_cred_kind *k)
@@ -197,7 +190,7 @@ static void put_credentials(wp_req *req, void *ud)
     wp_err_clear(&err);
     json_object *body = NULL, *secret = NULL, *meta = NULL;
     if (parse_body(req, k, &body, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     /* The raw body holds passwords or keys in clear: it is not needed again. */
@@ -205,13 +198,13 @@ static void put_credentials(wp_req *req, void *ud)
     if (!json_object_is_type(body, json_type_object)) {
         wp_credentials_wipe_put(body);
         wp_err_param(&err, WP_EINVAL, "body", "the body must be a JSON object");
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     wp_status st = check(req, k, body, &secret, &meta, &err);
     wp_credentials_wipe_put(body);
     if (st != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     char aad[160];
@@ -225,7 +218,7 @@ static void put_credentials(wp_req *req, void *ud)
     wp_credentials_wipe_put(secret);
     if (st != WP_OK) {
         json_object_put(meta);
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     PGconn *db = wp_req_db(req, &err);
@@ -248,7 +241,7 @@ static void put_credentials(wp_req *req, void *ud)
     free(sealed);
     if (st != WP_OK) {
         json_object_put(meta);
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     json_object *o = view(k->name, meta, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
@@ -271,7 +264,7 @@ static void get_credentials(wp_req *req, void *ud)
                            "SELECT meta::text, " TS("created_at") ", " TS("updated_at")
                            " FROM credentials WHERE account_id = $1 AND platform = $2",
                            2, params, &r, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     if (PQntuples(r) != 1) {
@@ -284,7 +277,7 @@ static void get_credentials(wp_req *req, void *ud)
         json_object_put(meta);
         PQclear(r);
         wp_err_set(&err, WP_EINTERNAL, "credentials.meta of %s/%s is not a JSON object", req->account_id, k->name);
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     json_object *o = view(k->name, meta, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
@@ -305,7 +298,7 @@ static void delete_credentials(wp_req *req, void *ud)
     const char *params[] = {req->account_id, k->name};
     if (!db || wp_db_query(db, "DELETE FROM credentials WHERE account_id = $1 AND platform = $2 RETURNING 1", 2,
                            params, &r, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     int n = PQntuples(r);

@@ -450,19 +450,6 @@ static void send_now(wp_req *req, int status, const char *content_type, const vo
     req->bytes_out = (size_t)hn + (head_only ? 0 : len);
 }
 
-void wp_resp_list(wp_req *req, PGresult *r, int limit, json_object *(*row)(PGresult *r, int i))
-{
-    json_object *data = json_object_new_array();
-    int n = PQntuples(r);
-    for (int i = 0; i < n && i < limit; i++) json_object_array_add(data, row(r, i));
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "object", json_object_new_string("list"));
-    json_object_object_add(o, "data", data);
-    json_object_object_add(o, "has_more", json_object_new_boolean(n > limit));
-    wp_resp_json(req, 200, o);
-    json_object_put(o);
-}
-
 void wp_resp_json(wp_req *req, int status, json_object *body)
 {
     size_t len;
@@ -494,20 +481,7 @@ void wp_resp_error(wp_req *req, int status, const char *type, const char *code, 
     json_object_put(root);
 }
 
-int wp_http_status_for(wp_status s)
-{
-    switch (s) {
-    case WP_EINVAL: return 400;
-    case WP_ENOTFOUND: return 404;
-    case WP_ECONFLICT: return 409;
-    case WP_ETOOLARGE: return 413;
-    case WP_EMEDIATYPE: return 415;
-    case WP_EAUTH: return 401;
-    case WP_ELIMIT: return 429;
-    case WP_EUNAVAIL: return 503;
-    default: return 500;
-    }
-}
+int wp_http_status_for(wp_status s) { return wp_err_http_status(s); }
 
 void wp_resp_from_err(wp_req *req, const wp_err *err)
 {

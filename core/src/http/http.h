@@ -151,14 +151,6 @@ void wp_resp_header(wp_req *req, const char *name, const char *value);
 
 /* Sends `body` (borrowed) as JSON. */
 void wp_resp_json(wp_req *req, int status, json_object *body);
-/*
- * Sends a list page {"object":"list","data":[...],"has_more":bool} built from
- * the rows of r, which the query fetched with LIMIT limit + 1 (the extra row
- * only says that there is more).  row() makes one element (transferred).
- * r stays the caller's (PQclear).
- */
-void wp_resp_list(wp_req *req, PGresult *r, int limit, json_object *(*row)(PGresult *r, int i));
-
 /* Sends a response wp_resp_raw held back for the idempotency record (no-op otherwise). */
 void wp_resp_send_deferred(wp_req *req);
 

@@ -8,6 +8,7 @@
 
 #include "accounts.h"
 #include "db.h"
+#include "handler.h"
 #include "http.h"
 #include "timefmt.h"
 
@@ -15,17 +16,16 @@
 
 typedef struct {
     char from[64], to[64], status[8], path_prefix[256], ip[64], method[16], format[8], kind[16];
-    char after[40];
+    const char *after;
     int limit;
 } log_filter;
 
-static wp_status parse_filter(wp_req *req, log_filter *f, wp_err *err)
+/* The filters besides the page (wp_handler_page has read ?limit and ?starting_after). */
+static wp_status parse_filter(wp_req *req, const wp_page *page, log_filter *f, wp_err *err)
 {
-    static const char *const allowed[] = {"from", "to", "status", "path_prefix", "ip", "method",
-                                          "limit", "starting_after", "format", "kind", NULL};
     memset(f, 0, sizeof *f);
-    if (wp_req_query_check(req, allowed, err) != WP_OK) return WP_EINVAL;
-    if (wp_req_page(req, &f->limit, f->after, sizeof f->after, err) != WP_OK) return WP_EINVAL;
+    f->limit = page->limit;
+    f->after = page->after;
     struct { const char *name; char *buf; size_t len; } q[] = {
         {"from", f->from, sizeof f->from}, {"to", f->to, sizeof f->to}, {"status", f->status, sizeof f->status},
         {"path_prefix", f->path_prefix, sizeof f->path_prefix}, {"ip", f->ip, sizeof f->ip},
@@ -78,16 +78,16 @@ static void csv_field(char **buf, size_t *len, size_t *cap, const char *s, int l
 static void list_logs(wp_req *req, void *ud)
 {
     (void)ud;
+    static const char *const allowed[] = {"from", "to", "status", "path_prefix", "ip", "method",
+                                          "limit", "starting_after", "format", "kind", NULL};
+    wp_page page;
+    if (!wp_handler_page(req, allowed, NULL, NULL, &page, NULL)) return;
     wp_err err;
     wp_err_clear(&err);
     log_filter f;
-    if (parse_filter(req, &f, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
-        return;
-    }
-    PGconn *db = wp_req_db(req, &err);
-    if (!db) {
-        wp_resp_from_err(req, &err);
+    PGconn *db = NULL;
+    if (parse_filter(req, &page, &f, &err) != WP_OK || !(db = wp_req_db(req, &err))) {
+        wp_handler_fail(req, &err);
         return;
     }
     int csv = strcmp(f.format, "csv") == 0;
@@ -133,7 +133,7 @@ static void list_logs(wp_req *req, void *ud)
                     " AND ($11::text IS NULL OR kind = $11)"
                     " ORDER BY id DESC LIMIT $10::int",
                     11, params, &r, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
     int n = PQntuples(r);
@@ -182,13 +182,8 @@ static void list_logs(wp_req *req, void *ud)
                                PQgetisnull(r, i, 10) ? NULL : json_object_new_string(PQgetvalue(r, i, 10)));
         json_object_array_add(data, o);
     }
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "object", json_object_new_string("list"));
-    json_object_object_add(o, "data", data);
-    json_object_object_add(o, "has_more", json_object_new_boolean(n > f.limit));
     PQclear(r);
-    wp_resp_json(req, 200, o);
-    json_object_put(o);
+    wp_handler_send_list(req, data, n > f.limit);
 }
 
 wp_status wp_logs_routes(wp_router *rt, wp_err *err)

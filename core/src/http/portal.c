@@ -12,6 +12,7 @@
 
 #include "apikey.h"
 #include "db.h"
+#include "handler.h"
 #include "log.h"
 #include "password.h"
 #include "portal_store.h"
@@ -648,7 +649,7 @@ static void list_users(wp_req *req, void *ud)
         wp_resp_from_err(req, &err);
         return;
     }
-    wp_resp_list(req, r, 1000, user_json);
+    wp_handler_send_rows(req, r, 1000, user_json);
     PQclear(r);
 }
 

@@ -11,7 +11,7 @@
 
 #include "http.h"
 #include "log.h"
-#include "passes.h"
+#include "pass_service.h"
 #include "qrsvg.h"
 #include "router.h"
 #include "domain.h"

@@ -1,7 +1,7 @@
 /*
  * share.h - the share page: GET /p/<pass_id>.<token>, no API key.
  *
- * A pass's holder opens the pass's share_url (passes.h) on any device and gets
+ * A pass's holder opens the pass's share_url (pass_service.h) on any device and gets
  * one HTML page: the pass's name and logo and the buttons that fit the device.
  * The buttons are the platform plugins': each pass.links filter may add to the
  * document's "share_buttons" array an entry

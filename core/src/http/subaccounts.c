@@ -24,6 +24,7 @@
 #include "apikey.h"
 #include "db.h"
 #include "events.h"
+#include "handler.h"
 #include "metering.h"
 #include "subaccounts.h"
 #include "tenancy.h"
@@ -324,35 +325,23 @@ static void list_subs(wp_req *req, void *ud)
 {
     (void)ud;
     static const char *const allowed[] = {"limit", "starting_after", NULL};
+    wp_page page;
+    PGconn *db;
+    if (!wp_handler_page(req, allowed, NULL, NULL, &page, &db)) return;
     wp_err err;
     wp_err_clear(&err);
-    if (wp_req_query_check(req, allowed, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
-        return;
-    }
-    PGconn *db = wp_req_db(req, &err);
-    if (!db) {
-        wp_resp_from_err(req, &err);
-        return;
-    }
-    int limit;
-    char after[WP_ID_MAX + 8];
-    if (wp_req_page(req, &limit, after, sizeof after, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
-        return;
-    }
     char lim[16];
-    snprintf(lim, sizeof lim, "%d", limit + 1);
-    const char *p[] = {req->live_account_id, live_param(req), after[0] ? after : NULL, lim};
+    wp_handler_page_limit(&page, lim);
+    const char *p[] = {req->live_account_id, live_param(req), page.after[0] ? page.after : NULL, lim};
     PGresult *r;
     if (wp_db_query(db,
                     "SELECT " SUB_COLS " FROM accounts a WHERE" SCOPE " AND ($3::text IS NULL OR a.id < $3)"
                     " ORDER BY a.id DESC LIMIT $4::int",
                     4, p, &r, &err) != WP_OK) {
-        wp_resp_from_err(req, &err);
+        wp_handler_fail(req, &err);
         return;
     }
-    wp_resp_list(req, r, limit, sub_json);
+    wp_handler_send_rows(req, r, page.limit, sub_json);
     PQclear(r);
 }
 

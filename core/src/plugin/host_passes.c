@@ -61,9 +61,7 @@ wp_status wp_host_pass_link_token(wp_plugin *p, const char *account_id, const ch
 }
 
 /* Checks a capability of `purpose` (the vault's) for pass_id.  It names no
- * account: the owner is looked up by pass id (ids are random, but the key is
- * (account_id, id), so every owner is tried) and the MAC checked in constant
- * time by the passes module. */
+ * account: the pass service finds the owner (wp_pass_cap_owner). */
 static wp_status pass_verify(wp_plugin *p, const char *purpose, const char *pass_id, const char *token,
                              char *account_out, size_t account_len)
 {
@@ -74,21 +72,9 @@ static wp_status pass_verify(wp_plugin *p, const char *purpose, const char *pass
     if (!dom || !dom->db) return wp_plugin_failf(WP_EUNAVAIL, "capability check: passes are not available in this process");
     wp_err e;
     wp_err_clear(&e);
-    PGconn *c = wp_db_acquire(dom->db, &e);
-    if (!c) return wp_plugin_fail(e.status, &e);
-    PGresult *res = NULL;
-    const char *params[1] = {pass_id};
-    wp_status st = wp_db_query(c, "SELECT account_id FROM passes WHERE id = $1 LIMIT 4", 1, params, &res, &e);
-    wp_db_release(dom->db, c);
-    if (st != WP_OK) return wp_plugin_fail(st, &e);
-    int found = 0;
-    for (int i = 0; i < PQntuples(res) && !found; i++) {
-        if (wp_pass_cap_verify(dom, purpose, PQgetvalue(res, i, 0), pass_id, token) != WP_OK) continue;
-        found = 1;
-        if (account_out && account_len) snprintf(account_out, account_len, "%s", PQgetvalue(res, i, 0));
-    }
-    PQclear(res);
-    return found ? wp_plugin_ok() : wp_plugin_failf(WP_ENOTFOUND, "no such pass or capability");
+    wp_status st = wp_pass_cap_owner(dom, purpose, pass_id, token, account_out, account_len, &e);
+    if (st == WP_ENOTFOUND) return wp_plugin_failf(WP_ENOTFOUND, "no such pass or capability");
+    return st == WP_OK ? wp_plugin_ok() : wp_plugin_fail(st, &e);
 }
 
 wp_status wp_host_pass_link_verify(wp_plugin *p, const char *pass_id, const char *token, char *account_out,

@@ -36,7 +36,7 @@
 #include <openssl/crypto.h>
 
 #include "pass_secrets.h"
-#include "passes.h"
+#include "pass_service.h"
 #include "vault.h"
 
 #ifndef WP_DEFAULT_PLUGIN_DIR

@@ -120,7 +120,7 @@ static void test_accepts_a_pass_type_id_p12(void **state)
     assert_string_equal(str(meta, "pass_type_identifier"), PTID);
     assert_false(json_object_get_boolean(json_object_object_get(meta, "has_wwdr")));
     assert_false(json_object_object_get_ex(meta, "private_key_pem", NULL));
-    apple_credcheck_wipe_put(secret);
+    wpc_cred_wipe_put(secret);
     json_object_put(meta);
     json_object_put(b);
 }

@@ -76,7 +76,7 @@ static void test_accepts_a_key_file(void **state)
     assert_int_equal(json_object_object_length(secret), 5);
     assert_int_equal(json_object_object_length(meta), 3);
     assert_false(json_object_object_get_ex(meta, "private_key_pem", NULL));
-    google_credcheck_wipe_put(secret);
+    wpc_cred_wipe_put(secret);
     json_object_put(meta);
     json_object_put(b);
 }

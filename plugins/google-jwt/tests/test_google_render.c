@@ -264,17 +264,6 @@ static void states_and_locations(void **state)
     json_object_put(b);
 }
 
-static void times(void **state)
-{
-    (void)state;
-    assert_int_equal(gr_parse_time("2030-01-01T00:00:00Z"), 1893456000);
-    assert_int_equal(gr_parse_time("2030-01-01T02:00:00.123+02:00"), 1893456000);
-    assert_int_equal(gr_parse_time("2029-12-31T19:00:00-05:00"), 1893456000);
-    assert_int_equal(gr_parse_time("2030-01-01"), -1);
-    assert_int_equal(gr_parse_time("2030-01-01T00:00:00"), -1); /* no zone: ambiguous */
-    assert_int_equal(gr_parse_time(NULL), -1);
-}
-
 static void refusals(void **state)
 {
     (void)state;
@@ -300,7 +289,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(generic_fields), cmocka_unit_test(loyalty_fields), cmocka_unit_test(offer_fields),
         cmocka_unit_test(event_fields),   cmocka_unit_test(ids_and_classes), cmocka_unit_test(barcodes_and_body),
-        cmocka_unit_test(logo_fallbacks), cmocka_unit_test(states_and_locations), cmocka_unit_test(times), cmocka_unit_test(refusals),
+        cmocka_unit_test(logo_fallbacks), cmocka_unit_test(states_and_locations), cmocka_unit_test(refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
 /*
  * outbound.h - what the plugins that deliver events to URLs of their users'
- * (webhooks, zapier-bridge) share: the delivery schedule and one HTTP
- * attempt with libcurl.  A static library of plugins/shared/, linked into
- * each plugin: the plugins share this code, not each other's internals.
+ * (webhooks, zapier-bridge, bubble-bridge) share: the delivery schedule and
+ * one HTTP attempt, built on wpc_fetch (the SSRF-pinned, size-capped
+ * transfer).
  *
  * The schedule: attempt n of a delivery is due outbound_schedule_s[n - 1]
  * seconds after the event (0 s, 5 s, 30 s, 5 min, 30 min: OUTBOUND_ATTEMPTS
