@@ -25,6 +25,7 @@ const PTID = 'pass.test.walletpass.demo';
 const EMAIL = 'owner@solstice.example';
 const PASSWORD = 'a long dashboard password';
 const ORG = 'Solstice <b>Coffee</b> & Co.';
+const LOCATIONS = [{ latitude: 48.8584, longitude: 2.2945, relevant_text: 'Solstice is around the corner' }];
 // Actions wait this long at most: a loaded 2-core machine running sanitizer builds is slow at everything.
 const WAIT = 120000;
 
@@ -254,6 +255,21 @@ test('designer: a loyalty pass, the previews follow the form, the API\'s errors 
   await waitFor(async () => (await page.locator('[data-error-for="organization_name"]').textContent()).length > 0, { what: 'the error next to organization_name' });
   await shot('designer-errors');
   await page.getByLabel('Organisation name').fill(ORG);
+  // a location: a latitude out of range is named next to its field, then one the geofence plugin takes
+  await page.getByRole('button', { name: 'Add a location' }).click();
+  await page.getByLabel('Location 1: latitude').fill('95');
+  await page.getByLabel('Location 1: longitude').fill('2.2945');
+  await page.getByRole('button', { name: 'Issue the pass' }).click();
+  const latErr = page.locator('[data-error-for="locations[0].latitude"]');
+  await waitFor(async () => /latitude/.test(await latErr.textContent()), { what: 'the error next to locations[0].latitude' });
+  assert.equal(await page.getByLabel('Location 1: latitude').getAttribute('aria-invalid'), 'true');
+  await page.getByLabel('Location 1: latitude').fill('48.8584');
+  await page.getByLabel('Location 1: text on the lock screen').fill('Solstice is around the corner');
+  // a second one, removed again
+  await page.getByRole('button', { name: 'Add a location' }).click();
+  await page.getByLabel('Location 2: latitude').fill('1');
+  await page.getByRole('button', { name: 'Remove location 2' }).click();
+  assert.equal(await page.getByLabel('Location 2: latitude').count(), 0);
   assert.equal(gw.sql(`SELECT count(*) FROM passes WHERE account_id = '${state.account}'`), '0', 'nothing was issued');
 
   await page.getByLabel('Template name').fill('Solstice loyalty');
@@ -266,6 +282,9 @@ test('designer: a loyalty pass, the previews follow the form, the API\'s errors 
   assert.equal(body.background_color, '#0a3d2e');
   assert.equal(body.points, '2,450');
   assert.deepEqual(body.back_fields, [{ key: 'terms', label: 'Terms', value: 'One stamp per coffee. <script>alert(1)</script>' }]);
+  // the location, as the API answers the template
+  const tpl = await page.evaluate(async (id) => (await fetch(`/portal/api/v1/templates/${id}`)).json(), state.template);
+  assert.deepEqual(tpl.body.locations, LOCATIONS);
   assert.deepEqual(await unlabelled(), []);
 });
 
@@ -318,6 +337,9 @@ test('issue a pass from the template: its Apple and Google links and the QR code
   assert.ok((await qr.getAttribute('src')).includes(encodeURIComponent(state.share)));
   // made from the template, with its own serial number only
   assert.equal(gw.sql(`SELECT template_id FROM passes WHERE id = '${state.pass}'`), state.template);
+  // the template's location, on the pass as the API answers it
+  const p = await page.evaluate(async (id) => (await fetch(`/portal/api/v1/passes/${id}`)).json(), state.pass);
+  assert.deepEqual(p.locations, LOCATIONS);
   await shot('issued');
 });
 
@@ -350,6 +372,7 @@ test('the pkpass downloads, and its signature verifies against the test WWDR', a
   assert.equal(pj.backgroundColor, 'rgb(10, 61, 46)');
   assert.ok(pj.storeCard, 'a loyalty pass is a store card');
   assert.deepEqual(pj.barcodes[0].message, 'MEMBER-00421');
+  assert.deepEqual(pj.locations.map((l) => [l.latitude, l.longitude, l.relevantText]), [[48.8584, 2.2945, 'Solstice is around the corner']]);
 });
 
 test('passes: search, the pass page (fields, versions, devices, Google state), update and notify', async () => {
@@ -366,6 +389,12 @@ test('passes: search, the pass page (fields, versions, devices, Google state), u
   assert.match(await main.textContent(), /pass\.created/);
   assert.match(await main.textContent(), /No Apple device holds this pass yet/);
   assert.match(await main.textContent(), /Google object\s*ACTIVE/);
+  // the Google Wallet object as the google-jwt plugin knows it: not written to Google by the gateway yet
+  const gsec = main.locator('section[aria-labelledby="google-h"]');
+  await gsec.locator('dl[data-google="ACTIVE"]').waitFor();
+  assert.match(await gsec.textContent(), new RegExp(`Object\\s*${state.issuer}\\.${state.pass}`));
+  assert.match(await gsec.textContent(), /Written to Google\s*not by this gateway yet/);
+  assert.match(await gsec.textContent(), /Notifications \(24 h\)\s*0 of 3/);
   assert.match(await main.textContent(), /organization_name/);
   assert.equal(await main.locator('.previews b').count(), 0);
   // update: the designer with the pass, one field changed
@@ -383,6 +412,15 @@ test('passes: search, the pass page (fields, versions, devices, Google state), u
   await page.getByRole('button', { name: 'Send the message' }).click();
   await page.getByText('Message queued for every holder of the pass.').waitFor();
   assert.equal(gw.sql(`SELECT count(*) FROM pass_notifications WHERE pass_id = '${state.pass}'`), '1');
+  // a sync that left Google with an older content: written, synced, not up to date
+  gw.sql(`INSERT INTO google_jwt_objects (account_id, object_id, content_hash, synced_at) VALUES ('${state.account}',
+    '${state.issuer}.${state.pass}', '${'0'.repeat(64)}', now()) ON CONFLICT (account_id, object_id) DO UPDATE SET content_hash = EXCLUDED.content_hash, synced_at = now()`);
+  await page.reload(); // the same route: go() would keep the page drawn before
+  await page.locator(`main[data-ready="/passes/${state.pass}"]`).waitFor();
+  const gsec2 = page.locator('main section[aria-labelledby="google-h"]');
+  await gsec2.locator('dl[data-google="ACTIVE"]').waitFor();
+  assert.doesNotMatch(await gsec2.textContent(), /not by this gateway yet/);
+  assert.match(await gsec2.textContent(), /Up to date\s*no: a sync is on its way, or failed/);
   await shot('pass');
 });
 
@@ -548,9 +586,10 @@ test('portal security from the browser: cookie flags, no CSRF token 403, another
   const foreign = await p2.evaluate(async (id) => {
     const a = await fetch(`/portal/api/v1/passes/${id}`);
     const b = await fetch('/portal/api/v1/passes');
-    return { status: a.status, code: (await a.json()).error.code, list: (await b.json()).data.length };
+    const g = await fetch(`/portal/api/v1/passes/${id}/google`);
+    return { status: a.status, code: (await a.json()).error.code, list: (await b.json()).data.length, google: g.status };
   }, state.pass);
-  assert.deepEqual(foreign, { status: 404, code: 'resource_missing', list: 0 });
+  assert.deepEqual(foreign, { status: 404, code: 'resource_missing', list: 0, google: 404 });
   await p2.goto(`${gw.url}/dashboard/#/passes/${state.pass}`);
   await p2.locator('main h1', { hasText: 'Not found' }).waitFor();
   assert.match(await p2.locator('main').textContent(), new RegExp(`no pass ${state.pass}`));

@@ -201,6 +201,52 @@ export async function show(ctx) {
   }
   drawGroups();
 
+  // Locations: where the pass shows on the lock screen (Apple) and its merchant locations (Google).
+  // Each row edits its own object, so keys without a control here (altitude) are kept.
+  const MAX_LOCATIONS = 10;
+  const locationsBox = h('div');
+  function drawLocations() {
+    const rows = Array.isArray(body.locations) ? body.locations : [];
+    const legendId = nextId('lg');
+    render(locationsBox, h('fieldset', { class: 'fields-group', 'aria-labelledby': legendId },
+      h('legend', { id: legendId }, 'Locations', h('span', { class: 'muted small' }, ` (${rows.length} of up to ${MAX_LOCATIONS})`)),
+      h('p', { class: 'hint' }, 'Near one of these places the phone offers the pass on its lock screen (Apple) and Google shows it as nearby.'),
+      h('div', { dataset: { errorFor: 'locations' }, class: 'error field', role: 'alert' }),
+      rows.map((loc, i) => {
+        const inp = (k, l, number) => {
+          const el = h('input', { type: 'text', value: loc[k] ?? '', 'aria-label': `Location ${i + 1}: ${l}`, inputmode: number ? 'decimal' : null });
+          el.dataset.param = `locations[${i}].${k}`;
+          const err = h('div', { class: 'error', id: nextId('e'), dataset: { errorFor: `locations[${i}].${k}` }, role: 'alert' });
+          el.setAttribute('aria-describedby', err.id);
+          el.addEventListener('input', () => {
+            const v = el.value.trim();
+            // a number when it reads as one; anything else is sent as typed, for the API to name
+            if (v === '') delete loc[k];
+            else loc[k] = number && Number.isFinite(Number(v)) ? Number(v) : el.value;
+            err.textContent = '';
+            el.removeAttribute('aria-invalid');
+            refresh();
+          });
+          return h('div', { class: 'field' }, h('span', { class: 'small muted', 'aria-hidden': 'true' }, l), el, err);
+        };
+        return h('div', { class: 'frow' }, inp('latitude', 'latitude', true), inp('longitude', 'longitude', true), inp('relevant_text', 'text on the lock screen', false),
+          h('button', { type: 'button', class: 'btn small danger', 'aria-label': `Remove location ${i + 1}`, on: { click: () => {
+            rows.splice(i, 1);
+            body.locations = rows;
+            drawLocations();
+            refresh();
+          } } }, 'Remove'));
+      }),
+      rows.length < MAX_LOCATIONS ? h('button', { type: 'button', class: 'btn small', on: { click: () => {
+        rows.push({});
+        body.locations = rows;
+        drawLocations();
+        const first = locationsBox.querySelector(`[data-param="locations[${rows.length - 1}].latitude"]`);
+        if (first) first.focus();
+      } } }, 'Add a location') : null));
+  }
+  drawLocations();
+
   const imagesBox = h('div', { class: 'row' });
   function drawImages() {
     body.images = body.images || {};
@@ -237,6 +283,7 @@ export async function show(ctx) {
       field('Format', textInput('barcode_format', { options: [['qr', 'QR'], ['pdf417', 'PDF417'], ['aztec', 'Aztec'], ['code128', 'Code 128']] }), { param: 'barcode_format' }),
       field('Text under the code', textInput('barcode_alt_text'), { param: 'barcode_alt_text' }))),
     h('fieldset', {}, h('legend', {}, 'Images (PNG)'), imagesBox),
+    locationsBox,
     h('fieldset', {}, h('legend', {}, 'Dates'), h('div', { class: 'row' },
       field('Relevant date', textInput('relevant_date', { date: true }), { param: 'relevant_date', hint: 'When the pass shows on the lock screen.' }),
       field('Expires', textInput('expiration_date', { date: true }), { param: 'expiration_date' }))));

@@ -1,5 +1,6 @@
 // One pass: its fields, links and QR, versions (its events), Apple devices with their last push,
-// its Google state, and what can be done to it: edit, notify, void.
+// its Google Wallet object (the google-jwt plugin's GET /passes/:id/google), and what can be done
+// to it: edit, notify, void.
 import { h, render, table, when, copyable, toast, field, clearErrors, showFieldError } from '../dom.js';
 import { api, portal } from '../api.js';
 import { appleFront } from '../preview/apple.js';
@@ -24,6 +25,14 @@ export async function show(ctx) {
     devices = (await api.get(`/passes/${p.id}/devices`)).data;
   } catch (e) {
     devicesNote = e.code === 'route_not_found' ? 'Apple devices are tracked by the apns plugin, which this gateway does not load.' : e.message;
+  }
+
+  // what the google-jwt plugin knows of the pass's Google Wallet object
+  let google = null, googleNote = null;
+  try {
+    google = await api.get(`/passes/${p.id}/google`);
+  } catch (e) {
+    googleNote = e.code === 'route_not_found' ? 'Google Wallet objects are kept by the google-jwt plugin, which this gateway does not load.' : e.message;
   }
 
   const body = {};
@@ -59,7 +68,8 @@ export async function show(ctx) {
 
   const voided = p.status !== 'active';
   const expired = p.expiration_date && new Date(p.expiration_date) < new Date();
-  const googleState = voided ? 'INACTIVE (voided)' : expired ? 'EXPIRED' : 'ACTIVE';
+  const googleState = google ? google.state : voided ? 'INACTIVE (voided)' : expired ? 'EXPIRED' : 'ACTIVE';
+  const upToDate = (g) => (g.up_to_date === true ? 'yes' : g.up_to_date === false ? 'no: a sync is on its way, or failed (the gateway log says why)' : 'unknown');
   const lastPush = devices && devices.map((d) => d.last_push).filter(Boolean).sort((a, b) => String(b.at).localeCompare(String(a.at)))[0];
 
   render(ctx.main,
@@ -85,6 +95,15 @@ export async function show(ctx) {
             h('dt', {}, 'Google object'), h('dd', {}, p.google_save_url ? googleState : `${googleState}, not saved to Google yet (no credentials)`),
             h('dt', {}, 'Apple devices'), h('dd', {}, devices ? String(devices.length) : '—'),
             h('dt', {}, 'Last push'), h('dd', {}, lastPush ? `${when(lastPush.at)}: APNs ${lastPush.status}${lastPush.reason ? ' ' + lastPush.reason : ''}` : '—'))),
+        h('section', { class: 'card', 'aria-labelledby': 'google-h' }, h('h2', { id: 'google-h' }, 'Google Wallet object'),
+          googleNote ? h('p', { class: 'muted' }, googleNote) : h('dl', { class: 'props', dataset: { google: google.state } },
+            h('dt', {}, 'State'), h('dd', {}, google.state),
+            h('dt', {}, 'Object'), h('dd', { class: 'mono' }, google.object_id || 'none: upload the Google credentials'),
+            h('dt', {}, 'Class'), h('dd', { class: 'mono' }, google.class_id || '—'),
+            h('dt', {}, 'Written to Google'), h('dd', {}, google.inserted_at ? when(google.inserted_at) : 'not by this gateway yet (Google makes it when a holder saves the link)'),
+            h('dt', {}, 'Last sync'), h('dd', {}, google.synced_at ? when(google.synced_at) : '—'),
+            h('dt', {}, 'Up to date'), h('dd', {}, google.synced_at || google.inserted_at ? upToDate(google) : '—'),
+            h('dt', {}, 'Notifications (24 h)'), h('dd', {}, `${google.notifications_24h} of ${google.notifications_limit}`))),
         voided ? null : h('section', { class: 'card', 'aria-labelledby': 'notify-h' }, h('h2', { id: 'notify-h' }, 'Notify the holders'), notifyForm),
         h('section', { 'aria-labelledby': 'fields-h' }, h('h2', { id: 'fields-h' }, 'Fields'),
           table([{ label: 'Field', cell: (r) => h('span', { class: 'mono nowrap' }, r[0]) }, { label: 'Value', cell: (r) => h('span', { class: 'mono' }, valueText(r[1])) }],
