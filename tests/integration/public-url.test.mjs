@@ -57,7 +57,7 @@ test('loopback and https public URLs: no warning, /readyz lists none', async () 
     assert.doesNotMatch(gw.stderr(), /plain HTTP/);
     const r = await gw.request('GET', '/readyz');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { status: 'ready', database: 'ok', warnings: [] });
+    assert.deepEqual(r.body, { status: 'ready', database: 'ok', processes: 1, warnings: [] });
   } finally {
     await gw.stop();
   }
