@@ -33,6 +33,7 @@
 #include "jobs.h"
 #include "migrate.h"
 #include "plugins.h"
+#include "reload.h"
 #include "server.h"
 #include "tls.h"
 
@@ -129,9 +130,12 @@ static int cmd_serve(wp_config *cfg)
         return fail(&err);
     }
     int sig = 0;
-    /* SIGHUP: re-read the TLS certificate and key (a renewal); serving goes on either way */
+    /* SIGHUP: read the configuration again and apply what can change without a restart (reload.h),
+     * and re-read the TLS certificate and key (a renewal); serving goes on either way */
     while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
         wp_err herr;
+        wp_err_clear(&herr);
+        (void)wp_reload(&srv, plugins, &herr); /* logs what it did and did not; a bad file changes nothing */
         wp_err_clear(&herr);
         (void)wp_server_reload_tls(&srv, &herr); /* logs the outcome itself; a failure keeps the old pair */
     }

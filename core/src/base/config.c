@@ -662,6 +662,84 @@ void wp_config_each(const wp_config *cfg, wp_config_visit fn, void *ud)
     }
 }
 
+static bool same_value(const key_spec *ks, const wp_config *a, const wp_config *b)
+{
+    const char *pa = (const char *)a + ks->off, *pb = (const char *)b + ks->off;
+    switch (ks->type) {
+    case K_INT:
+    case K_LOGLEVEL: return *(const int *)pa == *(const int *)pb;
+    case K_SIZE: return *(const size_t *)pa == *(const size_t *)pb;
+    case K_DOUBLE: return *(const double *)pa == *(const double *)pb;
+    case K_BOOL: return *(const bool *)pa == *(const bool *)pb;
+    case K_STR:
+    case K_URL: {
+        const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
+        return (!sa && !sb) || (sa && sb && strcmp(sa, sb) == 0);
+    }
+    case K_JSON_ARRAY:
+    case K_JSON_OBJECT: return json_object_equal(*(json_object *const *)pa, *(json_object *const *)pb) != 0;
+    }
+    return false;
+}
+
+void wp_config_diff(const wp_config *a, const wp_config *b, void (*fn)(void *ud, const char *key), void *ud)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (schema[i].off != OFF(plugins) && !same_value(&schema[i], a, b)) fn(ud, schema[i].path);
+    for (const char *const *sec = open_sections; *sec; sec++) {
+        json_object *va = a->root ? lookup(a->root, *sec) : NULL, *vb = b->root ? lookup(b->root, *sec) : NULL;
+        if (!json_object_equal(va, vb)) fn(ud, *sec);
+    }
+}
+
+/* Removes root[dotted] when present. */
+static void unassign(json_object *root, const char *dotted)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", dotted);
+    char *dot = strrchr(buf, '.');
+    json_object *parent = root;
+    if (dot) {
+        *dot = '\0';
+        parent = lookup(root, buf);
+    }
+    if (parent && json_object_is_type(parent, json_type_object)) json_object_object_del(parent, dot ? dot + 1 : buf);
+}
+
+wp_status wp_config_merge(const wp_config *base, const wp_config *next, const char *const *keys, size_t nkeys,
+                          wp_config **out, wp_err *err)
+{
+    *out = NULL;
+    json_object *doc = NULL;
+    if (!base->root || json_object_deep_copy(base->root, &doc, NULL) != 0 || !doc)
+        return wp_err_set(err, WP_ENOMEM, "configuration: out of memory");
+    for (size_t i = 0; i < nkeys; i++) {
+        json_object *v = next->root ? lookup(next->root, keys[i]) : NULL, *copy = NULL;
+        if (!v) {
+            unassign(doc, keys[i]);
+            continue;
+        }
+        if (json_object_deep_copy(v, &copy, NULL) != 0 || !copy) {
+            json_object_put(doc);
+            return wp_err_set(err, WP_ENOMEM, "configuration: out of memory");
+        }
+        assign(doc, keys[i], copy);
+    }
+    wp_config *c = calloc(1, sizeof *c);
+    if (!c) {
+        json_object_put(doc);
+        return wp_err_set(err, WP_ENOMEM, "configuration: out of memory");
+    }
+    wp_status st = wp_config_from_json(doc, c, err);
+    json_object_put(doc);
+    if (st != WP_OK) {
+        free(c);
+        return st;
+    }
+    *out = c;
+    return WP_OK;
+}
+
 void wp_config_free(wp_config *cfg)
 {
     for (size_t i = 0; i < NKEYS; i++) {

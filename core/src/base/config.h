@@ -126,6 +126,23 @@ void wp_config_each(const wp_config *cfg, wp_config_visit fn, void *ud);
  */
 bool wp_config_redact(const char *value, char *out, size_t len);
 
+/*
+ * Calls fn(ud, key) for every key whose effective value differs between a and
+ * b: the keys of the schema ("server.port"; the plugins array excluded, the
+ * plugin loader compares it) and the sections other modules own, named by the
+ * section ("vault", "jobs", "outbound", "portal").  Only reads both.
+ */
+void wp_config_diff(const wp_config *a, const wp_config *b, void (*fn)(void *ud, const char *key), void *ud);
+
+/*
+ * A configuration equal to base except for the schema keys listed, whose
+ * values (or absence) are next's; validated as a loaded one.  *out is
+ * allocated: release it with wp_config_free() and free().  base and next are
+ * only read (base may be in use by other threads).
+ */
+wp_status wp_config_merge(const wp_config *base, const wp_config *next, const char *const *keys, size_t nkeys,
+                          wp_config **out, wp_err *err);
+
 /* True when a key of a free-form section names a secret (a password, a
  * token, a private key, previous_keys ...): its value is never printed. */
 bool wp_config_key_is_secret(const char *dotted);
