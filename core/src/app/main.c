@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apikey.h"
 #include "cli_accounts.h"
@@ -33,6 +34,7 @@
 #include "jobs.h"
 #include "migrate.h"
 #include "plugins.h"
+#include "notify.h"
 #include "reload.h"
 #include "server.h"
 #include "tls.h"
@@ -129,16 +131,23 @@ static int cmd_serve(wp_config *cfg)
         wp_server_free(&srv);
         return fail(&err);
     }
+    /* Type=notify: migrations are applied and the port listens (notify.h) */
+    char ready[200];
+    snprintf(ready, sizeof ready, "READY=1\nSTATUS=serving on port %d\nMAINPID=%ld", cfg->port, (long)getpid());
+    wp_notify(ready);
     int sig = 0;
     /* SIGHUP: read the configuration again and apply what can change without a restart (reload.h),
      * and re-read the TLS certificate and key (a renewal); serving goes on either way */
     while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
         wp_err herr;
         wp_err_clear(&herr);
+        wp_notify_reloading();
         (void)wp_reload(&srv, plugins, &herr); /* logs what it did and did not; a bad file changes nothing */
         wp_err_clear(&herr);
         (void)wp_server_reload_tls(&srv, &herr); /* logs the outcome itself; a failure keeps the old pair */
+        wp_notify("READY=1");
     }
+    wp_notify("STOPPING=1");
     wp_log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     wp_server_stop(&srv);
     wp_plugins_unload(plugins); /* after requests and jobs stopped, before the pool closes */
