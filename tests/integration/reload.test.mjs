@@ -5,7 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startGateway, waitFor } from './lib/harness.mjs';
+import path from 'node:path';
+import { startGateway, waitFor, BIN } from './lib/harness.mjs';
+
+const WP_EINVAL = 2, WP_ELATE = 11;
 
 const RELOADED = /warn +SIGHUP: reloaded: ([^\n]*)/;
 const RESTART = /warn +SIGHUP: changed, but not reloaded \(a restart applies them\): ([^\n]*)/;
@@ -140,4 +143,41 @@ test('requests running while SIGHUPs swap the configuration get answers of eithe
   assert.ok(statuses.every((s) => s === 200 || s === 201 || s === 429), statuses.join(','));
   assert.ok(statuses.filter((s) => s === 201).length > 0);
   assert.equal(gw.proc.exitCode, null);
+});
+
+test('reload_register (ABI 1.9): declared keys reach the plugin, others need a restart, a refusal keeps the running value', async () => {
+  const FIXTURES = path.join(process.env.WP_BUILD_DIR || path.resolve(path.dirname(BIN), '..'), 'tests', 'fixtures', 'plugins');
+  const fx = await startGateway({ config: { plugin_dir: FIXTURES, plugins: [{ name: 'reloadfx', config: { greeting: 'hello', fixed: 1 } }] } });
+  try {
+    let r = await fx.request('GET', '/api/v1/reloadfx');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.greeting, 'hello');
+    assert.equal(r.body.register_empty, WP_EINVAL, 'no keys');
+    assert.equal(r.body.register_no_fn, WP_EINVAL, 'no function');
+    assert.equal(r.body.register_twice, WP_EINVAL, 'a second registration');
+    assert.equal(r.body.register_late, WP_ELATE, 'after init');
+    const c = JSON.parse(fs.readFileSync(fx.cfgPath, 'utf8'));
+    const send = async (config, re) => {
+      const n = (fx.stderr().match(new RegExp(re.source, 'g')) || []).length;
+      c.plugins[0].config = config;
+      fs.writeFileSync(fx.cfgPath, JSON.stringify(c));
+      fx.proc.kill('SIGHUP');
+      await waitFor(() => (fx.stderr().match(new RegExp(re.source, 'g')) || []).length > n, { what: `${re}` });
+    };
+    await send({ greeting: 'bonjour', fixed: 2 }, /SIGHUP: changed, but not reloaded \(a restart applies them\): plugins\.reloadfx\.config\.fixed/);
+    assert.match(fx.stderr(), /SIGHUP: reloaded: plugins\.reloadfx\.config\.greeting/);
+    r = await fx.request('GET', '/api/v1/reloadfx');
+    assert.equal(r.body.greeting, 'bonjour');
+    assert.equal(r.body.reloads, 1);
+    await send({ greeting: 'no', fixed: 2 }, /plugin "reloadfx": reload refused, its running settings stay: greeting: "no" is not a greeting/);
+    r = await fx.request('GET', '/api/v1/reloadfx');
+    assert.equal(r.body.greeting, 'bonjour');
+    // a key removed from the file is a change too: the plugin gets its config without it (its default)
+    await send({ fixed: 2 }, /SIGHUP: reloaded: plugins\.reloadfx\.config\.greeting/);
+    r = await fx.request('GET', '/api/v1/reloadfx');
+    assert.equal(r.body.greeting, 'hello');
+    assert.equal(r.body.reloads, 2);
+  } finally {
+    await fx.stop();
+  }
 });
