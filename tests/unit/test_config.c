@@ -15,7 +15,7 @@
 static const char *const env_names[] = {
     "WALLETPASS_CONFIG", "WALLETPASS_PORT", "WALLETPASS_PUBLIC_URL", "WALLETPASS_DATABASE_URL",
     "WALLETPASS_MASTER_KEY", "WALLETPASS_PLUGIN_DIR", "WALLETPASS_MIGRATIONS_DIR", "WALLETPASS_LOG_LEVEL",
-    "WALLETPASS_TLS_CERTIFICATE_FILE", "WALLETPASS_TLS_KEY_FILE", NULL};
+    "WALLETPASS_TLS_CERTIFICATE_FILE", "WALLETPASS_TLS_KEY_FILE", "WALLETPASS_PORTAL_SIGNUP", "WALLETPASS_DASHBOARD_DIR", NULL};
 
 /* Every test starts from an environment without WALLETPASS_* variables. */
 static int clean_env(void **state)
@@ -389,6 +389,37 @@ static void test_open_sections(void **state)
     wp_config_free(&cfg);
 }
 
+/* portal: its defaults, the sign-up modes, and its keys checked like every other section. */
+static void test_portal_section(void **state)
+{
+    (void)state;
+    wp_config cfg;
+    wp_err err;
+    wp_err_clear(&err);
+    assert_int_equal(from_text("{}", &cfg, &err), WP_OK);
+    assert_true(cfg.portal_enabled);
+    assert_string_equal(cfg.portal_signup, "off");
+    assert_string_equal(cfg.portal_dashboard_dir, WP_SOURCE_DIR "/dashboard");
+    assert_int_equal(cfg.portal_login_max_failures, 5);
+    assert_int_equal(cfg.portal_password_log2_n, 15);
+    wp_config_free(&cfg);
+    assert_int_equal(from_text("{\"portal\":{\"signup\":\"invite\",\"login_max_failures\":3}}", &cfg, &err), WP_OK);
+    assert_string_equal(cfg.portal_signup, "invite");
+    assert_int_equal(cfg.portal_login_max_failures, 3);
+    wp_config_free(&cfg);
+    assert_int_equal(from_text("{\"portal\":{\"signup\":\"sometimes\"}}", &cfg, &err), WP_ECONFIG);
+    assert_string_equal(err.param, "portal.signup");
+    assert_int_equal(from_text("{\"portal\":{\"sigup\":\"open\"}}", &cfg, &err), WP_ECONFIG);
+    assert_string_equal(err.param, "portal.sigup");
+    assert_int_equal(from_text("{\"portal\":{\"password_scrypt_log2_n\":9}}", &cfg, &err), WP_ECONFIG);
+    assert_string_equal(err.param, "portal.password_scrypt_log2_n");
+    assert_int_equal(from_text("{\"portal\":{\"password_min_length\":4}}", &cfg, &err), WP_ECONFIG);
+    /* the production example signs nobody up */
+    assert_int_equal(wp_config_load(WP_SOURCE_DIR "/config/production.example.json", &cfg, &err), WP_OK);
+    assert_string_equal(cfg.portal_signup, "off");
+    wp_config_free(&cfg);
+}
+
 /* Writes text to a new temporary file; returns its path (static buffer). */
 static const char *tmp_file(const char *text)
 {
@@ -739,6 +770,7 @@ int main(void)
         cmocka_unit_test_setup(test_comments_ignored, clean_env),
         cmocka_unit_test_setup(test_null_means_default, clean_env),
         cmocka_unit_test_setup(test_open_sections, clean_env),
+        cmocka_unit_test_setup(test_portal_section, clean_env),
         cmocka_unit_test_setup(test_load_defaults, clean_env),
         cmocka_unit_test_setup(test_load_example, clean_env),
         cmocka_unit_test_setup(test_load_other_shipped_configs, clean_env),

@@ -5,6 +5,7 @@
  *   walletpass migrate                    apply pending migrations and exit
  *   walletpass account create --name N --email E [--plan P]   prints the account id
  *   walletpass key create --account ID [--name N]             prints the new API key
+ *   walletpass user create --account ID --email E             a dashboard user (cli_users.c)
  *   walletpass plugins [--hooks]          load the configured plugins, list them (and the filter order)
  *   walletpass routes                     every route serve would register: METHOD PATTERN AUTH OWNER
  *   walletpass config check [FILE]        validate a configuration file, TLS files and plugin sections
@@ -26,6 +27,7 @@
 
 #include "apikey.h"
 #include "cli_accounts.h"
+#include "cli_users.h"
 #include "config.h"
 #include "crash.h"
 #include "db.h"
@@ -53,6 +55,13 @@ static int usage(void)
             "  account set-plan ID PLAN                change an account's plan at once (logged)\n"
             "  key list --account ID                   keys: id, live|test, prefix, created, revoked, name\n"
             "  key revoke --account ID KEY_ID          revoke a key\n"
+            "  user create --account ID --email EMAIL [--password-stdin]\n"
+            "                                          a dashboard user; prints its id (and a generated password)\n"
+            "  user list --account ID                  dashboard users: id, email, created, last login\n"
+            "  user set-password --email EMAIL [--password-stdin]\n"
+            "                                          a new password (generated unless read); the user's sessions end\n"
+            "  invite create [--account ID] [--email EMAIL]\n"
+            "                                          a sign-up link (to a new account, or to join ID)\n"
             "  plugins [--hooks]                       list the configured plugins (and the filter order)\n"
             "  routes                                  list the routes of the core and the configured plugins\n"
             "  config check [FILE]                     validate a configuration file (default: WALLETPASS_CONFIG)\n"
@@ -363,6 +372,10 @@ static int cmd_config_check(const char *path)
         fprintf(stderr, "warning: %s\n", text);
         warnings++;
     }
+    if (cfg.portal_enabled && !wp_server_dashboard_found(&cfg, text, sizeof text)) {
+        fprintf(stderr, "warning: %s\n", text);
+        warnings++;
+    }
     if (cfg.tls_certificate_file) {
         wp_tls *tls = NULL;
         wp_tls_info info;
@@ -519,6 +532,7 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "routes") == 0) rc = cmd_routes(&cfg);
     else if (strcmp(cmd, "migrate") == 0) rc = run_migrate(&cfg, cfg.db_startup_wait_s, &err) ? 0 : fail(&err);
     else if ((rc = wp_cli_accounts(&cfg, argc, argv)) >= 0) (void)0;
+    else if ((rc = wp_cli_users(&cfg, argc, argv)) >= 0) (void)0;
     else if (strcmp(cmd, "account") == 0 && argc > 2 && strcmp(argv[2], "create") == 0)
         rc = cmd_account_create(&cfg, argc, argv);
     else if (strcmp(cmd, "key") == 0 && argc > 2 && strcmp(argv[2], "create") == 0)

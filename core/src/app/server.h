@@ -69,6 +69,10 @@ void wp_server_free(wp_server *srv);
 struct wp_req;
 int wp_server_auth_bearer(struct wp_req *req);
 
+/* 1 when portal.dashboard_dir holds the dashboard (its index.html); else 0 with why (for the
+ * log and `walletpass config check`). */
+int wp_server_dashboard_found(const wp_config *cfg, char *why, size_t len);
+
 /* Route registration for the server's own health routes (health.c). */
 wp_status wp_health_routes(wp_server *srv, wp_err *err);
 

@@ -78,6 +78,20 @@ static const key_spec schema[] = {
     {"test_mode.retention_days", K_INT, 1, 3650, "7", OFF(test_retention_days), NULL},
     {"accounts.sweep_interval_seconds", K_INT, 1, 86400, "3600", OFF(sweep_interval_seconds), NULL},
     {"log_level", K_LOGLEVEL, 0, 0, "info", OFF(log_level), "WALLETPASS_LOG_LEVEL"},
+    {"portal.enabled", K_BOOL, 0, 0, "true", OFF(portal_enabled), NULL},
+    {"portal.signup", K_STR, 0, 0, "off", OFF(portal_signup), "WALLETPASS_PORTAL_SIGNUP"},
+    {"portal.dashboard_dir", K_STR, 0, 0, WP_SOURCE_DIR "/dashboard", OFF(portal_dashboard_dir),
+     "WALLETPASS_DASHBOARD_DIR"},
+    {"portal.session_idle_minutes", K_INT, 1, 525600, "720", OFF(portal_session_idle_minutes), NULL},
+    {"portal.session_max_hours", K_INT, 1, 8760, "168", OFF(portal_session_max_hours), NULL},
+    {"portal.login_max_failures", K_INT, 1, 1000, "5", OFF(portal_login_max_failures), NULL},
+    {"portal.login_ip_max_failures", K_INT, 1, 100000, "50", OFF(portal_login_ip_max_failures), NULL},
+    {"portal.login_window_minutes", K_INT, 1, 10080, "15", OFF(portal_login_window_minutes), NULL},
+    {"portal.login_lockout_minutes", K_INT, 1, 10080, "15", OFF(portal_login_lockout_minutes), NULL},
+    {"portal.signup_ip_max", K_INT, 1, 100000, "10", OFF(portal_signup_ip_max), NULL},
+    {"portal.password_min_length", K_INT, 8, 1024, "10", OFF(portal_password_min_length), NULL},
+    {"portal.password_scrypt_log2_n", K_INT, 10, 20, "15", OFF(portal_password_log2_n), NULL},
+    {"portal.invite_ttl_hours", K_INT, 1, 8760, "72", OFF(portal_invite_ttl_hours), NULL},
 };
 
 #define NKEYS (sizeof schema / sizeof schema[0])
@@ -143,7 +157,7 @@ static wp_status moved_section_error(json_object *v, const char *dotted, const m
 }
 
 /* Sections other modules own; their keys are validated by those modules. */
-static const char *const open_sections[] = {"vault", "jobs", "outbound", "portal", NULL};
+static const char *const open_sections[] = {"vault", "jobs", "outbound", NULL};
 
 static bool is_section(const char *dotted, size_t n)
 {
@@ -467,6 +481,13 @@ wp_status wp_config_from_json(json_object *doc, wp_config *cfg, wp_err *err)
         return st;
     }
     if ((st = check_tls(cfg, err)) != WP_OK) {
+        wp_config_free(cfg);
+        return st;
+    }
+    if (strcmp(cfg->portal_signup, "open") != 0 && strcmp(cfg->portal_signup, "invite") != 0 &&
+        strcmp(cfg->portal_signup, "off") != 0) {
+        st = wp_err_param(err, WP_ECONFIG, "portal.signup", "portal.signup: must be \"open\", \"invite\" or \"off\", got \"%s\"",
+                          cfg->portal_signup);
         wp_config_free(cfg);
         return st;
     }

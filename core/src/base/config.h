@@ -77,6 +77,20 @@ typedef struct wp_config {
     int sweep_interval_seconds; /* how often those two retentions are applied (sweep.h) */
     /* logging */
     int log_level;
+    /* portal: the dashboard and its accounts (docs/dashboard.md) */
+    bool portal_enabled;        /* the dashboard and /portal/ are served */
+    char *portal_signup;        /* "open", "invite" or "off" */
+    char *portal_dashboard_dir; /* the dashboard's static files */
+    int portal_session_idle_minutes;
+    int portal_session_max_hours;
+    int portal_login_max_failures;    /* failed logins of one email within the window before it is locked */
+    int portal_login_ip_max_failures; /* the same for one client address */
+    int portal_login_window_minutes;
+    int portal_login_lockout_minutes;
+    int portal_signup_ip_max;         /* sign-ups from one client address within the window */
+    int portal_password_min_length;
+    int portal_password_log2_n;       /* scrypt N = 2^this (password.h) */
+    int portal_invite_ttl_hours;
     /* the whole document after overrides, for sections read by other modules (owned) */
     json_object *root;
 } wp_config;
