@@ -321,7 +321,7 @@ static void print_effective(const wp_config *cfg)
     if (cfg->root && json_object_object_get_ex(cfg->root, "vault", &sec) &&
         json_object_object_get_ex(sec, "previous_keys", &v))
         print_leaves("vault.previous_keys", v);
-    static const char *const open[] = {"outbound", "portal", NULL};
+    static const char *const open[] = {"outbound", NULL}; /* the free-form sections the schema does not list */
     for (const char *const *o = open; *o; o++)
         if (cfg->root && json_object_object_get_ex(cfg->root, *o, &sec)) print_leaves(*o, sec);
     /* each plugin's own keys as given; their defaults are the plugin's (its README) */
