@@ -49,7 +49,8 @@ for f in ./usr/bin/walletpass ./usr/lib/walletpass/plugins/webhooks.so \
          ./usr/share/walletpass/migrations/0001_core.sql ./usr/include/walletpass/plugin.h \
          ./usr/include/walletpass/plugin_config.h ./usr/share/cmake/WalletPass/WalletPassConfig.cmake \
          ./usr/share/cmake/WalletpassPlugin/WalletpassPluginConfig.cmake ./usr/share/pkgconfig/walletpass-plugin.pc \
-         ./usr/lib/systemd/system/walletpass.service ./etc/walletpass/walletpass.json; do
+         ./usr/lib/systemd/system/walletpass.service ./etc/walletpass/walletpass.json \
+         ./usr/share/walletpass/dashboard/index.html; do
     grep -qxF "$f" <<<"$contents" || fail "the package lacks $f"
 done
 for m in "$src"/migrations/*.sql; do
@@ -70,6 +71,7 @@ for want in '^Type=notify$' '^ExecStart=/usr/bin/walletpass serve$' '^ExecReload
 done
 grep -q '"plugin_dir": "/usr/lib/walletpass/plugins"' "$root/etc/walletpass/walletpass.json" || fail "the packaged config's plugin_dir"
 grep -q '"migrations_dir": "/usr/share/walletpass/migrations"' "$root/etc/walletpass/walletpass.json" || fail "the packaged config's migrations_dir"
+grep -q '"dashboard_dir": "/usr/share/walletpass/dashboard"' "$root/etc/walletpass/walletpass.json" || fail "the packaged config's dashboard_dir"
 
 # ---- a plugin built out of tree against the installed SDK, with find_package(WalletPass)
 mkdir -p "$work/tiny"
@@ -116,6 +118,7 @@ path = root + '/etc/walletpass/walletpass.json'
 cfg = json.load(open(path))
 cfg['plugin_dir'] = root + cfg['plugin_dir']
 cfg['migrations_dir'] = root + cfg['migrations_dir']
+cfg['portal']['dashboard_dir'] = root + cfg['portal']['dashboard_dir']
 cfg['server']['port'] = port
 cfg['server']['num_threads'] = 8
 cfg['public_url'] = 'http://127.0.0.1:%d' % port
@@ -153,6 +156,8 @@ grep -q '"status":"ready"' "$work/readyz.json" || grep -q '"status": "ready"' "$
     fail "/readyz: $(cat "$work/readyz.json")"
 n=$(psql "$dburl" -tAc "SELECT count(DISTINCT component) FROM schema_migrations WHERE component <> 'core'")
 [ "$n" -ge 5 ] || fail "the installed plugins' migrations: $n components"
+# the installed dashboard is served
+curl -fsSL "http://127.0.0.1:$port/dashboard/" | grep -qi '<html' || fail "the installed dashboard is not served"
 curl -fsS "http://127.0.0.1:$port/api/v1/tiny" | grep -q '"tiny":"installed"' ||
     curl -fsS "http://127.0.0.1:$port/api/v1/tiny" | grep -q '"tiny": "installed"' || fail "GET /api/v1/tiny"
 kill -TERM "$pid"
