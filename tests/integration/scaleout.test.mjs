@@ -4,7 +4,7 @@
 // Apple's web service (register, poll, fetch), webhooks to a local receiver and APNs pushes to
 // the stand-in.  It checks what must hold for the deployment, not for one process:
 //   - the API rate limit holds in sum over the three (counts of 200s against the configured
-//     total plus what refills during the run),
+//     total plus what refills during the run), also after SIGHUP reloaded a new one,
 //   - the webhooks' per_endpoint_concurrency holds in sum (the receiver counts what is in flight),
 //   - every pass is created exactly once, every event delivered at least once,
 //   - after a PUT answers, every gateway serves the new version,
@@ -178,6 +178,33 @@ test('the API rate limit holds in sum over three gateways', async () => {
   assert.ok(ok <= bound, `${ok} of ${N} answered 200 in ${elapsed.toFixed(1)} s; the deployment allows at most ${bound}`);
   assert.ok(ok >= RATE.burst / 3, `${ok} answered 200: at least one process's share`);
   assert.equal(ok + limited, N);
+});
+
+test('a rate limit reloaded by SIGHUP is still the deployment\'s: each gateway\'s new buckets hold its share', async () => {
+  // more than before, so that the workload below keeps the room it had
+  const NEW = { requests_per_second: 1, burst: 120 };
+  for (const g of gws) {
+    const cfg = JSON.parse(fs.readFileSync(g.cfgPath, 'utf8'));
+    fs.writeFileSync(g.cfgPath, JSON.stringify({ ...cfg, rate_limit: NEW }, null, 2));
+    g.proc.kill('SIGHUP');
+  }
+  for (const g of gws) {
+    await waitFor(() => /SIGHUP: reloaded: rate_limit\.burst/.test(g.stderr()), { what: `gateway ${g.port} reloading` });
+  }
+  const acct = gws[1].account();
+  const N = 3 * NEW.burst;
+  const t0 = Date.now();
+  let ok = 0;
+  for (let i = 0; i < N; i++) {
+    const r = await api('GET', '/api/v1/passes?limit=1', { key: acct.key });
+    assert.ok(r.status === 200 || r.status === 429, `unexpected ${r.status}: ${r.text}`);
+    assert.equal(r.headers.get('x-ratelimit-limit'), String(NEW.burst), 'the reloaded deployment\'s limit in the headers');
+    if (r.status === 200) ok++;
+  }
+  const elapsed = (Date.now() - t0) / 1000;
+  const bound = NEW.burst + Math.ceil(elapsed * NEW.requests_per_second) + 3;
+  assert.ok(ok <= bound, `${ok} of ${N} answered 200 in ${elapsed.toFixed(1)} s; the deployment allows at most ${bound}`);
+  assert.ok(ok >= NEW.burst / 3, `${ok} answered 200: at least one process's share`);
 });
 
 test('a slow client is cut off by HAProxy (timeout http-request), the gateways never see it', async () => {

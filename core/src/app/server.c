@@ -7,6 +7,7 @@
  * then the handler's own 400/415, 404, 402, 409.
  */
 #include "server.h"
+#include "reload.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,7 +387,7 @@ static void log_tls_info(const char *what, const wp_tls_info *info)
 wp_status wp_server_reload_tls(wp_server *srv, wp_err *err)
 {
     if (!srv->tls) {
-        wp_log_info("SIGHUP: no server.tls configured, nothing to reload");
+        wp_log_debug("SIGHUP: no server.tls configured, no certificate to reload");
         return WP_OK;
     }
     wp_tls_info info;
@@ -468,8 +469,10 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if ((st = wp_db_open(&dbo, &srv->db, err)) != WP_OK) return st;
     if ((st = wp_router_new(&srv->router)) != WP_OK) return wp_err_set(err, st, "out of memory");
     if ((st = wp_metrics_new(&srv->metrics)) != WP_OK) return wp_err_set(err, st, "out of memory");
-    if ((st = wp_ratelimit_new(cfg->rate_limit_per_second, cfg->rate_limit_burst, &srv->ratelimit)) != WP_OK)
+    wp_ratelimit *rl = NULL;
+    if ((st = wp_ratelimit_new(cfg->rate_limit_per_second, cfg->rate_limit_burst, &rl)) != WP_OK)
         return wp_err_set(err, st, "out of memory");
+    srv->ratelimit = rl;
     if ((st = wp_accesslog_start(srv->db, cfg->access_log_queue, cfg->access_log_batch, cfg->access_log_flush_ms,
                                  &srv->accesslog, err)) != WP_OK)
         return st;
@@ -609,6 +612,7 @@ void wp_server_free(wp_server *srv)
     wp_events_free(srv->events);
     wp_jobs_free(srv->jobs);
     wp_ratelimit_free(srv->ratelimit);
+    wp_reload_free(srv);
     wp_metrics_free(srv->metrics);
     wp_router_free(srv->router);
     wp_db_close(srv->db);

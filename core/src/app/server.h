@@ -28,7 +28,8 @@ typedef struct wp_server {
     wp_db *db;
     wp_router *router;
     wp_metrics *metrics;
-    wp_ratelimit *ratelimit;
+    /* Replaced as a whole when a reload changes rate_limit (reload.c); a plain read is an atomic load. */
+    wp_ratelimit *_Atomic ratelimit;
     wp_accesslog *accesslog;
     wp_jobs *jobs;              /* the job queue (jobs.h) */
     wp_events *events;          /* the event bus on top of it (events.h) */
@@ -41,6 +42,9 @@ typedef struct wp_server {
     wp_json_limits json_limits;
     wp_http_env http;           /* what every request sees (req->env): cfg, db, json_limits */
     wp_domain domain;           /* what the API's handlers and the plugin host see: cfg, db, vault, jobs, events */
+    wp_config *live_cfg;        /* the snapshot domain.cfg points at after a reload (owned); NULL: cfg */
+    struct wp_retired *retired; /* snapshots and rate limiters a reload replaced: a request may still hold one,
+                                 * so they are freed with the server */
 } wp_server;
 
 /* Creates the vault from master_key and the "vault" configuration section. */
