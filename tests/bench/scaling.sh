@@ -31,9 +31,9 @@
 # whole machine (100 % = all CPUs busy): PostgreSQL (the postmaster and its
 # children, from /proc/<pid>/stat; backends that exit during the run are
 # counted through the postmaster's cutime/cstime), the gateways, HAProxy
-# (and nginx), the client (wrk or pgbench, this script's children), and
-# "other": the machine's busy time (/proc/stat) left over, i.e. work that is
-# not this benchmark's.  The figure: throughput with G gateways / with 1
+# (and nginx), the client (wrk or pgbench, this script's children), interrupts
+# and softirqs (/proc/stat: loopback TCP is handled there), and "other": the
+# machine's remaining busy time, i.e. work that is not this benchmark's.  The figure: throughput with G gateways / with 1
 # gateway behind HAProxy; no target (on a 2-CPU machine more processes than
 # CPUs cannot add throughput to CPU-bound work).
 # Run with scripts/bench scaling.
@@ -178,20 +178,17 @@ TCK=$(getconf CLK_TCK)
 NCPU=$(nproc)
 PG_PM=$(head -n 1 "$(q "SHOW data_directory")/postmaster.pid")
 [ -d "/proc/$PG_PM" ] || wp_die "no postmaster process $PG_PM"
-# ticks PID [children]: utime+stime of PID (with "children": plus its reaped children's).
-ticks() {
-    local f
-    f=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+# stat_ticks yes|no PID...: utime+stime of the PIDs (gone ones count 0); with
+# "yes", plus the reaped children's time of the first (cutime+cstime).
+stat_ticks() {
+    local with=$1 p paths=()
+    shift
+    for p in "$@"; do paths+=("/proc/$p/stat"); done
+    [ ${#paths[@]} -gt 0 ] || { echo 0; return; }
     # after "comm) ": field 1 is the state; utime 12, stime 13, cutime 14, cstime 15
-    awk -v c="${2:-}" '{ print $12 + $13 + (c == "children" ? $14 + $15 : 0) }' <<<"$f"
+    cat "${paths[@]}" 2>/dev/null | awk -v c="$with" '{ sub(/^.*\) /, ""); split($0, f, " ")
+        s += f[12] + f[13]; if (NR == 1 && c == "yes") s += f[14] + f[15] } END { print s + 0 }'
 }
-pg_ticks() {
-    local t c
-    t=$(ticks "$PG_PM" children)
-    for c in $(pgrep -P "$PG_PM"); do t=$((t + $(ticks "$c"))); done
-    echo "$t"
-}
-pids_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(ticks "$p"))); done; echo "$t"; }
 lb_pids() { # HAProxy, and nginx's master and workers while it runs
     [ -n "$LB_PID" ] && echo "$LB_PID"
     if [ -n "${BENCH_NGINX_DIR:-}" ] && [ -f "$BENCH_NGINX_DIR/nginx.pid" ]; then
@@ -201,8 +198,6 @@ lb_pids() { # HAProxy, and nginx's master and workers while it runs
         pgrep -P "$m" || true
     fi
 }
-lb_ticks() { local p; mapfile -t p < <(lb_pids); pids_ticks "${p[@]}"; }
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 # CLIENT_TICKS: this shell's reaped children (wrk, pgbench and the odd curl) so
 # far; `times` runs in this shell, not in a $(...) subshell, which has its own.
 client_ticks() {
@@ -210,22 +205,45 @@ client_ticks() {
     CLIENT_TICKS=$(awk -v t="$TCK" 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/)
         printf "%.0f\n", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * t }' "$BENCH_TMP/times")
 }
-cpu_snap() { # NAME
+# cpu_sample: S_T (seconds) and, in ticks, S_PG (the postmaster, its children
+# and its reaped children), S_GW, S_LB, S_CL (client), S_BUSY (the machine's
+# time in processes: user, nice, system, steal) and S_IRQ (irq and softirq:
+# loopback TCP is handled there, charged to no process).  An exited backend
+# not yet reaped (a zombie) shows no time of its own and none in the
+# postmaster's cutime yet: wait (2 s at most) until there is none.  The
+# counters are read together, right after the clock.
+cpu_sample() {
+    local kids lbp
+    for _ in $(seq 1 40); do
+        pgrep -r Z -P "$PG_PM" >/dev/null || break
+        sleep 0.05
+    done
+    mapfile -t kids < <(pgrep -P "$PG_PM")
+    mapfile -t lbp < <(lb_pids)
+    S_T=$(date +%s.%N)
+    read -r S_BUSY S_IRQ < <(awk '/^cpu / { print $2 + $3 + $4 + $9, $7 + $8; exit }' /proc/stat)
+    S_PG=$(stat_ticks yes "$PG_PM" "${kids[@]}")
+    S_GW=$(stat_ticks no "${GW_PIDS[@]}")
+    S_LB=$(stat_ticks no "${lbp[@]}")
     client_ticks
-    CPU0_PG=$(pg_ticks) CPU0_GW=$(pids_ticks "${GW_PIDS[@]}") CPU0_LB=$(lb_ticks)
-    CPU0_CL=$CLIENT_TICKS CPU0_BUSY=$(busy_ticks) CPU0_T=$(date +%s.%N)
+    S_CL=$CLIENT_TICKS
 }
-declare -A pg gwcpu lbcpu clcpu other
+cpu_snap() {
+    cpu_sample
+    CPU0_T=$S_T CPU0_PG=$S_PG CPU0_GW=$S_GW CPU0_LB=$S_LB CPU0_CL=$S_CL CPU0_BUSY=$S_BUSY CPU0_IRQ=$S_IRQ
+}
+declare -A pg gwcpu lbcpu clcpu irq other
 cpu_done() { # NAME: the shares since cpu_snap, in % of all CPUs
-    local n=$1 t1 span dpg dgw dlb dcl dbusy
-    dpg=$(($(pg_ticks) - CPU0_PG)) dgw=$(($(pids_ticks "${GW_PIDS[@]}") - CPU0_GW)) dlb=$(($(lb_ticks) - CPU0_LB))
-    client_ticks
-    dcl=$((CLIENT_TICKS - CPU0_CL)) dbusy=$(($(busy_ticks) - CPU0_BUSY))
-    t1=$(date +%s.%N)
-    span=$(awk -v a="$CPU0_T" -v b="$t1" -v t="$TCK" -v c="$NCPU" 'BEGIN { print (b - a) * t * c }')
-    pct() { awk -v x="$1" -v s="$span" 'BEGIN { v = 100 * x / s; if (v < 0) v = 0; printf "%.0f", v }'; }
+    local n=$1 span dpg dgw dlb dcl dbusy
+    cpu_sample
+    dpg=$((S_PG - CPU0_PG)) dgw=$((S_GW - CPU0_GW)) dlb=$((S_LB - CPU0_LB)) dcl=$((S_CL - CPU0_CL))
+    dbusy=$((S_BUSY - CPU0_BUSY))
+    span=$(awk -v a="$CPU0_T" -v b="$S_T" -v t="$TCK" -v c="$NCPU" 'BEGIN { print (b - a) * t * c }')
+    # a share below zero is a miss of the accounting (a process gone between the
+    # samples without being counted): "?" rather than a figure
+    pct() { awk -v x="$1" -v s="$span" 'BEGIN { v = 100 * x / s; if (v < -0.5) print "?"; else printf "%.0f", v < 0 ? 0 : v }'; }
     pg[$n]=$(pct "$dpg") gwcpu[$n]=$(pct "$dgw") lbcpu[$n]=$(pct "$dlb") clcpu[$n]=$(pct "$dcl")
-    other[$n]=$(pct $((dbusy - dpg - dgw - dlb - dcl)))
+    irq[$n]=$(pct $((S_IRQ - CPU0_IRQ))) other[$n]=$(pct $((dbusy - dpg - dgw - dlb - dcl)))
 }
 
 declare -A rps p50 p99 spread
@@ -391,16 +409,17 @@ echo "scaling: wrk $(wrk -v 2>&1 | sed -n '1s/^wrk \([^ ]*\).*/\1/p'), $("$HAPRO
 echo "creates: the Solstice body, no plugins, unlimited plan, rate limit off; N accounts = $NACCTS keys in turn;" \
     "download: GET pkpass_url, ${bytes}-byte bundle from the bundle cache (apple-signer);" \
     "synchronous_commit=$sync_commit, fsync=$fsync"
-echo "CPU columns: % of all $NCPU CPUs over the measured run; other = the machine's busy time not used by PostgreSQL," \
-    "the gateways, HAProxy/nginx or the client; per gw: the share of requests each gateway answered"
+echo "CPU columns: % of all $NCPU CPUs over the measured run; lb = HAProxy (and nginx); client = wrk or pgbench;" \
+    "irq = interrupts and softirqs (loopback TCP, charged to no process); other = the machine's remaining busy time" \
+    "(other work on the machine); per gw: the share of the run's requests each gateway answered (/metrics)"
 echo
-tab() { printf '%-20s %-22s %9s %8s %8s %6s %5s %5s %5s %7s %6s  %s\n' "$@"; }
-tab workload setup "per s" "p50 ms" "p99 ms" "x 1gw" "PG%" "gw%" "lb%" client% other% "per gw %"
+tab() { printf '%-20s %-22s %9s %8s %8s %6s %5s %5s %5s %7s %5s %6s  %s\n' "$@"; }
+tab workload setup "per s" "p50 ms" "p99 ms" "x 1gw" "PG%" "gw%" "lb%" client% irq% other% "per gw %"
 row() { # WORKLOAD SETUP NAME BASE
     local x=""
     [ -n "$4" ] && x=$(bench_ratio "${rps[$3]}" "${rps[$4]}")
     tab "$1" "$2" "${rps[$3]}" "${p50[$3]}" "${p99[$3]}" "$x" "${pg[$3]}" "${gwcpu[$3]}" "${lbcpu[$3]}" \
-        "${clcpu[$3]}" "${other[$3]}" "${spread[$3]:-}"
+        "${clcpu[$3]}" "${irq[$3]}" "${other[$3]}" "${spread[$3]:-}"
 }
 for w in one many dl; do
     case $w in one) label="create, 1 account" ;; many) label="create, $NACCTS accounts" ;; dl) label="download (cached)" ;; esac
