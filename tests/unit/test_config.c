@@ -15,7 +15,8 @@
 static const char *const env_names[] = {
     "WALLETPASS_CONFIG", "WALLETPASS_PORT", "WALLETPASS_PUBLIC_URL", "WALLETPASS_DATABASE_URL",
     "WALLETPASS_MASTER_KEY", "WALLETPASS_PLUGIN_DIR", "WALLETPASS_MIGRATIONS_DIR", "WALLETPASS_LOG_LEVEL",
-    "WALLETPASS_TLS_CERTIFICATE_FILE", "WALLETPASS_TLS_KEY_FILE", "WALLETPASS_PORTAL_SIGNUP", "WALLETPASS_DASHBOARD_DIR", NULL};
+    "WALLETPASS_TLS_CERTIFICATE_FILE", "WALLETPASS_TLS_KEY_FILE", "WALLETPASS_PORTAL_SIGNUP", "WALLETPASS_DASHBOARD_DIR",
+    "WALLETPASS_DATABASE_LISTEN_URL", NULL};
 
 /* Every test starts from an environment without WALLETPASS_* variables. */
 static int clean_env(void **state)
@@ -700,7 +701,7 @@ static void record(void *ud, const char *key, const char *value, wp_config_sourc
 {
     seen_key *want = ud;
     want[0].n++;
-    for (seen_key *w = want + 1; w < want + 8 && w->key[0]; w++)
+    for (seen_key *w = want + 1; w < want + 10 && w->key[0]; w++)
         if (strcmp(w->key, key) == 0) {
             snprintf(w->value, sizeof w->value, "%s", value);
             snprintf(w->env, sizeof w->env, "%s", env ? env : "");
@@ -717,15 +718,17 @@ static void test_each_sources_and_secrets(void **state)
                                 "\"database\":{\"url\":\"postgresql://wp:hunter2@db/wp?sslmode=require\"},"
                                 "\"plugins\":[{\"name\":\"webhooks\",\"config\":{\"token\":\"tok-9\"}}]}");
     setenv("WALLETPASS_LOG_LEVEL", "debug", 1);
+    setenv("WALLETPASS_DATABASE_LISTEN_URL", "postgresql://wp:listen-pw@db:5432/wp", 1);
     wp_config cfg;
     wp_err err;
     wp_err_clear(&err);
     assert_int_equal(wp_config_load(path, &cfg, &err), WP_OK);
     static const char *const keys[] = {"", "server.port", "log_level", "rate_limit.burst", "database.url",
-                                       "master_key", "plugins", ""};
-    seen_key want[8];
+                                       "master_key", "plugins", "database.listen_url",
+                                       "database.transaction_pooling", ""};
+    seen_key want[10];
     memset(want, 0, sizeof want);
-    for (int i = 0; i < 8; i++) snprintf(want[i].key, sizeof want[i].key, "%s", keys[i]);
+    for (int i = 0; i < 10; i++) snprintf(want[i].key, sizeof want[i].key, "%s", keys[i]);
     wp_config_each(&cfg, record, want);
     assert_true(want[0].n >= 40); /* every key of the schema */
     assert_int_equal(want[1].src, WP_CONFIG_FROM_FILE);
@@ -738,9 +741,16 @@ static void test_each_sources_and_secrets(void **state)
     assert_string_equal(want[4].value, "postgresql://wp:REDACTED@db/wp?sslmode=require");
     assert_string_equal(want[5].value, "(set, redacted)");
     assert_string_equal(want[6].value, "[webhooks]"); /* names only: a plugin's config may hold secrets */
-    for (int i = 1; i < 7; i++) assert_int_equal(want[i].n, 1);
+    /* the job queue's direct connection holds a password too */
+    assert_string_equal(want[7].value, "postgresql://wp:REDACTED@db:5432/wp");
+    assert_int_equal(want[7].src, WP_CONFIG_FROM_ENV);
+    assert_string_equal(want[7].env, "WALLETPASS_DATABASE_LISTEN_URL");
+    assert_string_equal(want[8].value, "false");
+    assert_int_equal(want[8].src, WP_CONFIG_FROM_DEFAULT);
+    for (int i = 1; i < 9; i++) assert_int_equal(want[i].n, 1);
     wp_config_free(&cfg);
     unsetenv("WALLETPASS_LOG_LEVEL");
+    unsetenv("WALLETPASS_DATABASE_LISTEN_URL");
 
     char out[200];
     assert_true(wp_config_redact("host=db password=pw1 user=x", out, sizeof out));

@@ -69,7 +69,9 @@ static wp_server *server_of(const wp_req *req) { return mg_get_user_data(mg_get_
 
 static int rate_limited(wp_req *req, const char *bucket)
 {
-    wp_rate_decision d = wp_ratelimit_take(server_of(req)->ratelimit, bucket, mono_now());
+    /* The configured limit is the deployment's: this process enforces its share of it. */
+    wp_server *srv = server_of(req);
+    wp_rate_decision d = wp_ratelimit_take_share(srv->ratelimit, bucket, mono_now(), wp_jobs_live_processes(srv->jobs));
     if (d.limit > 0) set_rate_headers(req, &d);
     if (d.allowed) return 0;
     char ra[24];
@@ -459,7 +461,8 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     wp_db_options dbo = {.url = cfg->database_url, .pool_size = cfg->db_pool_size,
                          .acquire_timeout_ms = cfg->db_acquire_timeout_ms,
                          .statement_timeout_ms = cfg->db_statement_timeout_ms,
-                         .connect_timeout_s = cfg->db_connect_timeout_s, .application_name = "walletpass"};
+                         .connect_timeout_s = cfg->db_connect_timeout_s, .application_name = "walletpass",
+                         .transaction_pooling = cfg->db_transaction_pooling};
     wp_status st;
     if ((st = wp_proxies_from_json(cfg->trusted_proxies, &srv->proxies, err)) != WP_OK) return st;
     if ((st = wp_server_vault_open(cfg, &srv->vault, err)) != WP_OK) return st;
@@ -482,7 +485,9 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     /* Job queue and event bus exist before plugins load, so plugins can register handlers. */
     wp_jobs_config jc;
     if ((st = wp_jobs_config_read(cfg->root, &jc, err)) != WP_OK) return st;
-    if ((st = wp_jobs_new_cfg(srv->db, NULL, &jc, &srv->jobs, err)) != WP_OK) return st;
+    /* Through a transaction pooler a LISTEN hears nothing: a direct listen_url, else polling. */
+    jc.no_listen = cfg->db_transaction_pooling && !cfg->db_listen_url;
+    if ((st = wp_jobs_new_cfg(srv->db, cfg->db_listen_url, &jc, &srv->jobs, err)) != WP_OK) return st;
     if ((st = wp_events_new(srv->jobs, &srv->events, err)) != WP_OK) return st;
     srv->domain = (wp_domain){.cfg = cfg, .db = srv->db, .vault = srv->vault, .jobs = srv->jobs, .events = srv->events};
     if ((st = wp_events_routes(srv->router, err)) != WP_OK) return st;

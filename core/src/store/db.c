@@ -48,8 +48,9 @@ struct wp_db {
     int acquire_timeout_ms;
     char connect_timeout[16]; /* seconds, as libpq's text */
     char *conninfo_url;
-    char options[128];
+    char options[128];     /* "": none (transaction pooling) */
     char appname[64];
+    bool transaction_pooling;
     bool tcp_known[NTCP];  /* which of tcp_keys this libpq accepts */
 };
 
@@ -131,6 +132,17 @@ static PGconn *open_conn(wp_db *db, wp_err *err)
         if (c) PQfinish(c);
         return NULL;
     }
+    /* Through a pooler the session's TimeZone cannot be set; timestamps are read and
+     * written as UTC text, so the server's (or the pooler's) own setting must be UTC. */
+    const char *tz = db->transaction_pooling ? PQparameterStatus(c, "TimeZone") : NULL;
+    if (tz && strcmp(tz, "UTC") != 0 && strcmp(tz, "Etc/UTC") != 0) {
+        wp_err_set(err, WP_ECONFIG,
+                   "database.transaction_pooling: the database's TimeZone is \"%.60s\", not UTC; set timezone=UTC "
+                   "on the PgBouncer database entry or ALTER ROLE ... SET TimeZone = 'UTC' (docs/operations.md)",
+                   tz);
+        PQfinish(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -157,8 +169,14 @@ wp_status wp_db_open(const wp_db_options *opt, wp_db **out, wp_err *err)
     snprintf(db->connect_timeout, sizeof db->connect_timeout, "%d",
              opt->connect_timeout_s <= 0 ? 10 : opt->connect_timeout_s < 2 ? 2 : opt->connect_timeout_s);
     /* client_min_messages: NOTICEs ("already exists, skipping") are not for operators. */
-    snprintf(db->options, sizeof db->options, "-c statement_timeout=%d -c TimeZone=UTC -c client_min_messages=warning",
-             opt->statement_timeout_ms);
+    /* A transaction-pooling PgBouncer refuses "options" (and SET would not outlive the
+     * transaction): the role's or the pooler's settings apply then (docs/operations.md). */
+    db->transaction_pooling = opt->transaction_pooling;
+    if (opt->transaction_pooling)
+        db->options[0] = '\0';
+    else
+        snprintf(db->options, sizeof db->options,
+                 "-c statement_timeout=%d -c TimeZone=UTC -c client_min_messages=warning", opt->statement_timeout_ms);
     snprintf(db->appname, sizeof db->appname, "%s", opt->application_name ? opt->application_name : "walletpass");
     for (size_t i = 0; i < NTCP; i++) db->tcp_known[i] = libpq_knows(tcp_keys[i]);
     pthread_mutex_init(&db->mu, NULL);

@@ -30,6 +30,11 @@ typedef struct wp_db_options {
     int statement_timeout_ms;   /* 0: none */
     int connect_timeout_s;      /* libpq connect_timeout; 0: 10 s. A connect_timeout in the URL wins */
     const char *application_name;
+    /* The URL leads to a transaction-pooling PgBouncer, which refuses the startup
+     * parameter "options": the session settings (statement_timeout, TimeZone,
+     * client_min_messages) are not sent then, and wp_db_open's first use checks
+     * that the server's own TimeZone is UTC (docs/operations.md). */
+    bool transaction_pooling;
 } wp_db_options;
 
 wp_status wp_db_open(const wp_db_options *opt, wp_db **out, wp_err *err);
