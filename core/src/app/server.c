@@ -70,6 +70,9 @@ static int authenticate(wp_req *req)
     return wp_server_auth_bearer(req);
 }
 
+/* The request's connection, for a key the cache does not hold. */
+static PGconn *req_conn(void *ud, wp_err *err) { return wp_req_db(ud, err); }
+
 int wp_server_auth_bearer(wp_req *req)
 {
     const char *h = wp_req_header(req, "Authorization");
@@ -89,13 +92,8 @@ int wp_server_auth_bearer(wp_req *req)
     while (*token == ' ') token++;
     wp_err err;
     wp_err_clear(&err);
-    PGconn *db = wp_req_db(req, &err);
-    if (!db) {
-        wp_resp_from_err(req, &err);
-        return 0;
-    }
     wp_apikey_auth auth;
-    wp_status st = wp_apikey_verify(db, token, &auth, &err);
+    wp_status st = wp_keycache_verify(server_of(req)->keycache, token, req_conn, req, &auth, &err);
     if (st == WP_EAUTH) {
         wp_resp_header(req, "WWW-Authenticate", "Bearer");
         wp_resp_error(req, 401, "authentication_error", "api_key_invalid", NULL, "%s", err.msg);
@@ -119,7 +117,7 @@ int wp_server_auth_bearer(wp_req *req)
                       "too many requests for this API key; retry in %ld s", d.retry_after);
         return 0;
     }
-    return wp_tenancy_resolve(req, db, auth.livemode);
+    return wp_tenancy_resolve(req, auth.livemode);
 }
 
 /* An object id (":id", ":..._id") that cannot exist is not found; any other parameter is malformed. */
@@ -405,8 +403,10 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if ((st = wp_accesslog_start(srv->db, cfg->access_log_queue, cfg->access_log_batch, cfg->access_log_flush_ms,
                                  &srv->accesslog, err)) != WP_OK)
         return st;
+    if (wp_keycache_new((size_t)cfg->cache_api_keys, cfg->cache_api_key_ttl_ms, &srv->keycache) != WP_OK)
+        return wp_err_set(err, WP_ENOMEM, "out of memory");
     srv->http = (wp_http_env){.cfg = cfg, .db = srv->db, .json_limits = srv->json_limits,
-                              .auth_bearer = wp_server_auth_bearer};
+                              .auth_bearer = wp_server_auth_bearer, .keycache = srv->keycache};
     if ((st = wp_health_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_accounts_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
     if ((st = wp_subaccounts_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
@@ -440,6 +440,10 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     }
     wp_status jst = wp_jobs_start(srv->jobs, err);
     if (jst != WP_OK) return jst;
+    if (cfg->cache_api_keys > 0 &&
+        (jst = wp_notify_start(srv->db, WP_KEYCACHE_CHANNEL, wp_keycache_on_notify, srv->keycache,
+                               &srv->auth_listener, err)) != WP_OK)
+        return jst;
     if ((jst = wp_sweep_start(srv->db, cfg, &srv->sweep, err)) != WP_OK) return jst;
     char ports[600], threads[16], ka_ms[16], req_ms[16], backlog[16], hsts[16];
     /* "s": CivetWeb's TLS listener; the redirect listener is plain and only answers 308 */
@@ -515,12 +519,16 @@ void wp_server_stop(wp_server *srv)
     wp_jobs_stop(srv->jobs);
     wp_sweep_stop(srv->sweep);
     srv->sweep = NULL;
+    wp_notify_stop(srv->auth_listener);
+    srv->auth_listener = NULL;
     if (srv->accesslog) wp_accesslog_flush(srv->accesslog);
 }
 
 void wp_server_free(wp_server *srv)
 {
     wp_sweep_stop(srv->sweep); /* when start failed after it began */
+    wp_notify_stop(srv->auth_listener);
+    wp_keycache_free(srv->keycache);
     if (srv->accesslog) wp_accesslog_stop(srv->accesslog);
     wp_events_free(srv->events);
     wp_jobs_free(srv->jobs);

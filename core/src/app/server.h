@@ -16,8 +16,10 @@
 #include "events.h"
 #include "http.h"
 #include "jobs.h"
+#include "keycache.h"
 #include "json_strict.h"
 #include "metrics.h"
+#include "notify.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "tls.h"
@@ -34,6 +36,8 @@ typedef struct wp_server {
     wp_events *events;          /* the event bus on top of it (events.h) */
     struct wp_sweep *sweep;     /* retention of deleted accounts and test passes (sweep.h) */
     wp_vault *vault;            /* credential and token encryption (master key) */
+    wp_keycache *keycache;      /* API key -> account (keycache.h) */
+    wp_notify *auth_listener;   /* forgets the keycache on NOTIFY wp_auth */
     struct mg_context *mg;
     wp_tls *tls;                /* server.tls: certificate and key in use; NULL: plain HTTP */
     wp_proxies proxies;         /* server.trusted_proxies */

@@ -57,6 +57,9 @@ typedef struct wp_config {
     /* rate limit per API key (token bucket) */
     double rate_limit_per_second;
     double rate_limit_burst;
+    /* in-process caches (docs/caching.md) */
+    int cache_api_keys;         /* API keys remembered per process; 0: none */
+    int cache_api_key_ttl_ms;   /* a remembered key is read again after this long at the latest */
     /* access log */
     int access_log_flush_ms;
     int access_log_batch;

@@ -1,0 +1,32 @@
+/*
+ * notify.h - a LISTEN connection that hands notifications to in-process caches.
+ *
+ * One thread with its own connection (outside the pool) LISTENs on one
+ * channel and calls fn(ud, payload) for each notification, in order.  When it
+ * (re)connects it calls fn(ud, NULL): notifications sent while it was not
+ * listening are lost, so the caller must assume anything changed.  While the
+ * database is unreachable it retries every second; callers bound staleness
+ * themselves (keycache.h: a time to live), never on notifications alone.
+ *
+ * fn runs on the listener's thread: it must be quick and thread-safe.
+ */
+#ifndef WP_NOTIFY_H
+#define WP_NOTIFY_H
+
+#include "db.h"
+#include "err.h"
+
+typedef struct wp_notify wp_notify;
+
+typedef void (*wp_notify_fn)(void *ud, const char *payload);
+
+/* Starts listening on channel ([a-z_]+).  The first connection is made by the thread. */
+wp_status wp_notify_start(wp_db *db, const char *channel, wp_notify_fn fn, void *ud, wp_notify **out, wp_err *err);
+
+/* Stops the thread and closes its connection.  NULL is fine. */
+void wp_notify_stop(wp_notify *n);
+
+/* 1 while the listener is connected and listening (for /metrics and tests). */
+int wp_notify_listening(wp_notify *n);
+
+#endif
