@@ -417,7 +417,12 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if ((st = wp_jobs_config_read(cfg->root, &jc, err)) != WP_OK) return st;
     if ((st = wp_jobs_new_cfg(srv->db, NULL, &jc, &srv->jobs, err)) != WP_OK) return st;
     if ((st = wp_events_new(srv->jobs, &srv->events, err)) != WP_OK) return st;
-    srv->domain = (wp_domain){.cfg = cfg, .db = srv->db, .vault = srv->vault, .jobs = srv->jobs, .events = srv->events};
+    /* at most 64 KiB of credential per entry counted; a larger one is simply not kept */
+    if (cfg->cache_credentials > 0 &&
+        wp_lru_new((size_t)cfg->cache_credentials, (size_t)cfg->cache_credentials << 16, &srv->credcache) != WP_OK)
+        return wp_err_set(err, WP_ENOMEM, "out of memory");
+    srv->domain = (wp_domain){.cfg = cfg, .db = srv->db, .vault = srv->vault, .jobs = srv->jobs, .events = srv->events,
+                              .credcache = srv->credcache};
     if ((st = wp_events_routes(srv->router, err)) != WP_OK) return st;
     if ((st = wp_passes_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
     if ((st = wp_share_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
@@ -530,6 +535,7 @@ void wp_server_free(wp_server *srv)
     wp_sweep_stop(srv->sweep); /* when start failed after it began */
     wp_notify_stop(srv->auth_listener);
     wp_keycache_free(srv->keycache);
+    wp_lru_free(srv->credcache);
     if (srv->accesslog) wp_accesslog_stop(srv->accesslog);
     wp_events_free(srv->events);
     wp_jobs_free(srv->jobs);

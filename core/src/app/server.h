@@ -38,6 +38,7 @@ typedef struct wp_server {
     wp_vault *vault;            /* credential and token encryption (master key) */
     wp_keycache *keycache;      /* API key -> account (keycache.h) */
     wp_notify *auth_listener;   /* forgets the keycache on NOTIFY wp_auth */
+    wp_lru *credcache;          /* decrypted credentials under their stamps (domain.h) */
     struct mg_context *mg;
     wp_tls *tls;                /* server.tls: certificate and key in use; NULL: plain HTTP */
     wp_proxies proxies;         /* server.trusted_proxies */

@@ -64,6 +64,7 @@ static const key_spec schema[] = {
     {"rate_limit.requests_per_second", K_DOUBLE, 0, 1e9, "100", OFF(rate_limit_per_second), NULL},
     {"rate_limit.burst", K_DOUBLE, 1, 1e9, "200", OFF(rate_limit_burst), NULL},
     {"cache.api_keys", K_INT, 0, 10000000, "10000", OFF(cache_api_keys), NULL},
+    {"cache.credentials", K_INT, 0, 100000, "1000", OFF(cache_credentials), NULL},
     {"cache.api_key_ttl_ms", K_INT, 100, 600000, "5000", OFF(cache_api_key_ttl_ms), NULL},
     {"access_log.flush_interval_ms", K_INT, 10, 60000, "250", OFF(access_log_flush_ms), NULL},
     {"access_log.batch_size", K_INT, 1, 100000, "500", OFF(access_log_batch), NULL},

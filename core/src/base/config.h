@@ -61,6 +61,7 @@ typedef struct wp_config {
     /* in-process caches (docs/caching.md) */
     int cache_api_keys;         /* API keys remembered per process; 0: none */
     int cache_api_key_ttl_ms;   /* a remembered key is read again after this long at the latest */
+    int cache_credentials;      /* decrypted credentials kept per process; 0: none */
     /* access log */
     int access_log_flush_ms;
     int access_log_batch;

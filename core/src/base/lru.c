@@ -89,6 +89,7 @@ static void drop(wp_lru *c, entry *e)
     unlink_recency(c, e);
     c->entries--;
     c->bytes -= entry_bytes(e);
+    OPENSSL_cleanse(e->data, entry_bytes(e)); /* values may be secrets (decrypted credentials) */
     free(e);
 }
 
@@ -157,6 +158,7 @@ wp_status wp_lru_put(wp_lru *c, const void *key, size_t klen, const void *val, s
     if (gen != c->generation) {
         /* invalidated since the caller read its source: what it read may be the old value */
         pthread_mutex_unlock(&c->mu);
+        OPENSSL_cleanse(n->data, klen + vlen);
         free(n);
         return WP_OK;
     }

@@ -16,7 +16,7 @@
  *     cannot put back what was just dropped).
  *
  * Ownership: keys and values are copied in and copied out; the cache owns its
- * copies.  Times are the caller's (monotonic seconds), so tests drive them.
+ * copies and overwrites them when it lets them go (values may be secrets).  Times are the caller's (monotonic seconds), so tests drive them.
  */
 #ifndef WP_LRU_H
 #define WP_LRU_H

@@ -893,6 +893,38 @@ wp_status wp_pass_load(wp_domain *dom, PGconn *conn, const char *account_id, con
     return st;
 }
 
+wp_status wp_pass_load_stamped(wp_domain *dom, const char *account_id, const char *pass_id, json_object **out,
+                               char stamps[WP_CRED_STAMPS_MAX], wp_err *err)
+{
+    *out = NULL;
+    stamps[0] = '\0';
+    PGconn *db = wp_db_acquire(dom->db, err);
+    if (!db) return err ? err->status : WP_EUNAVAIL;
+    const char *params[] = {account_id, pass_id};
+    PGresult *r;
+    wp_status st = wp_db_query(db,
+                               "SELECT " PASS_COLS ", (SELECT string_agg(" WP_CRED_STAMP_SQL("c") ", ',')"
+                               " FROM credentials c WHERE c.account_id IN"
+                               " ($1, (SELECT live_account_id FROM accounts WHERE id = $1)))"
+                               " FROM passes WHERE account_id = $1 AND id = $2",
+                               2, params, &r, err);
+    wp_db_release(dom->db, db);
+    if (st != WP_OK) return st;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return wp_err_param(err, WP_ENOTFOUND, "id", "no pass %s", pass_id);
+    }
+    const char *sv = PQgetvalue(r, 0, C_GONE + 1);
+    if (strlen(sv) >= WP_CRED_STAMPS_MAX) {
+        PQclear(r);
+        return wp_err_set(err, WP_ETOOLARGE, "the credentials' stamps of account %s are too long", account_id);
+    }
+    memcpy(stamps, sv, strlen(sv) + 1);
+    st = loaded_from_row(r, 0, out);
+    PQclear(r);
+    return st;
+}
+
 static void link_data(char *out, size_t len, const char *account_id, const char *pass_id)
 {
     snprintf(out, len, "%s/%s", account_id, pass_id);

@@ -4,6 +4,8 @@
  */
 #include "plugin_host.h"
 
+#include <time.h>
+
 /* ---- ABI 1.2 ------------------------------------------------------------ */
 
 const char *wp_host_public_url(wp_plugin *p) { return p && p->set->public_url ? p->set->public_url : ""; }
@@ -38,9 +40,142 @@ wp_status wp_host_pass_get(wp_plugin *p, const char *account_id, const char *pas
     wp_err e;
     wp_err_clear(&e);
     json_object *doc = NULL;
-    wp_status st = wp_pass_load(dom, NULL, account_id, pass_id, &doc, &e);
+    wp_status st;
+    /* In a plugin route (a download) the same query tells which credentials are current,
+     * so the vault_read that follows needs no query of its own (vault_read below). */
+    wp_cred_memo *m = dom->credcache ? wp_plugin_route_memo() : NULL;
+    if (m) m->valid = false;
+    if (m && strlen(account_id) < sizeof m->account &&
+        (st = wp_pass_load_stamped(dom, account_id, pass_id, &doc, m->stamps, &e)) != WP_ETOOLARGE) {
+        if (st == WP_OK) {
+            memcpy(m->account, account_id, strlen(account_id) + 1);
+            m->valid = true;
+        }
+    } else {
+        wp_err_clear(&e);
+        st = wp_pass_load(dom, NULL, account_id, pass_id, &doc, &e);
+    }
     if (st != WP_OK) return wp_plugin_fail(st, &e);
     return pass_shape(doc, account_id, out);
+}
+
+/*
+ * The stamp of the credential `name` of account_id that a read made now would
+ * find, from the memo's stamps ("acct/kind=stamp", ','-separated): the account's
+ * own row, else (a test workspace) its live account's.  Copied into out;
+ * 0 when there is no such row, -1 when it does not fit.
+ */
+static int memo_pick(const char *stamps, const char *account_id, const char *name, char *out, size_t len)
+{
+    const char *other = NULL;
+    size_t al = strlen(account_id), nl = strlen(name), ol = 0;
+    for (const char *p = stamps; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *slash = memchr(p, '/', n);
+        if (slash && (size_t)(p + n - slash) > nl + 1 && memcmp(slash + 1, name, nl) == 0 && slash[1 + nl] == '=') {
+            if ((size_t)(slash - p) == al && memcmp(p, account_id, al) == 0) {
+                if (n >= len) return -1;
+                memcpy(out, p, n);
+                out[n] = '\0';
+                return 1;
+            }
+            other = p;
+            ol = n;
+        }
+        p = end ? end + 1 : p + n;
+    }
+    if (!other) return 0;
+    if (ol >= len) return -1;
+    memcpy(out, other, ol);
+    out[ol] = '\0';
+    return 1;
+}
+
+/* The cache's key of (account, kind): "account\nkind". */
+static int cred_key(const char *account_id, const char *name, char *out, size_t len)
+{
+    int n = snprintf(out, len, "%s\n%s", account_id, name);
+    return n > 0 && (size_t)n < len ? n : -1;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The decrypted credential, from the process's cache when the memo of this
+ * route's pass_get says the cached row is still the current one (docs/caching.md):
+ * a download then reads the database once, not twice.  Otherwise it is read
+ * (and cached under the stamp it was read with).  A cached entry is only ever
+ * used against stamps read during the same request, so an upload that
+ * answered is seen by the next request on every process.
+ */
+wp_status wp_host_vault_read(wp_plugin *p, const char *account_id, const char *name, json_object **out)
+{
+    if (out) *out = NULL;
+    if (!p || !account_id || !name || !out)
+        return wp_plugin_failf(WP_EINVAL, "vault_read: account_id, name and out are required");
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->vault || !dom->db)
+        return wp_plugin_failf(WP_EUNAVAIL, "vault_read: the credential vault is not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    char key[200];
+    int kl = dom->credcache && wp_credentials_name_ok(name) ? cred_key(account_id, name, key, sizeof key) : -1;
+    wp_cred_memo *m = kl > 0 ? wp_plugin_route_memo() : NULL;
+    if (m && m->valid && strcmp(m->account, account_id) == 0) {
+        m->valid = false; /* once: a later read in the route may come after a change */
+        char want[512];
+        int got = memo_pick(m->stamps, account_id, name, want, sizeof want);
+        if (got == 0)
+            return wp_plugin_failf(WP_ENOTFOUND, "account %s has no \"%s\" credentials (PUT /api/v1/credentials/%s)",
+                                   account_id, name, name);
+        size_t len = 0, cap = 65536;
+        char *val = got > 0 ? malloc(cap) : NULL;
+        if (val && wp_lru_get(dom->credcache, key, (size_t)kl, mono_s(), -1, val, cap, &len) && len <= cap &&
+            strnlen(val, len) < len && strcmp(val, want) == 0) {
+            const char *text = val + strlen(val) + 1;
+            json_object *o = json_tokener_parse(text);
+            OPENSSL_cleanse(val, len);
+            free(val);
+            if (o && json_object_is_type(o, json_type_object)) {
+                *out = o;
+                return wp_plugin_ok();
+            }
+            wp_credentials_wipe_put(o);
+        } else if (val) {
+            OPENSSL_cleanse(val, len < cap ? len : cap);
+            free(val);
+        }
+    }
+    PGconn *c = wp_db_acquire(dom->db, &e);
+    if (!c) return wp_plugin_fail(e.status, &e);
+    char stamp[512];
+    uint64_t gen = dom->credcache ? wp_lru_generation(dom->credcache) : 0;
+    wp_status st = wp_credentials_read_stamped(dom->vault, c, account_id, name, out, stamp, sizeof stamp, &e);
+    wp_db_release(dom->db, c);
+    if (st != WP_OK) return wp_plugin_fail(st, &e);
+    if (kl > 0) {
+        size_t tl = 0;
+        const char *text = json_object_to_json_string_length(*out, JSON_C_TO_STRING_PLAIN, &tl);
+        size_t sl = strlen(stamp), vl = sl + 1 + tl + 1;
+        char *val = text ? malloc(vl) : NULL;
+        if (val) {
+            memcpy(val, stamp, sl + 1);
+            memcpy(val + sl + 1, text, tl + 1);
+            /* json-c keeps the text it made in the object: not the private key's place to linger
+             * (it is made again on the next serialisation) */
+            OPENSSL_cleanse((char *)text, tl);
+            wp_lru_put(dom->credcache, key, (size_t)kl, val, vl, gen, mono_s());
+            OPENSSL_cleanse(val, vl);
+            free(val);
+        }
+    }
+    return wp_plugin_ok();
 }
 
 wp_status wp_host_pass_link_token(wp_plugin *p, const char *account_id, const char *pass_id, char *out, size_t len)
