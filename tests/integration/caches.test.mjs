@@ -163,11 +163,18 @@ test('after a PUT answers, every download on either process is the new version; 
     const capOn = (gw) => gw.url + new URL(link).pathname + new URL(link).search;
     const first = {};
     for (const gw of both) {
-      const r = await dl(capOn(gw));
-      assert.equal(r.status, 200);
-      first[gw.port] = r.headers.get('etag');
+      for (let i = 0; i < 2; i++) {
+        const r = await dl(capOn(gw));
+        assert.equal(r.status, 200);
+        first[gw.port] = r.headers.get('etag');
+      }
     }
     assert.equal(first[C.port], first[D.port]);
+    // the second download of each process signed with the credentials it kept (one query, not two)
+    for (const gw of both) {
+      const m = await (await fetch(gw.url + '/metrics')).text();
+      assert.match(m, /^walletpass_credentials_cache_hits_total [1-9]/m, `credentials cache used on ${gw.port}`);
+    }
     // new credentials: the very next download on each process is signed with them
     assert.equal((await upload('two')).status, 200);
     for (const gw of both) {

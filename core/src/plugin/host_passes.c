@@ -143,6 +143,9 @@ wp_status wp_host_vault_read(wp_plugin *p, const char *account_id, const char *n
             OPENSSL_cleanse(val, len);
             free(val);
             if (o && json_object_is_type(o, json_type_object)) {
+                if (p->set->env.metrics)
+                    wp_metrics_counter_add(p->set->env.metrics, "walletpass_credentials_cache_hits_total",
+                                           "credentials taken from the process's cache, their row unchanged", 1);
                 *out = o;
                 return wp_plugin_ok();
             }
