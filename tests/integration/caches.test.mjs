@@ -217,6 +217,13 @@ test('after a PUT answers, every download on either process is the new version; 
       assert.equal(r.status, 200);
       assert.equal(value(r.buf), '2', `Apple's web service on ${gw.port}`);
     }
+    // credentials deleted on D: the next read and download on C know it (their copy is not used)
+    for (const gw of both) assert.ok((await gw.request('GET', `/api/v1/passes/${id}`, { key: k.key })).body.pkpass_url);
+    assert.equal((await D.request('DELETE', '/api/v1/credentials/apple', { key: k.key })).status, 200);
+    for (const gw of [C, D]) {
+      assert.equal((await gw.request('GET', `/api/v1/passes/${id}`, { key: k.key })).body.pkpass_url, null);
+      assert.equal((await dl(capOn(gw))).status, 409);
+    }
   } finally {
     await D.stop();
     await C.stop();

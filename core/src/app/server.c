@@ -17,6 +17,7 @@
 #include "accounts.h"
 #include "apikey.h"
 #include "batches.h"
+#include "credmemo.h"
 #include "events.h"
 #include "events_api.h"
 #include "framing.h"
@@ -198,6 +199,8 @@ static int on_begin_request(struct mg_connection *conn)
     req->ri = ri;
     req->env = &srv->http;
     req->t_start = mono_now();
+    wp_cred_memo memo; /* what this request's pass reads learn of the credentials (credmemo.h) */
+    wp_cred_memo *outer_memo = wp_cred_memo_enter(&memo);
     new_request_id(req->request_id);
     set_client_ip(req);
 
@@ -234,6 +237,7 @@ static int on_begin_request(struct mg_connection *conn)
     if (rr == WP_ROUTE_NO_PATH) {
         /* Not an API path: let CivetWeb serve the dashboard's static files. */
         if (srv->cfg->document_root && strncmp(req->path, "/api/", 5) != 0 && strcmp(ri->request_method, "GET") == 0) {
+            wp_cred_memo_leave(outer_memo);
             free(req);
             return 0;
         }
@@ -264,6 +268,7 @@ static int on_begin_request(struct mg_connection *conn)
     }
 
 done:;
+    wp_cred_memo_leave(outer_memo);
     double elapsed = mono_now() - req->t_start;
     if (req->db) wp_db_release(srv->db, req->db);
     wp_metrics_request(srv->metrics, ri->request_method, route_name, req->status, elapsed);

@@ -297,6 +297,23 @@ static wp_status select_pass(PGconn *db, const char *account_id, const char *id,
     return WP_OK;
 }
 
+/* The pass, and (with a current memo) the credential stamps of its account in the same query. */
+static wp_status select_pass_memo(PGconn *db, const char *account_id, const char *id, PGresult **r, wp_err *err)
+{
+    if (!wp_cred_memo_current()) return select_pass(db, account_id, id, 0, r, err);
+    const char *params[] = {account_id, id};
+    wp_status st = wp_db_query(db, "SELECT " PASS_COLS ", " WP_CRED_STAMPS_SQL " FROM passes WHERE account_id = $1 AND id = $2",
+                               2, params, r, err);
+    if (st != WP_OK) return st;
+    if (PQntuples(*r) != 1) {
+        PQclear(*r);
+        *r = NULL;
+        return wp_err_param(err, WP_ENOTFOUND, "id", "no pass %s", id);
+    }
+    wp_cred_memo_fill(account_id, PQgetisnull(*r, 0, C_GONE + 1) ? NULL : PQgetvalue(*r, 0, C_GONE + 1));
+    return WP_OK;
+}
+
 /* Publishes {"schema": 1, "pass": res, ...extra} as `type` in the caller's transaction. */
 static wp_status publish_on(wp_domain *dom, PGconn *conn, const char *account_id, const char *type,
                             json_object *res, const char *extra_key, json_object *extra, wp_err *err)
@@ -483,7 +500,7 @@ wp_status wp_pass_get(wp_domain *dom, PGconn *db, const char *account_id, const 
 {
     *out = NULL;
     PGresult *r;
-    wp_status st = select_pass(db, account_id, pass_id, 0, &r, err);
+    wp_status st = select_pass_memo(db, account_id, pass_id, &r, err);
     if (st != WP_OK) return st;
     json_object *res = resource_from_row(r, 0, NULL);
     PQclear(r);
@@ -894,32 +911,15 @@ wp_status wp_pass_load(wp_domain *dom, PGconn *conn, const char *account_id, con
 }
 
 wp_status wp_pass_load_stamped(wp_domain *dom, const char *account_id, const char *pass_id, json_object **out,
-                               char stamps[WP_CRED_STAMPS_MAX], wp_err *err)
+                               wp_err *err)
 {
     *out = NULL;
-    stamps[0] = '\0';
     PGconn *db = wp_db_acquire(dom->db, err);
     if (!db) return err ? err->status : WP_EUNAVAIL;
-    const char *params[] = {account_id, pass_id};
     PGresult *r;
-    wp_status st = wp_db_query(db,
-                               "SELECT " PASS_COLS ", (SELECT string_agg(" WP_CRED_STAMP_SQL("c") ", ',')"
-                               " FROM credentials c WHERE c.account_id IN"
-                               " ($1, (SELECT live_account_id FROM accounts WHERE id = $1)))"
-                               " FROM passes WHERE account_id = $1 AND id = $2",
-                               2, params, &r, err);
+    wp_status st = select_pass_memo(db, account_id, pass_id, &r, err);
     wp_db_release(dom->db, db);
     if (st != WP_OK) return st;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return wp_err_param(err, WP_ENOTFOUND, "id", "no pass %s", pass_id);
-    }
-    const char *sv = PQgetvalue(r, 0, C_GONE + 1);
-    if (strlen(sv) >= WP_CRED_STAMPS_MAX) {
-        PQclear(r);
-        return wp_err_set(err, WP_ETOOLARGE, "the credentials' stamps of account %s are too long", account_id);
-    }
-    memcpy(stamps, sv, strlen(sv) + 1);
     st = loaded_from_row(r, 0, out);
     PQclear(r);
     return st;

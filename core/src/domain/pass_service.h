@@ -49,6 +49,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "credmemo.h"
 #include "domain.h"
 #include "err.h"
 #include "pass_schema.h"
@@ -131,25 +132,11 @@ wp_status wp_pass_load(wp_domain *dom, PGconn *conn, const char *account_id, con
                        json_object **out, wp_err *err);
 
 /*
- * The stamp of one credentials row: it changes whenever the row is written
- * (its xmin and update time), and names the row's account and kind.
- */
-#define WP_CRED_STAMP_SQL(t) "(" t ".account_id || '/' || " t ".platform || '=' || " t ".xmin::text || '@' || " \
-                             "extract(epoch FROM " t ".updated_at)::text)"
-
-/* Longest stamps text wp_pass_load_stamped fills. */
-#define WP_CRED_STAMPS_MAX 2048
-
-/*
- * wp_pass_load on a pooled connection, and in the same query the stamps of
- * the credentials the pass's account signs with (its own rows and, for a test
- * workspace, its live account's): WP_CRED_STAMP_SQL of each, joined by ','.
- * "" when there are none.  A reader that cached a credential under its stamp
- * knows from these, without another query, whether the cache is current as of
- * this read.  WP_ETOOLARGE when the stamps do not fit WP_CRED_STAMPS_MAX.
+ * wp_pass_load on a pooled connection; with a current memo (credmemo.h) the
+ * same query fills it with the account's credential stamps.
  */
 wp_status wp_pass_load_stamped(wp_domain *dom, const char *account_id, const char *pass_id, json_object **out,
-                               char stamps[WP_CRED_STAMPS_MAX], wp_err *err);
+                               wp_err *err);
 
 /* The resource's "livemode": false for a pass of a test workspace (tenancy.h).
  * Platform plugins read it from pass_get and the event data: a test pass is

@@ -3,7 +3,7 @@
  * this file parses, seals, stores, answers and opens.
  */
 #include "credentials.h"
-#include "pass_service.h"
+#include "credmemo.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>

@@ -10,11 +10,8 @@
 typedef struct {
     wp_req *req;
     bool tx;
-    wp_cred_memo memo;
 } route_ctx;
 static _Thread_local route_ctx *cur_route;
-
-wp_cred_memo *wp_plugin_route_memo(void) { return cur_route ? &cur_route->memo : NULL; }
 
 /* The connection for a host call made with req; opens the plugin route's transaction on first use. */
 PGconn *wp_plugin_req_conn(wp_req *req, wp_err *e)
@@ -50,7 +47,7 @@ int wp_plugin_finish_tx(wp_req *req, int status)
 void wp_plugin_route_entry(wp_req *req, void *ud)
 {
     reg *r = ud;
-    route_ctx ctx = {req, false, {0}};
+    route_ctx ctx = {req, false};
     route_ctx *saved = cur_route;
     cur_route = &ctx;
     ((wp_plugin_route_fn)r->fn)(req, r->ud);

@@ -40,21 +40,10 @@ wp_status wp_host_pass_get(wp_plugin *p, const char *account_id, const char *pas
     wp_err e;
     wp_err_clear(&e);
     json_object *doc = NULL;
-    wp_status st;
-    /* In a plugin route (a download) the same query tells which credentials are current,
-     * so the vault_read that follows needs no query of its own (vault_read below). */
-    wp_cred_memo *m = dom->credcache ? wp_plugin_route_memo() : NULL;
-    if (m) m->valid = false;
-    if (m && strlen(account_id) < sizeof m->account &&
-        (st = wp_pass_load_stamped(dom, account_id, pass_id, &doc, m->stamps, &e)) != WP_ETOOLARGE) {
-        if (st == WP_OK) {
-            memcpy(m->account, account_id, strlen(account_id) + 1);
-            m->valid = true;
-        }
-    } else {
-        wp_err_clear(&e);
-        st = wp_pass_load(dom, NULL, account_id, pass_id, &doc, &e);
-    }
+    /* In a request, the same query tells which credentials are current, so the
+     * vault_read of a download needs no query of its own (vault_read below). */
+    wp_status st = dom->credcache ? wp_pass_load_stamped(dom, account_id, pass_id, &doc, &e)
+                                  : wp_pass_load(dom, NULL, account_id, pass_id, &doc, &e);
     if (st != WP_OK) return wp_plugin_fail(st, &e);
     return pass_shape(doc, account_id, out);
 }
@@ -107,9 +96,9 @@ static double mono_s(void)
 }
 
 /*
- * The decrypted credential, from the process's cache when the memo of this
- * route's pass_get says the cached row is still the current one (docs/caching.md):
- * a download then reads the database once, not twice.  Otherwise it is read
+ * The decrypted credential, from the process's cache when the request's memo
+ * (credmemo.h: filled by its read of the pass) says the cached row is still the
+ * current one (docs/caching.md): a download or a pass read then queries once, not twice.  Otherwise it is read
  * (and cached under the stamp it was read with).  A cached entry is only ever
  * used against stamps read during the same request, so an upload that
  * answered is seen by the next request on every process.
@@ -126,9 +115,8 @@ wp_status wp_host_vault_read(wp_plugin *p, const char *account_id, const char *n
     wp_err_clear(&e);
     char key[200];
     int kl = dom->credcache && wp_credentials_name_ok(name) ? cred_key(account_id, name, key, sizeof key) : -1;
-    wp_cred_memo *m = kl > 0 ? wp_plugin_route_memo() : NULL;
+    wp_cred_memo *m = kl > 0 ? wp_cred_memo_current() : NULL;
     if (m && m->valid && strcmp(m->account, account_id) == 0) {
-        m->valid = false; /* once: a later read in the route may come after a change */
         char want[512];
         int got = memo_pick(m->stamps, account_id, name, want, sizeof want);
         if (got == 0)

@@ -106,21 +106,7 @@ int wp_plugin_own_kind(const wp_plugin *p, const char *kind);
 wp_status wp_host_job_register(wp_plugin *p, const char *kind, wp_plugin_job_fn fn, void *ud, const wp_retry_policy *retry);
 wp_status wp_host_credential_kind_register(wp_plugin *p, const wp_credential_kind *kind);
 
-/*
- * What pass_get learnt of the credentials of the pass's account, for the
- * vault_read that follows it in the same plugin route (host_passes.c): the
- * stamps of the account's credential rows as of that read (pass_service.h).
- * Lives as long as the route's call; used once.
- */
-typedef struct wp_cred_memo {
-    bool valid;
-    char account[64];
-    char stamps[WP_CRED_STAMPS_MAX];
-} wp_cred_memo;
-
 /* request, job and event trampolines (glue.c) */
-/* The memo of the plugin route running on this thread; NULL outside plugin routes. */
-wp_cred_memo *wp_plugin_route_memo(void);
 PGconn *wp_plugin_req_conn(wp_req *req, wp_err *e);
 int wp_plugin_finish_tx(wp_req *req, int status);
 void wp_plugin_route_entry(wp_req *req, void *ud);
