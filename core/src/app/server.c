@@ -422,9 +422,9 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if ((st = wp_jobs_config_read(cfg->root, &jc, err)) != WP_OK) return st;
     if ((st = wp_jobs_new_cfg(srv->db, NULL, &jc, &srv->jobs, err)) != WP_OK) return st;
     if ((st = wp_events_new(srv->jobs, &srv->events, err)) != WP_OK) return st;
-    /* at most 64 KiB of credential per entry counted; a larger one is simply not kept */
+    /* entries of at most 16 KiB (plugin/host_passes.c): the byte bound follows from the count */
     if (cfg->cache_credentials > 0 &&
-        wp_lru_new((size_t)cfg->cache_credentials, (size_t)cfg->cache_credentials << 16, &srv->credcache) != WP_OK)
+        wp_lru_new((size_t)cfg->cache_credentials, (size_t)cfg->cache_credentials << 14, &srv->credcache) != WP_OK)
         return wp_err_set(err, WP_ENOMEM, "out of memory");
     srv->domain = (wp_domain){.cfg = cfg, .db = srv->db, .vault = srv->vault, .jobs = srv->jobs, .events = srv->events,
                               .credcache = srv->credcache};

@@ -88,6 +88,9 @@ static int cred_key(const char *account_id, const char *name, char *out, size_t 
     return n > 0 && (size_t)n < len ? n : -1;
 }
 
+/* Largest stamp and credential kept (larger ones are read from the database each time). */
+#define WP_CRED_CACHE_MAX 16384
+
 static double mono_s(void)
 {
     struct timespec ts;
@@ -97,11 +100,12 @@ static double mono_s(void)
 
 /*
  * The decrypted credential, from the process's cache when the request's memo
- * (credmemo.h: filled by its read of the pass) says the cached row is still the
- * current one (docs/caching.md): a download or a pass read then queries once, not twice.  Otherwise it is read
- * (and cached under the stamp it was read with).  A cached entry is only ever
- * used against stamps read during the same request, so an upload that
- * answered is seen by the next request on every process.
+ * (credmemo.h: filled by its read of the pass) says the cached row is still
+ * the current one (docs/caching.md): a download or a pass read then queries
+ * once, not twice.  Otherwise it is read (and cached under the stamp it was
+ * read with).  A cached entry is only ever used against stamps read during
+ * the same request, so an upload that answered is seen by the next request on
+ * every process.
  */
 wp_status wp_host_vault_read(wp_plugin *p, const char *account_id, const char *name, json_object **out)
 {
@@ -122,14 +126,13 @@ wp_status wp_host_vault_read(wp_plugin *p, const char *account_id, const char *n
         if (got == 0)
             return wp_plugin_failf(WP_ENOTFOUND, "account %s has no \"%s\" credentials (PUT /api/v1/credentials/%s)",
                                    account_id, name, name);
-        size_t len = 0, cap = 65536;
-        char *val = got > 0 ? malloc(cap) : NULL;
-        if (val && wp_lru_get(dom->credcache, key, (size_t)kl, mono_s(), -1, val, cap, &len) && len <= cap &&
-            strnlen(val, len) < len && strcmp(val, want) == 0) {
+        size_t len = 0;
+        char val[WP_CRED_CACHE_MAX];
+        if (got > 0 && wp_lru_get(dom->credcache, key, (size_t)kl, mono_s(), -1, val, sizeof val, &len) &&
+            len <= sizeof val && strnlen(val, len) < len && strcmp(val, want) == 0) {
             const char *text = val + strlen(val) + 1;
             json_object *o = json_tokener_parse(text);
             OPENSSL_cleanse(val, len);
-            free(val);
             if (o && json_object_is_type(o, json_type_object)) {
                 if (p->set->env.metrics)
                     wp_metrics_counter_add(p->set->env.metrics, "walletpass_credentials_cache_hits_total",
@@ -138,9 +141,8 @@ wp_status wp_host_vault_read(wp_plugin *p, const char *account_id, const char *n
                 return wp_plugin_ok();
             }
             wp_credentials_wipe_put(o);
-        } else if (val) {
-            OPENSSL_cleanse(val, len < cap ? len : cap);
-            free(val);
+        } else if (len) {
+            OPENSSL_cleanse(val, len < sizeof val ? len : sizeof val);
         }
     }
     PGconn *c = wp_db_acquire(dom->db, &e);
@@ -154,17 +156,17 @@ wp_status wp_host_vault_read(wp_plugin *p, const char *account_id, const char *n
         size_t tl = 0;
         const char *text = json_object_to_json_string_length(*out, JSON_C_TO_STRING_PLAIN, &tl);
         size_t sl = strlen(stamp), vl = sl + 1 + tl + 1;
-        char *val = text ? malloc(vl) : NULL;
+        char *val = text && vl <= WP_CRED_CACHE_MAX ? malloc(vl) : NULL;
         if (val) {
             memcpy(val, stamp, sl + 1);
             memcpy(val + sl + 1, text, tl + 1);
-            /* json-c keeps the text it made in the object: not the private key's place to linger
-             * (it is made again on the next serialisation) */
-            OPENSSL_cleanse((char *)text, tl);
             wp_lru_put(dom->credcache, key, (size_t)kl, val, vl, gen, mono_s());
             OPENSSL_cleanse(val, vl);
             free(val);
         }
+        /* json-c keeps the text it made in the object: not the private key's place to linger
+         * (it is made again on the next serialisation) */
+        if (text) OPENSSL_cleanse((char *)text, tl);
     }
     return wp_plugin_ok();
 }
