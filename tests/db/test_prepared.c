@@ -2,7 +2,7 @@
  * db_prepared: statements on pooled connections are prepared once per
  * connection and run by name (db.h), with the same results and errors as
  * unnamed ones; a table changed under a prepared statement is run afresh;
- * database.prepared_statements false (no_prepare) prepares nothing.
+ * database.prepared_statements 0 (max_prepared 0) prepares nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -77,8 +77,7 @@ static void test_prepared_once_same_results(void **state)
 static void test_no_prepare(void **state)
 {
     (void)state;
-    wp_db_options o = {.url = T.url, .pool_size = 1, .acquire_timeout_ms = 5000, .connect_timeout_s = DBT_CONNECT_TIMEOUT_S,
-                       .no_prepare = true};
+    wp_db_options o = {.url = T.url, .pool_size = 1, .acquire_timeout_ms = 5000, .connect_timeout_s = DBT_CONNECT_TIMEOUT_S};
     wp_db *db = NULL;
     wp_err err;
     assert_int_equal(wp_db_open(&o, &db, &err), WP_OK);
@@ -91,11 +90,31 @@ static void test_no_prepare(void **state)
     wp_db_close(db);
 }
 
+static void test_bound(void **state)
+{
+    (void)state;
+    wp_db_options o = {.url = T.url, .pool_size = 1, .acquire_timeout_ms = 5000, .connect_timeout_s = DBT_CONNECT_TIMEOUT_S,
+                       .max_prepared = 1};
+    wp_db *db = NULL;
+    wp_err err;
+    assert_int_equal(wp_db_open(&o, &db, &err), WP_OK);
+    PGconn *c = wp_db_acquire(db, &err);
+    assert_non_null(c);
+    assert_int_equal(wp_db_query(c, "SELECT 1 AS bound_first", 0, NULL, NULL, &err), WP_OK);
+    /* the bound reached: still answered, unprepared */
+    for (int i = 0; i < 2; i++) assert_int_equal(wp_db_query(c, "SELECT 2 AS bound_second", 0, NULL, NULL, &err), WP_OK);
+    assert_int_equal(prepared_count(c, "%bound_first%"), 1);
+    assert_int_equal(prepared_count(c, "%bound_second%"), 0);
+    wp_db_release(db, c);
+    wp_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prepared_once_same_results),
         cmocka_unit_test(test_no_prepare),
+        cmocka_unit_test(test_bound),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -397,7 +397,7 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
                          .acquire_timeout_ms = cfg->db_acquire_timeout_ms,
                          .statement_timeout_ms = cfg->db_statement_timeout_ms,
                          .connect_timeout_s = cfg->db_connect_timeout_s, .application_name = "walletpass",
-                         .no_prepare = !cfg->db_prepared_statements};
+                         .max_prepared = cfg->db_prepared_statements};
     wp_status st;
     if ((st = wp_proxies_from_json(cfg->trusted_proxies, &srv->proxies, err)) != WP_OK) return st;
     if ((st = wp_server_vault_open(cfg, &srv->vault, err)) != WP_OK) return st;

@@ -54,7 +54,7 @@ static const key_spec schema[] = {
     {"database.statement_timeout_ms", K_INT, 0, 3600000, "30000", OFF(db_statement_timeout_ms), NULL},
     {"database.connect_timeout_seconds", K_INT, 2, 600, "10", OFF(db_connect_timeout_s), NULL},
     {"database.startup_wait_seconds", K_INT, 0, 3600, "60", OFF(db_startup_wait_s), NULL},
-    {"database.prepared_statements", K_BOOL, 0, 0, "true", OFF(db_prepared_statements), NULL},
+    {"database.prepared_statements", K_INT, 0, 100000, "512", OFF(db_prepared_statements), NULL},
     {"master_key", K_STR, 0, 0, NULL, OFF(master_key), "WALLETPASS_MASTER_KEY"},
     {"limits.max_body_bytes", K_SIZE, 1024, 1073741824.0, "2097152", OFF(max_body_bytes), NULL},
     {"limits.max_json_depth", K_INT, 2, 1000, "32", OFF(max_json_depth), NULL},

@@ -46,7 +46,7 @@ typedef struct wp_config {
     int db_statement_timeout_ms;
     int db_connect_timeout_s;   /* libpq connect_timeout for each new connection */
     int db_startup_wait_s;      /* serve, migrate: wait this long for a database not answering yet */
-    bool db_prepared_statements; /* prepare statements on pooled connections (db.h) */
+    int db_prepared_statements; /* statements each pooled connection keeps prepared (db.h); 0: none */
     /* security */
     char *master_key;           /* base64 of 32 bytes; NULL until the vault needs it */
     /* limits for request bodies */

@@ -52,7 +52,7 @@ struct wp_db {
     char options[128];
     char appname[64];
     bool tcp_known[NTCP];  /* which of tcp_keys this libpq accepts */
-    bool prepare;          /* register pooled connections for prepared statements */
+    int max_prepared;      /* per connection; 0: pooled connections run statements unnamed */
 };
 
 static void first_line(char *dst, size_t n, const char *msg)
@@ -147,9 +147,9 @@ static PGconn *open_conn(wp_db *db, wp_err *err)
  * sees the same results and errors.  Only connections of a pool are
  * registered (added when opened, removed before PQfinish); any other
  * connection runs statements unnamed, as before.  A connection's statements
- * are forgotten when it reconnects (another backend) and bounded in number.
+ * are forgotten when it reconnects (another backend) and bounded in number
+ * (database.prepared_statements; beyond it, statements run unnamed).
  */
-#define STMTS_PER_CONN 512
 #define STMT_BUCKETS 256
 #define MAX_CONNS 4096
 
@@ -163,7 +163,7 @@ typedef struct stmt {
 typedef struct conn_stmts {
     PGconn *conn;
     int pid;          /* the backend the statements were prepared on */
-    int n;
+    int n, max;
     stmt *buckets[STMT_BUCKETS];
 } conn_stmts;
 
@@ -182,11 +182,12 @@ static void stmts_clear(conn_stmts *cs)
     cs->n = 0;
 }
 
-static void reg_add(PGconn *c)
+static void reg_add(PGconn *c, int max)
 {
     conn_stmts *cs = calloc(1, sizeof *cs);
     if (!cs) return; /* unregistered: statements run unnamed */
     cs->conn = c;
+    cs->max = max;
     cs->pid = PQbackendPID(c);
     pthread_mutex_lock(&reg_mu);
     for (int i = 0; i < MAX_CONNS; i++) {
@@ -254,7 +255,7 @@ static PGresult *exec_prepared(conn_stmts *cs, PGconn *conn, const char *sql, in
     while (x && (x->hash != h || strcmp(x->sql, sql) != 0)) x = x->next;
     char name[24];
     if (!x) {
-        if (cs->n >= STMTS_PER_CONN) return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        if (cs->n >= cs->max) return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
         size_t len = strlen(sql);
         x = malloc(sizeof *x + len + 1);
         if (!x) return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
@@ -293,7 +294,7 @@ wp_status wp_db_open(const wp_db_options *opt, wp_db **out, wp_err *err)
         return wp_err_set(err, WP_ENOMEM, "out of memory");
     }
     db->nfree = db->size; /* all slots idle, none opened yet */
-    db->prepare = !opt->no_prepare;
+    db->max_prepared = opt->max_prepared > 0 ? opt->max_prepared : 0;
     db->acquire_timeout_ms = opt->acquire_timeout_ms > 0 ? opt->acquire_timeout_ms : 5000;
     /* Under 2 libpq would use 2 anyway. 10 s: a backend fork on a host loaded far beyond its
      * cores can take several seconds, and this bounds only a connection being opened. */
@@ -353,7 +354,7 @@ PGconn *wp_db_acquire(wp_db *db, wp_err *err)
     }
     if (!c) {
         c = open_conn(db, err);
-        if (c && db->prepare) reg_add(c);
+        if (c && db->max_prepared > 0) reg_add(c, db->max_prepared);
     }
     if (!c) {
         pthread_mutex_lock(&db->mu);

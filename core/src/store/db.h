@@ -30,7 +30,7 @@ typedef struct wp_db_options {
     int statement_timeout_ms;   /* 0: none */
     int connect_timeout_s;      /* libpq connect_timeout; 0: 10 s. A connect_timeout in the URL wins */
     const char *application_name;
-    bool no_prepare;            /* true: statements run unnamed (a pooler that cannot keep prepared statements) */
+    int max_prepared;           /* statements each connection keeps prepared (db.c); 0: none, all run unnamed */
 } wp_db_options;
 
 wp_status wp_db_open(const wp_db_options *opt, wp_db **out, wp_err *err);
@@ -54,7 +54,7 @@ PGconn *wp_db_acquire_waiting(wp_db *db, int wait_s, wp_err *err);
 
 /*
  * Runs one parameterised statement.  On a connection of a pool it is prepared
- * there on first use and run by name afterwards (unless no_prepare).  *res (when res is non-NULL) receives the
+ * there on first use and run by name afterwards (up to max_prepared of them).  *res (when res is non-NULL) receives the
  * result on success; the caller PQclear()s it.  Returns WP_EUNAVAIL when the
  * connection is lost (after one transparent reconnect-and-retry when no
  * transaction was open), WP_ECONFLICT for unique violations, WP_EDB for
