@@ -108,6 +108,13 @@ export function buildCollection(spec) {
         auth = { type: 'noauth' };
         headers.unshift({ key: 'Authorization', value: 'ApplePass {{applePassToken}}', description: "the pass's authenticationToken" });
         if (!variables.has('applePassToken')) variables.set('applePassToken', '');
+      } else if (!schemes.includes('apiKey') && schemes.includes('portalSession')) {
+        // the dashboard's routes: its session cookie and CSRF token (POST /portal/api/login gives both)
+        auth = { type: 'noauth' };
+        headers.unshift({ key: 'X-CSRF-Token', value: '{{portalCsrf}}', description: 'csrf_token of the login answer' },
+          { key: 'Cookie', value: 'wp_session={{portalSession}}', description: 'the wp_session cookie of the login answer' });
+        if (!variables.has('portalSession')) variables.set('portalSession', '');
+        if (!variables.has('portalCsrf')) variables.set('portalCsrf', '');
       }
 
       const rb = deref(op.requestBody);

@@ -25,6 +25,8 @@
  *           schedule (README.md, "Ordering").
  *   route   GET /google/images/default-logo.png (public): the logo Google
  *           fetches when a pass has none (programLogo is required).
+ *   route   GET /api/v1/passes/:id/google (API key): the pass's object as
+ *           this plugin knows it (state, at Google, last sync, up to date).
  *   credential kind "google": PUT/GET/DELETE /api/v1/credentials/google,
  *           checked by google_credcheck.h, sealed and stored by the gateway.
  *
@@ -1368,6 +1370,93 @@ static void serve_pass_image(wp_req *req, void *ud)
     free(png);
 }
 
+#define TSQ(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+/*
+ * GET /api/v1/passes/:id/google (API key, read-only): what this plugin knows
+ * of the pass's Google Wallet object: the state its rendering has now, whether
+ * Google has the object (inserted, last synced), whether what Google has is
+ * the pass as it is now (a sync job may still be on its way or have failed),
+ * and the notifications of the last 24 hours.  Another account's pass is 404.
+ */
+static void api_object(wp_req *req, void *ud)
+{
+    (void)ud;
+    const char *account = host->req_account_id(req), *id = host->req_param(req, "id");
+    json_object *pass = NULL, *rows = NULL, *rdoc = NULL;
+    wp_status st = host->pass_get(self, account, id, &pass);
+    if (st == WP_ENOTFOUND) {
+        host->resp_error(req, 404, "resource_missing", "id", "no such pass: %s", id);
+        return;
+    }
+    if (st != WP_OK) {
+        host->resp_error(req, 503, "service_unavailable", NULL, "the pass could not be read: %s", host->last_error());
+        return;
+    }
+    json_object_object_del(pass, "authentication_token");
+    json_object_object_del(pass, "owner_account_id");
+    json_object *out = json_object_new_object();
+    json_object_object_add(out, "object", json_object_new_string("google_object"));
+    json_object_object_add(out, "pass_id", json_object_new_string(id));
+    const char *gtype = gr_google_type(wpc_pass_str(pass, "pass_type"));
+    json_object_object_add(out, "type", gtype ? json_object_new_string(gtype) : NULL);
+    json_object_object_add(out, "state", json_object_new_string(gr_state(pass, time(NULL))));
+    creds cr;
+    char oid[512] = "", cid[512] = "", sent[65] = "", now[65] = "", msg[600] = "";
+    int have_creds = creds_read_ex(account, &cr, 1) == WP_OK;
+    gr_render_opts o = {.issuer_id = have_creds ? cr.c.issuer_id : NULL, .account_id = account};
+    if (have_creds && (gr_object_id(oid, sizeof oid, pass, &o) != 0 || gr_class_id(cid, sizeof cid, pass, &o) != 0))
+        oid[0] = cid[0] = '\0';
+    json_object_object_add(out, "credentials", json_object_new_boolean(have_creds));
+    json_object_object_add(out, "object_id", oid[0] ? json_object_new_string(oid) : NULL);
+    json_object_object_add(out, "class_id", cid[0] ? json_object_new_string(cid) : NULL);
+    json_object *row = NULL;
+    if (oid[0]) {
+        if (host->db_query(self, req,
+                           "SELECT " TSQ("inserted_at") " AS inserted_at, " TSQ("synced_at") " AS synced_at, content_hash"
+                           " FROM google_jwt_objects WHERE account_id = $1 AND object_id = $2",
+                           2, (const char *const[]){account, oid}, &rows) != WP_OK) {
+            host->resp_error(req, 503, "service_unavailable", NULL, "the object's record could not be read: %s",
+                             host->last_error());
+            goto done;
+        }
+        row = json_object_array_get_idx(rows, 0);
+    }
+    const char *ins = row ? wpc_json_str(row, "inserted_at") : NULL, *syn = row ? wpc_json_str(row, "synced_at") : NULL;
+    const char *h = row ? wpc_json_str(row, "content_hash") : NULL;
+    if (h && strlen(h) == 64) memcpy(sent, h, 65);
+    json_object_object_add(out, "inserted_at", ins ? json_object_new_string(ins) : NULL);
+    json_object_object_add(out, "synced_at", syn ? json_object_new_string(syn) : NULL);
+    /* Up to date: Google's copy is the rendering of the pass as it is now (null: Google has none, or
+     * its content is unknown, e.g. inserted by a save link before any sync). */
+    json_object *current = NULL;
+    if (sent[0] && render(pass, &cr, account, 0, req, &rdoc, msg, sizeof msg) == WP_OK) {
+        json_hash(wpc_json_get(rdoc, "object"), now);
+        current = json_object_new_boolean(strcmp(now, sent) == 0);
+    }
+    json_object_object_add(out, "up_to_date", current);
+    json_object_put(rows);
+    rows = NULL;
+    if (host->db_query(self, req,
+                       "SELECT count(*) AS n FROM google_jwt_notifications WHERE account_id = $1 AND pass_id = $2"
+                       " AND loud AND sent_at > now() - interval '24 hours'",
+                       2, (const char *const[]){account, id}, &rows) != WP_OK) {
+        host->resp_error(req, 503, "service_unavailable", NULL, "the notifications could not be read: %s",
+                         host->last_error());
+        goto done;
+    }
+    json_object_object_add(out, "notifications_24h",
+                           json_object_new_int((int)json_object_get_int(wpc_json_get(json_object_array_get_idx(rows, 0), "n"))));
+    json_object_object_add(out, "notifications_limit", json_object_new_int(NOTIFY_CAP));
+    host->resp_json(req, 200, out);
+done:
+    if (have_creds) creds_free(&cr);
+    json_object_put(rdoc);
+    json_object_put(rows);
+    json_object_put(out);
+    json_object_put(pass);
+}
+
 static void serve_logo(wp_req *req, void *ud)
 {
     (void)ud;
@@ -1509,6 +1598,8 @@ static wp_status google_init(const wp_host *h, wp_plugin *p, const json_object *
         (st = host->subscribe(self, "pass.notify", on_notify, NULL, NULL)) != WP_OK ||
         (st = host->job_register(self, JOB_KIND, job_sync, NULL, &retry)) != WP_OK ||
         (st = host->route_add(self, "GET", LOGO_PATH, WP_AUTH_PUBLIC, serve_logo, NULL)) != WP_OK ||
+        (WP_HOST_HAS(host, pass_get) &&
+         (st = host->route_add(self, "GET", "/api/v1/passes/:id/google", WP_AUTH_API_KEY, api_object, NULL)) != WP_OK) ||
         (WP_HOST_HAS(host, pass_get) && WP_HOST_HAS(host, pass_cap_verify) &&
          (st = host->route_add(self, "GET", IMG_PREFIX ":pass_id/:token/:hash/:file", WP_AUTH_PUBLIC, serve_pass_image,
                                NULL)) != WP_OK)) {

@@ -11,9 +11,10 @@
  *   connect_timeout_ms (5000), timeout_ms (15000), max_response_bytes (65536),
  *   test_timeout_ms (5000), test_max_concurrency (4)
  *   per_endpoint_concurrency (2), max_concurrency (16), defer_ms (500)
- *   max_endpoints (50)                per account
+ *   max_endpoints (50)                per account; reloadable (SIGHUP), the others need a restart
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -28,6 +29,9 @@
 const wp_host *wh_host;
 wp_plugin *wh_self;
 wh_config wh_cfg;
+static atomic_int max_endpoints_now;
+
+int wh_max_endpoints(void) { return atomic_load(&max_endpoints_now); }
 
 /* ---- ids ----------------------------------------------------------------- */
 
@@ -199,6 +203,24 @@ static wp_status read_config(const json_object *config)
         return st;
     }
     if (wh_cfg.connect_timeout_ms > wh_cfg.timeout_ms) wh_cfg.connect_timeout_ms = wh_cfg.timeout_ms;
+    atomic_store(&max_endpoints_now, wh_cfg.max_endpoints);
+    return WP_OK;
+}
+
+/* SIGHUP (ABI 1.9): the keys that change without a restart, checked as at start, then published. */
+static const char *const wh_reloadable[] = {"max_endpoints", NULL};
+
+static wp_status wh_reload(wp_plugin *self, const json_object *config)
+{
+    wh_config next;
+    char why[300];
+    wp_status st = wp_cfg_parse(wh_keys, config, &next, why, sizeof why);
+    if (st != WP_OK) {
+        wh_host->init_error(self, "%s", why);
+        return st;
+    }
+    atomic_store(&max_endpoints_now, next.max_endpoints);
+    wh_host->log(self, WP_LOG_INFO, "max_endpoints is now %d per account", next.max_endpoints);
     return WP_OK;
 }
 
@@ -215,6 +237,11 @@ static wp_status wh_init(const wp_host *h, wp_plugin *self, const json_object *c
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         h->init_error(self, "curl_global_init failed");
         return WP_EINTERNAL;
+    }
+    /* a host older than 1.9 cannot reload: every change then needs a restart */
+    if (WP_HOST_HAS(h, reload_register) && (st = h->reload_register(self, wh_reloadable, wh_reload)) != WP_OK) {
+        h->init_error(self, "reload_register: %s", h->last_error());
+        return st;
     }
     if ((st = wh_routes_register()) != WP_OK || (st = wh_deliver_register()) != WP_OK) {
         h->init_error(self, "registration failed: %s", h->last_error());

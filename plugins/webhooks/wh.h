@@ -41,6 +41,9 @@ typedef struct wh_config {
 extern const wp_host *wh_host;
 extern wp_plugin *wh_self;
 extern wh_config wh_cfg;
+/* max_endpoints as in effect: reloadable (SIGHUP, host reload_register), so request threads read it with
+ * wh_max_endpoints(); wh_cfg.max_endpoints is the value at start. */
+int wh_max_endpoints(void);
 
 /* "<prefix>_" + 26 Crockford base32 characters (48-bit ms time, 80 random bits), like the core's ids. */
 int wh_id_new(const char *prefix, char out[WH_ID_MAX]);

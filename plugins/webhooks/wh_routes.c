@@ -133,7 +133,8 @@ static void create_endpoint(wp_req *req, void *ud)
         wh_host->resp_error(req, 500, "internal_error", NULL, "the signing secret could not be made");
         return;
     }
-    snprintf(limit, sizeof limit, "%d", wh_cfg.max_endpoints);
+    int max_endpoints = wh_max_endpoints(); /* one value for the insert and its refusal */
+    snprintf(limit, sizeof limit, "%d", max_endpoints);
     const char *p[] = {acct, id, json_object_get_string(f.url), json_text(f.types),
                        f.description ? json_object_get_string(f.description) : "",
                        f.enabled && !json_object_get_boolean(f.enabled) ? "false" : "true", sealed, limit};
@@ -157,7 +158,7 @@ static void create_endpoint(wp_req *req, void *ud)
         json_object_put(rows);
         memset(secret, 0, sizeof secret);
         wh_host->resp_error(req, 409, "endpoint_limit_reached", NULL, "an account has at most %d webhook endpoints",
-                            wh_cfg.max_endpoints);
+                            max_endpoints);
         return;
     }
     json_object *o = with_object(json_object_array_get_idx(rows, 0), "webhook_endpoint");

@@ -8,8 +8,9 @@ WP_PACKAGES=(build-essential cmake pkg-config git
     libssl-dev libpq-dev libjson-c-dev libcurl4-openssl-dev libzip-dev
     libcmocka-dev libqrencode-dev postgresql postgresql-contrib openssl curl ca-certificates unzip)
 
-# What only the test suites need: a browser for the share page (integration_share), a QR reader,
-# and valgrind (integration_valgrind_cycle: a start/serve/stop cycle of the release build, no leak).
+# What only the test suites need: a browser for the share page and the dashboard (integration_share,
+# integration_dashboard), a QR reader, and valgrind (integration_valgrind_cycle: a start/serve/stop
+# cycle of the release build, no leak).
 WP_TEST_PACKAGES=(chromium zbar-tools valgrind)
 
 # The fuzzing build (scripts/test, scripts/fuzz): clang and its libFuzzer

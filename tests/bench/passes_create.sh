@@ -4,16 +4,20 @@
 #
 #   target     wrk POSTs the Solstice Coffee body of docs/api.md (no serial_number:
 #              each pass gets a generated one) with an API key whose account
-#              is on the "unlimited" plan; the rate limit is off
-#              (rate_limit.requests_per_second 0).  Passes created per second,
-#              p50 and p99.
+#              is on the "unlimited" plan, all into that one account, over
+#              WP_BENCH_CREATE_CONNECTIONS (8) connections; the rate limit is
+#              off (rate_limit.requests_per_second 0).  Passes created per
+#              second, p50 and p99.
 #   baselines  pgbench on the same database in the same run, -M extended
 #              (PQexecParams, as the gateway), as many clients as wrk has
-#              connections, with parameters taken from a pass the gateway
-#              created (its stored body, overrides, and its
-#              pass.created event):
-#                insert   the bare INSERT INTO passes of create_pass
-#                         (tests/bench/passes_insert.pgbench)
+#              connections, with the same durability as the gateway's
+#              sessions (the database's synchronous_commit, passed to
+#              pgbench's sessions; fsync is the cluster's, shared), with
+#              parameters taken from a pass the gateway created (its stored
+#              body, overrides, and its pass.created event):
+#                insert   the bare INSERT INTO passes of create_pass, the
+#                         same JSON (tests/bench/passes_insert.pgbench): the
+#                         baseline of the figure
 #                tx       the whole transaction create_pass runs: BEGIN, the
 #                         plan SELECT and usage_counters upsert of
 #                         wp_meter_consume, the INSERT, the pass.created event
@@ -23,11 +27,14 @@
 #              each once before and once after the gateway's run (the
 #              machine's load drifts), averaged.
 #
-# The ratio baseline/target is how many of those database operations
-# PostgreSQL commits in the time the gateway creates one pass.
+# The figure is gateway/insert passes per second (target >= 0.3) and
+# gateway/insert p99 (target <= 3); gateway/tx and gateway/request are shown
+# next to it: how close the gateway comes to its own SQL.
 # Run with scripts/bench passes_create.
 set -euo pipefail
 source "$(dirname "$0")/lib/bench.sh"
+source "$(dirname "$0")/lib/apple.sh"
+CONNS=${WP_BENCH_CREATE_CONNECTIONS:-8}
 
 here=$(cd "$(dirname "$0")" && pwd)
 pgbench=$( (wp_pg_bindir) 2>/dev/null)/pgbench || true
@@ -88,6 +95,12 @@ pgvars=(-D "account=$acct" -D "body=$p_body" -D "overrides=$p_ovr" -D "event=$p_
 
 # Vacuumed before each side, so that neither pays for the other's dead rows
 # (the usage_counters row gets a new version on every pass).
+# the gateway's sessions get the database's settings (it sets none of its own);
+# pgbench's sessions are given the same synchronous_commit explicitly
+sync_commit=$(q "SHOW synchronous_commit")
+fsync=$(q "SHOW fsync")
+export PGOPTIONS="-c synchronous_commit=$sync_commit"
+
 vacuum() { psql "$db" -qc "VACUUM (ANALYZE) passes, events, usage_counters, jobs"; }
 
 # pgbench_run NAME SECONDS SCRIPT [-D auth=...]: one run; sets PGB_TPS, PGB_P50_MS, PGB_P99_MS.
@@ -96,7 +109,7 @@ pgbench_run() {
     local dir=$BENCH_TMP/pgbench-$name-$RANDOM out
     mkdir -p "$dir"
     out=$dir/out.txt
-    (cd "$dir" && "$pgbench" -n -M extended -c "$WP_BENCH_CONNECTIONS" -j "$WP_BENCH_THREADS" -T "$secs" \
+    (cd "$dir" && "$pgbench" -n -M extended -c "$CONNS" -j "$WP_BENCH_THREADS" -T "$secs" \
         -l --log-prefix=tx -f "$here/$script" "${pgvars[@]}" "$@" "$db") >"$out" 2>&1 \
         || { cat "$out" >&2; wp_die "pgbench $script failed"; }
     PGB_TPS=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out" | awk '{ printf "%.0f", $1 }')
@@ -125,14 +138,14 @@ baselines() { # SIDE (before|after)
     tps[request,$side]=$PGB_TPS p50[request,$side]=$PGB_P50_MS p99[request,$side]=$PGB_P99_MS
 }
 
-wp_say "baselines (before): pgbench insert, tx, request; $WP_BENCH_CONNECTIONS clients"
+wp_say "baselines (before): pgbench insert, tx, request; $CONNS clients"
 baselines before
 
-wp_say "POST /api/v1/passes: wrk $WP_BENCH_THREADS threads, $WP_BENCH_CONNECTIONS connections"
+wp_say "POST /api/v1/passes: wrk $WP_BENCH_THREADS threads, $CONNS connections"
 vacuum
 passes_before=$(q "SELECT count(*) FROM passes WHERE account_id = '$acct'")
 events_before=$(q "SELECT count(*) FROM events WHERE account_id = '$acct' AND type = 'pass.created'")
-WP_BENCH_KEY=$key WP_BENCH_BODY_FILE=$body bench_wrk "$BENCH_URL/api/v1/passes"
+WP_BENCH_KEY=$key WP_BENCH_BODY_FILE=$body WP_BENCH_CONNECTIONS=$CONNS bench_wrk "$BENCH_URL/api/v1/passes"
 g_rps=$BENCH_RPS g_p50=$BENCH_P50_MS g_p99=$BENCH_P99_MS g_sent=$BENCH_SENT
 made=$(( $(q "SELECT count(*) FROM passes WHERE account_id = '$acct'") - passes_before ))
 published=$(( $(q "SELECT count(*) FROM events WHERE account_id = '$acct' AND type = 'pass.created'") - events_before ))
@@ -149,10 +162,11 @@ total=$(q "SELECT count(*) FROM passes WHERE account_id = '$acct'")
 
 echo
 echo "passes_create: wrk $(wrk -v 2>&1 | sed -n '1s/^wrk \([^ ]*\).*/\1/p'), PostgreSQL $("$pgbench" --version | awk '{ print $3 }')," \
-    "${WP_BENCH_DURATION} s per run (after ${WP_BENCH_WARMUP} s warm-up), $WP_BENCH_CONNECTIONS connections/clients," \
+    "${WP_BENCH_DURATION} s per run (after ${WP_BENCH_WARMUP} s warm-up), $CONNS connections/clients," \
     "127.0.0.1, $(nproc) CPUs shared by wrk or pgbench, the gateway and PostgreSQL"
 echo "target: POST /api/v1/passes (Solstice Coffee body, generated serial numbers, no plugins, unlimited plan," \
-    "rate limit off); baselines: pgbench -M extended on the same database, before and after, averaged"
+    "rate limit off); baselines: pgbench -M extended on the same database, before and after, averaged;" \
+    "durability of both: synchronous_commit=$sync_commit, fsync=$fsync"
 echo
 printf '%-52s %12s %9s %9s\n' "" "per second" "p50 ms" "p99 ms"
 printf '%-52s %12s %9s %9s\n' "POST /api/v1/passes (gateway)" "$g_rps" "$g_p50" "$g_p99"
@@ -164,12 +178,16 @@ for b in insert tx request; do
         "" "${p99[$b,before]} / ${p99[$b,after]}"
 done
 echo
-echo "ratio insert/gateway  $(bench_ratio "${tps[insert]}" "$g_rps") (bare pass INSERTs per second for each pass created per second)"
-echo "ratio tx/gateway      $(bench_ratio "${tps[tx]}" "$g_rps") (create_pass transactions run by pgbench for each pass the gateway creates)"
-echo "ratio request/gateway $(bench_ratio "${tps[request]}" "$g_rps") (all of a request's SQL, run by pgbench, for each pass the gateway creates)"
+echo "ratio gateway/insert  $(bench_ratio "$g_rps" "${tps[insert]}") (passes created per second for each bare INSERT of the same JSON per second; target 0.3)"
+echo "p99 gateway/insert    $(bench_ratio "$g_p99" "${p99[insert]}") (target 3 or less)"
+echo "ratio gateway/tx      $(bench_ratio "$g_rps" "${tps[tx]}") (passes per create_pass transaction run by pgbench)"
+echo "ratio gateway/request $(bench_ratio "$g_rps" "${tps[request]}") (passes per all-of-a-request's SQL run by pgbench)"
 echo "p99 gateway/tx        $(bench_ratio "$g_p99" "${p99[tx]}")"
 echo
 echo "passes created by the gateway during its runs: $made, pass.created events: $published" \
     "(wrk counted $g_sent completed requests, warm-up included); passes in the database: $total"
 [ "$made" -ge "$g_sent" ] || echo "WARNING: fewer passes than 201 answers"
 [ "$published" -eq "$made" ] || echo "WARNING: $made passes but $published pass.created events"
+r=$(bench_ratio "$g_rps" "${tps[insert]}"); pr=$(bench_ratio "$g_p99" "${p99[insert]}")
+echo "RESULT passes_create rps=$g_rps p99_ms=$g_p99 baseline_rps=${tps[insert]} baseline_p99_ms=${p99[insert]}" \
+    "ratio=$r p99_ratio=$pr target=0.3 met=$(bench_met "$r" '>=' 0.3) p99_target=3 p99_met=$(bench_met "$pr" '<=' 3)"

@@ -60,6 +60,26 @@ test('events: paginated with limit and starting_after, filtered by type', async 
   assert.deepEqual(t2.body.data.map((e) => e.id), [id(3)]);
 });
 
+test('events: one pass\'s with pass_id (the resource it carries, or its id), on an index', async () => {
+  const pid = (n) => 'pass_' + String(n).padStart(26, '0');
+  const pass = (n, v) => JSON.stringify({ schema: 1, pass: { id: pid(n), object: 'pass', version: v } });
+  gw.sql('INSERT INTO events (account_id, id, type, data) VALUES ' +
+    [[a.account, 11, 'pass.created', pass(7, 1)], [a.account, 12, 'pass.updated', pass(7, 2)],
+      [a.account, 13, 'pass.created', pass(8, 1)], [a.account, 14, 'pass.installed', JSON.stringify({ schema: 1, pass_id: pid(7) })],
+      [b.account, 15, 'pass.updated', pass(7, 9)]]
+      .map(([acct, n, t, d]) => `('${acct}', '${id(n)}', '${t}', '${d}')`).join(', '));
+  const r = await gw.request('GET', `/api/v1/events?pass_id=${pid(7)}`, { key: a.key });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.data.map((e) => e.id), [14, 12, 11].map(id));
+  const u = await gw.request('GET', `/api/v1/events?pass_id=${pid(7)}&type=pass.updated`, { key: a.key });
+  assert.deepEqual(u.body.data.map((e) => e.data.pass.version), [2]);
+  assert.deepEqual((await gw.request('GET', `/api/v1/events?pass_id=${pid(9)}`, { key: a.key })).body.data, []);
+  assertError(await gw.request('GET', '/api/v1/events?pass_id=tpl_1', { key: a.key }), 400, { param: 'pass_id' });
+  const plan = gw.sql(`SET enable_seqscan = off; EXPLAIN SELECT id FROM events WHERE account_id = '${a.account}' AND coalesce(data->'pass'->>'id', data->>'pass_id') = '${pid(7)}' ORDER BY id DESC LIMIT 21`);
+  assert.match(plan, /events_pass_idx/);
+  gw.sql(`DELETE FROM events WHERE id IN (${[11, 12, 13, 14, 15].map((n) => `'${id(n)}'`).join(',')})`);
+});
+
 test('events: bad parameters are 400 naming the parameter; no key is 401', async () => {
   assertError(await gw.request('GET', '/api/v1/events?limit=0', { key: a.key }), 400, { param: 'limit' });
   assertError(await gw.request('GET', '/api/v1/events?starting_after=pass_1', { key: a.key }), 400, { param: 'starting_after' });

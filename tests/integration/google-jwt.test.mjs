@@ -286,6 +286,40 @@ test('PUT a pass: exactly one PATCH of the object with the new values (created f
   assert.equal(g.store.get(`genericObject/${foid}`).notifyPreference, undefined);
 });
 
+test('GET /api/v1/passes/:id/google: the object as the plugin knows it, up to date once synced, behind when Google was sent another content', { skip }, async (t) => {
+  if (!needCreds(t)) return;
+  const p = passes.big;
+  assert.ok(p, 'needs the REST-inserted pass');
+  const oid = `${ISSUER}.${p.id}`;
+  const get = async (key = acct.key) => gw.request('GET', `/api/v1/passes/${p.id}/google`, { key });
+  const r = await get();
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.object, 'google_object');
+  assert.equal(r.body.pass_id, p.id);
+  assert.equal(r.body.type, 'loyalty');
+  assert.equal(r.body.state, 'ACTIVE');
+  assert.equal(r.body.credentials, true);
+  assert.equal(r.body.object_id, oid);
+  assert.equal(r.body.class_id, `${ISSUER}.${acct.account}_loyalty`);
+  assert.match(r.body.inserted_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.match(r.body.synced_at, /^\d{4}-/); // the previous test's PATCH
+  assert.equal(r.body.up_to_date, true);
+  assert.equal(r.body.notifications_limit, 3);
+  assert.equal(r.body.notifications_24h, 1, 'the notifying update of the previous test');
+  // what Google was last sent is not the pass as it is now (a sync on its way, or failed): behind
+  gw.sql(`UPDATE google_jwt_objects SET content_hash = repeat('0', 64) WHERE object_id = '${oid}'`);
+  assert.equal((await get()).body.up_to_date, false);
+  // another account's key, and an account without Google credentials: 404 / no ids
+  const other = await get(noCreds.key);
+  assert.equal(other.status, 404, other.text);
+  assert.equal(other.body.error.code, 'resource_missing');
+  const own = await create(BODIES.generic, noCreds.key);
+  assert.equal(own.status, 201, own.text);
+  const n = await gw.request('GET', `/api/v1/passes/${own.body.id}/google`, { key: noCreds.key });
+  assert.equal(n.status, 200, n.text);
+  assert.deepEqual([n.body.credentials, n.body.object_id, n.body.inserted_at, n.body.up_to_date], [false, null, null, null]);
+});
+
 test('a 500 from the API is retried through the job queue', { skip }, async (t) => {
   if (!needCreds(t)) return;
   const p = passes.big;

@@ -3,7 +3,8 @@
 // (newman, pinned in tests/package.json) runs them against a real gateway with every in-tree plugin:
 // each must answer a status its operation documents as a success. The gateway is filled first with
 // one object of each kind (test credentials from scripts/make-test-credentials, a template, a pass
-// with a logo, a batch, a webhook endpoint, a Bubble destination) and the collection variables point at them.
+// with a logo, a batch, a webhook endpoint, a Bubble destination, a dashboard session) and the collection
+// variables point at them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -51,6 +52,12 @@ before(async () => {
   const batch = await ok('POST', '/api/v1/passes/batch', { template_id: tpl.id, passes: [{}, {}] }, 202);
   const wh = await ok('POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${receiver.address().port}/hook`, event_types: ['*'] }, 201);
   const sub = await ok('POST', '/api/v1/accounts', { name: 'Postman client', email: 'client@postman.example' }, 201);
+  // a dashboard session of the account (the portal routes)
+  execFileSync(process.env.WP_BIN, ['user', 'create', '--account', a.account, '--email', 'postman@example.com', '--password-stdin'],
+    { env: { ...process.env, ...gw.env }, input: 'a long postman password\n', stdio: ['pipe', 'pipe', 'pipe'] });
+  const login = await gw.request('POST', '/portal/api/login', { body: { email: 'postman@example.com', password: 'a long postman password' } });
+  assert.equal(login.status, 200, login.text);
+  const portalSession = /wp_session=([^;]+)/.exec(login.headers.get('set-cookie'))[1];
   const bubble = await ok('POST', '/api/v1/bubble/destinations', { event_type: 'pass.installed',
     url: `http://127.0.0.1:${receiver.address().port}/version-test/api/1.1/wf/pass_installed` }, 201);
   // the pass's Apple web-service token, from the pass.json of its bundle
@@ -68,6 +75,7 @@ before(async () => {
     token: img[1], hash: img[2], file: img[3],
     capability: new URL(pass.share_url).pathname.slice(3),
     device: "unknown-device", ptid: PTID, serial: pj.serialNumber, applePassToken: pj.authenticationToken,
+    portalSession, portalCsrf: login.body.csrf_token,
   });
 });
 

@@ -122,3 +122,30 @@ test('walletpass config check: the warning, key errors, TLS files checked', () =
   assert.equal(s.status, 1, s.stderr);
   assert.match(s.stderr, /walletpass: server\.tls\.key_file: the key in .*other\.key does not belong/);
 });
+
+test('walletpass config check prints every effective value and where it came from, secrets redacted', () => {
+  const plugins = path.join(process.env.WP_BUILD_DIR || path.dirname(path.dirname(BIN)), 'plugins');
+  const key = Buffer.alloc(32, 9).toString('base64');
+  const r = check({
+    server: { port: 9123 },
+    database: { url: 'postgresql://wp:db-pass-77@db.internal/wp?sslmode=require' },
+    plugin_dir: plugins,
+    plugins: [{ name: 'webhooks', config: { max_endpoints: 3 } }],
+    vault: { key_version: 2, previous_keys: { 1: Buffer.alloc(32, 8).toString('base64') } },
+  }, { WALLETPASS_DATABASE_URL: '', WALLETPASS_MASTER_KEY: key, WALLETPASS_LOG_LEVEL: 'warn' });
+  assert.equal(r.status, 0, r.stderr);
+  const line = (k) => r.stdout.split('\n').find((l) => l.split(/\s+/)[0] === k) || `(no line for ${k})`;
+  assert.match(line('server.port'), /^server\.port +9123 +\(file\)$/);
+  assert.match(line('server.num_threads'), /^server\.num_threads +50 +\(default\)$/);
+  assert.match(line('log_level'), /^log_level +warn +\(environment: WALLETPASS_LOG_LEVEL\)$/);
+  assert.match(line('master_key'), /^master_key +\(set, redacted\) +\(environment: WALLETPASS_MASTER_KEY\)$/);
+  assert.match(line('database.url'), /^database\.url +postgresql:\/\/wp:REDACTED@db\.internal\/wp\?sslmode=require +\(file\)$/);
+  assert.match(line('jobs.workers'), /^jobs\.workers +4 +\(default\)$/);
+  assert.match(line('vault.key_version'), /^vault\.key_version +2 +\(file\)$/);
+  assert.match(line('vault.previous_keys.1'), /\(set, redacted\) +\(file\)$/);
+  assert.match(line('plugins.webhooks.config.max_endpoints'), /^plugins\.webhooks\.config\.max_endpoints +3 +\(file\)$/);
+  // no secret anywhere in what it printed
+  for (const secret of ['db-pass-77', key, Buffer.alloc(32, 8).toString('base64')]) {
+    assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), `printed a secret: ${secret}`);
+  }
+});

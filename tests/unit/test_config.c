@@ -15,7 +15,7 @@
 static const char *const env_names[] = {
     "WALLETPASS_CONFIG", "WALLETPASS_PORT", "WALLETPASS_PUBLIC_URL", "WALLETPASS_DATABASE_URL",
     "WALLETPASS_MASTER_KEY", "WALLETPASS_PLUGIN_DIR", "WALLETPASS_MIGRATIONS_DIR", "WALLETPASS_LOG_LEVEL",
-    "WALLETPASS_TLS_CERTIFICATE_FILE", "WALLETPASS_TLS_KEY_FILE", NULL};
+    "WALLETPASS_TLS_CERTIFICATE_FILE", "WALLETPASS_TLS_KEY_FILE", "WALLETPASS_PORTAL_SIGNUP", "WALLETPASS_DASHBOARD_DIR", NULL};
 
 /* Every test starts from an environment without WALLETPASS_* variables. */
 static int clean_env(void **state)
@@ -389,6 +389,37 @@ static void test_open_sections(void **state)
     wp_config_free(&cfg);
 }
 
+/* portal: its defaults, the sign-up modes, and its keys checked like every other section. */
+static void test_portal_section(void **state)
+{
+    (void)state;
+    wp_config cfg;
+    wp_err err;
+    wp_err_clear(&err);
+    assert_int_equal(from_text("{}", &cfg, &err), WP_OK);
+    assert_true(cfg.portal_enabled);
+    assert_string_equal(cfg.portal_signup, "off");
+    assert_string_equal(cfg.portal_dashboard_dir, WP_SOURCE_DIR "/dashboard");
+    assert_int_equal(cfg.portal_login_max_failures, 5);
+    assert_int_equal(cfg.portal_password_log2_n, 15);
+    wp_config_free(&cfg);
+    assert_int_equal(from_text("{\"portal\":{\"signup\":\"invite\",\"login_max_failures\":3}}", &cfg, &err), WP_OK);
+    assert_string_equal(cfg.portal_signup, "invite");
+    assert_int_equal(cfg.portal_login_max_failures, 3);
+    wp_config_free(&cfg);
+    assert_int_equal(from_text("{\"portal\":{\"signup\":\"sometimes\"}}", &cfg, &err), WP_ECONFIG);
+    assert_string_equal(err.param, "portal.signup");
+    assert_int_equal(from_text("{\"portal\":{\"sigup\":\"open\"}}", &cfg, &err), WP_ECONFIG);
+    assert_string_equal(err.param, "portal.sigup");
+    assert_int_equal(from_text("{\"portal\":{\"password_scrypt_log2_n\":9}}", &cfg, &err), WP_ECONFIG);
+    assert_string_equal(err.param, "portal.password_scrypt_log2_n");
+    assert_int_equal(from_text("{\"portal\":{\"password_min_length\":4}}", &cfg, &err), WP_ECONFIG);
+    /* the production example signs nobody up */
+    assert_int_equal(wp_config_load(WP_SOURCE_DIR "/config/production.example.json", &cfg, &err), WP_OK);
+    assert_string_equal(cfg.portal_signup, "off");
+    wp_config_free(&cfg);
+}
+
 /* Writes text to a new temporary file; returns its path (static buffer). */
 static const char *tmp_file(const char *text)
 {
@@ -658,6 +689,75 @@ static void test_load_large_file(void **state)
     unlink(path);
 }
 
+/* wp_config_each: one line per schema key, with its source; secrets never shown. */
+typedef struct {
+    char key[64], value[256], env[64];
+    wp_config_source src;
+    int n;
+} seen_key;
+
+static void record(void *ud, const char *key, const char *value, wp_config_source src, const char *env)
+{
+    seen_key *want = ud;
+    want[0].n++;
+    for (seen_key *w = want + 1; w < want + 8 && w->key[0]; w++)
+        if (strcmp(w->key, key) == 0) {
+            snprintf(w->value, sizeof w->value, "%s", value);
+            snprintf(w->env, sizeof w->env, "%s", env ? env : "");
+            w->src = src;
+            w->n++;
+        }
+}
+
+static void test_each_sources_and_secrets(void **state)
+{
+    (void)state;
+    const char *path = tmp_file("{\"server\":{\"port\":7000},\"rate_limit\":{\"burst\":null},"
+                                "\"master_key\":\"c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXkh\","
+                                "\"database\":{\"url\":\"postgresql://wp:hunter2@db/wp?sslmode=require\"},"
+                                "\"plugins\":[{\"name\":\"webhooks\",\"config\":{\"token\":\"tok-9\"}}]}");
+    setenv("WALLETPASS_LOG_LEVEL", "debug", 1);
+    wp_config cfg;
+    wp_err err;
+    wp_err_clear(&err);
+    assert_int_equal(wp_config_load(path, &cfg, &err), WP_OK);
+    static const char *const keys[] = {"", "server.port", "log_level", "rate_limit.burst", "database.url",
+                                       "master_key", "plugins", ""};
+    seen_key want[8];
+    memset(want, 0, sizeof want);
+    for (int i = 0; i < 8; i++) snprintf(want[i].key, sizeof want[i].key, "%s", keys[i]);
+    wp_config_each(&cfg, record, want);
+    assert_true(want[0].n >= 40); /* every key of the schema */
+    assert_int_equal(want[1].src, WP_CONFIG_FROM_FILE);
+    assert_string_equal(want[1].value, "7000");
+    assert_int_equal(want[2].src, WP_CONFIG_FROM_ENV);
+    assert_string_equal(want[2].env, "WALLETPASS_LOG_LEVEL");
+    assert_string_equal(want[2].value, "debug");
+    assert_int_equal(want[3].src, WP_CONFIG_FROM_DEFAULT); /* null in the file is the default */
+    assert_string_equal(want[3].value, "200");
+    assert_string_equal(want[4].value, "postgresql://wp:REDACTED@db/wp?sslmode=require");
+    assert_string_equal(want[5].value, "(set, redacted)");
+    assert_string_equal(want[6].value, "[webhooks]"); /* names only: a plugin's config may hold secrets */
+    for (int i = 1; i < 7; i++) assert_int_equal(want[i].n, 1);
+    wp_config_free(&cfg);
+    unsetenv("WALLETPASS_LOG_LEVEL");
+
+    char out[200];
+    assert_true(wp_config_redact("host=db password=pw1 user=x", out, sizeof out));
+    assert_string_equal(out, "host=db password=REDACTED user=x");
+    assert_true(wp_config_redact("postgresql://u@db/x?password=pw&a=1", out, sizeof out));
+    assert_string_equal(out, "postgresql://u@db/x?password=REDACTED&a=1");
+    assert_true(wp_config_redact("postgresql:///local", out, sizeof out));
+    assert_string_equal(out, "postgresql:///local");
+    assert_false(wp_config_redact("postgresql://u:pw@db/a-long-name", out, 12));
+    assert_string_equal(out, "(redacted)");
+    assert_true(wp_config_key_is_secret("plugins.x.config.bearer_token"));
+    assert_true(wp_config_key_is_secret("vault.previous_keys.1"));
+    assert_true(wp_config_key_is_secret("plugins.apns.config.key"));
+    assert_false(wp_config_key_is_secret("vault.key_version"));
+    assert_false(wp_config_key_is_secret("server.tls.key_file"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -670,6 +770,7 @@ int main(void)
         cmocka_unit_test_setup(test_comments_ignored, clean_env),
         cmocka_unit_test_setup(test_null_means_default, clean_env),
         cmocka_unit_test_setup(test_open_sections, clean_env),
+        cmocka_unit_test_setup(test_portal_section, clean_env),
         cmocka_unit_test_setup(test_load_defaults, clean_env),
         cmocka_unit_test_setup(test_load_example, clean_env),
         cmocka_unit_test_setup(test_load_other_shipped_configs, clean_env),
@@ -679,6 +780,7 @@ int main(void)
         cmocka_unit_test_setup(test_env_does_not_mask_bad_section, clean_env),
         cmocka_unit_test_setup(test_load_file_errors, clean_env),
         cmocka_unit_test_setup(test_load_large_file, clean_env),
+        cmocka_unit_test_setup(test_each_sources_and_secrets, clean_env),
     };
     return cmocka_run_group_tests_name("config", tests, clean_env, NULL);
 }

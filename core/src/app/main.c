@@ -5,6 +5,7 @@
  *   walletpass migrate                    apply pending migrations and exit
  *   walletpass account create --name N --email E [--plan P]   prints the account id
  *   walletpass key create --account ID [--name N]             prints the new API key
+ *   walletpass user create --account ID --email E             a dashboard user (cli_users.c)
  *   walletpass plugins [--hooks]          load the configured plugins, list them (and the filter order)
  *   walletpass routes                     every route serve would register: METHOD PATTERN AUTH OWNER
  *   walletpass config check [FILE]        validate a configuration file, TLS files and plugin sections
@@ -22,9 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apikey.h"
 #include "cli_accounts.h"
+#include "cli_users.h"
 #include "config.h"
 #include "crash.h"
 #include "db.h"
@@ -33,6 +36,8 @@
 #include "jobs.h"
 #include "migrate.h"
 #include "plugins.h"
+#include "notify.h"
+#include "reload.h"
 #include "server.h"
 #include "tls.h"
 
@@ -50,6 +55,13 @@ static int usage(void)
             "  account set-plan ID PLAN                change an account's plan at once (logged)\n"
             "  key list --account ID                   keys: id, live|test, prefix, created, revoked, name\n"
             "  key revoke --account ID KEY_ID          revoke a key\n"
+            "  user create --account ID --email EMAIL [--password-stdin]\n"
+            "                                          a dashboard user; prints its id (and a generated password)\n"
+            "  user list --account ID                  dashboard users: id, email, created, last login\n"
+            "  user set-password --email EMAIL [--password-stdin]\n"
+            "                                          a new password (generated unless read); the user's sessions end\n"
+            "  invite create [--account ID] [--email EMAIL]\n"
+            "                                          a sign-up link (to a new account, or to join ID)\n"
             "  plugins [--hooks]                       list the configured plugins (and the filter order)\n"
             "  routes                                  list the routes of the core and the configured plugins\n"
             "  config check [FILE]                     validate a configuration file (default: WALLETPASS_CONFIG)\n"
@@ -128,13 +140,23 @@ static int cmd_serve(wp_config *cfg)
         wp_server_free(&srv);
         return fail(&err);
     }
+    /* Type=notify: migrations are applied and the port listens (notify.h) */
+    char ready[200];
+    snprintf(ready, sizeof ready, "READY=1\nSTATUS=serving on port %d\nMAINPID=%ld", cfg->port, (long)getpid());
+    wp_notify(ready);
     int sig = 0;
-    /* SIGHUP: re-read the TLS certificate and key (a renewal); serving goes on either way */
+    /* SIGHUP: read the configuration again and apply what can change without a restart (reload.h),
+     * and re-read the TLS certificate and key (a renewal); serving goes on either way */
     while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
         wp_err herr;
         wp_err_clear(&herr);
+        wp_notify_reloading();
+        (void)wp_reload(&srv, plugins, &herr); /* logs what it did and did not; a bad file changes nothing */
+        wp_err_clear(&herr);
         (void)wp_server_reload_tls(&srv, &herr); /* logs the outcome itself; a failure keeps the old pair */
+        wp_notify("READY=1");
     }
+    wp_notify("STOPPING=1");
     wp_log_info("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     wp_server_stop(&srv);
     wp_plugins_unload(plugins); /* after requests and jobs stopped, before the pool closes */
@@ -240,12 +262,95 @@ static int cmd_routes(wp_config *cfg)
     return st == WP_OK ? 0 : fail(&err);
 }
 
+static void print_value(void *ud, const char *key, const char *value, wp_config_source src, const char *env)
+{
+    (void)ud;
+    if (env) printf("%-40s %s  (%s: %s)\n", key, value, wp_config_source_name(src), env);
+    else printf("%-40s %s  (%s)\n", key, value, wp_config_source_name(src));
+}
+
+/* The leaves of a free-form section as the file gives them (no defaults of their own here), secrets redacted. */
+static void print_leaves(const char *prefix, json_object *v)
+{
+    if (json_object_is_type(v, json_type_object)) {
+        json_object_object_foreach(v, k, child) {
+            if (strncmp(k, "$comment", 8) == 0) continue;
+            char key[512];
+            snprintf(key, sizeof key, "%s.%s", prefix, k);
+            print_leaves(key, child);
+        }
+        return;
+    }
+    char text[1024];
+    if (wp_config_key_is_secret(prefix)) {
+        snprintf(text, sizeof text, "(set, redacted)");
+    } else {
+        const char *js = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                                   : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        wp_config_redact(js, text, sizeof text);
+    }
+    print_value(NULL, prefix, text, WP_CONFIG_FROM_FILE, NULL);
+}
+
+/* Every effective value on stdout, one line each: KEY VALUE (SOURCE[: VARIABLE]). */
+static void print_effective(const wp_config *cfg)
+{
+    wp_config_each(cfg, print_value, NULL);
+    json_object *sec = NULL, *v = NULL;
+    wp_jobs_config jc;
+    wp_err err;
+    wp_err_clear(&err);
+    if (wp_jobs_config_read(cfg->root, &jc, &err) == WP_OK) {
+        bool has = cfg->root && json_object_object_get_ex(cfg->root, "jobs", &sec);
+        struct { const char *k; int v; } jobs[] = {
+            {"workers", jc.workers}, {"lease_seconds", jc.lease_seconds}, {"poll_ms", jc.poll_ms},
+            {"claim_batch", jc.claim_batch}, {"handler_timeout_seconds", jc.handler_timeout_seconds},
+            {"done_retention_hours", jc.done_retention_hours}};
+        for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++) {
+            char key[64], val[32];
+            snprintf(key, sizeof key, "jobs.%s", jobs[i].k);
+            snprintf(val, sizeof val, "%d", jobs[i].v);
+            print_value(NULL, key, val, has && json_object_object_get_ex(sec, jobs[i].k, NULL) ? WP_CONFIG_FROM_FILE
+                                                                                              : WP_CONFIG_FROM_DEFAULT, NULL);
+        }
+    }
+    bool has_ver = cfg->root && json_object_object_get_ex(cfg->root, "vault", &sec) &&
+                   json_object_object_get_ex(sec, "key_version", &v);
+    print_value(NULL, "vault.key_version", has_ver ? json_object_get_string(v) : "1",
+                has_ver ? WP_CONFIG_FROM_FILE : WP_CONFIG_FROM_DEFAULT, NULL);
+    if (cfg->root && json_object_object_get_ex(cfg->root, "vault", &sec) &&
+        json_object_object_get_ex(sec, "previous_keys", &v))
+        print_leaves("vault.previous_keys", v);
+    static const char *const open[] = {"outbound", NULL}; /* the free-form sections the schema does not list */
+    for (const char *const *o = open; *o; o++)
+        if (cfg->root && json_object_object_get_ex(cfg->root, *o, &sec)) print_leaves(*o, sec);
+    /* each plugin's own keys as given; their defaults are the plugin's (its README) */
+    for (size_t i = 0; cfg->plugins && i < json_object_array_length(cfg->plugins); i++) {
+        json_object *e = json_object_array_get_idx(cfg->plugins, i), *nm = NULL, *pc = NULL;
+        char prefix[200];
+        snprintf(prefix, sizeof prefix, "plugins.%s",
+                 json_object_object_get_ex(e, "name", &nm) ? json_object_get_string(nm) : "?");
+        json_object_object_foreach(e, k, pv) {
+            if (strcmp(k, "name") == 0 || strcmp(k, "config") == 0 || strncmp(k, "$comment", 8) == 0) continue;
+            char key[300];
+            snprintf(key, sizeof key, "%s.%s", prefix, k);
+            print_leaves(key, pv);
+        }
+        if (json_object_object_get_ex(e, "config", &pc)) {
+            char key[300];
+            snprintf(key, sizeof key, "%s.config", prefix);
+            print_leaves(key, pc);
+        }
+    }
+}
+
 /*
  * `walletpass config check [FILE]`: validates a configuration as `serve` would read it (FILE, else
  * WALLETPASS_CONFIG; the WALLETPASS_* variables applied): every key, the vault and jobs sections,
  * server.tls's certificate and key, and the plugins' own sections (loaded without a database, as for
- * `walletpass plugins`).  Neither the database nor the listening port is touched.  Findings go to
- * stderr as "error: ..." / "warning: ..."; the exit status is 1 when there is an error.
+ * `walletpass plugins`).  Neither the database nor the listening port is touched.  Every effective
+ * value goes to stdout with where it came from (file, environment, default; secrets redacted);
+ * findings go to stderr as "error: ..." / "warning: ..."; the exit status is 1 when there is an error.
  */
 static int cmd_config_check(const char *path)
 {
@@ -258,10 +363,16 @@ static int cmd_config_check(const char *path)
         fprintf(stderr, "error: %s\n%s: configuration invalid\n", err.msg, name);
         return 1;
     }
+    print_effective(&cfg);
+    fflush(stdout);
     wp_log_set_level((wp_log_level)cfg.log_level);
     int errors = 0, warnings = 0;
     char text[900];
     if (wp_config_public_url_warning(&cfg, text, sizeof text)) {
+        fprintf(stderr, "warning: %s\n", text);
+        warnings++;
+    }
+    if (cfg.portal_enabled && !wp_server_dashboard_found(&cfg, text, sizeof text)) {
         fprintf(stderr, "warning: %s\n", text);
         warnings++;
     }
@@ -421,6 +532,7 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "routes") == 0) rc = cmd_routes(&cfg);
     else if (strcmp(cmd, "migrate") == 0) rc = run_migrate(&cfg, cfg.db_startup_wait_s, &err) ? 0 : fail(&err);
     else if ((rc = wp_cli_accounts(&cfg, argc, argv)) >= 0) (void)0;
+    else if ((rc = wp_cli_users(&cfg, argc, argv)) >= 0) (void)0;
     else if (strcmp(cmd, "account") == 0 && argc > 2 && strcmp(argv[2], "create") == 0)
         rc = cmd_account_create(&cfg, argc, argv);
     else if (strcmp(cmd, "key") == 0 && argc > 2 && strcmp(argv[2], "create") == 0)

@@ -7,12 +7,14 @@
  * then the handler's own 400/415, 404, 402, 409.
  */
 #include "server.h"
+#include "reload.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "accounts.h"
 #include "apikey.h"
@@ -26,7 +28,9 @@
 #include "ids.h"
 #include "log.h"
 #include "passes.h"
+#include "portal.h"
 #include "share.h"
+#include "static.h"
 #include "subaccounts.h"
 #include "sweep.h"
 #include "templates.h"
@@ -64,10 +68,38 @@ static void set_rate_headers(wp_req *req, const wp_rate_decision *d)
 /* The server a request came to: CivetWeb's user data (the request itself carries only req->env). */
 static wp_server *server_of(const wp_req *req) { return mg_get_user_data(mg_get_context(req->conn)); }
 
+static int rate_limited(wp_req *req, const char *bucket)
+{
+    wp_rate_decision d = wp_ratelimit_take(server_of(req)->ratelimit, bucket, mono_now());
+    if (d.limit > 0) set_rate_headers(req, &d);
+    if (d.allowed) return 0;
+    char ra[24];
+    snprintf(ra, sizeof ra, "%ld", d.retry_after);
+    wp_resp_header(req, "Retry-After", ra);
+    wp_resp_error(req, 429, "rate_limit_error", "rate_limited", NULL, "too many requests for this %s; retry in %ld s",
+                  req->portal ? "dashboard user" : "API key", d.retry_after);
+    return 1;
+}
+
+/* A dashboard session instead of an API key (portal.h): the portal's own routes, and the API's
+ * key routes reached under /portal/api/v1/ (api 1), which act on an account as a key would. */
+static int authenticate_portal(wp_req *req, int api)
+{
+    wp_server *srv = server_of(req);
+    if (!wp_portal_authenticate(req, &srv->domain)) return 0;
+    if (rate_limited(req, req->portal_user_id)) return 0;
+    if (!api) return 1;
+    int live = wp_portal_mode(req);
+    if (live < 0) return 0;
+    return wp_tenancy_resolve(req, live);
+}
+
 /* Returns 1 when the request may proceed; otherwise a response was sent. */
 static int authenticate(wp_req *req)
 {
+    if (req->route->auth == WP_AUTH_PORTAL) return authenticate_portal(req, 0);
     if (req->route->auth != WP_AUTH_API_KEY) return 1;
+    if (req->portal) return authenticate_portal(req, 1);
     return wp_server_auth_bearer(req);
 }
 
@@ -108,16 +140,7 @@ int wp_server_auth_bearer(wp_req *req)
     snprintf(req->api_key_id, sizeof req->api_key_id, "%s", auth.key_id);
     snprintf(req->key_prefix, sizeof req->key_prefix, "%s", auth.prefix);
 
-    wp_rate_decision d = wp_ratelimit_take(server_of(req)->ratelimit, req->api_key_id, mono_now());
-    if (d.limit > 0) set_rate_headers(req, &d);
-    if (!d.allowed) {
-        char ra[24];
-        snprintf(ra, sizeof ra, "%ld", d.retry_after);
-        wp_resp_header(req, "Retry-After", ra);
-        wp_resp_error(req, 429, "rate_limit_error", "rate_limited", NULL,
-                      "too many requests for this API key; retry in %ld s", d.retry_after);
-        return 0;
-    }
+    if (rate_limited(req, req->api_key_id)) return 0;
     return wp_tenancy_resolve(req, auth.livemode);
 }
 
@@ -136,7 +159,8 @@ static void refuse_nul_param(wp_req *req)
 
 static void log_access(wp_req *req, double elapsed)
 {
-    if (strncmp(req->path, "/api/", 5) != 0) return;
+    /* The API, and the dashboard's calls (kind "portal"; its sign-ins "login") */
+    if (strncmp(req->path, "/api/", 5) != 0 && !req->portal) return;
     wp_access_entry e;
     memset(&e, 0, sizeof e);
     struct timespec ts;
@@ -145,14 +169,21 @@ static void log_access(wp_req *req, double elapsed)
     snprintf(e.ip, sizeof e.ip, "%s", wp_req_remote_ip(req));
     snprintf(e.method, sizeof e.method, "%s", req->ri->request_method);
     /* Decoded as clients wrote it; long paths are cut on purpose: the log stores a bounded row. */
-    wp_router_path_decoded(req->path, e.path, sizeof e.path);
+    if (req->portal && strncmp(req->path, WP_PORTAL_PREFIX "/", sizeof WP_PORTAL_PREFIX) != 0) {
+        /* an API path reached under /portal/ (its prefix was taken off for routing) */
+        char full[sizeof req->path + sizeof WP_PORTAL_PREFIX];
+        snprintf(full, sizeof full, WP_PORTAL_PREFIX "%s", req->path);
+        wp_router_path_decoded(full, e.path, sizeof e.path);
+    } else {
+        wp_router_path_decoded(req->path, e.path, sizeof e.path);
+    }
     e.status = req->status;
     e.latency_us = (int)(elapsed * 1e6);
     snprintf(e.account_id, sizeof e.account_id, "%s", req->account_id);
     snprintf(e.agency_account_id, sizeof e.agency_account_id, "%s", req->agency_account_id);
     snprintf(e.key_prefix, sizeof e.key_prefix, "%s", req->key_prefix);
     snprintf(e.request_id, sizeof e.request_id, "%s", req->request_id);
-    snprintf(e.kind, sizeof e.kind, "api");
+    snprintf(e.kind, sizeof e.kind, "%s", req->log_kind ? req->log_kind : req->portal ? "portal" : "api");
     wp_accesslog_push(server_of(req)->accesslog, &e);
 }
 
@@ -232,8 +263,36 @@ static int on_begin_request(struct mg_connection *conn)
         goto done;
     }
 
+    /* The dashboard: /portal/api/v1/... is the API's /api/v1/... with a session (portal.h) */
+    int portal_api = 0;
+    if (srv->cfg->portal_enabled && strncmp(req->path, WP_PORTAL_PREFIX "/", sizeof WP_PORTAL_PREFIX) == 0) {
+        req->portal = true;
+        if (strncmp(req->path, WP_PORTAL_PREFIX "/api/v1/", sizeof WP_PORTAL_PREFIX + 7) == 0) {
+            portal_api = 1;
+            memmove(req->path, req->path + sizeof WP_PORTAL_PREFIX - 1, strlen(req->path) - sizeof WP_PORTAL_PREFIX + 2);
+        }
+    }
     char allow[64];
     wp_route_result rr = wp_router_match(srv->router, ri->request_method, req->path, req, allow, sizeof allow);
+    /* only the API's key routes are reached that way: the public ones have their own links */
+    if (portal_api && rr != WP_ROUTE_NO_PATH && rr != WP_ROUTE_NO_METHOD && req->route->auth != WP_AUTH_API_KEY)
+        rr = WP_ROUTE_NO_PATH;
+    if (rr == WP_ROUTE_NO_PATH && srv->cfg->portal_enabled && !req->portal &&
+        ((strcmp(req->path, "/") == 0 && !srv->cfg->document_root) || strcmp(req->path, "/dashboard") == 0 ||
+         strncmp(req->path, "/dashboard/", 11) == 0)) {
+        route_name = "dashboard";
+        if (strcmp(ri->request_method, "GET") != 0 && strcmp(ri->request_method, "HEAD") != 0) {
+            wp_resp_header(req, "Allow", "GET, HEAD");
+            wp_resp_error(req, 405, "invalid_request_error", "method_not_allowed", NULL,
+                          "%s is not allowed on %s; allowed: GET, HEAD", ri->request_method, req->path);
+        } else if (strncmp(req->path, "/dashboard/", 11) == 0) {
+            wp_static_serve(req, srv->cfg->portal_dashboard_dir, req->path + 11);
+        } else {
+            wp_resp_header(req, "Location", "/dashboard/");
+            wp_resp_raw(req, 302, NULL, "", 0);
+        }
+        goto done;
+    }
     if (rr == WP_ROUTE_NO_PATH) {
         /* Not an API path: let CivetWeb serve the dashboard's static files. */
         if (srv->cfg->document_root && strncmp(req->path, "/api/", 5) != 0 && strcmp(ri->request_method, "GET") == 0) {
@@ -322,7 +381,7 @@ static void log_tls_info(const char *what, const wp_tls_info *info)
 wp_status wp_server_reload_tls(wp_server *srv, wp_err *err)
 {
     if (!srv->tls) {
-        wp_log_info("SIGHUP: no server.tls configured, nothing to reload");
+        wp_log_debug("SIGHUP: no server.tls configured, no certificate to reload");
         return WP_OK;
     }
     wp_tls_info info;
@@ -404,8 +463,10 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if ((st = wp_db_open(&dbo, &srv->db, err)) != WP_OK) return st;
     if ((st = wp_router_new(&srv->router)) != WP_OK) return wp_err_set(err, st, "out of memory");
     if ((st = wp_metrics_new(&srv->metrics)) != WP_OK) return wp_err_set(err, st, "out of memory");
-    if ((st = wp_ratelimit_new(cfg->rate_limit_per_second, cfg->rate_limit_burst, &srv->ratelimit)) != WP_OK)
+    wp_ratelimit *rl = NULL;
+    if ((st = wp_ratelimit_new(cfg->rate_limit_per_second, cfg->rate_limit_burst, &rl)) != WP_OK)
         return wp_err_set(err, st, "out of memory");
+    srv->ratelimit = rl;
     if ((st = wp_accesslog_start(srv->db, cfg->access_log_queue, cfg->access_log_batch, cfg->access_log_flush_ms,
                                  &srv->accesslog, err)) != WP_OK)
         return st;
@@ -433,7 +494,20 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if ((st = wp_share_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
     if ((st = wp_batches_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
     if ((st = wp_templates_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
+    if ((st = wp_portal_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
     return WP_OK;
+}
+
+int wp_server_dashboard_found(const wp_config *cfg, char *why, size_t len)
+{
+    char index[1100];
+    int n = snprintf(index, sizeof index, "%s/index.html", cfg->portal_dashboard_dir);
+    if (n > 0 && (size_t)n < sizeof index && access(index, R_OK) == 0) return 1;
+    snprintf(why, len,
+             "the dashboard's files are not in %s (no readable index.html): /dashboard/ answers 404; set "
+             "portal.dashboard_dir (or WALLETPASS_DASHBOARD_DIR) to the dashboard folder, or portal.enabled to false",
+             cfg->portal_dashboard_dir);
+    return 0;
 }
 
 wp_status wp_server_start(wp_server *srv, wp_err *err)
@@ -449,10 +523,11 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
         log_tls_info("certificate", &info);
         url_origin(cfg->public_url, srv->https_origin, sizeof srv->https_origin);
     }
+    if (cfg->portal_enabled && !wp_server_dashboard_found(cfg, warning, sizeof warning)) wp_log_warn("%s", warning);
     wp_status jst = wp_jobs_start(srv->jobs, err);
     if (jst != WP_OK) return jst;
     if (cfg->cache_api_keys > 0 &&
-        (jst = wp_notify_start(srv->db, WP_KEYCACHE_CHANNEL, wp_keycache_on_notify, srv->keycache,
+        (jst = wp_listener_start(srv->db, WP_KEYCACHE_CHANNEL, wp_keycache_on_notify, srv->keycache,
                                &srv->auth_listener, err)) != WP_OK)
         return jst;
     if ((jst = wp_sweep_start(srv->db, cfg, &srv->sweep, err)) != WP_OK) return jst;
@@ -530,7 +605,7 @@ void wp_server_stop(wp_server *srv)
     wp_jobs_stop(srv->jobs);
     wp_sweep_stop(srv->sweep);
     srv->sweep = NULL;
-    wp_notify_stop(srv->auth_listener);
+    wp_listener_stop(srv->auth_listener);
     srv->auth_listener = NULL;
     if (srv->accesslog) wp_accesslog_flush(srv->accesslog);
 }
@@ -538,13 +613,14 @@ void wp_server_stop(wp_server *srv)
 void wp_server_free(wp_server *srv)
 {
     wp_sweep_stop(srv->sweep); /* when start failed after it began */
-    wp_notify_stop(srv->auth_listener);
+    wp_listener_stop(srv->auth_listener);
     wp_keycache_free(srv->keycache);
     wp_lru_free(srv->credcache);
     if (srv->accesslog) wp_accesslog_stop(srv->accesslog);
     wp_events_free(srv->events);
     wp_jobs_free(srv->jobs);
     wp_ratelimit_free(srv->ratelimit);
+    wp_reload_free(srv);
     wp_metrics_free(srv->metrics);
     wp_router_free(srv->router);
     wp_db_close(srv->db);

@@ -18,8 +18,8 @@
 #include "jobs.h"
 #include "keycache.h"
 #include "json_strict.h"
+#include "listener.h"
 #include "metrics.h"
-#include "notify.h"
 #include "ratelimit.h"
 #include "router.h"
 #include "tls.h"
@@ -30,14 +30,15 @@ typedef struct wp_server {
     wp_db *db;
     wp_router *router;
     wp_metrics *metrics;
-    wp_ratelimit *ratelimit;
+    /* Replaced as a whole when a reload changes rate_limit (reload.c); a plain read is an atomic load. */
+    wp_ratelimit *_Atomic ratelimit;
     wp_accesslog *accesslog;
     wp_jobs *jobs;              /* the job queue (jobs.h) */
     wp_events *events;          /* the event bus on top of it (events.h) */
     struct wp_sweep *sweep;     /* retention of deleted accounts and test passes (sweep.h) */
     wp_vault *vault;            /* credential and token encryption (master key) */
     wp_keycache *keycache;      /* API key -> account (keycache.h) */
-    wp_notify *auth_listener;   /* forgets the keycache on NOTIFY wp_auth */
+    wp_listener *auth_listener; /* forgets the keycache on NOTIFY wp_auth */
     wp_lru *credcache;          /* decrypted credentials under their stamps (domain.h) */
     struct mg_context *mg;
     wp_tls *tls;                /* server.tls: certificate and key in use; NULL: plain HTTP */
@@ -46,6 +47,9 @@ typedef struct wp_server {
     wp_json_limits json_limits;
     wp_http_env http;           /* what every request sees (req->env): cfg, db, json_limits */
     wp_domain domain;           /* what the API's handlers and the plugin host see: cfg, db, vault, jobs, events */
+    wp_config *live_cfg;        /* the snapshot domain.cfg points at after a reload (owned); NULL: cfg */
+    struct wp_retired *retired; /* snapshots and rate limiters a reload replaced: a request may still hold one,
+                                 * so they are freed with the server */
 } wp_server;
 
 /* Creates the vault from master_key and the "vault" configuration section. */
@@ -69,6 +73,10 @@ void wp_server_free(wp_server *srv);
  * Returns 1 and fills req->account_id, or 0 when the 401/429/503 was sent. */
 struct wp_req;
 int wp_server_auth_bearer(struct wp_req *req);
+
+/* 1 when portal.dashboard_dir holds the dashboard (its index.html); else 0 with why (for the
+ * log and `walletpass config check`). */
+int wp_server_dashboard_found(const wp_config *cfg, char *why, size_t len);
 
 /* Route registration for the server's own health routes (health.c). */
 wp_status wp_health_routes(wp_server *srv, wp_err *err);

@@ -82,6 +82,20 @@ static const key_spec schema[] = {
     {"test_mode.retention_days", K_INT, 1, 3650, "7", OFF(test_retention_days), NULL},
     {"accounts.sweep_interval_seconds", K_INT, 1, 86400, "3600", OFF(sweep_interval_seconds), NULL},
     {"log_level", K_LOGLEVEL, 0, 0, "info", OFF(log_level), "WALLETPASS_LOG_LEVEL"},
+    {"portal.enabled", K_BOOL, 0, 0, "true", OFF(portal_enabled), NULL},
+    {"portal.signup", K_STR, 0, 0, "off", OFF(portal_signup), "WALLETPASS_PORTAL_SIGNUP"},
+    {"portal.dashboard_dir", K_STR, 0, 0, WP_SOURCE_DIR "/dashboard", OFF(portal_dashboard_dir),
+     "WALLETPASS_DASHBOARD_DIR"},
+    {"portal.session_idle_minutes", K_INT, 1, 525600, "720", OFF(portal_session_idle_minutes), NULL},
+    {"portal.session_max_hours", K_INT, 1, 8760, "168", OFF(portal_session_max_hours), NULL},
+    {"portal.login_max_failures", K_INT, 1, 1000, "5", OFF(portal_login_max_failures), NULL},
+    {"portal.login_ip_max_failures", K_INT, 1, 100000, "50", OFF(portal_login_ip_max_failures), NULL},
+    {"portal.login_window_minutes", K_INT, 1, 10080, "15", OFF(portal_login_window_minutes), NULL},
+    {"portal.login_lockout_minutes", K_INT, 1, 10080, "15", OFF(portal_login_lockout_minutes), NULL},
+    {"portal.signup_ip_max", K_INT, 1, 100000, "10", OFF(portal_signup_ip_max), NULL},
+    {"portal.password_min_length", K_INT, 8, 1024, "10", OFF(portal_password_min_length), NULL},
+    {"portal.password_scrypt_log2_n", K_INT, 10, 20, "15", OFF(portal_password_log2_n), NULL},
+    {"portal.invite_ttl_hours", K_INT, 1, 8760, "72", OFF(portal_invite_ttl_hours), NULL},
 };
 
 #define NKEYS (sizeof schema / sizeof schema[0])
@@ -147,7 +161,7 @@ static wp_status moved_section_error(json_object *v, const char *dotted, const m
 }
 
 /* Sections other modules own; their keys are validated by those modules. */
-static const char *const open_sections[] = {"vault", "jobs", "outbound", "portal", NULL};
+static const char *const open_sections[] = {"vault", "jobs", "outbound", NULL};
 
 static bool is_section(const char *dotted, size_t n)
 {
@@ -474,6 +488,13 @@ wp_status wp_config_from_json(json_object *doc, wp_config *cfg, wp_err *err)
         wp_config_free(cfg);
         return st;
     }
+    if (strcmp(cfg->portal_signup, "open") != 0 && strcmp(cfg->portal_signup, "invite") != 0 &&
+        strcmp(cfg->portal_signup, "off") != 0) {
+        st = wp_err_param(err, WP_ECONFIG, "portal.signup", "portal.signup: must be \"open\", \"invite\" or \"off\", got \"%s\"",
+                          cfg->portal_signup);
+        wp_config_free(cfg);
+        return st;
+    }
     wp_proxies proxies;
     if ((st = wp_proxies_from_json(cfg->trusted_proxies, &proxies, err)) != WP_OK) {
         wp_config_free(cfg);
@@ -530,6 +551,218 @@ wp_status wp_config_load(const char *path, wp_config *cfg, wp_err *err)
     }
     json_object_put(doc);
     return st;
+}
+
+const char *wp_config_source_name(wp_config_source src)
+{
+    switch (src) {
+    case WP_CONFIG_FROM_ENV: return "environment";
+    case WP_CONFIG_FROM_FILE: return "file";
+    case WP_CONFIG_FROM_DEFAULT: break;
+    }
+    return "default";
+}
+
+/* Appends s[0..n) to out at *o; false when it does not fit. */
+static bool put(char *out, size_t len, size_t *o, const char *s, size_t n)
+{
+    if (*o + n >= len) return false;
+    memcpy(out + *o, s, n);
+    *o += n;
+    out[*o] = '\0';
+    return true;
+}
+
+bool wp_config_redact(const char *value, char *out, size_t len)
+{
+    static const char red[] = "REDACTED";
+    size_t o = 0;
+    if (!len) return false;
+    out[0] = '\0';
+    const char *p = value;
+    /* scheme://user:password@host: the password is what lies between the first ':' of the userinfo and '@' */
+    const char *scheme = strstr(p, "://");
+    if (scheme) {
+        const char *auth = scheme + 3;
+        size_t an = strcspn(auth, "/?#");
+        const char *at = memchr(auth, '@', an);
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon) {
+            if (!put(out, len, &o, p, (size_t)(colon + 1 - p)) || !put(out, len, &o, red, sizeof red - 1)) goto small;
+            p = at;
+        }
+    }
+    /* password=VALUE (query string or libpq keywords): VALUE up to '&', a space or the end */
+    while (*p) {
+        const char *k = strstr(p, "password=");
+        if (!k) break;
+        bool word = k == value || k[-1] == '?' || k[-1] == '&' || k[-1] == ' ';
+        k += 9;
+        if (!put(out, len, &o, p, (size_t)(k - p))) goto small;
+        p = k;
+        if (word) {
+            p += strcspn(p, "& ");
+            if (!put(out, len, &o, red, sizeof red - 1)) goto small;
+        }
+    }
+    if (!put(out, len, &o, p, strlen(p))) goto small;
+    return true;
+small:
+    snprintf(out, len, "(redacted)");
+    return false;
+}
+
+bool wp_config_key_is_secret(const char *dotted)
+{
+    static const char *const words[] = {"password", "secret", "token", "private", "master_key", "previous_keys",
+                                        "api_key", "credential", NULL};
+    char low[300];
+    size_t n = 0;
+    for (; dotted[n] && n < sizeof low - 1; n++) low[n] = (char)tolower((unsigned char)dotted[n]);
+    low[n] = '\0';
+    for (const char *const *w = words; *w; w++)
+        if (strstr(low, *w)) return true;
+    /* a last component "key" or ending in "_key" (not key_version, key_file ...) */
+    const char *last = strrchr(low, '.');
+    last = last ? last + 1 : low;
+    size_t ln = strlen(last);
+    return strcmp(last, "key") == 0 || (ln > 4 && strcmp(last + ln - 4, "_key") == 0);
+}
+
+void wp_config_each(const wp_config *cfg, wp_config_visit fn, void *ud)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const key_spec *ks = &schema[i];
+        const char *base = (const char *)cfg + ks->off;
+        const char *ev = ks->env ? getenv(ks->env) : NULL;
+        json_object *inroot = cfg->root ? lookup(cfg->root, ks->path) : NULL;
+        wp_config_source src = ev && *ev ? WP_CONFIG_FROM_ENV
+                               : inroot && !json_object_is_type(inroot, json_type_null) ? WP_CONFIG_FROM_FILE
+                                                                                        : WP_CONFIG_FROM_DEFAULT;
+        char text[1024];
+        switch (ks->type) {
+        case K_INT: snprintf(text, sizeof text, "%d", *(const int *)base); break;
+        case K_SIZE: snprintf(text, sizeof text, "%zu", *(const size_t *)base); break;
+        case K_DOUBLE: snprintf(text, sizeof text, "%g", *(const double *)base); break;
+        case K_BOOL: snprintf(text, sizeof text, "%s", *(const bool *)base ? "true" : "false"); break;
+        case K_LOGLEVEL: {
+            static const char *names[] = {"debug", "info", "warn", "error"};
+            int l = *(const int *)base;
+            snprintf(text, sizeof text, "%s", l >= 0 && l < 4 ? names[l] : "?");
+            break;
+        }
+        case K_STR:
+        case K_URL: {
+            const char *v = *(char *const *)base;
+            if (!v) snprintf(text, sizeof text, "(not set)");
+            else if (ks->off == OFF(master_key)) snprintf(text, sizeof text, "(set, redacted)");
+            else wp_config_redact(v, text, sizeof text);
+            break;
+        }
+        case K_JSON_ARRAY:
+        case K_JSON_OBJECT: {
+            json_object *v = *(json_object *const *)base;
+            if (ks->off == OFF(plugins)) {
+                /* their names only: a plugin's config may hold secrets (walletpass config check lists it) */
+                size_t o = 0;
+                text[0] = '\0';
+                put(text, sizeof text, &o, "[", 1);
+                for (size_t k = 0; v && k < json_object_array_length(v); k++) {
+                    json_object *e = json_object_array_get_idx(v, k), *nm = NULL;
+                    const char *name = json_object_object_get_ex(e, "name", &nm) ? json_object_get_string(nm) : "?";
+                    if (k) put(text, sizeof text, &o, ", ", 2);
+                    if (!put(text, sizeof text, &o, name, strlen(name))) break;
+                }
+                put(text, sizeof text, &o, "]", 1);
+                break;
+            }
+            const char *js = v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "null";
+            if (strlen(js) >= sizeof text) snprintf(text, sizeof text, "(%zu bytes of JSON)", strlen(js));
+            else snprintf(text, sizeof text, "%s", js);
+            break;
+        }
+        }
+        /* database.pool_size 0 means num_threads + 4: the value shown is the one used */
+        fn(ud, ks->path, text, src, src == WP_CONFIG_FROM_ENV ? ks->env : NULL);
+    }
+}
+
+static bool same_value(const key_spec *ks, const wp_config *a, const wp_config *b)
+{
+    const char *pa = (const char *)a + ks->off, *pb = (const char *)b + ks->off;
+    switch (ks->type) {
+    case K_INT:
+    case K_LOGLEVEL: return *(const int *)pa == *(const int *)pb;
+    case K_SIZE: return *(const size_t *)pa == *(const size_t *)pb;
+    case K_DOUBLE: return *(const double *)pa == *(const double *)pb;
+    case K_BOOL: return *(const bool *)pa == *(const bool *)pb;
+    case K_STR:
+    case K_URL: {
+        const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
+        return (!sa && !sb) || (sa && sb && strcmp(sa, sb) == 0);
+    }
+    case K_JSON_ARRAY:
+    case K_JSON_OBJECT: return json_object_equal(*(json_object *const *)pa, *(json_object *const *)pb) != 0;
+    }
+    return false;
+}
+
+void wp_config_diff(const wp_config *a, const wp_config *b, void (*fn)(void *ud, const char *key), void *ud)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (schema[i].off != OFF(plugins) && !same_value(&schema[i], a, b)) fn(ud, schema[i].path);
+    for (const char *const *sec = open_sections; *sec; sec++) {
+        json_object *va = a->root ? lookup(a->root, *sec) : NULL, *vb = b->root ? lookup(b->root, *sec) : NULL;
+        if (!json_object_equal(va, vb)) fn(ud, *sec);
+    }
+}
+
+/* Removes root[dotted] when present. */
+static void unassign(json_object *root, const char *dotted)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", dotted);
+    char *dot = strrchr(buf, '.');
+    json_object *parent = root;
+    if (dot) {
+        *dot = '\0';
+        parent = lookup(root, buf);
+    }
+    if (parent && json_object_is_type(parent, json_type_object)) json_object_object_del(parent, dot ? dot + 1 : buf);
+}
+
+wp_status wp_config_merge(const wp_config *base, const wp_config *next, const char *const *keys, size_t nkeys,
+                          wp_config **out, wp_err *err)
+{
+    *out = NULL;
+    json_object *doc = NULL;
+    if (!base->root || json_object_deep_copy(base->root, &doc, NULL) != 0 || !doc)
+        return wp_err_set(err, WP_ENOMEM, "configuration: out of memory");
+    for (size_t i = 0; i < nkeys; i++) {
+        json_object *v = next->root ? lookup(next->root, keys[i]) : NULL, *copy = NULL;
+        if (!v) {
+            unassign(doc, keys[i]);
+            continue;
+        }
+        if (json_object_deep_copy(v, &copy, NULL) != 0 || !copy) {
+            json_object_put(doc);
+            return wp_err_set(err, WP_ENOMEM, "configuration: out of memory");
+        }
+        assign(doc, keys[i], copy);
+    }
+    wp_config *c = calloc(1, sizeof *c);
+    if (!c) {
+        json_object_put(doc);
+        return wp_err_set(err, WP_ENOMEM, "configuration: out of memory");
+    }
+    wp_status st = wp_config_from_json(doc, c, err);
+    json_object_put(doc);
+    if (st != WP_OK) {
+        free(c);
+        return st;
+    }
+    *out = c;
+    return WP_OK;
 }
 
 void wp_config_free(wp_config *cfg)

@@ -82,6 +82,20 @@ typedef struct wp_config {
     int sweep_interval_seconds; /* how often those two retentions are applied (sweep.h) */
     /* logging */
     int log_level;
+    /* portal: the dashboard and its accounts (docs/dashboard.md) */
+    bool portal_enabled;        /* the dashboard and /portal/ are served */
+    char *portal_signup;        /* "open", "invite" or "off" */
+    char *portal_dashboard_dir; /* the dashboard's static files */
+    int portal_session_idle_minutes;
+    int portal_session_max_hours;
+    int portal_login_max_failures;    /* failed logins of one email within the window before it is locked */
+    int portal_login_ip_max_failures; /* the same for one client address */
+    int portal_login_window_minutes;
+    int portal_login_lockout_minutes;
+    int portal_signup_ip_max;         /* sign-ups from one client address within the window */
+    int portal_password_min_length;
+    int portal_password_log2_n;       /* scrypt N = 2^this (password.h) */
+    int portal_invite_ttl_hours;
     /* the whole document after overrides, for sections read by other modules (owned) */
     json_object *root;
 } wp_config;
@@ -105,5 +119,51 @@ void wp_config_free(wp_config *cfg);
  * returns 1; otherwise returns 0 (buf untouched).
  */
 int wp_config_public_url_warning(const wp_config *cfg, char *buf, size_t len);
+
+/* Where an effective value came from (walletpass config check). */
+typedef enum { WP_CONFIG_FROM_DEFAULT, WP_CONFIG_FROM_FILE, WP_CONFIG_FROM_ENV } wp_config_source;
+
+const char *wp_config_source_name(wp_config_source src); /* "default", "file", "environment" */
+
+/*
+ * Calls fn once for every key of the gateway's own schema, in schema order,
+ * with its effective value as text and where it came from: the environment
+ * (env names the variable), the file, or the built-in default.  Secrets are
+ * never shown: master_key reads "(set, redacted)", the password in
+ * database.url is replaced (wp_config_redact).  The text is borrowed for the
+ * call.  Reads cfg->root and the process environment as wp_config_load saw
+ * them; the sections other modules own (vault, jobs, ...) are not included.
+ */
+typedef void (*wp_config_visit)(void *ud, const char *key, const char *value, wp_config_source src, const char *env);
+void wp_config_each(const wp_config *cfg, wp_config_visit fn, void *ud);
+
+/*
+ * Copies `value` into out (len bytes) with the secret parts replaced by
+ * "REDACTED": a URL's password (scheme://user:PASSWORD@host) and the values
+ * of password=... parameters (libpq keyword strings and query strings).
+ * Returns false when out is too small (out then holds "(redacted)").
+ */
+bool wp_config_redact(const char *value, char *out, size_t len);
+
+/*
+ * Calls fn(ud, key) for every key whose effective value differs between a and
+ * b: the keys of the schema ("server.port"; the plugins array excluded, the
+ * plugin loader compares it) and the sections other modules own, named by the
+ * section ("vault", "jobs", "outbound", "portal").  Only reads both.
+ */
+void wp_config_diff(const wp_config *a, const wp_config *b, void (*fn)(void *ud, const char *key), void *ud);
+
+/*
+ * A configuration equal to base except for the schema keys listed, whose
+ * values (or absence) are next's; validated as a loaded one.  *out is
+ * allocated: release it with wp_config_free() and free().  base and next are
+ * only read (base may be in use by other threads).
+ */
+wp_status wp_config_merge(const wp_config *base, const wp_config *next, const char *const *keys, size_t nkeys,
+                          wp_config **out, wp_err *err);
+
+/* True when a key of a free-form section names a secret (a password, a
+ * token, a private key, previous_keys ...): its value is never printed. */
+bool wp_config_key_is_secret(const char *dotted);
 
 #endif

@@ -2,13 +2,17 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-static volatile int wp_log_min = WP_LOG_INFO;
+/* Atomic: SIGHUP changes it while every thread logs (relaxed: a line or two at the old level is fine). */
+static atomic_int wp_log_min = WP_LOG_INFO;
 
-void wp_log_set_level(wp_log_level level) { wp_log_min = (int)level; }
+void wp_log_set_level(wp_log_level level) { atomic_store_explicit(&wp_log_min, (int)level, memory_order_relaxed); }
+
+wp_log_level wp_log_get_level(void) { return (wp_log_level)atomic_load_explicit(&wp_log_min, memory_order_relaxed); }
 
 int wp_log_level_parse(const char *name)
 {
@@ -22,7 +26,7 @@ int wp_log_level_parse(const char *name)
 void wp_log(wp_log_level level, const char *fmt, ...)
 {
     static const char *tags[] = {"debug", "info", "warn", "error"};
-    if ((int)level < wp_log_min)
+    if ((int)level < atomic_load_explicit(&wp_log_min, memory_order_relaxed))
         return;
     char line[2048];
     struct timespec ts;

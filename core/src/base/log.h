@@ -10,7 +10,9 @@
 /* wp_log_level (WP_LOG_DEBUG .. WP_LOG_ERROR) is part of the plugin ABI. */
 #include <walletpass/plugin.h>
 
+/* Safe while other threads log (SIGHUP changes it). */
 void wp_log_set_level(wp_log_level level);
+wp_log_level wp_log_get_level(void);
 /* Parses "debug" | "info" | "warn" | "error"; returns -1 for anything else. */
 int wp_log_level_parse(const char *name);
 void wp_log(wp_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

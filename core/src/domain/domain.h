@@ -20,7 +20,11 @@
 #include "vault.h"
 
 typedef struct wp_domain {
-    const wp_config *cfg;   /* public_url, the pass limits, the plans */
+    /* public_url, the pass limits, the plans.  An immutable snapshot that a
+     * reload (SIGHUP) replaces as a whole: read it once per operation (a
+     * plain read is an atomic load), never cache it beyond that; replaced
+     * snapshots stay valid until the process ends. */
+    const wp_config *_Atomic cfg;
     wp_db *db;
     wp_vault *vault;        /* capabilities (link and share tokens), per-pass secrets */
     wp_jobs *jobs;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "portal_store.h"
 
 struct wp_sweep {
     wp_db *db;
@@ -142,6 +143,9 @@ static void *sweep_main(void *arg)
             long np = 0, na = 0;
             if (wp_sweep_once(c, &cfg, &np, &na, &err) != WP_OK) wp_log_warn("retention sweep failed: %s", err.msg);
             else if (np || na) wp_log_info("retention sweep: %ld test pass(es) deleted, %ld deleted account(s) purged", np, na);
+            long ns = 0; /* ended dashboard sessions, old login counts, expired invitations */
+            wp_err_clear(&err);
+            if (wp_portal_store_sweep(c, &ns, &err) != WP_OK) wp_log_warn("retention sweep (dashboard): %s", err.msg);
             wp_db_release(s->db, c);
         }
         pthread_mutex_lock(&s->mu);

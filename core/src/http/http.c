@@ -44,6 +44,7 @@ void wp_req_copy_auth(wp_req *dst, const wp_req *src)
     dst->livemode = src->livemode;
     memcpy(dst->api_key_id, src->api_key_id, sizeof dst->api_key_id);
     memcpy(dst->key_prefix, src->key_prefix, sizeof dst->key_prefix);
+    memcpy(dst->portal_user_id, src->portal_user_id, sizeof dst->portal_user_id);
 }
 
 const char *wp_req_method(const wp_req *req) { return req->ri->request_method; }
@@ -298,6 +299,7 @@ const char *wp_http_reason(int status)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 302: return "Found";
     case 304: return "Not Modified";
     case 308: return "Permanent Redirect";
     case 400: return "Bad Request";

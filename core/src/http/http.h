@@ -68,8 +68,12 @@ typedef struct wp_req {
     char live_account_id[48];   /* the live account acted on (tenancy.h) */
     char agency_account_id[48]; /* the key's account when it acts on a sub-account, else "" */
     bool livemode;              /* a live key (sk_live_) or a test key (sk_test_) */
-    char api_key_id[48];
+    char api_key_id[48];        /* the key; for a dashboard session, its user (portal.h) */
     char key_prefix[24];
+    /* The dashboard (portal.h): a request under /portal/api/, and its user once authenticated */
+    bool portal;
+    char portal_user_id[48];
+    const char *log_kind;       /* the access log's kind: NULL is "api" or "portal" by the path; "login" */
     /* body, read on demand */
     char *body;
     size_t body_len;

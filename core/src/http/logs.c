@@ -15,7 +15,7 @@
 #define CSV_MAX_ROWS 100000
 
 typedef struct {
-    char from[64], to[64], status[8], path_prefix[256], ip[64], method[16], format[8];
+    char from[64], to[64], status[8], path_prefix[256], ip[64], method[16], format[8], kind[16];
     const char *after;
     int limit;
 } log_filter;
@@ -29,7 +29,8 @@ static wp_status parse_filter(wp_req *req, const wp_page *page, log_filter *f, w
     struct { const char *name; char *buf; size_t len; } q[] = {
         {"from", f->from, sizeof f->from}, {"to", f->to, sizeof f->to}, {"status", f->status, sizeof f->status},
         {"path_prefix", f->path_prefix, sizeof f->path_prefix}, {"ip", f->ip, sizeof f->ip},
-        {"method", f->method, sizeof f->method}, {"format", f->format, sizeof f->format}};
+        {"method", f->method, sizeof f->method}, {"format", f->format, sizeof f->format},
+        {"kind", f->kind, sizeof f->kind}};
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
         if (wp_req_query(req, q[i].name, q[i].buf, q[i].len, err) < 0) return WP_EINVAL;
     if (f->from[0] && !wp_iso8601_valid(f->from))
@@ -46,6 +47,8 @@ static wp_status parse_filter(wp_req *req, const wp_page *page, log_filter *f, w
     if (f->after[0] && (strncmp(f->after, "log_", 4) != 0 || !f->after[4] ||
                         strspn(f->after + 4, "0123456789") != strlen(f->after + 4) || strlen(f->after) > 22))
         return wp_err_param(err, WP_EINVAL, "starting_after", "starting_after must be a log id (log_123)");
+    if (f->kind[0] && strcmp(f->kind, "api") != 0 && strcmp(f->kind, "portal") != 0 && strcmp(f->kind, "login") != 0)
+        return wp_err_param(err, WP_EINVAL, "kind", "kind must be api, portal or login");
     if (f->format[0] && strcmp(f->format, "csv") != 0 && strcmp(f->format, "json") != 0)
         return wp_err_param(err, WP_EINVAL, "format", "format must be json or csv");
     return WP_OK;
@@ -76,7 +79,7 @@ static void list_logs(wp_req *req, void *ud)
 {
     (void)ud;
     static const char *const allowed[] = {"from", "to", "status", "path_prefix", "ip", "method",
-                                          "limit", "starting_after", "format", NULL};
+                                          "limit", "starting_after", "format", "kind", NULL};
     wp_page page;
     if (!wp_handler_page(req, allowed, NULL, NULL, &page, NULL)) return;
     wp_err err;
@@ -114,7 +117,7 @@ static void list_logs(wp_req *req, void *ud)
     const char *params[] = {req->account_id, f.from[0] ? f.from : NULL, f.to[0] ? f.to : NULL,
                             status_lo[0] ? status_lo : NULL, status_hi[0] ? status_hi : NULL,
                             like[0] ? like : NULL, f.ip[0] ? f.ip : NULL, f.method[0] ? f.method : NULL,
-                            f.after[0] ? f.after + 4 : NULL, lim};
+                            f.after[0] ? f.after + 4 : NULL, lim, f.kind[0] ? f.kind : NULL};
     PGresult *r;
     if (wp_db_query(db,
                     "SELECT id, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), ip, method, path,"
@@ -127,8 +130,9 @@ static void list_logs(wp_req *req, void *ud)
                     " AND ($7::text IS NULL OR ip = $7)"
                     " AND ($8::text IS NULL OR method = upper($8))"
                     " AND ($9::bigint IS NULL OR id < $9::bigint)"
+                    " AND ($11::text IS NULL OR kind = $11)"
                     " ORDER BY id DESC LIMIT $10::int",
-                    10, params, &r, &err) != WP_OK) {
+                    11, params, &r, &err) != WP_OK) {
         wp_handler_fail(req, &err);
         return;
     }

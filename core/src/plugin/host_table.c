@@ -57,4 +57,5 @@ const wp_host wp_plugin_host_table = {
     .pass_secret_put = wp_host_pass_secret_put,
     .pass_secret_find = wp_host_pass_secret_find,
     .api_call = wp_host_api_call,
+    .reload_register = wp_host_reload_register,
 };

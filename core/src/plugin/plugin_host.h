@@ -69,6 +69,9 @@ struct wp_plugin {
     const char *const *needs_plugins; /* the definition's, NULL when it has none (or predates ABI 1.5) */
     const char *const *needs_hooks;
     json_object *config;    /* owned: a deep copy of the entry's "config", handed to init */
+    json_object *live;      /* owned: the config as last reloaded (reload.c); NULL: config.  Main thread only */
+    const char *const *reload_keys; /* reload_register (ABI 1.9): the reloadable keys, the plugin's */
+    wp_plugin_reload_fn reload_fn;
     wp_plugins *set;
     bool optional;          /* the entry's "optional" */
     bool registering;
@@ -105,6 +108,7 @@ wp_status wp_host_subscribe_ex(wp_plugin *p, const char *type, wp_plugin_event_f
 int wp_plugin_own_kind(const wp_plugin *p, const char *kind);
 wp_status wp_host_job_register(wp_plugin *p, const char *kind, wp_plugin_job_fn fn, void *ud, const wp_retry_policy *retry);
 wp_status wp_host_credential_kind_register(wp_plugin *p, const wp_credential_kind *kind);
+wp_status wp_host_reload_register(wp_plugin *p, const char *const *keys, wp_plugin_reload_fn fn);
 
 /* request, job and event trampolines (glue.c) */
 PGconn *wp_plugin_req_conn(wp_req *req, wp_err *e);

@@ -168,6 +168,7 @@ static void plugin_free(struct wp_plugin *p)
     for (size_t i = 0; i < p->nregs; i++) wp_plugin_reg_free(p->regs[i]);
     free(p->regs);
     json_object_put(p->config);
+    json_object_put(p->live);
     /* Loaded code stays mapped: no unload (docs/plugins.md, "Lifecycle").
      * A plugin that never initialised has nothing registered and is closed. */
     if (p->dl && !p->ready) dlclose(p->dl);
@@ -371,7 +372,8 @@ static wp_status presented_minor(unsigned *out, wp_err *err)
 /* host->size of a host of each minor, from the ledger in plugin.h. */
 static const size_t host_sizes[] = {WP_HOST_SIZE_1_0, WP_HOST_SIZE_1_1, WP_HOST_SIZE_1_2,
                                     WP_HOST_SIZE_1_3, WP_HOST_SIZE_1_4, WP_HOST_SIZE_1_5,
-                                    WP_HOST_SIZE_1_6, WP_HOST_SIZE_1_7, WP_HOST_SIZE_1_8};
+                                    WP_HOST_SIZE_1_6, WP_HOST_SIZE_1_7, WP_HOST_SIZE_1_8,
+                                    WP_HOST_SIZE_1_9};
 _Static_assert(sizeof host_sizes / sizeof host_sizes[0] == WP_ABI_MINOR + 1, "a host size per ABI minor");
 
 static void present(wp_plugins *set)
@@ -575,5 +577,133 @@ void wp_plugins_print(const wp_plugins *set, FILE *out)
             else if (r->what == REG_CRED)
                 fprintf(out, "    credential %s (PUT, GET, DELETE /api/v1/credentials/%s)\n", r->a, r->a);
         }
+    }
+}
+
+/* ---- SIGHUP (reload.c): the plugins' own settings ------------------------------------------- */
+
+/* Appends ", what" to a report line, or "..." once it is full. */
+static void report(char *line, size_t len, const char *what)
+{
+    size_t n = strlen(line);
+    if (n + strlen(what) + 6 >= len) {
+        if (n + 4 < len && (n < 3 || strcmp(line + n - 3, "...") != 0)) snprintf(line + n, len - n, "...");
+        return;
+    }
+    snprintf(line + n, len - n, "%s%s", n ? ", " : "", what);
+}
+
+static json_object *entry_named(json_object *plugins, const char *name)
+{
+    for (size_t i = 0; plugins && i < json_object_array_length(plugins); i++) {
+        json_object *e = json_object_array_get_idx(plugins, i), *n;
+        if (json_object_object_get_ex(e, "name", &n) && strcmp(json_object_get_string(n), name) == 0) return e;
+    }
+    return NULL;
+}
+
+/* The entry without its "config": what only a restart changes (the file, optional, the order). */
+static bool same_entries(json_object *a, json_object *b)
+{
+    size_t na = a ? json_object_array_length(a) : 0, nb = b ? json_object_array_length(b) : 0;
+    if (na != nb) return false;
+    for (size_t i = 0; i < na; i++) {
+        json_object *ea = json_object_array_get_idx(a, i), *eb = json_object_array_get_idx(b, i);
+        json_object_object_foreach(ea, k, v) {
+            if (strcmp(k, "config") == 0) continue;
+            json_object *w = NULL;
+            if (!json_object_object_get_ex(eb, k, &w) || !json_object_equal(v, w)) return false;
+        }
+        json_object_object_foreach(eb, k2, v2) {
+            (void)v2;
+            if (strcmp(k2, "config") != 0 && !json_object_object_get_ex(ea, k2, NULL)) return false;
+        }
+    }
+    return true;
+}
+
+static bool declared(const struct wp_plugin *p, const char *key)
+{
+    for (const char *const *k = p->reload_keys; k && *k; k++)
+        if (strcmp(*k, key) == 0) return true;
+    return false;
+}
+
+/* One plugin: the changed keys it declared go to its reload function, the others are reported. */
+static void reload_one(struct wp_plugin *p, json_object *want, char *done, size_t dlen, char *restart, size_t rlen)
+{
+    json_object *cur = p->live ? p->live : p->config, *next = NULL;
+    if (json_object_equal(cur, want)) return;
+    if (json_object_deep_copy(cur, &next, NULL) != 0 || !next) {
+        wp_log_error("plugin \"%s\": reload: out of memory", p->name);
+        return;
+    }
+    char what[400];
+    int n = 0;
+    /* keys changed or added in the file, then keys the file no longer has */
+    json_object_object_foreach(want, k, v) {
+        json_object *old = NULL;
+        if (json_object_object_get_ex(cur, k, &old) && json_object_equal(old, v)) continue;
+        snprintf(what, sizeof what, "plugins.%s.config.%s", p->name, k);
+        if (!p->reload_fn || !declared(p, k)) {
+            report(restart, rlen, what);
+            continue;
+        }
+        json_object *copy = NULL;
+        if (json_object_deep_copy(v, &copy, NULL) == 0 && copy) json_object_object_add(next, k, copy);
+        n++;
+    }
+    json_object_object_foreach(cur, k2, v2) {
+        (void)v2;
+        if (json_object_object_get_ex(want, k2, NULL)) continue;
+        snprintf(what, sizeof what, "plugins.%s.config.%s", p->name, k2);
+        if (!p->reload_fn || !declared(p, k2)) {
+            report(restart, rlen, what);
+            continue;
+        }
+        json_object_object_del(next, k2);
+        n++;
+    }
+    if (n == 0) {
+        json_object_put(next);
+        return;
+    }
+    p->init_error[0] = '\0';
+    wp_status st = p->reload_fn(p, next);
+    if (st != WP_OK) {
+        wp_log_error("plugin \"%s\": reload refused, its running settings stay: %s", p->name,
+                     p->init_error[0] ? p->init_error : wp_status_str(st));
+        json_object_put(next);
+        return;
+    }
+    json_object_object_foreach(next, k3, v3) {
+        json_object *old = NULL;
+        if (json_object_object_get_ex(cur, k3, &old) && json_object_equal(old, v3)) continue;
+        snprintf(what, sizeof what, "plugins.%s.config.%s", p->name, k3);
+        report(done, dlen, what);
+    }
+    json_object_object_foreach(cur, k4, v4) {
+        (void)v4;
+        if (json_object_object_get_ex(next, k4, NULL)) continue;
+        snprintf(what, sizeof what, "plugins.%s.config.%s", p->name, k4);
+        report(done, dlen, what);
+    }
+    json_object_put(p->live);
+    p->live = next;
+}
+
+void wp_plugins_reload(wp_plugins *set, json_object *cur, json_object *next, char *done, size_t dlen, char *restart,
+                       size_t rlen)
+{
+    if (!same_entries(cur, next)) report(restart, rlen, "plugins");
+    for (size_t i = 0; set && i < set->n; i++) {
+        struct wp_plugin *p = set->p[i];
+        json_object *e = entry_named(next, p->name), *want = NULL;
+        if (!e) continue; /* removed from the file: reported with "plugins" above */
+        json_object *empty = NULL;
+        if (!json_object_object_get_ex(e, "config", &want) || !json_object_is_type(want, json_type_object))
+            want = empty = json_object_new_object();
+        reload_one(p, want, done, dlen, restart, rlen);
+        json_object_put(empty);
     }
 }

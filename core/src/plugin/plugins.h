@@ -74,6 +74,19 @@ size_t wp_plugins_count(const wp_plugins *ps);
 /* The plugin directory in effect for cfg (config, env, or the build default). */
 const char *wp_plugins_dir(const wp_config *cfg);
 
+/*
+ * SIGHUP (app/reload.c), on the main thread: compares the "plugins" arrays of
+ * the running and the new configuration.  A changed entry (its file, optional,
+ * the list or its order) is reported in `restart` as "plugins".  For each
+ * loaded plugin whose config changed, the changed keys it declared
+ * reloadable (reload_register) are handed to its reload function and named in
+ * `done` once it accepted them ("plugins.webhooks.config.max_endpoints"); the
+ * other changed keys are named in `restart`.  A refusal is logged.  The lines
+ * are ", "-separated and end in "..." when full.  set may be NULL.
+ */
+void wp_plugins_reload(wp_plugins *set, json_object *cur, json_object *next, char *done, size_t dlen, char *restart,
+                       size_t rlen);
+
 /* Only the config check (unit tests): WP_ECONFIG naming "plugins[i].key". */
 wp_status wp_plugins_check_config(json_object *plugins, wp_err *err);
 

@@ -158,3 +158,15 @@ wp_status wp_host_credential_kind_register(wp_plugin *p, const wp_credential_kin
     p->regs[p->nregs - 1]->kind = k;
     return st;
 }
+
+wp_status wp_host_reload_register(wp_plugin *p, const char *const *keys, wp_plugin_reload_fn fn)
+{
+    if (!p || !p->registering)
+        return wp_plugin_failf(WP_ELATE, "plugin %s: reload_register can only be called during init", p ? p->name : "?");
+    if (!keys || !keys[0] || !fn)
+        return wp_plugin_failf(WP_EINVAL, "plugin %s: reload_register needs at least one key and a function", p->name);
+    if (p->reload_fn) return wp_plugin_failf(WP_EINVAL, "plugin %s: reload_register was called already", p->name);
+    p->reload_keys = keys;
+    p->reload_fn = fn;
+    return wp_plugin_ok();
+}

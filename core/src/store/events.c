@@ -249,21 +249,24 @@ wp_status wp_events_get(wp_events *ev, PGconn *conn, const char *account_id, con
 
 bool wp_events_type_valid(const char *type) { return name_valid(type); }
 
-wp_status wp_events_page(PGconn *conn, const char *account_id, const char *type, const char *after, int limit,
-                         json_object **data, bool *has_more, wp_err *err)
+wp_status wp_events_page(PGconn *conn, const char *account_id, const char *type, const char *pass_id, const char *after,
+                         int limit, json_object **data, bool *has_more, wp_err *err)
 {
     *data = NULL;
     *has_more = false;
-    char lim[16], sql[600];
+    char lim[16], sql[1024];
     snprintf(lim, sizeof lim, "%d", limit + 1);
     snprintf(sql, sizeof sql,
              "SELECT " EVENT_COLS_FMT " FROM events WHERE account_id = $1"
              " AND ($2::text IS NULL OR type = $2) AND ($3::text IS NULL OR id < $3)"
+             /* the pass an event is about: its "pass" resource, or its "pass_id" (events_pass_idx) */
+             " AND ($5::text IS NULL OR coalesce(data->'pass'->>'id', data->>'pass_id') = $5)"
              " ORDER BY id DESC LIMIT $4::int",
              ts_fmt);
-    const char *params[] = {account_id, type && type[0] ? type : NULL, after && after[0] ? after : NULL, lim};
+    const char *params[] = {account_id, type && type[0] ? type : NULL, after && after[0] ? after : NULL, lim,
+                            pass_id && pass_id[0] ? pass_id : NULL};
     PGresult *r;
-    wp_status st = wp_db_query(conn, sql, 4, params, &r, err);
+    wp_status st = wp_db_query(conn, sql, 5, params, &r, err);
     if (st != WP_OK) return st;
     int n = PQntuples(r);
     *data = json_object_new_array();

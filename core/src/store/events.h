@@ -95,11 +95,12 @@ bool wp_events_type_valid(const char *type);
 
 /*
  * One page of the account's events, newest first (GET /api/v1/events):
- * type and after ("" or NULL: any) filter, limit rows at most; *data is a
+ * type, pass_id (its events: the resource or the id they carry) and after
+ * ("" or NULL: any) filter, limit rows at most; *data is a
  * new array of event documents (transferred), *has_more says whether older
  * ones follow.
  */
-wp_status wp_events_page(PGconn *conn, const char *account_id, const char *type, const char *after, int limit,
-                         json_object **data, bool *has_more, wp_err *err);
+wp_status wp_events_page(PGconn *conn, const char *account_id, const char *type, const char *pass_id, const char *after,
+                         int limit, json_object **data, bool *has_more, wp_err *err);
 
 #endif

@@ -52,7 +52,7 @@ wp_status wp_keycache_verify(wp_keycache *kc, const char *token, wp_keycache_con
 /* Forgets every key: a key was revoked, or notifications may have been missed. */
 void wp_keycache_forget_all(wp_keycache *kc);
 
-/* For the listener (notify.h): any notification on WP_KEYCACHE_CHANNEL forgets everything. */
+/* For the listener (listener.h): any notification on WP_KEYCACHE_CHANNEL forgets everything. */
 void wp_keycache_on_notify(void *kc, const char *payload);
 
 /* Counters for /metrics. */

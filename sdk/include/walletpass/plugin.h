@@ -130,6 +130,8 @@
  *                           retired: pass_find, pass_authenticate (slots kept, NULL)
  *                           changed: pass_get no longer carries "authentication_token"
  *   1.8 (walletpass 0.1.0)  wp_host: api_call
+ *   1.9 (walletpass 0.1.0)  wp_host: reload_register
+ *                           types: wp_plugin_reload_fn
  *
  * Rules: a function is only ever appended to wp_host (a removed one keeps its
  * slot as NULL); a struct only ever grows at its end and carries its size
@@ -157,7 +159,7 @@ extern "C" {
 
 /* ABI version of this header. */
 #define WP_ABI_MAJOR 1
-#define WP_ABI_MINOR 8
+#define WP_ABI_MINOR 9
 
 /*
  * The oldest host minor the plugin runs on (recorded as
@@ -430,6 +432,19 @@ typedef wp_filter_result (*wp_plugin_filter_fn)(void *ud, wp_req *req, json_obje
  */
 typedef wp_status (*wp_plugin_event_fn)(void *ud, const wp_plugin_event *ev);
 typedef wp_status (*wp_plugin_job_fn)(void *ud, const wp_plugin_job *job);
+
+/*
+ * Reload (ABI 1.9, registered with host->reload_register): the main thread,
+ * on SIGHUP, while routes, filters and jobs run concurrently.  `config` is
+ * the plugin's whole "config" as it is to be: the running settings, with the
+ * keys declared reloadable that changed in the file (borrowed, for the call
+ * only; read it as init reads its own).  Check it, then publish the new
+ * values so that the other threads read them safely (an atomic, or a lock
+ * they take too).  Return WP_OK once applied; any other status (after
+ * host->set_error says why) refuses the change: the running settings stay,
+ * and the gateway logs the reason.
+ */
+typedef wp_status (*wp_plugin_reload_fn)(wp_plugin *self, const json_object *config);
 
 /*
  * The host table, handed to init.  It stays valid (and unchanged) until
@@ -795,6 +810,19 @@ struct wp_host {
      * when no database connection is to be had. */
     wp_status (*api_call)(wp_plugin *self, wp_req *req, const char *method, const char *path,
                           const json_object *body, int *status, json_object **out, json_object **headers);
+
+    /* ---- ABI 1.9: settings changed without a restart ------------------- */
+
+    /* During init only: declares the keys of this plugin's "config" that may
+     * change while the gateway runs (`keys`: NULL-terminated, static) and the
+     * function that applies them.  On SIGHUP the gateway reads its
+     * configuration again; when this plugin's config changed, the changed
+     * keys named here are handed to `fn` (wp_plugin_reload_fn), and every
+     * other changed key is logged as needing a restart and not applied.  A
+     * plugin that registers nothing gets every change of its config reported
+     * as needing a restart.  WP_EINVAL for keys NULL or empty, fn NULL, or a
+     * second registration; WP_ELATE after init. */
+    wp_status (*reload_register)(wp_plugin *self, const char *const *keys, wp_plugin_reload_fn fn);
 };
 
 /* flags of pass_secret_get (ABI 1.7) */
@@ -815,6 +843,7 @@ struct wp_host {
 #define WP_HOST_SIZE_1_6 WP_HOST_SLOT_(46)
 #define WP_HOST_SIZE_1_7 WP_HOST_SLOT_(49)
 #define WP_HOST_SIZE_1_8 WP_HOST_SLOT_(50)
+#define WP_HOST_SIZE_1_9 WP_HOST_SLOT_(51)
 
 /* The definition a plugin exports (made by WP_PLUGIN_DEFINE*). */
 typedef struct wp_plugin_def {
@@ -985,7 +1014,11 @@ WP_STATIC_ASSERT(WP_HOST_SIZE_1_7 == offsetof(wp_host, pass_secret_find) + sizeo
 /* ABI 1.8 */
 WP_STATIC_ASSERT(offsetof(wp_host, api_call) == WP_HOST_SLOT_(49), "ABI: wp_host.api_call moved");
 WP_STATIC_ASSERT(WP_HOST_SIZE_1_8 == offsetof(wp_host, api_call) + sizeof(void (*)(void)), "ABI: 1.8 ends at api_call");
-WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SIZE_1_8, "ABI: wp_host size changed");
+/* ABI 1.9 */
+WP_STATIC_ASSERT(offsetof(wp_host, reload_register) == WP_HOST_SLOT_(50), "ABI: wp_host.reload_register moved");
+WP_STATIC_ASSERT(WP_HOST_SIZE_1_9 == offsetof(wp_host, reload_register) + sizeof(void (*)(void)),
+                 "ABI: 1.9 ends at reload_register");
+WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SIZE_1_9, "ABI: wp_host size changed");
 /* the definition */
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, magic) == 0, "ABI: wp_plugin_def.magic moved");
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, size) == 4, "ABI: wp_plugin_def.size moved");

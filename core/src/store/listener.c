@@ -1,5 +1,5 @@
-/* notify.c - see notify.h.  A pipe wakes the thread for stopping. */
-#include "notify.h"
+/* listener.c - see listener.h.  A pipe wakes the thread for stopping. */
+#include "listener.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -12,10 +12,10 @@
 
 #include "log.h"
 
-struct wp_notify {
+struct wp_listener {
     wp_db *db;
     char channel[64];
-    wp_notify_fn fn;
+    wp_listener_fn fn;
     void *ud;
     pthread_t thread;
     int pipefd[2];
@@ -24,14 +24,14 @@ struct wp_notify {
 };
 
 /* Waits up to ms for the stop pipe; returns 1 when asked to stop. */
-static int nap(wp_notify *n, int ms)
+static int nap(wp_listener *n, int ms)
 {
     struct pollfd pf = {.fd = n->pipefd[0], .events = POLLIN};
     poll(&pf, 1, ms);
     return atomic_load(&n->stop);
 }
 
-static PGconn *listen_conn(wp_notify *n)
+static PGconn *listen_conn(wp_listener *n)
 {
     wp_err err;
     wp_err_clear(&err);
@@ -49,7 +49,7 @@ static PGconn *listen_conn(wp_notify *n)
 
 static void *listener_main(void *arg)
 {
-    wp_notify *n = arg;
+    wp_listener *n = arg;
     PGconn *c = NULL;
     int warned = 0;
     while (!atomic_load(&n->stop)) {
@@ -88,13 +88,13 @@ static void *listener_main(void *arg)
     return NULL;
 }
 
-wp_status wp_notify_start(wp_db *db, const char *channel, wp_notify_fn fn, void *ud, wp_notify **out, wp_err *err)
+wp_status wp_listener_start(wp_db *db, const char *channel, wp_listener_fn fn, void *ud, wp_listener **out, wp_err *err)
 {
     *out = NULL;
     size_t cl = strlen(channel);
     if (cl == 0 || cl >= 64 || strspn(channel, "abcdefghijklmnopqrstuvwxyz_") != cl)
         return wp_err_set(err, WP_EINVAL, "cache listener: bad channel name");
-    wp_notify *n = calloc(1, sizeof *n);
+    wp_listener *n = calloc(1, sizeof *n);
     if (!n) return wp_err_set(err, WP_ENOMEM, "out of memory");
     n->db = db;
     memcpy(n->channel, channel, cl + 1);
@@ -115,7 +115,7 @@ wp_status wp_notify_start(wp_db *db, const char *channel, wp_notify_fn fn, void 
     return WP_OK;
 }
 
-void wp_notify_stop(wp_notify *n)
+void wp_listener_stop(wp_listener *n)
 {
     if (!n) return;
     atomic_store(&n->stop, 1);
@@ -127,4 +127,4 @@ void wp_notify_stop(wp_notify *n)
     free(n);
 }
 
-int wp_notify_listening(wp_notify *n) { return n ? atomic_load(&n->listening) : 0; }
+int wp_listener_listening(wp_listener *n) { return n ? atomic_load(&n->listening) : 0; }

@@ -1,5 +1,5 @@
 /*
- * notify.h - a LISTEN connection that hands notifications to in-process caches.
+ * listener.h - a LISTEN connection that hands notifications to in-process caches.
  *
  * One thread with its own connection (outside the pool) LISTENs on one
  * channel and calls fn(ud, payload) for each notification, in order.  When it
@@ -10,23 +10,23 @@
  *
  * fn runs on the listener's thread: it must be quick and thread-safe.
  */
-#ifndef WP_NOTIFY_H
-#define WP_NOTIFY_H
+#ifndef WP_LISTENER_H
+#define WP_LISTENER_H
 
 #include "db.h"
 #include "err.h"
 
-typedef struct wp_notify wp_notify;
+typedef struct wp_listener wp_listener;
 
-typedef void (*wp_notify_fn)(void *ud, const char *payload);
+typedef void (*wp_listener_fn)(void *ud, const char *payload);
 
 /* Starts listening on channel ([a-z_]+).  The first connection is made by the thread. */
-wp_status wp_notify_start(wp_db *db, const char *channel, wp_notify_fn fn, void *ud, wp_notify **out, wp_err *err);
+wp_status wp_listener_start(wp_db *db, const char *channel, wp_listener_fn fn, void *ud, wp_listener **out, wp_err *err);
 
 /* Stops the thread and closes its connection.  NULL is fine. */
-void wp_notify_stop(wp_notify *n);
+void wp_listener_stop(wp_listener *n);
 
 /* 1 while the listener is connected and listening (for /metrics and tests). */
-int wp_notify_listening(wp_notify *n);
+int wp_listener_listening(wp_listener *n);
 
 #endif
