@@ -3,7 +3,8 @@
  * count of a month is the sum of its slot rows, each within its share of the
  * limit, so the limit holds exactly, a count too large for one slot is split
  * over several, a refusal counts nothing, and a limit lowered within the
- * month stops further operations at once.
+ * month stops further operations at once.  A gateway of the release before
+ * 0015 keeps counting on the migrated schema (an upgrade side by side).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,7 +71,7 @@ static wp_status consume(const char *id, int n)
 static long long used(const char *id)
 {
     char sql[200];
-    snprintf(sql, sizeof sql, "SELECT coalesce(sum(operations), 0) FROM usage_counters WHERE account_id = '%s'", id);
+    snprintf(sql, sizeof sql, "SELECT coalesce(sum(operations), 0) FROM usage_counter_rows WHERE account_id = '%s'", id);
     return dbt_ll(c, sql);
 }
 
@@ -82,8 +83,8 @@ static void test_singles_stop_exactly_at_the_limit(void **state)
     assert_int_equal(consume("acct_m1", 1), WP_ELIMIT);
     assert_int_equal(used("acct_m1"), 20);
     /* spread: several rows, none above its share (20 / 8: 3 for slots 0-3, 2 for 4-7) */
-    assert_true(dbt_ll(c, "SELECT count(*) FROM usage_counters WHERE account_id = 'acct_m1'") > 1);
-    assert_int_equal(dbt_ll(c, "SELECT count(*) FROM usage_counters WHERE account_id = 'acct_m1'"
+    assert_true(dbt_ll(c, "SELECT count(*) FROM usage_counter_rows WHERE account_id = 'acct_m1'") > 1);
+    assert_int_equal(dbt_ll(c, "SELECT count(*) FROM usage_counter_rows WHERE account_id = 'acct_m1'"
                                " AND operations > CASE WHEN slot < 4 THEN 3 ELSE 2 END"), 0);
 }
 
@@ -120,6 +121,28 @@ static void test_unlimited_counts_every_operation(void **state)
     assert_int_equal(used("acct_m4"), 57);
 }
 
+/* How a gateway of the release before 0015 counts: an upsert on usage_counters' key (account_id, period). */
+#define PREVIOUS_RELEASE_COUNT(acct)                                                                              \
+    "INSERT INTO usage_counters (account_id, period, operations)"                                                 \
+    " VALUES ('" acct "', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM'), 1::bigint)"                               \
+    " ON CONFLICT (account_id, period) DO UPDATE SET operations = usage_counters.operations + EXCLUDED.operations" \
+    " WHERE usage_counters.operations + EXCLUDED.operations <= 20::bigint RETURNING operations"
+
+static void test_the_previous_release_still_counts(void **state)
+{
+    (void)state;
+    account("acct_m5", "small");
+    for (int i = 0; i < 3; i++) assert_int_equal(consume("acct_m5", 1), WP_OK);
+    /* its statement still finds its conflict target, and what it counts is in the month's sum */
+    for (int i = 0; i < 2; i++) assert_int_equal(dbt_exec(c, PREVIOUS_RELEASE_COUNT("acct_m5")), 0);
+    assert_int_equal(used("acct_m5"), 5);
+    /* and this release still stops exactly at the limit, counting the previous release's operations */
+    int counted = 0;
+    while (consume("acct_m5", 1) == WP_OK) assert_true(++counted <= 20);
+    assert_int_equal(counted, 15);
+    assert_int_equal(used("acct_m5"), 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -127,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_a_large_count_is_split_over_slots),
         cmocka_unit_test(test_a_lowered_limit_stops_at_once),
         cmocka_unit_test(test_unlimited_counts_every_operation),
+        cmocka_unit_test(test_the_previous_release_still_counts),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -111,11 +111,11 @@ test('the plan limit holds exactly with creates racing on two processes', async 
   for (const r of results) by[r.status] = (by[r.status] || 0) + 1;
   assert.deepEqual(by, { 201: 25, 402: N - 25 }, JSON.stringify(by));
   for (const r of results) if (r.status === 402) assert.equal(r.body.error.code, 'plan_limit_reached');
-  assert.equal(Number(A.sql(`SELECT coalesce(sum(operations), 0) FROM usage_counters WHERE account_id = '${q(acct)}'`)), 25);
+  assert.equal(Number(A.sql(`SELECT coalesce(sum(operations), 0) FROM usage_counter_rows WHERE account_id = '${q(acct)}'`)), 25);
   assert.equal(Number(A.sql(`SELECT count(*) FROM passes WHERE account_id = '${q(acct)}'`)), 25);
   // spread: more than one row, none above its share (25 / 8: 4 for slot 0, 3 for the others)
-  assert.ok(Number(A.sql(`SELECT count(*) FROM usage_counters WHERE account_id = '${q(acct)}'`)) > 1);
-  assert.equal(A.sql(`SELECT count(*) FROM usage_counters WHERE account_id = '${q(acct)}'
+  assert.ok(Number(A.sql(`SELECT count(*) FROM usage_counter_rows WHERE account_id = '${q(acct)}'`)) > 1);
+  assert.equal(A.sql(`SELECT count(*) FROM usage_counter_rows WHERE account_id = '${q(acct)}'
     AND operations > CASE WHEN slot < 1 THEN 4 ELSE 3 END`), '0');
   const acc = await B.request('GET', '/api/v1/account', { key });
   assert.equal(acc.body.usage.operations, 25);

@@ -33,7 +33,7 @@ typedef struct usage {
 
 #define MONTH "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM')"
 /* the month's count: the sum of its slots (migrations/0015) */
-#define USED(acct) "coalesce((SELECT sum(operations) FROM usage_counters u WHERE u.account_id = " acct " AND u.period = " MONTH "), 0)"
+#define USED(acct) "coalesce((SELECT sum(operations) FROM usage_counter_rows u WHERE u.account_id = " acct " AND u.period = " MONTH "), 0)"
 
 static wp_status read_usage(PGconn *conn, const char *account_id, usage *u, wp_err *err)
 {
@@ -162,6 +162,40 @@ static int counted(PGconn *conn, const char *sql, int np, const char *const *p, 
     return c;
 }
 
+/*
+ * Slot 0 is the usage_counters row of the month, whose key (account_id, period)
+ * is the one a gateway of the release before counts on: it keeps counting during
+ * an upgrade (docs/operations.md).  Slots 1-7 are rows of usage_counter_slots.
+ * The statements of both take the same parameters: $1 account, $2 period,
+ * $3 slot, $4 count, $5 the slot's share ("$3 = 0" only types the slot 0 ones').
+ */
+typedef struct slot_sql {
+    const char *update, *insert, *upsert;
+} slot_sql;
+
+static const slot_sql slot0_sql = {
+    "UPDATE usage_counters SET operations = operations + $4::bigint"
+    " WHERE account_id = $1 AND period = $2 AND $3::smallint = 0 AND operations + $4::bigint <= $5::bigint RETURNING 1",
+    "INSERT INTO usage_counters (account_id, period, operations)"
+    " SELECT $1, $2, $4::bigint WHERE $3::smallint = 0 AND $4::bigint <= $5::bigint"
+    " ON CONFLICT (account_id, period) DO NOTHING RETURNING 1",
+    "INSERT INTO usage_counters (account_id, period, operations) SELECT $1, $2, $4::bigint WHERE $3::smallint = 0"
+    " ON CONFLICT (account_id, period) DO UPDATE SET operations = usage_counters.operations + EXCLUDED.operations"
+    " RETURNING 1"};
+
+static const slot_sql slots_sql = {
+    "UPDATE usage_counter_slots SET operations = operations + $4::bigint"
+    " WHERE account_id = $1 AND period = $2 AND slot = $3::smallint AND operations + $4::bigint <= $5::bigint"
+    " RETURNING 1",
+    "INSERT INTO usage_counter_slots (account_id, period, slot, operations)"
+    " SELECT $1, $2, $3::smallint, $4::bigint WHERE $4::bigint <= $5::bigint"
+    " ON CONFLICT (account_id, period, slot) DO NOTHING RETURNING 1",
+    "INSERT INTO usage_counter_slots (account_id, period, slot, operations) VALUES ($1, $2, $3::smallint, $4::bigint)"
+    " ON CONFLICT (account_id, period, slot) DO UPDATE"
+    " SET operations = usage_counter_slots.operations + EXCLUDED.operations RETURNING 1"};
+
+static const slot_sql *sql_of(int slot) { return slot == 0 ? &slot0_sql : &slots_sql; }
+
 static int bump_slot(PGconn *conn, const char *account_id, const char *period, int slot, const char *nbuf,
                      long long room, wp_err *err)
 {
@@ -169,62 +203,82 @@ static int bump_slot(PGconn *conn, const char *account_id, const char *period, i
     snprintf(sbuf, sizeof sbuf, "%d", slot);
     snprintf(lbuf, sizeof lbuf, "%lld", room);
     const char *p[] = {account_id, period, sbuf, nbuf, lbuf};
-    static const char upd[] = "UPDATE usage_counters SET operations = operations + $4::bigint"
-                              " WHERE account_id = $1 AND period = $2 AND slot = $3::smallint"
-                              " AND operations + $4::bigint <= $5::bigint RETURNING 1";
-    int c = counted(conn, upd, 5, p, err);
+    const slot_sql *q = sql_of(slot);
+    int c = counted(conn, q->update, 5, p, err);
     if (c != 0) return c;
     /* no row yet, or a full one: the INSERT takes the first case, and locks nothing in the second */
-    c = counted(conn,
-                "INSERT INTO usage_counters (account_id, period, slot, operations)"
-                " SELECT $1, $2, $3::smallint, $4::bigint WHERE $4::bigint <= $5::bigint"
-                " ON CONFLICT (account_id, period, slot) DO NOTHING RETURNING 1",
-                5, p, err);
+    c = counted(conn, q->insert, 5, p, err);
     if (c != 0) return c;
-    return counted(conn, upd, 5, p, err); /* created meanwhile by another operation */
+    return counted(conn, q->update, 5, p, err); /* created meanwhile by another operation */
 }
 
-/* Locks every slot of the month in order and spreads n over their room; 1 counted, 0 refused, -1 error. */
+/* Locks every slot of the month in order (slot 0 first, as a single count does) and spreads n over
+ * their room; 1 counted, 0 refused, -1 error. */
 static int bump_split(PGconn *conn, const char *account_id, const char *period, int n, long long cap, wp_err *err)
 {
     const char *p[] = {account_id, period};
     if (wp_db_query(conn,
-                    "INSERT INTO usage_counters (account_id, period, slot, operations)"
-                    " SELECT $1, $2, s, 0 FROM generate_series(0, 7) AS s ON CONFLICT DO NOTHING",
+                    "INSERT INTO usage_counters (account_id, period, operations) VALUES ($1, $2, 0)"
+                    " ON CONFLICT DO NOTHING",
+                    2, p, NULL, err) != WP_OK ||
+        wp_db_query(conn,
+                    "INSERT INTO usage_counter_slots (account_id, period, slot, operations)"
+                    " SELECT $1, $2, s, 0 FROM generate_series(1, 7) AS s ON CONFLICT DO NOTHING",
                     2, p, NULL, err) != WP_OK)
         return -1;
-    PGresult *r;
-    if (wp_db_query(conn,
-                    "SELECT slot, operations FROM usage_counters WHERE account_id = $1 AND period = $2"
-                    " ORDER BY slot FOR UPDATE",
-                    2, p, &r, err) != WP_OK)
+    PGresult *r0, *r;
+    if (wp_db_query(conn, "SELECT operations FROM usage_counters WHERE account_id = $1 AND period = $2 FOR UPDATE",
+                    2, p, &r0, err) != WP_OK)
         return -1;
-    long long used = 0, room[WP_METER_SLOTS] = {0}, total_room = 0;
+    if (wp_db_query(conn,
+                    "SELECT slot, operations FROM usage_counter_slots WHERE account_id = $1 AND period = $2"
+                    " ORDER BY slot FOR UPDATE",
+                    2, p, &r, err) != WP_OK) {
+        PQclear(r0);
+        return -1;
+    }
+    long long used = 0, ops[WP_METER_SLOTS] = {0}, room[WP_METER_SLOTS], total_room = 0;
+    if (PQntuples(r0) == 1) ops[0] = strtoll(PQgetvalue(r0, 0, 0), NULL, 10);
+    used += ops[0];
     for (int i = 0; i < PQntuples(r); i++) {
         int slot = atoi(PQgetvalue(r, i, 0));
-        long long ops = strtoll(PQgetvalue(r, i, 1), NULL, 10);
-        used += ops;
-        if (slot < 0 || slot >= WP_METER_SLOTS) continue;
-        room[slot] = share(cap, slot) - ops > 0 ? share(cap, slot) - ops : 0;
-        total_room += room[slot];
+        long long o = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        used += o;
+        if (slot > 0 && slot < WP_METER_SLOTS) ops[slot] = o;
     }
+    for (int i = 0; i < WP_METER_SLOTS; i++) {
+        room[i] = share(cap, i) - ops[i] > 0 ? share(cap, i) - ops[i] : 0;
+        total_room += room[i];
+    }
+    PQclear(r0);
     PQclear(r);
     if (used + n > cap || total_room < n) return 0;
-    char slots[64] = "{", adds[256] = "{";
+    char slots[64] = "{", adds[256] = "{", add0[24] = "0";
     long long left = n;
     for (int i = 0; i < WP_METER_SLOTS && left > 0; i++) {
         long long take = room[i] < left ? room[i] : left;
         if (take == 0) continue;
         left -= take;
+        if (i == 0) {
+            snprintf(add0, sizeof add0, "%lld", take);
+            continue;
+        }
         size_t sl = strlen(slots), al = strlen(adds);
         snprintf(slots + sl, sizeof slots - sl, "%s%d", sl > 1 ? "," : "", i);
         snprintf(adds + al, sizeof adds - al, "%s%lld", al > 1 ? "," : "", take);
     }
     strcat(slots, "}");
     strcat(adds, "}");
+    const char *p0[] = {account_id, period, add0};
+    if (strcmp(add0, "0") != 0 &&
+        wp_db_query(conn,
+                    "UPDATE usage_counters SET operations = operations + $3::bigint WHERE account_id = $1 AND period = $2",
+                    3, p0, NULL, err) != WP_OK)
+        return -1;
     const char *p2[] = {account_id, period, slots, adds};
-    if (wp_db_query(conn,
-                    "UPDATE usage_counters u SET operations = u.operations + d.n"
+    if (strcmp(slots, "{}") != 0 &&
+        wp_db_query(conn,
+                    "UPDATE usage_counter_slots u SET operations = u.operations + d.n"
                     " FROM unnest($3::smallint[], $4::bigint[]) AS d(slot, n)"
                     " WHERE u.account_id = $1 AND u.period = $2 AND u.slot = d.slot",
                     4, p2, NULL, err) != WP_OK)
@@ -243,11 +297,7 @@ static int bump(PGconn *conn, const char *account_id, const char *period, int n,
         char sbuf[8];
         snprintf(sbuf, sizeof sbuf, "%d", start);
         const char *p[] = {account_id, period, sbuf, nbuf};
-        return counted(conn,
-                       "INSERT INTO usage_counters (account_id, period, slot, operations)"
-                       " VALUES ($1, $2, $3::smallint, $4::bigint) ON CONFLICT (account_id, period, slot) DO UPDATE"
-                       " SET operations = usage_counters.operations + EXCLUDED.operations RETURNING 1",
-                       4, p, err);
+        return counted(conn, sql_of(start)->upsert, 4, p, err);
     }
     for (int k = 0; k < WP_METER_SLOTS; k++) {
         int slot = (start + k) % WP_METER_SLOTS;

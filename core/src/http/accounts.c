@@ -35,7 +35,7 @@ static void get_account(wp_req *req, void *ud)
                     " to_char(a.trial_ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
                     " to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
                     " to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM'),"
-                    " coalesce((SELECT sum(operations) FROM usage_counters u WHERE u.account_id = a.id"
+                    " coalesce((SELECT sum(operations) FROM usage_counter_rows u WHERE u.account_id = a.id"
                     "   AND u.period = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM')), 0),"
                     " a.parent_account_id, a.allocation, coalesce(a.trial_ends_at > now(), false)"
                     " FROM accounts a WHERE a.id = $1",
