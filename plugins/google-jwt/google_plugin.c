@@ -31,7 +31,8 @@
  *           checked by google_credcheck.h, sealed and stored by the gateway.
  *
  * Config (all optional): api_base_url, token_url, origins [..], public_url,
- * language, rate_limit_per_second (per issuer, default 20), timeout_seconds
+ * language, rate_limit_per_second (per issuer, in the whole deployment: each of N live
+ * gateway processes takes 1/N of it; default 20), timeout_seconds
  * (10), max_jwt_length (1800), cache_slots (4096), credentials_ttl_seconds (5),
  * request_rest_timeout_ms (5000: the Google calls made while a request waits, together),
  * issuer_concurrency (2: sync jobs of one issuer in flight per process), defer_ms (500).
@@ -72,6 +73,54 @@
 static const wp_host *host;
 static wp_plugin *self;
 static grest *rest;
+
+/*
+ * The live gateway processes, which share rate_limit_per_second: read at most once a second
+ * from the core's registry (wp_live_gateways(), core migration 0016) through the host's
+ * database access, before the calls that spend the issuer's rate.
+ */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static double live_checked;
+static int live_warned;
+
+static double live_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void live_refresh(void)
+{
+    double now = live_now();
+    pthread_mutex_lock(&live_mu);
+    int due = now - live_checked >= 1.0;
+    if (due) live_checked = now;
+    pthread_mutex_unlock(&live_mu);
+    if (!due) return;
+    json_object *rows = NULL;
+    if (host->db_query(self, NULL, "SELECT wp_live_gateways() AS n", 0, NULL, &rows) != WP_OK) {
+        pthread_mutex_lock(&live_mu);
+        int warn = !live_warned;
+        live_warned = 1;
+        pthread_mutex_unlock(&live_mu);
+        if (warn)
+            host->log(self, WP_LOG_WARN, "live gateway count not read (%s): the issuer rate limit counts this "
+                      "process alone", host->last_error());
+        return;
+    }
+    json_object *row = json_object_array_length(rows) ? json_object_array_get_idx(rows, 0) : NULL;
+    int64_t n = row ? wpc_json_int64(row, "n", 1) : 1;
+    json_object_put(rows);
+    grest_set_processes(rest, n < 1 ? 1 : n > 100000 ? 100000 : (int)n);
+}
+
+static wp_status gcall(grest *c, const grest_creds *cr, const char *method, const char *path, const json_object *body,
+                       long *status, json_object **resp, char *errbuf, size_t errlen)
+{
+    live_refresh();
+    return grest_call(c, cr, method, path, body, status, resp, errbuf, errlen);
+}
 static gcache *links;
 /* config.origins, serialised once at init: every save link parses its own array from it.
  * Never a shared json_object: json-c's reference counts and print buffers are not
@@ -580,7 +629,7 @@ static wp_status insert_both(const creds *cr, json_object *rdoc, const char *acc
     const char *oid = json_object_get_string(wpc_json_get(obj, "id"));
     char path[700];
     snprintf(path, sizeof path, "/%sClass", type);
-    wp_status st = grest_call(rest, &cr->c, "POST", path, cls, status, NULL, errbuf, errlen);
+    wp_status st = gcall(rest, &cr->c, "POST", path, cls, status, NULL, errbuf, errlen);
     if (st != WP_OK) return st;
     if (ok_status(*status)) {
         class_record(req, account, cls, 0);
@@ -596,11 +645,11 @@ static wp_status insert_both(const creds *cr, json_object *rdoc, const char *acc
     json_hash(obj, h);
     json_object *vals = notify_values(wpc_json_get(rdoc, "pass"));
     snprintf(path, sizeof path, "/%sObject", type);
-    st = grest_call(rest, &cr->c, "POST", path, obj, status, NULL, errbuf, errlen);
+    st = gcall(rest, &cr->c, "POST", path, obj, status, NULL, errbuf, errlen);
     if (st == WP_OK && *status == 409) {
         if (job) {
             snprintf(path, sizeof path, "/%sObject/%s", type, oid);
-            st = grest_call(rest, &cr->c, "PATCH", path, obj, status, NULL, errbuf, errlen);
+            st = gcall(rest, &cr->c, "PATCH", path, obj, status, NULL, errbuf, errlen);
         } else {
             object_record(req, account, oid, NULL, NULL, 0); /* there already: the jobs keep it current */
             *status = 200;
@@ -981,7 +1030,7 @@ static wp_status sync_object(sync_ctx *x, int may_notify)
     json_object_put(sent_vals);
     if (notify) json_object_object_add(x->object, "notifyPreference", json_object_new_string("NOTIFY_ON_UPDATE"));
     long status = 0;
-    wp_status st = grest_call(rest, &x->cr.c, "PATCH", x->path, x->object, &status, NULL, x->msg, sizeof x->msg);
+    wp_status st = gcall(rest, &x->cr.c, "PATCH", x->path, x->object, &status, NULL, x->msg, sizeof x->msg);
     json_object_object_del(x->object, "notifyPreference");
     /* Answered: notified, or refused (a 404 included: the insert below notifies nobody).
      * No answer at all: it may have gone out, so the claim stays (counted, never sent again). */
@@ -1004,7 +1053,7 @@ static wp_status sync_object(sync_ctx *x, int may_notify)
 static int message_there(sync_ctx *x, const char *mid, long *status)
 {
     json_object *obj = NULL;
-    if (grest_call(rest, &x->cr.c, "GET", x->path, NULL, status, &obj, x->msg, sizeof x->msg) != WP_OK) {
+    if (gcall(rest, &x->cr.c, "GET", x->path, NULL, status, &obj, x->msg, sizeof x->msg) != WP_OK) {
         *status = 0;
         return 0;
     }
@@ -1068,17 +1117,17 @@ static wp_status send_message(sync_ctx *x)
     json_object_object_add(req, "message", msgobj);
     char mpath[760];
     snprintf(mpath, sizeof mpath, "%s/addMessage", x->path);
-    wp_status st = grest_call(rest, &x->cr.c, "POST", mpath, req, &status, NULL, x->msg, sizeof x->msg);
+    wp_status st = gcall(rest, &x->cr.c, "POST", mpath, req, &status, NULL, x->msg, sizeof x->msg);
     if (st == WP_OK && status == 404) { /* not at Google yet: create it as it is now, then add the message */
         st = insert_both(&x->cr, x->rdoc, x->account, x->pass_id, NULL, 1, &status, x->msg, sizeof x->msg);
         if (st == WP_OK && ok_status(status))
-            st = grest_call(rest, &x->cr.c, "POST", mpath, req, &status, NULL, x->msg, sizeof x->msg);
+            st = gcall(rest, &x->cr.c, "POST", mpath, req, &status, NULL, x->msg, sizeof x->msg);
     }
     if (st == WP_OK && loud && (status == 429 || (status >= 400 && strstr(x->msg, "uota")))) {
         /* Google's own count says the cap is reached: send it silently. */
         json_object_object_add(msgobj, "messageType", json_object_new_string("TEXT"));
         loud = 0;
-        st = grest_call(rest, &x->cr.c, "POST", mpath, req, &status, NULL, x->msg, sizeof x->msg);
+        st = gcall(rest, &x->cr.c, "POST", mpath, req, &status, NULL, x->msg, sizeof x->msg);
     }
     json_object_put(req);
     if (st == WP_OK) notification_done(x->account, x->pass_id, x->event_id, ok_status(status), loud);
@@ -1103,10 +1152,10 @@ static wp_status sync_class(sync_ctx *x)
         char cpath[700];
         long status = 0;
         snprintf(cpath, sizeof cpath, "/%sClass/%s", x->type, cid);
-        wp_status st = grest_call(rest, &x->cr.c, "PATCH", cpath, cls, &status, NULL, x->msg, sizeof x->msg);
+        wp_status st = gcall(rest, &x->cr.c, "PATCH", cpath, cls, &status, NULL, x->msg, sizeof x->msg);
         if (st == WP_OK && status == 404) {
             snprintf(cpath, sizeof cpath, "/%sClass", x->type);
-            st = grest_call(rest, &x->cr.c, "POST", cpath, cls, &status, NULL, x->msg, sizeof x->msg);
+            st = gcall(rest, &x->cr.c, "POST", cpath, cls, &status, NULL, x->msg, sizeof x->msg);
             if (st == WP_OK && status == 409) continue; /* created meanwhile: patch it */
         }
         if (st != WP_OK || !ok_status(status)) return outcome(st, status, x->what, x->msg);

@@ -41,6 +41,7 @@ struct grest {
     char *api_base, *token_url;
     long timeout_s;
     int rate;
+    int processes;        /* sharing rate (grest_set_processes); under mu */
     CURLSH *share;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
     pthread_mutex_t mu;   /* tokens, buckets, fetches */
@@ -77,6 +78,7 @@ wp_status grest_new(const grest_cfg *cfg, grest **out, char *errbuf, size_t errl
     c->token_url = cfg->token_url && *cfg->token_url ? strdup(cfg->token_url) : NULL;
     c->timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 10;
     c->rate = cfg->rate_per_s > 0 ? cfg->rate_per_s : 20;
+    c->processes = 1;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cond, NULL);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_init(&c->share_locks[i], NULL);
@@ -124,6 +126,13 @@ long grest_token_fetches(grest *c)
     long n = c->fetches;
     pthread_mutex_unlock(&c->mu);
     return n;
+}
+
+void grest_set_processes(grest *c, int processes)
+{
+    pthread_mutex_lock(&c->mu);
+    c->processes = processes > 1 ? processes : 1;
+    pthread_mutex_unlock(&c->mu);
 }
 
 int grest_retryable(long status) { return status == 429 || status >= 500 || status == 0; }
@@ -191,7 +200,7 @@ static int rate_wait(grest *c, const char *issuer)
         pthread_mutex_unlock(&c->mu);
         return -1;
     }
-    b->next_slot = slot + 1.0 / c->rate;
+    b->next_slot = slot + (double)c->processes / c->rate; /* this process's share of the issuer's rate */
     pthread_mutex_unlock(&c->mu);
     if (slot > now) {
         double d = slot - now;

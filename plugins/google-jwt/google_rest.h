@@ -34,7 +34,7 @@ typedef struct grest_cfg {
                                token_uri is never used: it is the tenant's text,
                                and the OAuth POST would go wherever it points. */
     long timeout_s;         /* per request; 0: 10 */
-    int rate_per_s;         /* most requests per second per issuer; 0: 20 */
+    int rate_per_s;         /* most requests per second per issuer, over every gateway process; 0: 20 */
 } grest_cfg;
 
 typedef struct grest_creds {
@@ -79,6 +79,13 @@ wp_status grest_upsert(grest *c, const grest_creds *cr, const char *resource, co
  */
 void grest_budget_begin(long budget_ms);
 void grest_budget_end(void);
+
+/*
+ * The number of gateway processes sharing rate_per_s (>= 1; less counts as 1): each
+ * spaces its calls to one issuer processes/rate_per_s seconds apart, so together they
+ * make at most rate_per_s a second (plus one call each at the start of a window).
+ */
+void grest_set_processes(grest *c, int processes);
 
 /* Whether an HTTP status is worth retrying later (429 and 5xx). */
 int grest_retryable(long status);

@@ -10,7 +10,8 @@
  *   secret_overlap_seconds (86400)    the previous secret signs this long after a rotation
  *   connect_timeout_ms (5000), timeout_ms (15000), max_response_bytes (65536),
  *   test_timeout_ms (5000), test_max_concurrency (4)
- *   per_endpoint_concurrency (2), max_concurrency (16), defer_ms (500)
+ *   per_endpoint_concurrency (2: attempts in flight per endpoint, in the whole deployment),
+ *   max_concurrency (16: attempts in flight in this process), defer_ms (500)
  *   max_endpoints (50)                per account; reloadable (SIGHUP), the others need a restart
  */
 #include <pthread.h>
@@ -174,6 +175,46 @@ void wh_slot_release(const char *endpoint_id)
         if (slots[k].n == 0 && slots[k].id[0] == '\0') break;
     }
     pthread_mutex_unlock(&slots_mu);
+}
+
+/* The deployment's slots of an endpoint (table webhooks_endpoint_slots): one statement takes the
+ * lowest slot that is free or whose holder's time ran out.  Two processes racing for one slot
+ * conflict on its key; the loser's DO UPDATE finds it held and takes nothing (and defers). */
+int wh_endpoint_slot_take(const char *account_id, const char *endpoint_id, char token[WH_ID_MAX])
+{
+    if (wh_id_new("whs", token) != 0) return -1;
+    char n[16], hold[24];
+    snprintf(n, sizeof n, "%d", wh_cfg.per_endpoint_concurrency);
+    /* like the delivery's claim: the attempt's total timeout and a margin */
+    snprintf(hold, sizeof hold, "%ld", wh_cfg.timeout_ms / 1000 + 5);
+    const char *p[] = {account_id, endpoint_id, token, n, hold};
+    json_object *rows = NULL;
+    wp_status st = wh_host->db_query(
+        wh_self, NULL,
+        "INSERT INTO webhooks_endpoint_slots AS s (account_id, endpoint_id, slot, token, held_until) "
+        "SELECT $1, $2, g, $3, now() + make_interval(secs => $5::int) FROM generate_series(0, $4::int - 1) g "
+        "WHERE NOT EXISTS (SELECT 1 FROM webhooks_endpoint_slots x WHERE x.account_id = $1 AND x.endpoint_id = $2 "
+        "AND x.slot = g AND x.held_until > now()) ORDER BY g LIMIT 1 "
+        "ON CONFLICT (account_id, endpoint_id, slot) DO UPDATE SET token = excluded.token, "
+        "held_until = excluded.held_until WHERE s.held_until <= now() RETURNING slot",
+        5, p, &rows);
+    if (st != WP_OK) {
+        wh_host->log(wh_self, WP_LOG_WARN, "endpoint %s: slot not taken: %s", endpoint_id, wh_host->last_error());
+        return -1;
+    }
+    int got = json_object_array_length(rows) > 0;
+    json_object_put(rows);
+    return got;
+}
+
+void wh_endpoint_slot_give(const char *account_id, const char *endpoint_id, const char *token)
+{
+    const char *p[] = {account_id, endpoint_id, token};
+    if (wh_host->db_query(wh_self, NULL,
+                          "DELETE FROM webhooks_endpoint_slots WHERE account_id = $1 AND endpoint_id = $2 AND token = $3",
+                          3, p, NULL) != WP_OK)
+        wh_host->log(wh_self, WP_LOG_WARN, "endpoint %s: slot not released (it frees itself when its time runs out): %s",
+                     endpoint_id, wh_host->last_error());
 }
 
 /* ---- configuration ------------------------------------------------------------ */

@@ -30,7 +30,7 @@ typedef struct wh_config {
     long connect_timeout_ms;
     long timeout_ms;                /* total, per attempt */
     size_t max_response_bytes;
-    int per_endpoint_concurrency;   /* attempts in flight per endpoint, per process */
+    int per_endpoint_concurrency;   /* attempts in flight per endpoint, in the whole deployment */
     int max_concurrency;            /* attempts in flight in total, per process */
     int defer_ms;                   /* an attempt that finds no slot runs again this much later */
     int max_endpoints;              /* per account */
@@ -58,9 +58,17 @@ wp_status wh_secret_store(const char *account_id, const char *endpoint_id, const
 wp_status wh_secret_load(const char *account_id, const char *endpoint_id, const char *stored,
                          char out[WH_SECRET_MAX]);
 
-/* Per-endpoint and total slots for attempts in flight: 1 taken, 0 none free. */
+/* This process's slots for attempts in flight (per endpoint, and max_concurrency in all): 1 taken, 0 none free. */
 int wh_slot_acquire(const char *endpoint_id);
 void wh_slot_release(const char *endpoint_id);
+
+/*
+ * The deployment's slots of an endpoint (per_endpoint_concurrency across every gateway process,
+ * in the database): 1 taken (token filled: give it back with it), 0 none free, -1 database error.
+ * A slot not given back (its process died) frees itself after the attempt's timeout.
+ */
+int wh_endpoint_slot_take(const char *account_id, const char *endpoint_id, char token[WH_ID_MAX]);
+void wh_endpoint_slot_give(const char *account_id, const char *endpoint_id, const char *token);
 
 /* Slots for synchronous test sends (test_max_concurrency per process): 1 taken, 0 none free. */
 int wh_test_slot_acquire(void);

@@ -18,10 +18,12 @@
  *     next attempt's job is queued.  A crash between the two leaves the job
  *     un-finished: it runs again, finds the attempt recorded and queues the
  *     next one.  So nothing is lost, and at worst an attempt is sent twice.
- * Concurrency: an attempt first takes a slot (wh_slot_acquire: at most
- * per_endpoint_concurrency per endpoint and max_concurrency in total per
- * process); without one it is re-queued defer_ms later, leaving the worker
- * to other endpoints' attempts.
+ * Concurrency: an attempt first takes a slot of this process (wh_slot_acquire:
+ * at most per_endpoint_concurrency per endpoint and max_concurrency in total),
+ * then one of its endpoint's slots in the database (wh_endpoint_slot_take: at
+ * most per_endpoint_concurrency per endpoint across every gateway process);
+ * without either it is re-queued defer_ms later, leaving the worker to other
+ * endpoints' attempts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,10 +268,21 @@ wp_status wh_attempt_run(const char *account_id, const char *delivery_id, int n,
     }
     if (done < n - 1 || n > max) goto nothing; /* a stale job (the delivery was retried by hand meanwhile) */
     const char *ep = wpc_json_text(d, "endpoint_id");
+    char slot[WH_ID_MAX] = "";
     if (use_slots && !wh_slot_acquire(ep)) {
         st = wh_enqueue_attempt(NULL, account_id, delivery_id, n, now_unix_ms() + wh_cfg.defer_ms);
         json_object_put(rows);
         return st == WP_OK ? WP_OK : WP_RETRY;
+    }
+    if (use_slots) {
+        int got = wh_endpoint_slot_take(account_id, ep, slot);
+        if (got != 1) {
+            wh_slot_release(ep);
+            st = got == 0 ? wh_enqueue_attempt(NULL, account_id, delivery_id, n, now_unix_ms() + wh_cfg.defer_ms)
+                          : WP_RETRY;
+            json_object_put(rows);
+            return st == WP_OK ? WP_OK : WP_RETRY;
+        }
     }
     char sn[16], lease[24];
     snprintf(sn, sizeof sn, "%d", n - 1);
@@ -283,7 +296,10 @@ wp_status wh_attempt_run(const char *account_id, const char *delivery_id, int n,
                            "AND (locked_until IS NULL OR locked_until < now()) RETURNING id",
                            4, pc, &claimed);
     if (st != WP_OK || json_object_array_length(claimed) == 0) {
-        if (use_slots) wh_slot_release(ep);
+        if (use_slots) {
+            wh_endpoint_slot_give(account_id, ep, slot);
+            wh_slot_release(ep);
+        }
         if (st != WP_OK) {
             wh_host->log(wh_self, WP_LOG_WARN, "delivery %s not claimed: %s", delivery_id, wh_host->last_error());
         } else if (wpc_json_int64(d, "locked_ms", 0) > now_unix_ms()) {
@@ -300,7 +316,10 @@ wp_status wh_attempt_run(const char *account_id, const char *delivery_id, int n,
     /* the test send runs on a server worker, inside its request: a tighter bound */
     long tmo = !use_slots && wh_cfg.test_timeout_ms < wh_cfg.timeout_ms ? wh_cfg.test_timeout_ms : wh_cfg.timeout_ms;
     st = send_attempt(account_id, delivery_id, d, n, tmo, &res);
-    if (use_slots) wh_slot_release(ep);
+    if (use_slots) {
+        wh_endpoint_slot_give(account_id, ep, slot);
+        wh_slot_release(ep);
+    }
     json_object_put(rows);
     return st;
 nothing:

@@ -9,9 +9,10 @@ WP_PACKAGES=(build-essential cmake pkg-config git
     libcmocka-dev libqrencode-dev postgresql postgresql-contrib openssl curl ca-certificates unzip)
 
 # What only the test suites need: a browser for the share page and the dashboard (integration_share,
-# integration_dashboard), a QR reader, and valgrind (integration_valgrind_cycle: a start/serve/stop
-# cycle of the release build, no leak).
-WP_TEST_PACKAGES=(chromium zbar-tools valgrind)
+# integration_dashboard), a QR reader, valgrind (integration_valgrind_cycle: a start/serve/stop
+# cycle of the release build, no leak), HAProxy (integration_scaleout: three gateways behind one
+# balancer) and PgBouncer (integration_pgbouncer: the gateway through a transaction-pooling pooler).
+WP_TEST_PACKAGES=(chromium zbar-tools valgrind haproxy pgbouncer)
 
 # The fuzzing build (scripts/test, scripts/fuzz): clang and its libFuzzer
 # runtime (-fsanitize=fuzzer; on Debian 12 in libclang-rt-14-dev).

@@ -37,6 +37,9 @@ typedef struct {
 static const listed global_tables[] = {
     {"accounts", "reference table: small; its email indexes and parent/test-workspace references need it whole"},
     {"schema_migrations", "local table on the coordinator: the migrator's record"},
+    {"gateway_processes", "local table on the coordinator: the registry of live gateway processes, written by "
+                          "every process's heartbeat each second and read with jobs (whose dead owners it frees); "
+                          "it belongs to no account"},
     {"portal_login_throttle", "local table on the coordinator: failed dashboard logins per email and per address, "
                               "before any account is known"},
     {NULL, NULL}};

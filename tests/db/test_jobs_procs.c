@@ -6,6 +6,8 @@
  *    again elsewhere once its lease expires (not before);
  *  - a job whose process on this host is SIGKILLed is taken over at once by
  *    the next process, whatever the lease (the owner's pid is gone);
+ *  - a job whose process on another host is SIGKILLed is taken over once the
+ *    process's heartbeat row expires (dead_after_seconds), not after the lease;
  *  - a handler running longer than the lease keeps it (renewal), so a second
  *    process never runs the job at the same time.
  */
@@ -296,6 +298,56 @@ static void test_dead_owner_on_this_host_taken_over_at_once(void **state)
     assert_int_equal(dbt_ll(C, sql), 1);
 }
 
+/* Another host: no pid to check, but the dead process's heartbeat row expires long before an hour's lease. */
+static void test_dead_owner_elsewhere_taken_over_by_heartbeat(void **state)
+{
+    (void)state;
+    wp_err err;
+    wp_err_clear(&err);
+    wp_jobs *q;
+    assert_int_equal(wp_jobs_new(T.db, NULL, 1, 3600, 100, &q, &err), WP_OK);
+    assert_int_equal(wp_jobs_register(q, "t.hang3", work, NULL, NULL, 0, &err), WP_OK);
+    char id[48];
+    assert_int_equal(wp_jobs_enqueue(q, NULL, NULL, "t.hang3", NULL, 0, id, &err), WP_OK);
+
+    int note[2];
+    assert_int_equal(pipe(note), 0);
+    g_note_fd = note[1];
+    child ch = spawn("t.hang3", hang, NULL, 1, 3600, 1);
+    char b;
+    assert_int_equal(read(note[0], &b, 1), 1);
+    char sql[400];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM gateway_processes WHERE owner LIKE '%%:%d:%%'", (int)ch.pid);
+    assert_int_equal(dbt_wait_ll(C, sql, 1, DBT_WAIT_MS), 1); /* the child's heartbeat row */
+    kill(ch.pid, SIGKILL);
+    int status;
+    assert_int_equal(waitpid(ch.pid, &status, 0), ch.pid);
+    close(note[0]);
+    close(note[1]);
+    close(ch.ready);
+    close(ch.stop);
+    /* As if the dead process ran on another host: its job and its row name that host. */
+    snprintf(sql, sizeof sql, "UPDATE jobs SET locked_by = 'elsewhere' || substr(locked_by, strpos(locked_by, ':'))"
+                              " WHERE id = '%s' AND locked_until > now() + interval '50 minutes'", id);
+    assert_int_equal(dbt_exec(C, sql), 0);
+    snprintf(sql, sizeof sql, "UPDATE gateway_processes SET owner = 'elsewhere' || substr(owner, strpos(owner, ':'))"
+                              " WHERE owner LIKE '%%:%d:%%'", (int)ch.pid);
+    assert_int_equal(dbt_exec(C, sql), 0);
+
+    assert_int_equal(wp_jobs_start(q, &err), WP_OK);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE id = '%s' AND status = 'done'", id);
+    assert_int_equal(dbt_wait_ll(C, sql, 1, DBT_WAIT_MS), 1);
+    wp_jobs_free(q);
+    snprintf(sql, sizeof sql,
+             "SELECT attempts FROM jobs WHERE id = '%s' AND last_error LIKE 'owner died: elsewhere:%d:%%heartbeat stopped%%'",
+             id, (int)ch.pid);
+    assert_int_equal(dbt_ll(C, sql), 2);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM gateway_processes WHERE owner LIKE 'elsewhere:%d:%%'", (int)ch.pid);
+    assert_int_equal(dbt_ll(C, sql), 0);
+    /* this process left the registry at its stop */
+    assert_int_equal(dbt_ll(C, "SELECT count(*) FROM gateway_processes"), 0);
+}
+
 static void test_long_handler_keeps_its_lease(void **state)
 {
     (void)state;
@@ -322,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_two_processes_thousands_of_jobs),
         cmocka_unit_test(test_lease_expiry_after_sigkill),
         cmocka_unit_test(test_dead_owner_on_this_host_taken_over_at_once),
+        cmocka_unit_test(test_dead_owner_elsewhere_taken_over_by_heartbeat),
         cmocka_unit_test(test_long_handler_keeps_its_lease),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -57,7 +57,7 @@ test('loopback and https public URLs: no warning, /readyz lists none', async () 
     assert.doesNotMatch(gw.stderr(), /plain HTTP/);
     const r = await gw.request('GET', '/readyz');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { status: 'ready', database: 'ok', warnings: [] });
+    assert.deepEqual(r.body, { status: 'ready', database: 'ok', processes: 1, warnings: [] });
   } finally {
     await gw.stop();
   }
@@ -128,7 +128,8 @@ test('walletpass config check prints every effective value and where it came fro
   const key = Buffer.alloc(32, 9).toString('base64');
   const r = check({
     server: { port: 9123 },
-    database: { url: 'postgresql://wp:db-pass-77@db.internal/wp?sslmode=require' },
+    database: { url: 'postgresql://wp:db-pass-77@db.internal/wp?sslmode=require', transaction_pooling: true,
+      listen_url: 'postgresql://wp:listen-pass-78@db-direct.internal/wp' },
     plugin_dir: plugins,
     plugins: [{ name: 'webhooks', config: { max_endpoints: 3 } }],
     vault: { key_version: 2, previous_keys: { 1: Buffer.alloc(32, 8).toString('base64') } },
@@ -140,12 +141,15 @@ test('walletpass config check prints every effective value and where it came fro
   assert.match(line('log_level'), /^log_level +warn +\(environment: WALLETPASS_LOG_LEVEL\)$/);
   assert.match(line('master_key'), /^master_key +\(set, redacted\) +\(environment: WALLETPASS_MASTER_KEY\)$/);
   assert.match(line('database.url'), /^database\.url +postgresql:\/\/wp:REDACTED@db\.internal\/wp\?sslmode=require +\(file\)$/);
+  assert.match(line('database.transaction_pooling'), /^database\.transaction_pooling +true +\(file\)$/);
+  assert.match(line('database.listen_url'), /^database\.listen_url +postgresql:\/\/wp:REDACTED@db-direct\.internal\/wp +\(file\)$/);
   assert.match(line('jobs.workers'), /^jobs\.workers +4 +\(default\)$/);
+  assert.match(line('jobs.dead_after_seconds'), /^jobs\.dead_after_seconds +10 +\(default\)$/);
   assert.match(line('vault.key_version'), /^vault\.key_version +2 +\(file\)$/);
   assert.match(line('vault.previous_keys.1'), /\(set, redacted\) +\(file\)$/);
   assert.match(line('plugins.webhooks.config.max_endpoints'), /^plugins\.webhooks\.config\.max_endpoints +3 +\(file\)$/);
   // no secret anywhere in what it printed
-  for (const secret of ['db-pass-77', key, Buffer.alloc(32, 8).toString('base64')]) {
+  for (const secret of ['db-pass-77', 'listen-pass-78', key, Buffer.alloc(32, 8).toString('base64')]) {
     assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), `printed a secret: ${secret}`);
   }
 });

@@ -56,6 +56,11 @@ done
 for m in "$src"/migrations/*.sql; do
     grep -qxF "./usr/share/walletpass/migrations/$(basename "$m")" <<<"$contents" || fail "the package lacks migration $(basename "$m")"
 done
+for m in "$src"/plugins/*/migrations/*.sql; do
+    p=$(basename "$(dirname "$(dirname "$m")")")
+    grep -qxF "./usr/lib/walletpass/plugins/$p/migrations/$(basename "$m")" <<<"$contents" ||
+        fail "the package lacks $p's migration $(basename "$m")"
+done
 if grep -E '/(tests?|fixtures)/|\.a$|hello\.so|/var/' <<<"$contents"; then fail "test files or build leftovers in the package"; fi
 
 # ---- unpack and look at the unit

@@ -15,7 +15,8 @@
 static const char *const env_names[] = {
     "WALLETPASS_CONFIG", "WALLETPASS_PORT", "WALLETPASS_PUBLIC_URL", "WALLETPASS_DATABASE_URL",
     "WALLETPASS_MASTER_KEY", "WALLETPASS_PLUGIN_DIR", "WALLETPASS_MIGRATIONS_DIR", "WALLETPASS_LOG_LEVEL",
-    "WALLETPASS_TLS_CERTIFICATE_FILE", "WALLETPASS_TLS_KEY_FILE", "WALLETPASS_PORTAL_SIGNUP", "WALLETPASS_DASHBOARD_DIR", NULL};
+    "WALLETPASS_TLS_CERTIFICATE_FILE", "WALLETPASS_TLS_KEY_FILE", "WALLETPASS_PORTAL_SIGNUP", "WALLETPASS_DASHBOARD_DIR",
+    "WALLETPASS_DATABASE_LISTEN_URL", NULL};
 
 /* Every test starts from an environment without WALLETPASS_* variables. */
 static int clean_env(void **state)
@@ -132,6 +133,9 @@ static const bad_case bad_cases[] = {
     {"unknown top-level key", "{\"prot\":1}", "prot"},
     {"unknown key in section", "{\"server\":{\"prot\":8080}}", "server.prot"},
     {"unknown key deeper", "{\"limits\":{\"max_json_depth\":3,\"max_depth\":3}}", "limits.max_depth"},
+    /* a transaction pooler does not keep a connection's prepared statements */
+    {"prepared statements through a transaction pooler",
+     "{\"database\":{\"transaction_pooling\":true,\"prepared_statements\":64}}", "database.prepared_statements"},
     {"unknown key under a leaf", "{\"server\":{\"port\":{\"value\":1}}}", "server.port"},
     /* wrong types */
     {"port as string", "{\"server\":{\"port\":\"8080\"}}", "server.port"},
@@ -215,6 +219,31 @@ static const bad_case bad_cases[] = {
      "{\"plans\":{\"$comment\":\"x\",\"gold\":{\"operations_per_month\":1}},\"metering\":{\"default_plan\":\"$comment\"}}",
      "metering.default_plan"},
 };
+
+/* transaction_pooling turns named prepared statements off; 0 or null alongside is accepted. */
+static void test_transaction_pooling_no_prepared(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {"{\"database\":{\"transaction_pooling\":true}}",
+                                       "{\"database\":{\"transaction_pooling\":true,\"prepared_statements\":0}}",
+                                       "{\"database\":{\"transaction_pooling\":true,\"prepared_statements\":null}}"};
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        wp_config cfg;
+        wp_err err;
+        assert_int_equal(from_text(docs[i], &cfg, &err), WP_OK);
+        assert_true(cfg.db_transaction_pooling);
+        assert_int_equal(cfg.db_prepared_statements, 0);
+        wp_config_free(&cfg);
+    }
+    wp_config cfg;
+    wp_err err;
+    assert_int_equal(from_text("{\"database\":{\"prepared_statements\":64}}", &cfg, &err), WP_OK);
+    assert_int_equal(cfg.db_prepared_statements, 64);
+    wp_config_free(&cfg);
+    assert_int_equal(from_text("{}", &cfg, &err), WP_OK);
+    assert_int_equal(cfg.db_prepared_statements, 512);
+    wp_config_free(&cfg);
+}
 
 static void test_errors_name_key(void **state)
 {
@@ -700,7 +729,7 @@ static void record(void *ud, const char *key, const char *value, wp_config_sourc
 {
     seen_key *want = ud;
     want[0].n++;
-    for (seen_key *w = want + 1; w < want + 8 && w->key[0]; w++)
+    for (seen_key *w = want + 1; w < want + 10 && w->key[0]; w++)
         if (strcmp(w->key, key) == 0) {
             snprintf(w->value, sizeof w->value, "%s", value);
             snprintf(w->env, sizeof w->env, "%s", env ? env : "");
@@ -717,15 +746,17 @@ static void test_each_sources_and_secrets(void **state)
                                 "\"database\":{\"url\":\"postgresql://wp:hunter2@db/wp?sslmode=require\"},"
                                 "\"plugins\":[{\"name\":\"webhooks\",\"config\":{\"token\":\"tok-9\"}}]}");
     setenv("WALLETPASS_LOG_LEVEL", "debug", 1);
+    setenv("WALLETPASS_DATABASE_LISTEN_URL", "postgresql://wp:listen-pw@db:5432/wp", 1);
     wp_config cfg;
     wp_err err;
     wp_err_clear(&err);
     assert_int_equal(wp_config_load(path, &cfg, &err), WP_OK);
     static const char *const keys[] = {"", "server.port", "log_level", "rate_limit.burst", "database.url",
-                                       "master_key", "plugins", ""};
-    seen_key want[8];
+                                       "master_key", "plugins", "database.listen_url",
+                                       "database.transaction_pooling", ""};
+    seen_key want[10];
     memset(want, 0, sizeof want);
-    for (int i = 0; i < 8; i++) snprintf(want[i].key, sizeof want[i].key, "%s", keys[i]);
+    for (int i = 0; i < 10; i++) snprintf(want[i].key, sizeof want[i].key, "%s", keys[i]);
     wp_config_each(&cfg, record, want);
     assert_true(want[0].n >= 40); /* every key of the schema */
     assert_int_equal(want[1].src, WP_CONFIG_FROM_FILE);
@@ -738,9 +769,16 @@ static void test_each_sources_and_secrets(void **state)
     assert_string_equal(want[4].value, "postgresql://wp:REDACTED@db/wp?sslmode=require");
     assert_string_equal(want[5].value, "(set, redacted)");
     assert_string_equal(want[6].value, "[webhooks]"); /* names only: a plugin's config may hold secrets */
-    for (int i = 1; i < 7; i++) assert_int_equal(want[i].n, 1);
+    /* the job queue's direct connection holds a password too */
+    assert_string_equal(want[7].value, "postgresql://wp:REDACTED@db:5432/wp");
+    assert_int_equal(want[7].src, WP_CONFIG_FROM_ENV);
+    assert_string_equal(want[7].env, "WALLETPASS_DATABASE_LISTEN_URL");
+    assert_string_equal(want[8].value, "false");
+    assert_int_equal(want[8].src, WP_CONFIG_FROM_DEFAULT);
+    for (int i = 1; i < 9; i++) assert_int_equal(want[i].n, 1);
     wp_config_free(&cfg);
     unsetenv("WALLETPASS_LOG_LEVEL");
+    unsetenv("WALLETPASS_DATABASE_LISTEN_URL");
 
     char out[200];
     assert_true(wp_config_redact("host=db password=pw1 user=x", out, sizeof out));
@@ -763,6 +801,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_defaults, clean_env),
         cmocka_unit_test_setup(test_values_taken, clean_env),
+        cmocka_unit_test_setup(test_transaction_pooling_no_prepared, clean_env),
         cmocka_unit_test_setup(test_errors_name_key, clean_env),
         cmocka_unit_test_setup(test_tls_keys, clean_env),
         cmocka_unit_test_setup(test_public_url_warning, clean_env),

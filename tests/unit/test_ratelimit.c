@@ -225,6 +225,45 @@ static void test_many_keys(void **state)
     wp_ratelimit_free(rl);
 }
 
+/* Three processes share a limit of 30 and 3/s: each lets through 10 at once and 1/s after,
+ * so the three together never pass more than the configured total. */
+static void test_share_of_three_holds_in_sum(void **state)
+{
+    (void)state;
+    wp_ratelimit *p[3] = {mk(3, 30), mk(3, 30), mk(3, 30)};
+    int allowed = 0;
+    const double t = 500.0;
+    for (int i = 0; i < 100; i++)
+        for (int k = 0; k < 3; k++) allowed += wp_ratelimit_take_share(p[k], "key_s", t, 3).allowed;
+    assert_int_equal(allowed, 30);
+    /* 10 s later: 10 more each (1/s), 30 in all = 3/s over the deployment */
+    for (int i = 0; i < 100; i++)
+        for (int k = 0; k < 3; k++) allowed += wp_ratelimit_take_share(p[k], "key_s", t + 10, 3).allowed;
+    assert_int_equal(allowed, 60);
+    /* the headers speak of the deployment's limit */
+    wp_rate_decision d = wp_ratelimit_take_share(p[0], "key_t", t, 3);
+    assert_int_equal(d.limit, 30);
+    assert_int_equal(d.remaining, 27); /* 9 of this share's 10, times 3 */
+    /* one process left: the survivor's share grows to the whole, its bucket refills at the whole rate */
+    d = wp_ratelimit_take_share(p[0], "key_s", t + 20, 1);
+    assert_true(d.allowed);
+    assert_int_equal(d.remaining, 29); /* 10 s at 3/s = 30 tokens, one taken */
+    /* a share shrinking cuts a fuller bucket down */
+    int n;
+    wp_ratelimit *q = mk(3, 30);
+    assert_true(wp_ratelimit_take_share(q, "key_v", t, 1).allowed); /* 29 left of a whole bucket */
+    n = 0;
+    for (int i = 0; i < 50; i++) n += wp_ratelimit_take_share(q, "key_v", t, 3).allowed;
+    assert_int_equal(n, 10); /* cut to the share of three */
+    /* a burst smaller than the process count: one request each */
+    wp_ratelimit *r = mk(1, 2);
+    assert_true(wp_ratelimit_take_share(r, "key_w", t, 5).allowed);
+    assert_false(wp_ratelimit_take_share(r, "key_w", t, 5).allowed);
+    for (int k = 0; k < 3; k++) wp_ratelimit_free(p[k]);
+    wp_ratelimit_free(q);
+    wp_ratelimit_free(r);
+}
+
 static void test_fractional_burst(void **state)
 {
     (void)state;
@@ -239,6 +278,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_burst_then_refusal),
+        cmocka_unit_test(test_share_of_three_holds_in_sum),
         cmocka_unit_test(test_first_request_values),
         cmocka_unit_test(test_refill),
         cmocka_unit_test(test_steady_rate),

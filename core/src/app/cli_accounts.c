@@ -26,7 +26,7 @@ static wp_status run(const wp_config *cfg, const char *sql, int n, const char *c
 {
     wp_db_options o = {.url = cfg->database_url, .pool_size = 1, .acquire_timeout_ms = cfg->db_acquire_timeout_ms,
                        .statement_timeout_ms = 0, .connect_timeout_s = cfg->db_connect_timeout_s,
-                       .application_name = "walletpass-cli"};
+                       .application_name = "walletpass-cli", .transaction_pooling = cfg->db_transaction_pooling};
     wp_db *pool;
     wp_status st = wp_db_open(&o, &pool, err);
     if (st != WP_OK) return st;

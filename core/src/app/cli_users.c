@@ -35,7 +35,7 @@ static PGconn *open_db(const wp_config *cfg, wp_db **pool, wp_err *err)
 {
     wp_db_options o = {.url = cfg->database_url, .pool_size = 1, .acquire_timeout_ms = cfg->db_acquire_timeout_ms,
                        .statement_timeout_ms = 0, .connect_timeout_s = cfg->db_connect_timeout_s,
-                       .application_name = "walletpass-cli"};
+                       .application_name = "walletpass-cli", .transaction_pooling = cfg->db_transaction_pooling};
     if (wp_db_open(&o, pool, err) != WP_OK) return NULL;
     PGconn *c = wp_db_acquire(*pool, err);
     if (!c) {

@@ -27,6 +27,9 @@ static void readyz(wp_req *req, void *ud)
     json_object *warnings = json_object_new_array();
     json_object_object_add(body, "status", json_object_new_string("ready"));
     json_object_object_add(body, "database", json_object_new_string("ok"));
+    /* The live gateways sharing the database, as this one last counted them: the divisor of
+     * the deployment-wide limits (docs/operations.md, "Several gateways"). */
+    json_object_object_add(body, "processes", json_object_new_int(wp_jobs_live_processes(srv->jobs)));
     char text[1024];
     if (wp_config_public_url_warning(srv->cfg, text, sizeof text)) {
         json_object *w = json_object_new_object();

@@ -90,7 +90,7 @@ static PGconn *connect_db(const wp_config *cfg, wp_db **pool, int wait_s, wp_err
 {
     wp_db_options o = {.url = cfg->database_url, .pool_size = 1, .acquire_timeout_ms = cfg->db_acquire_timeout_ms,
                        .statement_timeout_ms = 0, .connect_timeout_s = cfg->db_connect_timeout_s,
-                       .application_name = "walletpass-cli"};
+                       .application_name = "walletpass-cli", .transaction_pooling = cfg->db_transaction_pooling};
     if (wp_db_open(&o, pool, err) != WP_OK) return NULL;
     PGconn *c = wp_db_acquire_waiting(*pool, wait_s, err);
     if (!c) {
@@ -305,7 +305,7 @@ static void print_effective(const wp_config *cfg)
         struct { const char *k; int v; } jobs[] = {
             {"workers", jc.workers}, {"lease_seconds", jc.lease_seconds}, {"poll_ms", jc.poll_ms},
             {"claim_batch", jc.claim_batch}, {"handler_timeout_seconds", jc.handler_timeout_seconds},
-            {"done_retention_hours", jc.done_retention_hours}};
+            {"done_retention_hours", jc.done_retention_hours}, {"dead_after_seconds", jc.dead_after_seconds}};
         for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++) {
             char key[64], val[32];
             snprintf(key, sizeof key, "jobs.%s", jobs[i].k);

@@ -70,7 +70,9 @@ static wp_server *server_of(const wp_req *req) { return mg_get_user_data(mg_get_
 
 static int rate_limited(wp_req *req, const char *bucket)
 {
-    wp_rate_decision d = wp_ratelimit_take(server_of(req)->ratelimit, bucket, mono_now());
+    /* The configured limit is the deployment's: this process enforces its share of it. */
+    wp_server *srv = server_of(req);
+    wp_rate_decision d = wp_ratelimit_take_share(srv->ratelimit, bucket, mono_now(), wp_jobs_live_processes(srv->jobs));
     if (d.limit > 0) set_rate_headers(req, &d);
     if (d.allowed) return 0;
     char ra[24];
@@ -456,7 +458,8 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
                          .acquire_timeout_ms = cfg->db_acquire_timeout_ms,
                          .statement_timeout_ms = cfg->db_statement_timeout_ms,
                          .connect_timeout_s = cfg->db_connect_timeout_s, .application_name = "walletpass",
-                         .max_prepared = cfg->db_prepared_statements};
+                         .max_prepared = cfg->db_prepared_statements,
+                         .transaction_pooling = cfg->db_transaction_pooling};
     wp_status st;
     if ((st = wp_proxies_from_json(cfg->trusted_proxies, &srv->proxies, err)) != WP_OK) return st;
     if ((st = wp_server_vault_open(cfg, &srv->vault, err)) != WP_OK) return st;
@@ -481,7 +484,9 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     /* Job queue and event bus exist before plugins load, so plugins can register handlers. */
     wp_jobs_config jc;
     if ((st = wp_jobs_config_read(cfg->root, &jc, err)) != WP_OK) return st;
-    if ((st = wp_jobs_new_cfg(srv->db, NULL, &jc, &srv->jobs, err)) != WP_OK) return st;
+    /* Through a transaction pooler a LISTEN hears nothing: a direct listen_url, else polling. */
+    jc.no_listen = cfg->db_transaction_pooling && !cfg->db_listen_url;
+    if ((st = wp_jobs_new_cfg(srv->db, cfg->db_listen_url, &jc, &srv->jobs, err)) != WP_OK) return st;
     if ((st = wp_events_new(srv->jobs, &srv->events, err)) != WP_OK) return st;
     /* entries of at most 16 KiB (plugin/host_passes.c): the byte bound follows from the count */
     if (cfg->cache_credentials > 0 &&
@@ -526,9 +531,15 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     if (cfg->portal_enabled && !wp_server_dashboard_found(cfg, warning, sizeof warning)) wp_log_warn("%s", warning);
     wp_status jst = wp_jobs_start(srv->jobs, err);
     if (jst != WP_OK) return jst;
-    if (cfg->cache_api_keys > 0 &&
-        (jst = wp_listener_start(srv->db, WP_KEYCACHE_CHANNEL, wp_keycache_on_notify, srv->keycache,
-                               &srv->auth_listener, err)) != WP_OK)
+    /* Through a transaction pooler a LISTEN hears nothing: a direct listen_url, else the key
+     * cache's time to live alone bounds how long another process's revocation takes. */
+    if (cfg->cache_api_keys > 0 && cfg->db_transaction_pooling && !cfg->db_listen_url)
+        wp_log_info("api key cache: no database.listen_url with database.transaction_pooling, so no LISTEN: a key "
+                    "revoked on another gateway process stops within cache.api_key_ttl_ms (%d ms)",
+                    cfg->cache_api_key_ttl_ms);
+    else if (cfg->cache_api_keys > 0 &&
+             (jst = wp_listener_start(srv->db, cfg->db_listen_url, WP_KEYCACHE_CHANNEL, wp_keycache_on_notify,
+                                      srv->keycache, &srv->auth_listener, err)) != WP_OK)
         return jst;
     if ((jst = wp_sweep_start(srv->db, cfg, &srv->sweep, err)) != WP_OK) return jst;
     char ports[600], threads[16], ka_ms[16], req_ms[16], backlog[16], hsts[16];

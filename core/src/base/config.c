@@ -55,6 +55,8 @@ static const key_spec schema[] = {
     {"database.connect_timeout_seconds", K_INT, 2, 600, "10", OFF(db_connect_timeout_s), NULL},
     {"database.startup_wait_seconds", K_INT, 0, 3600, "60", OFF(db_startup_wait_s), NULL},
     {"database.prepared_statements", K_INT, 0, 100000, "512", OFF(db_prepared_statements), NULL},
+    {"database.transaction_pooling", K_BOOL, 0, 0, "false", OFF(db_transaction_pooling), NULL},
+    {"database.listen_url", K_STR, 0, 0, NULL, OFF(db_listen_url), "WALLETPASS_DATABASE_LISTEN_URL"},
     {"master_key", K_STR, 0, 0, NULL, OFF(master_key), "WALLETPASS_MASTER_KEY"},
     {"limits.max_body_bytes", K_SIZE, 1024, 1073741824.0, "2097152", OFF(max_body_bytes), NULL},
     {"limits.max_json_depth", K_INT, 2, 1000, "32", OFF(max_json_depth), NULL},
@@ -494,6 +496,20 @@ wp_status wp_config_from_json(json_object *doc, wp_config *cfg, wp_err *err)
                           cfg->portal_signup);
         wp_config_free(cfg);
         return st;
+    }
+    /* A transaction-pooling PgBouncer hands each transaction any server connection: a statement
+     * prepared on one is unknown on the next, so pooled connections run every statement unnamed. */
+    if (cfg->db_transaction_pooling && cfg->db_prepared_statements > 0) {
+        json_object *ps = lookup(doc, "database.prepared_statements");
+        if (ps && !json_object_is_type(ps, json_type_null)) {
+            st = wp_err_param(err, WP_ECONFIG, "database.prepared_statements",
+                              "database.prepared_statements: must be 0 (or left out) with database.transaction_pooling: "
+                              "a transaction-pooling PgBouncer does not keep a connection's prepared statements, got %d",
+                              cfg->db_prepared_statements);
+            wp_config_free(cfg);
+            return st;
+        }
+        cfg->db_prepared_statements = 0;
     }
     wp_proxies proxies;
     if ((st = wp_proxies_from_json(cfg->trusted_proxies, &proxies, err)) != WP_OK) {

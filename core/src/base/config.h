@@ -47,6 +47,10 @@ typedef struct wp_config {
     int db_connect_timeout_s;   /* libpq connect_timeout for each new connection */
     int db_startup_wait_s;      /* serve, migrate: wait this long for a database not answering yet */
     int db_prepared_statements; /* statements each pooled connection keeps prepared (db.h); 0: none */
+    /* database.url leads to a transaction-pooling PgBouncer: no session state is relied on
+     * (no startup options; the job queue polls unless listen_url is set) */
+    bool db_transaction_pooling;
+    char *db_listen_url;        /* direct connection for the job queue's LISTEN and workers; NULL: url */
     /* security */
     char *master_key;           /* base64 of 32 bytes; NULL until the vault needs it */
     /* limits for request bodies */

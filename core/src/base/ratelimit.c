@@ -65,12 +65,12 @@ static unsigned hash(const char *s)
 }
 
 /* Drops buckets that would be full by now: they carry no state worth keeping. */
-static void evict_full(wp_ratelimit *rl, stripe *st, double now)
+static void evict_full(stripe *st, double rate, double burst, double now)
 {
     bucket **pp = &st->head;
     while (*pp) {
         bucket *b = *pp;
-        if (b->tokens + (now - b->last) * rl->rate >= rl->burst) {
+        if (b->tokens + (now - b->last) * rate >= burst) {
             *pp = b->next;
             free(b);
             st->count--;
@@ -82,14 +82,21 @@ static void evict_full(wp_ratelimit *rl, stripe *st, double now)
 
 wp_rate_decision wp_ratelimit_take(wp_ratelimit *rl, const char *key, double now)
 {
+    return wp_ratelimit_take_share(rl, key, now, 1);
+}
+
+wp_rate_decision wp_ratelimit_take_share(wp_ratelimit *rl, const char *key, double now, int processes)
+{
     wp_rate_decision d = {.allowed = true, .limit = 0};
     if (rl->rate <= 0) return d;
+    double n = processes > 1 ? processes : 1;
+    double rate = rl->rate / n, burst = fmax(1.0, rl->burst / n);
     stripe *st = &rl->s[hash(key) % STRIPES];
     pthread_mutex_lock(&st->mu);
     bucket *b = st->head;
     while (b && strcmp(b->key, key) != 0) b = b->next;
     if (!b) {
-        if (st->count > 256) evict_full(rl, st, now);
+        if (st->count > 256) evict_full(st, rate, burst, now);
         size_t klen = strlen(key);
         b = calloc(1, sizeof *b + klen + 1);
         if (!b) { /* out of memory: fail open rather than refuse every request */
@@ -97,7 +104,7 @@ wp_rate_decision wp_ratelimit_take(wp_ratelimit *rl, const char *key, double now
             return d;
         }
         memcpy(b->key, key, klen + 1);
-        b->tokens = rl->burst;
+        b->tokens = burst;
         b->last = now;
         b->next = st->head;
         st->head = b;
@@ -105,9 +112,10 @@ wp_rate_decision wp_ratelimit_take(wp_ratelimit *rl, const char *key, double now
     }
     /* a clock step backwards refills nothing (and drains nothing) */
     if (now > b->last) {
-        b->tokens = fmin(rl->burst, b->tokens + (now - b->last) * rl->rate);
+        b->tokens += (now - b->last) * rate;
         b->last = now;
     }
+    b->tokens = fmin(burst, b->tokens); /* also when the share shrank: another process joined */
     d.limit = (long)rl->burst;
     if (b->tokens >= 1.0) {
         b->tokens -= 1.0;
@@ -115,11 +123,12 @@ wp_rate_decision wp_ratelimit_take(wp_ratelimit *rl, const char *key, double now
         d.retry_after = 0;
     } else {
         d.allowed = false;
-        d.retry_after = (long)ceil((1.0 - b->tokens) / rl->rate);
+        d.retry_after = (long)ceil((1.0 - b->tokens) / rate);
         if (d.retry_after < 1) d.retry_after = 1;
     }
-    d.remaining = (long)floor(b->tokens);
-    d.reset_seconds = (long)ceil((rl->burst - b->tokens) / rl->rate);
+    /* The headers speak of the deployment's limit: this share, scaled by the process count. */
+    d.remaining = (long)fmin(floor(rl->burst), floor(b->tokens * n));
+    d.reset_seconds = (long)ceil((burst - b->tokens) / rate);
     pthread_mutex_unlock(&st->mu);
     return d;
 }

@@ -49,8 +49,9 @@ struct wp_db {
     int acquire_timeout_ms;
     char connect_timeout[16]; /* seconds, as libpq's text */
     char *conninfo_url;
-    char options[128];
+    char options[128];     /* "": none (transaction pooling) */
     char appname[64];
+    bool transaction_pooling;
     bool tcp_known[NTCP];  /* which of tcp_keys this libpq accepts */
     int max_prepared;      /* per connection; 0: pooled connections run statements unnamed */
 };
@@ -131,6 +132,17 @@ static PGconn *open_conn(wp_db *db, wp_err *err)
     if (!c || PQstatus(c) != CONNECTION_OK) {
         unavailable(err, c ? PQerrorMessage(c) : "out of memory");
         if (c) PQfinish(c);
+        return NULL;
+    }
+    /* Through a pooler the session's TimeZone cannot be set; timestamps are read and
+     * written as UTC text, so the server's (or the pooler's) own setting must be UTC. */
+    const char *tz = db->transaction_pooling ? PQparameterStatus(c, "TimeZone") : NULL;
+    if (tz && strcmp(tz, "UTC") != 0 && strcmp(tz, "Etc/UTC") != 0) {
+        wp_err_set(err, WP_ECONFIG,
+                   "database.transaction_pooling: the database's TimeZone is \"%.60s\", not UTC; set timezone=UTC "
+                   "on the PgBouncer database entry or ALTER ROLE ... SET TimeZone = 'UTC' (docs/operations.md)",
+                   tz);
+        PQfinish(c);
         return NULL;
     }
     return c;
@@ -294,15 +306,22 @@ wp_status wp_db_open(const wp_db_options *opt, wp_db **out, wp_err *err)
         return wp_err_set(err, WP_ENOMEM, "out of memory");
     }
     db->nfree = db->size; /* all slots idle, none opened yet */
-    db->max_prepared = opt->max_prepared > 0 ? opt->max_prepared : 0;
+    /* a transaction pooler does not keep a connection's prepared statements (config.c refuses both) */
+    db->max_prepared = opt->max_prepared > 0 && !opt->transaction_pooling ? opt->max_prepared : 0;
     db->acquire_timeout_ms = opt->acquire_timeout_ms > 0 ? opt->acquire_timeout_ms : 5000;
     /* Under 2 libpq would use 2 anyway. 10 s: a backend fork on a host loaded far beyond its
      * cores can take several seconds, and this bounds only a connection being opened. */
     snprintf(db->connect_timeout, sizeof db->connect_timeout, "%d",
              opt->connect_timeout_s <= 0 ? 10 : opt->connect_timeout_s < 2 ? 2 : opt->connect_timeout_s);
     /* client_min_messages: NOTICEs ("already exists, skipping") are not for operators. */
-    snprintf(db->options, sizeof db->options, "-c statement_timeout=%d -c TimeZone=UTC -c client_min_messages=warning",
-             opt->statement_timeout_ms);
+    /* A transaction-pooling PgBouncer refuses "options" (and SET would not outlive the
+     * transaction): the role's or the pooler's settings apply then (docs/operations.md). */
+    db->transaction_pooling = opt->transaction_pooling;
+    if (opt->transaction_pooling)
+        db->options[0] = '\0';
+    else
+        snprintf(db->options, sizeof db->options,
+                 "-c statement_timeout=%d -c TimeZone=UTC -c client_min_messages=warning", opt->statement_timeout_ms);
     snprintf(db->appname, sizeof db->appname, "%s", opt->application_name ? opt->application_name : "walletpass");
     for (size_t i = 0; i < NTCP; i++) db->tcp_known[i] = libpq_knows(tcp_keys[i]);
     pthread_mutex_init(&db->mu, NULL);
@@ -324,6 +343,22 @@ void wp_db_close(wp_db *db)
 }
 
 PGconn *wp_db_connect_raw(wp_db *db, wp_err *err) { return open_conn(db, err); }
+
+PGconn *wp_db_connect_url(const char *url, const char *application_name, wp_err *err)
+{
+    const char *keys[] = {"dbname", "application_name", "options", NULL};
+    const char *vals[] = {url, application_name, "-c TimeZone=UTC -c client_min_messages=warning", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        char line[300];
+        snprintf(line, sizeof line, "%s", c ? PQerrorMessage(c) : "out of memory");
+        line[strcspn(line, "\n")] = '\0';
+        wp_err_set(err, WP_EUNAVAIL, "database unavailable: %s", line);
+        if (c) PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
 
 PGconn *wp_db_acquire(wp_db *db, wp_err *err)
 {

@@ -30,7 +30,13 @@ typedef struct wp_db_options {
     int statement_timeout_ms;   /* 0: none */
     int connect_timeout_s;      /* libpq connect_timeout; 0: 10 s. A connect_timeout in the URL wins */
     const char *application_name;
-    int max_prepared;           /* statements each connection keeps prepared (db.c); 0: none, all run unnamed */
+    int max_prepared;           /* statements each connection keeps prepared (db.c); 0 (and with
+                                 * transaction_pooling): none, all run unnamed */
+    /* The URL leads to a transaction-pooling PgBouncer, which refuses the startup
+     * parameter "options": the session settings (statement_timeout, TimeZone,
+     * client_min_messages) are not sent then, and wp_db_open's first use checks
+     * that the server's own TimeZone is UTC (docs/operations.md). */
+    bool transaction_pooling;
 } wp_db_options;
 
 wp_status wp_db_open(const wp_db_options *opt, wp_db **out, wp_err *err);
@@ -43,6 +49,11 @@ void wp_db_release(wp_db *db, PGconn *conn);
 
 /* Opens a connection outside the pool (listeners, migrations); caller PQfinish()es it. */
 PGconn *wp_db_connect_raw(wp_db *db, wp_err *err);
+
+/* Opens a direct connection to url (database.listen_url: bypassing a pooler, for LISTEN and
+ * the job queue's workers) with the pool's session settings (TimeZone UTC, warnings only) under
+ * application_name; caller PQfinish()es it.  NULL with err (WP_EUNAVAIL) when it cannot. */
+PGconn *wp_db_connect_url(const char *url, const char *application_name, wp_err *err);
 
 /*
  * At startup: a pooled connection, waiting up to wait_s seconds (retrying every second) while

@@ -23,6 +23,7 @@
 
 #include "ids.h"
 #include "log.h"
+#include "procs.h"
 
 #define KIND_MAX 128
 
@@ -68,6 +69,8 @@ struct wp_jobs {
     pthread_t maint;
     bool maint_started;
     int pipefd[2];
+    int live; /* live processes (atomic: read by request threads) */
+    bool beat_warned;
 };
 
 static double mono_now(void)
@@ -85,6 +88,8 @@ void wp_jobs_config_defaults(wp_jobs_config *c)
     c->claim_batch = 1;
     c->handler_timeout_seconds = 900;
     c->done_retention_hours = 168;
+    c->dead_after_seconds = 10;
+    c->no_listen = 0;
 }
 
 wp_status wp_jobs_config_read(json_object *root, wp_jobs_config *out, wp_err *err)
@@ -100,6 +105,7 @@ wp_status wp_jobs_config_read(json_object *root, wp_jobs_config *out, wp_err *er
         {"claim_batch", offsetof(wp_jobs_config, claim_batch), 1, 100},
         {"handler_timeout_seconds", offsetof(wp_jobs_config, handler_timeout_seconds), 0, 604800},
         {"done_retention_hours", offsetof(wp_jobs_config, done_retention_hours), 0, 87600},
+        {"dead_after_seconds", offsetof(wp_jobs_config, dead_after_seconds), 3, 86400},
     };
     wp_jobs_config_defaults(out);
     json_object *sec;
@@ -158,6 +164,8 @@ wp_status wp_jobs_new_cfg(wp_db *db, const char *db_url, const wp_jobs_config *c
     if (q->cfg.claim_batch < 1) q->cfg.claim_batch = 1;
     if (q->cfg.lease_seconds < 1) q->cfg.lease_seconds = 1;
     if (q->cfg.poll_ms < 10) q->cfg.poll_ms = 10;
+    if (q->cfg.dead_after_seconds < 3) q->cfg.dead_after_seconds = 3;
+    q->live = 1;
     if (db_url && !(q->db_url = strdup(db_url))) {
         free(q);
         return wp_err_set(err, WP_ENOMEM, "out of memory");
@@ -192,6 +200,8 @@ wp_status wp_jobs_new(wp_db *db, const char *db_url, int nworkers, int lease_sec
 const char *wp_jobs_owner(const wp_jobs *q) { return q->owner; }
 
 wp_db *wp_jobs_db(const wp_jobs *q) { return q->db; }
+
+int wp_jobs_live_processes(const wp_jobs *q) { return __atomic_load_n(&q->live, __ATOMIC_RELAXED); }
 
 static bool kind_valid(const char *k)
 {
@@ -251,16 +261,8 @@ wp_status wp_jobs_register(wp_jobs *q, const char *kind, wp_job_fn fn, void *ud,
 static PGconn *dedicated_conn(wp_jobs *q, wp_err *err)
 {
     if (!q->db_url) return wp_db_connect_raw(q->db, err);
-    PGconn *c = PQconnectdb(q->db_url);
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        char line[300];
-        snprintf(line, sizeof line, "%s", c ? PQerrorMessage(c) : "out of memory");
-        line[strcspn(line, "\n")] = '\0';
-        wp_err_set(err, WP_EUNAVAIL, "database unavailable: %s", line);
-        if (c) PQfinish(c);
-        return NULL;
-    }
-    return c;
+    /* A direct connection (database.listen_url), named so operators can find it in pg_stat_activity */
+    return wp_db_connect_url(q->db_url, "walletpass-jobs", err);
 }
 
 /* ---- enqueue ---- */
@@ -692,6 +694,53 @@ static void recover_dead_owners(wp_jobs *q, PGconn *c)
     PQclear(r);
 }
 
+/*
+ * The heartbeat: renews this process's row in the registry and reads the live count;
+ * then takes over the running jobs of processes whose rows expired (any machine), in
+ * one statement that also deletes those rows, so only one process takes them over.
+ */
+static void heartbeat(wp_jobs *q, PGconn *c)
+{
+    int live = 1;
+    wp_err err;
+    wp_err_clear(&err);
+    if (wp_procs_beat(c, q->owner, q->host, (long)getpid(), q->cfg.dead_after_seconds, &live, &err) != WP_OK) {
+        if (!q->beat_warned) /* once: a database without the registry (older schema) warns every second else */
+            wp_log_warn("jobs: heartbeat failed (%s); dead processes' jobs wait for their leases", err.msg);
+        q->beat_warned = true;
+        return;
+    }
+    q->beat_warned = false;
+    __atomic_store_n(&q->live, live, __ATOMIC_RELAXED);
+    const char *p1[] = {q->owner};
+    PGresult *r;
+    if (wp_db_query(c,
+                    "WITH d AS (DELETE FROM gateway_processes WHERE expires_at < now() AND owner <> $1"
+                    "  RETURNING owner),"
+                    " r AS (UPDATE jobs SET"
+                    "  status = CASE WHEN attempts >= greatest(max_attempts, 2) THEN 'failed' ELSE 'queued' END,"
+                    "  finished_at = CASE WHEN attempts >= greatest(max_attempts, 2) THEN now() END,"
+                    "  last_error = 'owner died: ' || locked_by || ' (heartbeat stopped; taken over before the"
+                    " lease ended)',"
+                    "  run_at = now(), locked_by = NULL, locked_until = NULL, updated_at = now()"
+                    "  WHERE status = 'running' AND locked_by IN (SELECT owner FROM d) RETURNING id, kind, status)"
+                    " SELECT id, kind, status, pg_notify('wp_jobs', CASE WHEN status = 'queued' THEN kind END) FROM r"
+                    " UNION ALL SELECT owner, NULL, 'gone', NULL FROM d",
+                    1, p1, &r, &err) != WP_OK) {
+        wp_log_warn("jobs: taking over the jobs of dead processes failed: %s", err.msg);
+        return;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (strcmp(PQgetvalue(r, i, 2), "gone") == 0)
+            wp_log_warn("jobs: process %s stopped its heartbeat; counted dead", PQgetvalue(r, i, 0));
+        else
+            wp_log_warn("jobs: job %s (%s) held by a process whose heartbeat stopped; %s", PQgetvalue(r, i, 0),
+                        PQgetvalue(r, i, 1),
+                        strcmp(PQgetvalue(r, i, 2), "queued") == 0 ? "requeued" : "no attempts left, failed");
+    }
+    PQclear(r);
+}
+
 static void clean_done(wp_jobs *q, PGconn *c)
 {
     if (!q->cfg.done_retention_hours) return;
@@ -726,7 +775,7 @@ static void *maint_main(void *arg)
     double poll_s = q->cfg.poll_ms / 1000.0;
     double hb_s = q->cfg.lease_seconds / 3.0;
     double next_tick = now + poll_s, next_hb = now + hb_s, next_reap = now, next_clean = now + 5,
-           next_connect = now;
+           next_connect = now, next_beat = now;
     for (;;) {
         pthread_mutex_lock(&q->mu);
         bool running = q->running, exit_now = q->maint_exit;
@@ -737,7 +786,7 @@ static void *maint_main(void *arg)
             wp_err err;
             wp_err_clear(&err);
             c = dedicated_conn(q, &err);
-            if (c && wp_db_query(c, "LISTEN wp_jobs", 0, NULL, NULL, &err) != WP_OK) {
+            if (c && !q->cfg.no_listen && wp_db_query(c, "LISTEN wp_jobs", 0, NULL, NULL, &err) != WP_OK) {
                 PQfinish(c);
                 c = NULL;
             }
@@ -752,6 +801,10 @@ static void *maint_main(void *arg)
             if (now >= next_hb) {
                 renew_leases(q, c);
                 next_hb = now + hb_s;
+            }
+            if (now >= next_beat) {
+                heartbeat(q, c);
+                next_beat = now + 1; /* well inside dead_after_seconds (>= 3) */
             }
             if (now >= next_reap) {
                 recover_leases(q, c);
@@ -777,6 +830,7 @@ static void *maint_main(void *arg)
         if (c) {
             if (next_hb < until) until = next_hb;
             if (next_reap < until) until = next_reap;
+            if (next_beat < until) until = next_beat;
         } else if (next_connect < until) {
             until = next_connect;
         }
@@ -800,7 +854,13 @@ static void *maint_main(void *arg)
             }
         }
     }
-    if (c) PQfinish(c);
+    if (c) {
+        wp_err err;
+        wp_err_clear(&err);
+        if (wp_procs_leave(c, q->owner, &err) != WP_OK && !q->beat_warned)
+            wp_log_warn("jobs: leaving the registry of live processes failed: %s", err.msg);
+        PQfinish(c);
+    }
     return NULL;
 }
 
@@ -829,6 +889,17 @@ wp_status wp_jobs_start(wp_jobs *q, wp_err *err)
     fcntl(q->pipefd[0], F_SETFL, O_NONBLOCK);
     fcntl(q->pipefd[1], F_SETFL, O_NONBLOCK);
     q->running = true;
+    /* The first heartbeat before anything is served: the live count (the divisor of the shared
+     * limits) is right from the first request, not a second later. */
+    wp_err berr;
+    wp_err_clear(&berr);
+    PGconn *bc = wp_db_acquire(q->db, &berr);
+    if (bc) {
+        int live = 1;
+        if (wp_procs_beat(bc, q->owner, q->host, (long)getpid(), q->cfg.dead_after_seconds, &live, &berr) == WP_OK)
+            __atomic_store_n(&q->live, live, __ATOMIC_RELAXED);
+        wp_db_release(q->db, bc);
+    }
     int n = q->nkinds ? q->cfg.workers : 0;
     if (n) {
         q->workers = calloc((size_t)n, sizeof *q->workers);
@@ -853,6 +924,9 @@ wp_status wp_jobs_start(wp_jobs *q, wp_err *err)
         return wp_err_set(err, WP_EINTERNAL, "cannot start the job queue listener thread");
     }
     q->maint_started = true;
+    if (q->cfg.no_listen)
+        wp_log_info("jobs: no LISTEN (transaction pooling without database.listen_url): new jobs are found by "
+                    "polling every %d ms", q->cfg.poll_ms);
     wp_log_info("jobs: %d workers for %d kinds, lease %d s, poll %d ms (owner %s)", n, q->nkinds,
                 q->cfg.lease_seconds, q->cfg.poll_ms, q->owner);
     return WP_OK;

@@ -66,9 +66,15 @@ typedef struct wp_jobs_config {
     int claim_batch;            /* jobs claimed per query by one worker */
     int handler_timeout_seconds;/* stop renewing a lease after this long (0: never stop) */
     int done_retention_hours;   /* delete done jobs older than this (0: keep forever) */
+    int dead_after_seconds;     /* a process whose heartbeat is this old is dead: its jobs are taken over */
+    /* Not from the "jobs" section: set by the server.  No LISTEN on the maintenance
+     * connection (it goes through a transaction-pooling PgBouncer, where notifications
+     * do not reach the session that listened); poll_ms alone finds new jobs. */
+    int no_listen;
 } wp_jobs_config;
 
-/* Fills the defaults: 4 workers, 60 s lease, 1000 ms poll, batch 1, 900 s timeout, 168 h retention. */
+/* Fills the defaults: 4 workers, 60 s lease, 1000 ms poll, batch 1, 900 s timeout, 168 h retention,
+ * dead after 10 s, LISTEN. */
 void wp_jobs_config_defaults(wp_jobs_config *c);
 
 /*
@@ -145,5 +151,10 @@ void wp_jobs_free(wp_jobs *q);
 const char *wp_jobs_owner(const wp_jobs *q);
 /* The pool the queue was created with (borrowed). */
 wp_db *wp_jobs_db(const wp_jobs *q);
+
+/* The number of live gateway processes sharing the database, this one included
+ * (>= 1), as of the last heartbeat (about a second old); 1 before the first.
+ * Lock-free: for the request path. */
+int wp_jobs_live_processes(const wp_jobs *q);
 
 #endif

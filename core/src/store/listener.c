@@ -14,6 +14,7 @@
 
 struct wp_listener {
     wp_db *db;
+    char *direct_url; /* NULL: connect like the pool */
     char channel[64];
     wp_listener_fn fn;
     void *ud;
@@ -35,7 +36,8 @@ static PGconn *listen_conn(wp_listener *n)
 {
     wp_err err;
     wp_err_clear(&err);
-    PGconn *c = wp_db_connect_raw(n->db, &err);
+    PGconn *c = n->direct_url ? wp_db_connect_url(n->direct_url, "walletpass-listener", &err)
+                              : wp_db_connect_raw(n->db, &err);
     if (!c) return NULL;
     char sql[96];
     snprintf(sql, sizeof sql, "LISTEN %s", n->channel);
@@ -88,7 +90,8 @@ static void *listener_main(void *arg)
     return NULL;
 }
 
-wp_status wp_listener_start(wp_db *db, const char *channel, wp_listener_fn fn, void *ud, wp_listener **out, wp_err *err)
+wp_status wp_listener_start(wp_db *db, const char *direct_url, const char *channel, wp_listener_fn fn, void *ud,
+                            wp_listener **out, wp_err *err)
 {
     *out = NULL;
     size_t cl = strlen(channel);
@@ -97,10 +100,15 @@ wp_status wp_listener_start(wp_db *db, const char *channel, wp_listener_fn fn, v
     wp_listener *n = calloc(1, sizeof *n);
     if (!n) return wp_err_set(err, WP_ENOMEM, "out of memory");
     n->db = db;
+    if (direct_url && !(n->direct_url = strdup(direct_url))) {
+        free(n);
+        return wp_err_set(err, WP_ENOMEM, "out of memory");
+    }
     memcpy(n->channel, channel, cl + 1);
     n->fn = fn;
     n->ud = ud;
     if (pipe(n->pipefd) != 0) {
+        free(n->direct_url);
         free(n);
         return wp_err_set(err, WP_EIO, "cache listener: pipe failed");
     }
@@ -108,6 +116,7 @@ wp_status wp_listener_start(wp_db *db, const char *channel, wp_listener_fn fn, v
     if (pthread_create(&n->thread, NULL, listener_main, n) != 0) {
         close(n->pipefd[0]);
         close(n->pipefd[1]);
+        free(n->direct_url);
         free(n);
         return wp_err_set(err, WP_EIO, "cache listener: cannot start its thread");
     }
@@ -124,6 +133,7 @@ void wp_listener_stop(wp_listener *n)
     pthread_join(n->thread, NULL);
     close(n->pipefd[0]);
     close(n->pipefd[1]);
+    free(n->direct_url);
     free(n);
 }
 

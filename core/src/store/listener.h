@@ -20,8 +20,11 @@ typedef struct wp_listener wp_listener;
 
 typedef void (*wp_listener_fn)(void *ud, const char *payload);
 
-/* Starts listening on channel ([a-z_]+).  The first connection is made by the thread. */
-wp_status wp_listener_start(wp_db *db, const char *channel, wp_listener_fn fn, void *ud, wp_listener **out, wp_err *err);
+/* Starts listening on channel ([a-z_]+).  The first connection is made by the thread: to
+ * direct_url when given (database.listen_url; copied), else like the pool's (db).  Through a
+ * transaction pooler a LISTEN hears nothing: the caller gives direct_url or does not listen. */
+wp_status wp_listener_start(wp_db *db, const char *direct_url, const char *channel, wp_listener_fn fn, void *ud,
+                            wp_listener **out, wp_err *err);
 
 /* Stops the thread and closes its connection.  NULL is fine. */
 void wp_listener_stop(wp_listener *n);

@@ -96,31 +96,51 @@ wp_status wp_migrate_dir(PGconn *conn, const char *component, const char *dir, i
     if (st != WP_OK) goto out;
     qsort(names, n, sizeof *names, name_cmp);
 
-    if ((st = wp_db_query(conn, "SELECT pg_advisory_lock(" WP_MIGRATE_LOCK_KEY ")", 0, NULL, NULL, err)) != WP_OK)
+    /* Each step is one transaction under a transaction-level advisory lock: two migrators
+     * never apply the same migration, and no lock outlives its transaction, so this works
+     * through a transaction-pooling PgBouncer too (a session lock could stay behind on a
+     * pooled server connection). */
+    if ((st = wp_db_begin(conn, err)) == WP_OK &&
+        (st = wp_db_query(conn, "SELECT pg_advisory_xact_lock(" WP_MIGRATE_LOCK_KEY ")", 0, NULL, NULL, err)) == WP_OK &&
+        (st = exec_script(conn,
+                          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                          " component text NOT NULL, version text NOT NULL,"
+                          " applied_at timestamptz NOT NULL DEFAULT now(),"
+                          " PRIMARY KEY (component, version))",
+                          "creating schema_migrations", err)) == WP_OK)
+        st = wp_db_commit(conn, err);
+    if (st != WP_OK) {
+        wp_db_rollback(conn);
         goto out;
-    st = exec_script(conn,
-                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                     " component text NOT NULL, version text NOT NULL,"
-                     " applied_at timestamptz NOT NULL DEFAULT now(),"
-                     " PRIMARY KEY (component, version))",
-                     "creating schema_migrations", err);
+    }
     for (size_t i = 0; st == WP_OK && i < n; i++) {
         const char *params[] = {component, names[i]};
         PGresult *r = NULL;
-        st = wp_db_query(conn, "SELECT 1 FROM schema_migrations WHERE component = $1 AND version = $2", 2,
-                         params, &r, err);
-        if (st != WP_OK) break;
+        if ((st = wp_db_begin(conn, err)) != WP_OK) break;
+        if ((st = wp_db_query(conn, "SELECT pg_advisory_xact_lock(" WP_MIGRATE_LOCK_KEY ")", 0, NULL, NULL, err)) !=
+                WP_OK ||
+            (st = wp_db_query(conn, "SELECT 1 FROM schema_migrations WHERE component = $1 AND version = $2", 2,
+                              params, &r, err)) != WP_OK) {
+            wp_db_rollback(conn);
+            break;
+        }
         int done = PQntuples(r) > 0;
         PQclear(r);
-        if (done) continue;
+        if (done) {
+            wp_db_rollback(conn);
+            continue;
+        }
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         char *sql = read_file(path, err);
-        if (!sql) { st = err ? err->status : WP_EIO; break; }
+        if (!sql) {
+            st = err ? err->status : WP_EIO;
+            wp_db_rollback(conn);
+            break;
+        }
         char what[600];
         snprintf(what, sizeof what, "migration %s (%s)", names[i], component);
-        if ((st = wp_db_begin(conn, err)) == WP_OK &&
-            (st = exec_script(conn, sql, what, err)) == WP_OK &&
+        if ((st = exec_script(conn, sql, what, err)) == WP_OK &&
             (st = wp_db_query(conn, "INSERT INTO schema_migrations (component, version) VALUES ($1, $2)", 2,
                               params, NULL, err)) == WP_OK &&
             (st = wp_db_commit(conn, err)) == WP_OK) {
@@ -130,10 +150,6 @@ wp_status wp_migrate_dir(PGconn *conn, const char *component, const char *dir, i
             wp_db_rollback(conn);
         }
         free(sql);
-    }
-    {
-        wp_err ignore;
-        wp_db_query(conn, "SELECT pg_advisory_unlock(" WP_MIGRATE_LOCK_KEY ")", 0, NULL, NULL, &ignore);
     }
 out:
     for (size_t i = 0; i < n; i++) free(names[i]);

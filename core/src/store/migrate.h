@@ -2,9 +2,11 @@
  * migrate.h - schema migrations: numbered SQL files applied in order.
  *
  * Each file NNNN_name.sql runs in its own transaction and is recorded in
- * schema_migrations (component, version).  A session advisory lock makes
- * concurrent runs from several processes safe: the second waits, then
- * finds everything applied.  The core's files use component "core"; each
+ * schema_migrations (component, version).  A transaction-level advisory
+ * lock, taken by each file's transaction, makes concurrent runs from
+ * several processes safe: the second waits, then finds the file applied.
+ * No lock outlives its transaction (a transaction-pooling PgBouncer may
+ * hand the next statement another server connection).  The core's files use component "core"; each
  * plugin's use the plugin's name.
  */
 #ifndef WP_MIGRATE_H
