@@ -69,6 +69,8 @@ static size_t image_cache_entries;
 static size_t image_cache_mb;
 
 #define PKPASS_TYPE "application/vnd.apple.pkpass"
+/* Seconds after a pass's change before its Last-Modified is given out (pkpass()). */
+#define LM_SETTLED_S 60
 /* The pass secret Apple's web service authenticates devices with (host pass_secret_*). */
 #define TOKEN_NAME "authentication_token"
 
@@ -460,7 +462,10 @@ static void pkpass(wp_req *req, void *ud)
     long long updated = wpc_time_iso_parse(wpc_json_str(pass, "updated_at"));
     char etag[64], lm[64] = "";
     snprintf(etag, sizeof etag, "\"%lld-%.16s\"", version, hash);
-    if (updated >= 0) wpc_time_http_format(updated, lm, sizeof lm);
+    /* Last-Modified has whole seconds: sent while a later change could still carry the same
+     * second (its transaction began before this one's second was over), it would let
+     * If-Modified-Since hide that change.  So only once the change is LM_SETTLED_S old. */
+    if (updated >= 0 && updated + LM_SETTLED_S <= (long long)time(NULL)) wpc_time_http_format(updated, lm, sizeof lm);
     host->resp_header(req, "ETag", etag);
     if (lm[0]) host->resp_header(req, "Last-Modified", lm);
     host->resp_header(req, "Cache-Control", "private, no-cache");
@@ -468,7 +473,7 @@ static void pkpass(wp_req *req, void *ud)
     const char *ims = host->req_header(req, "If-Modified-Since");
     long long imst = ims ? wpc_time_http_parse(ims) : -1;
     /* If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 §13.2.2). */
-    int not_modified = inm ? etag_matches(inm, etag) : (imst >= 0 && updated >= 0 && updated <= imst);
+    int not_modified = inm ? etag_matches(inm, etag) : (imst >= 0 && lm[0] && updated <= imst);
     if (not_modified) {
         apple_cred_release(cred);
         json_object_put(pass);

@@ -63,7 +63,7 @@ int dbt_setup(dbt *t)
     /* connect_timeout: a test machine may be loaded far beyond its cores (DBT_CONNECT_TIMEOUT_S) */
     wp_db_options o = {.url = t->url, .pool_size = 8, .acquire_timeout_ms = 5000, .statement_timeout_ms = 30000,
                        .connect_timeout_s = DBT_CONNECT_TIMEOUT_S,
-                       .application_name = "walletpass-dbtest"};
+                       .application_name = "walletpass-dbtest", .max_prepared = 512 /* as the gateway's default */};
     wp_err err;
     wp_err_clear(&err);
     if (wp_db_open(&o, &t->db, &err) != WP_OK) {

@@ -189,7 +189,7 @@ test('metering counts the items created: past the plan, items fail with 402 plan
   }
   assert.equal(done.succeeded, 5);
   assert.equal(passCount(gw, account), 5);
-  assert.equal(Number(gw.sql(`SELECT coalesce(sum(operations), 0) FROM usage_counters WHERE account_id = '${q(account)}'`)), 5);
+  assert.equal(Number(gw.sql(`SELECT coalesce(sum(operations), 0) FROM usage_counter_rows WHERE account_id = '${q(account)}'`)), 5);
 });
 
 test('the Idempotency-Key covers the whole batch: a retry answers the same batch and creates nothing', async () => {
@@ -237,7 +237,7 @@ test('SIGKILL mid-batch: a new gateway on the same database finishes it; exactly
     assert.equal(Number(g2.sql(`SELECT count(DISTINCT pass_id) FROM batch_items WHERE batch_id = '${r.body.id}'`)), N);
     assert.equal(Number(g2.sql(`SELECT count(*) FROM events WHERE type = 'pass.created' AND account_id = '${q(acct.account)}'`)), N);
     assert.equal(Number(g2.sql(`SELECT count(*) FROM events WHERE type = 'batch.completed' AND account_id = '${q(acct.account)}'`)), 1);
-    assert.equal(Number(g2.sql(`SELECT coalesce(sum(operations), 0) FROM usage_counters WHERE account_id = '${q(acct.account)}'`)), N);
+    assert.equal(Number(g2.sql(`SELECT coalesce(sum(operations), 0) FROM usage_counter_rows WHERE account_id = '${q(acct.account)}'`)), N);
   } finally {
     await g2.stop();
   }

@@ -45,7 +45,7 @@ const q = (s) => s.replace(/'/g, "''");
 const count = (table, account, extra = '') =>
   Number(gw.sql(`SELECT count(*) FROM ${table} WHERE account_id = '${q(account)}' ${extra}`));
 const usage = (account) =>
-  Number(gw.sql(`SELECT coalesce(sum(operations), 0) FROM usage_counters WHERE account_id = '${q(account)}'`));
+  Number(gw.sql(`SELECT coalesce(sum(operations), 0) FROM usage_counter_rows WHERE account_id = '${q(account)}'`));
 const create = (key, body) => gw.request('POST', '/api/v1/passes', { key, body });
 
 function newAccount(plan) {
@@ -484,7 +484,7 @@ test('with filters: pass.validate refusals and changes, pass.links links; refusa
     const k = g.account();
     const rows = () => Number(g.sql(`SELECT count(*) FROM passes WHERE account_id = '${k.account}'`));
     const evs = () => Number(g.sql(`SELECT count(*) FROM events WHERE account_id = '${k.account}'`));
-    const ops = () => Number(g.sql(`SELECT coalesce(sum(operations), 0) FROM usage_counters WHERE account_id = '${k.account}'`));
+    const ops = () => Number(g.sql(`SELECT coalesce(sum(operations), 0) FROM usage_counter_rows WHERE account_id = '${k.account}'`));
     const post = (body) => g.request('POST', '/api/v1/passes', { key: k.key, body });
 
     const r = await post({ ...BASE, description: 'normalize me' });

@@ -160,6 +160,77 @@ test('through PgBouncer with a direct listen_url: the queue LISTENs there', asyn
   }
 });
 
+// The key cache's LISTEN (channel wp_auth) hears nothing through a transaction pooler: with
+// listen_url it LISTENs on that direct connection, without one it does not LISTEN and a key revoked
+// on another process stops within cache.api_key_ttl_ms.  Waits poll with generous limits.
+const account = (gw, key) => gw.request('GET', '/api/v1/account', { key });
+const keyId = (gw, key) => gw.sql(`SELECT id FROM api_keys WHERE prefix = '${key.slice(0, 14).replace(/'/g, "''")}'`);
+
+async function twoGateways(direct, database, cache) {
+  const cfg = { database: { transaction_pooling: true, ...database }, cache };
+  const A = await startGateway({ config: cfg, dbUrl: viaBouncer(direct) });
+  let B;
+  try {
+    B = await startGateway({ config: cfg, dbUrl: viaBouncer(direct), env: { WALLETPASS_MASTER_KEY: A.env.WALLETPASS_MASTER_KEY } });
+  } catch (e) {
+    await A.stop();
+    throw e;
+  }
+  return { A, B };
+}
+
+async function revokeOnA(A, B) {
+  const k = A.account();
+  for (const gw of [A, B]) for (let i = 0; i < 3; i++) assert.equal((await account(gw, k.key)).status, 200);
+  const d = await A.request('DELETE', `/api/v1/api_keys/${keyId(A, k.key)}`, { key: k.key });
+  assert.equal(d.status, 200, d.text);
+  assert.equal((await account(A, k.key)).status, 401, 'at once on the revoking process');
+  return k;
+}
+
+test('through PgBouncer with listen_url: the key cache LISTENs on the direct connection and hears a revocation', async () => {
+  const direct = createDatabase();
+  const { A, B } = await twoGateways(direct, { listen_url: direct }, { api_keys: 1000, api_key_ttl_ms: 600000 });
+  try {
+    assert.doesNotMatch(B.stderr(), /api key cache: no database.listen_url/);
+    const db = new URL(direct).pathname.slice(1);
+    await waitFor(() => psql(adminUrl(), `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}'
+      AND application_name = 'walletpass-listener'`) === '2', { timeout: 60000, what: 'both key caches LISTENing directly' });
+    const k = await revokeOnA(A, B);
+    // ten minutes to live: only the notification can reach B
+    await waitFor(async () => (await account(B, k.key)).status === 401, { timeout: 60000, what: 'the revocation on B' });
+  } finally {
+    await B.stop();
+    await A.stop();
+  }
+});
+
+test('through PgBouncer without listen_url: no LISTEN, a revoked key stops on another process within the time to live', async () => {
+  const { A, B } = await twoGateways(createDatabase(), {}, { api_keys: 1000, api_key_ttl_ms: 1000 });
+  try {
+    assert.match(B.stderr(), /api key cache: no database.listen_url .* within cache.api_key_ttl_ms \(1000 ms\)/);
+    const k = await revokeOnA(A, B);
+    await waitFor(async () => (await account(B, k.key)).status === 401, { timeout: 60000, what: 'the time to live on B' });
+  } finally {
+    await B.stop();
+    await A.stop();
+  }
+});
+
+test('prepared_statements set with transaction_pooling is refused, naming both keys', () => {
+  const cfg = path.join(dir, 'prepared.json');
+  fs.writeFileSync(cfg, JSON.stringify({ database: { transaction_pooling: true, prepared_statements: 64 } }));
+  let out = '';
+  try {
+    execFileSync(BIN, ['config', 'check'], { env: { ...process.env, WALLETPASS_CONFIG: cfg },
+      stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    assert.fail('config check accepted prepared statements through a transaction pooler');
+  } catch (e) {
+    out = String(e.stderr || '') + String(e.stdout || '');
+  }
+  assert.match(out, /database\.prepared_statements: must be 0 \(or left out\) with database\.transaction_pooling/);
+});
+
 test('a pooled database whose TimeZone is not UTC is refused, naming what to set', () => {
   const u = new URL(adminUrl());
   u.host = `127.0.0.1:${bport}`;

@@ -238,7 +238,7 @@ test('Google Wallet\'s three notifications a day are google-jwt\'s rule: without
   const wait = Number(limited.headers.get('retry-after'));
   assert.ok(wait >= 1 && wait <= 86400, `Retry-After ${wait}`);
   assert.equal(all.sql(`SELECT count(*) FROM pass_notifications WHERE pass_id = '${p.id}'`), '3', 'the refused one is not written');
-  assert.equal(all.sql(`SELECT coalesce(sum(operations), 0) FROM usage_counters WHERE account_id = '${k.account}'`), '4',
+  assert.equal(all.sql(`SELECT coalesce(sum(operations), 0) FROM usage_counter_rows WHERE account_id = '${k.account}'`), '4',
     'one pass and three notifications counted, not the refused one');
   // per pass, and per UTC day
   const other = (await create(all, k.key, BASE)).body;

@@ -133,6 +133,9 @@ static const bad_case bad_cases[] = {
     {"unknown top-level key", "{\"prot\":1}", "prot"},
     {"unknown key in section", "{\"server\":{\"prot\":8080}}", "server.prot"},
     {"unknown key deeper", "{\"limits\":{\"max_json_depth\":3,\"max_depth\":3}}", "limits.max_depth"},
+    /* a transaction pooler does not keep a connection's prepared statements */
+    {"prepared statements through a transaction pooler",
+     "{\"database\":{\"transaction_pooling\":true,\"prepared_statements\":64}}", "database.prepared_statements"},
     {"unknown key under a leaf", "{\"server\":{\"port\":{\"value\":1}}}", "server.port"},
     /* wrong types */
     {"port as string", "{\"server\":{\"port\":\"8080\"}}", "server.port"},
@@ -216,6 +219,31 @@ static const bad_case bad_cases[] = {
      "{\"plans\":{\"$comment\":\"x\",\"gold\":{\"operations_per_month\":1}},\"metering\":{\"default_plan\":\"$comment\"}}",
      "metering.default_plan"},
 };
+
+/* transaction_pooling turns named prepared statements off; 0 or null alongside is accepted. */
+static void test_transaction_pooling_no_prepared(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {"{\"database\":{\"transaction_pooling\":true}}",
+                                       "{\"database\":{\"transaction_pooling\":true,\"prepared_statements\":0}}",
+                                       "{\"database\":{\"transaction_pooling\":true,\"prepared_statements\":null}}"};
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        wp_config cfg;
+        wp_err err;
+        assert_int_equal(from_text(docs[i], &cfg, &err), WP_OK);
+        assert_true(cfg.db_transaction_pooling);
+        assert_int_equal(cfg.db_prepared_statements, 0);
+        wp_config_free(&cfg);
+    }
+    wp_config cfg;
+    wp_err err;
+    assert_int_equal(from_text("{\"database\":{\"prepared_statements\":64}}", &cfg, &err), WP_OK);
+    assert_int_equal(cfg.db_prepared_statements, 64);
+    wp_config_free(&cfg);
+    assert_int_equal(from_text("{}", &cfg, &err), WP_OK);
+    assert_int_equal(cfg.db_prepared_statements, 512);
+    wp_config_free(&cfg);
+}
 
 static void test_errors_name_key(void **state)
 {
@@ -773,6 +801,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_defaults, clean_env),
         cmocka_unit_test_setup(test_values_taken, clean_env),
+        cmocka_unit_test_setup(test_transaction_pooling_no_prepared, clean_env),
         cmocka_unit_test_setup(test_errors_name_key, clean_env),
         cmocka_unit_test_setup(test_tls_keys, clean_env),
         cmocka_unit_test_setup(test_public_url_warning, clean_env),

@@ -58,7 +58,7 @@ static int account_list(const wp_config *cfg)
     PGresult *r;
     if (run(cfg,
             "SELECT a.id, a.plan, " TS("a.trial_ends_at") ", coalesce(a.parent_account_id, '-'),"
-            " coalesce((SELECT operations FROM usage_counters u WHERE u.account_id = a.id"
+            " coalesce((SELECT sum(operations) FROM usage_counter_rows u WHERE u.account_id = a.id"
             "   AND u.period = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM')), 0), a.name, a.email"
             " FROM accounts a WHERE a.livemode AND a.deleted_at IS NULL ORDER BY a.created_at, a.id",
             0, NULL, &r, &err) != WP_OK)

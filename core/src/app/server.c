@@ -19,6 +19,7 @@
 #include "accounts.h"
 #include "apikey.h"
 #include "batches.h"
+#include "credmemo.h"
 #include "events.h"
 #include "events_api.h"
 #include "framing.h"
@@ -92,14 +93,7 @@ static int authenticate_portal(wp_req *req, int api)
     if (!api) return 1;
     int live = wp_portal_mode(req);
     if (live < 0) return 0;
-    wp_err err;
-    wp_err_clear(&err);
-    PGconn *db = wp_req_db(req, &err);
-    if (!db) {
-        wp_resp_from_err(req, &err);
-        return 0;
-    }
-    return wp_tenancy_resolve(req, db, live);
+    return wp_tenancy_resolve(req, live);
 }
 
 /* Returns 1 when the request may proceed; otherwise a response was sent. */
@@ -110,6 +104,9 @@ static int authenticate(wp_req *req)
     if (req->portal) return authenticate_portal(req, 1);
     return wp_server_auth_bearer(req);
 }
+
+/* The request's connection, for a key the cache does not hold. */
+static PGconn *req_conn(void *ud, wp_err *err) { return wp_req_db(ud, err); }
 
 int wp_server_auth_bearer(wp_req *req)
 {
@@ -130,13 +127,8 @@ int wp_server_auth_bearer(wp_req *req)
     while (*token == ' ') token++;
     wp_err err;
     wp_err_clear(&err);
-    PGconn *db = wp_req_db(req, &err);
-    if (!db) {
-        wp_resp_from_err(req, &err);
-        return 0;
-    }
     wp_apikey_auth auth;
-    wp_status st = wp_apikey_verify(db, token, &auth, &err);
+    wp_status st = wp_keycache_verify(server_of(req)->keycache, token, req_conn, req, &auth, &err);
     if (st == WP_EAUTH) {
         wp_resp_header(req, "WWW-Authenticate", "Bearer");
         wp_resp_error(req, 401, "authentication_error", "api_key_invalid", NULL, "%s", err.msg);
@@ -151,7 +143,7 @@ int wp_server_auth_bearer(wp_req *req)
     snprintf(req->key_prefix, sizeof req->key_prefix, "%s", auth.prefix);
 
     if (rate_limited(req, req->api_key_id)) return 0;
-    return wp_tenancy_resolve(req, db, auth.livemode);
+    return wp_tenancy_resolve(req, auth.livemode);
 }
 
 /* An object id (":id", ":..._id") that cannot exist is not found; any other parameter is malformed. */
@@ -240,6 +232,8 @@ static int on_begin_request(struct mg_connection *conn)
     req->ri = ri;
     req->env = &srv->http;
     req->t_start = mono_now();
+    wp_cred_memo memo; /* what this request's pass reads learn of the credentials (credmemo.h) */
+    wp_cred_memo *outer_memo = wp_cred_memo_enter(&memo);
     new_request_id(req->request_id);
     set_client_ip(req);
 
@@ -304,6 +298,7 @@ static int on_begin_request(struct mg_connection *conn)
     if (rr == WP_ROUTE_NO_PATH) {
         /* Not an API path: let CivetWeb serve the dashboard's static files. */
         if (srv->cfg->document_root && strncmp(req->path, "/api/", 5) != 0 && strcmp(ri->request_method, "GET") == 0) {
+            wp_cred_memo_leave(outer_memo);
             free(req);
             return 0;
         }
@@ -334,6 +329,7 @@ static int on_begin_request(struct mg_connection *conn)
     }
 
 done:;
+    wp_cred_memo_leave(outer_memo);
     double elapsed = mono_now() - req->t_start;
     if (req->db) wp_db_release(srv->db, req->db);
     wp_metrics_request(srv->metrics, ri->request_method, route_name, req->status, elapsed);
@@ -462,6 +458,7 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
                          .acquire_timeout_ms = cfg->db_acquire_timeout_ms,
                          .statement_timeout_ms = cfg->db_statement_timeout_ms,
                          .connect_timeout_s = cfg->db_connect_timeout_s, .application_name = "walletpass",
+                         .max_prepared = cfg->db_prepared_statements,
                          .transaction_pooling = cfg->db_transaction_pooling};
     wp_status st;
     if ((st = wp_proxies_from_json(cfg->trusted_proxies, &srv->proxies, err)) != WP_OK) return st;
@@ -476,8 +473,10 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if ((st = wp_accesslog_start(srv->db, cfg->access_log_queue, cfg->access_log_batch, cfg->access_log_flush_ms,
                                  &srv->accesslog, err)) != WP_OK)
         return st;
+    if (wp_keycache_new((size_t)cfg->cache_api_keys, cfg->cache_api_key_ttl_ms, &srv->keycache) != WP_OK)
+        return wp_err_set(err, WP_ENOMEM, "out of memory");
     srv->http = (wp_http_env){.cfg = cfg, .db = srv->db, .json_limits = srv->json_limits,
-                              .auth_bearer = wp_server_auth_bearer};
+                              .auth_bearer = wp_server_auth_bearer, .keycache = srv->keycache};
     if ((st = wp_health_routes(srv, err)) != WP_OK) return st;
     if ((st = wp_accounts_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
     if ((st = wp_subaccounts_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
@@ -489,7 +488,12 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     jc.no_listen = cfg->db_transaction_pooling && !cfg->db_listen_url;
     if ((st = wp_jobs_new_cfg(srv->db, cfg->db_listen_url, &jc, &srv->jobs, err)) != WP_OK) return st;
     if ((st = wp_events_new(srv->jobs, &srv->events, err)) != WP_OK) return st;
-    srv->domain = (wp_domain){.cfg = cfg, .db = srv->db, .vault = srv->vault, .jobs = srv->jobs, .events = srv->events};
+    /* entries of at most 16 KiB (plugin/host_passes.c): the byte bound follows from the count */
+    if (cfg->cache_credentials > 0 &&
+        wp_lru_new((size_t)cfg->cache_credentials, (size_t)cfg->cache_credentials << 14, &srv->credcache) != WP_OK)
+        return wp_err_set(err, WP_ENOMEM, "out of memory");
+    srv->domain = (wp_domain){.cfg = cfg, .db = srv->db, .vault = srv->vault, .jobs = srv->jobs, .events = srv->events,
+                              .credcache = srv->credcache};
     if ((st = wp_events_routes(srv->router, err)) != WP_OK) return st;
     if ((st = wp_passes_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
     if ((st = wp_share_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
@@ -527,6 +531,16 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     if (cfg->portal_enabled && !wp_server_dashboard_found(cfg, warning, sizeof warning)) wp_log_warn("%s", warning);
     wp_status jst = wp_jobs_start(srv->jobs, err);
     if (jst != WP_OK) return jst;
+    /* Through a transaction pooler a LISTEN hears nothing: a direct listen_url, else the key
+     * cache's time to live alone bounds how long another process's revocation takes. */
+    if (cfg->cache_api_keys > 0 && cfg->db_transaction_pooling && !cfg->db_listen_url)
+        wp_log_info("api key cache: no database.listen_url with database.transaction_pooling, so no LISTEN: a key "
+                    "revoked on another gateway process stops within cache.api_key_ttl_ms (%d ms)",
+                    cfg->cache_api_key_ttl_ms);
+    else if (cfg->cache_api_keys > 0 &&
+             (jst = wp_listener_start(srv->db, cfg->db_listen_url, WP_KEYCACHE_CHANNEL, wp_keycache_on_notify,
+                                      srv->keycache, &srv->auth_listener, err)) != WP_OK)
+        return jst;
     if ((jst = wp_sweep_start(srv->db, cfg, &srv->sweep, err)) != WP_OK) return jst;
     char ports[600], threads[16], ka_ms[16], req_ms[16], backlog[16], hsts[16];
     /* "s": CivetWeb's TLS listener; the redirect listener is plain and only answers 308 */
@@ -602,12 +616,17 @@ void wp_server_stop(wp_server *srv)
     wp_jobs_stop(srv->jobs);
     wp_sweep_stop(srv->sweep);
     srv->sweep = NULL;
+    wp_listener_stop(srv->auth_listener);
+    srv->auth_listener = NULL;
     if (srv->accesslog) wp_accesslog_flush(srv->accesslog);
 }
 
 void wp_server_free(wp_server *srv)
 {
     wp_sweep_stop(srv->sweep); /* when start failed after it began */
+    wp_listener_stop(srv->auth_listener);
+    wp_keycache_free(srv->keycache);
+    wp_lru_free(srv->credcache);
     if (srv->accesslog) wp_accesslog_stop(srv->accesslog);
     wp_events_free(srv->events);
     wp_jobs_free(srv->jobs);

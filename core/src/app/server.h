@@ -16,7 +16,9 @@
 #include "events.h"
 #include "http.h"
 #include "jobs.h"
+#include "keycache.h"
 #include "json_strict.h"
+#include "listener.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "router.h"
@@ -35,6 +37,9 @@ typedef struct wp_server {
     wp_events *events;          /* the event bus on top of it (events.h) */
     struct wp_sweep *sweep;     /* retention of deleted accounts and test passes (sweep.h) */
     wp_vault *vault;            /* credential and token encryption (master key) */
+    wp_keycache *keycache;      /* API key -> account (keycache.h) */
+    wp_listener *auth_listener; /* forgets the keycache on NOTIFY wp_auth */
+    wp_lru *credcache;          /* decrypted credentials under their stamps (domain.h) */
     struct mg_context *mg;
     wp_tls *tls;                /* server.tls: certificate and key in use; NULL: plain HTTP */
     wp_proxies proxies;         /* server.trusted_proxies */

@@ -54,6 +54,7 @@ static const key_spec schema[] = {
     {"database.statement_timeout_ms", K_INT, 0, 3600000, "30000", OFF(db_statement_timeout_ms), NULL},
     {"database.connect_timeout_seconds", K_INT, 2, 600, "10", OFF(db_connect_timeout_s), NULL},
     {"database.startup_wait_seconds", K_INT, 0, 3600, "60", OFF(db_startup_wait_s), NULL},
+    {"database.prepared_statements", K_INT, 0, 100000, "512", OFF(db_prepared_statements), NULL},
     {"database.transaction_pooling", K_BOOL, 0, 0, "false", OFF(db_transaction_pooling), NULL},
     {"database.listen_url", K_STR, 0, 0, NULL, OFF(db_listen_url), "WALLETPASS_DATABASE_LISTEN_URL"},
     {"master_key", K_STR, 0, 0, NULL, OFF(master_key), "WALLETPASS_MASTER_KEY"},
@@ -64,6 +65,9 @@ static const key_spec schema[] = {
     {"limits.max_metadata_bytes", K_SIZE, 16, 16777216, "16384", OFF(max_metadata_bytes), NULL},
     {"rate_limit.requests_per_second", K_DOUBLE, 0, 1e9, "100", OFF(rate_limit_per_second), NULL},
     {"rate_limit.burst", K_DOUBLE, 1, 1e9, "200", OFF(rate_limit_burst), NULL},
+    {"cache.api_keys", K_INT, 0, 10000000, "10000", OFF(cache_api_keys), NULL},
+    {"cache.credentials", K_INT, 0, 100000, "1000", OFF(cache_credentials), NULL},
+    {"cache.api_key_ttl_ms", K_INT, 100, 600000, "5000", OFF(cache_api_key_ttl_ms), NULL},
     {"access_log.flush_interval_ms", K_INT, 10, 60000, "250", OFF(access_log_flush_ms), NULL},
     {"access_log.batch_size", K_INT, 1, 100000, "500", OFF(access_log_batch), NULL},
     {"access_log.queue_capacity", K_INT, 16, 10000000, "100000", OFF(access_log_queue), NULL},
@@ -492,6 +496,20 @@ wp_status wp_config_from_json(json_object *doc, wp_config *cfg, wp_err *err)
                           cfg->portal_signup);
         wp_config_free(cfg);
         return st;
+    }
+    /* A transaction-pooling PgBouncer hands each transaction any server connection: a statement
+     * prepared on one is unknown on the next, so pooled connections run every statement unnamed. */
+    if (cfg->db_transaction_pooling && cfg->db_prepared_statements > 0) {
+        json_object *ps = lookup(doc, "database.prepared_statements");
+        if (ps && !json_object_is_type(ps, json_type_null)) {
+            st = wp_err_param(err, WP_ECONFIG, "database.prepared_statements",
+                              "database.prepared_statements: must be 0 (or left out) with database.transaction_pooling: "
+                              "a transaction-pooling PgBouncer does not keep a connection's prepared statements, got %d",
+                              cfg->db_prepared_statements);
+            wp_config_free(cfg);
+            return st;
+        }
+        cfg->db_prepared_statements = 0;
     }
     wp_proxies proxies;
     if ((st = wp_proxies_from_json(cfg->trusted_proxies, &proxies, err)) != WP_OK) {

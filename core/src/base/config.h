@@ -46,6 +46,7 @@ typedef struct wp_config {
     int db_statement_timeout_ms;
     int db_connect_timeout_s;   /* libpq connect_timeout for each new connection */
     int db_startup_wait_s;      /* serve, migrate: wait this long for a database not answering yet */
+    int db_prepared_statements; /* statements each pooled connection keeps prepared (db.h); 0: none */
     /* database.url leads to a transaction-pooling PgBouncer: no session state is relied on
      * (no startup options; the job queue polls unless listen_url is set) */
     bool db_transaction_pooling;
@@ -61,6 +62,10 @@ typedef struct wp_config {
     /* rate limit per API key (token bucket) */
     double rate_limit_per_second;
     double rate_limit_burst;
+    /* in-process caches (docs/caching.md) */
+    int cache_api_keys;         /* API keys remembered per process; 0: none */
+    int cache_api_key_ttl_ms;   /* a remembered key is read again after this long at the latest */
+    int cache_credentials;      /* decrypted credentials kept per process; 0: none */
     /* access log */
     int access_log_flush_ms;
     int access_log_batch;

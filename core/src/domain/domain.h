@@ -16,6 +16,7 @@
 #include "db.h"
 #include "events.h"
 #include "jobs.h"
+#include "lru.h"
 #include "vault.h"
 
 typedef struct wp_domain {
@@ -28,6 +29,9 @@ typedef struct wp_domain {
     wp_vault *vault;        /* capabilities (link and share tokens), per-pass secrets */
     wp_jobs *jobs;
     wp_events *events;
+    /* Decrypted credentials by (account, kind), each under its row's stamp
+     * (plugin/host_passes.c, docs/caching.md); NULL: none kept. */
+    wp_lru *credcache;
 } wp_domain;
 
 #endif

@@ -4,8 +4,11 @@
  * Creating a pass, a real update and a notification each count one; a
  * batch counts its items.  wp_meter_consume() is called inside the
  * transaction of the operation it counts, so an operation that rolls back
- * is not counted, and the counter row's lock makes concurrent operations
- * of one account respect the limit exactly.
+ * is not counted.  The count of a month is spread over slot rows, each
+ * holding at most its share of the limit (metering.c, migrations/0015), so
+ * concurrent operations of one account lock different rows and together
+ * still never pass the limit (docs/caching.md: the one margin, after a
+ * limit is lowered within a month).
  */
 #ifndef WP_METERING_H
 #define WP_METERING_H

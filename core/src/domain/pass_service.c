@@ -297,6 +297,33 @@ static wp_status select_pass(PGconn *db, const char *account_id, const char *id,
     return WP_OK;
 }
 
+/* The pass, and (with a current memo) the credential stamps of its account in the same query. */
+static wp_status select_pass_memo(PGconn *db, const char *account_id, const char *id, PGresult **r, wp_err *err)
+{
+    if (!wp_cred_memo_current()) return select_pass(db, account_id, id, 0, r, err);
+    const char *params[] = {account_id, id};
+    wp_status st = wp_db_query(db, "SELECT " PASS_COLS ", " WP_CRED_STAMPS_SQL " FROM passes WHERE account_id = $1 AND id = $2",
+                               2, params, r, err);
+    if (st != WP_OK) return st;
+    if (PQntuples(*r) != 1) {
+        PQclear(*r);
+        *r = NULL;
+        return wp_err_param(err, WP_ENOTFOUND, "id", "no pass %s", id);
+    }
+    wp_cred_memo_fill(account_id, PQgetisnull(*r, 0, C_GONE + 1) ? NULL : PQgetvalue(*r, 0, C_GONE + 1));
+    return WP_OK;
+}
+
+/* PASS_COLS and, last, the credential stamps of account $1 (credmemo.h), for a write's RETURNING. */
+#define PASS_COLS_MEMO PASS_COLS ", " WP_CRED_STAMPS_SQL
+
+/* Fills the request's memo from a PASS_COLS_MEMO row, so the pass.links filters need no query. */
+static void memo_from_row(PGresult *r, const char *account_id)
+{
+    if (PQntuples(r) == 1 && PQnfields(r) == C_GONE + 2)
+        wp_cred_memo_fill(account_id, PQgetisnull(r, 0, C_GONE + 1) ? NULL : PQgetvalue(r, 0, C_GONE + 1));
+}
+
 /* Publishes {"schema": 1, "pass": res, ...extra} as `type` in the caller's transaction. */
 static wp_status publish_on(wp_domain *dom, PGconn *conn, const char *account_id, const char *type,
                             json_object *res, const char *extra_key, json_object *extra, wp_err *err)
@@ -442,10 +469,13 @@ wp_status wp_pass_create(wp_domain *dom, PGconn *db, const char *account_id, jso
         if ((st = wp_db_query(db,
                               "INSERT INTO passes (account_id, id, serial_number, pass_type, template_id, body,"
                               " overrides) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)"
-                              " ON CONFLICT (account_id, serial_number) DO NOTHING RETURNING " PASS_COLS,
+                              " ON CONFLICT (account_id, serial_number) DO NOTHING RETURNING " PASS_COLS_MEMO,
                               7, params, &r, err)) != WP_OK)
             goto done;
-        if (PQntuples(r) == 1) break;
+        if (PQntuples(r) == 1) {
+            memo_from_row(r, account_id);
+            break;
+        }
         PQclear(r);
         r = NULL;
         if (given_serial[0]) {
@@ -483,7 +513,7 @@ wp_status wp_pass_get(wp_domain *dom, PGconn *db, const char *account_id, const 
 {
     *out = NULL;
     PGresult *r;
-    wp_status st = select_pass(db, account_id, pass_id, 0, &r, err);
+    wp_status st = select_pass_memo(db, account_id, pass_id, &r, err);
     if (st != WP_OK) return st;
     json_object *res = resource_from_row(r, 0, NULL);
     PQclear(r);
@@ -675,10 +705,11 @@ wp_status wp_pass_update(wp_domain *dom, PGconn *db, const char *account_id, con
     st = wp_db_query(db,
                      "UPDATE passes SET body = $3::jsonb, pass_type = $4, overrides = overrides || $5::jsonb,"
                      " version = version + 1, updated_at = greatest(now(), updated_at + interval '1 millisecond')"
-                     " WHERE account_id = $1 AND id = $2 RETURNING " PASS_COLS,
+                     " WHERE account_id = $1 AND id = $2 RETURNING " PASS_COLS_MEMO,
                      5, params, &u, err);
     json_object_put(ovr);
     if (st != WP_OK) goto done;
+    memo_from_row(u, account_id);
     res = resource_from_row(u, 0, NULL);
     if ((st = links_for(dom, account_id, req, res, 1, NULL, err)) != WP_OK ||
         (st = publish_on(dom, db, account_id, "pass.updated", res, "changed", changed, err)) != WP_OK ||
@@ -890,6 +921,21 @@ wp_status wp_pass_load(wp_domain *dom, PGconn *conn, const char *account_id, con
         PQclear(r);
     }
     if (pooled) wp_db_release(dom->db, db);
+    return st;
+}
+
+wp_status wp_pass_load_stamped(wp_domain *dom, const char *account_id, const char *pass_id, json_object **out,
+                               wp_err *err)
+{
+    *out = NULL;
+    PGconn *db = wp_db_acquire(dom->db, err);
+    if (!db) return err ? err->status : WP_EUNAVAIL;
+    PGresult *r;
+    wp_status st = select_pass_memo(db, account_id, pass_id, &r, err);
+    wp_db_release(dom->db, db);
+    if (st != WP_OK) return st;
+    st = loaded_from_row(r, 0, out);
+    PQclear(r);
     return st;
 }
 

@@ -49,6 +49,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "credmemo.h"
 #include "domain.h"
 #include "err.h"
 #include "pass_schema.h"
@@ -129,6 +130,13 @@ wp_status wp_pass_list(wp_domain *dom, PGconn *conn, const char *account_id, con
  */
 wp_status wp_pass_load(wp_domain *dom, PGconn *conn, const char *account_id, const char *pass_id,
                        json_object **out, wp_err *err);
+
+/*
+ * wp_pass_load on a pooled connection; with a current memo (credmemo.h) the
+ * same query fills it with the account's credential stamps.
+ */
+wp_status wp_pass_load_stamped(wp_domain *dom, const char *account_id, const char *pass_id, json_object **out,
+                               wp_err *err);
 
 /* The resource's "livemode": false for a pass of a test workspace (tenancy.h).
  * Platform plugins read it from pass_get and the event data: a test pass is

@@ -35,7 +35,7 @@ static void get_account(wp_req *req, void *ud)
                     " to_char(a.trial_ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
                     " to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
                     " to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM'),"
-                    " coalesce((SELECT operations FROM usage_counters u WHERE u.account_id = a.id"
+                    " coalesce((SELECT sum(operations) FROM usage_counter_rows u WHERE u.account_id = a.id"
                     "   AND u.period = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM')), 0),"
                     " a.parent_account_id, a.allocation, coalesce(a.trial_ends_at > now(), false)"
                     " FROM accounts a WHERE a.id = $1",
@@ -234,6 +234,9 @@ static void delete_key(wp_req *req, void *ud)
         wp_handler_fail(req, &err);
         return;
     }
+    /* committed (no transaction is open): this process stops taking the key now,
+     * the others when the api_keys trigger's NOTIFY reaches them (keycache.h) */
+    if (n > 0) wp_keycache_forget_all(req->env->keycache);
     if (n == 0) {
         wp_resp_error(req, 404, "invalid_request_error", "resource_missing", "id", "no active API key %s", id);
         return;
@@ -282,6 +285,7 @@ static void rotate_key(wp_req *req, void *ud)
         wp_handler_fail(req, &err);
         return;
     }
+    wp_keycache_forget_all(req->env->keycache); /* after the commit, as in delete_key */
     const char *p2[] = {req->live_account_id, k.id};
     if (wp_db_query(db, "SELECT " KEY_COLS " FROM api_keys WHERE account_id = $1 AND id = $2", 2, p2, &r, &err) != WP_OK) {
         wp_handler_fail(req, &err);

@@ -3,6 +3,7 @@
  * this file parses, seals, stores, answers and opens.
  */
 #include "credentials.h"
+#include "credmemo.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -332,7 +333,15 @@ wp_status wp_credentials_kind_routes(wp_router *router, wp_vault *vault, wp_cred
 wp_status wp_credentials_read(wp_vault *vault, PGconn *db, const char *account_id, const char *name,
                               json_object **out, wp_err *err)
 {
+    char stamp[512];
+    return wp_credentials_read_stamped(vault, db, account_id, name, out, stamp, sizeof stamp, err);
+}
+
+wp_status wp_credentials_read_stamped(wp_vault *vault, PGconn *db, const char *account_id, const char *name,
+                                      json_object **out, char *stamp, size_t stamp_len, wp_err *err)
+{
     *out = NULL;
+    stamp[0] = '\0';
     if (!account_id || !wp_credentials_name_ok(name))
         return wp_err_set(err, WP_ENOTFOUND, "no credential kind named \"%s\" (a kind name is 1 to 32 characters of "
                           "a-z, 0-9, '_' and '-')", name ? name : "(null)");
@@ -341,7 +350,8 @@ wp_status wp_credentials_read(wp_vault *vault, PGconn *db, const char *account_i
     /* A test workspace (tenancy.h) without credentials of its own signs with
      * its live account's, so test passes work like live ones. */
     wp_status st = wp_db_query(db,
-                               "SELECT sealed, account_id FROM credentials WHERE platform = $2 AND account_id IN"
+                               "SELECT sealed, account_id, " WP_CRED_STAMP_SQL("credentials")
+                               " FROM credentials WHERE platform = $2 AND account_id IN"
                                " ($1, (SELECT live_account_id FROM accounts WHERE id = $1))"
                                " ORDER BY account_id = $1 DESC LIMIT 1",
                                2, params, &r, err);
@@ -351,6 +361,11 @@ wp_status wp_credentials_read(wp_vault *vault, PGconn *db, const char *account_i
         return wp_err_set(err, WP_ENOTFOUND, "account %s has no \"%s\" credentials (PUT /api/v1/credentials/%s)",
                           account_id, name, name);
     }
+    if (strlen(PQgetvalue(r, 0, 2)) >= stamp_len) {
+        PQclear(r);
+        return wp_err_set(err, WP_EINTERNAL, "the stamp of account %s's \"%s\" credentials is too long", account_id, name);
+    }
+    snprintf(stamp, stamp_len, "%s", PQgetvalue(r, 0, 2));
     char aad[160];
     aad_for(aad, sizeof aad, PQgetvalue(r, 0, 1), name);
     unsigned char *plain = NULL;

@@ -68,6 +68,10 @@ wp_status wp_credentials_kind_routes(wp_router *router, wp_vault *vault, wp_cred
 wp_status wp_credentials_read(wp_vault *vault, PGconn *db, const char *account_id, const char *name,
                               json_object **out, wp_err *err);
 
+/* Same, and the row's stamp (WP_CRED_STAMP_SQL, credmemo.h) into stamp (at least 512 bytes). */
+wp_status wp_credentials_read_stamped(wp_vault *vault, PGconn *db, const char *account_id, const char *name,
+                                      json_object **out, char *stamp, size_t stamp_len, wp_err *err);
+
 /* Same, on a connection taken from pool for the call. */
 wp_status wp_credentials_read_pool(wp_vault *vault, wp_db *pool, const char *account_id, const char *name,
                                    json_object **out, wp_err *err);

@@ -21,6 +21,7 @@
 #include "db.h"
 #include "err.h"
 #include "json_strict.h"
+#include "keycache.h"
 
 #define WP_MAX_PARAMS 8
 
@@ -44,6 +45,9 @@ typedef struct wp_http_env {
      * accept a key too (host req_api_key): 1 and req->account_id filled,
      * or 0 when the 401/429/503 was sent.  NULL: no key is accepted. */
     int (*auth_bearer)(struct wp_req *req);
+    /* The process's remembered API keys: a handler that revokes a key
+     * forgets them here once the revocation committed (keycache.h).  NULL: none. */
+    wp_keycache *keycache;
 } wp_http_env;
 
 typedef struct wp_req {

@@ -1,6 +1,8 @@
 /* inproc.c - see inproc.h. */
 #include "inproc.h"
 
+#include "credmemo.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +130,10 @@ wp_status wp_inproc_call(const wp_router *rt, wp_req *parent, const char *method
     }
     req->db = db;
     if (!answer_unrouted(req, rr, allow)) {
+        wp_cred_memo memo; /* its own: the calling request's is for the caller's reads */
+        wp_cred_memo *outer = wp_cred_memo_enter(&memo);
         req->route->fn(req, req->route->ud);
+        wp_cred_memo_leave(outer);
         if (!req->responded) {
             wp_log_error("%s %s (in process): handler sent no response", method, req->route->pattern);
             wp_resp_error(req, 500, "api_error", "internal_error", NULL, "the handler sent no response");

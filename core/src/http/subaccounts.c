@@ -37,8 +37,9 @@ static const char *const no_query[] = {NULL};
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define SUB_COLS                                                                                        \
     "a.id, a.name, a.email, a.plan, a.parent_account_id, a.allocation, " TS("a.created_at") ", "         \
-    "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM'), coalesce((SELECT operations FROM usage_counters u"   \
-    " WHERE u.account_id = a.id AND u.period = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM')), 0)"
+    "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM'), coalesce((SELECT sum(operations)"                    \
+    " FROM usage_counter_rows u WHERE u.account_id = a.id"                                              \
+    " AND u.period = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM')), 0)"
 enum { S_ID, S_NAME, S_EMAIL, S_PLAN, S_PARENT, S_ALLOC, S_CREATED, S_PERIOD, S_USED };
 
 /* The scope of every query below: $1 the agency, $2 whether the key is live. */
@@ -479,6 +480,7 @@ static void delete_sub(wp_req *req, void *ud)
         wp_resp_from_err(req, &err);
         return;
     }
+    wp_keycache_forget_all(req->env->keycache); /* its keys were revoked (keycache.h) */
     json_object *d = json_object_new_object();
     json_object_object_add(d, "id", json_object_new_string(id));
     json_object_object_add(d, "object", json_object_new_string("account"));

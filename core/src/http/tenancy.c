@@ -47,10 +47,11 @@ static int well_formed_account_id(const char *s)
     return 1;
 }
 
-int wp_tenancy_resolve(wp_req *req, PGconn *db, int livemode)
+int wp_tenancy_resolve(wp_req *req, int livemode)
 {
     wp_err err;
     wp_err_clear(&err);
+    PGconn *db = NULL;
     req->livemode = livemode != 0;
     req->agency_account_id[0] = '\0';
     snprintf(req->live_account_id, sizeof req->live_account_id, "%s", req->account_id);
@@ -65,7 +66,8 @@ int wp_tenancy_resolve(wp_req *req, PGconn *db, int livemode)
          * not found, like another account's objects. */
         const char *params[] = {acting, req->account_id};
         PGresult *r;
-        if (wp_db_query(db,
+        if (!(db = wp_req_db(req, &err)) ||
+            wp_db_query(db,
                         "SELECT id FROM accounts WHERE id = $1 AND parent_account_id = $2 AND livemode"
                         " AND deleted_at IS NULL",
                         2, params, &r, &err) != WP_OK) {
@@ -82,6 +84,10 @@ int wp_tenancy_resolve(wp_req *req, PGconn *db, int livemode)
         snprintf(req->agency_account_id, sizeof req->agency_account_id, "%s", req->account_id);
         snprintf(req->live_account_id, sizeof req->live_account_id, "%s", acting);
         snprintf(req->account_id, sizeof req->account_id, "%s", acting);
+    }
+    if (!req->livemode && !db && !(db = wp_req_db(req, &err))) {
+        wp_resp_from_err(req, &err);
+        return 0;
     }
     if (!req->livemode &&
         wp_tenancy_test_workspace(db, req->live_account_id, req->account_id, sizeof req->account_id, &err) != WP_OK) {

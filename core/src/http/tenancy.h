@@ -25,8 +25,10 @@
 
 #define WP_TENANCY_HEADER "WalletPass-Account"
 
-/* Returns 1 when the request may go on; 0 when a response (400/401/404/503) was sent. */
-int wp_tenancy_resolve(wp_req *req, PGconn *db, int livemode);
+/* Returns 1 when the request may go on; 0 when a response (400/401/404/503) was sent.
+ * The request's connection is taken only when a query is needed (a sub-account
+ * header, a test key), so a live key of a remembered account costs none here. */
+int wp_tenancy_resolve(wp_req *req, int livemode);
 
 /* The test workspace of a live account, created when missing; out >= WP_ID_MAX. */
 wp_status wp_tenancy_test_workspace(PGconn *db, const char *live_account_id, char *out, size_t len, wp_err *err);

@@ -303,17 +303,3 @@ wp_status wp_host_url_check(wp_plugin *p, const char *url, char *pin, size_t pin
     wp_status st = wp_ssrf_check_url(url, p && p->set->env.allow_private_targets, pin, pin_len, &e);
     return st == WP_OK ? wp_plugin_ok() : wp_plugin_fail(st, &e);
 }
-
-wp_status wp_host_vault_read(wp_plugin *p, const char *account_id, const char *name, json_object **out)
-{
-    if (out) *out = NULL;
-    if (!p || !account_id || !name || !out)
-        return wp_plugin_failf(WP_EINVAL, "vault_read: account_id, name and out are required");
-    wp_domain *dom = p->set->env.domain;
-    if (!dom || !dom->vault || !dom->db)
-        return wp_plugin_failf(WP_EUNAVAIL, "vault_read: the credential vault is not available in this process");
-    wp_err e;
-    wp_err_clear(&e);
-    wp_status st = wp_credentials_read_pool(dom->vault, dom->db, account_id, name, out, &e);
-    return st == WP_OK ? wp_plugin_ok() : wp_plugin_fail(st, &e);
-}

@@ -4,6 +4,8 @@
  */
 #include "plugin_host.h"
 
+#include <time.h>
+
 /* ---- ABI 1.2 ------------------------------------------------------------ */
 
 const char *wp_host_public_url(wp_plugin *p) { return p && p->set->public_url ? p->set->public_url : ""; }
@@ -38,9 +40,135 @@ wp_status wp_host_pass_get(wp_plugin *p, const char *account_id, const char *pas
     wp_err e;
     wp_err_clear(&e);
     json_object *doc = NULL;
-    wp_status st = wp_pass_load(dom, NULL, account_id, pass_id, &doc, &e);
+    /* In a request, the same query tells which credentials are current, so the
+     * vault_read of a download needs no query of its own (vault_read below). */
+    wp_status st = dom->credcache ? wp_pass_load_stamped(dom, account_id, pass_id, &doc, &e)
+                                  : wp_pass_load(dom, NULL, account_id, pass_id, &doc, &e);
     if (st != WP_OK) return wp_plugin_fail(st, &e);
     return pass_shape(doc, account_id, out);
+}
+
+/*
+ * The stamp of the credential `name` of account_id that a read made now would
+ * find, from the memo's stamps ("acct/kind=stamp", ','-separated): the account's
+ * own row, else (a test workspace) its live account's.  Copied into out;
+ * 0 when there is no such row, -1 when it does not fit.
+ */
+static int memo_pick(const char *stamps, const char *account_id, const char *name, char *out, size_t len)
+{
+    const char *other = NULL;
+    size_t al = strlen(account_id), nl = strlen(name), ol = 0;
+    for (const char *p = stamps; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *slash = memchr(p, '/', n);
+        if (slash && (size_t)(p + n - slash) > nl + 1 && memcmp(slash + 1, name, nl) == 0 && slash[1 + nl] == '=') {
+            if ((size_t)(slash - p) == al && memcmp(p, account_id, al) == 0) {
+                if (n >= len) return -1;
+                memcpy(out, p, n);
+                out[n] = '\0';
+                return 1;
+            }
+            other = p;
+            ol = n;
+        }
+        p = end ? end + 1 : p + n;
+    }
+    if (!other) return 0;
+    if (ol >= len) return -1;
+    memcpy(out, other, ol);
+    out[ol] = '\0';
+    return 1;
+}
+
+/* The cache's key of (account, kind): "account\nkind". */
+static int cred_key(const char *account_id, const char *name, char *out, size_t len)
+{
+    int n = snprintf(out, len, "%s\n%s", account_id, name);
+    return n > 0 && (size_t)n < len ? n : -1;
+}
+
+/* Largest stamp and credential kept (larger ones are read from the database each time). */
+#define WP_CRED_CACHE_MAX 16384
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The decrypted credential, from the process's cache when the request's memo
+ * (credmemo.h: filled by its read of the pass) says the cached row is still
+ * the current one (docs/caching.md): a download or a pass read then queries
+ * once, not twice.  Otherwise it is read (and cached under the stamp it was
+ * read with).  A cached entry is only ever used against stamps read during
+ * the same request, so an upload that answered is seen by the next request on
+ * every process.
+ */
+wp_status wp_host_vault_read(wp_plugin *p, const char *account_id, const char *name, json_object **out)
+{
+    if (out) *out = NULL;
+    if (!p || !account_id || !name || !out)
+        return wp_plugin_failf(WP_EINVAL, "vault_read: account_id, name and out are required");
+    wp_domain *dom = p->set->env.domain;
+    if (!dom || !dom->vault || !dom->db)
+        return wp_plugin_failf(WP_EUNAVAIL, "vault_read: the credential vault is not available in this process");
+    wp_err e;
+    wp_err_clear(&e);
+    char key[200];
+    int kl = dom->credcache && wp_credentials_name_ok(name) ? cred_key(account_id, name, key, sizeof key) : -1;
+    wp_cred_memo *m = kl > 0 ? wp_cred_memo_current() : NULL;
+    if (m && m->valid && strcmp(m->account, account_id) == 0) {
+        char want[512];
+        int got = memo_pick(m->stamps, account_id, name, want, sizeof want);
+        if (got == 0)
+            return wp_plugin_failf(WP_ENOTFOUND, "account %s has no \"%s\" credentials (PUT /api/v1/credentials/%s)",
+                                   account_id, name, name);
+        size_t len = 0;
+        char val[WP_CRED_CACHE_MAX];
+        if (got > 0 && wp_lru_get(dom->credcache, key, (size_t)kl, mono_s(), -1, val, sizeof val, &len) &&
+            len <= sizeof val && strnlen(val, len) < len && strcmp(val, want) == 0) {
+            const char *text = val + strlen(val) + 1;
+            json_object *o = json_tokener_parse(text);
+            OPENSSL_cleanse(val, len);
+            if (o && json_object_is_type(o, json_type_object)) {
+                if (p->set->env.metrics)
+                    wp_metrics_counter_add(p->set->env.metrics, "walletpass_credentials_cache_hits_total",
+                                           "credentials taken from the process's cache, their row unchanged", 1);
+                *out = o;
+                return wp_plugin_ok();
+            }
+            wp_credentials_wipe_put(o);
+        } else if (len) {
+            OPENSSL_cleanse(val, len < sizeof val ? len : sizeof val);
+        }
+    }
+    PGconn *c = wp_db_acquire(dom->db, &e);
+    if (!c) return wp_plugin_fail(e.status, &e);
+    char stamp[512];
+    uint64_t gen = dom->credcache ? wp_lru_generation(dom->credcache) : 0;
+    wp_status st = wp_credentials_read_stamped(dom->vault, c, account_id, name, out, stamp, sizeof stamp, &e);
+    wp_db_release(dom->db, c);
+    if (st != WP_OK) return wp_plugin_fail(st, &e);
+    if (kl > 0) {
+        size_t tl = 0;
+        const char *text = json_object_to_json_string_length(*out, JSON_C_TO_STRING_PLAIN, &tl);
+        size_t sl = strlen(stamp), vl = sl + 1 + tl + 1;
+        char *val = text && vl <= WP_CRED_CACHE_MAX ? malloc(vl) : NULL;
+        if (val) {
+            memcpy(val, stamp, sl + 1);
+            memcpy(val + sl + 1, text, tl + 1);
+            wp_lru_put(dom->credcache, key, (size_t)kl, val, vl, gen, mono_s());
+            OPENSSL_cleanse(val, vl);
+            free(val);
+        }
+        /* json-c keeps the text it made in the object: not the private key's place to linger
+         * (it is made again on the next serialisation) */
+        if (text) OPENSSL_cleanse((char *)text, tl);
+    }
+    return wp_plugin_ok();
 }
 
 wp_status wp_host_pass_link_token(wp_plugin *p, const char *account_id, const char *pass_id, char *out, size_t len)

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ struct wp_db {
     char appname[64];
     bool transaction_pooling;
     bool tcp_known[NTCP];  /* which of tcp_keys this libpq accepts */
+    int max_prepared;      /* per connection; 0: pooled connections run statements unnamed */
 };
 
 static void first_line(char *dst, size_t n, const char *msg)
@@ -146,6 +148,147 @@ static PGconn *open_conn(wp_db *db, wp_err *err)
     return c;
 }
 
+
+/* ---- prepared statements of pooled connections --------------------------
+ *
+ * A statement run on a pooled connection is prepared there the first time
+ * and executed by name afterwards: PostgreSQL then parses and plans it once
+ * per connection instead of on every call, which for the short reads of the
+ * hot paths is most of their cost.  Preparing cannot fail where running the
+ * same text with PQexecParams would not (that parses it too), so a caller
+ * sees the same results and errors.  Only connections of a pool are
+ * registered (added when opened, removed before PQfinish); any other
+ * connection runs statements unnamed, as before.  A connection's statements
+ * are forgotten when it reconnects (another backend) and bounded in number
+ * (database.prepared_statements; beyond it, statements run unnamed).
+ */
+#define STMT_BUCKETS 256
+#define MAX_CONNS 4096
+
+typedef struct stmt {
+    struct stmt *next;
+    uint64_t hash;
+    int id;
+    char sql[];
+} stmt;
+
+typedef struct conn_stmts {
+    PGconn *conn;
+    int pid;          /* the backend the statements were prepared on */
+    int n, max;
+    stmt *buckets[STMT_BUCKETS];
+} conn_stmts;
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static conn_stmts *reg[MAX_CONNS];
+
+static void stmts_clear(conn_stmts *cs)
+{
+    for (int b = 0; b < STMT_BUCKETS; b++) {
+        while (cs->buckets[b]) {
+            stmt *x = cs->buckets[b];
+            cs->buckets[b] = x->next;
+            free(x);
+        }
+    }
+    cs->n = 0;
+}
+
+static void reg_add(PGconn *c, int max)
+{
+    conn_stmts *cs = calloc(1, sizeof *cs);
+    if (!cs) return; /* unregistered: statements run unnamed */
+    cs->conn = c;
+    cs->max = max;
+    cs->pid = PQbackendPID(c);
+    pthread_mutex_lock(&reg_mu);
+    for (int i = 0; i < MAX_CONNS; i++) {
+        if (!reg[i]) {
+            reg[i] = cs;
+            cs = NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg_mu);
+    free(cs);
+}
+
+static void reg_remove(PGconn *c)
+{
+    conn_stmts *cs = NULL;
+    pthread_mutex_lock(&reg_mu);
+    for (int i = 0; i < MAX_CONNS; i++) {
+        if (reg[i] && reg[i]->conn == c) {
+            cs = reg[i];
+            reg[i] = NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&reg_mu);
+    if (cs) {
+        stmts_clear(cs);
+        free(cs);
+    }
+}
+
+/* The registry entry of c, or NULL.  Only the thread holding c uses the entry's statements. */
+static conn_stmts *reg_find(PGconn *c)
+{
+    conn_stmts *cs = NULL;
+    pthread_mutex_lock(&reg_mu);
+    for (int i = 0; i < MAX_CONNS && !cs; i++)
+        if (reg[i] && reg[i]->conn == c) cs = reg[i];
+    pthread_mutex_unlock(&reg_mu);
+    return cs;
+}
+
+static uint64_t sql_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void finish_conn(PGconn *c)
+{
+    reg_remove(c);
+    PQfinish(c);
+}
+
+/* Runs sql as a prepared statement of cs's connection (preparing it first when new). */
+static PGresult *exec_prepared(conn_stmts *cs, PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+    if (cs->pid != PQbackendPID(conn)) { /* reconnected: a new backend knows none of them */
+        stmts_clear(cs);
+        cs->pid = PQbackendPID(conn);
+    }
+    uint64_t h = sql_hash(sql);
+    stmt *x = cs->buckets[h % STMT_BUCKETS];
+    while (x && (x->hash != h || strcmp(x->sql, sql) != 0)) x = x->next;
+    char name[24];
+    if (!x) {
+        if (cs->n >= cs->max) return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        size_t len = strlen(sql);
+        x = malloc(sizeof *x + len + 1);
+        if (!x) return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        x->hash = h;
+        x->id = cs->n;
+        memcpy(x->sql, sql, len + 1);
+        snprintf(name, sizeof name, "wp_s%d", x->id);
+        PGresult *pr = PQprepare(conn, name, sql, nparams, NULL);
+        if (!pr || PQresultStatus(pr) != PGRES_COMMAND_OK) {
+            free(x);
+            return pr; /* the same error running it would have given */
+        }
+        PQclear(pr);
+        x->next = cs->buckets[h % STMT_BUCKETS];
+        cs->buckets[h % STMT_BUCKETS] = x;
+        cs->n++;
+    }
+    snprintf(name, sizeof name, "wp_s%d", x->id);
+    return PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+}
+
 wp_status wp_db_open(const wp_db_options *opt, wp_db **out, wp_err *err)
 {
     *out = NULL;
@@ -163,6 +306,8 @@ wp_status wp_db_open(const wp_db_options *opt, wp_db **out, wp_err *err)
         return wp_err_set(err, WP_ENOMEM, "out of memory");
     }
     db->nfree = db->size; /* all slots idle, none opened yet */
+    /* a transaction pooler does not keep a connection's prepared statements (config.c refuses both) */
+    db->max_prepared = opt->max_prepared > 0 && !opt->transaction_pooling ? opt->max_prepared : 0;
     db->acquire_timeout_ms = opt->acquire_timeout_ms > 0 ? opt->acquire_timeout_ms : 5000;
     /* Under 2 libpq would use 2 anyway. 10 s: a backend fork on a host loaded far beyond its
      * cores can take several seconds, and this bounds only a connection being opened. */
@@ -189,7 +334,7 @@ void wp_db_close(wp_db *db)
 {
     if (!db) return;
     for (int i = 0; i < db->nfree; i++)
-        if (db->free_conns[i]) PQfinish(db->free_conns[i]);
+        if (db->free_conns[i]) finish_conn(db->free_conns[i]);
     pthread_mutex_destroy(&db->mu);
     pthread_cond_destroy(&db->cv);
     free(db->free_conns);
@@ -198,6 +343,22 @@ void wp_db_close(wp_db *db)
 }
 
 PGconn *wp_db_connect_raw(wp_db *db, wp_err *err) { return open_conn(db, err); }
+
+PGconn *wp_db_connect_url(const char *url, const char *application_name, wp_err *err)
+{
+    const char *keys[] = {"dbname", "application_name", "options", NULL};
+    const char *vals[] = {url, application_name, "-c TimeZone=UTC -c client_min_messages=warning", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        char line[300];
+        snprintf(line, sizeof line, "%s", c ? PQerrorMessage(c) : "out of memory");
+        line[strcspn(line, "\n")] = '\0';
+        wp_err_set(err, WP_EUNAVAIL, "database unavailable: %s", line);
+        if (c) PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
 
 PGconn *wp_db_acquire(wp_db *db, wp_err *err)
 {
@@ -223,10 +384,13 @@ PGconn *wp_db_acquire(wp_db *db, wp_err *err)
     pthread_mutex_unlock(&db->mu);
 
     if (c && PQstatus(c) != CONNECTION_OK) {
-        PQfinish(c);
+        finish_conn(c);
         c = NULL;
     }
-    if (!c) c = open_conn(db, err);
+    if (!c) {
+        c = open_conn(db, err);
+        if (c && db->max_prepared > 0) reg_add(c, db->max_prepared);
+    }
     if (!c) {
         pthread_mutex_lock(&db->mu);
         db->free_conns[db->nfree++] = NULL;
@@ -243,7 +407,7 @@ void wp_db_release(wp_db *db, PGconn *conn)
         PGTransactionStatusType ts = PQtransactionStatus(conn);
         if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) wp_db_rollback(conn);
         if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
-            PQfinish(conn);
+            finish_conn(conn);
             conn = NULL;
         }
     }
@@ -258,9 +422,11 @@ wp_status wp_db_query(PGconn *conn, const char *sql, int nparams, const char *co
                       PGresult **res, wp_err *err)
 {
     if (res) *res = NULL;
+    conn_stmts *cs = reg_find(conn);
     for (int attempt = 0;; attempt++) {
         bool idle = PQtransactionStatus(conn) == PQTRANS_IDLE;
-        PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        PGresult *r = cs ? exec_prepared(cs, conn, sql, nparams, params)
+                         : PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
         ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
             if (res) *res = r;
@@ -278,6 +444,15 @@ wp_status wp_db_query(PGconn *conn, const char *sql, int nparams, const char *co
             return unavailable(err, PQerrorMessage(conn));
         }
         const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        if (cs && attempt == 0 && idle && state && strcmp(state, "0A000") == 0) {
+            /* "cached plan must not change result type": a table changed under a prepared
+             * statement (a migration while serving); forget them all and run it afresh */
+            PQclear(r);
+            PGresult *d = PQexec(conn, "DEALLOCATE ALL");
+            if (d) PQclear(d);
+            stmts_clear(cs);
+            continue;
+        }
         char line[300];
         first_line(line, sizeof line, r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
         wp_status code = WP_EDB;

@@ -30,6 +30,8 @@ typedef struct wp_db_options {
     int statement_timeout_ms;   /* 0: none */
     int connect_timeout_s;      /* libpq connect_timeout; 0: 10 s. A connect_timeout in the URL wins */
     const char *application_name;
+    int max_prepared;           /* statements each connection keeps prepared (db.c); 0 (and with
+                                 * transaction_pooling): none, all run unnamed */
     /* The URL leads to a transaction-pooling PgBouncer, which refuses the startup
      * parameter "options": the session settings (statement_timeout, TimeZone,
      * client_min_messages) are not sent then, and wp_db_open's first use checks
@@ -48,6 +50,11 @@ void wp_db_release(wp_db *db, PGconn *conn);
 /* Opens a connection outside the pool (listeners, migrations); caller PQfinish()es it. */
 PGconn *wp_db_connect_raw(wp_db *db, wp_err *err);
 
+/* Opens a direct connection to url (database.listen_url: bypassing a pooler, for LISTEN and
+ * the job queue's workers) with the pool's session settings (TimeZone UTC, warnings only) under
+ * application_name; caller PQfinish()es it.  NULL with err (WP_EUNAVAIL) when it cannot. */
+PGconn *wp_db_connect_url(const char *url, const char *application_name, wp_err *err);
+
 /*
  * At startup: a pooled connection, waiting up to wait_s seconds (retrying every second) while
  * the server does not answer or refuses connections for now (starting up, shutting down, not
@@ -57,7 +64,8 @@ PGconn *wp_db_connect_raw(wp_db *db, wp_err *err);
 PGconn *wp_db_acquire_waiting(wp_db *db, int wait_s, wp_err *err);
 
 /*
- * Runs one parameterised statement.  *res (when res is non-NULL) receives the
+ * Runs one parameterised statement.  On a connection of a pool it is prepared
+ * there on first use and run by name afterwards (up to max_prepared of them).  *res (when res is non-NULL) receives the
  * result on success; the caller PQclear()s it.  Returns WP_EUNAVAIL when the
  * connection is lost (after one transparent reconnect-and-retry when no
  * transaction was open), WP_ECONFLICT for unique violations, WP_EDB for

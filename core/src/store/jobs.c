@@ -261,20 +261,8 @@ wp_status wp_jobs_register(wp_jobs *q, const char *kind, wp_job_fn fn, void *ud,
 static PGconn *dedicated_conn(wp_jobs *q, wp_err *err)
 {
     if (!q->db_url) return wp_db_connect_raw(q->db, err);
-    /* A direct connection (database.listen_url): the session settings of the pool's, and a name
-     * operators can find in pg_stat_activity. */
-    const char *keys[] = {"dbname", "application_name", "options", NULL};
-    const char *vals[] = {q->db_url, "walletpass-jobs", "-c TimeZone=UTC -c client_min_messages=warning", NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        char line[300];
-        snprintf(line, sizeof line, "%s", c ? PQerrorMessage(c) : "out of memory");
-        line[strcspn(line, "\n")] = '\0';
-        wp_err_set(err, WP_EUNAVAIL, "database unavailable: %s", line);
-        if (c) PQfinish(c);
-        return NULL;
-    }
-    return c;
+    /* A direct connection (database.listen_url), named so operators can find it in pg_stat_activity */
+    return wp_db_connect_url(q->db_url, "walletpass-jobs", err);
 }
 
 /* ---- enqueue ---- */

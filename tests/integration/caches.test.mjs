@@ -1,0 +1,232 @@
+// The in-process caches and what they must never do, with two gateway processes on one database
+// (docs/caching.md): an API key remembered by a process stops working when it is revoked, at once
+// on the process that revoked it and on the other when the NOTIFY of the api_keys trigger reaches
+// it, or at the latest after cache.api_key_ttl_ms when no notification comes; a key created on one
+// process works at once on the other.  Waits poll with generous limits, never time a result.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startGateway, waitFor } from './lib/harness.mjs';
+import { makePki, P12_PASSWORD, TEAM } from './lib/apple-pki.mjs';
+
+const q = (s) => s.replace(/'/g, "''");
+let A, B;
+
+// A long time to live: the other process can only learn of a revocation through the notification.
+const LONG_TTL = {
+  cache: { api_keys: 1000, api_key_ttl_ms: 600000 },
+  metering: { trial_days: 0 }, // the plan's limit applies from the start
+  plans: { trial: { operations_per_month: 1000 }, unlimited: { operations_per_month: -1 }, small: { operations_per_month: 25 } },
+};
+
+before(async () => {
+  A = await startGateway({ config: LONG_TTL });
+  B = await startGateway({ config: LONG_TTL, dbUrl: A.dbUrl, env: { WALLETPASS_MASTER_KEY: A.env.WALLETPASS_MASTER_KEY } });
+});
+after(async () => {
+  if (B) await B.stop();
+  if (A) await A.stop();
+});
+
+const keyId = (gw, key) => gw.sql(`SELECT id FROM api_keys WHERE prefix = '${q(key.slice(0, 14))}'`);
+const account = (gw, key) => gw.request('GET', '/api/v1/account', { key });
+
+test('a key revoked on one process fails at once there and on the other once notified', async () => {
+  const k = A.account();
+  // both processes remember the key
+  for (const gw of [A, B]) for (let i = 0; i < 3; i++) assert.equal((await account(gw, k.key)).status, 200);
+  const d = await A.request('DELETE', `/api/v1/api_keys/${keyId(A, k.key)}`, { key: k.key });
+  assert.equal(d.status, 200, d.text);
+  // the revoking process: the very next request
+  assert.equal((await account(A, k.key)).status, 401);
+  // the other: through NOTIFY wp_auth (its time to live is ten minutes)
+  await waitFor(async () => (await account(B, k.key)).status === 401, { timeout: 60000, what: 'the revocation on B' });
+  assert.equal((await account(A, k.key)).status, 401);
+});
+
+test('a rotation and the CLI revoke reach both processes', async () => {
+  const k = A.account();
+  for (const gw of [A, B]) assert.equal((await account(gw, k.key)).status, 200);
+  const r = await B.request('POST', `/api/v1/api_keys/${keyId(A, k.key)}/rotate`, { key: k.key });
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await account(B, k.key)).status, 401);
+  await waitFor(async () => (await account(A, k.key)).status === 401, { timeout: 60000, what: 'the rotation on A' });
+  // the new key works at once on both: unknown keys are never remembered
+  for (const gw of [A, B]) assert.equal((await account(gw, r.body.key)).status, 200);
+  // a revocation by another program (the CLI) reaches both through the trigger
+  A.cli(['key', 'revoke', '--account', k.account, r.body.id]);
+  for (const gw of [A, B])
+    await waitFor(async () => (await account(gw, r.body.key)).status === 401, { timeout: 60000, what: 'the CLI revocation' });
+});
+
+test('a key is remembered: a change that sends no notification is not seen before the time to live', async () => {
+  const k = A.account();
+  assert.equal((await account(B, k.key)).status, 200);
+  // triggers off for this session: the row changes, nobody is told
+  B.sql(`SET session_replication_role = replica; UPDATE api_keys SET revoked_at = now() WHERE prefix = '${q(k.key.slice(0, 14))}'`);
+  assert.equal((await account(B, k.key)).status, 200, 'served from the cache (ten minutes to live)');
+  // any notification on the channel makes the process forget
+  B.sql('NOTIFY wp_auth');
+  await waitFor(async () => (await account(B, k.key)).status === 401, { timeout: 60000, what: 'the forgotten key' });
+});
+
+test('without a notification a revoked key stops within cache.api_key_ttl_ms', async () => {
+  const C = await startGateway({ config: { cache: { api_keys: 1000, api_key_ttl_ms: 1000 } }, dbUrl: A.dbUrl,
+    env: { WALLETPASS_MASTER_KEY: A.env.WALLETPASS_MASTER_KEY } });
+  try {
+    const k = A.account();
+    assert.equal((await account(C, k.key)).status, 200);
+    C.sql(`SET session_replication_role = replica; UPDATE api_keys SET revoked_at = now() WHERE prefix = '${q(k.key.slice(0, 14))}'`);
+    await waitFor(async () => (await account(C, k.key)).status === 401, { timeout: 60000, what: 'the time to live' });
+  } finally {
+    await C.stop();
+  }
+});
+
+test('a deleted sub-account\'s keys stop at once on the process that deleted it', async () => {
+  const agency = A.account();
+  const s = await A.request('POST', '/api/v1/accounts', { key: agency.key, body: { name: 'Shop', email: 'shop@example.com' } });
+  assert.equal(s.status, 201, s.text);
+  const sk = await A.request('POST', `/api/v1/accounts/${s.body.id}/api_keys`, { key: agency.key, body: {} });
+  assert.equal(sk.status, 201, sk.text);
+  for (const gw of [A, B]) assert.equal((await account(gw, sk.body.key)).status, 200);
+  const del = await B.request('DELETE', `/api/v1/accounts/${s.body.id}`, { key: agency.key });
+  assert.equal(del.status, 200, del.text);
+  assert.equal((await account(B, sk.body.key)).status, 401);
+  await waitFor(async () => (await account(A, sk.body.key)).status === 401, { timeout: 60000, what: 'the deletion on A' });
+});
+
+test('the plan limit holds exactly with creates racing on two processes', async () => {
+  const email = `small-${Date.now()}@example.com`;
+  const acct = A.cli(['account', 'create', '--name', 'Small', '--email', email, '--plan', 'small']);
+  const key = A.cli(['key', 'create', '--account', acct]);
+  const N = 80;
+  const results = await Promise.all(Array.from({ length: N }, (_, i) => (i % 2 ? A : B).request('POST', '/api/v1/passes', {
+    key, body: { pass_type: 'loyalty', organization_name: 'Solstice', program_name: 'Beans', serial_number: `S-${i}` },
+  })));
+  const by = {};
+  for (const r of results) by[r.status] = (by[r.status] || 0) + 1;
+  assert.deepEqual(by, { 201: 25, 402: N - 25 }, JSON.stringify(by));
+  for (const r of results) if (r.status === 402) assert.equal(r.body.error.code, 'plan_limit_reached');
+  assert.equal(Number(A.sql(`SELECT coalesce(sum(operations), 0) FROM usage_counter_rows WHERE account_id = '${q(acct)}'`)), 25);
+  assert.equal(Number(A.sql(`SELECT count(*) FROM passes WHERE account_id = '${q(acct)}'`)), 25);
+  // spread: more than one row, none above its share (25 / 8: 4 for slot 0, 3 for the others)
+  assert.ok(Number(A.sql(`SELECT count(*) FROM usage_counter_rows WHERE account_id = '${q(acct)}'`)) > 1);
+  assert.equal(A.sql(`SELECT count(*) FROM usage_counter_rows WHERE account_id = '${q(acct)}'
+    AND operations > CASE WHEN slot < 1 THEN 4 ELSE 3 END`), '0');
+  const acc = await B.request('GET', '/api/v1/account', { key });
+  assert.equal(acc.body.usage.operations, 25);
+  assert.equal(acc.body.usage.limit, 25);
+});
+
+/** pass.json of a bundle (unzip CLI). */
+function passJson(dir, buf) {
+  assert.equal(buf.subarray(0, 4).toString('binary'), 'PK\x03\x04');
+  const f = path.join(fs.mkdtempSync(path.join(dir, 'pk-')), 'p.pkpass');
+  fs.writeFileSync(f, buf);
+  return JSON.parse(execFileSync('unzip', ['-p', f, 'pass.json'], { encoding: 'utf8' }));
+}
+
+test('after a PUT answers, every download on either process is the new version; credentials count at once', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-caches-'));
+  const PTID = 'pass.com.example.caches';
+  const pki = makePki(dir, { one: PTID, two: PTID });
+  const plugins = [{ name: 'apple-signer' }, { name: 'apns' }];
+  const C = await startGateway({ config: { plugins } });
+  const D = await startGateway({ config: { plugins }, dbUrl: C.dbUrl, env: { WALLETPASS_MASTER_KEY: C.env.WALLETPASS_MASTER_KEY } });
+  const both = [C, D];
+  const dl = async (url, headers = {}) => {
+    const r = await fetch(url, { headers });
+    return { status: r.status, headers: r.headers, buf: Buffer.from(await r.arrayBuffer()) };
+  };
+  try {
+    const k = C.account();
+    const created = await C.request('POST', '/api/v1/passes', { key: k.key, body: {
+      pass_type: 'loyalty', organization_name: 'Solstice', program_name: 'Beans', serial_number: 'CACHE-1',
+      primary_fields: [{ key: 'points', label: 'Points', value: '1' }],
+    } });
+    assert.equal(created.status, 201, created.text);
+    const id = created.body.id;
+    const pkpath = `/api/v1/passes/${id}/pkpass`;
+    // no credentials yet: refused on both; uploaded on C, the next request on D signs
+    for (const gw of both) assert.equal((await gw.request('GET', pkpath, { key: k.key })).status, 409);
+    const upload = (name) => C.request('PUT', '/api/v1/credentials/apple', { key: k.key, body: {
+      p12_base64: pki.p12Base64(name), p12_password: P12_PASSWORD, pass_type_identifier: PTID, team_identifier: TEAM,
+      wwdr_pem: pki.wwdrPem,
+    } });
+    assert.equal((await upload('one')).status, 200);
+    const link = (await D.request('GET', `/api/v1/passes/${id}`, { key: k.key })).body.pkpass_url;
+    assert.ok(link, 'a link once the credentials are there');
+    const capOn = (gw) => gw.url + new URL(link).pathname + new URL(link).search;
+    const first = {};
+    for (const gw of both) {
+      for (let i = 0; i < 2; i++) {
+        const r = await dl(capOn(gw));
+        assert.equal(r.status, 200);
+        first[gw.port] = r.headers.get('etag');
+      }
+    }
+    assert.equal(first[C.port], first[D.port]);
+    // the second download of each process signed with the credentials it kept (one query, not two)
+    for (const gw of both) {
+      const m = await (await fetch(gw.url + '/metrics')).text();
+      assert.match(m, /^walletpass_credentials_cache_hits_total [1-9]/m, `credentials cache used on ${gw.port}`);
+    }
+    // new credentials: the very next download on each process is signed with them
+    assert.equal((await upload('two')).status, 200);
+    for (const gw of both) {
+      const r = await dl(capOn(gw));
+      assert.equal(r.status, 200);
+      assert.notEqual(r.headers.get('etag'), first[gw.port], 'signed with the new credentials');
+    }
+    // an older change: Last-Modified is given out, and both processes answer 304 from their caches
+    C.sql(`UPDATE passes SET updated_at = updated_at - interval '2 minutes' WHERE id = '${id}'`);
+    const token = passJson(dir, (await dl(capOn(C))).buf).authenticationToken;
+    const ws = (gw) => `${gw.url}/apple/v1/passes/${PTID}/CACHE-1`;
+    const lms = {};
+    for (const gw of both) {
+      for (let i = 0; i < 2; i++) {
+        const r = await dl(capOn(gw));
+        assert.equal(r.status, 200);
+        lms[gw.port] = r.headers.get('last-modified');
+        assert.ok(lms[gw.port], 'Last-Modified of a change a minute old');
+        assert.equal((await dl(capOn(gw), { 'if-modified-since': lms[gw.port] })).status, 304);
+        const w = await dl(ws(gw), { authorization: `ApplePass ${token}` });
+        assert.equal(w.status, 200);
+        assert.equal(passJson(dir, w.buf).loyalty?.primaryFields?.[0]?.value ?? passJson(dir, w.buf).storeCard.primaryFields[0].value, '1');
+        assert.equal((await dl(ws(gw), { authorization: `ApplePass ${token}`, 'if-modified-since': w.headers.get('last-modified') })).status, 304);
+      }
+    }
+    // the change: once the PUT answered, no process serves the old version, cached or not
+    const u = await C.request('PUT', `/api/v1/passes/${id}`, { key: k.key, body: { primary_fields: [{ key: 'points', label: 'Points', value: '2' }] } });
+    assert.equal(u.status, 200, u.text);
+    for (const gw of [D, C]) {
+      const value = (buf) => passJson(dir, buf).storeCard.primaryFields[0].value;
+      let r = await dl(capOn(gw));
+      assert.equal(r.status, 200);
+      assert.equal(value(r.buf), '2', `capability link on ${gw.port}`);
+      r = await dl(capOn(gw), { 'if-modified-since': lms[gw.port] });
+      assert.equal(r.status, 200, 'If-Modified-Since of the old version');
+      assert.equal(value(r.buf), '2');
+      r = await dl(gw.url + pkpath, { authorization: `Bearer ${k.key}` });
+      assert.equal(value(r.buf), '2', `API key on ${gw.port}`);
+      r = await dl(ws(gw), { authorization: `ApplePass ${token}` });
+      assert.equal(r.status, 200);
+      assert.equal(value(r.buf), '2', `Apple's web service on ${gw.port}`);
+    }
+    // credentials deleted on D: the next read and download on C know it (their copy is not used)
+    for (const gw of both) assert.ok((await gw.request('GET', `/api/v1/passes/${id}`, { key: k.key })).body.pkpass_url);
+    assert.equal((await D.request('DELETE', '/api/v1/credentials/apple', { key: k.key })).status, 200);
+    for (const gw of [C, D]) {
+      assert.equal((await gw.request('GET', `/api/v1/passes/${id}`, { key: k.key })).body.pkpass_url, null);
+      assert.equal((await dl(capOn(gw))).status, 409);
+    }
+  } finally {
+    await D.stop();
+    await C.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
