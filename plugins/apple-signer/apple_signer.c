@@ -701,7 +701,12 @@ static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp
     json_object *ver = wpc_json_get(pass, "version");
     long long version = ver ? json_object_get_int64(ver) : 0;
     char key[600], etag[200], code[48] = "";
-    snprintf(key, sizeof key, "%s|%s|%lld|%s|%.150s", account, pass_id, version, hash, variant ? variant : "");
+    /* Without a variant the bundle is the one the capability link serves: the same key, so the two
+     * routes share one signing instead of each build dropping the other's as an older version. */
+    if (variant)
+        snprintf(key, sizeof key, "%s|%s|%lld|%s|%.150s", account, pass_id, version, hash, variant);
+    else
+        snprintf(key, sizeof key, "%s|%s|%lld|%s", account, pass_id, version, hash);
     snprintf(etag, sizeof etag, "\"%lld-%.16s%s%.100s\"", version, hash, variant ? "-" : "", variant ? variant : "");
     build_ctx bc = {req, account, pass, creds, cred, wpc_json_get(doc, "back_fields")};
     apple_bundle_ref *ref = NULL;

@@ -230,3 +230,46 @@ test('after a PUT answers, every download on either process is the new version; 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the capability link and Apple\'s web service share one cached bundle of a version', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-caches-'));
+  const PTID = 'pass.com.example.shared';
+  const pki = makePki(dir, { one: PTID });
+  const C = await startGateway({ config: { plugins: [{ name: 'apple-signer' }, { name: 'apns' }] } });
+  const builds = async () => {
+    const m = await (await fetch(C.url + '/metrics')).text();
+    const hit = m.match(/^walletpass_apple_signer_pkpass_builds_total (\d+)/m);
+    return hit ? Number(hit[1]) : 0;
+  };
+  try {
+    const k = C.account();
+    assert.equal((await C.request('PUT', '/api/v1/credentials/apple', { key: k.key, body: {
+      p12_base64: pki.p12Base64('one'), p12_password: P12_PASSWORD, pass_type_identifier: PTID, team_identifier: TEAM,
+      wwdr_pem: pki.wwdrPem,
+    } })).status, 200);
+    const created = await C.request('POST', '/api/v1/passes', { key: k.key, body: {
+      pass_type: 'loyalty', organization_name: 'Solstice', program_name: 'Beans', serial_number: 'SHARED-1',
+      primary_fields: [{ key: 'points', label: 'Points', value: '1' }],
+    } });
+    assert.equal(created.status, 201, created.text);
+    const link = new URL(created.body.pkpass_url);
+    const cap = C.url + link.pathname + link.search;
+    const first = await fetch(cap);
+    assert.equal(first.status, 200);
+    const token = passJson(dir, Buffer.from(await first.arrayBuffer())).authenticationToken;
+    const signed = await builds();
+    assert.ok(signed >= 1, 'the first download signed');
+    for (let i = 0; i < 3; i++) {
+      const w = await fetch(`${C.url}/apple/v1/passes/${PTID}/SHARED-1`, { headers: { authorization: `ApplePass ${token}` } });
+      assert.equal(w.status, 200);
+      await w.arrayBuffer();
+      const r = await fetch(cap);
+      assert.equal(r.status, 200);
+      await r.arrayBuffer();
+    }
+    assert.equal(await builds(), signed, 'no route signed the version again');
+  } finally {
+    await C.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
