@@ -11,7 +11,7 @@
  *   - a table without account_id, or a tenant table that stays on the
  *     coordinator, is listed below with its reason;
  *   - every entry of those lists still names something that exists;
- *   - access_logs, keyed by account since migration 0018, still takes the
+ *   - access_logs, keyed by account since migration 0017, still takes the
  *     NULL account of an older gateway's unauthenticated request.
  *
  * A new table or index that breaks the rule fails here, naming it.
@@ -278,7 +278,7 @@ static void test_foreign_keys(void **state)
     assert_int_equal(bad, 0);
 }
 
-/* Migration 0018: a gateway of the release before it logs an unauthenticated request with a NULL
+/* Migration 0017: a gateway of the release before it logs an unauthenticated request with a NULL
  * account_id; the row is still written, under ''. */
 static void test_access_log_null_account(void **state)
 {

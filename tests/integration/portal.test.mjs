@@ -352,7 +352,7 @@ test('every login and failed login is in the access log, kind login, under the a
   });
   assert.ok(rows.includes(`200|${account}`));
   assert.ok(rows.includes(`401|${account}`));
-  assert.ok(rows.some((l) => l === '401|-'), 'an unknown email is logged without an account (account_id "", migration 0018)');
+  assert.ok(rows.some((l) => l === '401|-'), 'an unknown email is logged without an account (account_id "", migration 0017)');
   // the account reads them through the API: kind=login
   const k = await (await signedUp()).c; // another account sees none of them
   const mine = client(gw);

@@ -72,7 +72,7 @@ static wp_status insert_batch(wp_accesslog *al, wp_access_entry *e, int n)
         params[b + 3] = e[i].path;
         params[b + 4] = nums[i][1];
         params[b + 5] = nums[i][2];
-        params[b + 6] = e[i].account_id; /* '': not authenticated (migration 0018) */
+        params[b + 6] = e[i].account_id; /* '': not authenticated (migration 0017) */
         params[b + 7] = e[i].key_prefix[0] ? e[i].key_prefix : NULL;
         params[b + 8] = e[i].request_id;
         params[b + 9] = e[i].kind;
