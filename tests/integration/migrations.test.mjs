@@ -8,6 +8,8 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { BIN, SOURCE_DIR, createDatabase, psql } from './lib/harness.mjs';
 
+// 'close', not 'exit': a busy machine can report the exit before the last stderr bytes are read,
+// and the summary line is the last thing a migrator writes.
 function migrate(dbUrl) {
   return new Promise((resolve) => {
     const p = spawn(BIN, ['migrate'], {
@@ -16,7 +18,7 @@ function migrate(dbUrl) {
     });
     let err = '';
     p.stderr.on('data', (d) => (err += d));
-    p.on('exit', (code) => resolve({ code, err }));
+    p.on('close', (code) => resolve({ code, err }));
   });
 }
 
@@ -50,7 +52,7 @@ test('a failing migration rolls back alone and stops with its name', async () =>
     const p = spawn(BIN, ['migrate'], { env: { ...process.env, WALLETPASS_DATABASE_URL: db, WALLETPASS_CONFIG: '', WALLETPASS_MIGRATIONS_DIR: dir }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr.on('data', (d) => (err += d));
-    p.on('exit', (code) => resolve({ code, err }));
+    p.on('close', (code) => resolve({ code, err }));
   });
   assert.equal(r.code, 1);
   assert.match(r.err, /0002_bad\.sql/);
@@ -69,7 +71,7 @@ test('a database made before credential kinds upgrades to the same constraint as
     const p = spawn(BIN, ['migrate'], { env: { ...process.env, WALLETPASS_DATABASE_URL: db, WALLETPASS_CONFIG: '', WALLETPASS_MIGRATIONS_DIR: dir }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr.on('data', (d) => (err += d));
-    p.on('exit', (code) => resolve({ code, err }));
+    p.on('close', (code) => resolve({ code, err }));
   });
   const src = path.join(SOURCE_DIR, 'migrations');
   const old = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'wp-mig-old-'));
