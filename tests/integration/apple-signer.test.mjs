@@ -14,7 +14,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import https from 'node:https';
-import { startGateway, assertError } from './lib/harness.mjs';
+import { startGateway, assertError, waitFor } from './lib/harness.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-apple-'));
 const PTID = 'pass.com.example.apple';
@@ -289,6 +289,9 @@ test('with the API key: the same cached bundle; HEAD; ETag and Last-Modified giv
   const path_ = `/api/v1/passes/${p.id}/pkpass`;
   // Last-Modified has whole seconds: none while another change could still carry the same one
   gw.sql(`UPDATE passes SET updated_at = now() WHERE id = '${p.id}'`);
+  // a change made outside the API reaches the process's memory of the pass by notification
+  await waitFor(async () => (await get(p.pkpass_url)).headers.get('last-modified') === null,
+    { timeout: 30000, what: 'the change seen' });
   const fresh = await get(p.pkpass_url);
   assert.equal(fresh.status, 200);
   assert.equal(fresh.headers.get('last-modified'), null);
@@ -296,6 +299,8 @@ test('with the API key: the same cached bundle; HEAD; ETag and Last-Modified giv
     'no If-Modified-Since answered before then');
   // a minute later it is given out (the change is made older here)
   gw.sql(`UPDATE passes SET updated_at = updated_at - interval '2 minutes' WHERE id = '${p.id}'`);
+  await waitFor(async () => (await get(p.pkpass_url)).headers.get('last-modified') !== null,
+    { timeout: 30000, what: 'the older change seen' });
   const byLink = await get(p.pkpass_url);
   const byKey = await get(gw.url + path_, { authorization: `Bearer ${A.key}` });
   assert.equal(byKey.status, 200);

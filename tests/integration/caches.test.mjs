@@ -184,6 +184,9 @@ test('after a PUT answers, every download on either process is the new version; 
     }
     // an older change: Last-Modified is given out, and both processes answer 304 from their caches
     C.sql(`UPDATE passes SET updated_at = updated_at - interval '2 minutes' WHERE id = '${id}'`);
+    // a change made outside the API reaches the processes' memory through the trigger's notification
+    for (const gw of both)
+      await waitFor(async () => (await dl(capOn(gw))).headers.get('last-modified'), { timeout: 60000, what: `the older change on ${gw.port}` });
     const token = passJson(dir, (await dl(capOn(C))).buf).authenticationToken;
     const ws = (gw) => `${gw.url}/apple/v1/passes/${PTID}/CACHE-1`;
     const lms = {};
@@ -271,5 +274,59 @@ test('the capability link and Apple\'s web service share one cached bundle of a 
   } finally {
     await C.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Pass rows are served from memory (docs/caching.md "Passes"); a write's answer waits until every
+// process has forgotten what it replaced.  D is made to handle its notifications 1.5 s late: a
+// PUT answered before D forgot would let D serve the old version from memory.
+test('a PUT answers once the other process has forgotten the old row, even one that hears late', async () => {
+  const cfg = { cache: { lease_ms: 20000 } };
+  const C = await startGateway({ config: cfg });
+  const D = await startGateway({ config: cfg, dbUrl: C.dbUrl,
+    env: { WALLETPASS_MASTER_KEY: C.env.WALLETPASS_MASTER_KEY, WALLETPASS_FENCE_TEST_DELAY_MS: '1500' } });
+  const ready = async (gw) => (await (await fetch(gw.url + '/readyz')).json()).cache;
+  const hits = async (gw) => {
+    const m = (await (await fetch(gw.url + '/metrics')).text()).match(/^walletpass_pass_cache_hits_total (\d+)/m);
+    return m ? Number(m[1]) : 0;
+  };
+  try {
+    for (const gw of [C, D])
+      await waitFor(async () => { const c = await ready(gw); return c.leased && c.peers >= 1; },
+        { timeout: 120000, what: `the lease and the other process known on ${gw.port}` });
+    const k = C.account();
+    const created = await C.request('POST', '/api/v1/passes', { key: k.key, body: {
+      pass_type: 'loyalty', organization_name: 'Solstice', program_name: 'Beans',
+      primary_fields: [{ key: 'points', label: 'Points', value: '1' }] } });
+    assert.equal(created.status, 201, created.text);
+    const id = created.body.id;
+    const before = await hits(D);
+    for (let i = 0; i < 3; i++) {
+      const r = await D.request('GET', `/api/v1/passes/${id}`, { key: k.key });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.version, 1);
+    }
+    assert.ok((await hits(D)) >= before + 2, 'D answered the later reads from memory');
+    for (let v = 2; v <= 4; v++) {
+      const u = await C.request('PUT', `/api/v1/passes/${id}`, { key: k.key,
+        body: { primary_fields: [{ key: 'points', label: 'Points', value: String(v) }] } });
+      assert.equal(u.status, 200, u.text);
+      assert.equal(u.body.version, v);
+      const r = await D.request('GET', `/api/v1/passes/${id}`, { key: k.key });
+      assert.equal(r.body.version, v, 'the version the PUT answered, at once, on the other process');
+      assert.equal(r.body.primary_fields[0].value, String(v));
+      // D keeps it again: the next read is from memory and still the new version
+      assert.equal((await D.request('GET', `/api/v1/passes/${id}`, { key: k.key })).body.version, v);
+    }
+    const c = await ready(C);
+    assert.ok(c.syncs >= 3, 'each PUT waited for the others');
+    assert.equal(c.syncs_waited_out, 0, 'D answered every time: no PUT waited out the lease');
+    // a voided pass (DELETE) is voided on both at once
+    assert.equal((await C.request('DELETE', `/api/v1/passes/${id}`, { key: k.key })).status, 200);
+    const gone = await D.request('GET', `/api/v1/passes/${id}`, { key: k.key });
+    assert.equal(gone.body.status, 'voided', gone.text);
+  } finally {
+    await D.stop();
+    await C.stop();
   }
 });

@@ -30,6 +30,16 @@ static void readyz(wp_req *req, void *ud)
     /* The live gateways sharing the database, as this one last counted them: the divisor of
      * the deployment-wide limits (docs/operations.md, "Several gateways"). */
     json_object_object_add(body, "processes", json_object_new_int(wp_jobs_live_processes(srv->jobs)));
+    /* The pass cache's state (docs/caching.md, "Passes"): served from memory only while leased */
+    wp_fence_stats fs;
+    wp_fence_stats_get(srv->fence, &fs);
+    json_object *cache = json_object_new_object();
+    json_object_object_add(cache, "passes", json_object_new_boolean(srv->passcache != NULL));
+    json_object_object_add(cache, "leased", json_object_new_boolean(fs.leased));
+    json_object_object_add(cache, "peers", json_object_new_int(fs.peers));
+    json_object_object_add(cache, "syncs", json_object_new_int64((int64_t)fs.syncs));
+    json_object_object_add(cache, "syncs_waited_out", json_object_new_int64((int64_t)fs.syncs_waited_out));
+    json_object_object_add(body, "cache", cache);
     char text[1024];
     if (wp_config_public_url_warning(srv->cfg, text, sizeof text)) {
         json_object *w = json_object_new_object();

@@ -27,6 +27,7 @@
 #include "keepalive.h"
 #include "ids.h"
 #include "log.h"
+#include "passcache.h"
 #include "passes.h"
 #include "portal.h"
 #include "share.h"
@@ -492,8 +493,15 @@ wp_status wp_server_init(wp_server *srv, wp_config *cfg, wp_err *err)
     if (cfg->cache_credentials > 0 &&
         wp_lru_new((size_t)cfg->cache_credentials, (size_t)cfg->cache_credentials << 14, &srv->credcache) != WP_OK)
         return wp_err_set(err, WP_ENOMEM, "out of memory");
+    if (cfg->cache_passes > 0 && wp_lru_new((size_t)cfg->cache_passes, (size_t)cfg->cache_passes_mb << 20,
+                                            &srv->passcache) != WP_OK)
+        return wp_err_set(err, WP_ENOMEM, "out of memory");
+    if (cfg->cache_passes > 0 && wp_lru_new((size_t)cfg->cache_passes, (size_t)cfg->cache_passes << 8,
+                                            &srv->secretcache) != WP_OK)
+        return wp_err_set(err, WP_ENOMEM, "out of memory");
     srv->domain = (wp_domain){.cfg = cfg, .db = srv->db, .vault = srv->vault, .jobs = srv->jobs, .events = srv->events,
-                              .credcache = srv->credcache};
+                              .credcache = srv->credcache, .passcache = srv->passcache,
+                              .secretcache = srv->secretcache, .metrics = srv->metrics};
     if ((st = wp_events_routes(srv->router, err)) != WP_OK) return st;
     if ((st = wp_passes_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
     if ((st = wp_share_routes(srv->router, &srv->domain, err)) != WP_OK) return st;
@@ -529,6 +537,22 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
         url_origin(cfg->public_url, srv->https_origin, sizeof srv->https_origin);
     }
     if (cfg->portal_enabled && !wp_server_dashboard_found(cfg, warning, sizeof warning)) wp_log_warn("%s", warning);
+    /* The fence before anything that serves or delivers: writes wait on it (fence.h).  Through a
+     * transaction pooler without a direct listen_url no process can listen, so none caches. */
+    if (!(cfg->db_transaction_pooling && !cfg->db_listen_url)) {
+        const char *delay = getenv("WALLETPASS_FENCE_TEST_DELAY_MS");
+        wp_fence_options fo = {.direct_url = cfg->db_listen_url, .lease_ms = cfg->cache_lease_ms,
+                               .test_delay_ms = delay ? atoi(delay) : 0};
+        wp_status fst = wp_fence_start(srv->db, &fo, wp_passcache_on_notify, srv->passcache, &srv->fence, err);
+        if (fst != WP_OK) return fst;
+        srv->domain.fence = srv->fence;
+        srv->http.fence = srv->fence;
+        wp_events_set_fence(srv->events, srv->fence);
+        wp_jobs_set_fence(srv->jobs, srv->fence);
+    } else if (cfg->cache_passes > 0) {
+        wp_log_info("pass cache: no database.listen_url with database.transaction_pooling, so no LISTEN: every pass "
+                    "read goes to the database");
+    }
     wp_status jst = wp_jobs_start(srv->jobs, err);
     if (jst != WP_OK) return jst;
     /* Through a transaction pooler a LISTEN hears nothing: a direct listen_url, else the key
@@ -609,6 +633,18 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     return WP_OK;
 }
 
+/* After the server stopped; a job still running (start failed half-way) no longer waits on it. */
+static void stop_fence(wp_server *srv)
+{
+    if (!srv->fence) return;
+    if (srv->events) wp_events_set_fence(srv->events, NULL);
+    if (srv->jobs) wp_jobs_set_fence(srv->jobs, NULL);
+    srv->domain.fence = NULL;
+    srv->http.fence = NULL;
+    wp_fence_stop(srv->fence);
+    srv->fence = NULL;
+}
+
 void wp_server_stop(wp_server *srv)
 {
     if (srv->mg) mg_stop(srv->mg);
@@ -618,6 +654,7 @@ void wp_server_stop(wp_server *srv)
     srv->sweep = NULL;
     wp_listener_stop(srv->auth_listener);
     srv->auth_listener = NULL;
+    stop_fence(srv);
     if (srv->accesslog) wp_accesslog_flush(srv->accesslog);
 }
 
@@ -625,8 +662,11 @@ void wp_server_free(wp_server *srv)
 {
     wp_sweep_stop(srv->sweep); /* when start failed after it began */
     wp_listener_stop(srv->auth_listener);
+    stop_fence(srv);
     wp_keycache_free(srv->keycache);
     wp_lru_free(srv->credcache);
+    wp_lru_free(srv->passcache);
+    wp_lru_free(srv->secretcache);
     if (srv->accesslog) wp_accesslog_stop(srv->accesslog);
     wp_events_free(srv->events);
     wp_jobs_free(srv->jobs);

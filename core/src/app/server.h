@@ -40,6 +40,9 @@ typedef struct wp_server {
     wp_keycache *keycache;      /* API key -> account (keycache.h) */
     wp_listener *auth_listener; /* forgets the keycache on NOTIFY wp_auth */
     wp_lru *credcache;          /* decrypted credentials under their stamps (domain.h) */
+    wp_lru *passcache;          /* pass rows read by requests (passcache.h); NULL: none */
+    wp_lru *secretcache;        /* (serial, secret) -> pass (domain.h); NULL: none */
+    wp_fence *fence;            /* the cache fence (fence.h); NULL: no LISTEN possible */
     struct mg_context *mg;
     wp_tls *tls;                /* server.tls: certificate and key in use; NULL: plain HTTP */
     wp_proxies proxies;         /* server.trusted_proxies */

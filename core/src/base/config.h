@@ -66,6 +66,9 @@ typedef struct wp_config {
     int cache_api_keys;         /* API keys remembered per process; 0: none */
     int cache_api_key_ttl_ms;   /* a remembered key is read again after this long at the latest */
     int cache_credentials;      /* decrypted credentials kept per process; 0: none */
+    int cache_passes;           /* pass rows kept per process; 0: none */
+    int cache_passes_mb;        /* ... and their bound in MiB */
+    int cache_lease_ms;         /* the fence's lease (store/fence.h): the longest a write waits for another process */
     /* access log */
     int access_log_flush_ms;
     int access_log_batch;

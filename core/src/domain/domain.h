@@ -16,7 +16,9 @@
 #include "db.h"
 #include "events.h"
 #include "jobs.h"
+#include "fence.h"
 #include "lru.h"
+#include "metrics.h"
 #include "vault.h"
 
 typedef struct wp_domain {
@@ -32,6 +34,14 @@ typedef struct wp_domain {
     /* Decrypted credentials by (account, kind), each under its row's stamp
      * (plugin/host_passes.c, docs/caching.md); NULL: none kept. */
     wp_lru *credcache;
+    /* Pass rows read by requests (passcache.h), served while the fence holds its lease;
+     * NULL: none kept.  fence NULL: this process caches nothing and syncs with nobody. */
+    wp_lru *passcache;
+    wp_fence *fence;
+    /* Which pass a (serial, per-pass secret) names (plugin/host_passes.c): never stale, as a
+     * secret is written once with its pass, whose row is checked on every use.  NULL: none. */
+    wp_lru *secretcache;
+    wp_metrics *metrics; /* NULL: nothing counted */
 } wp_domain;
 
 #endif

@@ -18,6 +18,7 @@
 #include "ids.h"
 #include "log.h"
 #include "metering.h"
+#include "passcache.h"
 #include "vault.h"
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -298,17 +299,25 @@ static wp_status select_pass(PGconn *db, const char *account_id, const char *id,
 }
 
 /* The pass, and (with a current memo) the credential stamps of its account in the same query. */
-static wp_status select_pass_memo(PGconn *db, const char *account_id, const char *id, PGresult **r, wp_err *err)
+static wp_status select_pass_memo(wp_domain *dom, PGconn *db, const char *account_id, const char *id, PGresult **r,
+                                  wp_err *err)
 {
     if (!wp_cred_memo_current()) return select_pass(db, account_id, id, 0, r, err);
-    const char *params[] = {account_id, id};
-    wp_status st = wp_db_query(db, "SELECT " PASS_COLS ", " WP_CRED_STAMPS_SQL " FROM passes WHERE account_id = $1 AND id = $2",
-                               2, params, r, err);
-    if (st != WP_OK) return st;
-    if (PQntuples(*r) != 1) {
-        PQclear(*r);
-        *r = NULL;
-        return wp_err_param(err, WP_ENOTFOUND, "id", "no pass %s", id);
+    /* In a request the row may come from memory (passcache.h); a missing pass is never kept, and
+     * a transaction that may have written reads its own */
+    if (PQtransactionStatus(db) != PQTRANS_IDLE || !wp_passcache_get(dom, account_id, id, r)) {
+        uint64_t gen = wp_passcache_generation(dom);
+        const char *params[] = {account_id, id};
+        wp_status st = wp_db_query(
+            db, "SELECT " PASS_COLS ", " WP_CRED_STAMPS_SQL " FROM passes WHERE account_id = $1 AND id = $2", 2,
+            params, r, err);
+        if (st != WP_OK) return st;
+        if (PQntuples(*r) != 1) {
+            PQclear(*r);
+            *r = NULL;
+            return wp_err_param(err, WP_ENOTFOUND, "id", "no pass %s", id);
+        }
+        if (PQtransactionStatus(db) == PQTRANS_IDLE) wp_passcache_put(dom, account_id, id, *r, gen);
     }
     wp_cred_memo_fill(account_id, PQgetisnull(*r, 0, C_GONE + 1) ? NULL : PQgetvalue(*r, 0, C_GONE + 1));
     return WP_OK;
@@ -513,7 +522,7 @@ wp_status wp_pass_get(wp_domain *dom, PGconn *db, const char *account_id, const 
 {
     *out = NULL;
     PGresult *r;
-    wp_status st = select_pass_memo(db, account_id, pass_id, &r, err);
+    wp_status st = select_pass_memo(dom, db, account_id, pass_id, &r, err);
     if (st != WP_OK) return st;
     json_object *res = resource_from_row(r, 0, NULL);
     PQclear(r);
@@ -931,7 +940,7 @@ wp_status wp_pass_load_stamped(wp_domain *dom, const char *account_id, const cha
     PGconn *db = wp_db_acquire(dom->db, err);
     if (!db) return err ? err->status : WP_EUNAVAIL;
     PGresult *r;
-    wp_status st = select_pass_memo(db, account_id, pass_id, &r, err);
+    wp_status st = select_pass_memo(dom, db, account_id, pass_id, &r, err);
     wp_db_release(dom->db, db);
     if (st != WP_OK) return st;
     st = loaded_from_row(r, 0, out);

@@ -412,8 +412,20 @@ void wp_resp_send_deferred(wp_req *req)
     send_now(req, req->status, req->capture_ctype[0] ? req->capture_ctype : NULL, req->capture, req->capture_len);
 }
 
+/* A write's answer waits until no gateway process serves from memory what it replaced
+ * (fence.h); a failed write changed nothing. */
+static void fence_before_answer(wp_req *req, int status)
+{
+    const char *m = req->ri->request_method;
+    if (!req->env->fence || req->fence_skip || status >= 400 || strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 ||
+        strcmp(m, "OPTIONS") == 0)
+        return;
+    wp_fence_sync(req->env->fence);
+}
+
 static void send_now(wp_req *req, int status, const char *content_type, const void *body, size_t len)
 {
+    fence_before_answer(req, status);
     char date[64];
     time_t now = time(NULL);
     struct tm tm;

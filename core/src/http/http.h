@@ -20,6 +20,7 @@
 #include "config.h"
 #include "db.h"
 #include "err.h"
+#include "fence.h"
 #include "json_strict.h"
 #include "keycache.h"
 
@@ -48,6 +49,9 @@ typedef struct wp_http_env {
     /* The process's remembered API keys: a handler that revokes a key
      * forgets them here once the revocation committed (keycache.h).  NULL: none. */
     wp_keycache *keycache;
+    /* The cache fence (fence.h): an answer to a write waits for wp_fence_sync, so no
+     * process serves from memory what the write replaced.  NULL: nobody caches passes. */
+    wp_fence *fence;
 } wp_http_env;
 
 typedef struct wp_req {
@@ -103,6 +107,9 @@ typedef struct wp_req {
     /* A call made in process on behalf of another request (inproc.h): no
      * connection; ri is the host's, the response is kept in capture. */
     bool inproc;
+    /* The request only added rows (a pass created): its answer need not wait for the
+     * fence, as no process can hold what did not exist (send_now in http.c). */
+    bool fence_skip;
 } wp_req;
 
 /* Named path parameter (":id") or NULL. */

@@ -27,6 +27,7 @@ static void create_pass(wp_req *req, void *ud)
     wp_domain *dom = ud;
     json_object *in, *res = NULL;
     PGconn *db;
+    req->fence_skip = true; /* a new pass: no process holds it */
     if (!wp_handler_begin(req, NULL, &in, &db)) return;
     wp_err err;
     wp_err_clear(&err);

@@ -4,6 +4,7 @@
  */
 #include "plugin_host.h"
 
+#include <openssl/sha.h>
 #include <time.h>
 
 /* ---- ABI 1.2 ------------------------------------------------------------ */
@@ -392,6 +393,43 @@ wp_status wp_host_pass_secret_put(wp_plugin *p, wp_req *req, const char *account
     return st == WP_OK ? wp_plugin_ok() : secret_fail(st, &e);
 }
 
+/* The secret cache's key: plugin, name, serial and the SHA-256 of the secret (never the secret). */
+static int secret_key(const char *plugin, const char *name, const char *serial, const char *secret, char *out,
+                      size_t len)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)secret, strlen(secret), md);
+    int n = snprintf(out, len, "%s\n%s\n%s\n", plugin, name, serial);
+    if (n < 0 || (size_t)n + 2 * sizeof md >= len) return -1;
+    for (size_t i = 0; i < sizeof md; i++) snprintf(out + n + 2 * i, 3, "%02x", md[i]);
+    OPENSSL_cleanse(md, sizeof md);
+    return n + 2 * (int)sizeof md;
+}
+
+/* wp_pass_load, from the pass rows (passcache.h) when in a request: the stamped read */
+static wp_status load_for_request(wp_domain *dom, const char *account, const char *pass_id, json_object **doc,
+                                  wp_err *e)
+{
+    return dom->credcache && wp_cred_memo_current() ? wp_pass_load_stamped(dom, account, pass_id, doc, e)
+                                                    : wp_pass_load(dom, NULL, account, pass_id, doc, e);
+}
+
+/* The pass of doc (wp_pass_load's) still carries serial: a pass whose serial changed is not
+ * found under its old one, and one gone answers like an unknown one. */
+static int serial_is(json_object *doc, const char *serial)
+{
+    json_object *pass, *sn;
+    return json_object_object_get_ex(doc, "pass", &pass) && json_object_object_get_ex(pass, "serial_number", &sn) &&
+           json_object_is_type(sn, json_type_string) && strcmp(json_object_get_string(sn), serial) == 0;
+}
+
+/*
+ * Which pass a (serial, secret) names does not change: a secret is written
+ * once with its pass.  So the answer is kept (dom->secretcache, keyed by the
+ * secret's hash) and, when found again, the pass itself is read as any
+ * request reads it (from memory while the fence allows, passcache.h), which
+ * tells whether it still exists under that serial.
+ */
 wp_status wp_host_pass_secret_find(wp_plugin *p, const char *name, const char *serial_number, const char *secret,
                                     json_object **out)
 {
@@ -402,16 +440,42 @@ wp_status wp_host_pass_secret_find(wp_plugin *p, const char *name, const char *s
         return wp_plugin_failf(WP_EUNAVAIL, "pass_secret_find: passes are not available in this process");
     wp_err e;
     wp_err_clear(&e);
-    char account[64], pass_id[64];
-    wp_status st = wp_pass_secret_find(dom, NULL, p->name, name, serial_number, secret, account, sizeof account,
-                                       pass_id, sizeof pass_id, &e);
+    char account[64], pass_id[64], key[400], val[130];
+    int kl = dom->secretcache && name && serial_number && secret
+                 ? secret_key(p->name, name, serial_number, secret, key, sizeof key)
+                 : -1;
+    size_t vl = 0;
+    json_object *doc = NULL;
+    wp_status st;
+    if (kl > 0 && wp_lru_get(dom->secretcache, key, (size_t)kl, mono_s(), -1, val, sizeof val - 1, &vl) &&
+        vl < sizeof val) {
+        val[vl] = '\0';
+        char *nl = strchr(val, '\n');
+        if (nl && (size_t)(nl - val) < sizeof account && strlen(nl + 1) < sizeof pass_id) {
+            memcpy(account, val, (size_t)(nl - val));
+            account[nl - val] = '\0';
+            memcpy(pass_id, nl + 1, strlen(nl + 1) + 1);
+            st = load_for_request(dom, account, pass_id, &doc, &e);
+            if (st == WP_OK && serial_is(doc, serial_number)) return pass_shape(doc, account, out);
+            json_object_put(doc);
+            doc = NULL;
+            wp_err_clear(&e);
+            if (st == WP_ENOTFOUND || st == WP_OK) wp_lru_remove(dom->secretcache, key, (size_t)kl);
+        }
+    }
+    st = wp_pass_secret_find(dom, NULL, p->name, name, serial_number, secret, account, sizeof account, pass_id,
+                             sizeof pass_id, &e);
     if (st == WP_EAUTH) return wp_plugin_failf(WP_EAUTH, "no such pass, or not its secret");
     if (st != WP_OK) return secret_fail(st, &e);
-    json_object *doc = NULL;
     wp_err_clear(&e);
     /* found a moment ago; a pass gone since answers as an unknown one */
-    if ((st = wp_pass_load(dom, NULL, account, pass_id, &doc, &e)) == WP_ENOTFOUND)
+    if ((st = load_for_request(dom, account, pass_id, &doc, &e)) == WP_ENOTFOUND)
         return wp_plugin_failf(WP_EAUTH, "no such pass, or not its secret");
     if (st != WP_OK) return secret_fail(st, &e);
+    if (kl > 0) {
+        int n = snprintf(val, sizeof val, "%s\n%s", account, pass_id);
+        if (n > 0 && (size_t)n < sizeof val)
+            wp_lru_put(dom->secretcache, key, (size_t)kl, val, (size_t)n, wp_lru_generation(dom->secretcache), mono_s());
+    }
     return pass_shape(doc, account, out);
 }

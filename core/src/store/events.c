@@ -3,6 +3,7 @@
  */
 #include "events.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +21,12 @@ typedef struct subscription {
     int max_attempts;
     wp_event_fn fn;
     void *ud;
+    wp_events *ev;
 } subscription;
 
 struct wp_events {
     wp_jobs *q;
+    wp_fence *_Atomic fence;
     subscription **subs;
     int nsubs;
 };
@@ -45,6 +48,8 @@ wp_status wp_events_new(wp_jobs *q, wp_events **out, wp_err *err)
     return WP_OK;
 }
 
+void wp_events_set_fence(wp_events *ev, wp_fence *fence) { atomic_store(&ev->fence, fence); }
+
 void wp_events_free(wp_events *ev)
 {
     if (!ev) return;
@@ -63,6 +68,10 @@ static wp_status deliver(const char *kind, json_object *payload, const char *job
                          wp_err *err)
 {
     const subscription *s = ud;
+    /* What the event tells of (a pass changed) committed before it: once every process has
+     * forgotten what it replaced, a push or a webhook cannot make a device or a client
+     * fetch the old version from some process's memory. */
+    wp_fence_sync(atomic_load(&s->ev->fence));
     json_object *id, *type, *acct, *data = NULL;
     if (!json_object_object_get_ex(payload, "event_id", &id) || !json_object_object_get_ex(payload, "type", &type) ||
         !json_object_object_get_ex(payload, "account_id", &acct))
@@ -111,6 +120,7 @@ wp_status wp_events_subscribe(wp_events *ev, const char *type, const char *subsc
     }
     s->fn = fn;
     s->ud = ud;
+    s->ev = ev;
     s->max_attempts = 1 + nretries;
     wp_status st = wp_jobs_register(ev->q, kind, deliver, s, retry_delays_s, nretries, err);
     if (st != WP_OK) {

@@ -38,6 +38,7 @@
 #include <libpq-fe.h>
 
 #include "err.h"
+#include "fence.h"
 #include "jobs.h"
 
 #define WP_EVENT_SCHEMA 1   /* the version of the event document this host emits */
@@ -59,6 +60,10 @@ typedef wp_status (*wp_event_fn)(const wp_event_delivery *d, void *ud, wp_err *e
 /* The bus borrows q, which must outlive it. */
 wp_status wp_events_new(wp_jobs *q, wp_events **out, wp_err *err);
 void wp_events_free(wp_events *ev);
+
+/* Each delivery first waits for wp_fence_sync(fence) (fence.h); NULL (the default): no wait.
+ * Set before deliveries run, cleared before the fence stops. */
+void wp_events_set_fence(wp_events *ev, wp_fence *fence);
 
 /*
  * Subscribes `fn` to events of `type` (exact, or "*" for all).  A

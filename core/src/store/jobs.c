@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ typedef struct worker {
 
 struct wp_jobs {
     wp_db *db;
+    wp_fence *_Atomic fence; /* wp_jobs_set_fence */
     char *db_url;
     wp_jobs_config cfg;
     job_kind *kinds;
@@ -363,6 +365,9 @@ static void finish(wp_jobs *q, PGconn **c, const claimed *j, const job_kind *k, 
     const char *sql;
     int n = 3;
     if (st == WP_OK) {
+        /* What the job changed (passes of a template, a batch) is forgotten by every process
+         * before the job is seen done (fence.h). */
+        wp_fence_sync(atomic_load(&q->fence));
         sql = "UPDATE jobs SET status = 'done', finished_at = now(), updated_at = now(), locked_by = NULL,"
               " locked_until = NULL WHERE id = $1 AND locked_by = $2 AND attempts = $3::int AND status = 'running'";
     } else if (st != WP_FAIL && j->attempts < max_attempts) {
@@ -878,6 +883,8 @@ static char *kinds_literal(const wp_jobs *q)
     snprintf(s + len, cap - len, "}");
     return s;
 }
+
+void wp_jobs_set_fence(wp_jobs *q, wp_fence *fence) { atomic_store(&q->fence, fence); }
 
 wp_status wp_jobs_start(wp_jobs *q, wp_err *err)
 {

@@ -46,6 +46,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "fence.h"
 
 typedef struct wp_jobs wp_jobs;
 
@@ -140,6 +141,10 @@ wp_status wp_jobs_enqueue_opts(wp_jobs *q, PGconn *conn, const char *account_id,
 /* Starts the maintenance thread and (when any kind is registered) the workers.
  * Closes registration. */
 wp_status wp_jobs_start(wp_jobs *q, wp_err *err);
+
+/* A job that succeeded waits for wp_fence_sync(fence) (fence.h) before it is marked done.
+ * NULL (the default): no wait.  Cleared before the fence stops. */
+void wp_jobs_set_fence(wp_jobs *q, wp_fence *fence);
 /* Stops claiming, waits for running handlers to return, and hands jobs
  * claimed but not started back to the queue.  Safe to call twice. */
 void wp_jobs_stop(wp_jobs *q);

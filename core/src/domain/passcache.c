@@ -1,0 +1,168 @@
+/*
+ * passcache.c - see passcache.h.
+ *
+ * A row is stored as its fields one after the other: for each, the name,
+ * the type and the value with its length (-1: NULL), so a hit is rebuilt as
+ * the PGresult the query would have given (libpq's PQsetResultAttrs and
+ * PQsetvalue) and the code reading it does not know the difference.
+ */
+#include "passcache.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fence.h"
+#include "metrics.h"
+
+/* The key: "account\npass". */
+static int key_of(const char *account_id, const char *pass_id, char *out, size_t len)
+{
+    size_t a = strlen(account_id), p = strlen(pass_id);
+    if (a + 1 + p > len) return -1;
+    memcpy(out, account_id, a);
+    out[a] = '\n';
+    memcpy(out + a + 1, pass_id, p);
+    return (int)(a + 1 + p);
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void count(wp_domain *dom, int hit)
+{
+    if (!dom->metrics) return;
+    if (hit)
+        wp_metrics_counter_add(dom->metrics, "walletpass_pass_cache_hits_total",
+                               "pass reads answered from the process's memory", 1);
+    else
+        wp_metrics_counter_add(dom->metrics, "walletpass_pass_cache_misses_total",
+                               "pass reads that went to the database while the cache could serve", 1);
+}
+
+static void put_u32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static PGresult *decode(const unsigned char *b, size_t len)
+{
+    if (len < 4) return NULL;
+    uint32_t nf = get_u32(b);
+    if (nf == 0 || nf > 64) return NULL;
+    size_t at = 4;
+    PGresAttDesc attrs[64];
+    memset(attrs, 0, sizeof attrs);
+    const unsigned char *vals[64];
+    int lens[64];
+    for (uint32_t i = 0; i < nf; i++) {
+        if (at + 12 > len) return NULL;
+        uint32_t nl = get_u32(b + at), typ = get_u32(b + at + 4), vl = get_u32(b + at + 8);
+        at += 12;
+        size_t vlen = vl == UINT32_MAX ? 0 : vl;
+        if (nl > len - at || vlen > len - at - nl) return NULL;
+        attrs[i].name = (char *)(b + at); /* NUL-terminated when stored */
+        attrs[i].typid = typ;
+        attrs[i].typlen = -1;
+        attrs[i].atttypmod = -1;
+        at += nl;
+        vals[i] = b + at;
+        lens[i] = vl == UINT32_MAX ? -1 : (int)vl;
+        at += vlen;
+    }
+    PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    if (!r) return NULL;
+    if (!PQsetResultAttrs(r, (int)nf, attrs)) {
+        PQclear(r);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < nf; i++)
+        if (!PQsetvalue(r, 0, (int)i, lens[i] < 0 ? NULL : (char *)vals[i], lens[i])) {
+            PQclear(r);
+            return NULL;
+        }
+    return r;
+}
+
+int wp_passcache_get(wp_domain *dom, const char *account_id, const char *pass_id, PGresult **out)
+{
+    *out = NULL;
+    if (!dom->passcache || !wp_fence_leased(dom->fence)) return 0;
+    char key[160];
+    int kl = key_of(account_id, pass_id, key, sizeof key);
+    if (kl < 0) return 0;
+    unsigned char small[16384];
+    unsigned char *buf = small;
+    size_t cap = sizeof small, len = 0;
+    int got = wp_lru_get(dom->passcache, key, (size_t)kl, mono_s(), -1, buf, cap, &len);
+    if (got && len > cap) { /* a larger row: fetched again whole (it may have gone meanwhile) */
+        buf = malloc(len);
+        cap = len;
+        got = buf && wp_lru_get(dom->passcache, key, (size_t)kl, mono_s(), -1, buf, cap, &len) && len <= cap;
+    }
+    PGresult *r = got ? decode(buf, len) : NULL;
+    if (buf != small) free(buf);
+    count(dom, r != NULL);
+    *out = r;
+    return r != NULL;
+}
+
+uint64_t wp_passcache_generation(wp_domain *dom) { return dom->passcache ? wp_lru_generation(dom->passcache) : 0; }
+
+void wp_passcache_put(wp_domain *dom, const char *account_id, const char *pass_id, const PGresult *r, uint64_t gen)
+{
+    if (!dom->passcache || !dom->fence || PQntuples(r) != 1) return;
+    char key[160];
+    int kl = key_of(account_id, pass_id, key, sizeof key);
+    int nf = PQnfields(r);
+    if (kl < 0 || nf < 1 || nf > 64) return;
+    size_t len = 4;
+    for (int i = 0; i < nf; i++)
+        len += 12 + strlen(PQfname(r, i)) + 1 + (PQgetisnull(r, 0, i) ? 0 : (size_t)PQgetlength(r, 0, i));
+    unsigned char *b = malloc(len);
+    if (!b) return; /* not kept: the next read goes to the database */
+    put_u32(b, (uint32_t)nf);
+    size_t at = 4;
+    for (int i = 0; i < nf; i++) {
+        const char *name = PQfname(r, i);
+        size_t nl = strlen(name) + 1;
+        int null = PQgetisnull(r, 0, i);
+        uint32_t vl = null ? UINT32_MAX : (uint32_t)PQgetlength(r, 0, i);
+        put_u32(b + at, (uint32_t)nl);
+        put_u32(b + at + 4, (uint32_t)PQftype(r, i));
+        put_u32(b + at + 8, vl);
+        at += 12;
+        memcpy(b + at, name, nl);
+        at += nl;
+        if (!null) {
+            memcpy(b + at, PQgetvalue(r, 0, i), vl);
+            at += vl;
+        }
+    }
+    wp_lru_put(dom->passcache, key, (size_t)kl, b, len, gen, mono_s());
+    free(b);
+}
+
+void wp_passcache_on_notify(void *ud, const char *what)
+{
+    wp_lru *c = ud;
+    if (!c) return;
+    /* "account/pass" forgets one row; anything else ("*", or NULL: notifications lost) all */
+    const char *slash = what ? strchr(what, '/') : NULL;
+    if (slash && slash != what && slash[1] && slash[1] != '*' && strlen(what) < 160) {
+        char key[160];
+        size_t n = strlen(what);
+        memcpy(key, what, n);
+        key[slash - what] = '\n';
+        wp_lru_remove(c, key, n);
+        return;
+    }
+    wp_lru_clear(c);
+}

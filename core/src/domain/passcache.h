@@ -1,0 +1,38 @@
+/*
+ * passcache.h - the pass rows that requests read, kept in memory by each
+ * gateway process.
+ *
+ * A download (by its capability link, by Apple's web service) and
+ * GET /api/v1/passes/:id read one row: the pass, its account's mode and
+ * deletion, and the stamps of the credentials it is signed with
+ * (credmemo.h).  That row is kept under (account, pass), bounded by
+ * cache.passes entries and cache.passes_mb, and served only while the
+ * process holds the fence's lease (fence.h): every change committed to the
+ * pass, its account or its credentials has then been forgotten here, and a
+ * write that answered waited for every process to forget (docs/caching.md,
+ * "Passes").  A generation (lru.h) keeps a read that raced an invalidation
+ * from storing what it read before it.
+ *
+ * Thread-safe.  The rows handed out are the caller's (PQclear).
+ */
+#ifndef WP_PASSCACHE_H
+#define WP_PASSCACHE_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "domain.h"
+
+/* 1 and *out a one-row result (the caller's) when the row is held and may be served. */
+int wp_passcache_get(wp_domain *dom, const char *account_id, const char *pass_id, PGresult **out);
+
+/* The generation to read before the database (wp_passcache_put's gen). */
+uint64_t wp_passcache_generation(wp_domain *dom);
+
+/* Keeps row 0 of r (left the caller's) unless an invalidation came after gen. */
+void wp_passcache_put(wp_domain *dom, const char *account_id, const char *pass_id, const PGresult *r, uint64_t gen);
+
+/* The fence's invalidation handler (fence.h): ud is the cache (wp_lru). */
+void wp_passcache_on_notify(void *ud, const char *what);
+
+#endif
