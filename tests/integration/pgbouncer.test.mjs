@@ -196,6 +196,12 @@ test('through PgBouncer with listen_url: the key cache LISTENs on the direct con
     const db = new URL(direct).pathname.slice(1);
     await waitFor(() => psql(adminUrl(), `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}'
       AND application_name = 'walletpass-listener'`) === '2', { timeout: 60000, what: 'both key caches LISTENing directly' });
+    // the pass cache's fence too: both gateways hold its lease and know each other
+    await waitFor(() => psql(adminUrl(), `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}'
+      AND application_name = 'walletpass-fence'`) === '2', { timeout: 60000, what: 'both fences LISTENing directly' });
+    for (const gw of [A, B])
+      await waitFor(async () => { const c = (await gw.request('GET', '/readyz')).body.cache; return c.leased && c.peers === 1; },
+        { timeout: 60000, what: 'the fences leased and each knowing the other' });
     const k = await revokeOnA(A, B);
     // ten minutes to live: only the notification can reach B
     await waitFor(async () => (await account(B, k.key)).status === 401, { timeout: 60000, what: 'the revocation on B' });
@@ -209,6 +215,9 @@ test('through PgBouncer without listen_url: no LISTEN, a revoked key stops on an
   const { A, B } = await twoGateways(createDatabase(), {}, { api_keys: 1000, api_key_ttl_ms: 1000 });
   try {
     assert.match(B.stderr(), /api key cache: no database.listen_url .* within cache.api_key_ttl_ms \(1000 ms\)/);
+    // nor can the pass cache's fence: no process serves pass rows from memory
+    assert.match(B.stderr(), /pass cache: no database.listen_url .* every pass read goes to the database/);
+    assert.equal((await B.request('GET', '/readyz')).body.cache.leased, false);
     const k = await revokeOnA(A, B);
     await waitFor(async () => (await account(B, k.key)).status === 401, { timeout: 60000, what: 'the time to live on B' });
   } finally {

@@ -937,12 +937,18 @@ wp_status wp_pass_load_stamped(wp_domain *dom, const char *account_id, const cha
                                wp_err *err)
 {
     *out = NULL;
-    PGconn *db = wp_db_acquire(dom->db, err);
-    if (!db) return err ? err->status : WP_EUNAVAIL;
     PGresult *r;
-    wp_status st = select_pass_memo(dom, db, account_id, pass_id, &r, err);
-    wp_db_release(dom->db, db);
-    if (st != WP_OK) return st;
+    wp_status st;
+    if (wp_cred_memo_current() && wp_passcache_get(dom, account_id, pass_id, &r)) {
+        /* from memory: no connection taken from the pool (a download storm needs none) */
+        wp_cred_memo_fill(account_id, PQgetisnull(r, 0, C_GONE + 1) ? NULL : PQgetvalue(r, 0, C_GONE + 1));
+    } else {
+        PGconn *db = wp_db_acquire(dom->db, err);
+        if (!db) return err ? err->status : WP_EUNAVAIL;
+        st = select_pass_memo(dom, db, account_id, pass_id, &r, err);
+        wp_db_release(dom->db, db);
+        if (st != WP_OK) return st;
+    }
     st = loaded_from_row(r, 0, out);
     PQclear(r);
     return st;

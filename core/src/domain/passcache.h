@@ -2,7 +2,7 @@
  * passcache.h - the pass rows that requests read, kept in memory by each
  * gateway process.
  *
- * A download (by its capability link, by Apple's web service) and
+ * A download (by its capability link, by a platform's own web service) and
  * GET /api/v1/passes/:id read one row: the pass, its account's mode and
  * deletion, and the stamps of the credentials it is signed with
  * (credmemo.h).  That row is kept under (account, pass), bounded by

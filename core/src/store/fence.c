@@ -292,10 +292,13 @@ static PGconn *fence_conn(wp_fence *f)
 {
     wp_err err;
     wp_err_clear(&err);
-    PGconn *c = f->direct_url ? wp_db_connect_url(f->direct_url, "walletpass-listener", &err)
+    PGconn *c = f->direct_url ? wp_db_connect_url(f->direct_url, "walletpass-fence", &err)
                               : wp_db_connect_raw(f->db, &err);
     if (!c) return NULL;
-    if (wp_db_query(c, "LISTEN " WP_FENCE_CHANNEL, 0, NULL, NULL, &err) != WP_OK) {
+    /* Its pings, tokens and acknowledgements need no durability, only commit order: they are
+     * delivered at commit whether or not the commit record has reached the disk yet. */
+    if (wp_db_query(c, "SET synchronous_commit = off", 0, NULL, NULL, &err) != WP_OK ||
+        wp_db_query(c, "LISTEN " WP_FENCE_CHANNEL, 0, NULL, NULL, &err) != WP_OK) {
         wp_log_warn("cache fence: LISTEN failed: %s", err.msg);
         PQfinish(c);
         return NULL;
