@@ -99,7 +99,10 @@ void apple_cred_release(apple_cred *c)
 /* ---- bundles ------------------------------------------------------------------ */
 
 enum { B_BUILDING, B_READY, B_FAILED };
-#define NBUCKETS 1024
+/* Two indexes over the same entries, by key and by pass, and a list of the ready ones in the
+ * order of use: a download's lookup, the drop of a pass's older versions and an eviction each
+ * touch a few entries, never the whole cache (which holds tens of thousands of bundles). */
+#define NBUCKETS 16384
 
 struct apple_bundle_ref {
     char *key;
@@ -109,15 +112,17 @@ struct apple_bundle_ref {
     int state;
     int refs;               /* users, plus one while it is in the table */
     int in_table;
-    uint64_t used;
     wp_status st;
     int http_status;
     char code[48];
     char msg[300];
-    struct apple_bundle_ref *next;
+    struct apple_bundle_ref *next;           /* same key bucket */
+    struct apple_bundle_ref *pnext;          /* same pass bucket */
+    struct apple_bundle_ref *newer, *older;  /* the ready list, most recently used first */
 };
 
-static struct apple_bundle_ref *buckets[NBUCKETS];
+static struct apple_bundle_ref *buckets[NBUCKETS], *pbuckets[NBUCKETS];
+static struct apple_bundle_ref *lru_newest, *lru_oldest;
 static size_t max_bytes;
 
 static unsigned hash_str(const char *s)
@@ -136,14 +141,36 @@ static void bundle_unref_locked(struct apple_bundle_ref *b)
     }
 }
 
+static void lru_remove(struct apple_bundle_ref *b)
+{
+    if (b->newer) b->newer->older = b->older;
+    else lru_newest = b->older;
+    if (b->older) b->older->newer = b->newer;
+    else lru_oldest = b->newer;
+    b->newer = b->older = NULL;
+}
+
+static void lru_push(struct apple_bundle_ref *b)
+{
+    b->older = lru_newest;
+    b->newer = NULL;
+    if (lru_newest) lru_newest->newer = b;
+    lru_newest = b;
+    if (!lru_oldest) lru_oldest = b;
+}
+
 static void unlink_locked(struct apple_bundle_ref *b)
 {
     if (!b->in_table) return;
     struct apple_bundle_ref **pp = &buckets[hash_str(b->key)];
     while (*pp && *pp != b) pp = &(*pp)->next;
     if (*pp) *pp = b->next;
+    pp = &pbuckets[hash_str(b->pass_id)];
+    while (*pp && *pp != b) pp = &(*pp)->pnext;
+    if (*pp) *pp = b->pnext;
     b->in_table = 0;
     if (b->state == B_READY) {
+        lru_remove(b);
         stats.bytes -= b->len;
         stats.entries--;
     }
@@ -153,13 +180,8 @@ static void unlink_locked(struct apple_bundle_ref *b)
 /* Evicts least recently used ready bundles until the total fits. */
 static void evict_locked(void)
 {
-    while (stats.bytes > max_bytes) {
-        struct apple_bundle_ref *victim = NULL;
-        for (size_t i = 0; i < NBUCKETS; i++)
-            for (struct apple_bundle_ref *b = buckets[i]; b; b = b->next)
-                if (b->state == B_READY && (!victim || b->used < victim->used)) victim = b;
-        if (!victim) return;
-        unlink_locked(victim);
+    while (stats.bytes > max_bytes && lru_oldest) {
+        unlink_locked(lru_oldest);
         stats.evictions++;
     }
 }
@@ -179,7 +201,8 @@ wp_status apple_bundle_get(const char *key, const char *pass_id, apple_build_fn 
         while (b->state == B_BUILDING) pthread_cond_wait(&built, &mu);
         if (b->state == B_READY) {
             stats.hits++;
-            b->used = ++tick;
+            lru_remove(b);
+            lru_push(b);
         }
     } else {
         b = calloc(1, sizeof *b);
@@ -196,6 +219,9 @@ wp_status apple_bundle_get(const char *key, const char *pass_id, apple_build_fn 
         b->in_table = 1;
         b->next = buckets[h];
         buckets[h] = b;
+        unsigned ph = hash_str(b->pass_id);
+        b->pnext = pbuckets[ph];
+        pbuckets[ph] = b;
         stats.builds++;
         pthread_mutex_unlock(&mu);
 
@@ -210,16 +236,14 @@ wp_status apple_bundle_get(const char *key, const char *pass_id, apple_build_fn 
             b->data = d;
             b->len = l;
             b->state = B_READY;
-            b->used = ++tick;
+            lru_push(b);
             stats.bytes += l;
             stats.entries++;
             /* Older versions of this pass will not be asked for again. */
-            for (size_t i = 0; i < NBUCKETS; i++) {
-                struct apple_bundle_ref *o = buckets[i], *nx;
-                for (; o; o = nx) {
-                    nx = o->next;
-                    if (o != b && o->state == B_READY && strcmp(o->pass_id, b->pass_id) == 0) unlink_locked(o);
-                }
+            struct apple_bundle_ref *o = pbuckets[hash_str(b->pass_id)], *nx;
+            for (; o; o = nx) {
+                nx = o->pnext;
+                if (o != b && o->state == B_READY && strcmp(o->pass_id, b->pass_id) == 0) unlink_locked(o);
             }
             evict_locked();
         } else {

@@ -535,6 +535,25 @@ static void test_cache_one_build(void **st)
                                       sizeof code, msg, sizeof msg), WP_OK);
     apple_bundle_release(ref);
     assert_int_equal(builds, before + 1);
+    /* least recently used goes first: a hit makes the oldest bundle the newest, so the next
+     * eviction takes the one after it (p2), and the one just used is still there */
+#define GET(k, id) apple_bundle_get(k, id, slow_build, (void *)(uintptr_t)1000, &ref, &d, &l, &hs, code, sizeof code, \
+                                    msg, sizeof msg)
+    before = builds;
+    assert_int_equal(GET("acct|pass_x|1|h", "pass_x"), WP_OK);
+    apple_bundle_release(ref);
+    assert_int_equal(GET("a|p4|1|h", "p4"), WP_OK);
+    apple_bundle_release(ref);
+    assert_int_equal(builds, before + 1);
+    assert_int_equal(GET("acct|pass_x|1|h", "pass_x"), WP_OK);
+    apple_bundle_release(ref);
+    assert_int_equal(builds, before + 1);
+    assert_int_equal(GET("a|p2|1|h", "p2"), WP_OK);
+    apple_bundle_release(ref);
+    assert_int_equal(builds, before + 2);
+#undef GET
+    apple_cache_stats_get(&s);
+    assert_true(s.bytes <= 4096);
     apple_cache_shutdown();
 }
 
