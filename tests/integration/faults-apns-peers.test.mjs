@@ -47,6 +47,7 @@ before(async () => {
       const b = answer(token, n);
       const reply = (status = b.status, extra = {}) => {
         if (stream.destroyed || stream.closed) return;
+        rec.answeredAt = Date.now(); // before the answer leaves (the gateway may act on it at once)
         const h = { ':status': status, 'apns-id': `id-${pushes.length}`, ...extra };
         if (status === 200) {
           stream.respond(h, { endStream: true });
@@ -55,7 +56,6 @@ before(async () => {
           stream.end(JSON.stringify({ reason: b.reason || 'InternalServerError' }));
         }
         rec.status = status;
-        rec.answeredAt = Date.now();
       };
       if (b.hang) held.push({ reply, stream });
       else reply(b.status, b.retryAfter !== undefined ? { 'retry-after': String(b.retryAfter) } : {});

@@ -64,10 +64,12 @@ export async function startWebhookReceiver() {
       const b = (behaviour.get(path) || (() => ({ status: 200 })))(rec, n);
       const answer = (status = b.status, headers = b.headers, text = b.body) => {
         if (res.destroyed || res.writableEnded) return;
+        // Taken before the answer leaves: once written, the gateway may read it and act on it
+        // while this process waits for a core, so a time taken after could be later than that.
+        rec.answeredAt = Date.now();
         res.writeHead(status, headers || { 'content-type': 'text/plain' });
         res.end(text ?? 'ok');
         rec.status = status;
-        rec.answeredAt = Date.now();
       };
       if (b.hang) {
         held.push({ path, rec, answer, res });
