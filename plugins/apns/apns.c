@@ -356,28 +356,111 @@ static void list_serials(wp_req *req, void *ud)
 
 /* ---- GET|HEAD /apple/v1/passes/:ptid/:serial -------------------------------- */
 
+/*
+ * What a fetch needs of the pass's apns_passes row: its Last-Modified second
+ * and its last message.  Every device fetch reads it, so it is kept in the
+ * gateway's memory beside the pass's row (pass_memo_*, ABI 1.10) as
+ * "<modified_s>\0<'1' message_id | '0'>\0<'1' message | '0'>\0"; the table's
+ * trigger (migrations/0002) makes every process forget it on a change.
+ */
+typedef struct pass_state {
+    long long modified_s;
+    const char *message, *message_id; /* NULL when none; point into buf */
+    char *buf;                        /* owned: free() */
+} pass_state;
+
+/* Splits an encoded state (buf owned by st) into its fields: 0 when malformed. */
+static int state_decode(pass_state *st, char *buf, size_t len)
+{
+    st->buf = buf;
+    char *f[3], *p = buf, *end = buf + len;
+    for (int i = 0; i < 3; i++) {
+        char *nul = memchr(p, '\0', (size_t)(end - p));
+        if (!nul) return 0;
+        f[i] = p;
+        p = nul + 1;
+    }
+    st->modified_s = atoll(f[0]);
+    st->message_id = f[1][0] == '1' ? f[1] + 1 : NULL;
+    st->message = f[2][0] == '1' ? f[2] + 1 : NULL;
+    return p == end;
+}
+
+static wp_status pass_state_read(wp_req *req, const char *account, const char *pass_id, pass_state *st)
+{
+    memset(st, 0, sizeof st[0]);
+    int memo = WP_HOST_HAS(host, pass_memo_get);
+    uint64_t gen = 0;
+    size_t len = 0;
+    char small[2048];
+    if (memo) {
+        wp_status m = host->pass_memo_get(self, account, pass_id, small, sizeof small, &len, &gen);
+        if (m == WP_OK) {
+            char *buf = malloc(len);
+            if (buf) {
+                memcpy(buf, small, len);
+                if (state_decode(st, buf, len)) return WP_OK;
+                free(buf);
+                memset(st, 0, sizeof st[0]);
+            }
+        }
+    }
+    json_object *rows = NULL;
+    if (host->db_query(self, req,
+                       "SELECT modified_s::text AS modified_s, message, message_id FROM apns_passes"
+                       " WHERE account_id = $1 AND pass_id = $2",
+                       2, (const char *const[]){account, pass_id}, &rows) != WP_OK)
+        return WP_EUNAVAIL;
+    json_object *row = json_object_array_get_idx(rows, 0);
+    const char *ms = row ? wpc_json_str(row, "modified_s") : NULL, *mid = row ? wpc_json_str(row, "message_id") : NULL,
+               *msg = row ? wpc_json_str(row, "message") : NULL;
+    if (!ms) ms = "0";
+    size_t lm = strlen(ms), li = mid ? strlen(mid) : 0, lg = msg ? strlen(msg) : 0;
+    len = lm + 1 + 1 + li + 1 + 1 + lg + 1;
+    char *buf = malloc(len);
+    if (!buf) {
+        json_object_put(rows);
+        return WP_ENOMEM;
+    }
+    char *p = buf;
+    memcpy(p, ms, lm + 1);
+    p += lm + 1;
+    *p++ = mid ? '1' : '0';
+    if (mid) memcpy(p, mid, li);
+    p += li;
+    *p++ = '\0';
+    *p++ = msg ? '1' : '0';
+    if (msg) memcpy(p, msg, lg);
+    p += lg;
+    *p++ = '\0';
+    json_object_put(rows);
+    if (memo && len <= 65536) (void)host->pass_memo_put(self, account, pass_id, buf, len, gen); /* kept or not: both fine */
+    if (!state_decode(st, buf, len)) {
+        free(buf);
+        memset(st, 0, sizeof st[0]);
+        return WP_EINTERNAL;
+    }
+    return WP_OK;
+}
+
 static void get_pass(wp_req *req, void *ud)
 {
     (void)ud;
     if (!path_ok(req)) return;
     json_object *pass = authorize(req);
     if (!pass || gone(req, pass)) return;
-    json_object *rows = NULL, *doc = NULL;
+    json_object *doc = NULL;
+    pass_state ps = {0};
     const char *account = wpc_json_str(pass, "owner_account_id"), *pass_id = wpc_json_str(pass, "id");
-    if (host->db_query(self, req,
-                       "SELECT modified_s::text AS modified_s, message, message_id FROM apns_passes"
-                       " WHERE account_id = $1 AND pass_id = $2",
-                       2, (const char *const[]){account, pass_id}, &rows) != WP_OK) {
+    if (pass_state_read(req, account, pass_id, &ps) != WP_OK) {
         host->resp_error(req, 503, "pass_unavailable", NULL, "the pass could not be read: %s", host->last_error());
         goto done;
     }
-    json_object *row = json_object_array_get_idx(rows, 0);
     /* Last-Modified: whole seconds; modified_s moves by at least one second per
      * change (apns_passes), so a change within the second of the previous one
      * is not hidden by If-Modified-Since. */
     long long m = wpc_time_iso_parse(wpc_json_str(pass, "updated_at"));
-    long long ms = row && wpc_json_str(row, "modified_s") ? atoll(wpc_json_str(row, "modified_s")) : 0;
-    if (ms > m) m = ms;
+    if (ps.modified_s > m) m = ps.modified_s;
     long long now = (long long)time(NULL), lm = m > now ? now : m;
     char lmh[64];
     wpc_time_http_format(lm, lmh, sizeof lmh);
@@ -388,12 +471,11 @@ static void get_pass(wp_req *req, void *ud)
         host->resp_raw(req, 304, NULL, NULL, 0);
         goto done;
     }
-    const char *message = row ? wpc_json_str(row, "message") : NULL;
+    const char *message = ps.message, *mid = ps.message_id;
     doc = json_object_new_object();
     json_object_object_add(doc, "schema", json_object_new_int(1));
     json_object_object_add(doc, "account_id", json_object_new_string(account));
     json_object_object_add(doc, "pass_id", json_object_new_string(pass_id));
-    const char *mid = wpc_json_str(row, "message_id");
     json_object_object_add(doc, "variant", message ? json_object_new_string(mid ? mid : "m") : NULL);
     if (message) {
         json_object *f = json_object_new_object(), *a = json_object_new_array();
@@ -429,8 +511,8 @@ static void get_pass(wp_req *req, void *ud)
     host->resp_raw(req, 200, "application/vnd.apple.pkpass", bytes, (size_t)n);
     free(bytes);
 done:
+    free(ps.buf);
     json_object_put(doc);
-    json_object_put(rows);
     json_object_put(pass);
 }
 
@@ -891,6 +973,9 @@ static wp_status on_change(void *ud, const wp_plugin_event *ev)
         host->log(self, WP_LOG_WARN, "pass %s: update tag not stored: %s", pass_id, host->last_error());
         return WP_RETRY;
     }
+    /* the devices pushed below fetch the pass at once, from any process: none
+     * may still hold the row this change replaced (its message, its second) */
+    if (WP_HOST_HAS(host, pass_memo_sync)) (void)host->pass_memo_sync(self);
     /* A test-mode pass (the core's "livemode": false) is served to devices
      * that ask, but no push goes to Apple for it. */
     json_object *lm = wpc_json_get(pass, "livemode");

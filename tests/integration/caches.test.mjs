@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startGateway, waitFor } from './lib/harness.mjs';
 import { makePki, P12_PASSWORD, TEAM } from './lib/apple-pki.mjs';
+import { createStandIn } from './lib/apns_standin.mjs';
 
 const q = (s) => s.replace(/'/g, "''");
 let A, B;
@@ -328,5 +329,83 @@ test('a PUT answers once the other process has forgotten the old row, even one t
   } finally {
     await D.stop();
     await C.stop();
+  }
+});
+
+// What the apns plugin reads about a pass on every device fetch (its Last-Modified second and
+// last message) is kept in memory beside the pass's row (pass_memo_*, docs/plugins.md).  A
+// notification changes only the plugin's row; the plugin pushes after it, and a device that
+// fetches after the push must get the message from either process.  D handles its notifications
+// 1.5 s late: without the plugin's wait before the push, D would serve what it kept before.
+test('after the push of a notification, a device fetch on either process carries the message', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-caches-'));
+  const PTID = 'pass.com.example.memo';
+  const pki = makePki(dir, { one: PTID });
+  const pushes = [];
+  const apns = createStandIn({ key: fs.readFileSync(pki.file('tls.key')), cert: fs.readFileSync(pki.file('tls.pem')),
+    ca: fs.readFileSync(pki.file('wwdr.pem')) });
+  apns.h2.on('stream', (stream, headers) => {
+    stream.on('data', () => {});
+    stream.on('end', () => {
+      pushes.push(decodeURIComponent(String(headers[':path']).replace('/3/device/', '')));
+      stream.respond({ ':status': 200, 'apns-id': `id-${pushes.length}` });
+      stream.end();
+    });
+  });
+  const apnsPort = await new Promise((resolve) => apns.listen(0, '127.0.0.1', () => resolve(apns.address().port)));
+  const cfg = { cache: { lease_ms: 20000 }, plugins: [{ name: 'apple-signer' },
+    { name: 'apns', config: { host: '127.0.0.1', port: apnsPort, ca_file: pki.file('wwdr.pem'), timeout_ms: 5000 } }] };
+  const C = await startGateway({ config: cfg });
+  const D = await startGateway({ config: cfg, dbUrl: C.dbUrl,
+    env: { WALLETPASS_MASTER_KEY: C.env.WALLETPASS_MASTER_KEY, WALLETPASS_FENCE_TEST_DELAY_MS: '1500' } });
+  const memoHits = async (gw) => {
+    const m = (await (await fetch(gw.url + '/metrics')).text()).match(/^walletpass_pass_memo_hits_total (\d+)/m);
+    return m ? Number(m[1]) : 0;
+  };
+  try {
+    for (const gw of [C, D])
+      await waitFor(async () => { const c = (await (await fetch(gw.url + '/readyz')).json()).cache; return c.leased && c.peers >= 1; },
+        { timeout: 120000, what: `the lease and the other process known on ${gw.port}` });
+    const k = C.account();
+    assert.equal((await C.request('PUT', '/api/v1/credentials/apple', { key: k.key, body: {
+      p12_base64: pki.p12Base64('one'), p12_password: P12_PASSWORD, pass_type_identifier: PTID, team_identifier: TEAM,
+      wwdr_pem: pki.wwdrPem } })).status, 200);
+    const created = await C.request('POST', '/api/v1/passes', { key: k.key, body: {
+      pass_type: 'loyalty', organization_name: 'Solstice', program_name: 'Beans', serial_number: 'MEMO-1',
+      primary_fields: [{ key: 'points', label: 'Points', value: '1' }] } });
+    assert.equal(created.status, 201, created.text);
+    const link = new URL(created.body.pkpass_url);
+    const first = await fetch(C.url + link.pathname + link.search);
+    assert.equal(first.status, 200);
+    const token = passJson(dir, Buffer.from(await first.arrayBuffer())).authenticationToken;
+    const auth = { authorization: `ApplePass ${token}` };
+    const pushToken = 'ab'.repeat(32);
+    const reg = await fetch(`${D.url}/apple/v1/devices/memodevice0000000000000000000001/registrations/${PTID}/MEMO-1`, {
+      method: 'POST', body: JSON.stringify({ pushToken }), headers: { ...auth, 'content-type': 'application/json' } });
+    assert.equal(reg.status, 201);
+    const message = async (gw) => {
+      const r = await fetch(`${gw.url}/apple/v1/passes/${PTID}/MEMO-1`, { headers: auth });
+      assert.equal(r.status, 200, `fetch on ${gw.port}`);
+      const back = passJson(dir, Buffer.from(await r.arrayBuffer())).storeCard.backFields || [];
+      return back.find((x) => x.key === 'wp_message')?.value ?? null;
+    };
+    // D keeps what it read: the second fetch asks the database nothing about the plugin's row
+    const before = await memoHits(D);
+    assert.equal(await message(D), null);
+    assert.equal(await message(D), null);
+    assert.ok((await memoHits(D)) > before, 'D answered from memory');
+    const n = await C.request('POST', `/api/v1/passes/${created.body.id}/notify`, { key: k.key, body: { message: 'Double points' } });
+    assert.equal(n.status, 202, n.text);
+    await waitFor(() => pushes.includes(pushToken), { timeout: 60000, interval: 20, what: 'the push' });
+    assert.equal(await message(D), 'Double points', 'the fetch that follows the push, on the process that hears late');
+    assert.equal(await message(C), 'Double points');
+    const again = await memoHits(D);
+    assert.equal(await message(D), 'Double points');
+    assert.ok((await memoHits(D)) > again, 'and D keeps the new one');
+  } finally {
+    await D.stop();
+    await C.stop();
+    apns.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

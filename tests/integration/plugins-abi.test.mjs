@@ -17,10 +17,10 @@ const FIXTURES = path.join(BUILD_DIR, 'tests', 'fixtures', 'plugins');
 const IN_TREE = path.join(BUILD_DIR, 'plugins');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wp-plugins-abi-'));
 const pluginDir = path.join(work, 'plugins');
-const FROZEN = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+const FROZEN = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 // host->size of a host of each minor on this (64-bit) machine: 8 bytes, then 8 per slot
-const SIZE = { 0: 8 + 30 * 8, 1: 8 + 32 * 8, 2: 8 + 37 * 8, 3: 8 + 40 * 8, 4: 8 + 44 * 8, 5: 8 + 45 * 8, 6: 8 + 46 * 8, 7: 8 + 49 * 8, 8: 8 + 50 * 8, 9: 8 + 51 * 8 };
-const WP_OK = 0, WP_EINVAL = 2, WP_ENOTFOUND = 3, WP_EDENIED = 19;
+const SIZE = { 0: 8 + 30 * 8, 1: 8 + 32 * 8, 2: 8 + 37 * 8, 3: 8 + 40 * 8, 4: 8 + 44 * 8, 5: 8 + 45 * 8, 6: 8 + 46 * 8, 7: 8 + 49 * 8, 8: 8 + 50 * 8, 9: 8 + 51 * 8, 10: 8 + 54 * 8 };
+const WP_OK = 0, WP_EINVAL = 2, WP_ENOTFOUND = 3, WP_ELATE = 11, WP_EDENIED = 19;
 
 /** Runs `walletpass <args>` with a config (and env); returns { code, stdout, stderr }. */
 function runWith(config, args, env = {}) {
@@ -58,14 +58,14 @@ after(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-test('a plugin built against each released header (1.0 .. 1.8) loads, and a slot of every minor it has works', async () => {
+test('a plugin built against each released header (1.0 .. 1.9) loads, and a slot of every minor it has works', async () => {
   for (const m of FROZEN) {
     const r = await gw.request('GET', `/api/v1/abi1${m}`, { key: a.key });
     assert.equal(r.status, 200, `abi1${m}: ${r.text}`);
     const o = r.body;
     assert.equal(o.header_minor, m);
-    assert.equal(o.host_minor, 9);
-    assert.equal(o.host_size, SIZE[9]);
+    assert.equal(o.host_minor, 10);
+    assert.equal(o.host_size, SIZE[10]);
     assert.equal(o.my_table_size, SIZE[m], `abi1${m} sees the table of its own header`);
     assert.equal(o.account, a.account);
     assert.equal(o.hook, true, 'its filter ran through hook_run');
@@ -90,6 +90,7 @@ test('a plugin built against each released header (1.0 .. 1.8) loads, and a slot
     }
     if (m >= 7) assert.equal(o.pass_secret_get_unknown, WP_ENOTFOUND, 'pass_secret_get of an unknown pass');
     if (m >= 8) assert.equal(o.api_call_without_request, WP_EINVAL, 'api_call without a request to act as');
+    if (m >= 9) assert.equal(o.reload_register_late, WP_ELATE, 'reload_register after init');
   }
   const list = runWith({ plugins: FROZEN.map((m) => ({ name: `abi1${m}` })) }, ['plugins']);
   assert.equal(list.code, 0, list.stderr);
@@ -99,17 +100,18 @@ test('a plugin built against each released header (1.0 .. 1.8) loads, and a slot
 test('a plugin built with the current header, requiring 1.2, finds the newer slots present on this host', async () => {
   const r = await gw.request('GET', '/api/v1/req12', { key: a.key });
   assert.equal(r.status, 200, r.text);
-  assert.equal(r.body.host_minor, 9);
-  assert.equal(r.body.header_minor, 9);
+  assert.equal(r.body.host_minor, 10);
+  assert.equal(r.body.header_minor, 10);
   assert.equal(r.body.requires_minor, 2);
   assert.equal(r.body.public_url, gw.url);
   // pass_find and pass_authenticate were retired in 1.7: their slots stay, NULL
   assert.deepEqual(r.body.has, {
     resp_from_err: true, url_check: true, req_api_key: true, vault_seal: true, pass_find: false,
     pass_authenticate: false, job_enqueue_ex: true, subscribe_ex: true, api_call: true, reload_register: true,
+    pass_memo_get: true,
   });
   const list = runWith({ plugins: [{ name: 'req12' }] }, ['plugins']);
-  assert.match(list.stdout, /req12\s+1\.0\.0\s+ABI 1\.2 \(built 1\.9\)/);
+  assert.match(list.stdout, /req12\s+1\.0\.0\s+ABI 1\.2 \(built 1\.10\)/);
 });
 
 test('... and on a host presenting 1.2 it loads and finds the 1.3+ slots absent', async () => {
@@ -121,6 +123,7 @@ test('... and on a host presenting 1.2 it loads and finds the 1.3+ slots absent'
   assert.deepEqual(r.body.has, {
     resp_from_err: true, url_check: true, req_api_key: true, vault_seal: false, pass_find: false,
     pass_authenticate: false, job_enqueue_ex: false, subscribe_ex: false, api_call: false, reload_register: false,
+    pass_memo_get: false,
   });
   // the frozen 1.0 and 1.2 plugins load there too, and see a 1.2 host
   const f = await old.request('GET', '/api/v1/abi12', { key: b.key });
@@ -129,22 +132,22 @@ test('... and on a host presenting 1.2 it loads and finds the 1.3+ slots absent'
   assert.equal(f.body.host_size, f.body.my_table_size);
   assert.equal(f.body.url_check_metadata, WP_EDENIED);
   assert.equal((await old.request('GET', '/api/v1/abi10', { key: b.key })).body.host_minor, 2);
-  assert.match(old.stderr(), /plugins see plugin ABI 1\.2 \(WALLETPASS_PLUGIN_ABI\), not this walletpass's 1\.9/);
+  assert.match(old.stderr(), /plugins see plugin ABI 1\.2 \(WALLETPASS_PLUGIN_ABI\), not this walletpass's 1\.10/);
 });
 
 test('a plugin requiring a newer minor than the host is refused, naming both versions', () => {
   let r = runWith({ plugins: [{ name: 'reqnow' }] }, ['serve'], { WALLETPASS_PLUGIN_ABI: '1.2' });
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /plugin "reqnow" \(.*\/reqnow\.so\) requires ABI 1\.9 \(built against 1\.9\), walletpass provides ABI 1\.2 \(presented as such by WALLETPASS_PLUGIN_ABI\): upgrade walletpass, or use a build of the plugin that requires at most 1\.2/);
+  assert.match(r.stderr, /plugin "reqnow" \(.*\/reqnow\.so\) requires ABI 1\.10 \(built against 1\.10\), walletpass provides ABI 1\.2 \(presented as such by WALLETPASS_PLUGIN_ABI\): upgrade walletpass, or use a build of the plugin that requires at most 1\.2/);
   r = runWith({ plugins: [{ name: 'abi14' }] }, ['plugins'], { WALLETPASS_PLUGIN_ABI: '1.3' });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /plugin "abi14" \(.*\) requires ABI 1\.4 \(built against 1\.4\), walletpass provides ABI 1\.3/);
   r = runWith({ plugins: [{ name: 'abinew' }] }, ['plugins']);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /plugin "abinew" \(.*\) requires ABI 1\.99 \(built against 1\.99\), walletpass provides ABI 1\.9/);
-  r = runWith({ plugins: [] }, ['plugins'], { WALLETPASS_PLUGIN_ABI: '1.10' });
+  assert.match(r.stderr, /plugin "abinew" \(.*\) requires ABI 1\.99 \(built against 1\.99\), walletpass provides ABI 1\.10/);
+  r = runWith({ plugins: [] }, ['plugins'], { WALLETPASS_PLUGIN_ABI: '1.11' });
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /WALLETPASS_PLUGIN_ABI: "1\.10" is not an ABI this walletpass can present \(1\.0 to 1\.9\)/);
+  assert.match(r.stderr, /WALLETPASS_PLUGIN_ABI: "1\.11" is not an ABI this walletpass can present \(1\.0 to 1\.10\)/);
 });
 
 test('a configuration with apns but without apple-signer does not start, naming both', () => {
@@ -163,7 +166,7 @@ test('a needed plugin starts first, whatever the configured order; walletpass pl
   const r = runWith({ plugin_dir: IN_TREE, plugins: [{ name: 'apns' }, { name: 'apple-signer' }] }, ['plugins']);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.stdout.indexOf('apple-signer ') < r.stdout.indexOf('apns '), r.stdout);
-  assert.match(r.stdout, /apns\s+0\.1\.0\s+ABI 1\.4 \(built 1\.9\)[^\n]*\n[^\n]*\n    needs  plugin apple-signer\n    needs  hook apple\.pkpass\.build\n    needs  hook apple\.pass\.authenticate/);
+  assert.match(r.stdout, /apns\s+0\.1\.0\s+ABI 1\.4 \(built 1\.10\)[^\n]*\n[^\n]*\n    needs  plugin apple-signer\n    needs  hook apple\.pkpass\.build\n    needs  hook apple\.pass\.authenticate/);
 });
 
 test('a hook a plugin needs without a filter, and needs in a cycle, stop start-up naming them', () => {

@@ -132,7 +132,7 @@ test('a plugin built against the ABI 1.0 header loads and works on a 1.7 host', 
   const r = await gw.request('GET', '/api/v1/oldminor', { key: a.key });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.built_for_minor, 0);
-  assert.equal(r.body.host_minor, 9);
+  assert.equal(r.body.host_minor, 10);
   assert.ok(r.body.my_table_size < r.body.host_table_size, r.text);
   assert.equal(r.body.account, a.account);
 });
@@ -152,10 +152,10 @@ test('a required plugin whose init fails stops start-up, naming it', () => {
 test('a plugin with another ABI major is refused with both versions named', () => {
   const r = runWith({ plugins: [{ name: 'abi2' }] }, ['serve']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /plugin "abi2" \(.*\/abi2\.so\) wants ABI 2\.0, walletpass provides ABI 1\.9/);
+  assert.match(r.stderr, /plugin "abi2" \(.*\/abi2\.so\) wants ABI 2\.0, walletpass provides ABI 1\.10/);
   const n = runWith({ plugins: [{ name: 'abinew' }] }, ['plugins']);
   assert.equal(n.code, 1);
-  assert.match(n.stderr, /plugin "abinew" \(.*\/abinew\.so\) requires ABI 1\.99 \(built against 1\.99\), walletpass provides ABI 1\.9/);
+  assert.match(n.stderr, /plugin "abinew" \(.*\/abinew\.so\) requires ABI 1\.99 \(built against 1\.99\), walletpass provides ABI 1\.10/);
 });
 
 test('plugin files are checked: location, name, permissions, configuration keys', () => {
@@ -193,7 +193,7 @@ test('walletpass plugins lists versions and --hooks the filter order', () => {
   const r = runWith({ plugins: [{ name: 'hello' }, { name: 'oldminor' }] }, ['plugins', '--hooks']);
   assert.equal(r.code, 0, r.stderr);
   // hello requires 1.0 (it probes what is newer) and is built against this SDK
-  assert.match(r.stdout, /hello\s+1\.0\.0\s+ABI 1\.0 \(built 1\.9\)/);
+  assert.match(r.stdout, /hello\s+1\.0\.0\s+ABI 1\.0 \(built 1\.10\)/);
   assert.match(r.stdout, /oldminor\s+0\.9\.0\s+ABI 1\.0/);
   assert.match(r.stdout, /hello\.greeting\s+25\s+oldminor\nhello\.greeting\s+50\s+hello/);
 });

@@ -83,7 +83,7 @@ mkdir -p "$work/tiny"
 cat >"$work/tiny/CMakeLists.txt" <<'CM'
 cmake_minimum_required(VERSION 3.18)
 project(tiny LANGUAGES C)
-find_package(WalletPass 1.9 REQUIRED)
+find_package(WalletPass 1.10 REQUIRED)
 walletpass_add_plugin(tiny SOURCES tiny.c)
 CM
 cat >"$work/tiny/tiny.c" <<'C'
@@ -146,7 +146,7 @@ grep -qE "^plugin_dir +$root/usr/lib/walletpass/plugins +\(file\)$" "$work/check
 n=$(psql "$dburl" -tAc "SELECT count(*) FROM schema_migrations WHERE component = 'core'")
 [ "$n" -eq "$(ls "$src"/migrations/*.sql | wc -l)" ] || fail "migrate applied $n core migrations"
 "$bin" plugins >"$work/plugins.out" 2>&1 || { cat "$work/plugins.out" >&2; fail "walletpass plugins"; }
-grep -qE '^ *tiny +1\.0\.0 +ABI 1\.9' "$work/plugins.out" || { cat "$work/plugins.out" >&2; fail "tiny is not listed"; }
+grep -qE '^ *tiny +1\.0\.0 +ABI 1\.10' "$work/plugins.out" || { cat "$work/plugins.out" >&2; fail "tiny is not listed"; }
 
 "$bin" serve >"$work/serve.log" 2>&1 &
 pid=$!

@@ -150,18 +150,65 @@ void wp_passcache_put(wp_domain *dom, const char *account_id, const char *pass_i
     free(b);
 }
 
+/* A memo's key: the row's, then "\n" and the slot as two digits. */
+static int memo_key(int slot, const char *account_id, const char *pass_id, char *out, size_t len)
+{
+    if (slot < 0 || slot >= WP_PASSCACHE_MEMO_SLOTS) return -1;
+    int kl = key_of(account_id, pass_id, out, len);
+    if (kl < 0 || (size_t)kl + 3 > len) return -1;
+    out[kl] = '\n';
+    out[kl + 1] = (char)('0' + slot / 10);
+    out[kl + 2] = (char)('0' + slot % 10);
+    return kl + 3;
+}
+
+int wp_passcache_memo_get(wp_domain *dom, int slot, const char *account_id, const char *pass_id, void *out, size_t cap,
+                          size_t *len)
+{
+    *len = 0;
+    if (!dom->passcache || !wp_fence_leased(dom->fence)) return 0;
+    char key[176];
+    int kl = memo_key(slot, account_id, pass_id, key, sizeof key);
+    if (kl < 0) return 0;
+    int got = wp_lru_get(dom->passcache, key, (size_t)kl, mono_s(), -1, out, cap, len);
+    if (dom->metrics)
+        wp_metrics_counter_add(dom->metrics,
+                               got ? "walletpass_pass_memo_hits_total" : "walletpass_pass_memo_misses_total",
+                               got ? "what plugins read about a pass, answered from the process's memory"
+                                   : "what plugins read about a pass, read from the database while it could be kept",
+                               1);
+    return got;
+}
+
+void wp_passcache_memo_put(wp_domain *dom, int slot, const char *account_id, const char *pass_id, const void *val,
+                           size_t len, uint64_t gen)
+{
+    if (!dom->passcache || !dom->fence) return;
+    char key[176];
+    int kl = memo_key(slot, account_id, pass_id, key, sizeof key);
+    if (kl < 0) return;
+    (void)wp_lru_put(dom->passcache, key, (size_t)kl, val, len, gen, mono_s()); /* not kept: read again */
+}
+
 void wp_passcache_on_notify(void *ud, const char *what)
 {
     wp_lru *c = ud;
     if (!c) return;
-    /* "account/pass" forgets one row; anything else ("*", or NULL: notifications lost) all */
+    /* "account/pass" forgets one row and its memos; anything else ("*", or NULL:
+     * notifications lost) all */
     const char *slash = what ? strchr(what, '/') : NULL;
     if (slash && slash != what && slash[1] && slash[1] != '*' && strlen(what) < 160) {
-        char key[160];
+        char key[176];
         size_t n = strlen(what);
         memcpy(key, what, n);
         key[slash - what] = '\n';
         wp_lru_remove(c, key, n);
+        key[n] = '\n';
+        for (int s = 0; s < WP_PASSCACHE_MEMO_SLOTS; s++) {
+            key[n + 1] = (char)('0' + s / 10);
+            key[n + 2] = (char)('0' + s % 10);
+            wp_lru_remove(c, key, n + 3);
+        }
         return;
     }
     wp_lru_clear(c);

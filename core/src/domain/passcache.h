@@ -32,6 +32,21 @@ uint64_t wp_passcache_generation(wp_domain *dom);
 /* Keeps row 0 of r (left the caller's) unless an invalidation came after gen. */
 void wp_passcache_put(wp_domain *dom, const char *account_id, const char *pass_id, const PGresult *r, uint64_t gen);
 
+/*
+ * Plugins' memos (the host's pass_memo_* slots): bytes a plugin keeps about
+ * one pass beside its row, in the same cache, forgotten with the row (and
+ * when the plugin's own tables call wp_cache_forget()).  slot: one per
+ * plugin, 0 .. WP_PASSCACHE_MEMO_SLOTS - 1.
+ *
+ * get: 1 when held and servable; *len its length, copied into out only when
+ * it fits (len <= cap).  0 otherwise.
+ */
+#define WP_PASSCACHE_MEMO_SLOTS 32
+int wp_passcache_memo_get(wp_domain *dom, int slot, const char *account_id, const char *pass_id, void *out, size_t cap,
+                          size_t *len);
+void wp_passcache_memo_put(wp_domain *dom, int slot, const char *account_id, const char *pass_id, const void *val,
+                           size_t len, uint64_t gen);
+
 /* The fence's invalidation handler (fence.h): ud is the cache (wp_lru). */
 void wp_passcache_on_notify(void *ud, const char *what);
 

@@ -58,4 +58,7 @@ const wp_host wp_plugin_host_table = {
     .pass_secret_find = wp_host_pass_secret_find,
     .api_call = wp_host_api_call,
     .reload_register = wp_host_reload_register,
+    .pass_memo_get = wp_host_pass_memo_get,
+    .pass_memo_put = wp_host_pass_memo_put,
+    .pass_memo_sync = wp_host_pass_memo_sync,
 };

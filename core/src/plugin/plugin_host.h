@@ -150,6 +150,11 @@ void wp_host_resp_err(wp_req *req, const wp_err *err);
 wp_status wp_host_url_check(wp_plugin *p, const char *url, char *pin, size_t pin_len);
 wp_status wp_host_vault_read(wp_plugin *p, const char *account_id, const char *name, json_object **out);
 
+/* what a plugin keeps about a pass in memory (host_memo.c) */
+wp_status wp_host_pass_memo_get(wp_plugin *p, const char *account_id, const char *pass_id, void *out, size_t cap, size_t *len, uint64_t *gen);
+wp_status wp_host_pass_memo_put(wp_plugin *p, const char *account_id, const char *pass_id, const void *val, size_t len, uint64_t gen);
+wp_status wp_host_pass_memo_sync(wp_plugin *p);
+
 /* the slots on passes, capabilities, the vault and per-pass secrets (host_passes.c) */
 const char *wp_host_public_url(wp_plugin *p);
 wp_status wp_host_pass_get(wp_plugin *p, const char *account_id, const char *pass_id, json_object **out);

@@ -373,7 +373,7 @@ static wp_status presented_minor(unsigned *out, wp_err *err)
 static const size_t host_sizes[] = {WP_HOST_SIZE_1_0, WP_HOST_SIZE_1_1, WP_HOST_SIZE_1_2,
                                     WP_HOST_SIZE_1_3, WP_HOST_SIZE_1_4, WP_HOST_SIZE_1_5,
                                     WP_HOST_SIZE_1_6, WP_HOST_SIZE_1_7, WP_HOST_SIZE_1_8,
-                                    WP_HOST_SIZE_1_9};
+                                    WP_HOST_SIZE_1_9, WP_HOST_SIZE_1_10};
 _Static_assert(sizeof host_sizes / sizeof host_sizes[0] == WP_ABI_MINOR + 1, "a host size per ABI minor");
 
 static void present(wp_plugins *set)

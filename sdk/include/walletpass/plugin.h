@@ -132,6 +132,7 @@
  *   1.8 (walletpass 0.1.0)  wp_host: api_call
  *   1.9 (walletpass 0.1.0)  wp_host: reload_register
  *                           types: wp_plugin_reload_fn
+ *   1.10 (walletpass 0.1.0) wp_host: pass_memo_get, pass_memo_put, pass_memo_sync
  *
  * Rules: a function is only ever appended to wp_host (a removed one keeps its
  * slot as NULL); a struct only ever grows at its end and carries its size
@@ -159,7 +160,7 @@ extern "C" {
 
 /* ABI version of this header. */
 #define WP_ABI_MAJOR 1
-#define WP_ABI_MINOR 9
+#define WP_ABI_MINOR 10
 
 /*
  * The oldest host minor the plugin runs on (recorded as
@@ -823,6 +824,45 @@ struct wp_host {
      * as needing a restart.  WP_EINVAL for keys NULL or empty, fn NULL, or a
      * second registration; WP_ELATE after init. */
     wp_status (*reload_register)(wp_plugin *self, const char *const *keys, wp_plugin_reload_fn fn);
+
+    /* ---- ABI 1.10: what a plugin reads about a pass, kept in memory ---- */
+
+    /* A plugin that reads something of its own about a pass on every
+     * request (a platform's web service: the pass's update time, its last
+     * message) may keep it in the gateway's memory beside the pass's row,
+     * one value per (plugin, pass), under the same rules: it is forgotten
+     * whenever the pass, its account or its credentials change, and
+     * whenever a statement of the plugin calls the SQL function
+     * wp_cache_forget(account_id, pass_id) (a trigger on the plugin's own
+     * table, see docs/plugins.md); and it is served only while this
+     * process is sure to have heard of every such change committed before.
+     *
+     * pass_memo_get: WP_OK and the value copied into out (*len its length)
+     * when held.  Otherwise *gen receives the stamp to hand to
+     * pass_memo_put once the value has been read from the database, and
+     * the call returns WP_ENOTFOUND (not held, or this process may not
+     * serve from memory right now), or WP_ETOOLARGE (held, but longer than
+     * cap: *len is its length; read the database).  WP_EINVAL for a NULL or
+     * empty argument. */
+    wp_status (*pass_memo_get)(wp_plugin *self, const char *account_id, const char *pass_id, void *out, size_t cap,
+                               size_t *len, uint64_t *gen);
+
+    /* Keeps len bytes of val (copied; 1 .. 65536) for the pass, unless a
+     * change was heard of since gen was handed out (then nothing is kept, so
+     * a value read before a change never outlives it).  WP_OK whether kept
+     * or not (the cache's bounds decide too); WP_EINVAL for a NULL or empty
+     * argument or a bad length. */
+    wp_status (*pass_memo_put)(wp_plugin *self, const char *account_id, const char *pass_id, const void *val,
+                               size_t len, uint64_t gen);
+
+    /* After the plugin committed a change that wp_cache_forget() announced
+     * (a db_query without req), and before telling anyone of it (a push to
+     * devices that will come back for the pass): returns once every gateway
+     * process has forgotten what the change replaced, or, for a process that
+     * does not answer, once it can no longer serve from memory.  A request's
+     * own writes need no call: the gateway waits the same way before it
+     * answers them.  Never fails: WP_OK. */
+    wp_status (*pass_memo_sync)(wp_plugin *self);
 };
 
 /* flags of pass_secret_get (ABI 1.7) */
@@ -844,6 +884,7 @@ struct wp_host {
 #define WP_HOST_SIZE_1_7 WP_HOST_SLOT_(49)
 #define WP_HOST_SIZE_1_8 WP_HOST_SLOT_(50)
 #define WP_HOST_SIZE_1_9 WP_HOST_SLOT_(51)
+#define WP_HOST_SIZE_1_10 WP_HOST_SLOT_(54)
 
 /* The definition a plugin exports (made by WP_PLUGIN_DEFINE*). */
 typedef struct wp_plugin_def {
@@ -1018,7 +1059,13 @@ WP_STATIC_ASSERT(WP_HOST_SIZE_1_8 == offsetof(wp_host, api_call) + sizeof(void (
 WP_STATIC_ASSERT(offsetof(wp_host, reload_register) == WP_HOST_SLOT_(50), "ABI: wp_host.reload_register moved");
 WP_STATIC_ASSERT(WP_HOST_SIZE_1_9 == offsetof(wp_host, reload_register) + sizeof(void (*)(void)),
                  "ABI: 1.9 ends at reload_register");
-WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SIZE_1_9, "ABI: wp_host size changed");
+/* ABI 1.10 */
+WP_STATIC_ASSERT(offsetof(wp_host, pass_memo_get) == WP_HOST_SLOT_(51), "ABI: wp_host.pass_memo_get moved");
+WP_STATIC_ASSERT(offsetof(wp_host, pass_memo_put) == WP_HOST_SLOT_(52), "ABI: wp_host.pass_memo_put moved");
+WP_STATIC_ASSERT(offsetof(wp_host, pass_memo_sync) == WP_HOST_SLOT_(53), "ABI: wp_host.pass_memo_sync moved");
+WP_STATIC_ASSERT(WP_HOST_SIZE_1_10 == offsetof(wp_host, pass_memo_sync) + sizeof(void (*)(void)),
+                 "ABI: 1.10 ends at pass_memo_sync");
+WP_STATIC_ASSERT(sizeof(wp_host) == WP_HOST_SIZE_1_10, "ABI: wp_host size changed");
 /* the definition */
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, magic) == 0, "ABI: wp_plugin_def.magic moved");
 WP_STATIC_ASSERT(offsetof(wp_plugin_def, size) == 4, "ABI: wp_plugin_def.size moved");
