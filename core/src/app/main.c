@@ -35,6 +35,7 @@
 #include "hooks.h"
 #include "jobs.h"
 #include "migrate.h"
+#include "threadlocale.h"
 #include "plugins.h"
 #include "notify.h"
 #include "reload.h"
@@ -505,6 +506,7 @@ int main(int argc, char **argv)
     if (argc < 2) return usage();
     /* First, before any thread: a fatal signal anywhere leaves its name and a backtrace in the log. */
     if (!wp_crash_install()) perror("walletpass: installing the fatal-signal handler");
+    wp_thread_locale_c(); /* the main thread parses the configuration, the CLI its JSON */
     const char *cmd = argv[1];
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("walletpass %s\n", WP_VERSION);

@@ -36,6 +36,7 @@
 #include "sweep.h"
 #include "templates.h"
 #include "tenancy.h"
+#include "threadlocale.h"
 
 /* Strings under these may be long: base64 images.  Credential uploads name
  * their own long fields (wp_credential_kind.long_fields, credentials.c). */
@@ -218,6 +219,14 @@ static void redirect_to_https(wp_req *req, const char *raw_path)
     }
     wp_resp_header(req, "Location", loc);
     wp_resp_raw(req, 308, NULL, "", 0);
+}
+
+/* Every server thread parses JSON: on the C locale object (threadlocale.h). */
+static void *on_init_thread(const struct mg_context *ctx, int thread_type)
+{
+    (void)ctx, (void)thread_type;
+    wp_thread_locale_c();
+    return NULL;
 }
 
 static int on_begin_request(struct mg_connection *conn)
@@ -607,6 +616,7 @@ wp_status wp_server_start(wp_server *srv, wp_err *err)
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     wp_keepalive_callbacks(&cb);
+    cb.init_thread = on_init_thread;
     cb.begin_request = on_begin_request;
     cb.log_message = on_log_message;
     cb.http_error = on_http_error;

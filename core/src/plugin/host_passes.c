@@ -132,7 +132,7 @@ wp_status wp_host_vault_read(wp_plugin *p, const char *account_id, const char *n
         if (got > 0 && wp_lru_get(dom->credcache, key, (size_t)kl, mono_s(), -1, val, sizeof val, &len) &&
             len <= sizeof val && strnlen(val, len) < len && strcmp(val, want) == 0) {
             const char *text = val + strlen(val) + 1;
-            json_object *o = json_tokener_parse(text);
+            json_object *o = wp_cred_parsed(val, len, text);
             OPENSSL_cleanse(val, len);
             if (o && json_object_is_type(o, json_type_object)) {
                 if (p->set->env.metrics)

@@ -150,6 +150,11 @@ void wp_host_resp_err(wp_req *req, const wp_err *err);
 wp_status wp_host_url_check(wp_plugin *p, const char *url, char *pin, size_t pin_len);
 wp_status wp_host_vault_read(wp_plugin *p, const char *account_id, const char *name, json_object **out);
 
+/* The credential text val (len bytes: its stamp, NUL, text) of the process's cache, parsed:
+ * a new object (the caller's), copied from this thread's tree of the same text when it has
+ * one (cred_parsed.c).  NULL when text does not parse. */
+json_object *wp_cred_parsed(const char *val, size_t len, const char *text);
+
 /* what a plugin keeps about a pass in memory (host_memo.c) */
 wp_status wp_host_pass_memo_get(wp_plugin *p, const char *account_id, const char *pass_id, void *out, size_t cap, size_t *len, uint64_t *gen);
 wp_status wp_host_pass_memo_put(wp_plugin *p, const char *account_id, const char *pass_id, const void *val, size_t len, uint64_t gen);

@@ -25,6 +25,7 @@
 #include "ids.h"
 #include "log.h"
 #include "procs.h"
+#include "threadlocale.h"
 
 #define KIND_MAX 128
 
@@ -505,6 +506,7 @@ static int claim(wp_jobs *q, worker *w, PGconn **c, claimed *out)
 
 static void *worker_main(void *arg)
 {
+    wp_thread_locale_c(); /* handlers parse JSON (threadlocale.h) */
     worker *w = arg;
     wp_jobs *q = w->q;
     PGconn *c = NULL;
@@ -774,6 +776,7 @@ static int count_our_notifies(wp_jobs *q, PGconn *c)
 
 static void *maint_main(void *arg)
 {
+    wp_thread_locale_c();
     wp_jobs *q = arg;
     PGconn *c = NULL;
     double now = mono_now();
