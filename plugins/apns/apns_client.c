@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
+#include "wpc_hex.h"
 
 /* Pushes in flight at once on the connection: APNs allows about 1000 streams
  * per connection (500 leaves room for its load-dependent limit); a bounded
@@ -66,7 +67,7 @@ static void pem_hash(const char *cert, const char *key, char out[65])
         EVP_DigestFinal_ex(c, md, NULL);
     }
     EVP_MD_CTX_free(c);
-    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+    wpc_hex(md, 32, out);
 }
 
 /*

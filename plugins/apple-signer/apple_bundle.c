@@ -12,6 +12,7 @@
 #include <openssl/pkcs7.h>
 #include <openssl/sha.h>
 #include <zip.h>
+#include "wpc_hex.h"
 
 static wp_status fail(wp_status st, char *msg, size_t len, const char *what)
 {
@@ -182,7 +183,7 @@ static void sha1_hex(const void *d, size_t n, char out[41])
         SHA1(d, n, md);
         ml = SHA_DIGEST_LENGTH;
     }
-    for (unsigned i = 0; i < ml; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+    wpc_hex(md, ml, out);
 }
 
 static wp_status sign_manifest(const char *manifest, size_t len, const apple_identity *id, unsigned char **der,

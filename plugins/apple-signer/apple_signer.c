@@ -52,6 +52,7 @@
 #include "apple_fetch.h"
 #include "apple_render.h"
 #include "default_icons.h"
+#include "wpc_hex.h"
 #include "wpc_cred.h"
 #include "wpc_json.h"
 #include "wpc_time.h"
@@ -108,7 +109,7 @@ static void cred_hash(const json_object *c, char out[65])
         EVP_DigestFinal_ex(ctx, md, NULL);
     }
     EVP_MD_CTX_free(ctx);
-    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+    wpc_hex(md, 32, out);
 }
 
 /* ---- images ----------------------------------------------------------------------- */

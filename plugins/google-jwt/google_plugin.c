@@ -62,6 +62,7 @@
 #include "google_jwt.h"
 #include "google_render.h"
 #include "google_rest.h"
+#include "wpc_hex.h"
 #include "wpc_cred.h"
 #include "wpc_json.h"
 #include "wpc_time.h"
@@ -323,7 +324,7 @@ static void content_hash(const char *b64, char out[17])
 {
     unsigned char d[32];
     SHA256((const unsigned char *)b64, strlen(b64), d);
-    for (int i = 0; i < 8; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+    wpc_hex(d, 8, out);
 }
 
 static const char *image_for(void *ud, const char *name, const char *value)
@@ -428,7 +429,7 @@ static void json_hash(const json_object *o, char out[65])
     const char *js = json_object_to_json_string_length((json_object *)o, JSON_C_TO_STRING_PLAIN, &n);
     unsigned char d[32];
     SHA256((const unsigned char *)js, n, d);
-    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+    wpc_hex(d, 32, out);
 }
 
 /* ---- what Google has: objects and classes as last sent ----------------------------- */
@@ -572,7 +573,7 @@ static void serial_key(char out[256], const char *account, const char *what, con
     unsigned char d[32];
     SHA256((const unsigned char *)k, n > 0 && len < sizeof k ? len : strlen(k), d);
     memcpy(out, "google-jwt:h:", 13);
-    for (int i = 0; i < 32; i++) snprintf(out + 13 + 2 * i, 3, "%02x", d[i]);
+    wpc_hex(d, 32, out + 13);
 }
 
 /* Enqueues a google-jwt.sync job under its serial key.  payload borrowed; req as for job_enqueue. */
@@ -737,7 +738,7 @@ static int link_key(char *out, size_t len, const char *account_id, const json_ob
     unsigned char kh[32];
     char khex[17];
     SHA256((const unsigned char *)cr->c.private_key_pem, strlen(cr->c.private_key_pem), kh);
-    for (int i = 0; i < 8; i++) snprintf(khex + 2 * i, 3, "%02x", kh[i]);
+    wpc_hex(kh, 8, khex);
     int n = snprintf(out, len, "%s|%s|%s|%s|%s|%s|%s|%s", account_id, id, json_object_get_string(ver),
                      gr_state(pass, time(NULL)), cr->c.issuer_id, cr->c.client_email,
                      cr->c.private_key_id ? cr->c.private_key_id : "", khex);

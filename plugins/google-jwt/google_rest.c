@@ -17,6 +17,7 @@
 #include <openssl/sha.h>
 
 #include "google_jwt.h"
+#include "wpc_hex.h"
 
 #define MAX_BODY (4u << 20)  /* larger answers are cut: no Wallet response is near it */
 #define REFRESH_MARGIN 300   /* seconds before expiry a token is renewed */
@@ -407,7 +408,7 @@ static wp_status get_token(grest *c, const grest_creds *cr, int drop_cached, cha
     unsigned char kh[32];
     char khex[65];
     SHA256((const unsigned char *)cr->private_key_pem, strlen(cr->private_key_pem), kh);
-    for (int i = 0; i < 32; i++) snprintf(khex + 2 * i, 3, "%02x", kh[i]);
+    wpc_hex(kh, 32, khex);
     char key[1400];
     int kn = snprintf(key, sizeof key, "%s|%s|%s|%s|%s", cr->account_id ? cr->account_id : "", cr->client_email,
                       cr->private_key_id ? cr->private_key_id : "", khex, url);

@@ -81,6 +81,15 @@ void wp_sha256_hex(const void *data, size_t len, char out[65])
 {
     unsigned char md[32];
     SHA256(data, len, md);
-    for (int i = 0; i < 32; i++) sprintf(out + 2 * i, "%02x", md[i]);
-    out[64] = '\0';
+    wp_hex(md, sizeof md, out);
+}
+
+void wp_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
 }

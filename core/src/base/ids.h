@@ -21,6 +21,9 @@ wp_status wp_id_new(const char *prefix, char out[WP_ID_MAX]);
 /* n random bytes encoded base64url without padding into out (size >= 4n/3 + 2). */
 wp_status wp_random_token(size_t nbytes, char *out, size_t outlen);
 
+/* Lowercase hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
+void wp_hex(const unsigned char *in, size_t n, char *out);
+
 /* Lowercase hex SHA-256 of data into out[65]. */
 void wp_sha256_hex(const void *data, size_t len, char out[65]);
 

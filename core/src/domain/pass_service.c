@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "docmemo.h"
 #include "events.h"
 #include "hooks.h"
 #include "ids.h"
@@ -933,6 +934,36 @@ wp_status wp_pass_load(wp_domain *dom, PGconn *conn, const char *account_id, con
     return st;
 }
 
+/*
+ * loaded_from_row of a one-row result, through this thread's memo of the
+ * documents it built (docmemo.h), keyed by every field of the row: a download
+ * of a pass it served a moment ago copies the document instead of parsing the
+ * pass again.
+ */
+static wp_status loaded_from(PGresult *r, json_object **out)
+{
+    unsigned char small[8192], *key = small;
+    size_t kl = 0, cap = sizeof small;
+    int nf = PQnfields(r);
+    for (int i = 0; i < nf; i++) kl += 4 + (PQgetisnull(r, 0, i) ? 0 : (size_t)PQgetlength(r, 0, i));
+    if (kl > cap && !(key = malloc(kl))) return loaded_from_row(r, 0, out);
+    size_t at = 0;
+    for (int i = 0; i < nf; i++) {
+        int null = PQgetisnull(r, 0, i);
+        uint32_t l = null ? UINT32_MAX : (uint32_t)PQgetlength(r, 0, i);
+        memcpy(key + at, &l, 4);
+        at += 4;
+        if (!null) {
+            memcpy(key + at, PQgetvalue(r, 0, i), l);
+            at += l;
+        }
+    }
+    wp_status st = WP_OK;
+    if (!(*out = wp_docmemo_get(key, kl)) && (st = loaded_from_row(r, 0, out)) == WP_OK) wp_docmemo_put(key, kl, *out);
+    if (key != small) free(key);
+    return st;
+}
+
 wp_status wp_pass_load_stamped(wp_domain *dom, const char *account_id, const char *pass_id, json_object **out,
                                wp_err *err)
 {
@@ -949,7 +980,7 @@ wp_status wp_pass_load_stamped(wp_domain *dom, const char *account_id, const cha
         wp_db_release(dom->db, db);
         if (st != WP_OK) return st;
     }
-    st = loaded_from_row(r, 0, out);
+    st = loaded_from(r, out);
     PQclear(r);
     return st;
 }

@@ -7,6 +7,8 @@
 #include <openssl/sha.h>
 #include <time.h>
 
+#include "ids.h"
+
 /* ---- ABI 1.2 ------------------------------------------------------------ */
 
 const char *wp_host_public_url(wp_plugin *p) { return p && p->set->public_url ? p->set->public_url : ""; }
@@ -401,7 +403,7 @@ static int secret_key(const char *plugin, const char *name, const char *serial, 
     SHA256((const unsigned char *)secret, strlen(secret), md);
     int n = snprintf(out, len, "%s\n%s\n%s\n", plugin, name, serial);
     if (n < 0 || (size_t)n + 2 * sizeof md >= len) return -1;
-    for (size_t i = 0; i < sizeof md; i++) snprintf(out + n + 2 * i, 3, "%02x", md[i]);
+    wp_hex(md, sizeof md, out + n);
     OPENSSL_cleanse(md, sizeof md);
     return n + 2 * (int)sizeof md;
 }

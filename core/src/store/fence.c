@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ids.h"
 #include "log.h"
 
 #define ID_LEN 16
@@ -396,7 +397,7 @@ wp_status wp_fence_start(wp_db *db, const wp_fence_options *o, wp_fence_fn fn, v
         free(f);
         return wp_err_set(err, WP_ECRYPTO, "cache fence: no randomness for the process id");
     }
-    for (int i = 0; i < ID_LEN / 2; i++) snprintf(f->me + 2 * i, 3, "%02x", rnd[i]);
+    wp_hex(rnd, ID_LEN / 2, f->me);
     f->db = db;
     f->lease_ns = (int64_t)o->lease_ms * 1000000LL;
     f->delay_ms = o->test_delay_ms;
