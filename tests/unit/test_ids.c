@@ -157,6 +157,24 @@ static void test_random_token(void **state)
     for (int i = 0; i < 64; i++) assert_true(seen[(unsigned char)alpha[i]] > 0);
 }
 
+/* Request ids come from a per-thread reserve of random bytes: well-formed, and distinct across
+ * several refills of the reserve (a reserve used twice would repeat them). */
+static int cmp_id(const void *a, const void *b) { return strcmp(a, b); }
+
+static void test_request_token(void **state)
+{
+    (void)state;
+    enum { N = 1200 };
+    static char ids[N][21];
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(wp_request_token(ids[i]), WP_OK);
+        assert_int_equal(strlen(ids[i]), 20);
+        assert_int_equal(strspn(ids[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 20);
+    }
+    qsort(ids, N, sizeof ids[0], cmp_id);
+    for (int i = 1; i < N; i++) assert_string_not_equal(ids[i - 1], ids[i]);
+}
+
 static void test_sha256_hex(void **state)
 {
     (void)state;
@@ -182,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_id_order),
         cmocka_unit_test(test_id_valid),
         cmocka_unit_test(test_random_token),
+        cmocka_unit_test(test_request_token),
         cmocka_unit_test(test_sha256_hex),
     };
     return cmocka_run_group_tests_name("ids", tests, NULL, NULL);

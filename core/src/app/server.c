@@ -52,7 +52,7 @@ static double mono_now(void)
 static void new_request_id(char out[32])
 {
     char tok[24];
-    if (wp_random_token(15, tok, sizeof tok) != WP_OK) snprintf(tok, sizeof tok, "unavailable");
+    if (wp_request_token(tok) != WP_OK) snprintf(tok, sizeof tok, "unavailable");
     snprintf(out, 32, "req_%s", tok);
 }
 

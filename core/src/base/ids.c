@@ -55,11 +55,9 @@ int wp_id_valid(const char *s, const char *prefix)
     return n == 26;
 }
 
-wp_status wp_random_token(size_t nbytes, char *out, size_t outlen)
+/* n bytes as base64url without padding into out (at least (4n + 2) / 3 + 1 bytes). */
+static void b64url(const unsigned char *raw, size_t nbytes, char *out)
 {
-    unsigned char raw[128];
-    if (nbytes > sizeof raw || outlen < (nbytes * 4 + 2) / 3 + 1) return WP_EINVAL;
-    if (RAND_bytes(raw, (int)nbytes) != 1) return WP_ECRYPTO;
     static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     size_t o = 0;
     uint32_t acc = 0;
@@ -74,6 +72,30 @@ wp_status wp_random_token(size_t nbytes, char *out, size_t outlen)
     }
     if (bits > 0) out[o++] = a[(acc << (6 - bits)) & 63];
     out[o] = '\0';
+}
+
+wp_status wp_random_token(size_t nbytes, char *out, size_t outlen)
+{
+    unsigned char raw[128];
+    if (nbytes > sizeof raw || outlen < (nbytes * 4 + 2) / 3 + 1) return WP_EINVAL;
+    if (RAND_bytes(raw, (int)nbytes) != 1) return WP_ECRYPTO;
+    b64url(raw, nbytes, out);
+    OPENSSL_cleanse(raw, nbytes);
+    return WP_OK;
+}
+
+wp_status wp_request_token(char out[21])
+{
+    /* ids are names, not secrets: one RAND_bytes per request was a few percent of a
+     * cached download, so each thread draws 4 KB at a time */
+    static _Thread_local unsigned char reserve[4095];
+    static _Thread_local size_t used = sizeof reserve;
+    if (used + 15 > sizeof reserve) {
+        if (RAND_bytes(reserve, (int)sizeof reserve) != 1) return WP_ECRYPTO;
+        used = 0;
+    }
+    b64url(reserve + used, 15, out);
+    used += 15;
     return WP_OK;
 }
 

@@ -21,6 +21,9 @@ wp_status wp_id_new(const char *prefix, char out[WP_ID_MAX]);
 /* n random bytes encoded base64url without padding into out (size >= 4n/3 + 2). */
 wp_status wp_random_token(size_t nbytes, char *out, size_t outlen);
 
+/* 15 random bytes as 20 base64url characters (a request's id: unique, not secret). */
+wp_status wp_request_token(char out[21]);
+
 /* Lowercase hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
 void wp_hex(const unsigned char *in, size_t n, char *out);
 
