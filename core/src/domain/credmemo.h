@@ -26,9 +26,11 @@
 
 /* The stamps of the credentials account $1 signs with (its own and, for a test workspace, its
  * live account's), joined by ','; NULL when there are none. */
-#define WP_CRED_STAMPS_SQL                                                                          \
+#define WP_CRED_STAMPS_SQL WP_CRED_STAMPS_SQL_OF("$1")
+/* ... of the account the SQL expression acct names (a column: "passes.account_id"). */
+#define WP_CRED_STAMPS_SQL_OF(acct)                                                                  \
     "(SELECT string_agg(" WP_CRED_STAMP_SQL("c") ", ',') FROM credentials c WHERE c.account_id IN" \
-    " ($1, (SELECT live_account_id FROM accounts WHERE id = $1)))"
+    " (" acct ", (SELECT live_account_id FROM accounts WHERE id = " acct ")))"
 
 /* Longest stamps text a memo holds; longer ones leave it unset. */
 #define WP_CRED_STAMPS_MAX 2048

@@ -1102,14 +1102,21 @@ wp_status wp_pass_cap_owner(wp_domain *dom, const char *purpose, const char *pas
     if (!c) return err ? err->status : WP_EUNAVAIL;
     PGresult *res = NULL;
     const char *params[1] = {pass_id};
-    wp_status st = wp_db_query(c, "SELECT account_id FROM passes WHERE id = $1 LIMIT 4", 1, params, &res, err);
+    /* The whole row a download reads next (wp_pass_load_stamped), kept in memory when the
+     * capability opens it: a first download makes one query, not two. */
+    uint64_t gen = wp_passcache_generation(dom);
+    wp_status st = wp_db_query(
+        c, "SELECT " PASS_COLS ", " WP_CRED_STAMPS_SQL_OF("passes.account_id") " FROM passes WHERE id = $1 LIMIT 4", 1,
+        params, &res, err);
     wp_db_release(dom->db, c);
     if (st != WP_OK) return st;
     int found = 0;
     for (int i = 0; i < PQntuples(res) && !found; i++) {
-        if (wp_pass_cap_verify(dom, purpose, PQgetvalue(res, i, 0), pass_id, token) != WP_OK) continue;
+        const char *account = PQgetvalue(res, i, C_ACCT);
+        if (wp_pass_cap_verify(dom, purpose, account, pass_id, token) != WP_OK) continue;
         found = 1;
-        if (account_out && account_len) snprintf(account_out, account_len, "%s", PQgetvalue(res, i, 0));
+        if (account_out && account_len) snprintf(account_out, account_len, "%s", account);
+        if (PQntuples(res) == 1) wp_passcache_put(dom, account, pass_id, res, gen);
     }
     PQclear(res);
     return found ? WP_OK : wp_err_set(err, WP_ENOTFOUND, "no such pass or capability");
