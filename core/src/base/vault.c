@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmac.h"
+
 #define MAX_KEYS 16
 #define NONCE 12
 #define TAG 16
@@ -214,9 +216,8 @@ static wp_status mac_with(const unsigned char key[32], const char *purpose, cons
     int ln = snprintf(label, sizeof label, "walletpass-mac/%s", purpose);
     if (ln < 0 || (size_t)ln >= sizeof label) return WP_EINVAL;
     unsigned char sub[32], mac[32];
-    unsigned int sl = 0, ml = 0;
-    if (!HMAC(EVP_sha256(), key, 32, (const unsigned char *)label, (size_t)ln, sub, &sl) ||
-        !HMAC(EVP_sha256(), sub, sl, (const unsigned char *)data, strlen(data), mac, &ml)) {
+    if (wp_hmac_sha256(key, 32, label, (size_t)ln, sub) != WP_OK ||
+        wp_hmac_sha256(sub, sizeof sub, data, strlen(data), mac) != WP_OK) {
         OPENSSL_cleanse(sub, sizeof sub);
         return WP_ECRYPTO;
     }

@@ -146,6 +146,7 @@ static void place_keys(json_object *res, json_object *doc)
         }
         names[nn++] = dk;
     }
+    if (nn == 0) return; /* nothing to place: res keeps its order as it is */
     qsort(names, nn, sizeof names[0], key_cmp);
     /* the current keys, held while res is refilled */
     struct kv { char *k; json_object *v; } *old = NULL;
@@ -205,6 +206,7 @@ static wp_status links_for(wp_domain *dom, const char *account_id, wp_req *req, 
         wp_pass_share_url(dom, account_id, json_object_get_string(idv), share, sizeof share) != WP_OK)
         return wp_err_set(err, WP_EINTERNAL, "the share link of the pass could not be made");
     json_object_object_add(res, "share_url", json_object_new_string(share));
+    if (!buttons && wp_hooks_count("pass.links") == 0) return WP_OK; /* no filter to ask (no platform plugin) */
     json_object *copy = NULL;
     if (json_object_deep_copy(res, &copy, NULL) != 0) return wp_err_set(err, WP_ENOMEM, "out of memory");
     json_object *doc = json_object_new_object();
