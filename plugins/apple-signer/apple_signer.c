@@ -92,24 +92,91 @@ static int etag_matches(const char *inm, const char *etag)
 
 /* ---- credentials -------------------------------------------------------------- */
 
-/* Releases vault_read's object (transferred: ours alone) after overwriting
- * its strings, so the private key does not linger in freed heap memory. */
-/* SHA-256 over every credential field: a change of any makes a new identity. */
+/*
+ * The credentials' identity: SHA-256 over every field, so a change of any makes
+ * a new one.  Hashing several kilobytes of PEM on every download was a twentieth
+ * of a cached download, and the next download on a thread almost always brings
+ * the same credentials: each thread keeps the fields it hashed last with their
+ * hash, and comparing them costs far less than hashing.  Per thread (no lock);
+ * wiped when replaced and when the thread ends (the request and job threads end
+ * before the plugin's shutdown, which deletes the key).
+ */
+#define CRED_FIELDS 5
+static const char *const cred_keys[CRED_FIELDS] = {"pass_type_identifier", "team_identifier", "certificate_pem",
+                                                   "private_key_pem", "wwdr_pem"};
+
+typedef struct hash_memo {
+    char *fields; /* each field (or "") with its NUL, one after the other */
+    size_t len;
+    char hash[65];
+} hash_memo;
+
+static pthread_key_t hash_key;
+static pthread_once_t hash_once = PTHREAD_ONCE_INIT;
+static int have_hash_key;
+
+static void hash_memo_free(void *p)
+{
+    hash_memo *m = p;
+    if (!m) return;
+    if (m->fields) OPENSSL_cleanse(m->fields, m->len);
+    free(m->fields);
+    free(m);
+}
+
+static void hash_key_make(void) { have_hash_key = pthread_key_create(&hash_key, hash_memo_free) == 0; }
+
 static void cred_hash(const json_object *c, char out[65])
 {
-    static const char *const keys[] = {"pass_type_identifier", "team_identifier", "certificate_pem",
-                                       "private_key_pem", "wwdr_pem", NULL};
+    const char *v[CRED_FIELDS];
+    size_t l[CRED_FIELDS], total = 0;
+    for (int i = 0; i < CRED_FIELDS; i++) {
+        v[i] = wpc_json_str(c, cred_keys[i]);
+        if (!v[i]) v[i] = "";
+        l[i] = strlen(v[i]) + 1; /* the NUL separates the fields */
+        total += l[i];
+    }
+    pthread_once(&hash_once, hash_key_make);
+    hash_memo *m = have_hash_key ? pthread_getspecific(hash_key) : NULL;
+    if (m && m->fields && m->len == total) {
+        size_t at = 0;
+        int same = 1;
+        for (int i = 0; i < CRED_FIELDS && same; i++) {
+            same = memcmp(m->fields + at, v[i], l[i]) == 0;
+            at += l[i];
+        }
+        if (same) {
+            memcpy(out, m->hash, 65);
+            return;
+        }
+    }
     unsigned char md[32] = {0};
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
-        for (const char *const *k = keys; *k; k++) {
-            const char *v = wpc_json_str(c, *k);
-            EVP_DigestUpdate(ctx, v ? v : "", v ? strlen(v) + 1 : 1); /* the NUL separates the fields */
-        }
+        for (int i = 0; i < CRED_FIELDS; i++) EVP_DigestUpdate(ctx, v[i], l[i]);
         EVP_DigestFinal_ex(ctx, md, NULL);
     }
     EVP_MD_CTX_free(ctx);
     wpc_hex(md, 32, out);
+    if (!have_hash_key) return;
+    if (!m) {
+        m = calloc(1, sizeof *m);
+        if (!m || pthread_setspecific(hash_key, m) != 0) {
+            free(m);
+            return;
+        }
+    }
+    if (m->fields) OPENSSL_cleanse(m->fields, m->len);
+    free(m->fields);
+    m->len = 0;
+    if (!(m->fields = malloc(total))) return;
+    size_t at = 0;
+    for (int i = 0; i < CRED_FIELDS; i++) {
+        memcpy(m->fields + at, v[i], l[i]);
+        at += l[i];
+    }
+    m->len = total;
+    memcpy(m->hash, out, 65);
 }
 
 /* ---- images ----------------------------------------------------------------------- */
@@ -833,6 +900,9 @@ static void apple_shutdown(wp_plugin *me)
     apple_fetch_shutdown();
     apple_credkind_shutdown();
     curl_global_cleanup();
+    /* every thread that hashed has ended (the server's and the jobs' stop first): no
+     * destructor of this plugin's may run after it is unloaded */
+    if (have_hash_key) pthread_key_delete(hash_key);
 }
 
 /* Needs no other plugin: pass.render.apple, the hook it runs, may have no filter. */
