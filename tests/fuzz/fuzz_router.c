@@ -1,14 +1,17 @@
 /*
  * fuzz_router: percent-decoding and path matching, as a request meets them.
  *
- * Input: "<METHOD> <raw path>".  The raw path is decoded the way CivetWeb
- * decodes it (decode_url=yes, mg_url_decode without form decoding) into the
- * request's path buffer; a path that is not UTF-8 once decoded is refused
- * (server.c) before the router sees it.  The table holds every route pattern
+ * Input: "<METHOD> <raw path>".  The raw path is made canonical as the server
+ * does (CivetWeb's decode_url is off; wp_router_path decodes what is safe and
+ * keeps '/', '%', '?', '#' and control bytes encoded, and refuses what is not
+ * UTF-8) into the request's path buffer.  The table holds every route pattern
  * the gateway and its in-tree plugins register.  Properties: a match fills
- * exactly the route's parameters, each non-empty, without '/', stored in the
- * request's parameter buffer; a 405 lists methods that really match the path.
- * A second router gets the input as a pattern to register (start-up input).
+ * exactly the route's parameters, each non-empty and stored in the request's
+ * parameter buffer, and the route has exactly as many segments as the path
+ * has '/' (an encoded slash decodes inside its parameter, it never splits
+ * one: "%2F" in a serial number is a '/' of that serial); a 405 lists methods
+ * that really match the path.  A second router gets the input as a pattern
+ * to register (start-up input) and is matched against it as it is.
  */
 #include <stdio.h>
 
@@ -72,10 +75,13 @@ static void check_match(const wp_router *r, const char *method, const char *path
         int want = 0;
         for (int i = 0; i < rt->nsegs; i++) want += rt->segs[i][0] == ':';
         if (req->nparams != want) abort();
+        int slashes = 0;
+        for (const char *p = path; *p; p++) slashes += *p == '/';
+        if (slashes != rt->nsegs) abort();
         for (int i = 0; i < req->nparams; i++) {
             const char *v = req->param_values[i];
             if (v < req->param_buf || v >= req->param_buf + sizeof req->param_buf) abort();
-            if (!*v || strchr(v, '/')) abort();
+            if (!*v) abort();
             if (wp_req_param(req, req->param_names[i]) == NULL) abort();
         }
     } else if (rr == WP_ROUTE_NO_METHOD) {
@@ -97,11 +103,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         method[sp - text] = '\0';
         raw = sp + 1;
     }
-    /* CivetWeb's decode_url: into the request's 2048-byte path, refused when it does not fit */
-    char path[2048];
-    int n = mg_url_decode(raw, (int)strlen(raw), path, (int)sizeof path, 0);
-    if (n >= 0 && strlen(path) == (size_t)n && wp_utf8_valid(path, (size_t)n)) check_match(r, method, path);
-    else if (n >= 0 && wp_utf8_valid(path, strlen(path))) check_match(r, method, path); /* decoded NUL: what C sees */
+    /* as server.c: canonical, into the request's path buffer, refused when it does not fit */
+    char path[sizeof ((wp_req *)0)->path];
+    wp_err perr;
+    wp_err_clear(&perr);
+    if (wp_router_path(raw, path, sizeof path, &perr) == WP_OK) {
+        if (!wp_utf8_valid(path, strlen(path))) abort();
+        check_match(r, method, path);
+    } else if (!perr.msg[0]) {
+        abort();
+    }
 
     /* registration: any pattern is refused with a reason or added and matchable */
     wp_router *r2 = NULL;
