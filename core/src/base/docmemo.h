@@ -3,8 +3,8 @@
  * were built from.
  *
  * A cached download builds the same document from the same row again and
- * again (the pass, parsed from its stored JSON), and Apple's web service
- * builds it twice per request.  Each thread keeps its last few documents
+ * again (the pass, parsed from its stored JSON), and a platform's web service
+ * may build it twice per request.  Each thread keeps its last few documents
  * with a copy of the bytes each was built from, and hands out deep copies
  * (memory copies, no parsing).  Documents never leave their thread (json-c
  * objects are not shared between threads); a thread's memo is freed when

@@ -4,9 +4,9 @@
  *
  * A download reads its account's credentials from the cache as JSON text,
  * several kilobytes of PEM that json-c's tokenizer walks a character at a
- * time: the largest single cost of a cached download, paid twice by Apple's
- * web service (the device's token is checked against the credentials, then
- * the bundle is built with them).  The same text comes back request after
+ * time: the largest single cost of a cached download, paid twice when a
+ * platform's web service checks a device's token against the credentials and
+ * then builds the bundle with them.  The same text comes back request after
  * request, so each thread keeps the last text it parsed with its tree and
  * hands out copies of the tree (json_object_deep_copy: memory copies, no
  * tokenizer).  The tree never leaves its thread (json-c objects are not
