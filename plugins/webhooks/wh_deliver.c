@@ -302,10 +302,14 @@ wp_status wh_attempt_run(const char *account_id, const char *delivery_id, int n,
         }
         if (st != WP_OK) {
             wh_host->log(wh_self, WP_LOG_WARN, "delivery %s not claimed: %s", delivery_id, wh_host->last_error());
-        } else if (wpc_json_int64(d, "locked_ms", 0) > now_unix_ms()) {
+        } else {
             /* Another worker holds it, or a dead process did: look again when the claim expires,
-             * so an attempt lost with its process is made after all. */
-            st = wh_enqueue_attempt(NULL, account_id, delivery_id, n, wpc_json_int64(d, "locked_ms", 0) + 100);
+             * so an attempt lost with its process is made after all.  Also when the row read a
+             * moment ago showed no live claim: the claim is decided on the database's clock, and
+             * a claim ending within the millisecond read looks over here while it still holds
+             * there.  A look that finds the attempt made, or the delivery finished, ends. */
+            int64_t at = wpc_json_int64(d, "locked_ms", 0), now = now_unix_ms();
+            st = wh_enqueue_attempt(NULL, account_id, delivery_id, n, (at > now ? at : now) + 100);
         }
         json_object_put(claimed);
         json_object_put(rows);

@@ -404,6 +404,40 @@ test('SIGKILL with deliveries pending: after a restart every event is delivered'
   }
 });
 
+// A claim is decided on the database's clock.  A job whose read of the delivery showed no live
+// claim may still fail to claim it (a claim ending within that millisecond, or another worker
+// between the read and the claim); it must look again, never leave the delivery without a job.
+// A trigger makes the first claim fail, deterministically.
+test('an attempt whose claim fails although none was held looks again: the delivery is made', async () => {
+  const rx3 = await receiver();
+  const g = await startGateway(gatewayOptions());
+  try {
+    g.sql(`CREATE TABLE wh_test_skip (n int); INSERT INTO wh_test_skip VALUES (1);
+      CREATE FUNCTION wh_test_skip_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.locked_until IS NOT NULL AND OLD.locked_until IS NULL AND NEW.status = 'pending' THEN
+          UPDATE wh_test_skip SET n = n - 1 WHERE n > 0;
+          IF FOUND THEN RETURN NULL; END IF;
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER wh_test_skip_claim BEFORE UPDATE ON webhooks_deliveries
+        FOR EACH ROW EXECUTE FUNCTION wh_test_skip_claim();`);
+    const acct = g.account();
+    const ep = await g.request('POST', '/api/v1/webhooks', { key: acct.key, body: { url: rx3.url('/skip'), event_types: ['pass.created'] } });
+    assert.equal(ep.status, 201, ep.text);
+    const p = await g.request('POST', '/api/v1/passes', { key: acct.key, body: { ...PASS, serial_number: 'skip-1' } });
+    assert.equal(p.status, 201, p.text);
+    await waitFor(() => g.sql("SELECT count(*) FROM webhooks_deliveries WHERE status = 'succeeded'") === '1',
+      { timeout: 60000, what: 'the delivery made after its failed claim' });
+    assert.equal(g.sql('SELECT n FROM wh_test_skip'), '0', 'the first claim was made to fail');
+    assert.equal(rx3.on('/skip').length, 1, 'one attempt reached the receiver');
+  } finally {
+    await g.stop();
+    await rx3.close();
+  }
+});
+
 test('by default, endpoints at loopback, private, link-local and metadata addresses are refused', async () => {
   const g = await startGateway({ config: { plugin_dir: PLUGIN_DIR, plugins: [{ name: 'webhooks' }] } });
   try {
