@@ -476,6 +476,7 @@ static void get_pass(wp_req *req, void *ud)
     json_object_object_add(doc, "schema", json_object_new_int(1));
     json_object_object_add(doc, "account_id", json_object_new_string(account));
     json_object_object_add(doc, "pass_id", json_object_new_string(pass_id));
+    json_object_object_add(doc, "pass", json_object_get(pass)); /* read above: not read again */
     json_object_object_add(doc, "variant", message ? json_object_new_string(mid ? mid : "m") : NULL);
     if (message) {
         json_object *f = json_object_new_object(), *a = json_object_new_array();

@@ -175,6 +175,12 @@ static void md_fetch(void)
     md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+const EVP_MD *apple_md_sha256(void)
+{
+    pthread_once(&md_once, md_fetch);
+    return md_sha256 ? md_sha256 : EVP_sha256();
+}
+
 static void sha1_hex(const void *d, size_t n, char out[41])
 {
     unsigned char md[EVP_MAX_MD_SIZE];

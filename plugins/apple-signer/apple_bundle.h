@@ -45,6 +45,9 @@ wp_status apple_identity_parse(const char *cert_pem, const char *key_pem, const 
 void apple_identity_free(apple_identity *id);
 
 /* Builds the signed, zipped bundle.  The manifest lists pass.json and every file. */
+/* SHA-256, fetched once (never NULL; the implicit EVP_sha256() if the fetch failed). */
+const EVP_MD *apple_md_sha256(void);
+
 wp_status apple_bundle_build(const char *pass_json, size_t pass_json_len, const apple_file *files, size_t nfiles,
                              const apple_identity *id, unsigned char **out, size_t *out_len, char *msg, size_t msglen);
 

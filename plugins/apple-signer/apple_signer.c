@@ -152,7 +152,7 @@ static void cred_hash(const json_object *c, char out[65])
     }
     unsigned char md[32] = {0};
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
+    if (ctx && EVP_DigestInit_ex(ctx, apple_md_sha256(), NULL) == 1) {
         for (int i = 0; i < CRED_FIELDS; i++) EVP_DigestUpdate(ctx, v[i], l[i]);
         EVP_DigestFinal_ex(ctx, md, NULL);
     }
@@ -427,7 +427,7 @@ static void cap_hash(const char *pass_id, const char *token, unsigned char h[32]
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     memset(h, 0, 32);
-    if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
+    if (c && EVP_DigestInit_ex(c, apple_md_sha256(), NULL) == 1) {
         EVP_DigestUpdate(c, pass_id, strlen(pass_id) + 1);
         EVP_DigestUpdate(c, token, strlen(token));
         EVP_DigestFinal_ex(c, h, NULL);
@@ -729,7 +729,9 @@ static wp_filter_result validate_filter(void *ud, wp_req *req, json_object *doc,
  * Other plugins (apns: Apple's web service) get the signed bundle of a pass
  * through this hook instead of an HTTP call:
  *   in:  {schema: 1, account_id, pass_id, variant: "<string>"|null,
- *         back_fields: [pass.json field dictionaries]|null}
+ *         back_fields: [pass.json field dictionaries]|null,
+ *         pass: the pass as apple.pass.authenticate gave it in this request
+ *               (optional; saves reading it again; a build may add to it)}
  *   out: pkpass_base64 (the bundle), etag, content_type
  * back_fields are appended to the pass's backFields (a key the pass already
  * has is left out); variant names that addition in the cache key.  Failures
@@ -741,8 +743,17 @@ static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp
     const char *account = wpc_json_str(doc, "account_id"), *pass_id = wpc_json_str(doc, "pass_id");
     const char *variant = wpc_json_str(doc, "variant");
     if (!account || !pass_id) return WP_FILTER_CONTINUE;
-    json_object *pass = NULL, *creds = NULL;
-    wp_status st = host->pass_get(self, account, pass_id, &pass);
+    json_object *pass = wpc_json_get(doc, "pass"), *creds = NULL;
+    wp_status st = WP_OK;
+    /* The caller's copy, read in this request, when it is this pass's. */
+    if (pass && json_object_is_type(pass, json_type_object) && wpc_json_str(pass, "id") &&
+        strcmp(wpc_json_str(pass, "id"), pass_id) == 0 && wpc_json_str(pass, "owner_account_id") &&
+        strcmp(wpc_json_str(pass, "owner_account_id"), account) == 0)
+        json_object_get(pass);
+    else {
+        pass = NULL;
+        st = host->pass_get(self, account, pass_id, &pass);
+    }
     if (st != WP_OK) {
         host->error_set(err, st == WP_ENOTFOUND ? WP_ENOTFOUND : WP_EUNAVAIL,
                         st == WP_ENOTFOUND ? "resource_missing" : "pass_unavailable", "pass_id", "%s", host->last_error());

@@ -41,12 +41,12 @@ done
 pass_id=$(bench_json id <<<"$out")
 list_bytes=$(curl -fsS -H "Authorization: Bearer $BENCH_KEY" "$BENCH_URL/api/v1/passes" | wc -c)
 
-declare -A rps p50 p99
+declare -A rps p50 p99 cpu
 run() { # NAME PATH [key]
     local name=$1 path=$2
     wp_say "$name: GET $path"
     WP_BENCH_KEY=${3:-} WP_BENCH_CONNECTIONS=$CONNS bench_wrk "$BENCH_URL$path"
-    rps[$name]=$BENCH_RPS p50[$name]=$BENCH_P50_MS p99[$name]=$BENCH_P99_MS
+    rps[$name]=$BENCH_RPS p50[$name]=$BENCH_P50_MS p99[$name]=$BENCH_P99_MS cpu[$name]=$BENCH_CPU_US
 }
 run healthz_1 /healthz
 run account /api/v1/account "$BENCH_KEY"
@@ -65,9 +65,10 @@ echo "auth_reads: wrk $(wrk -v 2>&1 | sed -n '1s/^wrk \([^ ]*\).*/\1/p'), ${WP_B
 echo "baseline: GET /healthz of the same gateway, before and after, averaged; the list holds $NPASSES passes" \
     "(default page: ${list_bytes} bytes)"
 echo
-printf '%-36s %10s %8s %8s %9s %9s\n' target requests/s "p50 ms" "p99 ms" "req/s x" "p99 x"
-line() { printf '%-36s %10s %8s %8s %9s %9s\n' "$1" "${rps[$2]}" "${p50[$2]}" "${p99[$2]}" \
-    "$(bench_ratio "${rps[$2]}" "${rps[healthz]}")" "$(bench_ratio "${p99[$2]}" "${p99[healthz]}")"; }
+printf '%-36s %10s %8s %8s %9s %9s %10s\n' target requests/s "p50 ms" "p99 ms" "req/s x" "p99 x" "CPU us/req"
+line() { printf '%-36s %10s %8s %8s %9s %9s %10s\n' "$1" "${rps[$2]}" "${p50[$2]}" "${p99[$2]}" \
+    "$(bench_ratio "${rps[$2]}" "${rps[healthz]}")" "$(bench_ratio "${p99[$2]}" "${p99[healthz]}")" "${cpu[$2]:--}"; }
+cpu[healthz]=$(bench_avg "${cpu[healthz_1]}" "${cpu[healthz_2]}" 1)
 line "GET /healthz (baseline)" healthz
 printf '  %-34s %10s %8s %8s\n' "before / after" "${rps[healthz_1]} / ${rps[healthz_2]}" "" "${p99[healthz_1]} / ${p99[healthz_2]}"
 line "GET /api/v1/account" account

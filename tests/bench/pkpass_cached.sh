@@ -75,12 +75,12 @@ nlastmod=$(curl -fsS -o /dev/null -D - "$nurl" | tr -d '\r' | sed -n 's/^[Ll]ast
 code=$(curl -sS -o /dev/null -w '%{http_code}' -H "If-Modified-Since: $nlastmod" "$nurl")
 [ "$code" = 304 ] || wp_die "nginx answered $code, not 304, to If-Modified-Since"
 
-declare -A rps p50 p99
+declare -A rps p50 p99 cpu
 run() { # NAME URL [wrk options]
     local name=$1 url=$2; shift 2
     wp_say "$name: $url"
     WP_BENCH_CONNECTIONS=$CONNS bench_wrk "$url" "$@"
-    rps[$name]=$BENCH_RPS p50[$name]=$BENCH_P50_MS p99[$name]=$BENCH_P99_MS
+    rps[$name]=$BENCH_RPS p50[$name]=$BENCH_P50_MS p99[$name]=$BENCH_P99_MS cpu[$name]=$BENCH_CPU_US
 }
 run nginx_1 "$nurl"
 run nginx304_1 "$nurl" -H "If-Modified-Since: $nlastmod"
@@ -104,10 +104,12 @@ echo "pkpass_cached: wrk $(wrk -v 2>&1 | sed -n '1s/^wrk \([^ ]*\).*/\1/p'), ${W
 echo "$("$BENCH_NGINX_BIN" -v 2>&1 | sed 's/.*version: //') (worker_processes auto), ${bytes}-byte bundle: the gateway's first download, served by nginx;" \
     "nginx measured before and after the gateway, averaged"
 echo
-printf '%-50s %10s %8s %8s %9s %9s\n' target requests/s "p50 ms" "p99 ms" "req/s x" "p99 x"
+printf '%-50s %10s %8s %8s %9s %9s %10s\n' target requests/s "p50 ms" "p99 ms" "req/s x" "p99 x" "CPU us/req"
 line() { # LABEL NAME BASE
-    printf '%-50s %10s %8s %8s %9s %9s\n' "$1" "${rps[$2]}" "${p50[$2]}" "${p99[$2]}" \
-        "$(bench_ratio "${rps[$2]}" "${rps[$3]}")" "$(bench_ratio "${p99[$2]}" "${p99[$3]}")"
+    local c=${cpu[$2]:-}
+    case $2 in nginx*) c=-;; esac # the gateway's CPU only
+    printf '%-50s %10s %8s %8s %9s %9s %10s\n' "$1" "${rps[$2]}" "${p50[$2]}" "${p99[$2]}" \
+        "$(bench_ratio "${rps[$2]}" "${rps[$3]}")" "$(bench_ratio "${p99[$2]}" "${p99[$3]}")" "$c"
 }
 line "nginx, static file (baseline)" nginx nginx
 printf '  %-48s %10s %8s %8s\n' "before / after" "${rps[nginx_1]} / ${rps[nginx_2]}" "" "${p99[nginx_1]} / ${p99[nginx_2]}"

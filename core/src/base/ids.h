@@ -27,7 +27,7 @@ wp_status wp_request_token(char out[21]);
 /* Lowercase hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
 void wp_hex(const unsigned char *in, size_t n, char *out);
 
-/* Lowercase hex SHA-256 of data into out[65]. */
+/* Lowercase hex SHA-256 of data into out[65] (sha256.h; all zeros when OpenSSL fails). */
 void wp_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* True when s is "<prefix>_" followed by 26 Crockford base32 characters. */

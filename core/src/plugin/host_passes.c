@@ -4,10 +4,11 @@
  */
 #include "plugin_host.h"
 
-#include <openssl/sha.h>
+#include <openssl/crypto.h>
 #include <time.h>
 
 #include "ids.h"
+#include "sha256.h"
 
 /* ---- ABI 1.2 ------------------------------------------------------------ */
 
@@ -399,8 +400,8 @@ wp_status wp_host_pass_secret_put(wp_plugin *p, wp_req *req, const char *account
 static int secret_key(const char *plugin, const char *name, const char *serial, const char *secret, char *out,
                       size_t len)
 {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)secret, strlen(secret), md);
+    unsigned char md[32];
+    if (wp_sha256(secret, strlen(secret), md) != WP_OK) return -1; /* not kept, then */
     int n = snprintf(out, len, "%s\n%s\n%s\n", plugin, name, serial);
     if (n < 0 || (size_t)n + 2 * sizeof md >= len) return -1;
     wp_hex(md, sizeof md, out + n);

@@ -1,12 +1,12 @@
 /* keycache.c - see keycache.h. */
 #include "keycache.h"
 
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "lru.h"
+#include "sha256.h"
 
 struct wp_keycache {
     wp_lru *lru;
@@ -50,9 +50,7 @@ wp_status wp_keycache_verify(wp_keycache *kc, const char *token, wp_keycache_con
         return db ? wp_apikey_verify(db, token, out, err) : err ? err->status : WP_EUNAVAIL;
     }
     unsigned char digest[32];
-    unsigned int dl = 0;
-    if (!EVP_Digest(token, strlen(token), digest, &dl, EVP_sha256(), NULL) || dl != sizeof digest)
-        return wp_err_set(err, WP_ECRYPTO, "SHA-256 failed");
+    if (wp_sha256(token, strlen(token), digest) != WP_OK) return wp_err_set(err, WP_ECRYPTO, "SHA-256 failed");
     size_t len = 0;
     if (wp_lru_get(kc->lru, digest, sizeof digest, mono_now(), kc->ttl_s, out, sizeof *out, &len) &&
         len == sizeof *out)

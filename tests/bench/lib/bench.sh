@@ -78,8 +78,11 @@ bench_gateway_stop() {
 # bench_wrk URL [wrk options...]: a warm-up run (discarded), then the
 # measured run.  Set WP_BENCH_KEY in the environment for an authenticated
 # request.  Sets BENCH_RPS, BENCH_P50_MS, BENCH_P99_MS, BENCH_REQUESTS (the
-# measured run), BENCH_SENT (warm-up included, as wrk counted them) and
-# fails when any response was not 2xx/3xx or any socket error occurred.
+# measured run), BENCH_SENT (warm-up included, as wrk counted them),
+# BENCH_CPU_US (the CPU time, user and system, the gateway started last spent
+# per request of the measured run, in microseconds: unlike the rates it moves
+# little when other work shares the machine) and fails when any response was
+# not 2xx/3xx or any socket error occurred.
 bench_wrk() {
     local url=$1; shift
     local out=$BENCH_TMP/wrk-$RANDOM.txt warm=0
@@ -87,8 +90,12 @@ bench_wrk() {
         warm=$(wrk -t "$WP_BENCH_THREADS" -c "$WP_BENCH_CONNECTIONS" -d "${WP_BENCH_WARMUP}s" -s "$BENCH_LIB/wrk.lua" \
             "$@" "$url" | sed -n 's/^WPBENCH requests=\([0-9]*\) .*/\1/p') || true
     fi
+    local cpu0
+    cpu0=$(bench_cpu_ticks "$BENCH_GW_PID")
     wrk -t "$WP_BENCH_THREADS" -c "$WP_BENCH_CONNECTIONS" -d "${WP_BENCH_DURATION}s" --latency \
         -s "$BENCH_LIB/wrk.lua" "$@" "$url" >"$out" 2>&1 || true
+    local cpu1
+    cpu1=$(bench_cpu_ticks "$BENCH_GW_PID")
     local line
     line=$(grep '^WPBENCH ' "$out") || { cat "$out" >&2; wp_die "wrk printed no summary for $url"; }
     local -A v
@@ -99,6 +106,8 @@ bench_wrk() {
     BENCH_RPS=$(awk -v n="${v[requests]}" -v us="${v[duration_us]}" 'BEGIN { printf "%.0f", n / (us / 1e6) }')
     BENCH_P50_MS=$(awk -v us="${v[p50_us]}" 'BEGIN { printf "%.2f", us / 1000 }')
     BENCH_P99_MS=$(awk -v us="${v[p99_us]}" 'BEGIN { printf "%.2f", us / 1000 }')
+    BENCH_CPU_US=$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="${v[requests]}" \
+        'BEGIN { if (n == 0) print "n/a"; else printf "%.1f", t * 1e6 / hz / n }')
     local errs=$((v[errors_status] + v[errors_connect] + v[errors_read] + v[errors_write] + v[errors_timeout]))
     if [ "$errs" -ne 0 ] || [ "${v[requests]}" -eq 0 ]; then
         cat "$out" >&2
@@ -107,6 +116,14 @@ bench_wrk() {
             "read ${v[errors_read]} write ${v[errors_write]} timeout ${v[errors_timeout]}" \
             "(of ${v[requests]} requests)"
     fi
+}
+
+# bench_cpu_ticks PID: the CPU time (user and system, in clock ticks) process
+# PID has used so far, threads included; 0 without a process.
+bench_cpu_ticks() {
+    [ -n "$1" ] && [ -r "/proc/$1/stat" ] || { echo 0; return; }
+    # Fields 14 and 15 of /proc/PID/stat; the command name (field 2) may hold spaces.
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
 
 # bench_ratio A B [digits]: A / B.
