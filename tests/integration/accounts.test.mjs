@@ -149,7 +149,9 @@ test('trial: every plan starts with one; the plan limit applies after it; GET /a
   assert.deepEqual([me.usage.operations, me.usage.limit], [11, 10]);
   endTrial(T.account);
   assertError(await gw.request('POST', '/api/v1/passes', { key: T.key, body: BASE }), 402, { code: 'plan_limit_reached' });
-  assert.equal((await gw.request('GET', '/api/v1/account', { key: T.key })).body.trial_active, false);
+  // a hand-written UPDATE reaches the process's kept row by its notification (docs/caching.md)
+  await waitFor(async () => (await gw.request('GET', '/api/v1/account', { key: T.key })).body.trial_active === false,
+    { what: 'trial_active false after the trial ended' });
   // a plan change takes effect at once and is logged
   assert.equal(gw.cli(['account', 'set-plan', T.account, 'big']), `${T.account}\tten\tbig`);
   assert.equal((await gw.request('POST', '/api/v1/passes', { key: T.key, body: BASE })).status, 201);
@@ -165,7 +167,9 @@ test("set-plan: an agency's sub-accounts follow its plan; a sub-account's own id
   assert.equal(s.plan, 'ten');
   assert.equal(gw.cli(['account', 'set-plan', P.account, 'big']), `${P.account}\tten\tbig`);
   assert.equal((await gw.request('GET', `/api/v1/accounts/${s.id}`, { key: P.key })).body.plan, 'big');
-  assert.equal((await gw.request('GET', '/api/v1/account', { key: P.key, headers: as(P, s.id) })).body.plan, 'big');
+  // the CLI is another process: its change reaches the kept row by notification
+  await waitFor(async () => (await gw.request('GET', '/api/v1/account', { key: P.key, headers: as(P, s.id) })).body.plan === 'big',
+    { what: "the sub-account's plan after set-plan" });
   assert.throws(() => gw.cli(['account', 'set-plan', s.id, 'unlimited']), new RegExp(`sub-account of ${P.account}`));
   assert.equal(gw.sql(`SELECT plan FROM accounts WHERE id = '${s.id}'`), 'big', 'unchanged by the refusal');
   assert.equal(gw.sql(`SELECT count(*) FROM account_plan_changes WHERE account_id = '${s.id}'`), '0');
@@ -188,6 +192,10 @@ test('CLI: account list, key list, key revoke', async () => {
   assert.match(test, /^sk_test_/);
   assert.equal((await gw.request('GET', '/api/v1/account', { key: C.key })).status, 200);
   assert.equal(gw.cli(['key', 'revoke', '--account', C.account, keys[0][0]]), keys[0][0]);
+  // the CLI is another process: the gateway forgets the key when its notification arrives
+  // (normally milliseconds; cache.api_key_ttl_ms at the latest, docs/caching.md)
+  await waitFor(async () => (await gw.request('GET', '/api/v1/account', { key: C.key })).status === 401,
+    { what: 'the revoked key refused', timeout: 10000 });
   assertError(await gw.request('GET', '/api/v1/account', { key: C.key }), 401);
   assert.throws(() => gw.cli(['key', 'revoke', '--account', C.account, keys[0][0]]), /no active key/);
 });

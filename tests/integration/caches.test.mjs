@@ -409,3 +409,73 @@ test('after the push of a notification, a device fetch on either process carries
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// GET /api/v1/account is answered from memory too: the account's row and its month's usage,
+// forgotten when either changes (migrations/0020_account_notify.sql).  D hears its notifications
+// 1.5 s late, so a read on D that is right at once shows what made it right: the write's wait
+// for every process (an update, a sub-account's new name), or D forgetting its own count the
+// moment its create committed.
+test('GET /account from memory: a create counts at once where it was made, a write that waits on both', async () => {
+  const cfg = { cache: { lease_ms: 20000 } };
+  const C = await startGateway({ config: cfg });
+  const D = await startGateway({ config: cfg, dbUrl: C.dbUrl,
+    env: { WALLETPASS_MASTER_KEY: C.env.WALLETPASS_MASTER_KEY, WALLETPASS_FENCE_TEST_DELAY_MS: '1500' } });
+  const ready = async (gw) => (await (await fetch(gw.url + '/readyz')).json()).cache;
+  const hits = async (gw) => {
+    const m = (await (await fetch(gw.url + '/metrics')).text()).match(/^walletpass_pass_cache_hits_total (\d+)/m);
+    return m ? Number(m[1]) : 0;
+  };
+  const me = async (gw, key, headers) => {
+    const r = await gw.request('GET', '/api/v1/account', { key, headers });
+    assert.equal(r.status, 200, r.text);
+    return r.body;
+  };
+  const BODY = { pass_type: 'loyalty', organization_name: 'Solstice', program_name: 'Beans',
+    primary_fields: [{ key: 'points', label: 'Points', value: '1' }] };
+  try {
+    for (const gw of [C, D])
+      await waitFor(async () => { const c = await ready(gw); return c.leased && c.peers >= 1; },
+        { timeout: 120000, what: `the lease and the other process known on ${gw.port}` });
+    const k = C.account();
+    const before = await hits(D);
+    for (const gw of [C, D]) for (let i = 0; i < 3; i++) assert.equal((await me(gw, k.key)).usage.operations, 0);
+    assert.ok((await hits(D)) >= before + 2, 'D answered the later reads from memory');
+
+    // a create on D: D's next read counts it, although D hears of it 1.5 s late
+    const p = await D.request('POST', '/api/v1/passes', { key: k.key, body: BODY });
+    assert.equal(p.status, 201, p.text);
+    assert.equal((await me(D, k.key)).usage.operations, 1, 'D forgot its own count when the create committed');
+    // C has no wait to rely on: it hears the create's notification (milliseconds)
+    await waitFor(async () => (await me(C, k.key)).usage.operations === 1, { what: "C counting D's create" });
+    assert.equal((await me(D, k.key)).usage.operations, 1, 'kept again on D');
+
+    // an update on C waits for D: D's next read counts it
+    const u = await C.request('PUT', `/api/v1/passes/${p.body.id}`, { key: k.key,
+      body: { primary_fields: [{ key: 'points', label: 'Points', value: '2' }] } });
+    assert.equal(u.status, 200, u.text);
+    assert.equal((await me(D, k.key)).usage.operations, 2, "the update's count at once on D");
+
+    // the account's row: a sub-account renamed by its agency on C reads the new name on D at once
+    const s = await C.request('POST', '/api/v1/accounts', { key: k.key, body: { name: 'Bakery', email: 'bakery@client.example' } });
+    assert.equal(s.status, 201, s.text);
+    const as = { 'WalletPass-Account': s.body.id };
+    for (let i = 0; i < 2; i++) assert.equal((await me(D, k.key, as)).name, 'Bakery');
+    const r = await C.request('PUT', `/api/v1/accounts/${s.body.id}`, { key: k.key, body: { name: 'Bakery & Co' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await me(D, k.key, as)).name, 'Bakery & Co', 'the new name at once on D');
+
+    // a hand-written change reaches both by its notification
+    C.sql(`UPDATE accounts SET name = 'Renamed by hand' WHERE id = '${q(k.account)}'`);
+    for (const gw of [C, D])
+      await waitFor(async () => (await me(gw, k.key)).name === 'Renamed by hand', { what: `the new name on ${gw.port}` });
+    C.sql(`UPDATE usage_counter_slots SET operations = operations + 5 WHERE account_id = '${q(k.account)}' AND slot = 1`);
+    C.sql(`INSERT INTO usage_counter_slots (account_id, period, slot, operations)
+           SELECT '${q(k.account)}', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM'), 1, 5 WHERE NOT EXISTS
+           (SELECT 1 FROM usage_counter_slots WHERE account_id = '${q(k.account)}' AND slot = 1)`);
+    for (const gw of [C, D])
+      await waitFor(async () => (await me(gw, k.key)).usage.operations === 7, { what: `the usage written by hand on ${gw.port}` });
+  } finally {
+    await D.stop();
+    await C.stop();
+  }
+});

@@ -8,6 +8,7 @@
  */
 #include "passcache.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -188,6 +189,15 @@ void wp_passcache_memo_put(wp_domain *dom, int slot, const char *account_id, con
     int kl = memo_key(slot, account_id, pass_id, key, sizeof key);
     if (kl < 0) return;
     (void)wp_lru_put(dom->passcache, key, (size_t)kl, val, len, gen, mono_s()); /* not kept: read again */
+}
+
+void wp_passcache_forget(wp_domain *dom, const char *account_id, const char *pass_id)
+{
+    char what[160];
+    int n = snprintf(what, sizeof what, "%s/%s", account_id, pass_id);
+    /* an id too long for a key was never kept */
+    if (dom->passcache && n > 0 && (size_t)n < sizeof what && account_id[0] && pass_id[0])
+        wp_passcache_on_notify(dom->passcache, what);
 }
 
 void wp_passcache_on_notify(void *ud, const char *what)

@@ -47,6 +47,16 @@ int wp_passcache_memo_get(wp_domain *dom, int slot, const char *account_id, cons
 void wp_passcache_memo_put(wp_domain *dom, int slot, const char *account_id, const char *pass_id, const void *val,
                            size_t len, uint64_t gen);
 
+/*
+ * An account's own row (GET /api/v1/account, accounts.c) is kept under this
+ * pass id, which no pass has; a change to the account or to its usage sends
+ * "x <account>/account" (migrations/0020_account_notify.sql).
+ */
+#define WP_PASSCACHE_ACCOUNT "account"
+
+/* Forgets the row kept under (account, pass), and its memos, on this process at once. */
+void wp_passcache_forget(wp_domain *dom, const char *account_id, const char *pass_id);
+
 /* The fence's invalidation handler (fence.h): ud is the cache (wp_lru). */
 void wp_passcache_on_notify(void *ud, const char *what);
 

@@ -9,16 +9,77 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "accounts.h"
 #include "apikey.h"
 #include "db.h"
 #include "handler.h"
 #include "http.h"
+#include "passcache.h"
 
 static json_object *str_or_null(PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? NULL : json_object_new_string(PQgetvalue(r, row, col));
+}
+
+/* The row GET /account answers from, without what depends on the time it is read (the
+ * trial's end is compared, and the month checked, when it is answered), so it may be kept
+ * in memory (passcache.h, WP_PASSCACHE_ACCOUNT) until the account or its usage changes. */
+#define ACCOUNT_ROW_SQL                                                                                          \
+    "SELECT a.id, a.name, a.email, a.plan,"                                                                      \
+    " to_char(a.trial_ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS trial_ends_at,"         \
+    " to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS created_at,"               \
+    " to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM') AS period,"                                                   \
+    " coalesce((SELECT sum(operations) FROM usage_counter_rows u WHERE u.account_id = a.id"                      \
+    "   AND u.period = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM')), 0) AS operations,"                          \
+    " a.parent_account_id, a.allocation,"                                                                        \
+    " (extract(epoch FROM a.trial_ends_at) * 1000)::bigint AS trial_ends_ms"                                     \
+    " FROM accounts a WHERE a.id = $1"
+enum { A_ID, A_NAME, A_EMAIL, A_PLAN, A_TRIAL, A_CREATED, A_PERIOD, A_OPS, A_PARENT, A_ALLOC, A_TRIAL_MS };
+
+static void month_now(char out[16])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(out, 16, "%Y-%m", &tm) == 0) out[0] = '\0'; /* matches no row: read again */
+}
+
+/* The account's row from memory when it is held for this month, else from the database (then kept). */
+static wp_status account_row(wp_domain *dom, PGconn *db, const char *account_id, PGresult **out, wp_err *err)
+{
+    char month[16];
+    month_now(month);
+    PGresult *r = NULL;
+    /* a transaction that may have written reads its own */
+    if (PQtransactionStatus(db) == PQTRANS_IDLE && wp_passcache_get(dom, account_id, WP_PASSCACHE_ACCOUNT, &r)) {
+        if (PQnfields(r) == A_TRIAL_MS + 1 && strcmp(PQgetvalue(r, 0, A_PERIOD), month) == 0) {
+            *out = r;
+            return WP_OK;
+        }
+        PQclear(r); /* kept last month (or by another release): read again */
+    }
+    uint64_t gen = wp_passcache_generation(dom);
+    const char *params[] = {account_id};
+    wp_status st = wp_db_query(db, ACCOUNT_ROW_SQL, 1, params, &r, err);
+    if (st != WP_OK) return st;
+    if (PQntuples(r) == 1 && PQtransactionStatus(db) == PQTRANS_IDLE)
+        wp_passcache_put(dom, account_id, WP_PASSCACHE_ACCOUNT, r, gen);
+    *out = r;
+    return WP_OK;
+}
+
+void wp_accounts_forget(wp_domain *dom, const char *account_id)
+{
+    PGresult *r = NULL;
+    char parent[64] = "";
+    /* an agency's count holds its sub-accounts' operations */
+    if (wp_passcache_get(dom, account_id, WP_PASSCACHE_ACCOUNT, &r) && PQnfields(r) > A_PARENT &&
+        !PQgetisnull(r, 0, A_PARENT) && (size_t)PQgetlength(r, 0, A_PARENT) < sizeof parent)
+        snprintf(parent, sizeof parent, "%s", PQgetvalue(r, 0, A_PARENT));
+    PQclear(r);
+    wp_passcache_forget(dom, account_id, WP_PASSCACHE_ACCOUNT);
+    if (parent[0]) wp_passcache_forget(dom, parent, WP_PASSCACHE_ACCOUNT);
 }
 
 static void get_account(wp_req *req, void *ud)
@@ -28,18 +89,8 @@ static void get_account(wp_req *req, void *ud)
     if (!wp_handler_begin(req, NULL, NULL, &db)) return;
     wp_err err;
     wp_err_clear(&err);
-    const char *params[] = {req->live_account_id};
     PGresult *r;
-    if (wp_db_query(db,
-                    "SELECT a.id, a.name, a.email, a.plan,"
-                    " to_char(a.trial_ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-                    " to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-                    " to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM'),"
-                    " coalesce((SELECT sum(operations) FROM usage_counter_rows u WHERE u.account_id = a.id"
-                    "   AND u.period = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM')), 0),"
-                    " a.parent_account_id, a.allocation, coalesce(a.trial_ends_at > now(), false)"
-                    " FROM accounts a WHERE a.id = $1",
-                    1, params, &r, &err) != WP_OK) {
+    if (account_row(dom, db, req->live_account_id, &r, &err) != WP_OK) {
         wp_handler_fail(req, &err);
         return;
     }
@@ -48,29 +99,33 @@ static void get_account(wp_req *req, void *ud)
         wp_resp_error(req, 404, "invalid_request_error", "resource_missing", NULL, "account not found");
         return;
     }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    int trial_active = !PQgetisnull(r, 0, A_TRIAL_MS) && strtoll(PQgetvalue(r, 0, A_TRIAL_MS), NULL, 10) > now_ms;
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_string(PQgetvalue(r, 0, 0)));
+    json_object_object_add(o, "id", json_object_new_string(PQgetvalue(r, 0, A_ID)));
     json_object_object_add(o, "object", json_object_new_string("account"));
-    json_object_object_add(o, "name", json_object_new_string(PQgetvalue(r, 0, 1)));
-    json_object_object_add(o, "email", json_object_new_string(PQgetvalue(r, 0, 2)));
-    const char *plan = PQgetvalue(r, 0, 3);
+    json_object_object_add(o, "name", json_object_new_string(PQgetvalue(r, 0, A_NAME)));
+    json_object_object_add(o, "email", json_object_new_string(PQgetvalue(r, 0, A_EMAIL)));
+    const char *plan = PQgetvalue(r, 0, A_PLAN);
     json_object_object_add(o, "plan", json_object_new_string(plan));
-    json_object_object_add(o, "trial_ends_at", str_or_null(r, 0, 4));
-    json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(r, 0, 5)));
-    json_object_object_add(o, "trial_active", json_object_new_boolean(strcmp(PQgetvalue(r, 0, 10), "t") == 0));
-    json_object_object_add(o, "parent_account_id", str_or_null(r, 0, 8));
+    json_object_object_add(o, "trial_ends_at", str_or_null(r, 0, A_TRIAL));
+    json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(r, 0, A_CREATED)));
+    json_object_object_add(o, "trial_active", json_object_new_boolean(trial_active));
+    json_object_object_add(o, "parent_account_id", str_or_null(r, 0, A_PARENT));
     json_object_object_add(o, "livemode", json_object_new_boolean(req->livemode));
-    json_object_object_add(o, "allocation", PQgetisnull(r, 0, 9) ? NULL : json_object_new_int64(strtoll(PQgetvalue(r, 0, 9), NULL, 10)));
+    json_object_object_add(o, "allocation", PQgetisnull(r, 0, A_ALLOC) ? NULL : json_object_new_int64(strtoll(PQgetvalue(r, 0, A_ALLOC), NULL, 10)));
     json_object *usage = json_object_new_object();
-    json_object_object_add(usage, "period", json_object_new_string(PQgetvalue(r, 0, 6)));
-    json_object_object_add(usage, "operations", json_object_new_int64(strtoll(PQgetvalue(r, 0, 7), NULL, 10)));
+    json_object_object_add(usage, "period", json_object_new_string(PQgetvalue(r, 0, A_PERIOD)));
+    json_object_object_add(usage, "operations", json_object_new_int64(strtoll(PQgetvalue(r, 0, A_OPS), NULL, 10)));
     json_object *plan_obj, *ops;
     long long limit = -1;
     if (json_object_object_get_ex(dom->cfg->plans, plan, &plan_obj) &&
         json_object_object_get_ex(plan_obj, "operations_per_month", &ops))
         limit = json_object_get_int64(ops);
     /* A sub-account's own limit is its allocation (its agency's plan bounds it too). */
-    if (!PQgetisnull(r, 0, 8)) limit = PQgetisnull(r, 0, 9) ? -1 : strtoll(PQgetvalue(r, 0, 9), NULL, 10);
+    if (!PQgetisnull(r, 0, A_PARENT)) limit = PQgetisnull(r, 0, A_ALLOC) ? -1 : strtoll(PQgetvalue(r, 0, A_ALLOC), NULL, 10);
     json_object_object_add(usage, "limit", limit < 0 ? NULL : json_object_new_int64(limit));
     json_object_object_add(o, "usage", usage);
     PQclear(r);

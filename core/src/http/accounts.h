@@ -20,4 +20,9 @@ wp_status wp_logs_routes(wp_router *rt, wp_err *err);
  * only time its secret is shown; also used by subaccounts.c. */
 void wp_accounts_respond_new_key(wp_req *req, PGconn *db, const char *account_id, const char *name, int livemode);
 
+/* After a write that counted operations of account_id committed without the fence's wait
+ * (a new pass): forgets its kept row, and its agency's, on this process at once, so the
+ * next GET /api/v1/account here shows the count (docs/caching.md "Accounts"). */
+void wp_accounts_forget(wp_domain *dom, const char *account_id);
+
 #endif
