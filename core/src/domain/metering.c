@@ -17,25 +17,11 @@ long long wp_meter_plan_limit(const wp_config *cfg, const char *plan)
     return json_object_get_int64(ops);
 }
 
-/* What decides one account's operations this month (its agency's too, for a sub-account). */
-typedef struct usage {
-    char plan[64], period[16];
-    int livemode;
-    int trial_active;       /* in its trial: the plan's limit does not apply yet */
-    int trial_plan_over;    /* on the "trial" plan and the trial has ended */
-    long long used;
-    long long allocation;   /* -1: none set */
-    char parent[64];        /* "" for a top-level account */
-    char parent_plan[64];
-    int parent_trial_active, parent_trial_plan_over;
-    long long parent_used;
-} usage;
-
 #define MONTH "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM')"
 /* the month's count: the sum of its slots (migrations/0015) */
 #define USED(acct) "coalesce((SELECT sum(operations) FROM usage_counter_rows u WHERE u.account_id = " acct " AND u.period = " MONTH "), 0)"
 
-static wp_status read_usage(PGconn *conn, const char *account_id, usage *u, wp_err *err)
+static wp_status read_usage(PGconn *conn, const char *account_id, wp_meter_read *u, wp_err *err)
 {
     const char *p1[] = {account_id};
     PGresult *r;
@@ -52,6 +38,7 @@ static wp_status read_usage(PGconn *conn, const char *account_id, usage *u, wp_e
         return wp_err_set(err, WP_ENOTFOUND, "account %s not found", account_id);
     }
     memset(u, 0, sizeof *u);
+    snprintf(u->account, sizeof u->account, "%s", account_id);
 #define T(c) (strcmp(PQgetvalue(r, 0, c), "t") == 0)
     snprintf(u->plan, sizeof u->plan, "%s", PQgetvalue(r, 0, 0));
     u->trial_active = T(1);
@@ -87,18 +74,18 @@ static wp_status trial_over(wp_err *err, int agency)
 }
 
 /* The cap an account's own counter may reach this month: -1 none. */
-static long long own_cap(const wp_config *cfg, const usage *u)
+static long long own_cap(const wp_config *cfg, const wp_meter_read *u)
 {
     if (u->parent[0]) return u->allocation;
     return u->trial_active ? -1 : wp_meter_plan_limit(cfg, u->plan);
 }
 
-static long long parent_cap(const wp_config *cfg, const usage *u)
+static long long parent_cap(const wp_config *cfg, const wp_meter_read *u)
 {
     return u->parent_trial_active ? -1 : wp_meter_plan_limit(cfg, u->parent_plan);
 }
 
-static wp_status over_own(wp_err *err, const usage *u, long long cap)
+static wp_status over_own(wp_err *err, const wp_meter_read *u, long long cap)
 {
     if (u->parent[0]) {
         wp_err_set(err, WP_ELIMIT, "this sub-account's allocation of %lld operations a month is used up", cap);
@@ -108,7 +95,7 @@ static wp_status over_own(wp_err *err, const usage *u, long long cap)
     return refuse(err, "plan_limit_reached", "plan");
 }
 
-static wp_status over_parent(wp_err *err, const usage *u, long long cap)
+static wp_status over_parent(wp_err *err, const wp_meter_read *u, long long cap)
 {
     wp_err_set(err, WP_ELIMIT, "the agency's plan %s allows %lld operations a month and this month's are used up",
                u->parent_plan, cap);
@@ -117,9 +104,19 @@ static wp_status over_parent(wp_err *err, const usage *u, long long cap)
 
 wp_status wp_meter_check(PGconn *conn, const wp_config *cfg, const char *account_id, int n, wp_err *err)
 {
-    usage u;
+    wp_meter_read u;
+    return wp_meter_check_read(conn, cfg, account_id, n, &u, err);
+}
+
+wp_status wp_meter_check_read(PGconn *conn, const wp_config *cfg, const char *account_id, int n, wp_meter_read *out,
+                              wp_err *err)
+{
+    wp_meter_read u;
+    memset(out, 0, sizeof *out);
     wp_status st = read_usage(conn, account_id, &u, err);
     if (st != WP_OK) return st;
+    u.valid = 1;
+    *out = u;
     if (!u.livemode) return WP_OK; /* test mode is not metered */
     if (u.trial_plan_over) return trial_over(err, 0);
     long long cap = own_cap(cfg, &u);
@@ -311,9 +308,19 @@ static int bump(PGconn *conn, const char *account_id, const char *period, int n,
 
 wp_status wp_meter_consume(PGconn *conn, const wp_config *cfg, const char *account_id, int n, wp_err *err)
 {
-    usage u;
-    wp_status st = read_usage(conn, account_id, &u, err);
-    if (st != WP_OK) return st;
+    return wp_meter_consume_read(conn, cfg, account_id, n, NULL, err);
+}
+
+wp_status wp_meter_consume_read(PGconn *conn, const wp_config *cfg, const char *account_id, int n,
+                                const wp_meter_read *pre, wp_err *err)
+{
+    wp_meter_read u;
+    if (pre && pre->valid && strcmp(pre->account, account_id) == 0) {
+        u = *pre;
+    } else {
+        wp_status st = read_usage(conn, account_id, &u, err);
+        if (st != WP_OK) return st;
+    }
     if (!u.livemode) return WP_OK;
     if (u.trial_plan_over) return trial_over(err, 0);
     if (u.parent[0] && u.parent_trial_plan_over) return trial_over(err, 1);

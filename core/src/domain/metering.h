@@ -39,6 +39,36 @@ wp_status wp_meter_consume(PGconn *conn, const wp_config *cfg, const char *accou
  */
 wp_status wp_meter_check(PGconn *conn, const wp_config *cfg, const char *account_id, int n, wp_err *err);
 
+/*
+ * What wp_meter_check_read() read of an account, for the wp_meter_consume_read()
+ * of the same operation, which then does not read it again: the committed
+ * count it checks is the one read at the check, a moment before in the same
+ * transaction (the slots still hold the limit; docs/caching.md's margin after
+ * a lowered limit counts the operations past their check).  Plain data.
+ */
+typedef struct wp_meter_read {
+    int valid;              /* filled by a check */
+    char account[64];       /* the account it was read for */
+    char plan[64], period[16];
+    int livemode;
+    int trial_active;       /* in its trial: the plan's limit does not apply yet */
+    int trial_plan_over;    /* on the "trial" plan and the trial has ended */
+    long long used;
+    long long allocation;   /* -1: none set */
+    char parent[64];        /* "" for a top-level account */
+    char parent_plan[64];
+    int parent_trial_active, parent_trial_plan_over;
+    long long parent_used;
+} wp_meter_read;
+
+/* wp_meter_check, keeping what it read in *out (zeroed when it could not read). */
+wp_status wp_meter_check_read(PGconn *conn, const wp_config *cfg, const char *account_id, int n, wp_meter_read *out,
+                              wp_err *err);
+
+/* wp_meter_consume, deciding on pre when it was read for account_id (else reading afresh). */
+wp_status wp_meter_consume_read(PGconn *conn, const wp_config *cfg, const char *account_id, int n,
+                                const wp_meter_read *pre, wp_err *err);
+
 /* The plan's monthly limit, or -1 for unlimited / unknown plan. */
 long long wp_meter_plan_limit(const wp_config *cfg, const char *plan);
 

@@ -436,6 +436,7 @@ wp_status wp_pass_create(wp_domain *dom, PGconn *db, const char *account_id, jso
     PGresult *r = NULL;
     wp_status st;
     *out = NULL;
+    wp_meter_read meter = {0}; /* the check's read, for the count at the end */
     if (!json_object_is_type(in_body, json_type_object))
         return wp_err_param(err, WP_EINVAL, "body", "the pass must be a JSON object");
     /* a shallow copy: the default template is added without touching the caller's body */
@@ -456,7 +457,7 @@ wp_status wp_pass_create(wp_domain *dom, PGconn *db, const char *account_id, jso
 
     if ((st = run_validate(dom, account_id, req, "create", NULL, given_serial[0] ? given_serial : NULL,
                            tid[0] ? tid : NULL, &body, err)) != WP_OK ||
-        (st = wp_meter_check(db, dom->cfg, account_id, 1, err)) != WP_OK)
+        (st = wp_meter_check_read(db, dom->cfg, account_id, 1, &meter, err)) != WP_OK)
         goto done;
 
     char id[WP_ID_MAX];
@@ -505,7 +506,7 @@ wp_status wp_pass_create(wp_domain *dom, PGconn *db, const char *account_id, jso
     if ((st = links_for(dom, account_id, req, res, 1, NULL, err)) != WP_OK ||
         (st = publish_on(dom, db, account_id, "pass.created", res, NULL, NULL, err)) != WP_OK ||
         /* last: the counter row stays locked until the caller commits */
-        (st = wp_meter_consume(db, dom->cfg, account_id, 1, err)) != WP_OK)
+        (st = wp_meter_consume_read(db, dom->cfg, account_id, 1, &meter, err)) != WP_OK)
         goto done;
     *out = res;
     res = NULL;
@@ -660,6 +661,7 @@ wp_status wp_pass_update(wp_domain *dom, PGconn *db, const char *account_id, con
     PGresult *r = NULL, *u = NULL;
     wp_status st;
     *out = NULL;
+    wp_meter_read meter = {0}; /* the check's read, for the count at the end */
     wp_pass_limits lim = wp_pass_limits_of(dom);
     if ((st = wp_pass_validate(patch, WP_PASS_UPDATE, &lim, err)) != WP_OK) goto done;
     if (json_object_object_get_ex(patch, "template_id", NULL)) {
@@ -700,7 +702,7 @@ wp_status wp_pass_update(wp_domain *dom, PGconn *db, const char *account_id, con
     }
     if ((st = run_validate(dom, account_id, req, "update", id, PQgetvalue(r, 0, C_SERIAL),
                            PQgetisnull(r, 0, C_TPL) ? NULL : PQgetvalue(r, 0, C_TPL), &body, err)) != WP_OK ||
-        (st = wp_meter_check(db, dom->cfg, account_id, 1, err)) != WP_OK)
+        (st = wp_meter_check_read(db, dom->cfg, account_id, 1, &meter, err)) != WP_OK)
         goto done;
     if (voided) {
         st = voided_err(err, cannot);
@@ -726,7 +728,7 @@ wp_status wp_pass_update(wp_domain *dom, PGconn *db, const char *account_id, con
     if ((st = links_for(dom, account_id, req, res, 1, NULL, err)) != WP_OK ||
         (st = publish_on(dom, db, account_id, "pass.updated", res, "changed", changed, err)) != WP_OK ||
         /* last: the counter row stays locked until the caller commits */
-        (st = wp_meter_consume(db, dom->cfg, account_id, 1, err)) != WP_OK)
+        (st = wp_meter_consume_read(db, dom->cfg, account_id, 1, &meter, err)) != WP_OK)
         goto done;
 answer:
     *out = res;
@@ -862,9 +864,10 @@ wp_status wp_pass_notify(wp_domain *dom, PGconn *db, const char *account_id, con
     const char *message;
     wp_status st;
     *out = NULL;
+    wp_meter_read meter = {0}; /* the check's read, for the count at the end */
     if ((st = notify_message(in, &message, err)) != WP_OK ||
         (st = select_pass(db, account_id, id, 1, &r, err)) != WP_OK ||
-        (st = wp_meter_check(db, dom->cfg, account_id, 1, err)) != WP_OK)
+        (st = wp_meter_check_read(db, dom->cfg, account_id, 1, &meter, err)) != WP_OK)
         goto done;
     if (strcmp(PQgetvalue(r, 0, C_STATUS), "voided") == 0) {
         st = voided_err(err, "its holders cannot be notified");
@@ -892,7 +895,7 @@ wp_status wp_pass_notify(wp_domain *dom, PGconn *db, const char *account_id, con
     json_object_object_add(data, "notification_id", json_object_new_string(nid));
     st = wp_events_publish(dom->events, db, account_id, "pass.notify", data, NULL, err);
     json_object_put(data);
-    if (st == WP_OK) st = wp_meter_consume(db, dom->cfg, account_id, 1, err); /* last: see create */
+    if (st == WP_OK) st = wp_meter_consume_read(db, dom->cfg, account_id, 1, &meter, err); /* last: see create */
     if (st != WP_OK) goto done;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(nid));
