@@ -158,18 +158,23 @@ wp_status wp_pass_secret_get(wp_domain *dom, PGconn *conn, const char *account_i
         OPENSSL_cleanse(token, sizeof token);
         if (st != WP_OK) goto done;
         /* From the pass row: nothing is inserted (and no error aborts the caller's
-         * transaction) when the account has no such pass. */
+         * transaction) when the account has no such pass.  One statement answers with
+         * ours, or with the one another caller minted before it began. */
         const char *params[] = {account_id, pass_id, plugin, name, sealed, lookup};
-        PGresult *ins = NULL;
         if ((st = wp_db_query(db,
-                              "INSERT INTO pass_secrets (account_id, pass_id, plugin, name, sealed, lookup)"
+                              "WITH ins AS (INSERT INTO pass_secrets (account_id, pass_id, plugin, name, sealed, lookup)"
                               " SELECT account_id, id, $3, $4, $5, $6 FROM passes WHERE account_id = $1 AND id = $2"
-                              " ON CONFLICT (account_id, pass_id, plugin, name) DO NOTHING",
-                              6, params, &ins, err)) != WP_OK)
+                              " ON CONFLICT (account_id, pass_id, plugin, name) DO NOTHING RETURNING sealed, legacy)"
+                              " SELECT sealed, legacy FROM ins UNION ALL SELECT sealed, legacy FROM pass_secrets"
+                              " WHERE account_id = $1 AND pass_id = $2 AND plugin = $3 AND name = $4",
+                              6, params, &r, err)) != WP_OK)
             goto done;
-        PQclear(ins);
-        /* ours, or the one a concurrent caller minted first */
-        if ((st = select_row(db, account_id, pass_id, plugin, name, &r, err)) != WP_OK) goto done;
+        /* one minted by a caller that committed while this statement ran is not in its snapshot */
+        if (PQntuples(r) == 0) {
+            PQclear(r);
+            r = NULL;
+            if ((st = select_row(db, account_id, pass_id, plugin, name, &r, err)) != WP_OK) goto done;
+        }
     }
     if (PQntuples(r) == 0) {
         st = wp_err_param(err, WP_ENOTFOUND, "pass_id", mint ? "no pass %s" : "pass %s has no such secret", pass_id);
