@@ -951,6 +951,7 @@ static wp_status loaded_from(PGresult *r, json_object **out)
     size_t kl = 0, cap = sizeof small;
     int nf = PQnfields(r);
     for (int i = 0; i < nf; i++) kl += 4 + (PQgetisnull(r, 0, i) ? 0 : (size_t)PQgetlength(r, 0, i));
+    if (kl > WP_DOCMEMO_KEY_MAX) return loaded_from_row(r, 0, out); /* never kept */
     if (kl > cap && !(key = malloc(kl))) return loaded_from_row(r, 0, out);
     size_t at = 0;
     for (int i = 0; i < nf; i++) {
