@@ -477,6 +477,7 @@ static void get_pass(wp_req *req, void *ud)
     json_object_object_add(doc, "account_id", json_object_new_string(account));
     json_object_object_add(doc, "pass_id", json_object_new_string(pass_id));
     json_object_object_add(doc, "pass", json_object_get(pass)); /* read above: not read again */
+    json_object_object_add(doc, "respond", json_object_new_boolean(1)); /* the signer sends the bytes itself */
     json_object_object_add(doc, "variant", message ? json_object_new_string(mid ? mid : "m") : NULL);
     if (message) {
         json_object *f = json_object_new_object(), *a = json_object_new_array();
@@ -492,6 +493,9 @@ static void get_pass(wp_req *req, void *ud)
         host->resp_err(req, err);
         goto done;
     }
+    json_object *responded = wpc_json_get(doc, "responded");
+    if (responded && json_object_get_boolean(responded)) goto done;
+    /* an apple-signer that hands the bundle back instead */
     const char *b64 = wpc_json_str(doc, "pkpass_base64");
     if (!b64) {
         host->resp_error(req, 503, "apple_signer_missing", NULL,

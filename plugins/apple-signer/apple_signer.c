@@ -731,8 +731,11 @@ static wp_filter_result validate_filter(void *ud, wp_req *req, json_object *doc,
  *   in:  {schema: 1, account_id, pass_id, variant: "<string>"|null,
  *         back_fields: [pass.json field dictionaries]|null,
  *         pass: the pass as apple.pass.authenticate gave it in this request
- *               (optional; saves reading it again; a build may add to it)}
- *   out: pkpass_base64 (the bundle), etag, content_type
+ *               (optional; saves reading it again; a build may add to it),
+ *         respond: true to have the bundle sent as the request's answer
+ *               (200 with its ETag) instead of handed back (optional)}
+ *   out: pkpass_base64 (the bundle), etag, content_type; with respond,
+ *        responded: true in place of pkpass_base64
  * back_fields are appended to the pass's backFields (a key the pass already
  * has is left out); variant names that addition in the cache key.  Failures
  * REJECT with the status the pkpass route would answer.
@@ -794,7 +797,16 @@ static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp
     int hs = 500;
     wp_filter_result fr = WP_FILTER_MODIFIED;
     st = apple_bundle_get(key, pass_id, build_bundle, &bc, &ref, &data, &len, &hs, code, sizeof code, msg, sizeof msg);
-    if (st == WP_OK) {
+    json_object *respond = wpc_json_get(doc, "respond");
+    if (st == WP_OK && req && respond && json_object_get_boolean(respond)) {
+        /* the bytes go out as they are: no base64 there and back through the document */
+        host->resp_header(req, "ETag", etag);
+        host->resp_raw(req, 200, PKPASS_TYPE, data, len);
+        json_object_object_add(doc, "responded", json_object_new_boolean(1));
+        json_object_object_add(doc, "etag", json_object_new_string(etag));
+        json_object_object_add(doc, "content_type", json_object_new_string(PKPASS_TYPE));
+        apple_bundle_release(ref);
+    } else if (st == WP_OK) {
         char *b64 = malloc(4 * ((len + 2) / 3) + 1);
         if (b64) {
             int n = EVP_EncodeBlock((unsigned char *)b64, data, (int)len);
