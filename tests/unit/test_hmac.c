@@ -1,5 +1,6 @@
 /* test_hmac.c - HMAC-SHA256 with per-thread prepared contexts: RFC 4231's vectors, the same
- * answer from a prepared context as from a fresh one, more keys than a thread keeps, threads. */
+ * answer from a prepared context as from a fresh one, more keys than a thread keeps, threads, and
+ * results kept for MACs asked again. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,6 +62,29 @@ static void test_many_keys(void **state)
         }
 }
 
+/* Kept results: every answer is OpenSSL's, for more (key, data) pairs than a thread keeps, data
+ * at and past the longest kept, keys differing in one byte, and data differing in length only. */
+static void test_kept(void **state)
+{
+    (void)state;
+    unsigned char data[120];
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (unsigned char)(i * 13 + 1);
+    for (int round = 0; round < 3; round++)
+        for (int k = 0; k < 24; k++) {
+            unsigned char key[32], mine[32], theirs[32];
+            memset(key, 7, sizeof key);
+            key[31] = (unsigned char)(k % 12); /* pairs of calls share a key, differ in data */
+            size_t len = (size_t)(k < 12 ? 40 : 90 + round * 10); /* 110: longer than kept */
+            if (k % 2) len--;
+            unsigned int tl = 0;
+            assert_int_equal(wp_hmac_sha256_kept(key, sizeof key, data, len, mine), WP_OK);
+            assert_non_null(HMAC(EVP_sha256(), key, sizeof key, data, len, theirs, &tl));
+            assert_memory_equal(mine, theirs, 32);
+        }
+    unsigned char mac[32];
+    assert_int_equal(wp_hmac_sha256_kept(NULL, 0, data, 1, mac), WP_EINVAL);
+}
+
 static void *on_thread(void *arg)
 {
     (void)arg;
@@ -89,6 +113,7 @@ int main(void)
         cmocka_unit_test(test_rfc4231),
         cmocka_unit_test(test_many_keys),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

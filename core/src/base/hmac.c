@@ -20,9 +20,19 @@ typedef struct slot {
     EVP_MAC_CTX *ctx; /* initialised with key; never finalised itself */
 } slot;
 
+/* A result kept by wp_hmac_sha256_kept: the key and data it was made of, and the MAC. */
+#define KEPT 16
+#define KEPT_DATA_MAX 96
+typedef struct kept {
+    unsigned char key[KEY_MAX], data[KEPT_DATA_MAX], mac[32];
+    size_t klen, dlen; /* klen 0: empty */
+} kept;
+
 typedef struct prepared {
     slot s[SLOTS];
     unsigned next; /* the slot to replace */
+    kept k[KEPT];
+    unsigned knext;
 } prepared;
 
 static EVP_MAC *alg;
@@ -43,6 +53,7 @@ static void prepared_free(void *p)
     prepared *t = p;
     if (!t) return;
     for (int i = 0; i < SLOTS; i++) slot_clear(&t->s[i]);
+    OPENSSL_cleanse(t->k, sizeof t->k);
     free(t);
 }
 
@@ -52,8 +63,8 @@ static void init(void)
     have_key = pthread_key_create(&tkey, prepared_free) == 0;
 }
 
-/* The thread's context prepared with key, made when missing; NULL when it cannot be. */
-static EVP_MAC_CTX *template_for(const unsigned char *key, size_t klen)
+/* The thread's memos, made when missing; NULL when they cannot be. */
+static prepared *mine(void)
 {
     prepared *t = pthread_getspecific(tkey);
     if (!t) {
@@ -63,6 +74,14 @@ static EVP_MAC_CTX *template_for(const unsigned char *key, size_t klen)
             return NULL;
         }
     }
+    return t;
+}
+
+/* The thread's context prepared with key, made when missing; NULL when it cannot be. */
+static EVP_MAC_CTX *template_for(const unsigned char *key, size_t klen)
+{
+    prepared *t = mine();
+    if (!t) return NULL;
     for (int i = 0; i < SLOTS; i++)
         if (t->s[i].ctx && t->s[i].klen == klen && CRYPTO_memcmp(t->s[i].key, key, klen) == 0) return t->s[i].ctx;
     slot *s = &t->s[t->next];
@@ -95,4 +114,31 @@ wp_status wp_hmac_sha256(const unsigned char *key, size_t klen, const void *data
     int ok = c && EVP_MAC_update(c, data, len) == 1 && EVP_MAC_final(c, out, &ol, 32) == 1 && ol == 32;
     EVP_MAC_CTX_free(c);
     return ok ? WP_OK : WP_ECRYPTO;
+}
+
+wp_status wp_hmac_sha256_kept(const unsigned char *key, size_t klen, const void *data, size_t len, unsigned char out[32])
+{
+    if (!key || klen == 0 || klen > KEY_MAX) return WP_EINVAL;
+    pthread_once(&once, init);
+    prepared *t = have_key && len <= KEPT_DATA_MAX ? mine() : NULL;
+    if (t)
+        for (int i = 0; i < KEPT; i++) {
+            kept *k = &t->k[i];
+            if (k->klen == klen && k->dlen == len && CRYPTO_memcmp(k->key, key, klen) == 0 &&
+                memcmp(k->data, data, len) == 0) {
+                memcpy(out, k->mac, 32);
+                return WP_OK;
+            }
+        }
+    wp_status st = wp_hmac_sha256(key, klen, data, len, out);
+    if (st != WP_OK || !t) return st;
+    kept *k = &t->k[t->knext];
+    t->knext = (t->knext + 1) % KEPT;
+    OPENSSL_cleanse(k, sizeof *k);
+    memcpy(k->key, key, klen);
+    memcpy(k->data, data, len);
+    memcpy(k->mac, out, 32);
+    k->klen = klen;
+    k->dlen = len;
+    return WP_OK;
 }

@@ -21,4 +21,13 @@
 /* key: 1..64 bytes.  WP_ECRYPTO when OpenSSL fails, WP_EINVAL for a bad key length. */
 wp_status wp_hmac_sha256(const unsigned char *key, size_t klen, const void *data, size_t len, unsigned char out[32]);
 
+/*
+ * The same, for a MAC asked for again and again (a key derived for a purpose
+ * from a master key): the thread keeps its last 16 results of data up to 96
+ * bytes, wiped when replaced and when the thread ends.  Not for data that
+ * differs per call: it would only push the kept results out.
+ */
+wp_status wp_hmac_sha256_kept(const unsigned char *key, size_t klen, const void *data, size_t len,
+                              unsigned char out[32]);
+
 #endif

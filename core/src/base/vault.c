@@ -216,7 +216,7 @@ static wp_status mac_with(const unsigned char key[32], const char *purpose, cons
     int ln = snprintf(label, sizeof label, "walletpass-mac/%s", purpose);
     if (ln < 0 || (size_t)ln >= sizeof label) return WP_EINVAL;
     unsigned char sub[32], mac[32];
-    if (wp_hmac_sha256(key, 32, label, (size_t)ln, sub) != WP_OK ||
+    if (wp_hmac_sha256_kept(key, 32, label, (size_t)ln, sub) != WP_OK || /* the same for every call of a purpose */
         wp_hmac_sha256(sub, sizeof sub, data, strlen(data), mac) != WP_OK) {
         OPENSSL_cleanse(sub, sizeof sub);
         return WP_ECRYPTO;
