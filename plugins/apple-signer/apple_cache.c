@@ -186,6 +186,32 @@ static void evict_locked(void)
     }
 }
 
+wp_status apple_bundle_peek(const char *key, apple_bundle_ref **ref, const unsigned char **data, size_t *len)
+{
+    *ref = NULL;
+    pthread_mutex_lock(&mu);
+    struct apple_bundle_ref *b = buckets[hash_str(key)];
+    while (b && strcmp(b->key, key) != 0) b = b->next;
+    if (b) {
+        b->refs++;
+        if (b->state == B_BUILDING) stats.waits++;
+        while (b->state == B_BUILDING) pthread_cond_wait(&built, &mu);
+    }
+    if (!b || b->state != B_READY) {
+        if (b) bundle_unref_locked(b);
+        pthread_mutex_unlock(&mu);
+        return WP_ENOTFOUND;
+    }
+    stats.hits++;
+    lru_remove(b);
+    lru_push(b);
+    pthread_mutex_unlock(&mu);
+    *ref = b;
+    *data = b->data;
+    *len = b->len;
+    return WP_OK;
+}
+
 wp_status apple_bundle_get(const char *key, const char *pass_id, apple_build_fn fn, void *ud, apple_bundle_ref **ref,
                            const unsigned char **data, size_t *len, int *http_status, char *code, size_t codelen,
                            char *msg, size_t msglen)

@@ -51,6 +51,11 @@ wp_status apple_bundle_get(const char *key, const char *pass_id, apple_build_fn 
                            char *msg, size_t msglen);
 void apple_bundle_release(apple_bundle_ref *ref);
 
+/* The cached bundle for key when there is one (a build under way is waited
+ * for), without building: WP_OK with data and len valid until
+ * apple_bundle_release(*ref), WP_ENOTFOUND otherwise. */
+wp_status apple_bundle_peek(const char *key, apple_bundle_ref **ref, const unsigned char **data, size_t *len);
+
 /* Counters for tests and metrics. */
 typedef struct apple_cache_stats {
     unsigned long builds, hits, waits, evictions, bytes, entries;

@@ -456,6 +456,137 @@ static wp_status cap_verify(const char *pass_id, const char *token, char *accoun
     return st;
 }
 
+/* ---- what a cached download needs of its pass ------------------------------------------ */
+
+/*
+ * A download whose bundle is in the cache needs of its pass only its version,
+ * update time, serial number and account state, and of the credentials their
+ * hash and pass type identifier: the bundle's key, its validators and the
+ * device check.  These "facts" are kept with the host's pass memo (ABI 1.10),
+ * which forgets them whenever the pass, its account or its credentials change
+ * and serves them only while this process has heard of every such change, so
+ * such a download reads neither the pass's document nor the vault.  Stored as
+ * text: "1", version, update time (epoch seconds, -1 unknown), deleted (0/1),
+ * hash, pass type identifier, serial number, one per line (the serial last:
+ * it may hold anything but a NUL).
+ */
+typedef struct pass_facts {
+    long long version, updated;
+    int gone;
+    char hash[65], ptid[256], serial[128];
+} pass_facts;
+
+/* 1 with *f when held; otherwise 0 and *gen the stamp for facts_put. */
+static int facts_get(const char *account, const char *pass_id, pass_facts *f, uint64_t *gen)
+{
+    *gen = 0;
+    if (!WP_HOST_HAS(host, pass_memo_get)) return 0;
+    char b[512];
+    size_t len = 0;
+    if (host->pass_memo_get(self, account, pass_id, b, sizeof b - 1, &len, gen) != WP_OK) return 0;
+    b[len] = '\0';
+    char *line[7], *p = b;
+    for (int i = 0; i < 7; i++) {
+        line[i] = p;
+        char *nl = i < 6 ? strchr(p, '\n') : NULL;
+        if (i < 6 && !nl) return 0;
+        if (nl) {
+            *nl = '\0';
+            p = nl + 1;
+        }
+    }
+    if (strcmp(line[0], "1") != 0 || strlen(line[4]) != 64 || strlen(line[5]) >= sizeof f->ptid ||
+        strlen(line[6]) >= sizeof f->serial)
+        return 0;
+    f->version = strtoll(line[1], NULL, 10);
+    f->updated = strtoll(line[2], NULL, 10);
+    f->gone = line[3][0] == '1';
+    memcpy(f->hash, line[4], 65);
+    snprintf(f->ptid, sizeof f->ptid, "%s", line[5]);
+    snprintf(f->serial, sizeof f->serial, "%s", line[6]);
+    return 1;
+}
+
+/* Keeps the facts of pass (pass_get's) signed with creds of hash, unless a change came after gen. */
+static void facts_put(const char *account, const char *pass_id, json_object *pass, json_object *creds,
+                      const char *hash, uint64_t gen)
+{
+    if (!WP_HOST_HAS(host, pass_memo_put) || !gen) return;
+    json_object *ver = wpc_json_get(pass, "version");
+    const char *serial = wpc_json_str(pass, "serial_number"), *ptid = wpc_json_str(creds, "pass_type_identifier");
+    char b[512];
+    int n = snprintf(b, sizeof b, "1\n%lld\n%lld\n%d\n%s\n%s\n%s", ver ? (long long)json_object_get_int64(ver) : 0,
+                     wpc_time_iso_parse(wpc_json_str(pass, "updated_at")),
+                     json_object_object_get_ex(pass, "account_deleted", NULL) ? 1 : 0, hash, ptid ? ptid : "",
+                     serial ? serial : "");
+    /* not kept (too long, or a line break inside): such a pass is read each time */
+    if (n > 0 && (size_t)n < sizeof b && !strchr(ptid ? ptid : "", '\n') && !strchr(serial ? serial : "", '\n'))
+        (void)host->pass_memo_put(self, account, pass_id, b, (size_t)n, gen);
+}
+
+/* The validators of a bundle: the ETag names the pass version and the credentials;
+ * Last-Modified the pass's change. */
+typedef struct validators {
+    char etag[64], lm[64];
+    int not_modified; /* the request's conditions say it has this bundle */
+} validators;
+
+static void validators_of(wp_req *req, long long version, const char *hash, long long updated, validators *v)
+{
+    snprintf(v->etag, sizeof v->etag, "\"%lld-%.16s\"", version, hash);
+    v->lm[0] = '\0';
+    /* Last-Modified has whole seconds: sent while a later change could still carry the same
+     * second (its transaction began before this one's second was over), it would let
+     * If-Modified-Since hide that change.  So only once the change is LM_SETTLED_S old. */
+    if (updated >= 0 && updated + LM_SETTLED_S <= (long long)time(NULL)) wpc_time_http_format(updated, v->lm, sizeof v->lm);
+    const char *inm = host->req_header(req, "If-None-Match");
+    const char *ims = host->req_header(req, "If-Modified-Since");
+    long long imst = ims ? wpc_time_http_parse(ims) : -1;
+    /* If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 §13.2.2). */
+    v->not_modified = inm ? etag_matches(inm, v->etag) : (imst >= 0 && v->lm[0] && updated <= imst);
+}
+
+static void validators_send(wp_req *req, const validators *v)
+{
+    host->resp_header(req, "ETag", v->etag);
+    if (v->lm[0]) host->resp_header(req, "Last-Modified", v->lm);
+    host->resp_header(req, "Cache-Control", "private, no-cache");
+}
+
+static void send_bundle(wp_req *req, const char *serial, const unsigned char *data, size_t len)
+{
+    char cd[160];
+    snprintf(cd, sizeof cd, "attachment; filename=\"%.100s.pkpass\"", serial && serial[0] ? serial : "pass");
+    host->resp_header(req, "Content-Disposition", cd);
+    host->resp_raw(req, 200, PKPASS_TYPE, data, len);
+}
+
+/* Answers from the facts when the bundle is cached (or not modified): 1 when answered. */
+static int pkpass_from_facts(wp_req *req, const char *account, const char *pass_id, const pass_facts *f)
+{
+    if (f->gone) {
+        host->resp_error(req, 410, "account_deleted", "id", "the account of pass %s was deleted", pass_id);
+        return 1;
+    }
+    validators v;
+    validators_of(req, f->version, f->hash, f->updated, &v);
+    if (v.not_modified) {
+        validators_send(req, &v);
+        host->resp_raw(req, 304, NULL, NULL, 0);
+        return 1;
+    }
+    char key[400];
+    snprintf(key, sizeof key, "%s|%s|%lld|%s", account, pass_id, f->version, f->hash);
+    apple_bundle_ref *ref = NULL;
+    const unsigned char *data = NULL;
+    size_t len = 0;
+    if (apple_bundle_peek(key, &ref, &data, &len) != WP_OK) return 0; /* built the long way */
+    validators_send(req, &v);
+    send_bundle(req, f->serial, data, len);
+    apple_bundle_release(ref);
+    return 1;
+}
+
 /* ---- GET /api/v1/passes/:id/pkpass ---------------------------------------------------- */
 
 static void pkpass(wp_req *req, void *ud)
@@ -482,6 +613,9 @@ static void pkpass(wp_req *req, void *ud)
         snprintf(account, sizeof account, "%s", host->req_account_id(req));
     }
 
+    pass_facts facts;
+    uint64_t gen = 0;
+    if (facts_get(account, pass_id, &facts, &gen) && pkpass_from_facts(req, account, pass_id, &facts)) return;
     json_object *pass = NULL, *creds = NULL;
     wp_status st = host->pass_get(self, account, pass_id, &pass);
     if (st == WP_ENOTFOUND) {
@@ -524,25 +658,13 @@ static void pkpass(wp_req *req, void *ud)
         return;
     }
 
-    /* Validators: the ETag names the pass version and the credentials; Last-Modified the pass's change. */
+    facts_put(account, pass_id, pass, creds, hash, gen);
     json_object *ver = wpc_json_get(pass, "version");
     long long version = ver ? json_object_get_int64(ver) : 0;
-    long long updated = wpc_time_iso_parse(wpc_json_str(pass, "updated_at"));
-    char etag[64], lm[64] = "";
-    snprintf(etag, sizeof etag, "\"%lld-%.16s\"", version, hash);
-    /* Last-Modified has whole seconds: sent while a later change could still carry the same
-     * second (its transaction began before this one's second was over), it would let
-     * If-Modified-Since hide that change.  So only once the change is LM_SETTLED_S old. */
-    if (updated >= 0 && updated + LM_SETTLED_S <= (long long)time(NULL)) wpc_time_http_format(updated, lm, sizeof lm);
-    host->resp_header(req, "ETag", etag);
-    if (lm[0]) host->resp_header(req, "Last-Modified", lm);
-    host->resp_header(req, "Cache-Control", "private, no-cache");
-    const char *inm = host->req_header(req, "If-None-Match");
-    const char *ims = host->req_header(req, "If-Modified-Since");
-    long long imst = ims ? wpc_time_http_parse(ims) : -1;
-    /* If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 §13.2.2). */
-    int not_modified = inm ? etag_matches(inm, etag) : (imst >= 0 && lm[0] && updated <= imst);
-    if (not_modified) {
+    validators v;
+    validators_of(req, version, hash, wpc_time_iso_parse(wpc_json_str(pass, "updated_at")), &v);
+    validators_send(req, &v);
+    if (v.not_modified) {
         apple_cred_release(cred);
         json_object_put(pass);
         wpc_cred_wipe_put(creds);
@@ -560,11 +682,7 @@ static void pkpass(wp_req *req, void *ud)
     char code[48] = "";
     st = apple_bundle_get(key, pass_id, build_bundle, &bc, &ref, &data, &len, &hs, code, sizeof code, msg, sizeof msg);
     if (st == WP_OK) {
-        char cd[160];
-        const char *serial = wpc_json_str(pass, "serial_number");
-        snprintf(cd, sizeof cd, "attachment; filename=\"%.100s.pkpass\"", serial ? serial : "pass");
-        host->resp_header(req, "Content-Disposition", cd);
-        host->resp_raw(req, 200, PKPASS_TYPE, data, len);
+        send_bundle(req, wpc_json_str(pass, "serial_number"), data, len);
         apple_bundle_release(ref);
     } else {
         if (hs >= 500) host->log(self, WP_LOG_ERROR, "pass %s: %s", pass_id, msg);
@@ -666,6 +784,17 @@ static wp_filter_result auth_filter(void *ud, wp_req *req, json_object *doc, wp_
     json_object *pass = NULL, *creds = NULL;
     wp_status st = host->pass_secret_find(self, TOKEN_NAME, serial, token, &pass);
     if (st == WP_EAUTH) return WP_FILTER_CONTINUE;
+    pass_facts facts;
+    uint64_t gen = 0;
+    if (st == WP_OK && facts_get(wpc_json_str(pass, "owner_account_id"), wpc_json_str(pass, "id"), &facts, &gen)) {
+        /* the credentials' pass type identifier, kept with the pass: no vault read */
+        if (strcmp(facts.ptid, ptid) != 0) {
+            json_object_put(pass);
+            return WP_FILTER_CONTINUE;
+        }
+        json_object_object_add(doc, "pass", pass);
+        return WP_FILTER_MODIFIED;
+    }
     if (st == WP_OK) st = host->vault_read(self, wpc_json_str(pass, "owner_account_id"), "apple", &creds);
     if (st != WP_OK && st != WP_ENOTFOUND) {
         host->log(self, WP_LOG_WARN, "a device's pass could not be checked: %s", host->last_error());
@@ -675,6 +804,11 @@ static wp_filter_result auth_filter(void *ud, wp_req *req, json_object *doc, wp_
     }
     const char *have = wpc_json_str(creds, "pass_type_identifier");
     int same = st == WP_OK && have && strcmp(have, ptid) == 0;
+    if (st == WP_OK) {
+        char hash[65];
+        cred_hash(creds, hash);
+        facts_put(wpc_json_str(pass, "owner_account_id"), wpc_json_str(pass, "id"), pass, creds, hash, gen);
+    }
     wpc_cred_wipe_put(creds);
     if (!same) {
         json_object_put(pass);
@@ -740,12 +874,53 @@ static wp_filter_result validate_filter(void *ud, wp_req *req, json_object *doc,
  * has is left out); variant names that addition in the cache key.  Failures
  * REJECT with the status the pkpass route would answer.
  */
+/* The bundle cache's key and the ETag of a build.  Without a variant the bundle is the one the
+ * capability link serves: the same key, so the two routes share one signing instead of each build
+ * dropping the other's as an older version. */
+static void build_key(const char *account, const char *pass_id, long long version, const char *hash,
+                      const char *variant, char key[600], char etag[200])
+{
+    if (variant)
+        snprintf(key, 600, "%s|%s|%lld|%s|%.150s", account, pass_id, version, hash, variant);
+    else
+        snprintf(key, 600, "%s|%s|%lld|%s", account, pass_id, version, hash);
+    snprintf(etag, 200, "\"%lld-%.16s%s%.100s\"", version, hash, variant ? "-" : "", variant ? variant : "");
+}
+
+/* Sends the bundle as the request's answer (apple.pkpass.build with respond). */
+static void build_respond(wp_req *req, json_object *doc, const char *etag, const unsigned char *data, size_t len)
+{
+    /* the bytes go out as they are: no base64 there and back through the document */
+    host->resp_header(req, "ETag", etag);
+    host->resp_raw(req, 200, PKPASS_TYPE, data, len);
+    json_object_object_add(doc, "responded", json_object_new_boolean(1));
+    json_object_object_add(doc, "etag", json_object_new_string(etag));
+    json_object_object_add(doc, "content_type", json_object_new_string(PKPASS_TYPE));
+}
+
 static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp_err *err)
 {
     (void)ud;
     const char *account = wpc_json_str(doc, "account_id"), *pass_id = wpc_json_str(doc, "pass_id");
     const char *variant = wpc_json_str(doc, "variant");
     if (!account || !pass_id) return WP_FILTER_CONTINUE;
+    json_object *respond = wpc_json_get(doc, "respond");
+    int responding = req && respond && json_object_get_boolean(respond);
+    char key[600], etag[200];
+    pass_facts facts;
+    uint64_t gen = 0;
+    if (facts_get(account, pass_id, &facts, &gen) && responding) {
+        /* a cached bundle, found from what is kept of the pass: nothing read */
+        build_key(account, pass_id, facts.version, facts.hash, variant, key, etag);
+        apple_bundle_ref *ref = NULL;
+        const unsigned char *data = NULL;
+        size_t len = 0;
+        if (apple_bundle_peek(key, &ref, &data, &len) == WP_OK) {
+            build_respond(req, doc, etag, data, len);
+            apple_bundle_release(ref);
+            return WP_FILTER_MODIFIED;
+        }
+    }
     json_object *pass = wpc_json_get(doc, "pass"), *creds = NULL;
     wp_status st = WP_OK;
     /* The caller's copy, read in this request, when it is this pass's. */
@@ -780,16 +955,10 @@ static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp
         host->error_set(err, WP_ECONFLICT, "apple_credentials_invalid", NULL, "the Apple credentials cannot sign: %s", msg);
         return WP_FILTER_REJECT;
     }
+    facts_put(account, pass_id, pass, creds, hash, gen);
     json_object *ver = wpc_json_get(pass, "version");
-    long long version = ver ? json_object_get_int64(ver) : 0;
-    char key[600], etag[200], code[48] = "";
-    /* Without a variant the bundle is the one the capability link serves: the same key, so the two
-     * routes share one signing instead of each build dropping the other's as an older version. */
-    if (variant)
-        snprintf(key, sizeof key, "%s|%s|%lld|%s|%.150s", account, pass_id, version, hash, variant);
-    else
-        snprintf(key, sizeof key, "%s|%s|%lld|%s", account, pass_id, version, hash);
-    snprintf(etag, sizeof etag, "\"%lld-%.16s%s%.100s\"", version, hash, variant ? "-" : "", variant ? variant : "");
+    char code[48] = "";
+    build_key(account, pass_id, ver ? json_object_get_int64(ver) : 0, hash, variant, key, etag);
     build_ctx bc = {req, account, pass, creds, cred, wpc_json_get(doc, "back_fields")};
     apple_bundle_ref *ref = NULL;
     const unsigned char *data = NULL;
@@ -797,14 +966,8 @@ static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp
     int hs = 500;
     wp_filter_result fr = WP_FILTER_MODIFIED;
     st = apple_bundle_get(key, pass_id, build_bundle, &bc, &ref, &data, &len, &hs, code, sizeof code, msg, sizeof msg);
-    json_object *respond = wpc_json_get(doc, "respond");
-    if (st == WP_OK && req && respond && json_object_get_boolean(respond)) {
-        /* the bytes go out as they are: no base64 there and back through the document */
-        host->resp_header(req, "ETag", etag);
-        host->resp_raw(req, 200, PKPASS_TYPE, data, len);
-        json_object_object_add(doc, "responded", json_object_new_boolean(1));
-        json_object_object_add(doc, "etag", json_object_new_string(etag));
-        json_object_object_add(doc, "content_type", json_object_new_string(PKPASS_TYPE));
+    if (st == WP_OK && responding) {
+        build_respond(req, doc, etag, data, len);
         apple_bundle_release(ref);
     } else if (st == WP_OK) {
         char *b64 = malloc(4 * ((len + 2) / 3) + 1);
