@@ -476,14 +476,24 @@ typedef struct pass_facts {
     char hash[65], ptid[256], serial[128];
 } pass_facts;
 
-/* 1 with *f when held; otherwise 0 and *gen the stamp for facts_put. */
-static int facts_get(const char *account, const char *pass_id, pass_facts *f, uint64_t *gen)
+/* The stamp facts_put needs: handed out by a facts_get that found nothing. */
+typedef struct facts_gen {
+    uint64_t gen;
+    int valid;
+} facts_gen;
+
+/* 1 with *f when held; otherwise 0 and *g the stamp for facts_put. */
+static int facts_get(const char *account, const char *pass_id, pass_facts *f, facts_gen *g)
 {
-    *gen = 0;
-    if (!WP_HOST_HAS(host, pass_memo_get)) return 0;
+    g->gen = 0;
+    g->valid = 0;
+    if (!account || !pass_id || !WP_HOST_HAS(host, pass_memo_get)) return 0;
     char b[512];
     size_t len = 0;
-    if (host->pass_memo_get(self, account, pass_id, b, sizeof b - 1, &len, gen) != WP_OK) return 0;
+    wp_status st = host->pass_memo_get(self, account, pass_id, b, sizeof b - 1, &len, &g->gen);
+    /* WP_ETOOLARGE (another release's value): read the pass, and keep ours */
+    g->valid = st == WP_ENOTFOUND || st == WP_ETOOLARGE;
+    if (st != WP_OK) return 0;
     b[len] = '\0';
     char *line[7], *p = b;
     for (int i = 0; i < 7; i++) {
@@ -509,9 +519,9 @@ static int facts_get(const char *account, const char *pass_id, pass_facts *f, ui
 
 /* Keeps the facts of pass (pass_get's) signed with creds of hash, unless a change came after gen. */
 static void facts_put(const char *account, const char *pass_id, json_object *pass, json_object *creds,
-                      const char *hash, uint64_t gen)
+                      const char *hash, const facts_gen *g)
 {
-    if (!WP_HOST_HAS(host, pass_memo_put) || !gen) return;
+    if (!account || !pass_id || !g->valid || !WP_HOST_HAS(host, pass_memo_put)) return;
     json_object *ver = wpc_json_get(pass, "version");
     const char *serial = wpc_json_str(pass, "serial_number"), *ptid = wpc_json_str(creds, "pass_type_identifier");
     char b[512];
@@ -521,7 +531,7 @@ static void facts_put(const char *account, const char *pass_id, json_object *pas
                      serial ? serial : "");
     /* not kept (too long, or a line break inside): such a pass is read each time */
     if (n > 0 && (size_t)n < sizeof b && !strchr(ptid ? ptid : "", '\n') && !strchr(serial ? serial : "", '\n'))
-        (void)host->pass_memo_put(self, account, pass_id, b, (size_t)n, gen);
+        (void)host->pass_memo_put(self, account, pass_id, b, (size_t)n, g->gen);
 }
 
 /* The validators of a bundle: the ETag names the pass version and the credentials;
@@ -614,7 +624,7 @@ static void pkpass(wp_req *req, void *ud)
     }
 
     pass_facts facts;
-    uint64_t gen = 0;
+    facts_gen gen = {0, 0};
     if (facts_get(account, pass_id, &facts, &gen) && pkpass_from_facts(req, account, pass_id, &facts)) return;
     json_object *pass = NULL, *creds = NULL;
     wp_status st = host->pass_get(self, account, pass_id, &pass);
@@ -658,7 +668,7 @@ static void pkpass(wp_req *req, void *ud)
         return;
     }
 
-    facts_put(account, pass_id, pass, creds, hash, gen);
+    facts_put(account, pass_id, pass, creds, hash, &gen);
     json_object *ver = wpc_json_get(pass, "version");
     long long version = ver ? json_object_get_int64(ver) : 0;
     validators v;
@@ -785,7 +795,7 @@ static wp_filter_result auth_filter(void *ud, wp_req *req, json_object *doc, wp_
     wp_status st = host->pass_secret_find(self, TOKEN_NAME, serial, token, &pass);
     if (st == WP_EAUTH) return WP_FILTER_CONTINUE;
     pass_facts facts;
-    uint64_t gen = 0;
+    facts_gen gen = {0, 0};
     if (st == WP_OK && facts_get(wpc_json_str(pass, "owner_account_id"), wpc_json_str(pass, "id"), &facts, &gen)) {
         /* the credentials' pass type identifier, kept with the pass: no vault read */
         if (strcmp(facts.ptid, ptid) != 0) {
@@ -807,7 +817,7 @@ static wp_filter_result auth_filter(void *ud, wp_req *req, json_object *doc, wp_
     if (st == WP_OK) {
         char hash[65];
         cred_hash(creds, hash);
-        facts_put(wpc_json_str(pass, "owner_account_id"), wpc_json_str(pass, "id"), pass, creds, hash, gen);
+        facts_put(wpc_json_str(pass, "owner_account_id"), wpc_json_str(pass, "id"), pass, creds, hash, &gen);
     }
     wpc_cred_wipe_put(creds);
     if (!same) {
@@ -908,7 +918,7 @@ static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp
     int responding = req && respond && json_object_get_boolean(respond);
     char key[600], etag[200];
     pass_facts facts;
-    uint64_t gen = 0;
+    facts_gen gen = {0, 0};
     if (facts_get(account, pass_id, &facts, &gen) && responding) {
         /* a cached bundle, found from what is kept of the pass: nothing read */
         build_key(account, pass_id, facts.version, facts.hash, variant, key, etag);
@@ -955,7 +965,7 @@ static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp
         host->error_set(err, WP_ECONFLICT, "apple_credentials_invalid", NULL, "the Apple credentials cannot sign: %s", msg);
         return WP_FILTER_REJECT;
     }
-    facts_put(account, pass_id, pass, creds, hash, gen);
+    facts_put(account, pass_id, pass, creds, hash, &gen);
     json_object *ver = wpc_json_get(pass, "version");
     char code[48] = "";
     build_key(account, pass_id, ver ? json_object_get_int64(ver) : 0, hash, variant, key, etag);
