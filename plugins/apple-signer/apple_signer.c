@@ -772,12 +772,90 @@ static wp_filter_result links_filter(void *ud, wp_req *req, json_object *doc, wp
 /* ---- hook apple.pass.authenticate ------------------------------------------------------ */
 
 /*
+ * Which pass a device's (serial number, token) names does not change: a
+ * token is minted once with its pass.  So the answer the host gave is kept,
+ * direct-mapped by a SHA-256 of the two (a collision just evicts), and on a
+ * later call the pass's facts (above) tell whether it still has that serial
+ * number and its credentials that pass type identifier; the device then
+ * gets the pass without its document being copied.  A pass changed since
+ * has no facts: the host is asked again.
+ */
+#define TOKENS 1024
+typedef struct token_slot {
+    unsigned char h[32];
+    char account[64], pass_id[64];
+    int used;
+} token_slot;
+static token_slot tokens[TOKENS];
+static pthread_mutex_t tokens_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t token_slot_of(const char *serial, const char *token, unsigned char h[32])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    memset(h, 0, 32);
+    if (c && EVP_DigestInit_ex(c, apple_md_sha256(), NULL) == 1) {
+        EVP_DigestUpdate(c, serial, strlen(serial) + 1);
+        EVP_DigestUpdate(c, token, strlen(token));
+        EVP_DigestFinal_ex(c, h, NULL);
+    }
+    EVP_MD_CTX_free(c);
+    return ((size_t)h[0] << 8 | h[1]) % TOKENS;
+}
+
+/* The pass a device named before, in the shape apns reads (id, owner, serial, update time), when
+ * its facts are held and still match; NULL otherwise. */
+static json_object *token_pass(const char *ptid, const char *serial, const char *token)
+{
+    unsigned char h[32];
+    size_t i = token_slot_of(serial, token, h);
+    char account[64], pass_id[64];
+    pthread_mutex_lock(&tokens_mu);
+    int hit = tokens[i].used && CRYPTO_memcmp(tokens[i].h, h, 32) == 0;
+    if (hit) {
+        memcpy(account, tokens[i].account, sizeof account);
+        memcpy(pass_id, tokens[i].pass_id, sizeof pass_id);
+    }
+    pthread_mutex_unlock(&tokens_mu);
+    pass_facts f;
+    facts_gen g;
+    if (!hit || !facts_get(account, pass_id, &f, &g) || strcmp(f.serial, serial) != 0 || strcmp(f.ptid, ptid) != 0)
+        return NULL;
+    char updated[WPC_TIME_ISO_LEN] = "";
+    time_t t = (time_t)f.updated;
+    struct tm tm;
+    if (f.updated < 0 || !gmtime_r(&t, &tm) || !strftime(updated, sizeof updated, "%Y-%m-%dT%H:%M:%SZ", &tm)) return NULL;
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "id", json_object_new_string(pass_id));
+    json_object_object_add(p, "object", json_object_new_string("pass"));
+    json_object_object_add(p, "owner_account_id", json_object_new_string(account));
+    json_object_object_add(p, "serial_number", json_object_new_string(serial));
+    json_object_object_add(p, "updated_at", json_object_new_string(updated));
+    if (f.gone) json_object_object_add(p, "account_deleted", json_object_new_boolean(1));
+    return p;
+}
+
+static void token_keep(const char *serial, const char *token, const char *account, const char *pass_id)
+{
+    if (!account || !pass_id || strlen(account) >= 64 || strlen(pass_id) >= 64) return;
+    unsigned char h[32];
+    size_t i = token_slot_of(serial, token, h);
+    pthread_mutex_lock(&tokens_mu);
+    memcpy(tokens[i].h, h, 32);
+    snprintf(tokens[i].account, sizeof tokens[i].account, "%s", account);
+    snprintf(tokens[i].pass_id, sizeof tokens[i].pass_id, "%s", pass_id);
+    tokens[i].used = 1;
+    pthread_mutex_unlock(&tokens_mu);
+}
+
+/*
  * Apple's web service (apns) names a pass by (pass type identifier, serial
  * number) and authenticates the device with the pass's authenticationToken:
  *   in:  {schema: 1, pass_type_identifier, serial_number, authentication_token}
- *   out: "pass" (host pass_get's shape, with owner_account_id) when the token
- *        is that pass's and its account's Apple credentials carry that pass
- *        type identifier; "unavailable": true when that could not be checked
+ *   out: "pass" when the token is that pass's and its account's Apple
+ *        credentials carry that pass type identifier: host pass_get's shape
+ *        (with owner_account_id), or, for a pass whose facts are held, only
+ *        id, object, owner_account_id, serial_number, updated_at (whole
+ *        seconds) and account_deleted when so; "unavailable": true when that could not be checked
  *        (database, vault: retry); neither for anything else, alike.
  * Several accounts may hold one pass type identifier and one serial (one
  * certificate shared by an agency's tenants): the token decides, compared
@@ -791,9 +869,14 @@ static wp_filter_result auth_filter(void *ud, wp_req *req, json_object *doc, wp_
     const char *ptid = wpc_json_str(doc, "pass_type_identifier"), *serial = wpc_json_str(doc, "serial_number");
     const char *token = wpc_json_str(doc, "authentication_token");
     if (!ptid || !serial || !token) return WP_FILTER_CONTINUE;
-    json_object *pass = NULL, *creds = NULL;
+    json_object *pass = token_pass(ptid, serial, token), *creds = NULL;
+    if (pass) {
+        json_object_object_add(doc, "pass", pass);
+        return WP_FILTER_MODIFIED;
+    }
     wp_status st = host->pass_secret_find(self, TOKEN_NAME, serial, token, &pass);
     if (st == WP_EAUTH) return WP_FILTER_CONTINUE;
+    if (st == WP_OK) token_keep(serial, token, wpc_json_str(pass, "owner_account_id"), wpc_json_str(pass, "id"));
     pass_facts facts;
     facts_gen gen = {0, 0};
     if (st == WP_OK && facts_get(wpc_json_str(pass, "owner_account_id"), wpc_json_str(pass, "id"), &facts, &gen)) {
@@ -933,8 +1016,8 @@ static wp_filter_result build_filter(void *ud, wp_req *req, json_object *doc, wp
     }
     json_object *pass = wpc_json_get(doc, "pass"), *creds = NULL;
     wp_status st = WP_OK;
-    /* The caller's copy, read in this request, when it is this pass's. */
-    if (pass && json_object_is_type(pass, json_type_object) && wpc_json_str(pass, "id") &&
+    /* The caller's copy, read in this request, when it is this pass's whole document. */
+    if (pass && json_object_is_type(pass, json_type_object) && wpc_json_get(pass, "body") && wpc_json_str(pass, "id") &&
         strcmp(wpc_json_str(pass, "id"), pass_id) == 0 && wpc_json_str(pass, "owner_account_id") &&
         strcmp(wpc_json_str(pass, "owner_account_id"), account) == 0)
         json_object_get(pass);
