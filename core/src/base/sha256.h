@@ -3,8 +3,8 @@
  *
  * OpenSSL 3 looks an implicit algorithm (SHA256(), EVP_sha256()) up by name
  * in its provider store on every call, under the store's locks.  Every
- * authenticated request hashes its API key and every device call of Apple's
- * web service its token, so the lookup showed in their profiles.  The
+ * authenticated request hashes its API key and every device call of a
+ * platform's web service its token, so the lookup showed in their profiles.  The
  * algorithm is fetched once; each thread keeps one digest context, freed
  * when the thread ends.
  */
