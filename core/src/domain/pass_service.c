@@ -611,26 +611,37 @@ wp_status wp_pass_list(wp_domain *dom, PGconn *db, const char *account_id, const
     " AND ($9::text IS NULL OR body->>'barcode_message' = $9)"
     PGresult *r;
     wp_status st;
+    /* In a request, the credentials' stamps come with the page (credmemo.h): the links of its
+     * passes then take the credentials from memory instead of reading and opening them. */
+    int stamps = wp_cred_memo_current() != NULL;
+#define LIST_COLS(with_stamps) "SELECT " PASS_COLS with_stamps " FROM passes"
+#define LIST_NEAR(cols)                                                                                              \
+    cols " WHERE account_id = $1 AND id IN ("                                                                        \
+         "SELECT l.pass_id FROM passes_locations l WHERE l.account_id = $1"                                          \
+         " AND l.lat BETWEEN $14::float8 AND $15::float8"                                                            \
+         " AND (l.lng BETWEEN $16::float8 AND $17::float8 OR l.lng BETWEEN $18::float8 AND $19::float8)"             \
+         " AND 2 * 6371008.8 * asin(least(1.0, sqrt(power(sin(radians(l.lat - $11::float8) / 2), 2)"                 \
+         " + cos(radians($11::float8)) * cos(radians(l.lat))"                                                        \
+         " * power(sin(radians(l.lng - $12::float8) / 2), 2)))) <= $13::float8)" LIST_FILTERS                        \
+         " ORDER BY id DESC LIMIT $10::int"
+#define LIST_ALL(cols) cols " WHERE account_id = $1" LIST_FILTERS " ORDER BY id DESC LIMIT $10::int"
     if (q->near)
         /* driven by the location index: the box first, then the exact distance */
         st = wp_db_query(db,
-                         "SELECT " PASS_COLS " FROM passes WHERE account_id = $1 AND id IN ("
-                         "SELECT l.pass_id FROM passes_locations l WHERE l.account_id = $1"
-                         " AND l.lat BETWEEN $14::float8 AND $15::float8"
-                         " AND (l.lng BETWEEN $16::float8 AND $17::float8 OR l.lng BETWEEN $18::float8 AND $19::float8)"
-                         " AND 2 * 6371008.8 * asin(least(1.0, sqrt(power(sin(radians(l.lat - $11::float8) / 2), 2)"
-                         " + cos(radians($11::float8)) * cos(radians(l.lat))"
-                         " * power(sin(radians(l.lng - $12::float8) / 2), 2)))) <= $13::float8)" LIST_FILTERS
-                         " ORDER BY id DESC LIMIT $10::int",
-                         19, params, &r, err);
+                         stamps ? LIST_NEAR(LIST_COLS(", " WP_CRED_STAMPS_SQL)) : LIST_NEAR(LIST_COLS("")), 19, params,
+                         &r, err);
     else
-        st = wp_db_query(db, "SELECT " PASS_COLS " FROM passes WHERE account_id = $1" LIST_FILTERS
-                             " ORDER BY id DESC LIMIT $10::int",
-                         10, params, &r, err);
+        st = wp_db_query(db, stamps ? LIST_ALL(LIST_COLS(", " WP_CRED_STAMPS_SQL)) : LIST_ALL(LIST_COLS("")), 10,
+                         params, &r, err);
+#undef LIST_COLS
+#undef LIST_NEAR
+#undef LIST_ALL
 #undef LIST_FILTERS
     if (st != WP_OK) return st;
     json_object *arr = json_object_new_array();
     int n = PQntuples(r);
+    if (stamps && n > 0 && PQnfields(r) == C_GONE + 2)
+        wp_cred_memo_fill(account_id, PQgetisnull(r, 0, C_GONE + 1) ? NULL : PQgetvalue(r, 0, C_GONE + 1));
     for (int i = 0; i < n && i < q->limit; i++) {
         json_object *res = resource_from_row(r, i, NULL);
         json_object_array_add(arr, res);
