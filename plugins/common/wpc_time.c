@@ -56,13 +56,47 @@ void wpc_time_http_format(long long t, char *out, size_t len)
     strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+static int num(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; m 1..12). */
+static long long days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
 long long wpc_time_http_parse(const char *s)
 {
     static const char *const mons[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    if (!s) return -1;
+    /* The exact form every client sends, "Sun, 06 Nov 1994 08:49:37 GMT", is read directly
+     * (If-Modified-Since comes with every call of a device that holds its pass); anything
+     * looser goes the general way below. */
+    if (strlen(s) == 29 && s[3] == ',' && s[4] == ' ' && s[7] == ' ' && s[11] == ' ' && s[16] == ' ' &&
+        s[19] == ':' && s[22] == ':' && s[25] == ' ' && memcmp(s + 26, "GMT", 3) == 0 && digits(s + 5, 2) &&
+        digits(s + 12, 4) && digits(s + 17, 2) && digits(s + 20, 2) && digits(s + 23, 2)) {
+        int m = -1;
+        for (int i = 0; i < 12 && m < 0; i++)
+            if (memcmp(s + 8, mons[i], 3) == 0) m = i;
+        int d = num(s + 5, 2), h = num(s + 17, 2), mi = num(s + 20, 2), sec = num(s + 23, 2);
+        if (m < 0) return -1;
+        if (d >= 1 && d <= 31 && h <= 23 && mi <= 59 && sec <= 59)
+            return days_from_civil(num(s + 12, 4), m + 1, d) * 86400 + h * 3600 + mi * 60 + sec;
+        /* out of range: timegm's normalising answer, as for any other form */
+    }
     char wd[4], mon[4];
     int d, y, h, mi, sec;
-    if (!s || sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d GMT", wd, &d, mon, &y, &h, &mi, &sec) != 7) return -1;
+    if (sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d GMT", wd, &d, mon, &y, &h, &mi, &sec) != 7) return -1;
     (void)wd;
     struct tm tm;
     memset(&tm, 0, sizeof tm);

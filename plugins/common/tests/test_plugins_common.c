@@ -95,6 +95,17 @@ static void http_dates(void **state)
     assert_int_equal(wpc_time_http_parse(d), 784111777);
     assert_int_equal(wpc_time_http_parse("Sun, 06 Foo 1994 08:49:37 GMT"), -1);
     assert_int_equal(wpc_time_http_parse(NULL), -1);
+    /* the direct reading of the exact form and timegm's agree, over centuries and leap days */
+    for (long long t = -2208988800LL; t < 7258118400LL; t += 86400LL * 37 + 3671) {
+        wpc_time_http_format(t, d, sizeof d);
+        assert_int_equal(wpc_time_http_parse(d), t);
+    }
+    wpc_time_http_format(951782400, d, sizeof d); /* 2000-02-29 */
+    assert_string_equal(d, "Tue, 29 Feb 2000 00:00:00 GMT");
+    assert_int_equal(wpc_time_http_parse(d), 951782400);
+    /* looser forms still read the general way; out-of-range fields normalise as timegm does */
+    assert_int_equal(wpc_time_http_parse("Sun,  6 Nov 1994 08:49:37 GMT"), 784111777);
+    assert_int_equal(wpc_time_http_parse("Sun, 06 Nov 1994 08:49:60 GMT"), 784111800);
 }
 
 /* ---- credentials ---- */
