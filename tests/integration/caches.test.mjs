@@ -480,3 +480,64 @@ test('GET /account from memory: a create counts at once where it was made, a wri
     await C.stop();
   }
 });
+
+// Pages of GET /api/v1/passes are kept in memory too (a second at most), forgotten with any change
+// to the account's passes or usage.  D hears its notifications 0.4 s late: a page on D that is
+// right at once after a write shows the write's wait (an update, a void) or D forgetting its own
+// pages when its create committed; a create through C reaches D's pages by its notification.
+test('list pages from memory: writes that wait are seen at once everywhere, a create at once where it was made', async () => {
+  const cfg = { cache: { lease_ms: 20000 } };
+  const C = await startGateway({ config: cfg });
+  const D = await startGateway({ config: cfg, dbUrl: C.dbUrl,
+    env: { WALLETPASS_MASTER_KEY: C.env.WALLETPASS_MASTER_KEY, WALLETPASS_FENCE_TEST_DELAY_MS: '400' } });
+  const ready = async (gw) => (await (await fetch(gw.url + '/readyz')).json()).cache;
+  const hits = async (gw) => {
+    const m = (await (await fetch(gw.url + '/metrics')).text()).match(/^walletpass_pass_cache_hits_total (\d+)/m);
+    return m ? Number(m[1]) : 0;
+  };
+  const list = async (gw, key) => {
+    const r = await gw.request('GET', '/api/v1/passes?limit=10', { key });
+    assert.equal(r.status, 200, r.text);
+    return r.body.data;
+  };
+  const BODY = { pass_type: 'loyalty', organization_name: 'Solstice', program_name: 'Beans',
+    primary_fields: [{ key: 'points', label: 'Points', value: '1' }] };
+  try {
+    for (const gw of [C, D])
+      await waitFor(async () => { const c = await ready(gw); return c.leased && c.peers >= 1; },
+        { timeout: 120000, what: `the lease and the other process known on ${gw.port}` });
+    const k = C.account();
+    const p = await C.request('POST', '/api/v1/passes', { key: k.key, body: BODY });
+    assert.equal(p.status, 201, p.text);
+    await waitFor(async () => (await list(D, k.key)).length === 1, { what: 'the pass listed on D' });
+    const before = await hits(D);
+    for (let i = 0; i < 3; i++) assert.equal((await list(D, k.key))[0].version, 1);
+    assert.ok((await hits(D)) >= before + 2, 'D answered the later pages from memory');
+
+    // an update through C waits for D: D's next page has the new version (D's page is younger than
+    // a page may get, 1 s, and D hears late: only the wait makes it right)
+    assert.equal((await list(D, k.key))[0].version, 1);
+    const u = await C.request('PUT', `/api/v1/passes/${p.body.id}`, { key: k.key,
+      body: { primary_fields: [{ key: 'points', label: 'Points', value: '2' }] } });
+    assert.equal(u.status, 200, u.text);
+    assert.equal((await list(D, k.key))[0].version, 2, "the update's version at once on D");
+
+    // a create through D: D's next page has it, though D hears of it 1.5 s late
+    const q = await D.request('POST', '/api/v1/passes', { key: k.key, body: BODY });
+    assert.equal(q.status, 201, q.text);
+    assert.deepEqual((await list(D, k.key)).map((x) => x.id), [q.body.id, p.body.id], 'D forgot its pages at once');
+    // a create through C reaches D's pages by its notification
+    const r = await C.request('POST', '/api/v1/passes', { key: k.key, body: BODY });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await list(C, k.key)).length, 3, 'at once on C');
+    await waitFor(async () => (await list(D, k.key)).length === 3, { what: "C's create on D" });
+
+    // a void through C waits for D too
+    assert.equal((await list(D, k.key)).find((x) => x.id === p.body.id).status, 'active');
+    assert.equal((await C.request('DELETE', `/api/v1/passes/${p.body.id}`, { key: k.key })).status, 200);
+    assert.equal((await list(D, k.key)).find((x) => x.id === p.body.id).status, 'voided', 'voided at once on D');
+  } finally {
+    await D.stop();
+    await C.stop();
+  }
+});

@@ -8,6 +8,7 @@
  */
 #include "passcache.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,12 +201,106 @@ void wp_passcache_forget(wp_domain *dom, const char *account_id, const char *pas
         wp_passcache_on_notify(dom->passcache, what);
 }
 
+/* ---- pages of lists ----------------------------------------------------------- */
+
+/* Under "account\n#lists" (no pass id starts with '#') an account's page token; its pages under
+ * "account\n#lists\n<token>\n<query>".  Dropping the token forgets every page at once: the old
+ * ones are no longer found and age out of the cache. */
+#define PAGE_TOKEN "\n#lists"
+static _Atomic unsigned long long page_tokens;
+
+static int page_token_key(const char *account_id, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s" PAGE_TOKEN, account_id);
+    return n > 0 && (size_t)n < cap ? n : -1;
+}
+
+/* The page's key into *out (malloc'd): token key, '\n', token, '\n', query. */
+static char *page_key(const char *tkey, size_t tkl, const unsigned char tok[8], const char *query, size_t *klen)
+{
+    size_t ql = strlen(query), n = tkl + 1 + 16 + 1 + ql;
+    char *k = malloc(n);
+    if (!k) return NULL;
+    memcpy(k, tkey, tkl);
+    k[tkl] = '\n';
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 8; i++) {
+        k[tkl + 1 + 2 * i] = hex[tok[i] >> 4];
+        k[tkl + 2 + 2 * i] = hex[tok[i] & 15];
+    }
+    k[tkl + 17] = '\n';
+    memcpy(k + tkl + 18, query, ql);
+    *klen = n;
+    return k;
+}
+
+int wp_passcache_page_get(wp_domain *dom, const char *account_id, const char *query, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (!dom->passcache || !wp_fence_leased(dom->fence)) return 0;
+    char tkey[96];
+    int tkl = page_token_key(account_id, tkey, sizeof tkey);
+    unsigned char tok[8];
+    size_t tl = 0;
+    double now = mono_s();
+    if (tkl < 0 || !wp_lru_get(dom->passcache, tkey, (size_t)tkl, now, -1, tok, sizeof tok, &tl) || tl != sizeof tok) {
+        count(dom, 0);
+        return 0;
+    }
+    size_t klen = 0;
+    char *key = page_key(tkey, (size_t)tkl, tok, query, &klen);
+    if (!key) return 0;
+    size_t cap = 16384, pl = 0;
+    char *page = malloc(cap);
+    int got = page && wp_lru_get(dom->passcache, key, klen, now, WP_PASSCACHE_PAGE_MAX_AGE_S, page, cap, &pl);
+    if (got && pl > cap) { /* a longer page: fetched again whole (it may have gone meanwhile) */
+        char *bigger = realloc(page, pl);
+        cap = pl;
+        got = bigger && wp_lru_get(dom->passcache, key, klen, now, WP_PASSCACHE_PAGE_MAX_AGE_S, bigger, cap, &pl) &&
+              pl <= cap;
+        page = bigger ? bigger : page;
+    }
+    free(key);
+    count(dom, got && pl > 0);
+    if (!got || pl == 0) {
+        free(page);
+        return 0;
+    }
+    *out = page;
+    *len = pl;
+    return 1;
+}
+
+void wp_passcache_page_put(wp_domain *dom, const char *account_id, const char *query, const char *page, size_t len,
+                           uint64_t gen)
+{
+    if (!dom->passcache || !dom->fence || len == 0) return;
+    char tkey[96];
+    int tkl = page_token_key(account_id, tkey, sizeof tkey);
+    if (tkl < 0) return;
+    unsigned char tok[8];
+    size_t tl = 0;
+    double now = mono_s();
+    if (!wp_lru_get(dom->passcache, tkey, (size_t)tkl, now, -1, tok, sizeof tok, &tl) || tl != sizeof tok) {
+        unsigned long long t = ++page_tokens;
+        memcpy(tok, &t, sizeof tok);
+        /* not kept when a notification came after gen; nor is the page then */
+        (void)wp_lru_put(dom->passcache, tkey, (size_t)tkl, tok, sizeof tok, gen, now);
+    }
+    size_t klen = 0;
+    char *key = page_key(tkey, (size_t)tkl, tok, query, &klen);
+    if (!key) return;
+    (void)wp_lru_put(dom->passcache, key, klen, page, len, gen, now); /* not kept: built again */
+    free(key);
+}
+
 void wp_passcache_on_notify(void *ud, const char *what)
 {
     wp_lru *c = ud;
     if (!c) return;
-    /* "account/pass" forgets one row and its memos; anything else ("*", or NULL:
-     * notifications lost) all */
+    /* "account/pass" forgets one row and its memos, and the account's pages; anything
+     * else ("*", or NULL: notifications lost) all */
     const char *slash = what ? strchr(what, '/') : NULL;
     if (slash && slash != what && slash[1] && slash[1] != '*' && strlen(what) < 160) {
         char key[176];
@@ -213,6 +308,11 @@ void wp_passcache_on_notify(void *ud, const char *what)
         memcpy(key, what, n);
         key[slash - what] = '\n';
         wp_lru_remove(c, key, n);
+        size_t an = (size_t)(slash - what);
+        memcpy(key + an, PAGE_TOKEN, sizeof PAGE_TOKEN - 1);
+        wp_lru_remove(c, key, an + sizeof PAGE_TOKEN - 1);
+        memcpy(key, what, n); /* back to "account\npass" for its memos */
+        key[an] = '\n';
         key[n] = '\n';
         for (int s = 0; s < WP_PASSCACHE_MEMO_SLOTS; s++) {
             key[n + 1] = (char)('0' + s / 10);

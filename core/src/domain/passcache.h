@@ -57,6 +57,24 @@ void wp_passcache_memo_put(wp_domain *dom, int slot, const char *account_id, con
 /* Forgets the row kept under (account, pass), and its memos, on this process at once. */
 void wp_passcache_forget(wp_domain *dom, const char *account_id, const char *pass_id);
 
+/*
+ * Pages of GET /api/v1/passes: the answer's bytes for (account, query),
+ * kept at most WP_PASSCACHE_PAGE_MAX_AGE_S and forgotten with any change the
+ * process hears of to one of the account's passes, to its row or its usage
+ * (a new pass counts an operation), and with everything (credentials, a
+ * lost connection).  An account's pages hang under a token of its own that
+ * any such notification drops, so one removal forgets them all; a create
+ * drops it at once on its own process (wp_passcache_forget of
+ * WP_PASSCACHE_ACCOUNT).  query: the list's parameters, canonical.
+ *
+ * get: 1 and *out (malloc'd, the caller's) when a page may be served.
+ * put: keeps page unless a notification came after gen.
+ */
+#define WP_PASSCACHE_PAGE_MAX_AGE_S 1.0
+int wp_passcache_page_get(wp_domain *dom, const char *account_id, const char *query, char **out, size_t *len);
+void wp_passcache_page_put(wp_domain *dom, const char *account_id, const char *query, const char *page, size_t len,
+                           uint64_t gen);
+
 /* The fence's invalidation handler (fence.h): ud is the cache (wp_lru). */
 void wp_passcache_on_notify(void *ud, const char *what);
 

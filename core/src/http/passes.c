@@ -19,6 +19,7 @@
 #include "db.h"
 #include "handler.h"
 #include "http.h"
+#include "passcache.h"
 #include "timefmt.h"
 
 /* ---- POST /api/v1/passes -------------------------------------------- */
@@ -109,6 +110,19 @@ static wp_status near_param(wp_req *req, wp_pass_query *q, wp_err *err)
     return WP_OK;
 }
 
+/* The list's parameters, canonical (every one, parsed): the key of its page in memory; -1 when too long. */
+static int page_key(const wp_pass_query *q, char *out, size_t cap)
+{
+#define OR_NONE(s) ((s) ? (s) : "")
+    int n = snprintf(out, cap, "%d\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%d %.17g %.17g %.17g", q->limit,
+                     OR_NONE(q->starting_after), OR_NONE(q->status), OR_NONE(q->pass_type), OR_NONE(q->template_id),
+                     OR_NONE(q->created_after), OR_NONE(q->created_before), OR_NONE(q->serial_number),
+                     OR_NONE(q->barcode_message), q->near ? 1 : 0, q->near ? q->lat : 0, q->near ? q->lng : 0,
+                     q->near ? q->radius_m : 0);
+#undef OR_NONE
+    return n > 0 && (size_t)n < cap ? n : -1;
+}
+
 static void list_passes(wp_req *req, void *ud)
 {
     wp_domain *dom = ud;
@@ -155,10 +169,34 @@ static void list_passes(wp_req *req, void *ud)
     q.created_before = to[0] ? to : NULL;
     q.serial_number = serial[0] ? serial : NULL;
     q.barcode_message = barcode[0] ? barcode : NULL;
+    /* The page from memory when it was built a moment ago and nothing of the account changed since
+     * (passcache.h); a transaction that may have written reads its own. */
+    char key[2560];
+    int kl = page_key(&q, key, sizeof key);
+    int keep = kl > 0 && PQtransactionStatus(db) == PQTRANS_IDLE;
+    char *kept = NULL;
+    size_t len = 0;
+    if (keep && wp_passcache_page_get(dom, req->account_id, key, &kept, &len)) {
+        wp_resp_raw(req, 200, "application/json", kept, len);
+        free(kept);
+        return;
+    }
+    uint64_t gen = wp_passcache_generation(dom);
     json_object *data = NULL;
     bool has_more = false;
-    if (wp_pass_list(dom, db, req->account_id, &q, req, &data, &has_more, &err) != WP_OK) wp_handler_fail(req, &err);
-    else wp_handler_send_list(req, data, has_more);
+    if (wp_pass_list(dom, db, req->account_id, &q, req, &data, &has_more, &err) != WP_OK) {
+        wp_handler_fail(req, &err);
+        return;
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "object", json_object_new_string("list"));
+    json_object_object_add(o, "data", data);
+    json_object_object_add(o, "has_more", json_object_new_boolean(has_more));
+    const char *body = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                                         &len);
+    if (keep && PQtransactionStatus(db) == PQTRANS_IDLE) wp_passcache_page_put(dom, req->account_id, key, body, len, gen);
+    wp_resp_raw(req, 200, "application/json", body, len);
+    json_object_put(o);
 }
 
 /* ---- PUT /api/v1/passes/:id ------------------------------------------ */
