@@ -200,7 +200,7 @@ const body = (i, extra = {}) => ({
   ...extra,
 });
 
-const passes = []; // {id, acct, pkpass_url, version, built, auth, serial, device, voided}
+const passes = []; // {id, acct, pkpass_url, version, built, auth, serial, device, voiding, voided}
 const batches = [];
 let serial = 0;
 
@@ -213,7 +213,8 @@ const ops = {
   },
   async update(acct, p) {
     const r = await call('update', 'PUT', `/api/v1/passes/${p.id}`, {
-      key: p.acct.key, accept: (s) => s === 200 || (p.voided && s === 409),
+      // a void sent before this answer may have committed first (its own answer waits on the fence)
+      key: p.acct.key, accept: (s) => s === 200 || ((p.voided || p.voiding) && s === 409),
       body: { primary_fields: [{ key: 'points', label: 'Points', value: String(serial++), change_message: 'You have %@ points' }] },
     });
     if (r.status === 200) p.version = r.json.version;
@@ -254,6 +255,7 @@ const ops = {
   },
   async void(acct, p) {
     if (rand() < 0.5) return; // keep most passes alive
+    p.voiding = true;
     const r = await call('void', 'DELETE', `/api/v1/passes/${p.id}`, { key: p.acct.key });
     if (r.status === 200) p.voided = true;
   },
